@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
+import type { Ctx } from '../context.js';
+
+// Placeholder until its issue lands: registered so --help lists it, refuses to run.
+export function registerIstio(program: Command, _ctx: Ctx): void {
+  program
+    .command('istio')
+    .description('(not built yet)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new InputError('meshdrain istio is not built yet');
+    });
+}

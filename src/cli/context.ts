@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+
+/** What a command may touch of the outside world. Tests pass their own; only main.ts uses `process`. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  readStdin: () => Promise<string>;
+  cwd: string;
+  isStdinTTY: boolean;
+  /** Environment (for PATH lookups, MESHDRAIN_* settings). */
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Ctx {
+  io: Io;
+  /** Set the process exit code the CLI will return (0 ok, 1 findings/changes, 2 input). */
+  setExit: (code: number) => void;
+}
+
+export function readStdinAll(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', reject);
+  });
+}
+
+export function processIo(): Io {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    readStdin: readStdinAll,
+    cwd: process.cwd(),
+    isStdinTTY: Boolean(process.stdin.isTTY),
+    env: process.env,
+  };
+}
+
+/** The package version, read once (for --version, image labels, generated headers). */
+export const VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+})();

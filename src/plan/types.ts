@@ -1,0 +1,63 @@
+/**
+ * The ShutdownPlan: pure data computed once per pod template; every door (inject, hook, image,
+ * istio, lint, lab) is a thin adapter around it and never re-derives a decision made here.
+ */
+
+/** What the proxy's hold waits for. Several combine: hold while any says so. */
+export type WaitStrategy =
+  | { kind: 'app-listeners' } // LISTEN sockets on any non-Istio port
+  | { kind: 'ports'; ports: number[] } // these ports stop listening
+  | { kind: 'http'; url: string } // held while the URL answers
+  | { kind: 'file'; path: string } // held while the file exists
+  | { kind: 'sleep'; ms: number }; // a fixed delay
+
+/** The proxy hold: a generated POSIX sh loop run as istio-proxy's preStop (or image entrypoint). */
+export interface HoldSpec {
+  strategies: WaitStrategy[];
+  /** Give up (exit 0, logged) after this long. */
+  timeoutMs: number;
+  /** Time between polls. */
+  intervalMs: number;
+}
+
+/** Where the shell that runs the hold comes from (distroless proxy images have none). */
+export type ShellSource =
+  | { kind: 'image' } // /bin/sh in the proxy image
+  | { kind: 'init-container'; image: string; mountPath: string }; // a static busybox copied in
+
+export interface AppContainerPlan {
+  name: string;
+  /** A preStop command to set (exec form); undefined = leave the container's own preStop alone. */
+  preStop?: string[];
+  /** Seconds the app's preStop delays SIGTERM (for endpoint propagation); part of the budget. */
+  delaySeconds: number;
+}
+
+export interface ProxyConfigPlan {
+  terminationDrainDuration?: string;
+  holdApplicationUntilProxyStarts?: boolean;
+  exitOnZeroActiveConnections?: boolean;
+  minimumDrainDuration?: string;
+}
+
+export interface ShutdownPlan {
+  /** Proxy hold; null when none is wanted (native sidecar mode, opted out). */
+  hold: HoldSpec | null;
+  /** A raw preStop for istio-proxy from a legacy policy; wins over `hold` when set. */
+  proxyPreStop?: string[];
+  shell: ShellSource;
+  apps: AppContainerPlan[];
+  /** Seconds the app needs after SIGTERM (policy estimate); part of the budget. */
+  appShutdownSeconds: number;
+  /** Istio's drain after the hold (terminationDrainDuration or MINIMUM_DRAIN_DURATION). */
+  drainSeconds: number;
+  /** The grace period to write (never lower than the user's). */
+  graceSeconds: number;
+  /** Ask Istio for native sidecar mode: true/false to write, undefined to leave alone. */
+  nativeSidecar?: boolean;
+  proxyConfig: ProxyConfigPlan;
+  /** How the hold reaches the pod: an istio-proxy override stub, or a custom injection template. */
+  via: 'override' | 'template';
+  /** Human-readable notes for stderr (e.g. "Job: asking for a native sidecar"). */
+  notes: string[];
+}
