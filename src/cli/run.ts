@@ -5,7 +5,7 @@ import { VERSION, type Ctx, type Io } from './context.js';
 
 /** Run the CLI with argv (without node and script). Never calls process.exit; returns the exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
-  let exitCode = EXIT.ok;
+  let exitCode: number = EXIT.ok;
   const ctx: Ctx = { io, setExit: (c) => void (exitCode = Math.max(exitCode, c)) };
   const program = new Command('meshdrain')
     .description('Make pod shutdown in an Istio mesh lose nothing: the proxy waits for the app, the grace period fits.')
