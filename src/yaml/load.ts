@@ -1,0 +1,107 @@
+import { Document, LineCounter, parseAllDocuments, isAlias, isCollection, isMap, isScalar, isSeq, type Node } from 'yaml';
+import { InputError } from '../errors.js';
+
+/** Largest input meshdrain reads; bigger files are refused with a clear error, not an OOM. */
+export const MAX_INPUT_BYTES = 32 * 1024 * 1024;
+/** A YAML alias bomb expands aliases exponentially; past this many alias expansions we refuse. */
+export const MAX_ALIAS_COUNT = 1000;
+
+export interface LoadedDoc {
+  doc: Document.Parsed;
+  /** The plain JS value (aliases and merge keys resolved). */
+  value: unknown;
+}
+
+export interface LoadedFile {
+  file: string;
+  text: string;
+  format: 'yaml' | 'json';
+  docs: LoadedDoc[];
+  lines: LineCounter;
+}
+
+export function posAt(file: string, lines: LineCounter, offset: number): { file: string; line: number; col: number } {
+  const { line, col } = lines.linePos(offset);
+  return { file, line, col };
+}
+
+/** Reject what is not text before parsing: binary junk, oversize input. */
+export function checkText(text: string, file: string, bytes = Buffer.byteLength(text)): void {
+  if (bytes > MAX_INPUT_BYTES) {
+    throw new InputError(`input is ${(bytes / 1048576).toFixed(1)} MiB; meshdrain reads manifests up to ${MAX_INPUT_BYTES / 1048576} MiB`, { file });
+  }
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0 || text.includes('\uFFFD')) {
+    const at = nul >= 0 ? nul : text.indexOf('\uFFFD');
+    const before = text.slice(0, at);
+    const line = before.split('\n').length;
+    const col = at - before.lastIndexOf('\n');
+    throw new InputError('binary data, not YAML or JSON text', { file, line, col });
+  }
+}
+
+/**
+ * Parse a manifest file (multi-document YAML, or JSON) keeping comments and source ranges.
+ * Throws InputError naming file:line:col on the first syntax error or an alias bomb.
+ */
+export function loadDocuments(text: string, file: string): LoadedFile {
+  checkText(text, file);
+  const lines = new LineCounter();
+  const trimmed = text.trimStart();
+  const format = trimmed.startsWith('{') || trimmed.startsWith('[') ? 'json' : 'yaml';
+  const parsed = parseAllDocuments(text, { lineCounter: lines, merge: true, prettyErrors: false, uniqueKeys: true });
+  const list = Array.isArray(parsed) ? parsed : [];
+  const docs: LoadedDoc[] = [];
+  for (const doc of list) {
+    const err = doc.errors[0];
+    if (err) {
+      const first = err.message.split('\n')[0] ?? err.message;
+      throw new InputError(`YAML syntax error: ${first.replace(/ at line \d+, column \d+.*$/, '')}`, posAt(file, lines, err.pos[0]));
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      const msg = (e as Error).message;
+      const pos = posAt(file, lines, doc.range[0]);
+      if (/alias/i.test(msg)) throw new InputError(`too many YAML alias expansions (an alias bomb?); refusing: ${msg}`, pos);
+      throw new InputError(msg, pos);
+    }
+    docs.push({ doc, value });
+  }
+  return { file, text, format, docs, lines };
+}
+
+/** The source node at a path, without following aliases; undefined when absent or behind an alias. */
+export function nodeAt(doc: Document, path: readonly (string | number)[]): Node | undefined {
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (isAlias(node)) return undefined;
+    if (isMap(node)) node = node.get(key, true);
+    else if (isSeq(node) && typeof key === 'number') node = node.get(key, true);
+    else return undefined;
+    if (node === undefined || node === null) return undefined;
+  }
+  return (isCollection(node) || isScalar(node) || isAlias(node) ? node : undefined) as Node | undefined;
+}
+
+/** True when any node on the path (including its end) is an alias: editing it would edit a shared anchor. */
+export function pathCrossesAlias(doc: Document, path: readonly (string | number)[]): boolean {
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (isAlias(node)) return true;
+    if (isMap(node)) node = node.get(key, true);
+    else if (isSeq(node) && typeof key === 'number') node = node.get(key, true);
+    else return false;
+  }
+  return isAlias(node);
+}
+
+/** file:line:col of the node at a path (or its nearest existing ancestor). */
+export function posOfPath(loaded: LoadedFile, doc: Document.Parsed, path: readonly (string | number)[]) {
+  for (let n = path.length; n >= 0; n--) {
+    const node = nodeAt(doc, path.slice(0, n));
+    if (node?.range) return posAt(loaded.file, loaded.lines, node.range[0]);
+  }
+  return posAt(loaded.file, loaded.lines, doc.range[0]);
+}

@@ -1,0 +1,177 @@
+/**
+ * Byte-preserving edits: the plan is applied to plain objects, the difference is computed here as
+ * "set this path to this value" operations, and each operation is spliced into the source text at
+ * the node's own range. Every byte outside an edited node stays as it was (comments, quoting, spacing,
+ * key order), which re-stringifying a whole Document cannot promise.
+ */
+import { isMap, isScalar, isSeq, stringify, type Document, type Node } from 'yaml';
+import type { LineCounter } from 'yaml';
+
+export type Path = (string | number)[];
+export interface SetOp {
+  path: Path;
+  value: unknown;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => k in b && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** The edits that turn `a` into `b`, assuming `b` only adds keys, appends items or changes values. */
+export function diffValues(a: unknown, b: unknown, path: Path = []): SetOp[] {
+  if (deepEqual(a, b)) return [];
+  if (isPlainObject(a) && isPlainObject(b) && Object.keys(a).every((k) => k in b)) {
+    return Object.keys(b).flatMap((k) => (k in a ? diffValues(a[k], b[k], [...path, k]) : [{ path: [...path, k], value: b[k] }]));
+  }
+  if (Array.isArray(a) && Array.isArray(b) && b.length >= a.length) {
+    const ops = a.flatMap((x, i) => diffValues(x, b[i], [...path, i]));
+    for (let i = a.length; i < b.length; i++) ops.push({ path: [...path, i], value: b[i] });
+    return ops;
+  }
+  return [{ path, value: b }];
+}
+
+interface Splice {
+  at: number;
+  end: number;
+  text: string;
+  order: number;
+}
+
+export interface SpliceOptions {
+  /** Sequences written with "- " at the parent key's indentation (common in Kubernetes manifests). */
+  indentSeq: boolean;
+}
+
+/** Detect the file's sequence style: indentless ("containers:\n- name") or indented. */
+export function detectIndentSeq(text: string): boolean {
+  const m = /^( *)[^\s#-][^\n]*:[ \t]*\n\1( *)- /m.exec(text);
+  return m ? (m[2] ?? '').length > 0 : true;
+}
+
+function renderBlock(value: unknown, indent: number, opts: SpliceOptions): string {
+  const text = stringify(value, { lineWidth: 0, indentSeq: opts.indentSeq, blockQuote: 'literal' });
+  const pad = ' '.repeat(indent);
+  return text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => (l.length ? pad + l : l))
+    .join('\n');
+}
+
+function renderFlow(value: unknown): string {
+  return stringify(value, { lineWidth: 0, collectionStyle: 'flow' }).replace(/\n$/, '');
+}
+
+function renderScalar(value: unknown): string {
+  return stringify(value, { lineWidth: 0 }).replace(/\n$/, '');
+}
+
+const isBlockCollection = (v: unknown) => (isPlainObject(v) && Object.keys(v).length > 0) || (Array.isArray(v) && v.length > 0);
+
+function lineStart(text: string, at: number): number {
+  return text.lastIndexOf('\n', at - 1) + 1;
+}
+/** Offset just past the line containing `at - 1` (where a new sibling line goes). */
+function afterLine(text: string, at: number): number {
+  if (at > 0 && text[at - 1] === '\n') return at;
+  const nl = text.indexOf('\n', at);
+  return nl < 0 ? text.length : nl + 1;
+}
+
+function nest(path: Path, value: unknown): unknown {
+  return path.reduceRight<unknown>((v, k) => (typeof k === 'number' ? [v] : { [k]: v }), value);
+}
+
+/** Apply set-ops to one document's source text range. Returns the list of text splices. */
+function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp[], opts: SpliceOptions, order0: number): Splice[] {
+  const out: Splice[] = [];
+  ops.forEach((op, n) => {
+    const order = order0 + n;
+    let parent: Node | null = null;
+    let node: unknown = doc.contents;
+    let i = 0;
+    for (; i < op.path.length; i++) {
+      const key = op.path[i]!;
+      let next: unknown;
+      if (isMap(node)) next = node.get(key, true);
+      else if (isSeq(node) && typeof key === 'number') next = node.get(key, true);
+      if (next === undefined || next === null) break;
+      parent = node as Node;
+      node = next;
+    }
+    const col = (at: number) => lines.linePos(at).col - 1;
+    if (i === op.path.length) {
+      // Replace an existing node.
+      const n = node as Node;
+      const [start, valueEnd] = n.range!;
+      const isFlowOrScalar = isScalar(n) || (n as { flow?: boolean }).flow;
+      if (!isBlockCollection(op.value)) {
+        out.push({ at: start, end: isFlowOrScalar ? valueEnd : trimEnd(text, valueEnd), text: renderScalar(op.value), order });
+      } else if (isFlowOrScalar) {
+        // key: <scalar or flow>  →  key:\n  <block>
+        const keyIndent = parent ? col((parent.range as [number, number, number])[0]) : 0;
+        const lead = start > 0 && text[start - 1] === ' ' ? start - 1 : start;
+        const ind = isSeq(parent) && !opts.indentSeq ? keyIndent + 2 : keyIndent + 2;
+        out.push({ at: lead, end: valueEnd, text: '\n' + renderBlock(op.value, ind, opts), order });
+      } else {
+        const ind = col(start);
+        out.push({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: renderBlock(op.value, ind, opts), order });
+      }
+      return;
+    }
+    // Add what is missing below the deepest existing collection.
+    const coll = node as Node;
+    const key = op.path[i]!;
+    const rest = nest(op.path.slice(i + 1), op.value);
+    if (!coll.range) return;
+    if ((coll as { flow?: boolean }).flow) {
+      // Flow collection: insert before its closing bracket, in flow style, keeping what is there.
+      const [start, valueEnd] = coll.range;
+      const close = text.lastIndexOf(isSeq(coll) ? ']' : '}', valueEnd);
+      const empty = text.slice(start + 1, close).trim() === '';
+      const item = isSeq(coll) ? renderFlow(rest) : `${renderFlow(key)}: ${renderFlow(rest)}`;
+      out.push({ at: close, end: close, text: empty ? item : `, ${item}`, order });
+      return;
+    }
+    const [start, valueEnd] = coll.range;
+    const ind = col(start);
+    const at = afterLine(text, trimEnd(text, valueEnd));
+    const entry = isSeq(coll) ? [rest] : { [key]: rest };
+    const body = renderBlock(entry, ind, opts);
+    const needsNl = at > 0 && text[at - 1] !== '\n';
+    out.push({ at, end: at, text: (needsNl ? '\n' : '') + body + '\n', order });
+  });
+  return out;
+}
+
+/** valueEnd of a block collection may include trailing blank lines/comments; stop at the content. */
+function trimEnd(text: string, end: number): number {
+  let e = end;
+  while (e > 0 && /\s/.test(text[e - 1]!)) e--;
+  return e;
+}
+
+/** Apply per-document ops to the whole source text; documents without ops keep every byte. */
+export function applyEdits(text: string, edits: { doc: Document; ops: SetOp[] }[], lines: LineCounter, opts: SpliceOptions): string {
+  const splices: Splice[] = [];
+  let order = 0;
+  for (const { doc, ops } of edits) {
+    splices.push(...planSplices(text, doc, lines, ops, opts, order));
+    order += ops.length;
+  }
+  splices.sort((a, b) => b.at - a.at || b.order - a.order);
+  let out = text;
+  for (const s of splices) out = out.slice(0, s.at) + s.text + out.slice(s.end);
+  return out;
+}
