@@ -27,8 +27,11 @@ export type ShellSource =
 
 export interface AppContainerPlan {
   name: string;
-  /** A preStop command to set (exec form); undefined = leave the container's own preStop alone. */
-  preStop?: string[];
+  /**
+   * The preStop to set: an exec command, or a sleep (Kubernetes' native sleep action, 1.30+).
+   * Undefined = leave the container's own preStop alone.
+   */
+  preStop?: { exec: string[] } | { sleepSeconds: number };
   /** Seconds the app's preStop delays SIGTERM (for endpoint propagation); part of the budget. */
   delaySeconds: number;
 }

@@ -1,0 +1,85 @@
+import type { z } from 'zod';
+import { InputError } from '../errors.js';
+import { parseStrategy } from '../hooks/strategy.js';
+import { parseDuration } from '../model/duration.js';
+import { isRecord } from '../model/workload.js';
+import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
+import { LegacyPolicySchema, ShutdownPolicySchema, type RuleT, type SettingsT } from './schema.js';
+
+/** A policy in one normal form, whatever format it was written in. */
+export interface Policy {
+  format: 'default' | 'legacy' | 'v1alpha1';
+  file?: string;
+  defaults: SettingsT;
+  rules: RuleT[];
+}
+
+export const DEFAULT_POLICY: Policy = Object.freeze({ format: 'default', defaults: {}, rules: [] }) as Policy;
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  if (issue.code === 'unrecognized_keys') return `${field}unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  return `${field}${issue.message}`;
+}
+
+function schemaError(loaded: LoadedFile, issue: z.core.$ZodIssue, kind: string): InputError {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
+  const pos = posOfPath(loaded, loaded.docs[0]!.doc, [...path, ...extra]);
+  return new InputError(`invalid ${kind}: ${describeIssue(issue)}`, pos);
+}
+
+/** Load a policy file: the versioned ShutdownPolicy or the legacy injection.py config. */
+export function loadPolicy(text: string, file: string): Policy {
+  const loaded = loadDocuments(text, file);
+  const first = loaded.docs[0];
+  if (!first || first.value == null) return { ...DEFAULT_POLICY, file };
+  if (loaded.docs.length > 1) throw new InputError('a policy file holds one YAML document', posOfPath(loaded, loaded.docs[1]!.doc, []));
+  const value = first.value;
+  if (!isRecord(value)) throw new InputError('a policy must be a mapping (ShutdownPolicy or kind → name → container → command)', posOfPath(loaded, first.doc, []));
+
+  if ('apiVersion' in value || 'kind' in value) {
+    const r = ShutdownPolicySchema.safeParse(value);
+    if (!r.success) throw schemaError(loaded, r.error.issues[0]!, 'ShutdownPolicy');
+    const policy: Policy = { format: 'v1alpha1', file, defaults: r.data.defaults ?? {}, rules: r.data.rules ?? [] };
+    checkValues(loaded, policy);
+    return policy;
+  }
+  const r = LegacyPolicySchema.safeParse(value);
+  if (!r.success) throw schemaError(loaded, r.error.issues[0]!, 'legacy policy (kind → name → container → [command])');
+  const rules: RuleT[] = [];
+  for (const [kind, byName] of Object.entries(r.data)) {
+    for (const [name, byContainer] of Object.entries(byName)) {
+      const rule: RuleT = { match: { kinds: [kind], names: [name] } };
+      for (const [container, command] of Object.entries(byContainer)) {
+        if (container === 'istio-proxy') rule.proxy = { preStop: command };
+        else (rule.containers ??= {})[container] = { preStop: command };
+      }
+      rules.push(rule);
+    }
+  }
+  return { format: 'legacy', file, defaults: {}, rules };
+}
+
+/** Semantic checks zod cannot express (strategy syntax, durations), with positions. */
+function checkValues(loaded: LoadedFile, policy: Policy): void {
+  const doc = loaded.docs[0]!.doc;
+  const sections: [SettingsT, (string | number)[]][] = [[policy.defaults, ['defaults']], ...policy.rules.map((r, i): [SettingsT, (string | number)[]] => [r, ['rules', i]])];
+  for (const [s, base] of sections) {
+    s.proxy?.waitFor?.forEach((w, j) => {
+      try {
+        parseStrategy(w);
+      } catch (e) {
+        if (e instanceof InputError) throw new InputError(e.message, posOfPath(loaded, doc, [...base, 'proxy', 'waitFor', j]));
+        throw e;
+      }
+    });
+    for (const key of ['timeout', 'interval', 'terminationDrainDuration', 'minimumDrainDuration'] as const) {
+      const v = s.proxy?.[key];
+      if (v !== undefined) parseDuration(v, key);
+    }
+    if (s.proxy?.interval !== undefined && parseDuration(s.proxy.interval) < 10) {
+      throw new InputError('interval: must be at least 10ms', posOfPath(loaded, doc, [...base, 'proxy', 'interval']));
+    }
+  }
+}

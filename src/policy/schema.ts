@@ -1,0 +1,86 @@
+/** The versioned ShutdownPolicy format (meshdrain.dev/v1alpha1). One schema: validation, types, JSON Schema. */
+import { z } from 'zod';
+
+const duration = z
+  .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$|^\d+(\.\d+)?$/, 'a duration like 200ms, 10s or 1m30s'), z.number().nonnegative()])
+  .describe('A duration: 200ms, 10s, 1m30s, or a number of seconds');
+const command = z.array(z.string()).min(1).describe('An exec command, e.g. ["/bin/sh", "-c", "..."]');
+
+export const ProxySettings = z
+  .object({
+    waitFor: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('What the istio-proxy preStop waits for: app-listeners, ports=8080,9090, http=http://127.0.0.1:8080/healthz, file=/path, sleep=10s'),
+    timeout: duration.optional().describe('Give up the hold after this long (default: grace period - drain - 2s)'),
+    interval: duration.optional().describe('Time between polls (default 200ms)'),
+    preStop: command.optional().describe('A raw preStop command for istio-proxy instead of the generated hold'),
+    shell: z.enum(['image', 'init-container']).optional().describe('Where the hold gets a shell: the proxy image, or a static busybox copied in by an init container (distroless proxies)'),
+    shellImage: z.string().min(1).optional().describe('Image of the init container that brings the shell (default busybox:1.36.1-musl)'),
+    terminationDrainDuration: duration.optional(),
+    exitOnZeroActiveConnections: z.boolean().optional(),
+    minimumDrainDuration: duration.optional(),
+    holdApplicationUntilProxyStarts: z.boolean().optional(),
+    nativeSidecar: z.boolean().optional().describe('Ask Istio for a native sidecar (sidecar.istio.io/nativeSidecar)'),
+  })
+  .strict();
+
+export const AppSettings = z
+  .object({
+    delay: duration.optional().describe('preStop sleep before the app gets SIGTERM, so endpoint removal propagates'),
+    shutdown: duration.optional().describe('How long the app needs after SIGTERM (part of the grace-period budget; default 20s)'),
+  })
+  .strict();
+
+export const ContainerSettings = z.union([
+  z.object({ preStop: command }).strict(),
+  z.object({ sleep: duration }).strict(),
+]);
+
+export const Settings = z
+  .object({
+    proxy: ProxySettings.optional(),
+    app: AppSettings.optional(),
+    containers: z.record(z.string(), ContainerSettings).optional().describe('Per app container: a preStop command or a sleep'),
+    gracePeriod: duration.optional().describe('Minimum terminationGracePeriodSeconds'),
+    via: z.enum(['override', 'template']).optional().describe('override: an istio-proxy stub in the pod; template: a custom injection template'),
+  })
+  .strict();
+
+export const Match = z
+  .object({
+    kinds: z.array(z.string()).optional(),
+    names: z.array(z.string()).optional().describe('Glob patterns (* and ?)'),
+    namespaces: z.array(z.string()).optional().describe('Glob patterns (* and ?)'),
+    labels: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+
+export const Rule = Settings.extend({ match: Match });
+
+export const ShutdownPolicySchema = z
+  .object({
+    apiVersion: z.literal('meshdrain.dev/v1alpha1'),
+    kind: z.literal('ShutdownPolicy'),
+    metadata: z.object({ name: z.string().optional() }).passthrough().optional(),
+    defaults: Settings.optional(),
+    rules: z.array(Rule).optional(),
+  })
+  .strict();
+
+/** Legacy (injection.py) format: kind → resource name → container → preStop command. */
+export const LegacyPolicySchema = z.record(z.string(), z.record(z.string(), z.record(z.string(), command)));
+
+export type SettingsT = z.infer<typeof Settings>;
+export type RuleT = z.infer<typeof Rule>;
+export type ShutdownPolicyT = z.infer<typeof ShutdownPolicySchema>;
+
+/** The published JSON Schema (schema/shutdown-policy.schema.json is generated from this). */
+export function policyJsonSchema(): object {
+  return {
+    ...z.toJSONSchema(ShutdownPolicySchema, { target: 'draft-7' }),
+    $id: 'https://meshdrain.dev/schema/shutdown-policy.schema.json',
+    title: 'meshdrain ShutdownPolicy',
+  };
+}
