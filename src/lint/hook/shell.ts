@@ -1,0 +1,185 @@
+/**
+ * A small, forgiving POSIX-sh tokenizer: enough structure to find the commands a hook runs, its loops
+ * and the `sleep` in each turn. Not a parser; it never rejects input and never runs anything.
+ * Offsets are into the original script so findings can point at the offending word.
+ */
+
+export interface Word {
+  kind: 'word';
+  /** The word with quotes removed (substitutions left as written). */
+  text: string;
+  start: number;
+  end: number;
+}
+export interface Op {
+  kind: 'op';
+  text: string; // ; & | && || ( ) newline(\n) ;; { } handled as words
+  start: number;
+  end: number;
+}
+export type Token = Word | Op;
+
+/** A `$(...)` or backtick command substitution found inside a word; analysed as its own script. */
+export interface Substitution {
+  text: string;
+  /** Offset of `text` in the outer script. */
+  offset: number;
+}
+
+export interface Tokenized {
+  tokens: Token[];
+  substitutions: Substitution[];
+}
+
+const OPS = ['&&', '||', ';;', ';', '&', '|', '(', ')', '\n'];
+
+/** Find the end of `$(`...`)` starting after the `$(` at i; returns index of the closing paren. */
+function matchParen(s: string, i: number): number {
+  let depth = 1;
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === '\\') i += 2;
+    else if (c === "'") {
+      const j = s.indexOf("'", i + 1);
+      i = j < 0 ? s.length : j + 1;
+    } else if (c === '"') {
+      i++;
+      while (i < s.length && s[i] !== '"') i += s[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (c === '(') {
+      depth++;
+      i++;
+    } else if (c === ')') {
+      depth--;
+      if (depth === 0) return i;
+      i++;
+    } else i++;
+  }
+  return s.length;
+}
+
+export function tokenize(script: string): Tokenized {
+  const tokens: Token[] = [];
+  const substitutions: Substitution[] = [];
+  const s = script;
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === '\\' && s[i + 1] === '\n') {
+      i += 2;
+      continue;
+    }
+    if (c === '#') {
+      while (i < s.length && s[i] !== '\n') i++;
+      continue;
+    }
+    const op = OPS.find((o) => s.startsWith(o, i));
+    if (op) {
+      tokens.push({ kind: 'op', text: op, start: i, end: i + op.length });
+      i += op.length;
+      continue;
+    }
+    // A word: runs until unquoted whitespace or operator.
+    const start = i;
+    let text = '';
+    while (i < s.length) {
+      const ch = s[i]!;
+      if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') break;
+      if (OPS.some((o) => o !== '\n' && s.startsWith(o, i)) && !(ch === '(' && s[i - 1] === '$')) break;
+      if (ch === '\\') {
+        text += s[i + 1] ?? '';
+        i += 2;
+      } else if (ch === "'") {
+        const j = s.indexOf("'", i + 1);
+        const end = j < 0 ? s.length : j;
+        text += s.slice(i + 1, end);
+        i = end + 1;
+      } else if (ch === '"') {
+        i++;
+        while (i < s.length && s[i] !== '"') {
+          if (s[i] === '\\' && i + 1 < s.length) {
+            text += s[i + 1];
+            i += 2;
+          } else if (s[i] === '$' && s[i + 1] === '(') {
+            const close = matchParen(s, i + 2);
+            if (s[i + 2] !== '(') substitutions.push({ text: s.slice(i + 2, close), offset: i + 2 });
+            text += s.slice(i, close + 1);
+            i = close + 1;
+          } else if (s[i] === '`') {
+            const close = s.indexOf('`', i + 1);
+            const end = close < 0 ? s.length : close;
+            substitutions.push({ text: s.slice(i + 1, end), offset: i + 1 });
+            text += s.slice(i, end + 1);
+            i = end + 1;
+          } else {
+            text += s[i];
+            i++;
+          }
+        }
+        i++;
+      } else if (ch === '$' && s[i + 1] === '(') {
+        const close = matchParen(s, i + 2);
+        if (s[i + 2] !== '(') substitutions.push({ text: s.slice(i + 2, close), offset: i + 2 });
+        text += s.slice(i, close + 1);
+        i = close + 1;
+      } else if (ch === '`') {
+        const close = s.indexOf('`', i + 1);
+        const end = close < 0 ? s.length : close;
+        substitutions.push({ text: s.slice(i + 1, end), offset: i + 1 });
+        text += s.slice(i, end + 1);
+        i = end + 1;
+      } else {
+        text += ch;
+        i++;
+      }
+    }
+    if (i > start) tokens.push({ kind: 'word', text, start, end: Math.min(i, s.length) });
+    else i++; // defensive: never loop forever
+  }
+  return { tokens, substitutions };
+}
+
+/** Reserved words that may precede a command name in the same simple command. */
+const PREFIX_WORDS = new Set(['while', 'until', 'do', 'then', 'else', 'elif', 'if', '!', '{', '}', 'time', 'done', 'fi']);
+
+export interface SimpleCommand {
+  /** The command name (first word after reserved words and assignments), e.g. `netstat`. */
+  name: Word;
+  args: Word[];
+}
+
+/** Split tokens into simple commands (pipelines split at `|`, lists at `;`, `&&`, newlines...). */
+export function simpleCommands(tokens: Token[]): SimpleCommand[] {
+  const out: SimpleCommand[] = [];
+  let cur: Word[] = [];
+  const flush = (): void => {
+    let k = 0;
+    while (k < cur.length && (PREFIX_WORDS.has(cur[k]!.text) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(cur[k]!.text))) k++;
+    if (k < cur.length) out.push({ name: cur[k]!, args: cur.slice(k + 1) });
+    cur = [];
+  };
+  let skipping = false; // inside a `for x in ...` or `case x in` header: not a command
+  for (const t of tokens) {
+    if (t.kind === 'op') {
+      if (skipping) cur = [];
+      else flush();
+      skipping = false;
+    } else if (skipping) continue;
+    else if ((t.text === 'for' || t.text === 'case') && cur.every((w) => PREFIX_WORDS.has(w.text))) {
+      cur = [];
+      skipping = true;
+    } else cur.push(t);
+  }
+  flush();
+  return out;
+}
+
+/** The base name of a command word: `/usr/bin/netstat` → `netstat`. */
+export function baseName(word: string): string {
+  const i = word.lastIndexOf('/');
+  return i >= 0 ? word.slice(i + 1) : word;
+}
