@@ -1,14 +1,78 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
-import type { Ctx } from '../context.js';
+import { parseStrategy } from '../../hooks/strategy.js';
+import { buildContext, checkIstioVersion, writeContext } from '../../image/context.js';
+import { IMAGE_VARIANTS, type ImageVariant } from '../../image/entrypoint.js';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
+import { formatDuration, parseDuration } from '../../model/duration.js';
+import type { WaitStrategy } from '../../plan/types.js';
+import { VERSION, type Ctx } from '../context.js';
 
-// Placeholder until its issue lands: registered so --help lists it, refuses to run.
-export function registerImage(program: Command, _ctx: Ctx): void {
+/** The image cannot see the pod's grace period: default to Kubernetes' 30s minus Istio's 5s drain. */
+export const IMAGE_DEFAULT_TIMEOUT_MS = (DEFAULT_GRACE_SECONDS - DEFAULT_TERMINATION_DRAIN_SECONDS) * 1000;
+export const IMAGE_DEFAULT_INTERVAL_MS = 200;
+
+interface ImageOpts {
+  istioVersion?: string;
+  output?: string;
+  waitFor: string[];
+  timeout?: string;
+  interval?: string;
+  variant: string;
+  force?: boolean;
+  busyboxImage?: string;
+}
+
+export function registerImage(program: Command, ctx: Ctx): void {
   program
     .command('image')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new InputError('meshdrain image is not built yet');
+    .description('write a build context for an istio/proxyv2 image whose entrypoint holds SIGTERM until the app is gone')
+    .option('--istio-version <X.Y.Z>', 'Istio version of the base image (required): X.Y.Z or X.Y.Z-suffix')
+    .option('-o, --output <dir>', 'directory to write (default: ./meshdrain-proxyv2-<istio-version>[-distroless])')
+    .option('--wait-for <strategy>', 'hold while this says the app is there (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default app-listeners)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--timeout <duration>', `give up holding after this long (default ${formatDuration(IMAGE_DEFAULT_TIMEOUT_MS)}: 30s grace minus 5s drain)`)
+    .option('--interval <duration>', `time between polls (default ${formatDuration(IMAGE_DEFAULT_INTERVAL_MS)})`)
+    .option('--variant <variant>', 'base image variant: default | distroless (adds a static busybox shell)', 'default')
+    .option('--busybox-image <image>', 'distroless only: where the static shell comes from (default busybox:1.37.0-musl)')
+    .option('--force', 'replace a non-empty output directory')
+    .addHelpText(
+      'after',
+      `
+Example:
+  meshdrain image --istio-version 1.24.2 -o proxyv2-ctx --wait-for ports=8080 --timeout 40s
+  docker build -t registry.example.com/proxyv2:${VERSION}-1.24.2 proxyv2-ctx
+
+Writes Dockerfile, meshdrain-entrypoint and README.md (build, tag, push, point Istio at it).
+Prints the directory written on stdout.`,
+    )
+    .action((o: ImageOpts) => {
+      if (!o.istioVersion) throw new InputError('--istio-version is required (e.g. --istio-version 1.24.2)');
+      const istioVersion = checkIstioVersion(o.istioVersion);
+      if (!IMAGE_VARIANTS.includes(o.variant as ImageVariant)) {
+        throw new InputError(`--variant: expected ${IMAGE_VARIANTS.join(' or ')}, got ${JSON.stringify(o.variant)}`);
+      }
+      const variant = o.variant as ImageVariant;
+      if (o.busyboxImage !== undefined) {
+        if (variant !== 'distroless') throw new InputError('--busybox-image only applies to --variant distroless');
+        if (!/^[a-z0-9][a-z0-9._\/:@-]*$/i.test(o.busyboxImage)) {
+          throw new InputError(`--busybox-image: expected an image reference like busybox:1.37.0-musl, got ${JSON.stringify(o.busyboxImage)}`);
+        }
+      }
+      const strategies: WaitStrategy[] = o.waitFor.length ? o.waitFor.map(parseStrategy) : [{ kind: 'app-listeners' }];
+      const timeoutMs = o.timeout === undefined ? IMAGE_DEFAULT_TIMEOUT_MS : parseDuration(o.timeout, '--timeout');
+      const intervalMs = o.interval === undefined ? IMAGE_DEFAULT_INTERVAL_MS : parseDuration(o.interval, '--interval');
+      if (intervalMs <= 0) throw new InputError('--interval: must be more than 0');
+      const files = buildContext({
+        istioVersion,
+        variant,
+        hold: { strategies, timeoutMs, intervalMs },
+        meshdrainVersion: VERSION,
+        busyboxImage: o.busyboxImage,
+      });
+      const dir = o.output ?? `meshdrain-proxyv2-${istioVersion}${variant === 'distroless' ? '-distroless' : ''}`;
+      const written = writeContext(resolve(ctx.io.cwd, dir), files, Boolean(o.force));
+      ctx.io.stderr(`meshdrain image: wrote ${files.map((f) => f.name).join(', ')} to ${written}\n`);
+      ctx.io.stdout(`${written}\n`);
     });
 }
