@@ -271,7 +271,7 @@ export function mergeProxyConfigAnnotation(existing: string | undefined, plan: P
       if (isScalar(parentNode)) doc.setIn([w.path[0]], doc.createNode({}));
     }
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
-      doc.contents = doc.createNode({}) as typeof doc.contents;
+      doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
     }
     doc.setIn(w.path, w.value);
     changed = true;
