@@ -1,13 +1,88 @@
-import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
+import { Option, type Command } from 'commander';
+import { EXIT, UsageError } from '../../errors.js';
+import { injectText, type InjectResult } from '../../inject/inject.js';
+import { expandPaths, readText, writeAtomic } from '../../io/files.js';
+import { DEFAULT_POLICY, loadPolicy } from '../../policy/load.js';
 import type { Ctx } from '../context.js';
 
-export function registerInject(program: Command, _ctx: Ctx): void {
+interface InjectFlags {
+  config?: string;
+  output?: string;
+  inPlace?: boolean;
+  check?: boolean;
+  recursive?: boolean;
+  via?: 'override' | 'template';
+  verbose?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  meshdrain inject deploy.yaml                      # edited manifests on stdout
+  meshdrain inject -R -i k8s/                       # edit every manifest under k8s/ in place
+  meshdrain inject --check -R k8s/                  # CI: exit 1 and list what would change
+  meshdrain inject -c shutdown-policy.yaml app.yaml # with a policy (ShutdownPolicy or legacy format)
+  kustomize build overlays/prod | meshdrain inject | kubectl apply -f -
+  helm install web ./chart --post-renderer meshdrain --post-renderer-args inject
+
+Exit codes: 0 done (or nothing to change with --check), 1 --check found changes, 2 bad input.`;
+
+export function registerInject(program: Command, ctx: Ctx): void {
   program
     .command('inject')
-    .description('(being built)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new InputError('meshdrain inject is not built yet');
+    .summary('make istio-proxy wait for the app at shutdown, in manifests')
+    .description(
+      'Edit Kubernetes manifests so that at pod shutdown the Istio sidecar waits for the application and the grace period covers the whole shutdown. Comments and formatting are kept; running it twice changes nothing. Reads stdin when no PATH is given (a Helm post-renderer as it is).',
+    )
+    .argument('[paths...]', 'manifest files or directories (.yaml, .yml, .json), or - for stdin')
+    .option('-c, --config <file>', 'shutdown policy (meshdrain.dev/v1alpha1 ShutdownPolicy, or the legacy kind → name → container → command map)')
+    .option('-o, --output <file>', 'write all output to this file (atomically) instead of stdout')
+    .option('-i, --in-place', 'rewrite each changed input file (atomically)')
+    .option('--check', 'write nothing; list what would change and exit 1 if anything would')
+    .option('-R, --recursive', 'read directories recursively')
+    .addOption(new Option('--via <how>', 'how the hold reaches istio-proxy: an override stub in the pod, or a custom injection template').choices(['override', 'template']))
+    .option('-v, --verbose', 'say on stderr what was passed through untouched')
+    .addHelpText('after', EXAMPLES)
+    .action(async (paths: string[], flags: InjectFlags) => {
+      const { io } = ctx;
+      if (flags.inPlace && flags.output) throw new UsageError('use either -i/--in-place or -o/--output, not both');
+      const inputs = expandPaths(paths.length ? paths : ['-'], io.cwd, Boolean(flags.recursive));
+      if (flags.inPlace && inputs.includes('-')) throw new UsageError('-i/--in-place needs files, not stdin');
+      if (inputs.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+      const policy = flags.config ? loadPolicy(readText(flags.config, io.cwd), flags.config) : DEFAULT_POLICY;
+
+      // Everything is computed before anything is written: a bad file leaves every output untouched.
+      const results: InjectResult[] = [];
+      for (const path of inputs) {
+        const text = path === '-' ? await io.readStdin() : readText(path, io.cwd);
+        results.push(injectText(text, path === '-' ? '<stdin>' : path, { policy, via: flags.via }));
+      }
+      for (const r of results) {
+        for (const n of r.notes) io.stderr(`meshdrain: ${n}\n`);
+        if (flags.verbose) for (const n of r.verbose) io.stderr(`meshdrain: ${n}\n`);
+      }
+
+      if (flags.check) {
+        const changes = results.flatMap((r) => r.changes);
+        for (const c of changes) io.stdout(`${c.file}:${c.line}:${c.col}: ${c.workload}: would ${c.what}\n`);
+        const files = results.filter((r) => r.changed).length;
+        io.stderr(files ? `meshdrain: ${files} of ${results.length} file(s) would change\n` : `meshdrain: ${results.length} file(s) up to date\n`);
+        ctx.setExit(files ? EXIT.findings : EXIT.ok);
+        return;
+      }
+      if (flags.inPlace) {
+        const changed = results.filter((r) => r.changed);
+        for (const r of changed) writeAtomic(r.file, r.output, io.cwd);
+        if (flags.verbose || changed.length) io.stderr(`meshdrain: updated ${changed.length} of ${results.length} file(s)\n`);
+        return;
+      }
+      const combined = joinOutputs(results.map((r) => r.output));
+      if (flags.output) writeAtomic(flags.output, combined, io.cwd);
+      else io.stdout(combined);
     });
+}
+
+/** Concatenate several files' output as one YAML stream. */
+function joinOutputs(outputs: string[]): string {
+  if (outputs.length <= 1) return outputs[0] ?? '';
+  return outputs.map((o) => (o.endsWith('\n') || o === '' ? o : `${o}\n`)).map((o, i) => (i > 0 && !/^---/.test(o) ? `---\n${o}` : o)).join('');
 }

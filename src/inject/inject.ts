@@ -1,0 +1,123 @@
+/** meshdrain inject, as a pure function over one file's text. The CLI adds files, flags and writes. */
+import { isAlias, type Document } from 'yaml';
+import { PROXY_CONTAINER } from '../istio/facts.js';
+import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
+import { getPath, injectionDisabled, isRecord, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
+import { applyPlan } from '../plan/apply.js';
+import { planFor, type PlanOptions } from '../plan/plan.js';
+import type { ShutdownPlan } from '../plan/types.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/load.js';
+import { loadDocuments, nodeAt, posAt, posOfPath } from '../yaml/load.js';
+import { applyEdits, detectIndentSeq, diffValues, type Path, type SetOp } from '../yaml/splice.js';
+
+export interface InjectOptions extends PlanOptions {
+  policy?: Policy;
+}
+
+/** One thing inject changed (or would change), located in the input. */
+export interface Change {
+  file: string;
+  line: number;
+  col: number;
+  workload: string;
+  what: string;
+}
+
+export interface InjectResult {
+  file: string;
+  output: string;
+  changed: boolean;
+  changes: Change[];
+  /** For stderr: decisions a user should know about (native sidecars for Jobs, skipped pods). */
+  notes: string[];
+  /** For stderr with --verbose: what passed through untouched. */
+  verbose: string[];
+  /** Plans per workload, for callers that want them (lint's property tests, the lab). */
+  plans: { workload: string; plan: ShutdownPlan }[];
+}
+
+/** A short description of a set-op relative to the pod template. */
+function describe(op: SetOp, templatePath: Path, pod: PodTemplate): string {
+  const rel = op.path.slice(templatePath.length);
+  const [a, b, c] = rel;
+  if (a === 'metadata' && b === 'annotations') return typeof c === 'string' ? `set annotation ${c}` : 'add annotations';
+  if (a === 'metadata') return 'add annotations';
+  if (a === 'spec' && b === 'terminationGracePeriodSeconds') return `raise terminationGracePeriodSeconds to ${String(op.value)}`;
+  if (a === 'spec' && (b === 'containers' || b === 'initContainers') && typeof c === 'number') {
+    const list = (b === 'containers' ? pod.spec?.containers : pod.spec?.initContainers) ?? [];
+    const name = list[c]?.name ?? (isRecord(op.value) ? String(op.value.name) : '?');
+    if (rel.length === 3) return `add ${b === 'initContainers' ? 'init container' : 'container'} ${name}${name === PROXY_CONTAINER ? ' (override stub with the preStop hold)' : ''}`;
+    return `set ${name} ${rel.slice(3).join('.')}`;
+  }
+  if (a === 'spec') return `set ${rel.slice(1).join('.')}`;
+  return `set ${rel.join('.')}`;
+}
+
+function setPath(root: unknown, path: Path, value: unknown): void {
+  const parent = getPath(root, path.slice(0, -1)) as Record<string | number, unknown>;
+  parent[path[path.length - 1]!] = value;
+}
+
+/** Does an edit at `path` reach *into* an alias (which would silently edit a shared anchor)? */
+function reachesIntoAlias(doc: Document, path: Path): boolean {
+  for (let n = 0; n < path.length; n++) if (isAlias(nodeAt(doc, path.slice(0, n)))) return true;
+  return false;
+}
+
+/** Inject the shutdown plan into every pod template of a file. Throws InputError on bad input. */
+export function injectText(text: string, file: string, opts: InjectOptions = {}): InjectResult {
+  const policy = opts.policy ?? DEFAULT_POLICY;
+  const loaded = loadDocuments(text, file);
+  const res: InjectResult = { file, output: text, changed: false, changes: [], notes: [], verbose: [], plans: [] };
+  const edits: { doc: Document; ops: SetOp[] }[] = [];
+
+  for (const { doc, value } of loaded.docs) {
+    const sites = podTemplateSites(value);
+    if (sites.length === 0 && isRecord(value)) {
+      const meta = isRecord(value.metadata) ? value.metadata : {};
+      res.verbose.push(`${file}: ${String(value.kind ?? '(no kind)')}/${String(meta.name ?? '')}: not a workload, passed through`);
+    }
+    const ops: SetOp[] = [];
+    for (const site of sites) {
+      const pod = getPath(value, site.templatePath) as PodTemplate;
+      const name = siteName(site);
+      const pos = posOfPath(loaded, doc, site.templatePath);
+      if (injectionDisabled(pod)) {
+        res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: sidecar.istio.io/inject is "false"; left alone`);
+        continue;
+      }
+      const plan = planFor(site, pod, policy, { ...opts, where: pos });
+      res.plans.push({ workload: name, plan });
+      res.notes.push(...plan.notes.map((n) => `${file}:${pos.line}:${pos.col}: ${n}`));
+      const edited = applyPlan(pod, plan, {
+        mergeProxyConfig: Object.keys(plan.proxyConfig).length ? (existing) => mergeProxyConfigAnnotation(existing, plan.proxyConfig, pos) : undefined,
+      });
+      const siteOps = diffValues(pod, edited, site.templatePath);
+      const blocked = siteOps.find((op) => reachesIntoAlias(doc, op.path));
+      if (blocked) {
+        const at = posOfPath(loaded, doc, blocked.path);
+        res.notes.push(`${file}:${at.line}:${at.col}: ${name}: not changed: the edit would go through a YAML alias and silently change its shared anchor; give this workload its own copy`);
+        continue;
+      }
+      for (const op of siteOps) {
+        const at = posOfPath(loaded, doc, op.path);
+        res.changes.push({ file, line: at.line, col: at.col, workload: name, what: describe(op, site.templatePath, pod) });
+      }
+      ops.push(...siteOps);
+    }
+    if (ops.length) edits.push({ doc, ops });
+    if (ops.length && loaded.format === 'json') for (const op of ops) setPath(value, op.path, op.value);
+  }
+
+  if (edits.length === 0) return res;
+  res.changed = true;
+  if (loaded.format === 'json') {
+    const indent = /^[{[]\s*\n([ \t]+)/.exec(text)?.[1] ?? '  ';
+    res.output = loaded.docs.map((d) => JSON.stringify(d.value, null, indent)).join('\n') + (text.endsWith('\n') ? '\n' : '');
+  } else {
+    res.output = applyEdits(text, edits, loaded.lines, { indentSeq: detectIndentSeq(text) });
+  }
+  return res;
+}
+
+export { posAt };

@@ -1,0 +1,85 @@
+/** File input and atomic output shared by every command that reads manifests. */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { InputError } from '../errors.js';
+import { MAX_INPUT_BYTES, checkText } from '../yaml/load.js';
+
+export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+/** Expand PATH arguments: files as given, directories only with recursion. '-' means stdin. */
+export function expandPaths(paths: string[], cwd: string, recursive: boolean): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      out.push('-');
+      continue;
+    }
+    const abs = resolve(cwd, p);
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      throw new InputError('no such file or directory', { file: p });
+    }
+    if (st.isDirectory()) {
+      if (!recursive) throw new InputError('is a directory; pass -R to read the manifests under it', { file: p });
+      out.push(...walk(abs).map((f) => join(p, f.slice(abs.length + 1))));
+    } else out.push(p);
+  }
+  return out;
+}
+
+function walk(dir: string): string[] {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  return entries.flatMap((e) => {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) return e.name.startsWith('.') ? [] : walk(full);
+    return e.isFile() && MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase()) ? [full] : [];
+  });
+}
+
+/** Read a manifest file as UTF-8 text, refusing oversize and binary input with a clear error. */
+export function readText(path: string, cwd: string): string {
+  const abs = resolve(cwd, path);
+  let size: number;
+  try {
+    size = statSync(abs).size;
+  } catch {
+    throw new InputError('no such file or directory', { file: path });
+  }
+  if (size > MAX_INPUT_BYTES) checkText('', path, size);
+  try {
+    const text = readFileSync(abs, 'utf8');
+    checkText(text, path, size);
+    return text;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
+  }
+}
+
+/** Write a file atomically: a temp file beside it, fsync, rename. The original is untouched on failure. */
+export function writeAtomic(path: string, text: string, cwd: string): void {
+  const abs = resolve(cwd, path);
+  const tmp = join(dirname(abs), `.${basename(abs)}.meshdrain-${randomBytes(4).toString('hex')}.tmp`);
+  let mode: number | undefined;
+  try {
+    mode = statSync(abs).mode & 0o7777;
+  } catch {
+    mode = undefined;
+  }
+  try {
+    const fd = openSync(tmp, 'wx', mode ?? 0o644);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, abs);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new InputError(`cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
+  }
+}

@@ -1,0 +1,83 @@
+/** ShutdownPlan → an edited copy of a pod template (plain objects). The YAML layer turns the difference into splices. */
+import { holdExecCommand } from '../hooks/hold.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import type { Container, Handler, PodTemplate } from '../model/workload.js';
+import type { ShutdownPlan } from './types.js';
+
+export const SHELL_VOLUME = 'meshdrain-bin';
+export const SHELL_INIT_CONTAINER = 'meshdrain-shell';
+export const DEFAULT_TEMPLATE_NAME = 'meshdrain';
+
+/** The istio-proxy preStop the plan asks for, or undefined when none (native mode). */
+export function proxyPreStop(plan: ShutdownPlan): Handler | undefined {
+  if (plan.proxyPreStop) return { exec: { command: plan.proxyPreStop } };
+  if (plan.hold) return { exec: { command: holdExecCommand(plan.hold, plan.shell) } };
+  return undefined;
+}
+
+function setPreStop(c: Container, handler: Handler): void {
+  c.lifecycle = { ...c.lifecycle, preStop: handler };
+}
+
+/** Add `name` to a comma-separated inject.istio.io/templates value (default template first). */
+export function withTemplate(current: string | undefined, name: string): string {
+  const list = (current ?? 'sidecar').split(',').map((s) => s.trim()).filter(Boolean);
+  return list.includes(name) ? list.join(',') : [...list, name].join(',');
+}
+
+/** Apply a plan to a pod template; returns a new object and never mutates the input. */
+export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { templateName?: string; mergeProxyConfig?: (existing: string | undefined) => string | undefined } = {}): PodTemplate {
+  const out = structuredClone(pod);
+  const meta = (out.metadata ??= {});
+  const spec = (out.spec ??= {});
+  const annotations = { ...meta.annotations };
+
+  if (plan.nativeSidecar !== undefined && annotations[ANNOTATIONS.nativeSidecar] === undefined) {
+    annotations[ANNOTATIONS.nativeSidecar] = String(plan.nativeSidecar);
+  }
+  const mergedConfig = opts.mergeProxyConfig?.(annotations[ANNOTATIONS.proxyConfig]);
+  if (mergedConfig !== undefined) annotations[ANNOTATIONS.proxyConfig] = mergedConfig;
+
+  const handler = proxyPreStop(plan);
+  if (handler && plan.via === 'template') {
+    annotations[ANNOTATIONS.templates] = withTemplate(annotations[ANNOTATIONS.templates], opts.templateName ?? DEFAULT_TEMPLATE_NAME);
+  } else if (handler) {
+    const containers = (spec.containers ??= []);
+    let proxy = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+    if (!proxy) {
+      // The override stub Istio strategic-merges into the injected sidecar; auto-injection stays on.
+      proxy = { name: PROXY_CONTAINER, image: 'auto' };
+      containers.push(proxy);
+    }
+    setPreStop(proxy, handler);
+    if (plan.shell.kind === 'init-container' && !plan.proxyPreStop) {
+      const mount = { name: SHELL_VOLUME, mountPath: plan.shell.mountPath };
+      const mounts = (proxy.volumeMounts ??= []) as { name: string }[];
+      if (!mounts.some((m) => m.name === SHELL_VOLUME)) mounts.push(mount);
+      const inits = (spec.initContainers ??= []);
+      if (!inits.some((c) => c.name === SHELL_INIT_CONTAINER)) {
+        // busybox:*-musl ships a static /bin/busybox; invoked as "sh" it is a POSIX shell.
+        inits.unshift({
+          name: SHELL_INIT_CONTAINER,
+          image: plan.shell.image,
+          command: ['/bin/busybox', 'cp', '/bin/busybox', `${plan.shell.mountPath}/sh`],
+          volumeMounts: [mount],
+        });
+      }
+      const volumes = (spec.volumes ??= []) as { name: string }[];
+      if (!volumes.some((v) => v.name === SHELL_VOLUME)) volumes.push({ name: SHELL_VOLUME, emptyDir: {} } as { name: string });
+    }
+  }
+
+  for (const app of plan.apps) {
+    if (!app.preStop) continue;
+    const c = spec.containers?.find((x) => x.name === app.name);
+    if (!c) continue;
+    setPreStop(c, 'exec' in app.preStop ? { exec: { command: app.preStop.exec } } : { sleep: { seconds: app.preStop.sleepSeconds } });
+  }
+
+  if (plan.graceSeconds > (spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS)) spec.terminationGracePeriodSeconds = plan.graceSeconds;
+  if (Object.keys(annotations).length > 0 || meta.annotations) meta.annotations = annotations;
+  if (pod.metadata === undefined && Object.keys(meta).length === 0) delete out.metadata;
+  return out;
+}

@@ -1,0 +1,108 @@
+/** policy + pod template → ShutdownPlan. Pure: no I/O, no YAML nodes. */
+import { InputError } from '../errors.js';
+import { parseStrategy } from '../hooks/strategy.js';
+import { ANNOTATIONS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import { parseProxyConfigAnnotation } from '../istio/proxy-config.js';
+import type { SourcePos } from '../errors.js';
+import { parseDuration } from '../model/duration.js';
+import { siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/load.js';
+import { resolveSettings } from '../policy/match.js';
+import { DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, holdTimeoutMs, shutdownBudget } from './budget.js';
+import type { AppContainerPlan, HoldSpec, ProxyConfigPlan, ShellSource, ShutdownPlan, WaitStrategy } from './types.js';
+
+export const DEFAULT_INTERVAL_MS = 200;
+export const DEFAULT_SHELL_IMAGE = 'busybox:1.36.1-musl';
+export const SHELL_MOUNT_PATH = '/meshdrain/bin';
+
+export interface PlanOptions {
+  /** Overrides the policy's `via`. */
+  via?: 'override' | 'template';
+  /** Where the pod template is, for errors about its annotations. */
+  where?: SourcePos;
+}
+
+const seconds = (d: string | number) => parseDuration(d) / 1000;
+
+/** The ShutdownPlan for one pod template, or null when the pod is not meshed (opted out). */
+export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy = DEFAULT_POLICY, opts: PlanOptions = {}): ShutdownPlan {
+  const labels = pod.metadata?.labels ?? {};
+  const annotations = pod.metadata?.annotations ?? {};
+  const s = resolveSettings(policy, site, labels);
+  const notes: string[] = [];
+  const name = siteName(site);
+
+  // Native sidecar: the user's explicit annotation always wins; then the policy; Jobs default to native.
+  const userNative = annotations[ANNOTATIONS.nativeSidecar];
+  let nativeSidecar: boolean | undefined;
+  if (userNative === 'true' || userNative === 'false') {
+    if (site.isJobLike && userNative === 'false') notes.push(`${name}: ${ANNOTATIONS.nativeSidecar}: "false" kept as written; a classic sidecar keeps this Job's pods from completing`);
+  } else if (s.proxy?.nativeSidecar !== undefined) {
+    nativeSidecar = s.proxy.nativeSidecar;
+  } else if (site.isJobLike) {
+    nativeSidecar = true;
+    notes.push(`${name}: asking Istio for a native sidecar (${ANNOTATIONS.nativeSidecar}: "true"); a proxy hold cannot help a Job, a classic sidecar keeps it from completing`);
+  }
+  const native = (nativeSidecar ?? userNative === 'true') === true;
+
+  // Drain after the hold: policy first, then what the pod's proxy config already says, then Istio's default.
+  const prior = parseProxyConfigAnnotation(annotations[ANNOTATIONS.proxyConfig], opts.where);
+  const exitOnZero = s.proxy?.exitOnZeroActiveConnections ?? prior.exitOnZeroActiveConnections ?? false;
+  const drainSeconds = exitOnZero
+    ? s.proxy?.minimumDrainDuration !== undefined ? seconds(s.proxy.minimumDrainDuration) : (prior.minimumDrainMs ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000) / 1000
+    : s.proxy?.terminationDrainDuration !== undefined ? seconds(s.proxy.terminationDrainDuration) : (prior.terminationDrainMs ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000) / 1000;
+
+  // App containers: what the policy names; a delay becomes a sleep where the user has no preStop.
+  const appDelay = s.app?.delay !== undefined ? seconds(s.app.delay) : 0;
+  const apps: AppContainerPlan[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    if (c.name === PROXY_CONTAINER) continue;
+    const named = s.containers?.[c.name];
+    if (named && 'preStop' in named) apps.push({ name: c.name, preStop: { exec: named.preStop }, delaySeconds: appDelay });
+    else if (named && 'sleep' in named) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(seconds(named.sleep)) }, delaySeconds: seconds(named.sleep) });
+    else if (appDelay > 0 && !c.lifecycle?.preStop) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(appDelay) }, delaySeconds: appDelay });
+    else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop?.sleep?.seconds ?? appDelay });
+  }
+  const maxDelay = Math.max(0, ...apps.map((a) => a.delaySeconds));
+
+  const strategies: WaitStrategy[] = (s.proxy?.waitFor ?? ['app-listeners']).map(parseStrategy);
+  const fixedHold = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
+  const budget = shutdownBudget({
+    appDelaySeconds: maxDelay,
+    appShutdownSeconds: s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : DEFAULT_APP_SHUTDOWN_SECONDS,
+    drainSeconds,
+    fixedHoldSeconds: fixedHold || undefined,
+  });
+  const graceSeconds = graceFor(pod.spec?.terminationGracePeriodSeconds, budget.requiredSeconds, s.gracePeriod !== undefined ? Math.ceil(seconds(s.gracePeriod)) : 0);
+
+  let hold: HoldSpec | null = null;
+  if (!native && !s.proxy?.preStop) {
+    const timeoutMs = s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceSeconds, drainSeconds);
+    if (timeoutMs / 1000 + drainSeconds > graceSeconds) {
+      throw new InputError(`${name}: proxy.timeout ${timeoutMs / 1000}s + drain ${drainSeconds}s exceeds the grace period ${graceSeconds}s; the kubelet would SIGKILL the proxy mid-hold`, policy.file ? { file: policy.file } : undefined);
+    }
+    hold = { strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
+  }
+  const shell: ShellSource =
+    s.proxy?.shell === 'init-container' ? { kind: 'init-container', image: s.proxy.shellImage ?? DEFAULT_SHELL_IMAGE, mountPath: SHELL_MOUNT_PATH } : { kind: 'image' };
+
+  const proxyConfig: ProxyConfigPlan = {};
+  if (s.proxy?.terminationDrainDuration !== undefined) proxyConfig.terminationDrainDuration = `${seconds(s.proxy.terminationDrainDuration)}s`;
+  if (s.proxy?.holdApplicationUntilProxyStarts !== undefined) proxyConfig.holdApplicationUntilProxyStarts = s.proxy.holdApplicationUntilProxyStarts;
+  if (s.proxy?.exitOnZeroActiveConnections !== undefined) proxyConfig.exitOnZeroActiveConnections = s.proxy.exitOnZeroActiveConnections;
+  if (s.proxy?.minimumDrainDuration !== undefined) proxyConfig.minimumDrainDuration = `${seconds(s.proxy.minimumDrainDuration)}s`;
+
+  return {
+    hold,
+    proxyPreStop: native ? undefined : s.proxy?.preStop,
+    shell,
+    apps,
+    appShutdownSeconds: s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : DEFAULT_APP_SHUTDOWN_SECONDS,
+    drainSeconds,
+    graceSeconds,
+    nativeSidecar,
+    proxyConfig,
+    via: opts.via ?? s.via ?? 'override',
+    notes,
+  };
+}
