@@ -33,7 +33,9 @@ export function diffValues(a: unknown, b: unknown, path: Path = []): SetOp[] {
   if (isPlainObject(a) && isPlainObject(b) && Object.keys(a).every((k) => k in b)) {
     return Object.keys(b).flatMap((k) => (k in a ? diffValues(a[k], b[k], [...path, k]) : [{ path: [...path, k], value: b[k] }]));
   }
-  if (Array.isArray(a) && Array.isArray(b) && b.length >= a.length) {
+  // Arrays of objects (containers, volumes) are edited item by item; arrays of scalars (commands,
+  // args) are one value: replacing an item of a command would be a different command.
+  if (Array.isArray(a) && Array.isArray(b) && b.length >= a.length && a.every(isPlainObject) && b.every(isPlainObject)) {
     const ops = a.flatMap((x, i) => diffValues(x, b[i], [...path, i]));
     for (let i = a.length; i < b.length; i++) ops.push({ path: [...path, i], value: b[i] });
     return ops;
@@ -69,7 +71,12 @@ function renderBlock(value: unknown, indent: number, opts: SpliceOptions): strin
     .join('\n');
 }
 
+const hasMultiline = (v: unknown): boolean =>
+  typeof v === 'string' ? v.includes('\n') : typeof v === 'object' && v !== null && Object.values(v).some(hasMultiline);
+
 function renderFlow(value: unknown): string {
+  // JSON is valid flow YAML and never folds a multi-line string across lines.
+  if (hasMultiline(value)) return JSON.stringify(value);
   return stringify(value, { lineWidth: 0, collectionStyle: 'flow' }).replace(/\n$/, '');
 }
 
