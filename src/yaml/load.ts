@@ -64,7 +64,7 @@ export function loadDocuments(text: string, file: string): LoadedFile {
     } catch (e) {
       const msg = (e as Error).message;
       const pos = posAt(file, lines, doc.range[0]);
-      if (/alias/i.test(msg)) throw new InputError(`too many YAML alias expansions (an alias bomb?); refusing: ${msg}`, pos);
+      if (/excessive alias/i.test(msg)) throw new InputError(`more than ${MAX_ALIAS_COUNT} YAML alias expansions (an alias bomb?); refusing`, pos);
       throw new InputError(msg, pos);
     }
     docs.push({ doc, value });

@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { InputError } from '../../src/errors.js';
+import { injectText } from '../../src/inject/inject.js';
+import { loadPolicy } from '../../src/policy/load.js';
+import { isLineSubsequence } from '../helpers/cli.js';
+
+const deployment = (extra = '') => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web   # keep this comment
+spec:
+  template:
+    metadata:
+      labels: {app: web}
+    spec:${extra}
+      containers:
+      - name: web
+        image: 'nginx:1.27'   # quoted on purpose
+        ports:
+        - containerPort: 8080
+`;
+
+const podSpec = (out: string, doc = 0) => {
+  const d = parseAllDocuments(out)[doc]!.toJS();
+  return (d.kind === 'Pod' ? d.spec : d.kind === 'CronJob' ? d.spec.jobTemplate.spec.template.spec : d.spec.template.spec) as {
+    containers: { name: string; image?: string; lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: { seconds: number } } } }[];
+    initContainers?: { name: string }[];
+    terminationGracePeriodSeconds?: number;
+  };
+};
+const proxyOf = (out: string, doc = 0) => podSpec(out, doc).containers.find((c) => c.name === 'istio-proxy');
+
+describe('inject', () => {
+  it('adds the istio-proxy override stub with a /proc-based hold and keeps every original line', () => {
+    const src = deployment();
+    const r = injectText(src, 'd.yaml');
+    expect(r.changed).toBe(true);
+    const proxy = proxyOf(r.output)!;
+    expect(proxy.image).toBe('auto');
+    const cmd = proxy.lifecycle!.preStop!.exec!.command;
+    expect(cmd.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(cmd[2]).toContain('/proc/net/tcp');
+    expect(isLineSubsequence(src, r.output)).toBe(true);
+    expect(r.output).toContain("image: 'nginx:1.27'   # quoted on purpose");
+  });
+
+  it('is idempotent: its own output is left byte-identical', () => {
+    const once = injectText(deployment(), 'd.yaml').output;
+    const twice = injectText(once, 'd.yaml');
+    expect(twice.changed).toBe(false);
+    expect(twice.output).toBe(once);
+  });
+
+  it('sets the preStop on an existing istio-proxy container instead of adding a stub', () => {
+    const src = deployment().replace("        - containerPort: 8080\n", "        - containerPort: 8080\n      - name: istio-proxy\n        image: docker.io/istio/proxyv2:1.24.0\n        args: [proxy, sidecar]\n");
+    const r = injectText(src, 'd.yaml');
+    const containers = podSpec(r.output).containers;
+    expect(containers.filter((c) => c.name === 'istio-proxy')).toHaveLength(1);
+    expect(proxyOf(r.output)!.image).toBe('docker.io/istio/proxyv2:1.24.0');
+    expect(proxyOf(r.output)!.lifecycle!.preStop!.exec!.command[2]).toContain('meshdrain');
+  });
+
+  it('leaves pods opted out of injection alone, byte for byte', () => {
+    const src = deployment().replace('labels: {app: web}', 'labels: {app: web, sidecar.istio.io/inject: "false"}');
+    const r = injectText(src, 'd.yaml');
+    expect(r.changed).toBe(false);
+    expect(r.output).toBe(src);
+    const viaAnnotation = deployment().replace('labels: {app: web}', "labels: {app: web}\n      annotations:\n        sidecar.istio.io/inject: 'false'");
+    expect(injectText(viaAnnotation, 'd.yaml').changed).toBe(false);
+  });
+
+  it('passes other kinds and untouched documents through byte-identical', () => {
+    const svc = `apiVersion: v1\nkind: Service   # a comment\nmetadata: {name: web}\nspec:\n  ports: [{port: 80}]\n`;
+    const src = `${svc}---\n${deployment()}---\n${svc}`;
+    const r = injectText(src, 'multi.yaml');
+    const docs = r.output.split(/^---\n/m);
+    expect(docs[0]).toBe(svc);
+    expect(docs[2]).toBe(svc);
+    expect(r.verbose.some((v) => v.includes('Service/web: not a workload'))).toBe(true);
+  });
+
+  it('asks for a native sidecar on Jobs and CronJobs, says so, and adds no hold', () => {
+    const job = `apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  schedule: "0 3 * * *"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers:\n          - name: task\n            image: busybox\n`;
+    const r = injectText(job, 'job.yaml');
+    const out = parse(r.output);
+    expect(out.spec.jobTemplate.spec.template.metadata.annotations['sidecar.istio.io/nativeSidecar']).toBe('true');
+    expect(proxyOf(r.output, 0)).toBeUndefined();
+    expect(r.notes.join('\n')).toMatch(/job\.yaml:\d+:\d+: CronJob\/nightly: asking Istio for a native sidecar/);
+  });
+
+  it('respects an explicit nativeSidecar "false" the user wrote on a Job', () => {
+    const job = `apiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\nspec:\n  template:\n    metadata:\n      annotations:\n        sidecar.istio.io/nativeSidecar: "false"\n    spec:\n      containers:\n      - name: task\n        image: busybox\n`;
+    const r = injectText(job, 'job.yaml');
+    expect(parse(r.output).spec.template.metadata.annotations['sidecar.istio.io/nativeSidecar']).toBe('false');
+    expect(r.notes.join('\n')).toContain('kept as written');
+  });
+
+  it('JSON in, JSON out', () => {
+    const obj = parse(deployment());
+    const r = injectText(JSON.stringify(obj, null, 2) + '\n', 'd.json');
+    expect(() => JSON.parse(r.output)).not.toThrow();
+    expect(JSON.parse(r.output).spec.template.spec.containers[1].name).toBe('istio-proxy');
+    expect(injectText(r.output, 'd.json').changed).toBe(false);
+  });
+
+  it('handles List items, Pods and argo Rollouts', () => {
+    const pod = `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n`;
+    expect(proxyOf(injectText(pod, 'p.yaml').output)).toBeDefined();
+    const list = `apiVersion: v1\nkind: List\nitems:\n- ${deployment().trim().split('\n').join('\n  ')}\n`;
+    const lr = parse(injectText(list, 'l.yaml').output);
+    expect(lr.items[0].spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['web', 'istio-proxy']);
+    const rollout = deployment().replace('apps/v1\nkind: Deployment', 'argoproj.io/v1alpha1\nkind: Rollout');
+    expect(proxyOf(injectText(rollout, 'r.yaml').output)).toBeDefined();
+  });
+
+  it('never lowers a grace period the user set higher, and raises one too short for the budget', () => {
+    const high = injectText(deployment('\n      terminationGracePeriodSeconds: 120'), 'd.yaml').output;
+    expect(podSpec(high).terminationGracePeriodSeconds).toBe(120);
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 10s, shutdown: 40s}\n', 'p.yaml');
+    const low = injectText(deployment('\n      terminationGracePeriodSeconds: 10'), 'd.yaml', { policy }).output;
+    // 10 (app delay) + 40 (app shutdown) + 5 (Istio drain) + 2 (margin)
+    expect(podSpec(low).terminationGracePeriodSeconds).toBe(57);
+    expect(podSpec(low).containers[0]!.lifecycle!.preStop!.sleep!.seconds).toBe(10);
+    const hold = proxyOf(low)!.lifecycle!.preStop!.exec!.command[2]!;
+    expect(hold).toContain('50000'); // hold timeout = 57 - 5 - 2 seconds
+  });
+
+  it('loads the legacy injection.py policy exactly as written', () => {
+    const legacy = `deployment:\n  web:\n    web: ["/bin/sh", "-c", "/bin/graceful_termination.sh"]\n    istio-proxy: ['/bin/sh', '-c', 'while [ -e /tmp/busy ]; do sleep 1; done']\n`;
+    const policy = loadPolicy(legacy, 'legacy.yaml');
+    expect(policy.format).toBe('legacy');
+    const out = injectText(deployment(), 'd.yaml', { policy }).output;
+    expect(podSpec(out).containers[0]!.lifecycle!.preStop!.exec!.command).toEqual(['/bin/sh', '-c', '/bin/graceful_termination.sh']);
+    expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command).toEqual(['/bin/sh', '-c', 'while [ -e /tmp/busy ]; do sleep 1; done']);
+    // the rule names deployment/web only
+    const other = injectText(deployment().replace('name: web   #', 'name: api   #'), 'd.yaml', { policy }).output;
+    expect(podSpec(other).containers[0]!.lifecycle).toBeUndefined();
+  });
+
+  it("keeps a user's own app preStop unless the policy names one", () => {
+    const src = deployment().replace("        ports:\n", "        lifecycle:\n          preStop:\n            exec: {command: [/app/drain]}\n        ports:\n");
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 5s}\n', 'p.yaml');
+    expect(podSpec(injectText(src, 'd.yaml', { policy }).output).containers[0]!.lifecycle!.preStop!.exec!.command).toEqual(['/app/drain']);
+    const named = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\nrules:\n- match: {names: ["we*"]}\n  containers:\n    web: {sleep: 7s}\n', 'p.yaml');
+    expect(podSpec(injectText(src, 'd.yaml', { policy: named }).output).containers[0]!.lifecycle!.preStop).toEqual({ sleep: { seconds: 7 } });
+  });
+
+  it('writes proxy config from the policy into the annotation, merged with what is there', () => {
+    const src = deployment().replace('labels: {app: web}', "labels: {app: web}\n      annotations:\n        proxy.istio.io/config: '{\"holdApplicationUntilProxyStarts\": true}'");
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {exitOnZeroActiveConnections: true, minimumDrainDuration: 8s}\n', 'p.yaml');
+    const r = injectText(src, 'd.yaml', { policy });
+    const cfg = JSON.parse(parse(r.output).spec.template.metadata.annotations['proxy.istio.io/config']);
+    expect(cfg.holdApplicationUntilProxyStarts).toBe(true);
+    expect(cfg.proxyMetadata).toMatchObject({ EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true', MINIMUM_DRAIN_DURATION: '8s' });
+    expect(injectText(r.output, 'd.yaml', { policy }).changed).toBe(false);
+  });
+
+  it('via template: only the template annotation, no stub', () => {
+    const r = injectText(deployment(), 'd.yaml', { via: 'template' });
+    expect(proxyOf(r.output)).toBeUndefined();
+    expect(parse(r.output).spec.template.metadata.annotations['inject.istio.io/templates']).toBe('sidecar,meshdrain');
+  });
+
+  it('distroless: brings a static shell through an init container and an emptyDir', () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {shell: init-container}\n', 'p.yaml');
+    const out = injectText(deployment(), 'd.yaml', { policy }).output;
+    const spec = parse(out).spec.template.spec;
+    expect(spec.initContainers[0]).toMatchObject({ name: 'meshdrain-shell', image: 'busybox:1.36.1-musl' });
+    expect(spec.volumes).toContainEqual({ name: 'meshdrain-bin', emptyDir: {} });
+    const proxy = proxyOf(out)!;
+    expect(proxy.lifecycle!.preStop!.exec!.command[0]).toBe('/meshdrain/bin/sh');
+    expect(injectText(out, 'd.yaml', { policy }).changed).toBe(false);
+  });
+
+  it('does not edit through a YAML alias (that would change a shared anchor) and says so', () => {
+    const src = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n  spec:\n    template: &tmpl\n      metadata: {labels: {app: a}}\n      spec:\n        containers:\n        - {name: a, image: x}\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b}\n  spec:\n    template: *tmpl\n`;
+    const r = injectText(src, 'a.yaml');
+    // the anchored template (Deployment/a) is edited in place; Deployment/b reaches it only through *tmpl
+    expect(r.notes.join('\n')).toMatch(/a\.yaml:\d+:\d+: Deployment\/b: not changed: .*alias/);
+    expect(r.output).toContain('template: *tmpl');
+    expect(isLineSubsequence(src, r.output)).toBe(true);
+  });
+
+  it('reports bad YAML with file:line:col', () => {
+    const bad = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n';
+    expect(() => injectText(bad, 'bad.yaml')).toThrow(InputError);
+    try {
+      injectText(bad, 'bad.yaml');
+    } catch (e) {
+      expect((e as InputError).format()).toMatch(/^bad\.yaml:\d+:\d+: YAML syntax error/);
+    }
+  });
+});
