@@ -43,7 +43,9 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
     nativeSidecar = true;
     notes.push(`${name}: asking Istio for a native sidecar (${ANNOTATIONS.nativeSidecar}: "true"); a proxy hold cannot help a Job, a classic sidecar keeps it from completing`);
   }
-  const native = (nativeSidecar ?? userNative === 'true') === true;
+  // Already injected in native mode (istioctl kube-inject output): istio-proxy is a restartable init container.
+  const injectedNative = (pod.spec?.initContainers ?? []).some((c) => c.name === PROXY_CONTAINER && c.restartPolicy === 'Always');
+  const native = injectedNative || (nativeSidecar ?? userNative === 'true') === true;
 
   // Drain after the hold: policy first, then what the pod's proxy config already says, then Istio's default.
   const prior = parseProxyConfigAnnotation(annotations[ANNOTATIONS.proxyConfig], opts.where);

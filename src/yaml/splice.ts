@@ -77,7 +77,7 @@ const hasMultiline = (v: unknown): boolean =>
 function renderFlow(value: unknown): string {
   // JSON is valid flow YAML and never folds a multi-line string across lines.
   if (hasMultiline(value)) return JSON.stringify(value);
-  return stringify(value, { lineWidth: 0, collectionStyle: 'flow' }).replace(/\n$/, '');
+  return stringify(value, { lineWidth: 0, collectionStyle: 'flow', flowCollectionPadding: false }).replace(/\n$/, '');
 }
 
 function renderScalar(value: unknown): string {

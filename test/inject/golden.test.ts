@@ -1,0 +1,56 @@
+/**
+ * Golden tests on real manifests (fixtures/inject/real, copied from ../shared/fixtures/real; see SOURCES.md).
+ * Regenerate after an intended change with UPDATE_GOLDEN=1 and review the diff.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { injectText } from '../../src/inject/inject.js';
+import { getPath, podTemplateSites, type PodTemplate } from '../../src/model/workload.js';
+import { ROOT, isLineSubsequence } from '../helpers/cli.js';
+import { validateWorkload } from '../helpers/k8s-schema.js';
+
+const dir = `${ROOT}fixtures/inject/real`;
+const goldenDir = `${ROOT}fixtures/inject/golden`;
+const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+
+describe('golden: real manifests', () => {
+  it('has the real fixtures', () => expect(files.length).toBeGreaterThan(30));
+
+  for (const f of files) {
+    it(f, () => {
+      const src = readFileSync(`${dir}/${f}`, 'utf8');
+      const r = injectText(src, f);
+      const golden = `${goldenDir}/${f}`;
+      if (process.env.UPDATE_GOLDEN || !existsSync(golden)) writeFileSync(golden, r.output);
+      expect(r.output).toBe(readFileSync(golden, 'utf8'));
+
+      // Idempotent.
+      expect(injectText(r.output, f).output).toBe(r.output);
+
+      const out = parseAllDocuments(r.output).map((d) => d.toJS({ maxAliasCount: 1000 }) as unknown);
+      const before = parseAllDocuments(src).map((d) => d.toJS({ maxAliasCount: 1000 }) as unknown);
+      out.forEach((value, i) => {
+        for (const site of podTemplateSites(value)) {
+          const pod = getPath(value, site.templatePath) as PodTemplate;
+          const off = [pod.metadata?.labels?.['sidecar.istio.io/inject'], pod.metadata?.annotations?.['sidecar.istio.io/inject']].includes('false');
+          const native =
+            pod.metadata?.annotations?.['sidecar.istio.io/nativeSidecar'] === 'true' ||
+            (pod.spec?.initContainers ?? []).some((c) => c.name === 'istio-proxy' && c.restartPolicy === 'Always');
+          if (!off && !native) {
+            // Every touched pod template gets an istio-proxy preStop.
+            const proxy = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === 'istio-proxy');
+            expect(proxy?.lifecycle?.preStop?.exec?.command?.length, `${f}: ${site.kind}/${site.name}`).toBeGreaterThan(0);
+          }
+        }
+        // Output is valid Kubernetes (a few upstream fixtures are invalid on purpose: no new errors).
+        expect(validateWorkload(value), `${f}`).toEqual(validateWorkload(before[i]));
+      });
+      // Everything was added, except values inject deliberately replaces (an existing istio-proxy preStop).
+      const replacesPreStop = /name: istio-proxy[\s\S]*preStop/.test(src);
+      // A raised grace period replaces its line; every other original line must survive, in order.
+      const kept = src.replace(/^\s*terminationGracePeriodSeconds:.*\n/gm, '').replace(/^.*: \{\}\n/gm, '');
+      if (!replacesPreStop) expect(isLineSubsequence(kept, r.output), f).toBe(true);
+    });
+  }
+});
