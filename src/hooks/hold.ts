@@ -1,61 +1,296 @@
 /**
  * The proxy hold as POSIX sh. Generated text only; nothing here runs anything.
- * FIRST VERSION (issue 2): app-listeners/ports/file/sleep via /proc and builtins. The hook issue (3)
- * owns this module and extends it; the exported API below is what inject, image, istio and lab use.
+ *
+ * The script needs nothing but a POSIX shell, its builtins and `sleep`: no netstat, ss, awk, grep,
+ * curl or date (it uses curl/wget/date when present). Design notes: docs/adr/010-012, docs/hook.md.
+ *
+ * Exported API (used by inject, image, istio, lab): renderWaitFunction, renderHoldScript,
+ * holdExecCommand; plus checkHold, defaultHoldTimeoutMs and shellInitCommand for planners.
  */
-import { ISTIO_PORTS } from '../istio/facts.js';
-import type { HoldSpec, ShellSource } from '../plan/types.js';
+import { InputError } from '../errors.js';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, ISTIO_PORTS } from '../istio/facts.js';
+import { formatDuration } from '../model/duration.js';
+import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { shQuote } from './quote.js';
+import { checkStrategy, formatStrategy, httpTarget } from './strategy.js';
 
-/** Shell function definitions: meshdrain_log and meshdrain_wait (returns when the hold is over). */
-export function renderWaitFunction(hold: HoldSpec): string {
-  const istio = ISTIO_PORTS.map((p) => p.toString(16).toUpperCase().padStart(4, '0')).join('|');
-  const conds: string[] = [];
-  for (const s of hold.strategies) {
-    if (s.kind === 'app-listeners') conds.push('md_listening ""');
-    if (s.kind === 'ports') conds.push(`md_listening ${shQuote(s.ports.map((p) => p.toString(16).toUpperCase().padStart(4, '0')).join(' '))}`);
-    if (s.kind === 'file') conds.push(`[ -e ${shQuote(s.path)} ]`);
-    if (s.kind === 'sleep') conds.push(`[ "$md_elapsed" -lt ${Math.ceil(s.ms)} ]`);
+/** Time between polls unless told otherwise. */
+export const DEFAULT_INTERVAL_MS = 200;
+/** Slack between the end of the hold + Istio's drain and the kubelet's SIGKILL. */
+export const HOLD_MARGIN_MS = 2000;
+/** Per-request limit for the http strategy's probe (curl --max-time / wget -T), seconds. */
+export const HTTP_PROBE_SECONDS = 2;
+/** Shortest interval accepted: anything shorter is a busy loop. */
+const MIN_INTERVAL_MS = 10;
+/** Longest timeout accepted (a day): beyond it a number is a unit mistake, not a hold. */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/**
+ * The hold's timeout for a grace period: grace − Istio's drain − a 2 s margin, so the hold, then
+ * pilot-agent's drain, both end before the kubelet's SIGKILL. Throws when nothing is left.
+ */
+export function defaultHoldTimeoutMs(
+  graceMs: number = DEFAULT_GRACE_SECONDS * 1000,
+  drainMs: number = DEFAULT_TERMINATION_DRAIN_SECONDS * 1000,
+): number {
+  const t = graceMs - drainMs - HOLD_MARGIN_MS;
+  if (!(t > 0)) {
+    throw new InputError(
+      `grace period ${formatDuration(graceMs)} leaves no time for a hold: it must exceed Istio's drain (${formatDuration(drainMs)}) + ${formatDuration(HOLD_MARGIN_MS)} margin; raise the grace period or pass --timeout`,
+    );
   }
-  const anyHeld = conds.length ? conds.join(' || ') : 'false';
-  return `md_log() { printf 'meshdrain-hold: %s\\n' "$*"; }
-# md_listening WANTED: true while a LISTEN socket exists on a wanted port (hex, space separated),
-# or on any non-Istio port when WANTED is empty.
-md_listening() {
-  for md_f in /proc/net/tcp /proc/net/tcp6; do
-    [ -r "$md_f" ] || continue
-    while read -r md_sl md_local md_rem md_st md_rest; do
-      [ "$md_st" = 0A ] || continue
-      md_port=\${md_local##*:}
-      if [ -z "$1" ]; then
-        case "$md_port" in ${istio}) ;; *) return 0 ;; esac
-      else
-        for md_w in $1; do [ "$md_port" = "$md_w" ] && return 0; done
-      fi
-    done < "$md_f"
+  return t;
+}
+
+/** Validate a HoldSpec from any source (CLI, policy, plan). Throws InputError; returns it unchanged. */
+export function checkHold(hold: HoldSpec): HoldSpec {
+  if (!hold || !Array.isArray(hold.strategies) || hold.strategies.length === 0) {
+    throw new InputError('a hold needs at least one wait strategy (e.g. app-listeners)');
+  }
+  hold.strategies.forEach(checkStrategy);
+  if (!Number.isSafeInteger(hold.timeoutMs) || hold.timeoutMs < 0 || hold.timeoutMs > MAX_TIMEOUT_MS) {
+    throw new InputError(`hold timeout: expected whole milliseconds between 0 and 24h, got ${String(hold.timeoutMs)}`);
+  }
+  if (!Number.isSafeInteger(hold.intervalMs) || hold.intervalMs < MIN_INTERVAL_MS || hold.intervalMs > 60_000) {
+    throw new InputError(`hold interval: expected whole milliseconds between ${MIN_INTERVAL_MS}ms and 60s, got ${String(hold.intervalMs)}`);
+  }
+  return hold;
+}
+
+const hex = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
+/** "0.2" for 200 ms: sleep(1) of GNU coreutils and busybox take fractions; whole seconds stay POSIX. */
+const seconds = (ms: number): string => String(ms / 1000);
+
+/** The sh fragments for one strategy: a matcher function (optional), its probe, and how to log it. */
+interface Rendered {
+  defs: string;
+  /** Body of md_probe_N: exit status 0 = "still holding". */
+  probe: string;
+  /** Shell code run once before the first poll (client detection etc.). */
+  setup: string;
+  /** Why the first poll saw nothing (sh words, may use $md_proc_ok). */
+  miss: string;
+}
+
+const PROC_MISS = (what: string): string =>
+  `if [ -z "$md_proc_ok" ]; then md_r='cannot read /proc/net/tcp or /proc/net/tcp6'; else md_r=${shQuote(what)}; fi`;
+
+function renderStrategy(s: WaitStrategy, i: number): Rendered {
+  switch (s.kind) {
+    case 'app-listeners':
+      return {
+        defs: `md_match_${i}() { case $1 in ${ISTIO_PORTS.map(hex).join('|')}) return 1 ;; esac; return 0; }\n`,
+        probe: `md_scan md_match_${i}`,
+        setup: '',
+        miss: PROC_MISS('no LISTEN socket on a non-Istio port: the app never listened or already stopped'),
+      };
+    case 'ports':
+      return {
+        defs: `md_match_${i}() { case $1 in ${s.ports.map(hex).join('|')}) return 0 ;; esac; return 1; }\n`,
+        probe: `md_scan md_match_${i}`,
+        setup: '',
+        miss: PROC_MISS(`port ${s.ports.join(', ')} not listening: the app never listened there or already stopped`),
+      };
+    case 'file':
+      return { defs: '', probe: `[ -e ${shQuote(s.path)} ]`, setup: '', miss: `md_r=${shQuote(`${s.path} does not exist`)}` };
+    case 'sleep':
+      return { defs: '', probe: `[ "$((md_ms - md_t0))" -lt ${s.ms} ]`, setup: '', miss: `md_r='zero sleep'` };
+    case 'http': {
+      const url = shQuote(s.url);
+      const t = httpTarget(s.url);
+      // Without curl or wget there is no HTTP client in POSIX sh (dash and busybox have no /dev/tcp):
+      // a loopback URL degrades to "its port still listens" from /proc; any other URL to a timed hold.
+      const fallback = t.loopback ? `md_scan md_match_${i}` : `md_mode_${i}=timed`;
+      const note = t.loopback
+        ? `no curl or wget: ${formatStrategy(s)} falls back to "port ${t.port} still listens" (/proc/net/tcp*)`
+        : `no curl or wget: ${formatStrategy(s)} falls back to a timed hold (not a loopback URL, cannot check its port)`;
+      return {
+        defs: t.loopback ? `md_match_${i}() { case $1 in ${hex(t.port)}) return 0 ;; esac; return 1; }\n` : '',
+        probe: `case $md_http in
+    curl) curl -sf -o /dev/null --noproxy '*' --max-time ${HTTP_PROBE_SECONDS} ${url} >/dev/null 2>&1 ;;
+    wget) wget -q -O /dev/null -T ${HTTP_PROBE_SECONDS} ${url} >/dev/null 2>&1 ;;
+    *) ${fallback} ;;
+  esac`,
+        setup: `md_need_http=1; md_http_note_${i}=${shQuote(note)}`,
+        miss: `md_r="$md_http: "${shQuote(`${s.url} did not answer 2xx/3xx`)}`,
+      };
+    }
+  }
+}
+
+/**
+ * Shell function definitions: md_* helpers, meshdrain_poll (one poll: status 0 while anything holds)
+ * and meshdrain_wait (the whole hold; always returns 0, and says why in the log).
+ * Only `md_*` and `meshdrain_*` names are used, so the text can be embedded in another script.
+ */
+export function renderWaitFunction(hold: HoldSpec): string {
+  checkHold(hold);
+  const parts = hold.strategies.map((s, k) => renderStrategy(s, k + 1));
+  const n = parts.length;
+  const idx = [...Array(n).keys()].map((k) => k + 1);
+  const names = hold.strategies.map(formatStrategy);
+  const setups = parts.map((p) => p.setup).filter(Boolean);
+
+  const probes = parts.map((p, k) => `md_probe_${k + 1}() {\n  ${p.probe}\n}\n`).join('');
+  // Per strategy: mode watch (probe decides) or timed (cannot observe: hold until the timeout).
+  const evals = idx
+    .map((i) => {
+      return `  md_hit=
+  if [ "$md_mode_${i}" = timed ] || md_probe_${i}; then
+    if [ "$md_mode_${i}" = timed ]; then md_held="$md_held $md_name_${i}(timed)"; else md_held="$md_held $md_name_${i}"; fi
+    if [ -n "$md_first" ]; then
+      [ "$md_mode_${i}" = timed ] || md_log "$md_name_${i}: holding\${md_hit:+ (port $md_hit listens)}"
+    elif [ "$md_was_${i}" = 0 ]; then
+      md_log "$md_name_${i}: holding again"
+    fi
+    md_was_${i}=1
+  elif [ -n "$md_first" ]; then
+    md_mode_${i}=timed
+    ${parts[i - 1]!.miss}
+    md_log "$md_name_${i}: nothing to wait for at start ($md_r); holding until the timeout instead"
+    md_held="$md_held $md_name_${i}(timed)"; md_was_${i}=1
+  elif [ "$md_was_${i}" = 1 ]; then
+    md_was_${i}=0
+    md_log "$md_name_${i}: released"
+  fi
+`;
+    })
+    .join('');
+
+  return `# --- meshdrain hold (generated; POSIX sh: builtins + sleep; date/curl/wget used when present) ---
+# Log where \`kubectl logs -c istio-proxy\` shows it: PID 1's stdout, else stderr.
+md_log() {
+  md_now
+  md_e=$((md_ms - md_t0)); md_c=$(((md_e % 1000) / 10)); [ "$md_c" -lt 10 ] && md_c=0$md_c
+  if [ -n "$md_date" ]; then md_ts=$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null); else md_ts="uptime=$((md_ms / 1000))s"; fi
+  md_line="meshdrain-hold $md_ts +$((md_e / 1000)).\${md_c}s: $*"
+  if [ -n "$md_out" ] && { printf '%s\\n' "$md_line" >>"$md_out"; } 2>/dev/null; then :; else printf '%s\\n' "$md_line" >&2; fi
+}
+# md_now: md_ms = milliseconds from /proc/uptime (no date needed); if unreadable, counted per poll.
+md_now() {
+  if [ "$md_clock" = uptime ] && { read -r md_up _ </proc/uptime; } 2>/dev/null; then
+    md_s=\${md_up%%.*}; md_f=\${md_up#*.}; md_f=\${md_f%"\${md_f#??}"}; md_f=\${md_f#0}
+    case "$md_s.\${md_f:-0}" in
+      *[!0-9.]*|.*) ;;
+      *) md_ms=$((md_s * 1000 + \${md_f:-0} * 10)); return 0 ;;
+    esac
+  fi
+  if [ "$md_clock" = uptime ]; then md_clock=count; md_log "cannot read /proc/uptime: counting polls as time instead"; fi
+}
+# md_scan MATCH: status 0 if a LISTEN socket in /proc/net/tcp or tcp6 has a port (hex) MATCH accepts.
+# The kernel lists listening sockets first (then SYN_RECV/ESTABLISHED/TIME_WAIT...), so the scan stops
+# at the first other row: cost grows with the listeners, not with the pod's 10,000 connections.
+md_scan() {
+  md_proc_ok=
+  for md_file in /proc/net/tcp /proc/net/tcp6; do
+    [ -r "$md_file" ] || continue
+    md_proc_ok=1
+    { while read -r _ md_local _ md_st _; do
+        case $md_st in
+          0A) md_port=\${md_local##*:}; if "$1" "$md_port"; then md_hit=$((0x$md_port)); return 0; fi ;;
+          03|st) ;;
+          *) break ;;
+        esac
+      done <"$md_file"; } 2>/dev/null
   done
   return 1
 }
+${parts.map((p) => p.defs).join('')}${probes}# meshdrain_poll: one poll of every strategy; status 0 while any holds. Sets md_held.
+meshdrain_poll() {
+  md_held=
+${evals}  md_first=
+  [ -n "$md_held" ]
+}
+# meshdrain_init: state, log target, clock, HTTP client; logs the start.
+meshdrain_init() {
+  md_clock=uptime; md_ms=0; md_t0=0; md_first=1; md_hit=; md_need_http=; md_proc_ok=
+  ${idx.map((i) => `md_mode_${i}=watch; md_was_${i}=0; md_name_${i}=${shQuote(names[i - 1] as string)}`).join('\n  ')}
+  md_out=\${MESHDRAIN_HOLD_LOG:-/proc/1/fd/1}
+  { printf '' >>"$md_out"; } 2>/dev/null || md_out=
+  md_date=; if command -v date >/dev/null 2>&1; then md_date=1; fi
+  md_now; md_t0=$md_ms
+  ${setups.join('\n  ')}
+  md_log "start: holding istio-proxy while: "${shQuote(names.join(', '))}"; timeout ${formatDuration(hold.timeoutMs)}, interval ${formatDuration(hold.intervalMs)}; log to \${md_out:-stderr}"
+  md_http=
+  if [ -n "$md_need_http" ]; then
+    if command -v curl >/dev/null 2>&1; then md_http=curl
+    elif command -v wget >/dev/null 2>&1; then md_http=wget
+    else
+      md_http=none
+      ${idx.filter((i) => hold.strategies[i - 1]!.kind === 'http').map((i) => `md_log "$md_http_note_${i}"`).join('\n      ')}
+    fi
+  fi
+  md_int=${seconds(hold.intervalMs)}; md_int_ms=${hold.intervalMs}
+  md_nosleep=; if ! command -v sleep >/dev/null 2>&1; then md_nosleep=1; md_log "no sleep command: polling without pause, timed by /proc/uptime"; fi
+}
+# meshdrain_wait: the whole hold. Always returns 0; the log says why it ended.
 meshdrain_wait() {
-  md_elapsed=0
-  md_log "start: timeout ${hold.timeoutMs}ms interval ${hold.intervalMs}ms"
-  while { ${anyHeld}; }; do
-    if [ "$md_elapsed" -ge ${hold.timeoutMs} ]; then md_log "timeout after \${md_elapsed}ms; releasing"; return 0; fi
-    sleep ${(hold.intervalMs / 1000).toFixed(3)}
-    md_elapsed=$((md_elapsed + ${hold.intervalMs}))
+  meshdrain_init
+  while :; do
+    md_now
+    if ! meshdrain_poll; then
+      md_log "end: nothing holds the proxy any more; releasing after $(((md_ms - md_t0) / 1000)).$(((md_ms - md_t0) % 1000 / 100))s"
+      return 0
+    fi
+    if [ "$((md_ms - md_t0))" -ge ${hold.timeoutMs} ]; then
+      md_log "end: timeout ${formatDuration(hold.timeoutMs)} reached while still held by:$md_held; releasing so Istio's drain ends before SIGKILL"
+      return 0
+    fi
+    if [ -n "$md_nosleep" ]; then
+      if [ "$md_clock" != uptime ]; then md_log "end: no sleep command and no clock; cannot hold, releasing now"; return 0; fi
+      continue
+    fi
+    if ! sleep "$md_int" 2>/dev/null; then
+      if [ "$md_int_ms" -lt 1000 ]; then md_log "sleep $md_int failed: polling every 1s"; md_int=1; md_int_ms=1000; continue; fi
+      md_nosleep=1; md_log "sleep failed: polling without pause"; continue
+    fi
+    [ "$md_clock" = count ] && md_ms=$((md_ms + md_int_ms))
   done
-  md_log "app gone after ~\${md_elapsed}ms; releasing"
 }
 `;
 }
 
 /** A complete script: functions plus the call. */
 export function renderHoldScript(hold: HoldSpec): string {
-  return `#!/bin/sh\n# meshdrain hold (generated)\n${renderWaitFunction(hold)}meshdrain_wait\n`;
+  const body = renderWaitFunction(hold);
+  const what = hold.strategies.map(formatStrategy).join(' ');
+  return `#!/bin/sh\n# meshdrain hold for istio-proxy's preStop: ${what.replace(/[\r\n]/g, '')}\n${body}meshdrain_wait\n`;
 }
 
-/** The istio-proxy preStop exec.command for a hold. */
+const SAFE_DIR = /^\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/;
+
+function checkShell(shell: ShellSource): ShellSource {
+  if (shell.kind === 'image') return shell;
+  if (shell.kind !== 'init-container') throw new InputError(`unknown shell source ${JSON.stringify((shell as { kind?: unknown }).kind)}`);
+  if (typeof shell.mountPath !== 'string' || !SAFE_DIR.test(shell.mountPath) || shell.mountPath.split('/').includes('..')) {
+    throw new InputError(`shell mount path: expected an absolute directory of letters, digits and ._-/, got ${JSON.stringify(shell.mountPath)}`);
+  }
+  return shell;
+}
+
+/**
+ * The istio-proxy preStop exec.command for a hold. With a shell brought in by an init container
+ * (distroless proxy), `<mountPath>/sh` runs the script and `<mountPath>` goes first on PATH so
+ * busybox's sleep/date/wget are found (see shellInitCommand).
+ */
 export function holdExecCommand(hold: HoldSpec, shell: ShellSource = { kind: 'image' }): string[] {
-  const sh = shell.kind === 'image' ? '/bin/sh' : `${shell.mountPath}/sh`;
-  return [sh, '-c', renderHoldScript(hold)];
+  checkShell(shell);
+  if (shell.kind === 'image') return ['/bin/sh', '-c', renderHoldScript(hold)];
+  const dir = shQuote(shell.mountPath);
+  return [`${shell.mountPath}/sh`, '-c', `PATH=${dir}:$PATH; export PATH\n${renderHoldScript(hold)}`];
+}
+
+/** Applets linked next to the copied busybox so the hold finds them on PATH. */
+export const SHELL_APPLETS = Object.freeze(['sh', 'sleep', 'date', 'wget']);
+
+/**
+ * The init container's command that brings a shell to a distroless istio-proxy: copy the image's
+ * static busybox into the shared emptyDir and link the applets the hold uses. The image must ship a
+ * statically linked /bin/busybox (e.g. busybox:1.36-musl).
+ */
+export function shellInitCommand(shell: ShellSource & { kind: 'init-container' }): string[] {
+  checkShell(shell);
+  const d = shQuote(shell.mountPath);
+  const links = SHELL_APPLETS.map((a) => `ln -sf busybox ${d}/${a}`).join(' && ');
+  return ['/bin/busybox', 'sh', '-c', `cp /bin/busybox ${d}/busybox && chmod 0555 ${d}/busybox && ${links}`];
 }

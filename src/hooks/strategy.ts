@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { parseDuration } from '../model/duration.js';
+import { formatDuration, parseDuration } from '../model/duration.js';
 import type { WaitStrategy } from '../plan/types.js';
 
 const SAFE_PATH = /^\/[A-Za-z0-9._\/-]*$/;
@@ -16,25 +16,27 @@ export function checkStrategy(s: WaitStrategy): WaitStrategy {
     case 'app-listeners':
       return s;
     case 'ports':
-      if (s.ports.length === 0 || !s.ports.every(validPort)) {
+      if (!Array.isArray(s.ports) || s.ports.length === 0 || !s.ports.every(validPort)) {
         throw new InputError(`ports: expected port numbers 1-65535, got ${JSON.stringify(s.ports)}`);
       }
       return s;
     case 'http': {
-      const m = SAFE_URL.exec(s.url);
+      const m = typeof s.url === 'string' ? SAFE_URL.exec(s.url) : null;
       if (!m || (m[3] !== undefined && !validPort(Number(m[3])))) {
         throw new InputError(`http: expected a URL like http://127.0.0.1:8080/healthz (no quotes, spaces or shell characters), got ${JSON.stringify(s.url)}`);
       }
       return s;
     }
     case 'file':
-      if (!SAFE_PATH.test(s.path) || s.path.split('/').includes('..')) {
+      if (typeof s.path !== 'string' || !SAFE_PATH.test(s.path) || s.path.split('/').includes('..')) {
         throw new InputError(`file: expected an absolute path of letters, digits and ._-/, got ${JSON.stringify(s.path)}`);
       }
       return s;
     case 'sleep':
-      if (!(s.ms >= 0)) throw new InputError(`sleep: expected a duration, got ${s.ms}`);
+      if (!(Number.isSafeInteger(s.ms) && s.ms >= 0)) throw new InputError(`sleep: expected a whole number of milliseconds >= 0, got ${s.ms}`);
       return s;
+    default:
+      throw new InputError(`unknown wait strategy kind ${JSON.stringify((s as { kind?: unknown }).kind)}`);
   }
 }
 
@@ -76,6 +78,16 @@ export function formatStrategy(s: WaitStrategy): string {
     case 'file':
       return `file=${s.path}`;
     case 'sleep':
-      return `sleep=${s.ms}ms`;
+      return `sleep=${formatDuration(s.ms)}`;
   }
+}
+
+/** Where an http strategy's URL points: host as written (brackets kept for IPv6), port (default 80). */
+export function httpTarget(url: string): { host: string; port: number; loopback: boolean } {
+  const m = SAFE_URL.exec(url);
+  if (!m) throw new InputError(`http: not a URL meshdrain can probe: ${JSON.stringify(url)}`);
+  const host = m[1] as string;
+  const port = m[3] !== undefined ? Number(m[3]) : 80;
+  const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|\[0*:(0*:){0,6}0*1\])$/i.test(host);
+  return { host, port, loopback };
 }
