@@ -1,14 +1,80 @@
-import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
+import { Option, type Command } from 'commander';
+import { EXIT, UsageError } from '../../errors.js';
+import { expandPaths, readText } from '../../io/files.js';
+import { parseDuration } from '../../model/duration.js';
+import { failsAt, lint, type LintInput } from '../../lint/engine.js';
+import { parseVersion } from '../../lint/options.js';
+import { renderJson } from '../../lint/report/json.js';
+import { renderSarif } from '../../lint/report/sarif.js';
+import { renderText } from '../../lint/report/text.js';
+import { RULES } from '../../lint/rules/index.js';
+import type { Severity } from '../../lint/types.js';
 import type { Ctx } from '../context.js';
 
-// Placeholder until its issue lands: registered so --help lists it, refuses to run.
-export function registerLint(program: Command, _ctx: Ctx): void {
+interface LintFlags {
+  meshConfig?: string[];
+  kubeVersion?: string;
+  istioVersion?: string;
+  format: 'text' | 'json' | 'sarif';
+  failOn: Severity;
+  appShutdown?: string;
+  color?: boolean;
+  listRules?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  meshdrain lint k8s/                                   # every .yaml/.yml/.json under k8s/
+  meshdrain lint deploy.yaml --mesh-config istio-operator.yaml --kube-version 1.30 --istio-version 1.24
+  helm template web ./chart | meshdrain lint -f json    # stdin, JSON findings
+  meshdrain lint -f sarif k8s/ > meshdrain.sarif        # for GitHub code scanning
+  meshdrain lint --fail-on warning k8s/                 # CI: warnings fail too
+  meshdrain lint --list-rules
+
+Mesh settings (--mesh-config, repeatable; also picked up from the linted files): an IstioOperator,
+Helm values, the istio mesh ConfigMap (data.mesh) or the istio-sidecar-injector ConfigMap (data.values).
+Rules: docs/rules/<id>.md. Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 bad input.`;
+
+export function registerLint(program: Command, ctx: Ctx): void {
   program
     .command('lint')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new InputError('meshdrain lint is not built yet');
+    .summary('find what will break at pod shutdown in an Istio mesh, before the rollout does')
+    .description(
+      'Check manifests (and optionally the mesh config) for shutdown problems: a grace period that does not cover app delay + hold + drain, a proxy that exits before the app, fragile or never-ending hold hooks, drain settings Istio ignores, Jobs with classic sidecars, shell hooks on distroless proxies. Directories are read recursively; no PATH or - reads stdin.',
+    )
+    .argument('[paths...]', 'manifest files or directories (.yaml, .yml, .json), or - for stdin')
+    .option('--mesh-config <file>', 'mesh settings: IstioOperator, Helm values, istio or istio-sidecar-injector ConfigMap (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--kube-version <X.Y>', 'Kubernetes version of the cluster (native sidecars: 1.29+)')
+    .option('--istio-version <X.Y>', 'Istio version (native sidecars: 1.19+, per-pod annotation 1.24+); default: from the mesh config')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(['error', 'warning', 'info']).default('error'))
+    .option('--app-shutdown <duration>', 'how long apps take to stop after SIGTERM, for the budget (default 20s)')
+    .option('--color', 'color the text report')
+    .option('--list-rules', 'list the rules and exit')
+    .addHelpText('after', EXAMPLES)
+    .action(async (paths: string[], flags: LintFlags) => {
+      const { io } = ctx;
+      if (flags.listRules) {
+        for (const r of RULES) io.stdout(`${r.id.padEnd(26)} ${r.severity.padEnd(8)} ${r.description}\n`);
+        return;
+      }
+      const kubeVersion = flags.kubeVersion !== undefined ? parseVersion(flags.kubeVersion, '--kube-version') : undefined;
+      const istioVersion = flags.istioVersion !== undefined ? parseVersion(flags.istioVersion, '--istio-version') : undefined;
+      const appShutdownSeconds = flags.appShutdown !== undefined ? parseDuration(flags.appShutdown, '--app-shutdown') / 1000 : undefined;
+      const files = expandPaths(paths.length ? paths : ['-'], io.cwd, true);
+      if (files.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+      const read = async (p: string): Promise<LintInput> =>
+        p === '-' ? { file: '<stdin>', text: await io.readStdin() } : { file: p, text: readText(p, io.cwd) };
+      const inputs: LintInput[] = [];
+      for (const p of files) inputs.push(await read(p));
+      const mesh: LintInput[] = [];
+      for (const p of flags.meshConfig ?? []) mesh.push(await read(p));
+
+      const result = lint(inputs, mesh, { kubeVersion, istioVersion, appShutdownSeconds });
+      if (flags.format === 'json') io.stdout(renderJson(result.findings));
+      else if (flags.format === 'sarif') io.stdout(renderSarif(result.findings, RULES, io.cwd));
+      else io.stdout(renderText(result.findings, { texts: result.texts, color: Boolean(flags.color) }));
+      if (result.podCount === 0) io.stderr('meshdrain: no pod templates found in the input\n');
+      ctx.setExit(failsAt(result.findings, flags.failOn) ? EXIT.findings : EXIT.ok);
     });
 }

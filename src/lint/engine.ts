@@ -1,0 +1,109 @@
+/** Lint = load manifests and mesh settings, build a view per pod template, run every rule. Pure. */
+import { InputError } from '../errors.js';
+import { getPath, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
+import { loadDocuments, type LoadedFile } from '../yaml/load.js';
+import { emptyMesh, readMeshDocuments } from './mesh.js';
+import { defaultOptions, type LintOptions, type Version } from './options.js';
+import { podView } from './pod.js';
+import { RULES } from './rules/index.js';
+import { SEVERITY_RANK, type Finding, type Rule, type Severity } from './types.js';
+
+export interface LintInput {
+  file: string;
+  text: string;
+}
+
+export interface LintFlags {
+  kubeVersion?: Version;
+  istioVersion?: Version;
+  appShutdownSeconds?: number;
+  rules?: readonly Rule[];
+}
+
+export interface LintResult {
+  findings: Finding[];
+  /** Source text per file, for the text reporter's caret lines. */
+  texts: Map<string, string>;
+  podCount: number;
+  options: LintOptions;
+}
+
+/**
+ * Lint manifests. Mesh settings come from `meshInputs` (--mesh-config; each must hold some) and from
+ * any mesh documents among the manifests themselves (IstioOperator, istio ConfigMaps, Helm values).
+ * Throws InputError (file:line:col) on unreadable input.
+ */
+export function lint(inputs: LintInput[], meshInputs: LintInput[] = [], flags: LintFlags = {}): LintResult {
+  const texts = new Map<string, string>();
+  const mesh = emptyMesh();
+  for (const m of meshInputs) {
+    const loaded = loadDocuments(m.text, m.file);
+    texts.set(m.file, m.text);
+    if (readMeshDocuments(loaded, mesh) === 0) {
+      throw new InputError('no mesh settings found: expected an IstioOperator, Helm values, the istio mesh ConfigMap or the istio-sidecar-injector ConfigMap', { file: m.file, line: 1, col: 1 });
+    }
+  }
+  const loadedFiles: LoadedFile[] = inputs.map((i) => {
+    texts.set(i.file, i.text);
+    return loadDocuments(i.text, i.file);
+  });
+  for (const l of loadedFiles) readMeshDocuments(l, mesh);
+
+  const opts = defaultOptions(mesh);
+  if (flags.appShutdownSeconds !== undefined) opts.appShutdownSeconds = flags.appShutdownSeconds;
+  opts.kubeVersion = flags.kubeVersion;
+  if (flags.istioVersion) {
+    opts.istioVersion = flags.istioVersion;
+    opts.istioVersionSource = '--istio-version';
+  } else if (mesh.istioVersion) {
+    opts.istioVersion = mesh.istioVersion.value;
+    opts.istioVersionSource = mesh.istioVersion.source;
+  }
+
+  const rules = flags.rules ?? RULES;
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  let podCount = 0;
+  for (const loaded of loadedFiles) {
+    for (const { doc, value } of loaded.docs) {
+      for (const site of podTemplateSites(value)) {
+        const template = getPath(value, site.templatePath) as PodTemplate;
+        const pod = podView(loaded, doc, site, template, opts);
+        podCount++;
+        for (const rule of rules) {
+          rule.check(pod, opts, (r) => {
+            const f: Finding = {
+              rule: rule.id,
+              severity: r.severity ?? rule.severity,
+              message: `${siteName(site)}: ${r.message}`,
+              file: r.at.file,
+              line: r.at.line,
+              column: r.at.column,
+              fix: r.fix ?? rule.fix,
+              ...(r.at.length ? { length: r.at.length } : {}),
+            };
+            const key = `${f.rule}\u0000${f.file}\u0000${f.line}\u0000${f.column}\u0000${f.message}`;
+            if (seen.has(key)) return;
+            seen.add(key);
+            findings.push(f);
+          });
+        }
+      }
+    }
+  }
+  const order = new Map(inputs.map((i, n) => [i.file, n]));
+  findings.sort(
+    (a, b) =>
+      (order.get(a.file) ?? -1) - (order.get(b.file) ?? -1) ||
+      a.file.localeCompare(b.file) ||
+      a.line - b.line ||
+      a.column - b.column ||
+      a.rule.localeCompare(b.rule),
+  );
+  return { findings, texts, podCount, options: opts };
+}
+
+/** Do the findings reach the --fail-on threshold? */
+export function failsAt(findings: readonly Finding[], failOn: Severity): boolean {
+  return findings.some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn]);
+}

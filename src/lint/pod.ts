@@ -1,0 +1,297 @@
+/**
+ * One pod template as the rules see it: its containers and hooks analysed, the effective proxy config
+ * (mesh defaults ← annotation ← injected env), native or classic sidecar, and positions for everything.
+ */
+import type { Document } from 'yaml';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
+import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
+import type { LoadedFile } from '../yaml/load.js';
+import { analyzeHook, sleepArgMs, type HookAnalysis } from './hook/analyze.js';
+import { locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
+import { readProxyConfig, type ProxyConfigView, type Setting } from './mesh.js';
+import { atLeast, formatVersion, NATIVE, type LintOptions } from './options.js';
+import { parseDocument } from 'yaml';
+import { InputError } from '../errors.js';
+import { parseDuration } from '../model/duration.js';
+
+export interface HookView {
+  /** Path (from the document root) of the handler (`lifecycle.preStop`). */
+  path: Path;
+  /** exec.command when the handler is exec. */
+  argv?: string[];
+  /** `sleep.seconds` handler (Kubernetes ≥ 1.29). */
+  sleepSeconds?: number;
+  analysis?: HookAnalysis;
+  /** Position of a character of the hook (offset into the script, or -1 for argv[0]). */
+  locAt(offset: number, length?: number): Loc;
+  /** Where the hook came from when not from the pod: e.g. injector values global.proxy.lifecycle. */
+  from?: string;
+}
+
+export interface ContainerView {
+  name: string;
+  path: Path;
+  spec: Container;
+  init: boolean;
+  restartAlways: boolean;
+  preStop?: HookView;
+}
+
+export interface PodView {
+  file: string;
+  site: PodTemplateSite;
+  loaded: LoadedFile;
+  doc: Document.Parsed;
+  /** Pod template as a plain object. */
+  template: PodTemplate;
+  /** Path of the pod template from the document root. */
+  base: Path;
+  /** Location of something in the pod template (path relative to the template). */
+  loc(rel: Path): Loc;
+  locKey(rel: Path): Loc;
+  annotations: Record<string, string>;
+  meshed: boolean;
+  /** Why meshed: "istio-proxy container", "sidecar.istio.io/inject label", "assumed (namespace injection)". */
+  meshedBy: string;
+  proxy?: ContainerView;
+  /** The istio-proxy entry is an override stub (image: auto) merged into the injected sidecar. */
+  proxyIsStub: boolean;
+  apps: ContainerView[];
+  graceSeconds: number;
+  graceSet: boolean;
+  proxyConfig: ProxyConfigView;
+  exitOnZero: boolean;
+  /** Drain after the hold: MINIMUM_DRAIN_DURATION with EXIT_ON_ZERO, else terminationDrainDuration. */
+  drainSeconds: number;
+  native: { native: boolean; why: string; at?: Loc };
+  /** The proxy's preStop (from the pod or the injector's global.proxy.lifecycle); null = none. */
+  hold: HookView | null;
+  distroless: Setting<string> | null;
+  /** Seconds each app container's preStop delays its SIGTERM (known sleeps only). */
+  appDelaySeconds: number;
+}
+
+const SECS = (ms: number) => ms / 1000;
+
+type PodBase = Omit<PodView, 'proxyConfig' | 'native' | 'distroless' | 'exitOnZero' | 'drainSeconds' | 'hold'>;
+
+function hookView(loaded: LoadedFile, doc: Document.Parsed, path: Path, handler: unknown): HookView | undefined {
+  if (!isRecord(handler)) return undefined;
+  const cmd = getPath(handler, ['exec', 'command']);
+  const sleep = getPath(handler, ['sleep', 'seconds']);
+  const view: HookView = { path, locAt: () => locOf(loaded, doc, path) };
+  if (Array.isArray(cmd) && cmd.every((x) => typeof x === 'string')) {
+    view.argv = cmd as string[];
+    view.analysis = analyzeHook(cmd as string[]);
+    const scriptIdx = view.analysis.script !== null ? cmd.indexOf(view.analysis.script) : -1;
+    view.locAt = (offset, length) =>
+      offset >= 0 && scriptIdx >= 0
+        ? locInString(loaded, doc, [...path, 'exec', 'command', scriptIdx], offset, length)
+        : locOf(loaded, doc, [...path, 'exec', 'command', 0]);
+  } else if (typeof sleep === 'number') {
+    view.sleepSeconds = sleep;
+    view.locAt = () => locOf(loaded, doc, [...path, 'sleep', 'seconds']);
+  }
+  return view;
+}
+
+/** Seconds a preStop delays the container's SIGTERM, when knowable (a sleep, or a bounded script). */
+export function hookDelaySeconds(h: HookView | undefined): number {
+  if (!h) return 0;
+  if (h.sleepSeconds !== undefined) return h.sleepSeconds;
+  const a = h.analysis;
+  if (!a) return 0;
+  return SECS(a.maxHoldMs ?? a.fixedSleepMs);
+}
+
+function containers(loaded: LoadedFile, doc: Document.Parsed, base: Path, spec: unknown, init: boolean): ContainerView[] {
+  const list = getPath(spec, [init ? 'initContainers' : 'containers']);
+  if (!Array.isArray(list)) return [];
+  const out: ContainerView[] = [];
+  list.forEach((c, i) => {
+    if (!isRecord(c) || typeof c.name !== 'string') return;
+    const path = [...base, 'spec', init ? 'initContainers' : 'containers', i];
+    out.push({
+      name: c.name,
+      path,
+      spec: c as Container,
+      init,
+      restartAlways: init && c.restartPolicy === 'Always',
+      preStop: hookView(loaded, doc, [...path, 'lifecycle', 'preStop'], getPath(c, ['lifecycle', 'preStop'])),
+    });
+  });
+  return out;
+}
+
+const asStrings = (v: unknown): Record<string, string> =>
+  isRecord(v) ? (Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) as Record<string, string>) : {};
+
+/** Parse the proxy.istio.io/config annotation (YAML or JSON), with positions inside it. */
+function annotationProxyConfig(pod: PodBase, into: ProxyConfigView): void {
+  const raw = pod.annotations[ANNOTATIONS.proxyConfig];
+  if (raw === undefined) return;
+  const path: Path = [...pod.base, 'metadata', 'annotations', ANNOTATIONS.proxyConfig];
+  const inner = parseDocument(raw, { prettyErrors: false });
+  if (inner.errors.length) {
+    const at = locInString(pod.loaded, pod.doc, path, inner.errors[0]!.pos[0]);
+    throw new InputError(`${ANNOTATIONS.proxyConfig}: not valid YAML/JSON: ${inner.errors[0]!.message.split('\n')[0]}`, { file: at.file, line: at.line, col: at.column });
+  }
+  readProxyConfig(
+    inner.toJS(),
+    {
+      loc: (p) => {
+        let node: unknown = inner.contents;
+        for (const k of p) {
+          const next = (node as { get?: (k: unknown, keep: boolean) => unknown })?.get?.(k, true);
+          if (next === undefined) break;
+          node = next;
+        }
+        const range = (node as { range?: [number, number, number] })?.range;
+        return range ? locInString(pod.loaded, pod.doc, path, range[0]) : locOf(pod.loaded, pod.doc, path);
+      },
+    },
+    `${ANNOTATIONS.proxyConfig} annotation`,
+    into,
+  );
+}
+
+/** Env vars on the istio-proxy container itself: what pilot-agent really reads. */
+function envProxyConfig(pod: PodBase, into: ProxyConfigView): void {
+  const proxy = pod.proxy;
+  const env = proxy?.spec.env;
+  if (!proxy || !Array.isArray(env)) return;
+  env.forEach((e, i) => {
+    if (!isRecord(e) || typeof e.name !== 'string' || typeof e.value !== 'string') return;
+    const at = locOf(pod.loaded, pod.doc, [...proxy.path, 'env', i, 'value']);
+    const source = `${PROXY_CONTAINER} env ${e.name}`;
+    if (e.name === 'PROXY_CONFIG') {
+      // Injected pods carry the merged ProxyConfig as JSON; positions point at the env value.
+      try {
+        readProxyConfig(JSON.parse(e.value), { loc: () => at }, `${PROXY_CONTAINER} env PROXY_CONFIG`, into);
+      } catch (err) {
+        if (err instanceof InputError) throw err; // a bad duration inside
+        // Not JSON: leave it to Istio; nothing we can read.
+      }
+    } else if (e.name === PROXY_METADATA.exitOnZero) into.exitOnZero = { value: e.value.toLowerCase() === 'true', at, source };
+    else if (e.name === PROXY_METADATA.minimumDrain) into.minimumDrainMs = { value: parseDurationAt(e.value, at, e.name), at, source };
+    else if (e.name === 'TERMINATION_DRAIN_DURATION_SECONDS') into.terminationDrainMs = { value: parseDurationAt(e.value, at, e.name), at, source };
+  });
+}
+
+function parseDurationAt(v: string, at: Loc, what: string): number {
+  try {
+    return parseDuration(v, what);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(e.message, { file: at.file, line: at.line, col: at.column });
+    throw e;
+  }
+}
+
+function decideNative(pod: PodBase, opts: LintOptions): PodView['native'] {
+  const proxy = pod.proxy;
+  if (proxy?.restartAlways) return { native: true, why: `${PROXY_CONTAINER} is an init container with restartPolicy: Always`, at: locOf(pod.loaded, pod.doc, proxy.path) };
+  if (proxy && !proxy.init && !pod.proxyIsStub) return { native: false, why: `${PROXY_CONTAINER} is injected as a classic sidecar`, at: locOf(pod.loaded, pod.doc, proxy.path) };
+  const kube = opts.kubeVersion;
+  const istio = opts.istioVersion;
+  if (kube && !atLeast(kube, NATIVE.kubeBeta.major, NATIVE.kubeBeta.minor)) return { native: false, why: `Kubernetes ${formatVersion(kube)} has no native sidecars (1.29+)` };
+  const ann = pod.annotations[ANNOTATIONS.nativeSidecar];
+  const annAt = pod.locKey(['metadata', 'annotations', ANNOTATIONS.nativeSidecar]);
+  if (ann === 'false') return { native: false, why: `${ANNOTATIONS.nativeSidecar}: "false"`, at: annAt };
+  if (ann === 'true') {
+    if (istio && !atLeast(istio, NATIVE.istioAnnotation.major, NATIVE.istioAnnotation.minor)) {
+      return { native: false, why: `${ANNOTATIONS.nativeSidecar} is ignored before Istio 1.24 (Istio ${formatVersion(istio)})`, at: annAt };
+    }
+    return { native: true, why: `${ANNOTATIONS.nativeSidecar}: "true"`, at: annAt };
+  }
+  const mesh = opts.mesh.nativeSidecars;
+  if (mesh?.value === 'false') return { native: false, why: `ENABLE_NATIVE_SIDECARS=false (${mesh.source})`, at: mesh.at };
+  if (mesh?.value === 'true') {
+    if (istio && !atLeast(istio, NATIVE.istioSupport.major, NATIVE.istioSupport.minor)) return { native: false, why: `ENABLE_NATIVE_SIDECARS needs Istio 1.19+ (Istio ${formatVersion(istio)})`, at: mesh.at };
+    return { native: true, why: `ENABLE_NATIVE_SIDECARS=true (${mesh.source})`, at: mesh.at };
+  }
+  if (atLeast(istio, NATIVE.istioAuto.major, NATIVE.istioAuto.minor) && atLeast(kube, NATIVE.kubeGA.major, NATIVE.kubeGA.minor)) {
+    return { native: true, why: `Istio ${formatVersion(istio!)} turns native sidecars on by default on Kubernetes ${formatVersion(kube!)}` };
+  }
+  if (!istio || !kube) return { native: false, why: 'classic sidecar assumed (pass --kube-version and --istio-version to decide native-sidecar defaults)' };
+  return { native: false, why: `classic sidecar (Istio ${formatVersion(istio)} on Kubernetes ${formatVersion(kube)} does not default to native)` };
+}
+
+function distrolessOf(pod: PodBase, cfg: ProxyConfigView, opts: LintOptions): Setting<string> | null {
+  const ann = pod.annotations['sidecar.istio.io/proxyImageType'];
+  if (ann === 'distroless') return { value: ann, at: pod.locKey(['metadata', 'annotations', 'sidecar.istio.io/proxyImageType']), source: 'sidecar.istio.io/proxyImageType annotation' };
+  const image = pod.proxy?.spec.image;
+  if (typeof image === 'string' && /-distroless(@|$)/.test(image)) return { value: image, at: locOf(pod.loaded, pod.doc, [...pod.proxy!.path, 'image']), source: `${PROXY_CONTAINER} image` };
+  if (ann !== undefined) return null; // an explicit other type (default, debug) wins over mesh-wide settings
+  if (cfg.imageType?.value === 'distroless') return cfg.imageType;
+  if (opts.mesh.variant?.value === 'distroless') return opts.mesh.variant;
+  return null;
+}
+
+/** Build the view of one pod template site. */
+export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTemplateSite, template: PodTemplate, opts: LintOptions): PodView {
+  const base = site.templatePath;
+  const annotations = asStrings(template.metadata?.annotations);
+  const labels = asStrings(template.metadata?.labels);
+  const all = [...containers(loaded, doc, base, template.spec, false), ...containers(loaded, doc, base, template.spec, true)];
+  const proxy = all.find((c) => c.name === PROXY_CONTAINER);
+  const apps = all.filter((c) => !c.init && c.name !== PROXY_CONTAINER);
+  const optedOut = injectionDisabled(template);
+  const injectMark = labels[ANNOTATIONS.inject] === 'true' || annotations[ANNOTATIONS.inject] === 'true' || labels['istio.io/rev'] !== undefined;
+  const meshedBy = optedOut ? 'opted out' : proxy ? `${PROXY_CONTAINER} container` : injectMark ? `${ANNOTATIONS.inject}/istio.io/rev marker` : 'assumed (namespace-level injection)';
+  const grace = template.spec?.terminationGracePeriodSeconds;
+  const partial: PodBase = {
+    file: loaded.file,
+    site,
+    loaded,
+    doc,
+    template,
+    base,
+    loc: (rel: Path) => locOf(loaded, doc, [...base, ...rel]),
+    locKey: (rel: Path) => locOfKey(loaded, doc, [...base, ...rel]),
+    annotations,
+    meshed: !optedOut,
+    meshedBy,
+    proxy,
+    proxyIsStub: proxy !== undefined && (proxy.spec.image === undefined || proxy.spec.image === 'auto'),
+    apps,
+    graceSeconds: typeof grace === 'number' ? grace : DEFAULT_GRACE_SECONDS,
+    graceSet: typeof grace === 'number',
+    appDelaySeconds: Math.max(0, ...apps.map((a) => hookDelaySeconds(a.preStop))),
+  };
+  // Effective ProxyConfig: mesh defaults, then the pod annotation, then what the injected container says.
+  const cfg: ProxyConfigView = { ...opts.mesh.defaultConfig };
+  annotationProxyConfig(partial, cfg);
+  envProxyConfig(partial, cfg);
+  const exitOnZero = cfg.exitOnZero?.value === true;
+  const drainSeconds = exitOnZero
+    ? SECS(cfg.minimumDrainMs?.value ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000)
+    : SECS(cfg.terminationDrainMs?.value ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000);
+  const native = decideNative(partial, opts);
+  let hold: HookView | null = proxy?.preStop ?? null;
+  if (!hold && opts.mesh.lifecyclePreStop) {
+    const m = opts.mesh.lifecyclePreStop;
+    hold = { path: [], argv: m.value, analysis: analyzeHook(m.value), locAt: () => m.at, from: m.source };
+  }
+  // The native-mode default (`pilot-agent request POST drain`) starts the drain; it is not a hold.
+  if (hold?.analysis?.pilotAgentDrain) hold = null;
+  const view: PodView = { ...partial, proxyConfig: cfg, exitOnZero, drainSeconds, native, hold, distroless: null };
+  view.distroless = distrolessOf(view, cfg, opts);
+  return view;
+}
+
+/** Does the hold actually wait (a sleep, a loop), rather than return at once? */
+export function holdWaits(h: HookView | null): boolean {
+  if (!h) return false;
+  if (h.sleepSeconds !== undefined) return h.sleepSeconds > 0;
+  return h.analysis?.waits ?? false;
+}
+
+/** Upper bound of the hold in seconds; null = unbounded (until SIGKILL at worst). */
+export function holdBoundSeconds(h: HookView): number | null {
+  if (h.sleepSeconds !== undefined) return h.sleepSeconds;
+  const a = h.analysis;
+  if (!a) return 0;
+  return a.maxHoldMs === null ? null : SECS(a.maxHoldMs);
+}
+
+export { sleepArgMs };

@@ -1,0 +1,54 @@
+import type { Rule } from '../types.js';
+
+export const appNoPrestopDelay: Rule = {
+  id: 'app-no-prestop-delay',
+  severity: 'warning',
+  description: 'an app container gets SIGTERM at once, while endpoints still route traffic to the pod',
+  fix: 'Add a short preStop delay (lifecycle.preStop.sleep.seconds: 5 on Kubernetes 1.29+, or exec ["sleep", "5"]) and count it in the grace period.',
+  doc: {
+    rationale: `Removing a terminating pod from Service endpoints is asynchronous: kube-proxy and Istio's EDS learn about it
+1–5 s later. Until then new requests still arrive. An app that stops accepting connections on SIGTERM turns
+those into errors. A few seconds of preStop delay keeps it serving until the endpoint update has propagated;
+the delay is part of the grace-period budget (see grace-period-too-short). Jobs and CronJobs are exempt.
+Containers that declare no ports are skipped unless they are the pod's only app container.`,
+    bad: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        ports: [{containerPort: 8080}]
+`,
+    good: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        ports: [{containerPort: 8080}]
+        lifecycle: {preStop: {sleep: {seconds: 5}}}
+`,
+  },
+  check(pod, _opts, report) {
+    if (!pod.meshed || pod.site.isJobLike) return;
+    for (const c of pod.apps) {
+      if (c.preStop || (c.spec.lifecycle && 'preStop' in c.spec.lifecycle)) continue;
+      const hasPorts = Array.isArray(c.spec.ports) && c.spec.ports.length > 0;
+      if (!hasPorts && pod.apps.length > 1) continue;
+      report({
+        at: pod.loc([...c.path.slice(pod.base.length), 'name']),
+        message: `container ${c.name} has no preStop delay: it gets SIGTERM while endpoints still send it traffic for a few seconds (kube-proxy/EDS lag)`,
+      });
+    }
+  },
+};

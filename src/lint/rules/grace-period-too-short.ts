@@ -1,0 +1,93 @@
+import { formatBudget, shutdownBudget } from '../../plan/budget.js';
+import { holdBoundSeconds, holdWaits } from '../pod.js';
+import type { Rule } from '../types.js';
+
+export const gracePeriodTooShort: Rule = {
+  id: 'grace-period-too-short',
+  severity: 'error',
+  description: 'terminationGracePeriodSeconds does not cover app delay + app shutdown + proxy hold + Istio drain',
+  fix: 'Raise terminationGracePeriodSeconds to the budget shown (meshdrain inject does this), or shorten the hold or drain.',
+  doc: {
+    rationale: `Everything that happens at shutdown shares one clock: the pod's \`terminationGracePeriodSeconds\`.
+The app's preStop delay, the app's own shutdown, the proxy's hold and Istio's drain all run inside it, and
+when it runs out the kubelet sends SIGKILL to whatever is left — usually the proxy in the middle of its drain,
+or the app in the middle of its last requests.
+
+The budget is the same arithmetic \`meshdrain inject\` uses:
+app preStop delay + app shutdown (estimated, \`--app-shutdown\`, default 20s) + proxy hold beyond the app +
+Istio drain (\`terminationDrainDuration\`, or \`MINIMUM_DRAIN_DURATION\` with \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS\`) + a 2s margin.
+A hold with a timeout must also fit: timeout + drain ≤ grace period.`,
+    bad: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 20
+      containers:
+      - name: web
+        image: web:1
+        lifecycle: {preStop: {sleep: {seconds: 10}}}
+      - name: istio-proxy
+        image: auto
+        lifecycle:
+          preStop:
+            exec:
+              command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
+`,
+    good: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 40
+      containers:
+      - name: web
+        image: web:1
+        lifecycle: {preStop: {sleep: {seconds: 10}}}
+      - name: istio-proxy
+        image: auto
+        lifecycle:
+          preStop:
+            exec:
+              command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
+`,
+  },
+  check(pod, opts, report) {
+    if (!pod.meshed) return;
+    const waits = holdWaits(pod.hold) || pod.native.native || pod.exitOnZero;
+    if (!waits && pod.appDelaySeconds === 0) return; // nothing waits for anything: see proxy-exits-before-app
+    const hold = pod.hold;
+    const bound = hold ? holdBoundSeconds(hold) : 0;
+    const fixedOnly = hold !== null && (hold.sleepSeconds !== undefined || (hold.analysis?.loops.length === 0 && hold.analysis.fixedSleepMs > 0));
+    const budget = shutdownBudget({
+      appDelaySeconds: pod.appDelaySeconds,
+      appShutdownSeconds: opts.appShutdownSeconds,
+      drainSeconds: pod.drainSeconds,
+      fixedHoldSeconds: fixedOnly && bound !== null ? bound : undefined,
+    });
+    const at = pod.graceSet ? pod.loc(['spec', 'terminationGracePeriodSeconds']) : pod.locKey(['spec']);
+    const grace = pod.graceSet ? `terminationGracePeriodSeconds ${pod.graceSeconds}` : `the default grace period (${pod.graceSeconds}s)`;
+    if (pod.graceSeconds < budget.requiredSeconds) {
+      report({
+        at,
+        message: `${grace} is less than the shutdown budget: ${formatBudget(budget)}`,
+        fix: `Set terminationGracePeriodSeconds: ${budget.requiredSeconds} (or run meshdrain inject).`,
+      });
+      return;
+    }
+    if (hold && !fixedOnly && bound !== null && bound > 0 && bound + pod.drainSeconds > pod.graceSeconds) {
+      const need = Math.ceil(bound + pod.drainSeconds);
+      report({
+        at,
+        message: `${grace} is less than the proxy hold's timeout plus the drain: ${+bound.toFixed(3)} (hold timeout) + ${pod.drainSeconds} (Istio drain) = ${need}s; SIGKILL cuts the drain`,
+        fix: `Set terminationGracePeriodSeconds: ${need} or lower the hold's timeout to ${Math.max(0, pod.graceSeconds - pod.drainSeconds)}s.`,
+      });
+    }
+  },
+};

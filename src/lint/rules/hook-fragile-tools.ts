@@ -1,0 +1,62 @@
+import { PROXY_CONTAINER } from '../../istio/facts.js';
+import { FRAGILE_TOOLS } from '../hook/analyze.js';
+import type { Rule } from '../types.js';
+
+export const hookFragileTools: Rule = {
+  id: 'hook-fragile-tools',
+  severity: 'warning',
+  description: 'the istio-proxy hold depends on tools the proxy image may lack (netstat, ss, curl, bash...)',
+  fix: 'Read /proc/net/tcp{,6} with plain sh (meshdrain hook generates such a hold) instead of netstat/ss/curl/bash.',
+  doc: {
+    rationale: `The default proxyv2 image happens to ship curl, iproute2 (ss) and net-tools (netstat), but the
+distroless variant has none of them, custom images vary, and nothing promises they stay.
+The seed hooks were measured with netstat missing: \`netstat | grep ... | wc -l\` printed 0, the loop read
+that as "no listeners left" and returned at once — 2.0 s before the app closed — with no error anywhere.
+\`sh\` plus \`/proc/net/tcp\` and \`/proc/net/tcp6\` (all containers share the pod's network namespace) is the
+portable floor.`,
+    bad: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: web
+    image: web:1
+  - name: istio-proxy
+    image: auto
+    lifecycle:
+      preStop:
+        exec:
+          command: ["/bin/sh", "-c", "while [ 1==1 ]; do netstat -tulpn | grep LISTEN | grep :8080; if [ $? -gt 0 ]; then break; fi; sleep 1; done"]
+`,
+    good: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: web
+    image: web:1
+  - name: istio-proxy
+    image: auto
+    lifecycle:
+      preStop:
+        exec:
+          command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp /proc/net/tcp6; do sleep 1; done"]
+`,
+  },
+  check(pod, _opts, report) {
+    const hold = pod.hold;
+    const a = hold?.analysis;
+    if (!pod.meshed || !hold || !a || a.fragile.length === 0) return;
+    const first = a.fragile.find((f) => f.offset >= 0) ?? a.fragile[0]!;
+    const list = a.fragile.map((f) => `${f.tool} (${FRAGILE_TOOLS[f.tool] ?? f.tool})`).join(', ');
+    const silent = a.loops.some((l) => l.socketTool !== null);
+    report({
+      at: hold.locAt(first.offset, first.offset >= 0 ? first.tool.length : undefined),
+      message:
+        `${PROXY_CONTAINER} preStop${hold.from ? ` (from ${hold.from})` : ''} needs ${list}` +
+        (silent
+          ? '; where it is missing the pipeline prints nothing, the loop reads that as "no listeners" and the hold ends at once, silently'
+          : '; where it is missing the hook fails and the proxy stops without waiting'),
+    });
+  },
+};

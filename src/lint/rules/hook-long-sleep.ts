@@ -1,0 +1,58 @@
+import { PROXY_CONTAINER } from '../../istio/facts.js';
+import type { Rule } from '../types.js';
+
+export const hookLongSleep: Rule = {
+  id: 'hook-long-sleep',
+  severity: 'error',
+  description: 'the hold loop sleeps so long per turn that one extra turn runs into SIGKILL',
+  fix: 'Poll every second or faster (sleep 1, or sleep 0.2 with a busybox/coreutils sleep).',
+  doc: {
+    rationale: `A hold loop notices the app is gone only when it wakes up. With \`sleep N\` per turn the proxy stays
+up to N seconds past the app's exit, and Istio's drain starts only after that. The seed template slept
+\`terminationGracePeriodSeconds\` per turn: a single turn already reaches the kubelet's SIGKILL.
+The rule fires when app preStop delay + one turn + drain exceeds the grace period.`,
+    bad: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: web
+    image: web:1
+  - name: istio-proxy
+    image: auto
+    lifecycle:
+      preStop:
+        exec:
+          command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 30; done"]
+`,
+    good: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: web
+    image: web:1
+  - name: istio-proxy
+    image: auto
+    lifecycle:
+      preStop:
+        exec:
+          command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
+`,
+  },
+  check(pod, _opts, report) {
+    const hold = pod.hold;
+    if (!pod.meshed || !hold?.analysis) return;
+    for (const loop of hold.analysis.loops) {
+      const turn = loop.sleepPerTurnMs / 1000;
+      if (turn === 0 || pod.appDelaySeconds + turn + pod.drainSeconds <= pod.graceSeconds) continue;
+      const first = loop.sleeps[0]!;
+      report({
+        at: hold.locAt(first.offset, 5),
+        message: `${PROXY_CONTAINER} preStop loop sleeps ${+turn.toFixed(3)}s per turn: ${pod.appDelaySeconds ? `${pod.appDelaySeconds} (app delay) + ` : ''}${+turn.toFixed(3)} (one turn) + ${pod.drainSeconds} (Istio drain) > ${pod.graceSeconds}s grace period, so the hold can run into SIGKILL`,
+      });
+    }
+  },
+};

@@ -1,0 +1,31 @@
+/** Every lint rule, in the order reports and docs list them. Ids are stable. */
+import type { Rule } from '../types.js';
+import { appNoPrestopDelay } from './app-no-prestop-delay.js';
+import { drainDurationIgnored } from './drain-duration-ignored.js';
+import { drainExceedsGrace } from './drain-exceeds-grace.js';
+import { gracePeriodTooShort } from './grace-period-too-short.js';
+import { hookEnvoyOnlyFilter } from './hook-envoy-only-filter.js';
+import { hookFragileTools } from './hook-fragile-tools.js';
+import { hookLongSleep } from './hook-long-sleep.js';
+import { jobClassicSidecar } from './job-classic-sidecar.js';
+import { nativeSidecarIgnored } from './native-sidecar-ignored.js';
+import { proxyExitsBeforeApp } from './proxy-exits-before-app.js';
+import { shellHookDistroless } from './shell-hook-distroless.js';
+
+export const RULES: readonly Rule[] = Object.freeze([
+  gracePeriodTooShort,
+  proxyExitsBeforeApp,
+  hookFragileTools,
+  hookEnvoyOnlyFilter,
+  hookLongSleep,
+  drainDurationIgnored,
+  drainExceedsGrace,
+  jobClassicSidecar,
+  nativeSidecarIgnored,
+  shellHookDistroless,
+  appNoPrestopDelay,
+]);
+
+export function ruleById(id: string): Rule | undefined {
+  return RULES.find((r) => r.id === id);
+}

@@ -1,0 +1,79 @@
+import { PROXY_CONTAINER } from '../../istio/facts.js';
+import { holdBoundSeconds, holdWaits } from '../pod.js';
+import type { Rule } from '../types.js';
+
+export const proxyExitsBeforeApp: Rule = {
+  id: 'proxy-exits-before-app',
+  severity: 'error',
+  description: 'istio-proxy can stop before the app: no hold, no EXIT_ON_ZERO_ACTIVE_CONNECTIONS, no native sidecar',
+  fix: 'Give istio-proxy a preStop hold that waits for the app (meshdrain inject), or use native sidecars.',
+  doc: {
+    rationale: `Without native sidecars the kubelet sends SIGTERM to the app and to istio-proxy at the same time.
+pilot-agent starts Envoy's drain and, by default, kills Envoy after \`terminationDrainDuration\` (5s).
+An app that is still working then — in its preStop delay, finishing requests, calling out to release locks
+or flush queues — finds its outbound traffic redirected by iptables to a proxy that is gone: connection
+refused, 503. Inbound requests still routed to the pod (endpoint removal lags 1–5 s) fail the same way.
+
+The finding is an **error** when the app's own preStop delay alone outlasts the proxy, and a **warning**
+when only the estimated app shutdown time (\`--app-shutdown\`, default 20s) does.
+A loop hold on istio-proxy, \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS=true\`, or a native sidecar (which stops after
+the app) each avoid it.`,
+    bad: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}
+`,
+    good: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 40
+      containers:
+      - name: web
+        image: web:1
+        lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}
+      - name: istio-proxy
+        image: auto
+        lifecycle:
+          preStop:
+            exec:
+              command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
+`,
+  },
+  check(pod, opts, report) {
+    if (!pod.meshed || pod.native.native || pod.exitOnZero) return;
+    const hold = pod.hold;
+    const loops = (hold?.analysis?.loops.length ?? 0) > 0;
+    if (hold && holdWaits(hold) && loops) return; // waits for something: the hook rules judge how well
+    const fixed = hold && holdWaits(hold) ? holdBoundSeconds(hold) ?? 0 : 0;
+    const proxyLife = fixed + pod.drainSeconds;
+    const appNeeds = pod.appDelaySeconds + opts.appShutdownSeconds;
+    if (appNeeds <= proxyLife) return;
+    const proxyDesc = fixed > 0 ? `${+fixed.toFixed(3)}s fixed hold + ${pod.drainSeconds}s drain = ${+proxyLife.toFixed(3)}s` : `${pod.drainSeconds}s drain, no hold`;
+    const at = pod.proxy?.preStop ? pod.proxy.preStop.locAt(-1) : pod.proxy ? pod.loc([...pod.proxy.path.slice(pod.base.length)]) : pod.locKey(['spec', 'containers']);
+    if (pod.appDelaySeconds >= proxyLife) {
+      report({
+        at,
+        message: `${PROXY_CONTAINER} exits after ${proxyDesc}, while the app is still in its ${pod.appDelaySeconds}s preStop delay: its requests and outbound calls fail after that`,
+      });
+    } else {
+      report({
+        severity: 'warning',
+        at,
+        message: `${PROXY_CONTAINER} exits after ${proxyDesc}; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
+      });
+    }
+  },
+};
