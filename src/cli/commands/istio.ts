@@ -1,14 +1,193 @@
-import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
+import { Option, type Command } from 'commander';
+import { parseAllDocuments } from 'yaml';
+import { InputError, UsageError } from '../../errors.js';
+import { readText } from '../../io/files.js';
+import { holdFromOptions } from '../../istio/holds.js';
+import { patchInjectorConfigMap, type InjectorMode } from '../../istio/injector.js';
+import { replaceScalarSource } from '../../istio/scalar-edit.js';
+import {
+  addTemplateToConfig,
+  checkTemplateName,
+  DEFAULT_TEMPLATE_NAME,
+  renderInjectionTemplate,
+  renderTemplateOutput,
+  type NativeCheck,
+  type TemplateFormat,
+} from '../../istio/template.js';
+import { loadDocuments, nodeAt } from '../../yaml/load.js';
 import type { Ctx } from '../context.js';
 
-// Placeholder until its issue lands: registered so --help lists it, refuses to run.
-export function registerIstio(program: Command, _ctx: Ctx): void {
-  program
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+interface HoldFlags {
+  waitFor?: string[];
+  timeout?: string;
+  interval?: string;
+  shellFrom?: string;
+}
+
+interface PatchFlags extends HoldFlags {
+  mode: InjectorMode;
+  annotation?: string;
+  waitForAnnotation?: string;
+  allow?: string[];
+}
+
+interface TemplateFlags extends HoldFlags {
+  name: string;
+  format: TemplateFormat;
+  nativeCheck: NativeCheck;
+}
+
+const PATCH_HELP = `
+Examples:
+  kubectl -n istio-system get cm istio-sidecar-injector -o yaml \\
+    | meshdrain istio injector-patch --mode annotation | kubectl apply -f -
+  meshdrain istio injector-patch cm.yaml --mode global --wait-for app-listeners --timeout 25s > patched.yaml
+
+  Then, per pod (annotation mode):
+    meshdrain.dev/wait-for: app-listeners            # a hold from the catalog (see --allow)
+    sidecar.istio.io/preStopCommand: "sleep 5"       # raw shell, the older recipe
+
+Catalog (annotation mode): app-listeners, sleep=5s|10s|15s|20s|30s, plus every --allow entry;
+several strategies in one value are separated by ";" (e.g. "ports=8080;file=/tmp/busy").
+An unknown value gets the default hold (--wait-for), and says so in the hook's first log line.
+
+Helm and istioctl overwrite a hand-patched ConfigMap on upgrade; the durable route is
+\`meshdrain istio template\` (a custom injection template in the install's values).
+Exit codes: 0 done, 2 bad input (not the injector, no lifecycle block, bad YAML/JSON).`;
+
+const TEMPLATE_HELP = `
+Examples:
+  meshdrain istio template > meshdrain-values.yaml
+  helm upgrade istiod istio/istiod -n istio-system --reuse-values -f meshdrain-values.yaml
+  meshdrain istio template --format istio-operator --wait-for ports=8080 > overlay.yaml
+  kubectl -n istio-system get cm istio-sidecar-injector -o yaml \\
+    | meshdrain istio template --format configmap - | kubectl apply -f -
+
+Pods opt in with:  inject.istio.io/templates: "sidecar,meshdrain"
+(\`meshdrain inject --via template\` writes that annotation instead of the istio-proxy stub).`;
+
+function addHoldOptions(cmd: Command): Command {
+  return cmd
+    .option('--wait-for <strategy>', 'what the hold waits for (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s', collect)
+    .option('--timeout <duration>', 'give up holding after this long (default: fits a 30s grace period after the 5s drain)')
+    .option('--interval <duration>', 'time between polls (default 200ms)')
+    .option('--shell-from <mountPath>', 'run the hold with <mountPath>/sh (a shell brought in by an init container, for distroless proxies)');
+}
+
+function holdOf(f: HoldFlags) {
+  return holdFromOptions({ waitFor: f.waitFor, timeout: f.timeout, interval: f.interval });
+}
+
+function shellOf(f: HoldFlags) {
+  if (!f.shellFrom) return undefined;
+  if (!/^\/[A-Za-z0-9._/-]*$/.test(f.shellFrom)) throw new UsageError(`--shell-from: expected an absolute path, got ${JSON.stringify(f.shellFrom)}`);
+  return { kind: 'init-container' as const, image: '', mountPath: f.shellFrom.replace(/\/$/, '') };
+}
+
+async function readInput(ctx: Ctx, file: string | undefined): Promise<{ text: string; name: string }> {
+  if (file === undefined || file === '-') {
+    if (file === undefined && ctx.io.isStdinTTY) throw new UsageError('no input: give the injector ConfigMap as FILE or on stdin (kubectl -n istio-system get cm istio-sidecar-injector -o yaml | ...)');
+    return { text: await ctx.io.readStdin(), name: '<stdin>' };
+  }
+  return { text: readText(file, ctx.io.cwd), name: file };
+}
+
+export function registerIstio(program: Command, ctx: Ctx): void {
+  const istio = program
     .command('istio')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new InputError('meshdrain istio is not built yet');
+    .summary('the mesh side: injector ConfigMap patch, custom injection template')
+    .description('Make Istio itself inject the meshdrain hold: patch the sidecar injector ConfigMap, or emit a custom injection template.');
+
+  addHoldOptions(
+    istio
+      .command('injector-patch')
+      .summary('add the hold to the istio-sidecar-injector ConfigMap (global or per-pod annotation)')
+      .description(
+        'Read the istio-sidecar-injector ConfigMap (Istio 1.4 … today) and print it patched on stdout, every other byte kept. ' +
+          'global: every injected istio-proxy gets the hold (global.proxy.lifecycle in data.values). ' +
+          'annotation: the injection template gains a branch so a pod annotation selects a preStop. Patching twice changes nothing.',
+      )
+      .argument('[file]', 'the ConfigMap as YAML (kubectl get cm -o yaml), or - for stdin'),
+  )
+    .addOption(new Option('--mode <mode>', 'global: every pod; annotation: pods that ask').choices(['global', 'annotation']).default('annotation'))
+    .option('--annotation <name>', 'the raw-command annotation the template accepts', 'sidecar.istio.io/preStopCommand')
+    .option('--wait-for-annotation <name>', 'the wait-strategy annotation the template accepts', 'meshdrain.dev/wait-for')
+    .option('--allow <strategies>', 'add a catalog entry for the wait-strategy annotation (repeatable; "a;b" = hold while any)', collect)
+    .addHelpText('after', PATCH_HELP)
+    .action(async (file: string | undefined, flags: PatchFlags) => {
+      const { text, name } = await readInput(ctx, file);
+      const result = patchInjectorConfigMap(text, name, {
+        mode: flags.mode,
+        hold: holdOf(flags),
+        shell: shellOf(flags),
+        commandAnnotation: flags.annotation,
+        waitForAnnotation: flags.waitForAnnotation,
+        catalog: flags.allow,
+      });
+      ctx.io.stdout(result.text);
+      for (const n of result.notes) ctx.io.stderr(`meshdrain: ${n}\n`);
+      for (const w of result.warnings) ctx.io.stderr(`meshdrain: warning: ${w}\n`);
     });
+
+  addHoldOptions(
+    istio
+      .command('template')
+      .summary('emit a custom injection template that adds the hold to istio-proxy')
+      .description(
+        'Print a custom Istio injection template (sidecarInjectorWebhook.templates.<name>) that strategic-merges the meshdrain hold into istio-proxy. ' +
+          'Pods select it with inject.istio.io/templates: "sidecar,<name>". With --format configmap, reads the injector ConfigMap and adds the template to it.',
+      )
+      .argument('[file]', 'with --format configmap: the injector ConfigMap (or - for stdin)'),
+  )
+    .option('--name <name>', 'template name', DEFAULT_TEMPLATE_NAME)
+    .addOption(new Option('--format <format>', 'where it goes').choices(['helm-values', 'istio-operator', 'configmap', 'raw']).default('helm-values'))
+    .addOption(
+      new Option('--native-check <how>', 'how native-sidecar pods (which need no hold) are recognized: field = as Istio ≥1.24 does, annotation = only sidecar.istio.io/nativeSidecar: "true", off = never')
+        .choices(['field', 'annotation', 'off'])
+        .default('field'),
+    )
+    .addHelpText('after', TEMPLATE_HELP)
+    .action(async (file: string | undefined, flags: TemplateFlags) => {
+      const opts = { name: checkTemplateName(flags.name), hold: holdOf(flags), shell: shellOf(flags), nativeCheck: flags.nativeCheck };
+      if (flags.format !== 'configmap') {
+        if (file !== undefined) throw new UsageError(`a FILE is read only with --format configmap`);
+        ctx.io.stdout(renderTemplateOutput(flags.format, opts));
+        return;
+      }
+      const { text, name } = await readInput(ctx, file);
+      ctx.io.stdout(addTemplateToConfigMap(text, name, opts.name, renderInjectionTemplate(opts)));
+      ctx.io.stderr(
+        `meshdrain: warning: a hand-edited istio-sidecar-injector ConfigMap is overwritten by the next helm upgrade / istioctl install; put the template in your install values instead (--format helm-values or istio-operator)\n`,
+      );
+    });
+}
+
+/** Add `templates.<name>` to the injector ConfigMap(s) in a file, byte-preserving elsewhere. */
+export function addTemplateToConfigMap(text: string, file: string, name: string, tmpl: string): string {
+  const loaded = loadDocuments(text, file);
+  let out = text;
+  let found = 0;
+  const docs = [...loaded.docs].reverse();
+  for (const { doc, value } of docs) {
+    const v = value as { kind?: unknown; metadata?: { name?: unknown }; data?: { config?: unknown } } | null;
+    if (!v || v.kind !== 'ConfigMap' || typeof v.data?.config !== 'string') continue;
+    const node = nodeAt(doc, ['data', 'config']);
+    if (!node || !('value' in node)) continue;
+    found++;
+    let newConfig: string;
+    try {
+      newConfig = addTemplateToConfig(v.data.config, name, tmpl);
+    } catch (e) {
+      if (e instanceof InputError && !e.pos) throw new InputError(`${String(v.metadata?.name)}: ${e.message}`, { file, line: loaded.lines.linePos(node.range![0]).line, col: 1 });
+      throw e;
+    }
+    out = replaceScalarSource(out, node as never, newConfig);
+  }
+  if (!found) throw new InputError('not the Istio sidecar injector ConfigMap (kind ConfigMap with data.config)', { file, line: 1, col: 1 });
+  // Must still parse.
+  const check = parseAllDocuments(out);
+  if (!Array.isArray(check) || check.some((d) => d.errors.length)) throw new Error('internal: patched ConfigMap does not parse');
+  return out;
 }

@@ -1,0 +1,102 @@
+/**
+ * Holds rendered for Istio's injector, where no per-pod plan exists: the cluster-wide default, and
+ * the catalog of wait strategies a pod may pick with `meshdrain.dev/wait-for`. Go templates cannot run
+ * our generator at injection time, so every allowed value is rendered here, ahead of time, by the
+ * same generator (hooks/hold.ts) inject uses; the template only compares the annotation value with
+ * the catalog keys (ADR 030).
+ */
+import { InputError } from '../errors.js';
+import { checkHold, holdExecCommand } from '../hooks/hold.js';
+import { formatStrategy, parseStrategy } from '../hooks/strategy.js';
+import { parseDuration } from '../model/duration.js';
+import { holdTimeoutMs } from '../plan/budget.js';
+import { DEFAULT_INTERVAL_MS } from '../plan/plan.js';
+import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from './facts.js';
+
+/** Built-in catalog entries: the strategies that need no pod-specific value, plus common delays. */
+export const BUILTIN_CATALOG: readonly string[] = Object.freeze([
+  'app-listeners',
+  'sleep=5s',
+  'sleep=10s',
+  'sleep=15s',
+  'sleep=20s',
+  'sleep=30s',
+]);
+
+/** Separator between several strategies in one catalog entry / annotation value (hold while any holds). */
+export const STRATEGY_SEPARATOR = ';';
+
+export interface HoldOptions {
+  /** `--wait-for` values (each one strategy); default app-listeners. */
+  waitFor?: string[];
+  /** `--timeout`; default: what fits Kubernetes' default 30s grace period after Istio's 5s drain. */
+  timeout?: string;
+  interval?: string;
+}
+
+/** Cluster-wide there is no per-pod grace period: fit Kubernetes' default 30s after Istio's 5s drain. */
+export function defaultHoldTimeoutMs(): number {
+  return holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS);
+}
+
+/** The hold from command-line options. Bad strategy/duration → InputError (exit 2). */
+export function holdFromOptions(o: HoldOptions): HoldSpec {
+  const strategies = (o.waitFor?.length ? o.waitFor : ['app-listeners']).map((s) => parseStrategy(s.trim()));
+  return checkHold({
+    strategies,
+    timeoutMs: o.timeout !== undefined ? parseDuration(o.timeout, '--timeout') : defaultHoldTimeoutMs(),
+    intervalMs: o.interval !== undefined ? parseDuration(o.interval, '--interval') : DEFAULT_INTERVAL_MS,
+  });
+}
+
+/** Parse one catalog entry / annotation value: strategies separated by `;`. */
+export function parseStrategyList(text: string): WaitStrategy[] {
+  const parts = text
+    .split(STRATEGY_SEPARATOR)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (parts.length === 0) throw new InputError(`empty wait strategy list ${JSON.stringify(text)}`);
+  return parts.map(parseStrategy);
+}
+
+export interface CatalogEntry {
+  /** The exact annotation values that select this entry (as written, and normalized). */
+  keys: string[];
+  hold: HoldSpec;
+}
+
+/**
+ * The catalog: built-ins plus `extra` entries (each "strategy[;strategy]"), every one with the
+ * default hold's timeout and interval. Keys are unique; the first entry that claims a key wins.
+ */
+export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builtins = true): CatalogEntry[] {
+  const seen = new Set<string>();
+  const out: CatalogEntry[] = [];
+  for (const text of [...(builtins ? BUILTIN_CATALOG : []), ...extra]) {
+    const strategies = parseStrategyList(text);
+    const normalized = strategies.map(formatStrategy).join(STRATEGY_SEPARATOR);
+    const written = text
+      .split(STRATEGY_SEPARATOR)
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .join(STRATEGY_SEPARATOR);
+    const keys = [...new Set([written, normalized])].filter((k) => !seen.has(k));
+    if (keys.length === 0) continue;
+    keys.forEach((k) => seen.add(k));
+    out.push({ keys, hold: { ...defaultHold, strategies } });
+  }
+  return out;
+}
+
+/** The preStop exec command for a hold, with an optional first log line (e.g. why this hold). */
+export function holdCommand(hold: HoldSpec, shell: ShellSource = { kind: 'image' }, note?: string): string[] {
+  const cmd = holdExecCommand(hold, shell);
+  if (!note) return cmd;
+  // The last element is the script run by `sh -c`; a first line says which hold was chosen and why.
+  const safe = note.replace(/[^A-Za-z0-9 .,:;=/_()-]/g, '?');
+  const script = cmd[cmd.length - 1]!;
+  // Logged where the hold logs: PID 1's stdout is what `kubectl logs -c istio-proxy` shows.
+  const line = `{ printf '%s\\n' 'meshdrain-hold: ${safe}' >/proc/1/fd/1; } 2>/dev/null || printf '%s\\n' 'meshdrain-hold: ${safe}'`;
+  return [...cmd.slice(0, -1), `${line}\n${script.replace(/^#!.*\n/, '')}`];
+}
