@@ -5,42 +5,21 @@
  * curl or date (it uses curl/wget/date when present). Design notes: docs/adr/010-012, docs/hook.md.
  *
  * Exported API (used by inject, image, istio, lab): renderWaitFunction, renderHoldScript,
- * holdExecCommand; plus checkHold, defaultHoldTimeoutMs and shellInitCommand for planners.
+ * holdExecCommand; plus checkHold and shellInitCommand for planners. Timeout arithmetic: plan/budget.ts.
  */
 import { InputError } from '../errors.js';
-import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, ISTIO_PORTS } from '../istio/facts.js';
+import { ISTIO_PORTS } from '../istio/facts.js';
 import { formatDuration } from '../model/duration.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { shQuote } from './quote.js';
 import { checkStrategy, formatStrategy, httpTarget } from './strategy.js';
 
-/** Time between polls unless told otherwise. */
-export const DEFAULT_INTERVAL_MS = 200;
-/** Slack between the end of the hold + Istio's drain and the kubelet's SIGKILL. */
-export const HOLD_MARGIN_MS = 2000;
 /** Per-request limit for the http strategy's probe (curl --max-time / wget -T), seconds. */
 export const HTTP_PROBE_SECONDS = 2;
 /** Shortest interval accepted: anything shorter is a busy loop. */
 const MIN_INTERVAL_MS = 10;
 /** Longest timeout accepted (a day): beyond it a number is a unit mistake, not a hold. */
 const MAX_TIMEOUT_MS = 86_400_000;
-
-/**
- * The hold's timeout for a grace period: grace − Istio's drain − a 2 s margin, so the hold, then
- * pilot-agent's drain, both end before the kubelet's SIGKILL. Throws when nothing is left.
- */
-export function defaultHoldTimeoutMs(
-  graceMs: number = DEFAULT_GRACE_SECONDS * 1000,
-  drainMs: number = DEFAULT_TERMINATION_DRAIN_SECONDS * 1000,
-): number {
-  const t = graceMs - drainMs - HOLD_MARGIN_MS;
-  if (!(t > 0)) {
-    throw new InputError(
-      `grace period ${formatDuration(graceMs)} leaves no time for a hold: it must exceed Istio's drain (${formatDuration(drainMs)}) + ${formatDuration(HOLD_MARGIN_MS)} margin; raise the grace period or pass --timeout`,
-    );
-  }
-  return t;
-}
 
 /** Validate a HoldSpec from any source (CLI, policy, plan). Throws InputError; returns it unchanged. */
 export function checkHold(hold: HoldSpec): HoldSpec {
