@@ -11,8 +11,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .description('Make pod shutdown in an Istio mesh lose nothing: the proxy waits for the app, the grace period fits.')
     .version(VERSION, '-V, --version')
     .option('--debug', 'print stack traces for internal errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      // One line a person can act on: "meshdrain: unknown option '--x' (see --help)".
+      outputError: (str, write) => write(`meshdrain: ${str.trim().replace(/^error: /, '')} (see --help)\n`),
+    })
     .exitOverride();
   for (const register of COMMANDS) register(program, ctx);
   try {

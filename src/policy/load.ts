@@ -3,7 +3,7 @@ import { InputError } from '../errors.js';
 import { parseStrategy } from '../hooks/strategy.js';
 import { parseDuration } from '../model/duration.js';
 import { isRecord } from '../model/workload.js';
-import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
+import { loadDocuments, posOfKey, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { LegacyPolicySchema, ShutdownPolicySchema, type RuleT, type SettingsT } from './schema.js';
 
 /** A policy in one normal form, whatever format it was written in. */
@@ -24,8 +24,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 function schemaError(loaded: LoadedFile, issue: z.core.$ZodIssue, kind: string): InputError {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
-  const pos = posOfPath(loaded, loaded.docs[0]!.doc, [...path, ...extra]);
+  const doc = loaded.docs[0]!.doc;
+  const pos = issue.code === 'unrecognized_keys' ? posOfKey(loaded, doc, path, issue.keys[0]!) : posOfPath(loaded, doc, path);
   return new InputError(`invalid ${kind}: ${describeIssue(issue)}`, pos);
 }
 

@@ -105,3 +105,14 @@ export function posOfPath(loaded: LoadedFile, doc: Document.Parsed, path: readon
   }
   return posAt(loaded.file, loaded.lines, doc.range[0]);
 }
+
+/** file:line:col of a key in the map at `path` (for "unknown field" errors), else of the map. */
+export function posOfKey(loaded: LoadedFile, doc: Document.Parsed, path: readonly (string | number)[], key: string) {
+  const map = nodeAt(doc, path);
+  if (isMap(map)) {
+    const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+    const range = isScalar(pair?.key) ? pair.key.range : undefined;
+    if (range) return posAt(loaded.file, loaded.lines, range[0]);
+  }
+  return posOfPath(loaded, doc, path);
+}

@@ -1,0 +1,104 @@
+/** The inject command as a real process: exit codes, one-line errors, atomic writes. */
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
+
+let dir: string;
+const DEPLOY = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx\n';
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'meshdrain-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const oneLineError = (r: { code: number; stdout: string; stderr: string }, pattern: RegExp) => {
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+};
+
+describe('meshdrain inject (process)', () => {
+  it('reads stdin and writes stdout when no path is given (Helm post-renderer contract)', () => {
+    const r = cli(['inject'], { input: DEPLOY });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('name: istio-proxy');
+  });
+
+  it('--check exits 1 listing file:line:col, and 0 on its own output', () => {
+    const f = join(dir, 'check.yaml');
+    writeFileSync(f, DEPLOY);
+    const r = cli(['inject', '--check', f]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/check\.yaml:\d+:\d+: Deployment\/web: would add container istio-proxy/);
+    expect(readFileSync(f, 'utf8')).toBe(DEPLOY);
+    const out = join(dir, 'out.yaml');
+    expect(cli(['inject', f, '-o', out]).code).toBe(0);
+    expect(cli(['inject', '--check', out]).code).toBe(0);
+  });
+
+  it('-i rewrites changed files atomically and leaves every file untouched when one input is bad', () => {
+    const sub = join(dir, 'tree');
+    mkdirSync(join(sub, 'nested'), { recursive: true });
+    writeFileSync(join(sub, 'a.yaml'), DEPLOY);
+    writeFileSync(join(sub, 'nested', 'b.yml'), DEPLOY);
+    writeFileSync(join(sub, 'nested', 'z.yaml'), 'kind: [broken\n');
+    const bad = cli(['inject', '-R', '-i', sub]);
+    oneLineError(bad, /z\.yaml:\d+:\d+: YAML syntax error/);
+    expect(readFileSync(join(sub, 'a.yaml'), 'utf8')).toBe(DEPLOY);
+    writeFileSync(join(sub, 'nested', 'z.yaml'), 'kind: ConfigMap\n');
+    const ok = cli(['inject', '-R', '-i', sub]);
+    expect(ok.code).toBe(0);
+    expect(readFileSync(join(sub, 'nested', 'b.yml'), 'utf8')).toContain('istio-proxy');
+    expect(readFileSync(join(sub, 'nested', 'z.yaml'), 'utf8')).toBe('kind: ConfigMap\n');
+    expect(readdirSync(join(sub, 'nested')).filter((n) => n.includes('meshdrain'))).toEqual([]); // no temp files left
+  });
+
+  // Root ignores directory permissions, so this runs only as a normal user.
+  it.skipIf(process.getuid?.() === 0)('keeps the original when the write fails (read-only directory)', () => {
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    writeFileSync(join(ro, 'a.yaml'), DEPLOY);
+    chmodSync(ro, 0o555);
+    oneLineError(cli(['inject', '-i', join(ro, 'a.yaml')]), /cannot write/);
+    expect(readFileSync(join(ro, 'a.yaml'), 'utf8')).toBe(DEPLOY);
+  });
+
+  it('refuses bad input with one line, file:line:col and exit 2', () => {
+    oneLineError(cli(['inject', join(dir, 'missing.yaml')]), /missing\.yaml: no such file or directory/);
+    oneLineError(cli(['inject', dir]), /is a directory; pass -R/);
+    const bin = join(dir, 'junk.yaml');
+    writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe]));
+    oneLineError(cli(['inject', bin]), /junk\.yaml:1:\d+: binary data/);
+    const bomb = join(dir, 'bomb.yaml');
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    writeFileSync(bomb, `kind: ConfigMap\ndata:\n${levels.map((l) => `  ${l}`).join('\n')}\n`);
+    oneLineError(cli(['inject', bomb]), /bomb\.yaml:1:1: more than \d+ YAML alias expansions/);
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, 'x: ' + 'a'.repeat(50 * 1024 * 1024) + '\n');
+    oneLineError(cli(['inject', big]), /big\.yaml: input is 50\.0 MiB/);
+    oneLineError(cli(['inject', '-i'], { input: DEPLOY }), /-i\/--in-place needs files/);
+    oneLineError(cli(['inject', '--via', 'nope']), /argument 'nope' is invalid|Allowed choices/);
+  });
+
+  it('reports a bad policy with file:line:col and what was expected', () => {
+    const p = join(dir, 'policy.yaml');
+    writeFileSync(p, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy:\n    waitFor: [app-listeners, "file=/tmp/x; rm -rf /"]\n');
+    oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:5:\d+: file: expected an absolute path/);
+    writeFileSync(p, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy:\n    timeout: soon\n');
+    oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:5:14: invalid ShutdownPolicy: defaults\.proxy\.timeout/);
+    writeFileSync(p, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxee: {}\n');
+    oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:4:3: invalid ShutdownPolicy: defaults: unknown field "proxee"/);
+    writeFileSync(p, 'deployment:\n  web:\n    web: "/bin/sh -c stop"\n');
+    oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:3:10: invalid legacy policy/);
+  });
+
+  it('prints help with an example', () => {
+    const r = cli(['inject', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--post-renderer meshdrain --post-renderer-args inject');
+  });
+});
