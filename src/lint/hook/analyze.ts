@@ -3,6 +3,7 @@
  * each turn sleeps, whether a loop can end, and how long the whole hook can hold at most.
  * Pure; the rules turn this into findings.
  */
+import { parseDuration } from '../../model/duration.js';
 import { baseName, simpleCommands, tokenize, type SimpleCommand, type Token, type Word } from './shell.js';
 
 /** Tools the default proxyv2 image has but other images (distroless, slim custom) may not. */
@@ -281,6 +282,18 @@ export function analyzeScript(script: string, a: HookAnalysis): void {
     if (c.tool !== 'sleep' || innermost(c.name.start)) continue;
     const ms = sleepArgMs(c.args[0]?.text ?? '');
     if (ms !== null) a.fixedSleepMs += ms;
+  }
+  // A hold meshdrain generated states its timeout and interval in its start log line; trust those.
+  const md = /meshdrain hold[\s\S]*?timeout (\d+(?:\.\d+)?(?:ms|s|m|h)(?:\d+(?:ms|s|m|h))*), interval (\d+(?:\.\d+)?(?:ms|s|m|h))/.exec(script);
+  if (md) {
+    a.maxHoldMs = parseDuration(md[1]!);
+    const main = a.loops.find((l) => l.boundMs === null);
+    if (main) {
+      main.boundMs = a.maxHoldMs;
+      if (main.sleepPerTurnMs === 0) main.sleepPerTurnMs = parseDuration(md[2]!);
+    }
+    a.waits = true;
+    return;
   }
   const outer = a.loops.filter((l) => !loops.some((o) => o.start < l.start && o.end >= l.end));
   let max: number | null = a.fixedSleepMs;

@@ -89,7 +89,7 @@ export function tokenize(script: string): Tokenized {
     while (i < s.length) {
       const ch = s[i]!;
       if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') break;
-      if (OPS.some((o) => o !== '\n' && s.startsWith(o, i)) && !(ch === '(' && s[i - 1] === '$')) break;
+      if (OPS.some((o) => o !== '\n' && s.startsWith(o, i)) && !(ch === '(' && s[i - 1] === '$') && !(ch === '&' && (s[i - 1] === '>' || s[i - 1] === '<'))) break;
       if (ch === '\\') {
         text += s[i + 1] ?? '';
         i += 2;
@@ -152,26 +152,59 @@ export interface SimpleCommand {
   args: Word[];
 }
 
+/** Redirections (`>/dev/null`, `2>&1`, `< file`) are not command words. */
+const REDIRECT = /^\d*(<<?|>>?|&>|<>)/;
+
 /** Split tokens into simple commands (pipelines split at `|`, lists at `;`, `&&`, newlines...). */
 export function simpleCommands(tokens: Token[]): SimpleCommand[] {
   const out: SimpleCommand[] = [];
   let cur: Word[] = [];
+  let caseDepth = 0;
   const flush = (): void => {
+    const words: Word[] = [];
+    for (let j = 0; j < cur.length; j++) {
+      const w = cur[j]!;
+      if (REDIRECT.test(w.text)) {
+        if (/^\d*(<<?|>>?|&>|<>)&?$/.test(w.text)) j++; // the target is the next word
+        continue;
+      }
+      words.push(w);
+    }
     let k = 0;
-    while (k < cur.length && (PREFIX_WORDS.has(cur[k]!.text) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(cur[k]!.text))) k++;
-    if (k < cur.length) out.push({ name: cur[k]!, args: cur.slice(k + 1) });
+    while (k < words.length && (PREFIX_WORDS.has(words[k]!.text) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[k]!.text))) k++;
+    if (k < words.length) out.push({ name: words[k]!, args: words.slice(k + 1) });
     cur = [];
   };
-  let skipping = false; // inside a `for x in ...` or `case x in` header: not a command
+  let skipping: 'for' | 'case' | null = null; // inside a `for x in ...` / `case x in` header
+  let expectPattern = false; // in a case body, before `pattern)`
   for (const t of tokens) {
+    if (skipping === 'case') {
+      if (t.kind === 'word' && t.text === 'in') {
+        skipping = null;
+        expectPattern = true;
+      }
+      continue;
+    }
+    if (expectPattern && caseDepth > 0) {
+      if (t.kind === 'word' && t.text === 'esac') {
+        caseDepth--;
+        expectPattern = false;
+      } else if (t.kind === 'op' && t.text === ')') expectPattern = false;
+      continue;
+    }
     if (t.kind === 'op') {
       if (skipping) cur = [];
       else flush();
-      skipping = false;
+      skipping = null;
+      if (t.text === ';;' && caseDepth > 0) expectPattern = true;
     } else if (skipping) continue;
     else if ((t.text === 'for' || t.text === 'case') && cur.every((w) => PREFIX_WORDS.has(w.text))) {
+      if (t.text === 'case') caseDepth++;
       cur = [];
-      skipping = true;
+      skipping = t.text;
+    } else if (t.text === 'esac' && cur.every((w) => PREFIX_WORDS.has(w.text))) {
+      cur = [];
+      caseDepth = Math.max(0, caseDepth - 1);
     } else cur.push(t);
   }
   flush();
