@@ -31,30 +31,38 @@ export interface EntrypointOptions {
   variant: ImageVariant;
   /** The program to start (tests point this at a fake). Default /usr/local/bin/pilot-agent. */
   agentPath?: string;
+  /** Distroless: where the static busybox is (tests point this at the host's). */
+  busyboxPath?: string;
   /** Header line: which meshdrain and Istio versions generated it. */
   generatedBy?: string;
+  /** The wait logic's sh text (default renderWaitFunction(hold)); tests isolate the wrapper with it. */
+  waitFunctions?: string;
 }
 
 /** The complete entrypoint script. */
 export function renderEntrypoint(opts: EntrypointOptions): string {
   const agent = opts.agentPath ?? PILOT_AGENT_PATH;
-  if (!SAFE_ABS_PATH.test(agent)) throw new Error(`agent path must be absolute and plain, got ${JSON.stringify(agent)}`);
+  const busybox = opts.busyboxPath ?? DISTROLESS_BUSYBOX_PATH;
+  for (const p of [agent, busybox]) {
+    if (!SAFE_ABS_PATH.test(p)) throw new Error(`entrypoint paths must be absolute and plain, got ${JSON.stringify(p)}`);
+  }
   const distroless = opts.variant === 'distroless';
-  const shebang = distroless ? `#!${DISTROLESS_BUSYBOX_PATH} sh` : '#!/bin/sh';
+  const shebang = distroless ? `#!${busybox} sh` : '#!/bin/sh';
   const busyboxFns = distroless
     ? `# Distroless: no coreutils in the image. The static busybox the build stage copied in provides them.
-${BUSYBOX_APPLETS.map((a) => `# shellcheck disable=SC2317 # called by name from the wait logic\n${a}() { ${DISTROLESS_BUSYBOX_PATH} ${a} "$@"; }`).join('\n')}
+${BUSYBOX_APPLETS.map((a) => `${a}() { ${busybox} ${a} "$@"; }`).join('\n')}
 `
     : '';
   return `${shebang}
 # shellcheck shell=sh
+# shellcheck disable=SC2317 # functions run from traps or by a name in a variable, which it cannot follow
 # meshdrain image entrypoint${opts.generatedBy ? ` (${opts.generatedBy})` : ''}.
 # Starts pilot-agent with this container's arguments as a child, forwards INT, HUP, QUIT, USR1 and
 # USR2 at once, and holds the first SIGTERM until the application is gone (meshdrain_wait), then
 # forwards it and exits with pilot-agent's status. If pilot-agent exits on its own, so does this.
 ${busyboxFns}
 # ---- shared wait logic (meshdrain hooks/hold.ts) ----
-${renderWaitFunction(opts.hold)}# ---- entrypoint ----
+${opts.waitFunctions ?? renderWaitFunction(opts.hold)}# ---- entrypoint ----
 mde_agent=${shQuote(agent)}
 
 # Millisecond timestamps where date supports %N (GNU), whole seconds otherwise (busybox).
@@ -73,7 +81,6 @@ mde_term=0      # 1 once the first SIGTERM arrived
 mde_trapped=    # set by every trap, so the wait loop can tell an interrupted wait from an exit
 
 # Forward a signal to pilot-agent at once.
-# shellcheck disable=SC2317 # runs from traps
 mde_forward() {
   mde_trapped=1
   if [ -z "$mde_child" ]; then
@@ -89,6 +96,9 @@ mde_forward() {
 mde_start_hold() {
   (
     trap - TERM INT HUP QUIT USR1 USR2
+    # The hold logs to this container's stdout (it would pick PID 1's, which is this script in the
+    # image but not when run elsewhere); a value set in the container's env wins.
+    MESHDRAIN_HOLD_LOG=\${MESHDRAIN_HOLD_LOG:-/dev/stdout}
     meshdrain_wait
     mde_log "hold over; forwarding SIGTERM to pilot-agent (pid $mde_child)"
     kill -s TERM "$mde_child" 2>/dev/null || mde_log "could not signal pilot-agent (pid $mde_child): already gone"
@@ -96,7 +106,6 @@ mde_start_hold() {
   mde_hold=$!
 }
 
-# shellcheck disable=SC2317 # runs from the TERM trap
 mde_on_term() {
   mde_trapped=1
   if [ "$mde_term" = 1 ]; then
