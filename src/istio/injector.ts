@@ -132,7 +132,7 @@ function lineOf(text: string, at: number): { start: number; end: number; indent:
 export function stripMeshdrainBlock(tmpl: string): string {
   const b = tmpl.indexOf(BEGIN_MARK);
   if (b < 0) return tmpl;
-  const e = tmpl.indexOf(END_MARK, b);
+  const e = tmpl.indexOf(END_MARK, lineOf(tmpl, b).end);
   if (e < 0) throw new InputError(`the injection template has a ${BEGIN_MARK} comment without ${END_MARK}; restore the original template or remove the partial meshdrain block by hand`);
   const from = lineOf(tmpl, b).start;
   const to = lineOf(tmpl, e).end;
@@ -230,7 +230,7 @@ export function renderAnnotationBranch(site: LifecycleSite, o: BranchOptions): s
   const wf = '`' + o.waitForAnnotation + '`';
   const rc = '`' + o.commandAnnotation + '`';
   L.push(
-    `${A}{{- /* ${BEGIN_MARK}: added by \`meshdrain istio injector-patch --mode annotation\`. Re-run it to update; delete through ${END_MARK} to remove. ${o.waitForAnnotation} selects a hold from this catalog; ${o.commandAnnotation} runs its value with /bin/sh -c. */}}`,
+    `${A}{{- /* ${BEGIN_MARK}: added by \`meshdrain istio injector-patch --mode annotation\`. Re-run it to update; to remove, delete the lines through the matching end comment. ${o.waitForAnnotation} selects a hold from this catalog; ${o.commandAnnotation} runs its value with /bin/sh -c. */}}`,
   );
   const notNative = site.hasNativeSidecar ? ` (not $nativeSidecar)` : '';
   L.push(site.hasNativeSidecar ? `${A}{{- else if and${notNative} (isset .ObjectMeta.Annotations ${wf}) }}` : `${A}{{- else if isset .ObjectMeta.Annotations ${wf} }}`);

@@ -42,23 +42,38 @@ function literalBlock(src: string, node: Scalar): { bodyStart: number; indent: s
  * Source text with `node`'s value replaced by `value`. Everything outside the changed lines of the
  * scalar is kept byte for byte.
  */
+/** Can `value` be written as a literal block with this header's chomping and auto-detected indent? */
+function fitsBlock(value: string, header: string): boolean {
+  if (/[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\ufeff]|\r/.test(value)) return false;
+  const first = value.split('\n').find((l) => l.length > 0);
+  if (first === undefined || first.startsWith(' ') || first.startsWith('\t')) return false;
+  const chomp = header.trim()[1];
+  if (chomp === '-') return !value.endsWith('\n');
+  if (chomp === '+') return true;
+  return value.endsWith('\n') && !value.endsWith('\n\n');
+}
+
+/**
+ * Source text with `node`'s value replaced by `value`. Everything outside the changed lines of the
+ * scalar is kept byte for byte.
+ */
 export function replaceScalarSource(src: string, node: Scalar, value: string): string {
   const old = String(node.value);
   if (old === value) return src;
   if (!node.range) throw new Error('scalar without a source range');
   const block = literalBlock(src, node);
-  if (block) {
+  const [start, valueEnd] = node.range;
+  const header = block ? src.slice(start, src.indexOf('\n', start)) : '';
+  if (block && fitsBlock(value, header)) {
     const a = old.split('\n');
     const b = value.split('\n');
     const p = commonPrefix(a, b);
     const s = commonPrefix(a.slice(p).reverse(), b.slice(p).reverse());
     const oldMid = a.length - s - p;
     const newMid = b.slice(p, b.length - s);
-    const simple = newMid.every((l) => !l.includes('\r')) && !(p === 0 && newMid[0]?.startsWith(' '));
     // The changed lines must lie inside the value's own lines (not its chomped trailing newline).
     const lastValueLine = old.endsWith('\n') ? a.length - 2 : a.length - 1;
-    if (simple && p + oldMid - 1 <= lastValueLine && (oldMid > 0 || p <= lastValueLine + 1)) {
-      // Offsets of source lines p and p+oldMid within the block body.
+    if (p + oldMid - 1 <= lastValueLine && p <= lastValueLine + 1) {
       let at = block.bodyStart;
       for (let k = 0; k < p; k++) at = src.indexOf('\n', at) + 1;
       let to = at;
@@ -71,17 +86,15 @@ export function replaceScalarSource(src: string, node: Scalar, value: string): s
       const replaced = to === src.length && !src.endsWith('\n') ? text.replace(/\n$/, '') : text;
       return src.slice(0, at) + replaced + src.slice(to);
     }
-  }
-  const [start, valueEnd] = node.range;
-  if (block) {
-    // Fallback for a block: re-render the whole body in the same header style.
-    const header = src.slice(start, src.indexOf('\n', start) + 1);
+    // Otherwise re-render the whole body under the same header.
     const body = value
       .replace(/\n$/, '')
       .split('\n')
       .map((l) => (l.length ? block.indent + l : ''))
       .join('\n');
-    return src.slice(0, start) + header + body + '\n' + src.slice(valueEnd).replace(/^\n/, '');
+    return src.slice(0, start) + header + '\n' + body + '\n' + src.slice(valueEnd).replace(/^\n/, '');
   }
-  return src.slice(0, start) + renderQuoted(node, value) + src.slice(valueEnd);
+  // A block's range ends after its last newline; a quoted scalar needs that newline back.
+  const nl = block && src[valueEnd - 1] === '\n' ? '\n' : '';
+  return src.slice(0, start) + renderQuoted(node, value) + nl + src.slice(valueEnd);
 }
