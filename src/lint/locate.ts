@@ -1,5 +1,5 @@
 /** Source positions for findings: a YAML path, or a character inside a string value (a hook script). */
-import { isScalar, Scalar, type Document } from 'yaml';
+import { isMap, isScalar, Scalar, type Document } from 'yaml';
 import { nodeAt, posAt, type LoadedFile } from '../yaml/load.js';
 
 /** 1-based line and column in a file; `length` (characters) lets the text reporter underline the node. */
@@ -69,4 +69,26 @@ export function locInString(loaded: LoadedFile, doc: Document.Parsed, path: Path
   // Leading blank lines of the value are part of it: count from the header's next line.
   const line = headerPos.line + 1 + lineInValue;
   return { file: loaded.file, line, column: indent + colInValue + 1, ...(length ? { length } : {}) };
+}
+
+/**
+ * Positions inside a YAML/JSON document that is itself a string value (ConfigMap data, an annotation):
+ * map the inner document's offsets back into the outer file. `key` asks for the map key, not the value.
+ */
+export function innerLocator(loaded: LoadedFile, doc: Document.Parsed, path: Path, inner: Document): (p: Path, key?: boolean) => Loc {
+  return (p, key) => {
+    let node: unknown = inner.contents;
+    let keyNode: unknown;
+    for (const k of p) {
+      const items = (node as { items?: { key?: unknown; value?: unknown }[] })?.items;
+      const pair = isMap(node) ? items?.find((it) => isScalar(it.key) && it.key.value === k) : undefined;
+      const next = pair ? pair.value : (node as { get?: (k: unknown, keep: boolean) => unknown })?.get?.(k, true);
+      if (next === undefined || next === null) break;
+      keyNode = pair?.key;
+      node = next;
+    }
+    const target = key && keyNode ? keyNode : node;
+    const range = (target as { range?: [number, number, number] })?.range;
+    return range ? locInString(loaded, doc, path, range[0]) : locOf(loaded, doc, path);
+  };
 }

@@ -9,7 +9,7 @@ import { PROXY_METADATA } from '../istio/facts.js';
 import { parseDuration } from '../model/duration.js';
 import { getPath, isRecord } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
-import { locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
+import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
 import { parseVersionLoose, type Version } from './options.js';
 import type { Document } from 'yaml';
 
@@ -60,18 +60,7 @@ function embedded(loaded: LoadedFile, doc: Document.Parsed, path: Path, text: st
     const at = locInString(loaded, doc, path, e.pos[0]);
     throw new InputError(`${what}: ${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+.*$/, '')}`, { file: at.file, line: at.line, col: at.column });
   }
-  const where: Where = {
-    loc: (p) => {
-      let node: unknown = inner.contents;
-      for (const k of p) {
-        const next = (node as { get?: (k: unknown, keep: boolean) => unknown })?.get?.(k, true);
-        if (next === undefined) break;
-        node = next;
-      }
-      const range = (node as { range?: [number, number, number] })?.range;
-      return range ? locInString(loaded, doc, path, range[0]) : locOf(loaded, doc, path);
-    },
-  };
+  const where: Where = { loc: innerLocator(loaded, doc, path, inner) };
   return { value: inner.toJS(), where };
 }
 
@@ -167,7 +156,7 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
         mesh.sources.push(`${loaded.file}: ConfigMap ${name} (mesh)`);
         const { value: m, where } = embedded(loaded, doc, ['data', 'mesh'], data.mesh, `ConfigMap ${name} data.mesh`);
         const dc = getPath(m, ['defaultConfig']);
-        if (isRecord(dc)) readProxyConfig(dc, { loc: (p) => where.loc(['defaultConfig', ...p]) }, `ConfigMap ${name} mesh defaultConfig`, mesh.defaultConfig);
+        if (isRecord(dc)) readProxyConfig(dc, { loc: (p, k) => where.loc(['defaultConfig', ...p], k) }, `ConfigMap ${name} mesh defaultConfig`, mesh.defaultConfig);
       }
       if (/^istio-sidecar-injector(-.*)?$/.test(name) && typeof data.values === 'string') {
         found++;

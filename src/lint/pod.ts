@@ -7,7 +7,7 @@ import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFA
 import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
 import { analyzeHook, sleepArgMs, type HookAnalysis } from './hook/analyze.js';
-import { locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
+import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
 import { readProxyConfig, type ProxyConfigView, type Setting } from './mesh.js';
 import { atLeast, formatVersion, NATIVE, type LintOptions } from './options.js';
 import { parseDocument } from 'yaml';
@@ -138,18 +138,7 @@ function annotationProxyConfig(pod: PodBase, into: ProxyConfigView): void {
   }
   readProxyConfig(
     inner.toJS(),
-    {
-      loc: (p) => {
-        let node: unknown = inner.contents;
-        for (const k of p) {
-          const next = (node as { get?: (k: unknown, keep: boolean) => unknown })?.get?.(k, true);
-          if (next === undefined) break;
-          node = next;
-        }
-        const range = (node as { range?: [number, number, number] })?.range;
-        return range ? locInString(pod.loaded, pod.doc, path, range[0]) : locOf(pod.loaded, pod.doc, path);
-      },
-    },
+    { loc: innerLocator(pod.loaded, pod.doc, path, inner) },
     `${ANNOTATIONS.proxyConfig} annotation`,
     into,
   );
