@@ -1,0 +1,215 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { InputError } from '../../src/errors.js';
+import { holdFromOptions } from '../../src/istio/holds.js';
+import {
+  checkTemplateName,
+  proxyContainerPatch,
+  renderInjectionTemplate,
+  renderTemplateOutput,
+  templateAnnotationValue,
+} from '../../src/istio/template.js';
+import { FIX, INJECTOR, kubectlPatch, read, regexBalance, runCli, templateOf } from './helpers.js';
+
+const hold = holdFromOptions({});
+const opts = { hold };
+
+type Obj = Record<string, any>;
+
+/** Where the pod spec lives in a workload. */
+function podPath(kind: string): string[] {
+  if (kind === 'Pod') return [];
+  if (kind === 'CronJob') return ['spec', 'jobTemplate', 'spec', 'template'];
+  return ['spec', 'template'];
+}
+
+function getIn(o: Obj, path: string[]): Obj {
+  return path.reduce<Obj>((x, k) => x[k], o);
+}
+
+function nest(path: string[], v: unknown): Obj {
+  return path.reduceRight<Obj>((acc, k) => ({ [k]: acc }), v as Obj);
+}
+
+function clone<T>(x: T): T {
+  return JSON.parse(JSON.stringify(x));
+}
+
+const WORKLOADS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+
+/** Every workload with an injected istio-proxy in the real Istio outputs. */
+function injectedWorkloads(): { file: string; obj: Obj }[] {
+  const out: { file: string; obj: Obj }[] = [];
+  for (const f of readdirSync(`${FIX}injected`).filter((n) => n.endsWith('.injected'))) {
+    const docs = parseAllDocuments(read(`${FIX}injected/${f}`));
+    for (const d of Array.isArray(docs) ? docs : []) {
+      const v = d.toJS() as Obj | null;
+      if (!v?.kind) continue;
+      for (const obj of v.kind === 'List' ? (v.items as Obj[]) : [v]) if (WORKLOADS.has(obj.kind)) out.push({ file: f, obj });
+    }
+  }
+  return out;
+}
+
+function proxyIn(spec: Obj): { list: 'containers' | 'initContainers'; index: number } {
+  for (const list of ['containers', 'initContainers'] as const) {
+    const i = ((spec[list] ?? []) as Obj[]).findIndex((c) => c.name === 'istio-proxy');
+    if (i >= 0) return { list, index: i };
+  }
+  throw new Error('no istio-proxy');
+}
+
+/**
+ * What Istio renders from our template for a pod, for the static branches of the template: the
+ * native branch (`spec: {}`) or the classic one. The classic body holds no Go action at all, so its
+ * text is the rendered output (checked here).
+ */
+function renderFor(native: boolean, tmpl: string): Obj {
+  const lines = tmpl.split('\n');
+  const els = lines.indexOf('{{- else }}');
+  const end = lines.lastIndexOf('{{- end }}');
+  expect(els).toBeGreaterThan(0);
+  const classic = lines.slice(els + 1, end).join('\n');
+  const nativeBody = lines.slice(lines.findIndex((l) => l.startsWith('{{- if ')) + 1, els).filter((l) => !l.startsWith('{{')).join('\n');
+  expect(classic).not.toContain('{{');
+  return parseYaml(native ? nativeBody : classic) as Obj;
+}
+
+describe('templateAnnotationValue', () => {
+  it('selects Istio\'s sidecar template, then ours', () => {
+    expect(templateAnnotationValue()).toBe('sidecar,meshdrain');
+    expect(templateAnnotationValue('drain')).toBe('sidecar,drain');
+    expect(templateAnnotationValue('meshdrain', 'sidecar,custom')).toBe('sidecar,custom,meshdrain');
+    expect(templateAnnotationValue('meshdrain', 'sidecar, meshdrain')).toBe('sidecar, meshdrain');
+  });
+  it('refuses names Istio cannot use', () => {
+    for (const bad of ['Mesh', 'a,b', 'sidecar', '', 'x y', '-a']) expect(() => checkTemplateName(bad), bad).toThrow(InputError);
+  });
+});
+
+describe('the custom injection template', () => {
+  const tmpl = renderInjectionTemplate(opts);
+
+  it('is a balanced Go template whose classic branch is exactly the istio-proxy hold', () => {
+    const b = regexBalance(tmpl);
+    expect(b.openers).toBe(b.ends);
+    expect(renderFor(false, tmpl)).toEqual({ spec: { containers: [proxyContainerPatch(opts)] } });
+    expect(renderFor(true, tmpl)).toEqual({ spec: {} });
+    // Native detection mirrors Istio's own template expression.
+    const istio = read(`${FIX}injected/injection-template.yaml`);
+    expect(istio).toContain('(index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf "%t" .NativeSidecars)) "false"');
+    expect(tmpl).toContain('(index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf "%t" .NativeSidecars)) "false"');
+    expect(renderInjectionTemplate({ hold, nativeCheck: 'off' })).not.toContain('NativeSidecars');
+    expect(renderInjectionTemplate({ hold, nativeCheck: 'annotation' })).not.toContain('NativeSidecars');
+  });
+
+  it('helm-values and istio-operator formats carry the same template under templates.<name>', () => {
+    const h = parseYaml(renderTemplateOutput('helm-values', { ...opts, name: 'drain' }));
+    expect(h.sidecarInjectorWebhook.templates.drain).toBe(renderInjectionTemplate({ ...opts, name: 'drain' }));
+    const op = parseYaml(renderTemplateOutput('istio-operator', opts));
+    expect(op.kind).toBe('IstioOperator');
+    expect(op.spec.values.sidecarInjectorWebhook.templates.meshdrain).toBe(tmpl);
+  });
+
+  it('the stub override drops `image: auto` in Istio (real output), which the merge test mirrors', () => {
+    const injected = read(`${FIX}injected/proxy-override.yaml.injected`);
+    const overrides = JSON.parse(/proxy\.istio\.io\/overrides: '(.*)'/.exec(injected)![1]!) as Obj;
+    const proxy = (overrides.initContainers as Obj[]).find((c) => c.name === 'istio-proxy')!;
+    expect(proxy.image).toBeUndefined();
+    expect(injected).toContain('image: registry.istio.io/testing/proxyv2:latest');
+  });
+
+  const workloads = injectedWorkloads();
+  it('the fixtures hold classic and native injected pods', () => {
+    const lists = workloads.map((w) => proxyIn(getIn(w.obj, [...podPath(w.obj.kind), 'spec'])).list);
+    expect(lists).toContain('containers');
+    expect(lists).toContain('initContainers');
+    expect(workloads.length).toBeGreaterThanOrEqual(15);
+  });
+
+  for (const { file, obj } of workloads) {
+    const pp = podPath(obj.kind);
+    const label = `${file}: ${obj.kind} ${obj.metadata?.name ?? ''}`;
+    it(`strategic merge (kubectl) onto ${label}: istio-proxy keeps every injected field and gains exactly the hold`, () => {
+      const base = kubectlPatch(JSON.stringify(obj), {}) as Obj;
+      const spec = getIn(base, [...pp, 'spec']);
+      const where = proxyIn(spec);
+      const native = where.list === 'initContainers';
+      const before = clone(spec[where.list][where.index]) as Obj;
+      const expectProxy = clone(before);
+      expectProxy.lifecycle = { ...(before.lifecycle ?? {}), preStop: proxyContainerPatch(opts).lifecycle.preStop };
+
+      const check = (after: Obj, wantProxy: Obj) => {
+        const s = getIn(after, [...pp, 'spec']);
+        expect(s[where.list][where.index]).toEqual(wantProxy);
+        // Nothing else in the object moved.
+        const a = clone(after);
+        const b = clone(base);
+        getIn(a, [...pp, 'spec'])[where.list].splice(where.index, 1);
+        getIn(b, [...pp, 'spec'])[where.list].splice(where.index, 1);
+        expect(a).toEqual(b);
+      };
+
+      // 1. The istio-proxy override stub as inject writes it; Istio drops `image: auto` and, for native
+      //    sidecars, merges it into the initContainers entry.
+      const stub: Obj = { name: 'istio-proxy', image: 'auto', lifecycle: proxyContainerPatch(opts).lifecycle };
+      const { image: _auto, ...stubAsIstioMergesIt } = stub;
+      check(kubectlPatch(JSON.stringify(base), nest([...pp, 'spec', where.list], [stubAsIstioMergesIt])) as Obj, expectProxy);
+
+      // 2. Our template's output (Istio strategic-merges each template's output over the pod).
+      const out = renderFor(native, renderInjectionTemplate(opts));
+      const merged = kubectlPatch(JSON.stringify(base), nest(pp, out)) as Obj;
+      if (native) {
+        // Native sidecars need no hold: the template leaves Istio's own drain preStop alone.
+        expect(merged).toEqual(base);
+      } else {
+        check(merged, expectProxy);
+      }
+    });
+  }
+});
+
+describe('istio template CLI', () => {
+  it('prints Helm values by default', async () => {
+    const r = await runCli(['istio', 'template']);
+    expect(r.code).toBe(0);
+    expect(parseYaml(r.stdout).sidecarInjectorWebhook.templates.meshdrain).toBe(renderInjectionTemplate(opts));
+  });
+
+  it('--wait-for and --timeout reach the hold', async () => {
+    const r = await runCli(['istio', 'template', '--format', 'raw', '--wait-for', 'ports=8080', '--timeout', '40s']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(renderInjectionTemplate({ hold: holdFromOptions({ waitFor: ['ports=8080'], timeout: '40s' }) }));
+  });
+
+  it('--format configmap adds the template to the real injector ConfigMap, idempotently', async () => {
+    const src = read(INJECTOR.modern);
+    const r = await runCli(['istio', 'template', '--format', 'configmap', '-'], src);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/overwritten by the next helm upgrade/);
+    const docs = parseAllDocuments(r.stdout);
+    const cm = (Array.isArray(docs) ? docs[0]! : docs).toJS() as Obj;
+    const cfg = parseYaml(cm.data.config);
+    expect(cfg.templates.meshdrain).toBe(renderInjectionTemplate(opts));
+    expect(cfg.templates.sidecar).toBe(templateOf(src));
+    expect(r.stdout.startsWith(src.slice(0, src.indexOf('\n  values: |-')))).toBe(true);
+    const again = await runCli(['istio', 'template', '--format', 'configmap', '-'], r.stdout);
+    expect(again.stdout).toBe(r.stdout);
+    const updated = await runCli(['istio', 'template', '--format', 'configmap', '--timeout', '9s', '-'], r.stdout);
+    expect(parseYaml((parseAllDocuments(updated.stdout) as any)[0].toJS().data.config).templates.meshdrain).toBe(
+      renderInjectionTemplate({ hold: holdFromOptions({ timeout: '9s' }) }),
+    );
+  });
+
+  it('--format configmap on Istio 1.5 (no templates map) is refused with exit 2', async () => {
+    const r = await runCli(['istio', 'template', '--format', 'configmap', INJECTOR.v15]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/does not support custom injection templates/);
+  });
+
+  it('bad --name is exit 2', async () => {
+    expect((await runCli(['istio', 'template', '--name', 'Bad Name'])).code).toBe(2);
+  });
+});
