@@ -1,0 +1,86 @@
+/**
+ * Talking to the long-lived agents over their stdin/stdout: JSON lines, requests matched by id.
+ */
+import type { LabProc, ProcTable } from './procs.js';
+
+export interface AgentEvent {
+  ev: string;
+  t: number;
+  id?: number;
+  [k: string]: unknown;
+}
+
+/** Parse one agent stdout line; null for anything that is not an event. */
+export function parseEvent(line: string): AgentEvent | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    const o = JSON.parse(line) as AgentEvent;
+    return typeof o.ev === 'string' ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A request/response channel to an agent that answers `{op, id}` with `{ev, id}`. */
+export class AgentChannel {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (e: AgentEvent) => void>();
+  private readonly readyWaiters: ((e: AgentEvent) => void)[] = [];
+  proc!: LabProc;
+
+  constructor(private readonly readyEvent: string) {}
+
+  /** Start the agent through `spawn` with this channel's line handler. */
+  attach(procs: ProcTable, spawn: (onLine: (l: string) => void) => LabProc): LabProc {
+    void procs;
+    this.proc = spawn((l) => this.onLine(l));
+    return this.proc;
+  }
+
+  private onLine(line: string): void {
+    const e = parseEvent(line);
+    if (!e) return;
+    if (e.ev === this.readyEvent) for (const w of this.readyWaiters.splice(0)) w(e);
+    if (typeof e.id === 'number') {
+      const w = this.waiting.get(e.id);
+      if (w) {
+        this.waiting.delete(e.id);
+        w(e);
+      }
+    }
+  }
+
+  /** Resolve when the agent says it is ready; reject when it exits first or after timeoutMs. */
+  ready(timeoutMs = 15_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.proc.name} not ready after ${timeoutMs} ms: ${this.proc.stderrTail.join(' / ')}`)), timeoutMs);
+      this.readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      void this.proc.exited.then((x) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.proc.name} exited (${x.code ?? x.signal}) before it was ready: ${this.proc.stderrTail.join(' / ')}`));
+      });
+    });
+  }
+
+  send(msg: Record<string, unknown>): void {
+    this.proc.child.stdin?.write(JSON.stringify(msg) + '\n');
+  }
+
+  request(msg: Record<string, unknown>, timeoutMs = 10_000): Promise<AgentEvent> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`${this.proc.name}: no answer to ${String(msg.op)} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(id, (e) => {
+        clearTimeout(timer);
+        resolve(e);
+      });
+      this.send({ ...msg, id });
+    });
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The lab's kubelet: starts pods (netns + istio-proxy + app) and terminates them the way Kubernetes
+ * does: endpoint removal after the propagation delay; preStop hooks of all containers at once, exec'd
+ * in the pod's namespace as the container's UID; SIGTERM to each container when its own preStop ends;
+ * SIGKILL at terminationGracePeriodSeconds. Native sidecars: the sidecar's preStop starts with the
+ * others, its SIGTERM waits until the app container has exited (KEP-753 beta behaviour).
+ */
+import { PROXY_UID } from '../istio/facts.js';
+import { AgentChannel, parseEvent } from './control.js';
+import type { LabFiles } from './files.js';
+import { EXTERNAL_IP, podIp, type LabNet } from './netns.js';
+import type { LabProc, ProcTable } from './procs.js';
+import { APP_METRICS_PORT, APP_PORT, APP_UID, type LabPodSpec, type LabPreStop } from './scenarios.js';
+
+export const EXTERNAL_PORT = 8080;
+
+export type PodEventKind =
+  | 'created'
+  | 'ready'
+  | 'terminating'
+  | 'endpoint-removed'
+  | 'prestop-start'
+  | 'prestop-end'
+  | 'sigterm'
+  | 'exit'
+  | 'sigkill'
+  | 'gone'
+  | 'log';
+
+export interface PodEvent {
+  t: number;
+  kind: PodEventKind;
+  container?: 'app' | 'istio-proxy';
+  detail?: string;
+}
+
+export interface EgressCall {
+  t: number;
+  ok: boolean;
+  reason: string;
+}
+
+export class LabPod {
+  readonly events: PodEvent[] = [];
+  readonly egress: EgressCall[] = [];
+  app!: LabProc;
+  proxy!: LabProc;
+  readyAt?: number;
+  terminatingAt?: number;
+  endpointRemovedAt?: number;
+  appSigtermAt?: number;
+  proxySigtermAt?: number;
+  appExitAt?: number;
+  proxyExitAt?: number;
+  killedAt?: number;
+  goneAt?: number;
+
+  constructor(
+    readonly n: number,
+    readonly name: string,
+    readonly ns: string,
+    readonly ip: string,
+    readonly version: number,
+    readonly createdAt: number,
+  ) {}
+
+  mark(kind: PodEventKind, container?: PodEvent['container'], detail?: string, t = Date.now()): void {
+    const e: PodEvent = { t, kind };
+    if (container) e.container = container;
+    if (detail !== undefined) e.detail = detail;
+    this.events.push(e);
+  }
+}
+
+export interface KubeletDeps {
+  net: LabNet;
+  procs: ProcTable;
+  files: LabFiles;
+  /** Probe a pod's readiness through the balancer's namespace (kubelet probes come from the node). */
+  probe: (ip: string) => Promise<boolean>;
+  /** Endpoint changes: the rollout owns the endpoint list. */
+  onEndpointRemoved: (pod: LabPod) => void;
+  appShutdownMs: number;
+  /** The app stops accepting on its port at SIGTERM (server.close()) instead of serving until exit. */
+  appClosesPortOnSigterm: boolean;
+  egressIntervalMs: number;
+  propagationDelayMs: number;
+}
+
+export class Kubelet {
+  private nextPod = 0;
+
+  constructor(
+    private readonly d: KubeletDeps,
+    private readonly spec: LabPodSpec,
+    private readonly podNumberBase: number,
+  ) {}
+
+  /** Create a pod, start its containers, and resolve once its readiness probe passes. */
+  async startPod(version: number, readyTimeoutMs = 20_000): Promise<LabPod> {
+    const n = this.podNumberBase + this.nextPod++;
+    const ns = await this.d.net.addPod(n, APP_PORT);
+    const pod = new LabPod(n, `lab-app-v${version}-${n}`, ns, podIp(n), version, Date.now());
+    pod.mark('created');
+    const { files, procs } = this.d;
+    const common = { pod: pod.name, appPort: APP_PORT };
+    const proxyCfg = {
+      ...common,
+      envoyBin: files.envoyBin,
+      terminationDrainMs: this.spec.terminationDrainMs,
+      exitOnZero: this.spec.exitOnZero,
+      minimumDrainMs: this.spec.minimumDrainMs,
+    };
+    const proxyCh = new AgentChannel('envoy-ready');
+    pod.proxy = proxyCh.attach(procs, (onLine) =>
+      procs.spawn([files.pilotAgentBin, files.agent, 'pilot-agent', JSON.stringify(proxyCfg)], {
+        name: `${pod.name}/istio-proxy`,
+        ns,
+        uid: PROXY_UID,
+        onLine: (l) => {
+          onLine(l);
+          this.agentLine(pod, 'istio-proxy', l);
+        },
+      }),
+    );
+    const appCfg = {
+      ...common,
+      metricsPort: APP_METRICS_PORT,
+      externalIp: EXTERNAL_IP,
+      externalPort: EXTERNAL_PORT,
+      shutdownWorkMs: this.d.appShutdownMs,
+      egressIntervalMs: this.d.egressIntervalMs,
+      closeOnSigterm: this.d.appClosesPortOnSigterm,
+    };
+    const appCh = new AgentChannel('app-ready');
+    pod.app = appCh.attach(procs, (onLine) =>
+      procs.spawn([files.node, files.agent, 'app', JSON.stringify(appCfg)], {
+        name: `${pod.name}/app`,
+        ns,
+        uid: APP_UID,
+        onLine: (l) => {
+          onLine(l);
+          this.agentLine(pod, 'app', l);
+        },
+      }),
+    );
+    void pod.app.exited.then((x) => {
+      pod.appExitAt = x.at;
+      pod.mark('exit', 'app', x.signal ?? String(x.code), x.at);
+    });
+    void pod.proxy.exited.then((x) => {
+      pod.proxyExitAt = x.at;
+      pod.mark('exit', 'istio-proxy', x.signal ?? String(x.code), x.at);
+    });
+    await Promise.all([proxyCh.ready(readyTimeoutMs), appCh.ready(readyTimeoutMs)]);
+    const deadline = Date.now() + readyTimeoutMs;
+    while (!(await this.d.probe(pod.ip))) {
+      if (Date.now() > deadline) throw new Error(`${pod.name} never became ready`);
+      await sleep(50);
+    }
+    pod.readyAt = Date.now();
+    pod.mark('ready');
+    return pod;
+  }
+
+  private agentLine(pod: LabPod, container: 'app' | 'istio-proxy', line: string): void {
+    const e = parseEvent(line);
+    if (!e) {
+      if (line.trim()) pod.mark('log', container, line.slice(0, 300));
+      return;
+    }
+    if (e.ev === 'egress') pod.egress.push({ t: e.t, ok: e.ok === true, reason: String(e.reason ?? '') });
+    else if (!e.ev.endsWith('-ready')) pod.mark('log', container, e.ev, e.t);
+  }
+
+  /** Run a preStop; resolves when it ends (exit, or killed at the grace period). */
+  private runPreStop(pod: LabPod, container: 'app' | 'istio-proxy', ps: LabPreStop | undefined, hooks: LabProc[]): Promise<void> {
+    if (!ps) return Promise.resolve();
+    pod.mark('prestop-start', container);
+    if ('sleepMs' in ps) {
+      return sleep(ps.sleepMs).then(() => pod.mark('prestop-end', container, 'sleep'));
+    }
+    const { files, procs } = this.d;
+    // The proxy image's `pilot-agent` is ours: the same program, named like Istio's.
+    const argv = ps.exec[0] === 'pilot-agent' ? [files.pilotAgentBin, files.agent, ...ps.exec.slice(1)] : ps.exec;
+    const hook = procs.spawn(argv, {
+      name: `${pod.name}/${container}/preStop`,
+      ns: pod.ns,
+      uid: container === 'app' ? APP_UID : PROXY_UID,
+      onLine: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
+      onStderr: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
+    });
+    hooks.push(hook);
+    return hook.exited.then((x) => {
+      pod.mark('prestop-end', container, x.signal ?? `exit ${x.code}`, x.at);
+    });
+  }
+
+  private sigterm(pod: LabPod, container: 'app' | 'istio-proxy'): void {
+    const p = container === 'app' ? pod.app : pod.proxy;
+    if (p.exit) return;
+    if (container === 'app') pod.appSigtermAt = Date.now();
+    else pod.proxySigtermAt = Date.now();
+    pod.mark('sigterm', container);
+    this.d.procs.signal(p, 'SIGTERM');
+  }
+
+  /** Kubernetes' termination sequence; resolves when every container has exited. */
+  async terminate(pod: LabPod): Promise<void> {
+    const { procs } = this.d;
+    pod.terminatingAt = Date.now();
+    pod.mark('terminating');
+    const removal = setTimeout(() => {
+      pod.endpointRemovedAt = Date.now();
+      pod.mark('endpoint-removed');
+      this.d.onEndpointRemoved(pod);
+    }, this.d.propagationDelayMs);
+    const hooks: LabProc[] = [];
+    const killer = setTimeout(() => {
+      pod.killedAt = Date.now();
+      pod.mark('sigkill', undefined, 'terminationGracePeriodSeconds reached');
+      for (const p of [pod.app, pod.proxy, ...hooks]) procs.killGroup(p);
+    }, this.spec.graceMs);
+    const appPre = this.runPreStop(pod, 'app', this.spec.appPreStop, hooks);
+    const proxyPre = this.runPreStop(pod, 'istio-proxy', this.spec.proxyPreStop, hooks);
+    void appPre.then(() => this.sigterm(pod, 'app'));
+    if (this.spec.native) {
+      // The sidecar's SIGTERM follows the last main container's exit, even if its preStop still runs.
+      void pod.app.exited.then(() => this.sigterm(pod, 'istio-proxy'));
+    } else {
+      void proxyPre.then(() => this.sigterm(pod, 'istio-proxy'));
+    }
+    await Promise.all([pod.app.exited, pod.proxy.exited]);
+    clearTimeout(killer);
+    // A hook still running when its container is gone dies with it.
+    for (const h of hooks) if (!h.exit) procs.killGroup(h);
+    await Promise.all(hooks.map((h) => h.exited));
+    if (pod.endpointRemovedAt === undefined) {
+      // The pod is gone before propagation finished; the endpoint still goes away on schedule.
+      await new Promise<void>((r) => {
+        const left = pod.terminatingAt! + this.d.propagationDelayMs - Date.now();
+        setTimeout(r, Math.max(0, left) + 5);
+      });
+    }
+    clearTimeout(removal);
+    pod.goneAt = Date.now();
+    pod.mark('gone');
+    await this.d.net.removeNs(pod.ns);
+  }
+
+  /** Stop a pod at once (end of a scenario, errors): SIGKILL everything, remove its namespace. */
+  async destroy(pod: LabPod): Promise<void> {
+    for (const p of [pod.app, pod.proxy]) if (p) this.d.procs.killGroup(p);
+    await Promise.all([pod.app?.exited, pod.proxy?.exited]);
+    await this.d.net.removeNs(pod.ns);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

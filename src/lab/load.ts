@@ -1,0 +1,102 @@
+/**
+ * Load against the balancer: the built-in bounded keep-alive clients, or Debian's real `siege`
+ * (as the original study used), stopped with SIGINT so it prints its report, which we parse.
+ */
+import { AgentChannel, parseEvent } from './control.js';
+import type { LabFiles } from './files.js';
+import { CLIENT_IP } from './netns.js';
+import type { LabProc, ProcTable } from './procs.js';
+
+export const BALANCER_PORT = 80;
+
+export interface LoadResult {
+  kind: 'builtin' | 'siege';
+  requests: number;
+  failed: number;
+  reasons: Record<string, number>;
+  /** siege's own figures when it ran. */
+  siege?: SiegeReport;
+}
+
+export interface LoadRun {
+  stop(): Promise<LoadResult>;
+}
+
+export interface SiegeReport {
+  transactions: number;
+  availabilityPercent: number;
+  failedTransactions: number;
+  successfulTransactions: number;
+  elapsedSeconds: number;
+}
+
+/** Parse siege's end-of-run summary (stderr). Throws when the summary is missing. */
+export function parseSiegeReport(text: string): SiegeReport {
+  const num = (label: string): number => {
+    const m = new RegExp(`${label}:\\s+([\\d.]+)`).exec(text);
+    if (!m) throw new Error(`siege report has no "${label}" line: ${text.trim().split('\n').slice(-3).join(' / ')}`);
+    return Number(m[1]);
+  };
+  return {
+    transactions: num('Transactions'),
+    availabilityPercent: num('Availability'),
+    failedTransactions: num('Failed transactions'),
+    successfulTransactions: num('Successful transactions'),
+    elapsedSeconds: num('Elapsed time'),
+  };
+}
+
+export const SIEGE_RC = ['connection = keep-alive', 'protocol = HTTP/1.1', 'logging = false', 'show-logfile = false', 'parser = false', 'verbose = false', 'quiet = false', ''].join('\n');
+
+export function startBuiltinLoad(procs: ProcTable, files: LabFiles, ns: string, concurrency: number, maxMs: number): Promise<LoadRun> {
+  const ch = new AgentChannel('load-start');
+  let done: ((r: LoadResult) => void) | undefined;
+  const result = new Promise<LoadResult>((r) => (done = r));
+  const cfg = { target: CLIENT_IP, port: BALANCER_PORT, concurrency, maxMs, maxRequests: 50_000_000 };
+  const proc = ch.attach(procs, (onLine) =>
+    procs.spawn([files.node, files.agent, 'load', JSON.stringify(cfg)], {
+      name: 'load',
+      ns,
+      onLine: (l) => {
+        onLine(l);
+        const e = parseEvent(l);
+        if (e?.ev === 'load-done') done?.({ kind: 'builtin', requests: Number(e.requests), failed: Number(e.failed), reasons: (e.reasons ?? {}) as Record<string, number> });
+      },
+    }),
+  );
+  return ch.ready().then(() => ({
+    async stop() {
+      proc.child.stdin?.write('stop\n');
+      const r = await Promise.race([result, proc.exited.then(() => null), sleepMs(15_000).then(() => null)]);
+      proc.child.stdin?.end();
+      if (!r) throw new Error(`load client ended without a summary: ${proc.stderrTail.join(' / ')}`);
+      return r;
+    },
+  }));
+}
+
+export async function startSiege(procs: ProcTable, files: LabFiles, ns: string, concurrency: number): Promise<LoadRun> {
+  const rc = files.write('siegerc', SIEGE_RC);
+  let stderr = '';
+  const proc: LabProc = procs.spawn(['siege', '-R', rc, '-c', String(concurrency), '-b', '-t', '3600S', `http://${CLIENT_IP}:${BALANCER_PORT}/`], {
+    name: 'siege',
+    ns,
+    env: { HOME: files.dir },
+  });
+  proc.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  await sleepMs(300);
+  if (proc.exit) throw new Error(`siege exited at once: ${stderr.trim()}`);
+  return {
+    async stop() {
+      procs.signal(proc, 'SIGINT');
+      await Promise.race([proc.exited, sleepMs(10_000)]);
+      if (!proc.exit) procs.killGroup(proc);
+      const s = parseSiegeReport(stderr);
+      return { kind: 'siege', requests: s.transactions + s.failedTransactions, failed: s.failedTransactions, reasons: {}, siege: s };
+    },
+  };
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,268 @@
+/**
+ * One lab run: set up the network and the shared services, run each scenario's rolling restart
+ * under load, and always clean up (also on abort and on errors).
+ */
+import { InputError } from '../errors.js';
+import { AgentChannel, type AgentEvent } from './control.js';
+import { execCmd } from './exec.js';
+import { installLabFiles, nodeUsableByOthers, type LabFiles } from './files.js';
+import { EXTERNAL_PORT, Kubelet, sleep, type LabPod } from './kubelet.js';
+import { BALANCER_PORT, startBuiltinLoad, startSiege, type LoadResult, type LoadRun } from './load.js';
+import { LabNet, newRunPrefix } from './netns.js';
+import { ProcTable } from './procs.js';
+import { buildScenario, APP_PORT, APP_UID, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios.js';
+
+export interface LabOptions {
+  scenarios: ScenarioName[];
+  replicas: number;
+  /** Minimum load time per scenario; the load also lasts until the rollout and terminations end. */
+  durationMs: number;
+  propagationDelayMs: number;
+  load: 'builtin' | 'siege';
+  concurrency: number;
+  graceSeconds: number;
+  appShutdownMs: number;
+  appClosesPortOnSigterm: boolean;
+  sleepHoldSeconds: number;
+  warmupMs: number;
+  settleMs: number;
+  egressIntervalMs: number;
+  policy?: ScenarioParams['policy'];
+  /** Progress for stderr. */
+  progress?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Called with the run prefix as soon as it is known (tests check cleanup by it). */
+  onPrefix?: (prefix: string) => void;
+}
+
+export const DEFAULT_LAB_OPTIONS: Omit<LabOptions, 'scenarios'> = {
+  replicas: 3,
+  durationMs: 10_000,
+  propagationDelayMs: 6_000,
+  load: 'builtin',
+  concurrency: 25,
+  graceSeconds: 20,
+  appShutdownMs: 8_000,
+  appClosesPortOnSigterm: false,
+  sleepHoldSeconds: 10,
+  warmupMs: 1_500,
+  settleMs: 1_000,
+  egressIntervalMs: 100,
+};
+
+export interface BalancerStats {
+  requests: number;
+  failed: number;
+  reasons: Record<string, number>;
+  buckets: Record<string, [number, number]>;
+  failures: { t: number; reason: string; pod: string }[];
+}
+
+/** Everything measured in one scenario; report.ts turns it into figures. */
+export interface ScenarioRun {
+  scenario: Scenario;
+  startedAt: number;
+  rolloutStartedAt: number;
+  rolloutDoneAt: number;
+  endedAt: number;
+  /** Old pods terminated by the rollout (their shutdown is what the lab measures). */
+  terminated: LabPod[];
+  /** New pods created by the rollout. */
+  created: LabPod[];
+  load: LoadResult;
+  balancer: BalancerStats;
+  bucketMs: number;
+  propagationDelayMs: number;
+}
+
+const BUCKET_MS = 250;
+
+/** Refuse early and clearly when the lab cannot run here (exit 2, one line). */
+export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>): Promise<void> {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new InputError('meshdrain lab needs root (network namespaces and iptables); run it with sudo or in a privileged container');
+  }
+  const need = ['ip', 'iptables', 'iptables-restore', 'setpriv'];
+  if (o.load === 'siege') need.push('siege');
+  if (o.scenarios.includes('netstat-loop')) need.push('netstat');
+  const missing: string[] = [];
+  for (const tool of need) {
+    const r = await execCmd(['sh', '-c', 'command -v "$1"', 'sh', tool]).catch(() => ({ code: 1 }));
+    if (r.code !== 0) missing.push(tool);
+  }
+  if (missing.length) {
+    throw new InputError(`meshdrain lab needs ${missing.join(', ')} on PATH (Debian: apt-get install iproute2 iptables util-linux${missing.includes('siege') ? ' siege' : ''}${missing.includes('netstat') ? ' net-tools' : ''})`);
+  }
+  if (!nodeUsableByOthers()) {
+    throw new InputError(`meshdrain lab runs the pod's processes as UID 1337 and ${APP_UID}, which cannot execute ${process.execPath}; use a node installed for all users (e.g. /usr/bin/node)`);
+  }
+}
+
+class Balancer {
+  readonly ch = new AgentChannel('balancer-ready');
+  async setEndpoints(pods: LabPod[]): Promise<void> {
+    await this.ch.request({ op: 'set', endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip })) });
+  }
+  async probe(ip: string): Promise<boolean> {
+    const e = await this.ch.request({ op: 'probe', ip });
+    return e.ok === true;
+  }
+  async stats(reset: boolean): Promise<BalancerStats> {
+    const e: AgentEvent = await this.ch.request({ op: 'stats', reset });
+    return e.stats as BalancerStats;
+  }
+}
+
+/** Run the lab; resolves with one ScenarioRun per scenario. Cleans up in every case. */
+export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
+  const progress = o.progress ?? (() => undefined);
+  const prefix = newRunPrefix();
+  o.onPrefix?.(prefix);
+  const net = new LabNet(prefix);
+  const procs = new ProcTable();
+  let files: LabFiles | undefined;
+  let cleaned: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      await procs.killAll();
+      await net.teardown();
+      files?.remove();
+    })());
+  const onAbort = () => void cleanup();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const checkAbort = () => {
+    if (o.signal?.aborted) throw new LabAborted();
+  };
+  try {
+    const scenarios = o.scenarios.map((name) => buildScenario(name, { graceSeconds: o.graceSeconds, sleepHoldSeconds: o.sleepHoldSeconds, policy: o.policy }));
+    files = installLabFiles(prefix);
+    progress(`lab ${prefix}: network namespaces on a bridge, 198.18.0.0/15`);
+    await net.setup();
+    checkAbort();
+    const ext = new AgentChannel('external-ready');
+    ext.attach(procs, (onLine) =>
+      procs.spawn([files!.node, files!.agent, 'external', JSON.stringify({ externalPort: EXTERNAL_PORT })], { name: 'external', ns: net.externalNs, uid: APP_UID, onLine }),
+    );
+    const balancer = new Balancer();
+    balancer.ch.attach(procs, (onLine) =>
+      procs.spawn([files!.node, files!.agent, 'balancer', JSON.stringify({ port: BALANCER_PORT, appPort: APP_PORT, bucketMs: BUCKET_MS })], { name: 'balancer', ns: net.clientNs, onLine }),
+    );
+    await Promise.all([ext.ready(), balancer.ch.ready()]);
+    const runs: ScenarioRun[] = [];
+    for (const [i, sc] of scenarios.entries()) {
+      checkAbort();
+      runs.push(await runScenario(sc, i, scenarios.length, o, { net, procs, files, balancer, progress, checkAbort }));
+    }
+    return runs;
+  } catch (err) {
+    if (o.signal?.aborted) throw new LabAborted();
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    await cleanup();
+  }
+}
+
+export class LabAborted extends Error {
+  constructor() {
+    super('interrupted; every namespace and process of the run was removed');
+    this.name = 'LabAborted';
+  }
+}
+
+interface Env {
+  net: LabNet;
+  procs: ProcTable;
+  files: LabFiles;
+  balancer: Balancer;
+  progress: (line: string) => void;
+  checkAbort: () => void;
+}
+
+async function runScenario(sc: Scenario, index: number, total: number, o: LabOptions, env: Env): Promise<ScenarioRun> {
+  const { balancer, progress, checkAbort } = env;
+  const tag = `[${index + 1}/${total} ${sc.name}]`;
+  const routed: LabPod[] = [];
+  let pushing = Promise.resolve();
+  const push = () => (pushing = pushing.then(() => balancer.setEndpoints([...routed])));
+  const kubelet = new Kubelet(
+    {
+      net: env.net,
+      procs: env.procs,
+      files: env.files,
+      probe: (ip) => balancer.probe(ip),
+      onEndpointRemoved: (pod) => {
+        const i = routed.indexOf(pod);
+        if (i >= 0) routed.splice(i, 1);
+        void push();
+      },
+      appShutdownMs: o.appShutdownMs,
+      appClosesPortOnSigterm: o.appClosesPortOnSigterm,
+      egressIntervalMs: o.egressIntervalMs,
+      propagationDelayMs: o.propagationDelayMs,
+    },
+    sc.spec,
+    1 + index * 100,
+  );
+  progress(`${tag} starting ${o.replicas} pods (${sc.title})`);
+  const old = await Promise.all(Array.from({ length: o.replicas }, () => kubelet.startPod(1)));
+  const created: LabPod[] = [];
+  try {
+    routed.push(...old);
+    await push();
+    await balancer.stats(true);
+    checkAbort();
+    const load: LoadRun =
+      o.load === 'siege' ? await startSiege(env.procs, env.files, env.net.clientNs, o.concurrency) : await startBuiltinLoad(env.procs, env.files, env.net.clientNs, o.concurrency, 30 * 60_000);
+    const startedAt = Date.now();
+    await sleep(o.warmupMs);
+    checkAbort();
+    const rolloutStartedAt = Date.now();
+    const terms: Promise<void>[] = [];
+    const status = () => {
+      const term = old.filter((p) => p.terminatingAt && !p.goneAt).length;
+      return `${tag} t=${((Date.now() - startedAt) / 1000).toFixed(1)}s new ready ${created.length}/${o.replicas}, terminating ${term}, gone ${old.filter((p) => p.goneAt).length}`;
+    };
+    const ticker = setInterval(() => progress(status()), 2000);
+    try {
+      for (const victim of old) {
+        const fresh = await kubelet.startPod(2);
+        created.push(fresh);
+        routed.push(fresh);
+        await push();
+        progress(status());
+        terms.push(kubelet.terminate(victim));
+        checkAbort();
+      }
+      const rolloutDoneAt = Date.now();
+      await Promise.all(terms);
+      checkAbort();
+      const left = startedAt + o.durationMs - Date.now();
+      if (left > 0) await sleep(left);
+      await sleep(o.settleMs);
+      const result = await load.stop();
+      const stats = await balancer.stats(true);
+      const endedAt = Date.now();
+      progress(`${tag} done: ${result.requests} requests, ${result.failed} failed`);
+      return {
+        scenario: sc,
+        startedAt,
+        rolloutStartedAt,
+        rolloutDoneAt,
+        endedAt,
+        terminated: old,
+        created,
+        load: result,
+        balancer: stats,
+        bucketMs: BUCKET_MS,
+        propagationDelayMs: o.propagationDelayMs,
+      };
+    } finally {
+      clearInterval(ticker);
+    }
+  } finally {
+    routed.length = 0;
+    await push().catch(() => undefined);
+    await Promise.all([...created, ...old.filter((p) => !p.goneAt && !p.terminatingAt)].map((p) => kubelet.destroy(p).catch(() => undefined)));
+  }
+}
