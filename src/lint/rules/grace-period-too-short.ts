@@ -16,7 +16,10 @@ or the app in the middle of its last requests.
 The budget is the same arithmetic \`meshdrain inject\` uses:
 app preStop delay + app shutdown (estimated, \`--app-shutdown\`, default 20s) + proxy hold beyond the app +
 Istio drain (\`terminationDrainDuration\`, or \`MINIMUM_DRAIN_DURATION\` with \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS\`) + a 2s margin.
-A hold with a timeout must also fit: timeout + drain ≤ grace period.`,
+A hold with a timeout must also fit: timeout + drain ≤ grace period.
+
+The finding is an **error** when the known parts alone (preStop delays, a fixed hold, the drain) overrun the
+grace period, and a **warning** when it takes the estimated app shutdown time to overrun it.`,
     bad: `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -74,9 +77,13 @@ spec:
     const at = pod.graceSet ? pod.loc(['spec', 'terminationGracePeriodSeconds']) : pod.locKey(['spec']);
     const grace = pod.graceSet ? `terminationGracePeriodSeconds ${pod.graceSeconds}` : `the default grace period (${pod.graceSeconds}s)`;
     if (pod.graceSeconds < budget.requiredSeconds) {
+      // Certain when the known parts alone (delays, fixed hold, drain) overrun it; else it rests on the
+      // app-shutdown estimate (--app-shutdown), and says so as a warning.
+      const known = pod.appDelaySeconds + (fixedOnly && bound !== null ? Math.max(0, bound - pod.appDelaySeconds) : 0) + pod.drainSeconds;
       report({
         at,
-        message: `${grace} is less than the shutdown budget: ${formatBudget(budget)}`,
+        severity: known > pod.graceSeconds ? 'error' : 'warning',
+        message: `${grace} is less than the shutdown budget: ${formatBudget(budget)}${known > pod.graceSeconds ? '' : ` (app shutdown is an estimate: --app-shutdown)`}`,
         fix: `Set terminationGracePeriodSeconds: ${budget.requiredSeconds} (or run meshdrain inject).`,
       });
       return;
