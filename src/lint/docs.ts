@@ -19,7 +19,7 @@ export function renderRuleMarkdown(rule: Rule): string {
 
 **Severity:** ${rule.severity}
 
-${rule.description}.
+${rule.description.charAt(0).toUpperCase()}${rule.description.slice(1)}.
 
 ## Why
 
