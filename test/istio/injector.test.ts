@@ -11,6 +11,7 @@ import { branchActions, scanActions } from '../../src/istio/gotemplate.js';
 import { buildCatalog, holdCommand, holdFromOptions } from '../../src/istio/holds.js';
 import { BEGIN_MARK, END_MARK, patchInjectorConfigMap, patchTemplateText, setGlobalLifecycle } from '../../src/istio/injector.js';
 import { replaceScalarSource } from '../../src/istio/scalar-edit.js';
+import { goExecute, goParses } from './gorender.js';
 import { INJECTOR, read, regexBalance, runCli, shellcheck, templateOf, valuesOf } from './helpers.js';
 
 const hold = holdFromOptions({});
@@ -142,6 +143,54 @@ describe('injector-patch --mode annotation on real templates', () => {
         const native = t1.includes('$nativeSidecar :=');
         expect(t1.includes('(not $nativeSidecar) (isset .ObjectMeta.Annotations `meshdrain.dev/wait-for`)')).toBe(native);
         expect(t1.includes('{{- if $holdProxy }}')).toBe(t0.includes('$holdProxy :='));
+      });
+
+      it("Go's own text/template parses the whole patched template", async () => {
+        await goParses(t1);
+      });
+
+      it('Go executes the lifecycle conditional: each annotation gets its preStop, others are unchanged', async () => {
+        const c = lifecycleConditional(t1);
+        const region = t1.slice(t1.lastIndexOf('\n', c.start) + 1, c.end);
+        const harness = `{{- $holdProxy := .holdProxy }}{{- $nativeSidecar := .native }}\ncontainer:\n${region}\n`;
+        const render = async (annotations: Record<string, string>, flags: { holdProxy?: boolean; native?: boolean } = {}) => {
+          const out = await goExecute(harness, {
+            Values: { global: { proxy: { lifecycle: null, statusPort: 15020 } } },
+            ObjectMeta: { Annotations: annotations },
+            holdProxy: Boolean(flags.holdProxy),
+            native: Boolean(flags.native),
+          });
+          return (parseYaml(out) as { container: { lifecycle?: any } | null }).container?.lifecycle;
+        };
+        const expected = (key: string) =>
+          holdCommand(buildCatalog(hold).find((x) => x.keys.includes(key))!.hold, undefined, `meshdrain.dev/wait-for=${key}`);
+        const hasHoldProxy = t0.includes('$holdProxy :=');
+        const hasNative = t0.includes('$nativeSidecar :=');
+
+        expect(await render({})).toBeUndefined();
+        expect(await render({ 'meshdrain.dev/wait-for': 'app-listeners' })).toEqual({ preStop: { exec: { command: expected('app-listeners') } } });
+        expect(await render({ 'meshdrain.dev/wait-for': 'sleep=10s' })).toEqual({ preStop: { exec: { command: expected('sleep=10s') } } });
+        const unknown = (await render({ 'meshdrain.dev/wait-for': 'ports=1234' })).preStop.exec.command as string[];
+        expect(unknown[2]).toContain('value not in the injector catalog');
+        expect(unknown[2]).toContain(holdCommand(hold)[2]!.replace(/^#!.*\n/, ''));
+        // A hostile raw command arrives byte for byte as the -c argument (printf %q → YAML double quotes).
+        const raw = `echo "a'b" \\ $(id) {{ .x }} \t\nsleep 5 # ünï ✓ \u0001`;
+        expect(await render({ 'sidecar.istio.io/preStopCommand': raw })).toEqual({ preStop: { exec: { command: ['/bin/sh', '-c', raw] } } });
+        // wait-for wins over a raw command on the same pod
+        expect((await render({ 'sidecar.istio.io/preStopCommand': 'x', 'meshdrain.dev/wait-for': 'app-listeners' })).preStop.exec.command).toEqual(expected('app-listeners'));
+        if (hasHoldProxy) {
+          expect(await render({ 'meshdrain.dev/wait-for': 'app-listeners' }, { holdProxy: true })).toEqual({
+            postStart: { exec: { command: ['pilot-agent', 'wait'] } },
+            preStop: { exec: { command: expected('app-listeners') } },
+          });
+          expect(await render({}, { holdProxy: true })).toEqual({ postStart: { exec: { command: ['pilot-agent', 'wait'] } } });
+        }
+        if (hasNative) {
+          // Native sidecars keep Istio's drain preStop: no hold needed there.
+          const n = await render({ 'meshdrain.dev/wait-for': 'app-listeners' }, { native: true });
+          expect(n.preStop.exec.command[0]).toBe('pilot-agent');
+          expect(n.preStop.exec.command).toContain('drain');
+        }
       });
 
       it('every generated hold passes shellcheck', () => {

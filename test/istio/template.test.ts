@@ -10,6 +10,7 @@ import {
   renderTemplateOutput,
   templateAnnotationValue,
 } from '../../src/istio/template.js';
+import { goExecute, goParses } from './gorender.js';
 import { FIX, INJECTOR, kubectlPatch, read, regexBalance, runCli, templateOf } from './helpers.js';
 
 const hold = holdFromOptions({});
@@ -37,6 +38,18 @@ function clone<T>(x: T): T {
 }
 
 const WORKLOADS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+
+/**
+ * Render our template with Go's text/template for a pod (sprig's `default` written as the builtin
+ * `or`, which is the same for strings).
+ */
+async function goRenderTemplate(tmpl: string, annotations: Record<string, string>, nativeSidecars: boolean): Promise<Obj> {
+  const src = tmpl.replace(
+    'index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf "%t" .NativeSidecars)',
+    'or (index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar`) (printf "%t" .NativeSidecars)',
+  );
+  return parseYaml(await goExecute(src, { ObjectMeta: { Annotations: annotations }, NativeSidecars: nativeSidecars })) as Obj;
+}
 
 /** Every workload with an injected istio-proxy in the real Istio outputs. */
 function injectedWorkloads(): { file: string; obj: Obj }[] {
@@ -104,6 +117,23 @@ describe('the custom injection template', () => {
     expect(renderInjectionTemplate({ hold, nativeCheck: 'annotation' })).not.toContain('NativeSidecars');
   });
 
+  it("Go parses and executes every variant; the annotation decides over istiod's default", async () => {
+    for (const nativeCheck of ['field', 'annotation', 'off'] as const) {
+      const t = renderInjectionTemplate({ hold, nativeCheck });
+      await goParses(t);
+      const classic = { spec: { containers: [proxyContainerPatch(opts)] } };
+      const r = (a: Record<string, string>, n: boolean) => goRenderTemplate(t, a, n);
+      if (nativeCheck === 'off') {
+        expect(await r({ 'sidecar.istio.io/nativeSidecar': 'true' }, true)).toEqual(classic);
+        continue;
+      }
+      expect(await r({}, false)).toEqual(classic);
+      expect(await r({ 'sidecar.istio.io/nativeSidecar': 'true' }, false)).toEqual({ spec: {} });
+      expect(await r({ 'sidecar.istio.io/nativeSidecar': 'false' }, true)).toEqual(classic);
+      expect(await r({}, true)).toEqual(nativeCheck === 'field' ? { spec: {} } : classic);
+    }
+  });
+
   it('helm-values and istio-operator formats carry the same template under templates.<name>', () => {
     const h = parseYaml(renderTemplateOutput('helm-values', { ...opts, name: 'drain' }));
     expect(h.sidecarInjectorWebhook.templates.drain).toBe(renderInjectionTemplate({ ...opts, name: 'drain' }));
@@ -131,7 +161,7 @@ describe('the custom injection template', () => {
   for (const { file, obj } of workloads) {
     const pp = podPath(obj.kind);
     const label = `${file}: ${obj.kind} ${obj.metadata?.name ?? ''}`;
-    it(`strategic merge (kubectl) onto ${label}: istio-proxy keeps every injected field and gains exactly the hold`, () => {
+    it(`strategic merge (kubectl) onto ${label}: istio-proxy keeps every injected field and gains exactly the hold`, async () => {
       const base = kubectlPatch(JSON.stringify(obj), {}) as Obj;
       const spec = getIn(base, [...pp, 'spec']);
       const where = proxyIn(spec);
@@ -157,8 +187,11 @@ describe('the custom injection template', () => {
       const { image: _auto, ...stubAsIstioMergesIt } = stub;
       check(kubectlPatch(JSON.stringify(base), nest([...pp, 'spec', where.list], [stubAsIstioMergesIt])) as Obj, expectProxy);
 
-      // 2. Our template's output (Istio strategic-merges each template's output over the pod).
-      const out = renderFor(native, renderInjectionTemplate(opts));
+      // 2. Our template's output, rendered by Go as istiod would (it strategic-merges each template's
+      //    output over the pod). istiod's NativeSidecars setting is what put istio-proxy where it is.
+      const annotations = (getIn(obj, pp).metadata?.annotations ?? {}) as Record<string, string>;
+      const out = await goRenderTemplate(renderInjectionTemplate(opts), annotations, native);
+      expect(out).toEqual(renderFor(native, renderInjectionTemplate(opts)));
       const merged = kubectlPatch(JSON.stringify(base), nest(pp, out)) as Obj;
       if (native) {
         // Native sidecars need no hold: the template leaves Istio's own drain preStop alone.
