@@ -5,6 +5,8 @@
  * closes (default 200 ms interval).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderEntrypoint, type ImageVariant } from '../../src/image/entrypoint.js';
 import type { HoldSpec } from '../../src/plan/types.js';
@@ -54,6 +56,7 @@ describe.skipIf(skip)('meshdrain image entrypoint (real signals)', () => {
         expect(term!.t - closedAt, pod.epOut).toBeLessThanOrEqual(500);
         expect(exit.code, pod.epOut).toBe(7);
         expect(spawnSync('test', ['-e', '/tmp/meshdrain-pwned']).status).not.toBe(0);
+        expect(pod.epOut).not.toContain('abandoned'); // the finished hold is not mistaken for a running one
         // Every entrypoint step is logged with a timestamp (GNU date: milliseconds; busybox: seconds).
         for (const step of ['started pilot-agent', 'received SIGTERM; holding', 'hold over; forwarding SIGTERM', 'pilot-agent exited with status 7']) {
           expect(pod.epOut).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{3})?Z meshdrain-entrypoint: ${step}`, 'm'));
@@ -142,6 +145,16 @@ describe.skipIf(skip)('meshdrain image entrypoint (real signals)', () => {
       });
     });
   }
+
+  it('bash: pilot-agent starts with default SIGINT/SIGQUIT dispositions (not the background-job SIG_IGN)', async () => {
+    const pod = newPod();
+    // A sh "pilot-agent" that reports its own ignored-signal mask (node would reset it at start-up).
+    writeFileSync(pod.agentPath, `#!/bin/sh\nwhile read -r k v; do [ "$k" = SigIgn: ] && printf '%s\\n' "$v" > ${pod.dir}/sigign; done < /proc/$$/status\nexit 0\n`);
+    pod.startEntrypoint(script(pod), ['bash'], ['proxy']);
+    expect((await pod.epExit!).code, pod.epOut).toBe(0);
+    const mask = BigInt(`0x${readFileSync(join(pod.dir, 'sigign'), 'utf8').trim()}`);
+    expect(mask & 0x6n).toBe(0n); // bits of SIGINT (2) and SIGQUIT (3)
+  });
 
   it('distroless variant: runs under busybox with no coreutils on PATH and still holds and forwards', async () => {
     const pod = newPod();
