@@ -44,7 +44,7 @@ export interface InjectorPatchResult {
 
 export const BEGIN_MARK = 'meshdrain:begin';
 export const END_MARK = 'meshdrain:end';
-/** Istio ≥1.9 puts this placeholder in `template` when the real ones live under `templates`. */
+/** Newer Istio puts this placeholder in `template` when the real ones live under `templates`. */
 const MISMATCH_PLACEHOLDER = 'Template_Version_And_Istio_Version_Mismatched_Check_Installation';
 const LIFECYCLE_IF = /^if\s+\.Values\.global\.proxy\.lifecycle$/;
 
@@ -109,7 +109,7 @@ function posInScalar(loaded: LoadedFile, node: Scalar, lineInValue: number): Sou
   return block ? { file: loaded.file, line: p.line + 1 + lineInValue, col: 1 } : p;
 }
 
-/** Locate the injection template inside `config`: `templates.sidecar` (Istio ≥1.9) or `template`. */
+/** Locate the injection template inside `config`: `templates.sidecar` (newer Istio) or `template`. */
 function templateNode(cfg: Document.Parsed): { node: Scalar<string>; path: string[] } | undefined {
   const sidecar = cfg.getIn(['templates', 'sidecar'], true);
   if (isScalar(sidecar) && typeof sidecar.value === 'string') return { node: sidecar as Scalar<string>, path: ['templates', 'sidecar'] };

@@ -139,8 +139,8 @@ export function addTemplateToConfig(configText: string, name: string, tmpl: stri
   if (cfg.errors[0]) throw new InputError(`data.config is not valid YAML: ${cfg.errors[0].message.split('\n')[0]}`);
   const templates = cfg.get('templates', true);
   if (templates === undefined) {
-    // Istio before 1.9 has only `template`: no custom templates exist there.
-    throw new InputError('data.config has no `templates` map: this Istio (before 1.9) does not support custom injection templates; use `meshdrain istio injector-patch` or `meshdrain inject`');
+    // Older injector configs (e.g. 1.5) have only `template`: no custom templates exist there.
+    throw new InputError('data.config has no `templates` map: this Istio version (only `template`, as in 1.5) does not support custom injection templates; use `meshdrain istio injector-patch` or `meshdrain inject`');
   }
   if (!isMap(templates) || !templates.range) throw new InputError('data.config: templates is not a mapping');
   const existing = templates.get(name, true) as Scalar | undefined;
