@@ -81,13 +81,19 @@ function renderStrategy(s: WaitStrategy, i: number): Rendered {
       // a loopback URL degrades to "its port still listens" from /proc; any other URL to a timed hold.
       const fallback = t.loopback ? `md_scan md_match_${i}` : `md_mode_${i}=timed`;
       const note = t.loopback
-        ? `no curl or wget: ${formatStrategy(s)} falls back to "port ${t.port} still listens" (/proc/net/tcp*)`
-        : `no curl or wget: ${formatStrategy(s)} falls back to a timed hold (not a loopback URL, cannot check its port)`;
+        ? `${formatStrategy(s)} falls back to "port ${t.port} still listens" (/proc/net/tcp*)`
+        : `${formatStrategy(s)} falls back to a timed hold (not a loopback URL, cannot check its port)`;
       return {
         defs: t.loopback ? `md_match_${i}() { case $1 in ${hex(t.port)}) return 0 ;; esac; return 1; }\n` : '',
         probe: `case $md_http in
     curl) curl -sf -o /dev/null --noproxy '*' --max-time ${HTTP_PROBE_SECONDS} ${url} >/dev/null 2>&1 ;;
-    wget) wget -q -O /dev/null -T ${HTTP_PROBE_SECONDS} ${url} >/dev/null 2>&1 ;;
+    wget)
+      wget -q -O /dev/null -T ${HTTP_PROBE_SECONDS} ${url} >/dev/null 2>&1; md_rc=$?
+      if [ "$md_rc" -gt 128 ]; then
+        # Some busybox builds crash in wget -T; without -T a hung server could outlast the timeout.
+        md_http=none; md_log "wget crashed (status $md_rc): $md_http_note_${i}"; md_probe_${i}; return
+      fi
+      return "$md_rc" ;;
     *) ${fallback} ;;
   esac`,
         setup: `md_need_http=1; md_http_note_${i}=${shQuote(note)}`,
@@ -196,7 +202,7 @@ meshdrain_init() {
     elif command -v wget >/dev/null 2>&1; then md_http=wget
     else
       md_http=none
-      ${idx.filter((i) => hold.strategies[i - 1]!.kind === 'http').map((i) => `md_log "$md_http_note_${i}"`).join('\n      ')}
+      ${idx.filter((i) => hold.strategies[i - 1]!.kind === 'http').map((i) => `md_log "no curl or wget: $md_http_note_${i}"`).join('\n      ')}
     fi
   fi
   md_int=${seconds(hold.intervalMs)}; md_int_ms=${hold.intervalMs}

@@ -1,0 +1,203 @@
+/**
+ * A pod-like network namespace for the hook tests and bench: real sockets held by processes named
+ * envoy / pilot-agent / app (node exec'd through symlinks of those names), the hold script run under
+ * real shells. Everything created is removed by destroy() (call it from afterAll / finally).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const LISTENER = fileURLToPath(new URL('./listener.mjs', import.meta.url));
+
+/** The shells the hold must work under: [label, argv prefix]. */
+export const SHELLS: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['dash', ['/usr/bin/dash']],
+  ['bash', ['/usr/bin/bash']],
+  ['busybox', ['/usr/bin/busybox', 'sh']],
+];
+
+/** Root + ip(8) available? If not: skip, unless MESHDRAIN_REQUIRE_ROOT_TESTS=1 (CI), then fail. */
+export function rootStatus(): { ok: boolean; reason: string; required: boolean } {
+  const required = process.env.MESHDRAIN_REQUIRE_ROOT_TESTS === '1';
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root for ip netns', required };
+  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (r.status !== 0) return { ok: false, reason: `ip netns unavailable: ${r.stderr || r.error}`, required };
+  return { ok: true, reason: '', required };
+}
+
+export interface ListenSpec {
+  port: number;
+  host?: string;
+  ipv6Only?: boolean;
+  http?: boolean;
+  closeAt?: number;
+}
+
+export interface Listener {
+  proc: ChildProcess;
+  /** port → epoch ms taken just before its close() */
+  closed: Map<number, number>;
+  requests: string[];
+  whenClosed(port: number): Promise<number>;
+  /** SIGKILL and wait until the process (and so its sockets) is gone. */
+  kill(): Promise<void>;
+}
+
+export interface HookRun {
+  code: number | null;
+  startAt: number;
+  exitAt: number;
+  stdout: string;
+  stderr: string;
+  log: string;
+}
+
+let counter = 0;
+
+export class Pod {
+  readonly ns: string;
+  readonly dir: string;
+  private procs: ChildProcess[] = [];
+
+  private constructor(tag: string) {
+    this.ns = `hook${process.pid}${tag}${counter++}`.slice(0, 30);
+    this.dir = mkdtempSync(join(tmpdir(), 'meshdrain-hook-'));
+    chmodSync(this.dir, 0o755);
+    for (const n of ['envoy', 'pilot-agent', 'app']) symlinkSync(process.execPath, join(this.dir, n));
+  }
+
+  static create(tag = ''): Pod {
+    const pod = new Pod(tag);
+    const add = spawnSync('ip', ['netns', 'add', pod.ns], { encoding: 'utf8' });
+    if (add.status !== 0) {
+      rmSync(pod.dir, { recursive: true, force: true });
+      throw new Error(`ip netns add ${pod.ns}: ${add.stderr}`);
+    }
+    spawnSync('ip', ['netns', 'exec', pod.ns, 'ip', 'link', 'set', 'lo', 'up']);
+    return pod;
+  }
+
+  /** Start a listener process named `name`; resolves once it prints "ready". */
+  async listen(name: 'envoy' | 'pilot-agent' | 'app', listen: ListenSpec[], extra: { conns?: number; connPort?: number } = {}): Promise<Listener> {
+    const proc = spawn('ip', ['netns', 'exec', this.ns, join(this.dir, name), LISTENER, JSON.stringify({ listen, ...extra })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.procs.push(proc);
+    const closed = new Map<number, number>();
+    const waiters = new Map<number, Array<(t: number) => void>>();
+    const requests: string[] = [];
+    let buf = '';
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
+    const ready = new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line === 'ready') resolve();
+          const m = /^closed (\d+) (\d+)$/.exec(line);
+          if (m) {
+            closed.set(Number(m[1]), Number(m[2]));
+            for (const w of waiters.get(Number(m[1])) ?? []) w(Number(m[2]));
+          }
+          if (line.startsWith('request ')) requests.push(line.slice(8));
+        }
+      });
+      proc.once('exit', (code) => reject(new Error(`${name} listener exited (${code}) before ready: ${err}`)));
+    });
+    await ready;
+    return {
+      proc,
+      closed,
+      requests,
+      whenClosed: (port) =>
+        closed.has(port) ? Promise.resolve(closed.get(port)!) : new Promise((r) => waiters.set(port, [...(waiters.get(port) ?? []), r])),
+      kill: () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+        const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+        proc.kill('SIGKILL');
+        return gone;
+      },
+    };
+  }
+
+  /** A directory holding symlinks to just these tools (a PATH without netstat, ss, curl...). */
+  binDir(tools: Record<string, string>): string {
+    const d = mkdtempSync(join(this.dir, 'bin-'));
+    chmodSync(d, 0o755);
+    for (const [name, target] of Object.entries(tools)) symlinkSync(target, join(d, name));
+    return d;
+  }
+
+  /**
+   * Run the script under `shell` in the namespace, env cleared except PATH and the log file
+   * (MESHDRAIN_HOLD_LOG, unless log: false). `wrap` prefixes the command (e.g. unshare ...).
+   */
+  async runHook(
+    shell: readonly string[],
+    script: string,
+    opts: { path: string; timeoutMs?: number; wrap?: string[]; env?: Record<string, string>; log?: boolean },
+  ): Promise<HookRun> {
+    const file = join(this.dir, `hold-${counter++}.sh`);
+    writeFileSync(file, script, { mode: 0o644 });
+    return this.runArgv([...shell, file], opts);
+  }
+
+  /** Run argv (e.g. a preStop exec.command) in the namespace with a cleared environment. */
+  async runArgv(
+    command: readonly string[],
+    opts: { path: string; timeoutMs?: number; wrap?: string[]; env?: Record<string, string>; log?: boolean },
+  ): Promise<HookRun> {
+    const log = join(this.dir, `log-${counter++}.txt`);
+    const envArgs = [`PATH=${opts.path}`, ...(opts.log === false ? [] : [`MESHDRAIN_HOLD_LOG=${log}`])];
+    for (const [k, v] of Object.entries(opts.env ?? {})) envArgs.push(`${k}=${v}`);
+    const argv = ['netns', 'exec', this.ns, ...(opts.wrap ?? []), '/usr/bin/env', '-i', ...envArgs, ...command];
+    const startAt = Date.now();
+    const proc = spawn('ip', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.procs.push(proc);
+    let stdout = '';
+    let stderr = '';
+    proc.stdout!.on('data', (d: Buffer) => void (stdout += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
+    const killer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+    const exitAt = Date.now();
+    clearTimeout(killer);
+    return { code, startAt, exitAt, stdout, stderr, log: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  }
+
+  /** Run a command inside the namespace (synchronously). */
+  exec(cmd: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync('ip', ['netns', 'exec', this.ns, ...cmd], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  destroy(): void {
+    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null && p.pid) p.kill('SIGKILL');
+    // Anything else still in the namespace (e.g. grandchildren) goes too.
+    const pids = spawnSync('ip', ['netns', 'pids', this.ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    spawnSync('ip', ['netns', 'del', this.ns]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Pod-like Istio listeners: envoy on its ports, pilot-agent on 15020/15021 (as in a real pod). */
+export async function istioListeners(pod: Pod): Promise<Listener[]> {
+  return [
+    await pod.listen('envoy', [15000, 15001, 15006, 15090].map((port) => ({ port }))),
+    await pod.listen('pilot-agent', [{ port: 15020 }, { port: 15021 }, { port: 15053, host: '127.0.0.1' }]),
+  ];
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
