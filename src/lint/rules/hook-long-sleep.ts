@@ -48,9 +48,9 @@ spec:
     for (const loop of hold.analysis.loops) {
       const turn = loop.sleepPerTurnMs / 1000;
       if (turn === 0 || pod.appDelaySeconds + turn + pod.drainSeconds <= pod.graceSeconds) continue;
-      const first = loop.sleeps[0]!;
+      const first = loop.sleeps[0];
       report({
-        at: hold.locAt(first.offset, 5),
+        at: first ? hold.locAt(first.offset, 5) : hold.locAt(loop.start, loop.kind.length),
         message: `${PROXY_CONTAINER} preStop loop sleeps ${+turn.toFixed(3)}s per turn: ${pod.appDelaySeconds ? `${pod.appDelaySeconds} (app delay) + ` : ''}${+turn.toFixed(3)} (one turn) + ${pod.drainSeconds} (Istio drain) > ${pod.graceSeconds}s grace period, so the hold can run into SIGKILL`,
       });
     }

@@ -1,0 +1,142 @@
+/**
+ * Property: lint finds no error on anything `meshdrain inject` produced (default policy, default lint
+ * options). fast-check generates workloads of every kind with the settings that matter at shutdown:
+ * grace periods, app preStop delays (sleep handler, exec sleep, custom scripts), proxy.istio.io/config
+ * drains and EXIT_ON_ZERO, native-sidecar annotations, opt-outs, multi-document files.
+ *
+ * Excluded by design: a Job/CronJob whose author wrote sidecar.istio.io/nativeSidecar: "false" — inject
+ * respects it and says so on stderr; lint rightly reports the Job will never complete.
+ */
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { injectText } from '../../src/inject/inject.js';
+import { lint } from '../../src/lint/engine.js';
+
+const KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Rollout'] as const;
+const API: Record<(typeof KINDS)[number], string> = {
+  Pod: 'v1',
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  Job: 'batch/v1',
+  CronJob: 'batch/v1',
+  Rollout: 'argoproj.io/v1alpha1',
+};
+
+/**
+ * KNOWN GAP (reported to the inject owner): inject's budget counts an app delay only from the
+ * `sleep.seconds` handler, not from an exec `sleep N` (or `sh -c "sleep N; ..."`), so a long exec sleep
+ * leaves the grace period short. The main property leaves exec sleeps out; the `it.fails` below pins
+ * the gap and turns red once inject counts them (then add `{exec: {command: ['sleep', N]}}` and
+ * `['/bin/sh', '-c', 'sleep N; ...']` delays to `preStop` here).
+ */
+const preStop = fc.oneof(
+  fc.constant(undefined),
+  fc.integer({ min: 0, max: 45 }).map((s) => ({ sleep: { seconds: s } })),
+  fc.constant({ exec: { command: ['/bin/graceful_termination.sh'] } }),
+  fc.constant({ exec: { command: ['/bin/sh', '-c', 'kill -TERM 1; wait'] } }),
+);
+
+const container = (i: number) =>
+  fc.record({
+    name: fc.constant(`app${i}`),
+    image: fc.constantFrom('web:1', 'registry.example/app@sha256:0123'),
+    ports: fc.option(fc.array(fc.integer({ min: 1, max: 14999 }).map((p) => ({ containerPort: p })), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    lifecycle: preStop.map((p) => (p ? { preStop: p } : undefined)),
+  });
+
+const proxyConfig = fc.option(
+  fc.record({
+    terminationDrainDuration: fc.option(fc.integer({ min: 1, max: 90 }).map((s) => `${s}s`), { nil: undefined }),
+    proxyMetadata: fc.option(
+      fc.record({
+        EXIT_ON_ZERO_ACTIVE_CONNECTIONS: fc.constantFrom('true', 'false'),
+        MINIMUM_DRAIN_DURATION: fc.option(fc.integer({ min: 1, max: 60 }).map((s) => `${s}s`), { nil: undefined }),
+      }),
+      { nil: undefined },
+    ),
+  }),
+  { nil: undefined },
+);
+
+const workload = fc
+  .record({
+    kind: fc.constantFrom(...KINDS),
+    name: fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/),
+    containers: fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => container(i)))),
+    grace: fc.option(fc.integer({ min: 0, max: 120 }), { nil: undefined }),
+    proxyConfig,
+    proxyConfigJson: fc.boolean(),
+    native: fc.constantFrom(undefined, 'true', 'false'),
+    optOut: fc.boolean().map((b) => b && Math.random() < 0.3),
+  })
+  .filter((w) => !((w.kind === 'Job' || w.kind === 'CronJob') && w.native === 'false'))
+  .map((w) => {
+    const clean = (o: unknown) => JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+    const annotations: Record<string, string> = {};
+    if (w.proxyConfig) {
+      const pc = clean(w.proxyConfig);
+      if (Object.keys(pc).length) annotations['proxy.istio.io/config'] = w.proxyConfigJson ? JSON.stringify(pc) : stringify(pc);
+    }
+    if (w.native) annotations['sidecar.istio.io/nativeSidecar'] = w.native;
+    const labels: Record<string, string> = { app: w.name };
+    if (w.optOut) labels['sidecar.istio.io/inject'] = 'false';
+    const podSpec: Record<string, unknown> = clean({
+      terminationGracePeriodSeconds: w.grace,
+      restartPolicy: w.kind === 'Job' || w.kind === 'CronJob' ? 'Never' : undefined,
+      containers: w.containers,
+    });
+    const template = { metadata: clean({ labels, annotations: Object.keys(annotations).length ? annotations : undefined }), spec: podSpec };
+    const meta = { name: w.name };
+    switch (w.kind) {
+      case 'Pod':
+        return { apiVersion: API.Pod, kind: 'Pod', metadata: { ...meta, ...template.metadata }, spec: podSpec };
+      case 'Job':
+        return { apiVersion: API.Job, kind: 'Job', metadata: meta, spec: { template } };
+      case 'CronJob':
+        return { apiVersion: API.CronJob, kind: 'CronJob', metadata: meta, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template } } } };
+      default:
+        return { apiVersion: API[w.kind], kind: w.kind, metadata: meta, spec: { selector: { matchLabels: { app: w.name } }, template } };
+    }
+  });
+
+const manifest = fc.array(workload, { minLength: 1, maxLength: 3 }).map((ws) => ws.map((w) => stringify(w)).join('---\n'));
+
+describe('lint ∘ inject', () => {
+  it('lint reports no error on inject output (fast-check)', () => {
+    fc.assert(
+      fc.property(manifest, (text) => {
+        const injected = injectText(text, 'gen.yaml').output;
+        const errors = lint([{ file: 'gen.yaml', text: injected }]).findings.filter((f) => f.severity === 'error');
+        expect(errors, `input:\n${text}\noutput:\n${injected}`).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it.fails('KNOWN GAP: an exec `sleep 40` app preStop is not counted by inject, so lint finds the grace period short', () => {
+    const text = stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'app', image: 'a', lifecycle: { preStop: { exec: { command: ['sleep', '40'] } } } }] },
+    });
+    const injected = injectText(text, 'gen.yaml').output;
+    const findings = lint([{ file: 'gen.yaml', text: injected }]).findings.filter((f) => f.rule === 'grace-period-too-short' || f.severity === 'error');
+    expect(findings).toEqual([]);
+  });
+
+  it('and inject output is not trivially clean: lint does fire on the same inputs before inject', () => {
+    // Guards against a property that passes because lint never reports anything.
+    let before = 0;
+    fc.assert(
+      fc.property(manifest, (text) => {
+        before += lint([{ file: 'gen.yaml', text }]).findings.filter((f) => f.severity === 'error').length;
+      }),
+      { numRuns: 100, seed: 42 },
+    );
+    expect(before).toBeGreaterThan(0);
+  });
+});
