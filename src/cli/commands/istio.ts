@@ -144,7 +144,7 @@ export function registerIstio(program: Command, ctx: Ctx): void {
     .option('--name <name>', 'template name', DEFAULT_TEMPLATE_NAME)
     .addOption(new Option('--format <format>', 'where it goes').choices(['helm-values', 'istio-operator', 'configmap', 'raw']).default('helm-values'))
     .addOption(
-      new Option('--native-check <how>', 'how native-sidecar pods (which need no hold) are recognized: field = as current Istio's own template does (pod annotation, else istiod's NativeSidecars), annotation = only sidecar.istio.io/nativeSidecar: "true", off = never')
+      new Option('--native-check <how>', 'how native-sidecar pods (which need no hold) are recognized: field = as current Istio\'s own template does (pod annotation, else istiod\'s NativeSidecars), annotation = only sidecar.istio.io/nativeSidecar: "true", off = never')
         .choices(['field', 'annotation', 'off'])
         .default('field'),
     )
