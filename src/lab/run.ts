@@ -6,7 +6,7 @@ import { InputError } from '../errors.js';
 import { AgentChannel, type AgentEvent } from './control.js';
 import { execCmd } from './exec.js';
 import { installLabFiles, nodeUsableByOthers, type LabFiles } from './files.js';
-import { EXTERNAL_PORT, Kubelet, sleep, type LabPod } from './kubelet.js';
+import { EXTERNAL_PORT, Kubelet, type LabPod } from './kubelet.js';
 import { BALANCER_PORT, startBuiltinLoad, startSiege, type LoadResult, type LoadRun } from './load.js';
 import { LabNet, newRunPrefix } from './netns.js';
 import { ProcTable } from './procs.js';
@@ -170,6 +170,19 @@ export class LabAborted extends Error {
   }
 }
 
+/** sleep that ends early when the run is aborted. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      r();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 interface Env {
   net: LabNet;
   procs: ProcTable;
@@ -215,7 +228,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
     const load: LoadRun =
       o.load === 'siege' ? await startSiege(env.procs, env.files, env.net.clientNs, o.concurrency) : await startBuiltinLoad(env.procs, env.files, env.net.clientNs, o.concurrency, 30 * 60_000);
     const startedAt = Date.now();
-    await sleep(o.warmupMs);
+    await pause(o.warmupMs, o.signal);
     checkAbort();
     const rolloutStartedAt = Date.now();
     const terms: Promise<void>[] = [];
@@ -238,8 +251,9 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       await Promise.all(terms);
       checkAbort();
       const left = startedAt + o.durationMs - Date.now();
-      if (left > 0) await sleep(left);
-      await sleep(o.settleMs);
+      if (left > 0) await pause(left, o.signal);
+      await pause(o.settleMs, o.signal);
+      checkAbort();
       const result = await load.stop();
       const stats = await balancer.stats(true);
       const endedAt = Date.now();

@@ -1,14 +1,139 @@
-import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { EXIT, InputError } from '../../errors.js';
+import { summarize, toHtml, toJson, toText } from '../../lab/report.js';
+import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../lab/run.js';
+import { SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
+import { parseDuration } from '../../model/duration.js';
+import { loadPolicy } from '../../policy/load.js';
 import type { Ctx } from '../context.js';
 
-// Placeholder until its issue lands: registered so --help lists it, refuses to run.
-export function registerLab(program: Command, _ctx: Ctx): void {
+interface LabFlags {
+  scenario?: string[];
+  replicas: string;
+  duration: string;
+  propagationDelay: string;
+  load: 'builtin' | 'siege';
+  concurrency: string;
+  grace: string;
+  appShutdown: string;
+  appClosesPort?: boolean;
+  sleepHold: string;
+  policy?: string;
+  json?: boolean;
+  report?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function intIn(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max) throw new InputError(`--${what}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** Flags → LabOptions; every bad value is one InputError naming the flag. */
+export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
+  const scenarios = (f.scenario?.length ? f.scenario : [...SCENARIO_NAMES]).map((s) => {
+    if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new InputError(`--scenario: unknown scenario ${JSON.stringify(s)} (one of ${SCENARIO_NAMES.join(', ')})`);
+    return s as ScenarioName;
+  });
+  const grace = parseDuration(f.grace, '--grace');
+  if (grace < 1000 || grace % 1000 !== 0) throw new InputError(`--grace: terminationGracePeriodSeconds is whole seconds, at least 1s, got ${JSON.stringify(f.grace)}`);
+  const sleepHold = parseDuration(f.sleepHold, '--sleep-hold');
+  const o: LabOptions = {
+    ...DEFAULT_LAB_OPTIONS,
+    scenarios: [...new Set(scenarios)],
+    replicas: intIn(f.replicas, 'replicas', 1, 20),
+    concurrency: intIn(f.concurrency, 'concurrency', 1, 500),
+    durationMs: parseDuration(f.duration, '--duration'),
+    propagationDelayMs: parseDuration(f.propagationDelay, '--propagation-delay'),
+    load: f.load,
+    graceSeconds: grace / 1000,
+    appShutdownMs: parseDuration(f.appShutdown, '--app-shutdown'),
+    appClosesPortOnSigterm: f.appClosesPort === true,
+    sleepHoldSeconds: Math.ceil(sleepHold / 1000),
+  };
+  if (f.policy) {
+    const file = resolve(cwd, f.policy);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new InputError(`cannot read policy: ${(e as Error).message}`, { file: f.policy });
+    }
+    o.policy = loadPolicy(text, f.policy);
+  }
+  return o;
+}
+
+export function registerLab(program: Command, ctx: Ctx): void {
   program
     .command('lab')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new InputError('meshdrain lab is not built yet');
+    .description('reproduce the Istio shutdown race on this machine (network namespaces, iptables, real processes) and compare hooks side by side')
+    .option('--scenario <name>', `run only this scenario (repeatable): ${SCENARIO_NAMES.join(', ')}`, collect)
+    .option('--replicas <n>', 'replicas of the Deployment that is rolled', String(DEFAULT_LAB_OPTIONS.replicas))
+    .option('--duration <dur>', 'minimum load time per scenario (the load also lasts until every old pod is gone)', '10s')
+    .option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag)', '6s')
+    .addOption(new Option('--load <kind>', 'load generator: built-in keep-alive clients, or Debian\'s siege').choices(['builtin', 'siege']).default('builtin'))
+    .option('--concurrency <n>', 'concurrent keep-alive clients (siege -c)', String(DEFAULT_LAB_OPTIONS.concurrency))
+    .option('--grace <dur>', "the Deployment's terminationGracePeriodSeconds (inject may raise it for meshdrain)", '20s')
+    .option('--app-shutdown <dur>', 'how long the app keeps calling the external service after SIGTERM', '8s')
+    .option('--app-closes-port', 'the app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits')
+    .option('--sleep-hold <dur>', 'the fixed preStop sleep of the sleep-hold scenario', '10s')
+    .option('--policy <file>', 'the policy inject uses for the meshdrain scenario (default: the built-in default)')
+    .option('--json', 'print the results as JSON on stdout')
+    .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario')
+    .addHelpText(
+      'after',
+      `
+Needs root, ip (iproute2), iptables and setpriv; everything runs in network namespaces it creates
+and removes (addresses from 198.18.0.0/15); nothing touches the host's network.
+Exit status: 0 every scenario showed what it is expected to show, 1 one did not, 2 cannot run here.
+
+Examples:
+  sudo npx meshdrain lab                                  # the built-in comparison (~2 minutes)
+  sudo npx meshdrain lab --scenario no-hold --scenario meshdrain --report lab.html
+  sudo npx meshdrain lab --load siege --propagation-delay 8s --json > lab.json`,
+    )
+    .action(async (flags: LabFlags) => {
+      const o = labOptionsFrom(flags, ctx.io.cwd);
+      let reportPath: string | undefined;
+      if (flags.report) {
+        reportPath = resolve(ctx.io.cwd, flags.report);
+        const dir = dirname(reportPath);
+        if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--report: directory ${dirname(flags.report)} does not exist`, { file: flags.report });
+      }
+      await preflight(o);
+      const ac = new AbortController();
+      const onSignal = (sig: NodeJS.Signals) => {
+        ctx.io.stderr(`meshdrain lab: ${sig}: stopping and cleaning up...\n`);
+        ac.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let runs;
+      try {
+        runs = await runLab({ ...o, signal: ac.signal, progress: (l) => ctx.io.stderr(`meshdrain lab: ${l}\n`) });
+      } catch (e) {
+        if (e instanceof LabAborted) {
+          ctx.io.stderr(`meshdrain lab: ${e.message}\n`);
+          ctx.setExit(130);
+          return;
+        }
+        throw e;
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
+      const sums = runs.map((r) => summarize(r, o));
+      ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : toText(sums, o));
+      if (reportPath) {
+        const tmp = `${reportPath}.tmp-${process.pid}`;
+        writeFileSync(tmp, toHtml(sums, runs, o));
+        renameSync(tmp, reportPath);
+        ctx.io.stderr(`meshdrain lab: wrote ${flags.report}\n`);
+      }
+      if (sums.some((s) => !s.reproduced)) ctx.setExit(EXIT.findings);
     });
 }
