@@ -346,6 +346,40 @@ describe('CLI', () => {
     expect(r.stderr).toMatch(/warning: .*overwritten by the next `helm upgrade` \/ `istioctl install`.*meshdrain istio template/);
   });
 
+  it('accepts `kubectl get cm -o json` and answers in JSON', () => {
+    const json = JSON.stringify(parseYaml(read(INJECTOR.modern)), null, 4) + '\n';
+    for (const mode of ['annotation', 'global'] as const) {
+      const out = patchInjectorConfigMap(json, 'cm.json', { mode, hold });
+      const v = JSON.parse(out.text);
+      const y = parseYaml(patchInjectorConfigMap(read(INJECTOR.modern), 'cm.yaml', { mode, hold }).text);
+      expect(v).toEqual(y);
+      expect(out.text.split('\n').length).toBe(json.split('\n').length);
+    }
+  });
+
+  it('patches every injector revision in a multi-document file, leaving other documents alone', () => {
+    const modern = read(INJECTOR.modern);
+    const canary = modern.replace('name: istio-sidecar-injector\n', 'name: istio-sidecar-injector-canary\n');
+    const svc = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: istiod # untouched\n';
+    const src = `${modern}---\n${svc}---\n${canary}`;
+    const out = patchInjectorConfigMap(src, 'multi.yaml', { mode: 'annotation', hold });
+    const docs = parseAllDocuments(out.text) as any[];
+    expect(docs).toHaveLength(3);
+    expect(out.text).toContain(`---\n${svc}---\n`);
+    const one = patchInjectorConfigMap(modern, 'x', { mode: 'annotation', hold }).text;
+    expect(docs[0].toJS()).toEqual(parseYaml(one));
+    expect(docs[2].toJS().data).toEqual(parseYaml(one).data);
+    expect(out.notes.filter((n) => n.includes('added'))).toHaveLength(2);
+  });
+
+  it('--help shows an example', async () => {
+    for (const sub of ['injector-patch', 'template']) {
+      const r = await runCli(['istio', sub, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Examples:\n {2}/);
+    }
+  });
+
   it('patches a kubectl dump whose config is a double-quoted string (kubectl quotes strings with trailing spaces)', () => {
     const src = read(INJECTOR.modern);
     const doc = parseDocument(src);
