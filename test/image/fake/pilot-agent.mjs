@@ -9,7 +9,6 @@ import { createServer } from 'node:net';
 const log = process.env.FAKE_AGENT_LOG;
 const rec = (o) => log && appendFileSync(log, JSON.stringify({ t: Date.now(), ...o }) + '\n');
 const ignored = /SigIgn:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-rec({ event: 'start', pid: process.pid, argv: process.argv.slice(2), sigIgn: ignored });
 
 const servers = [];
 for (const port of (process.env.FAKE_AGENT_PORTS ?? '15020,15021').split(',').filter(Boolean)) {
@@ -31,4 +30,6 @@ for (const sig of ['SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGTERM
 if (process.env.FAKE_CRASH_AFTER_MS) {
   setTimeout(() => exit(Number(process.env.FAKE_CRASH_CODE ?? 3)), Number(process.env.FAKE_CRASH_AFTER_MS));
 }
+// 'start' only once every handler is installed: a signal sent after it is never lost to a default action.
+rec({ event: 'start', pid: process.pid, argv: process.argv.slice(2), sigIgn: ignored });
 setInterval(() => {}, 1 << 30);
