@@ -1,3 +1,4 @@
+import { isRecord } from '../../model/workload.js';
 import type { Rule } from '../types.js';
 
 export const appNoPrestopDelay: Rule = {
@@ -42,7 +43,7 @@ spec:
   check(pod, _opts, report) {
     if (!pod.meshed || pod.site.isJobLike) return;
     for (const c of pod.apps) {
-      if (c.preStop || (c.spec.lifecycle && 'preStop' in c.spec.lifecycle)) continue;
+      if (c.preStop || (isRecord(c.spec.lifecycle) && c.spec.lifecycle.preStop !== undefined)) continue;
       const hasPorts = Array.isArray(c.spec.ports) && c.spec.ports.length > 0;
       if (!hasPorts && pod.apps.length > 1) continue;
       report({
