@@ -125,6 +125,13 @@ describe('meshdrain image (CLI)', () => {
     expect(ep.startsWith('#!/usr/local/meshdrain/bin/busybox sh')).toBe(true);
   });
 
+  it('--busybox-image goes into the distroless build stage ARG', async () => {
+    const cwd = tmp();
+    const r = await cli(cwd, '--istio-version', '1.24.2', '--variant', 'distroless', '--busybox-image', 'registry.example.com/mirror/busybox:1.36.1-musl', '-o', 'ctx');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(cwd, 'ctx', 'Dockerfile'), 'utf8')).toContain('ARG BUSYBOX_IMAGE=registry.example.com/mirror/busybox:1.36.1-musl\n');
+  });
+
   it('refuses a non-empty DIR without --force and leaves it untouched; --force replaces it whole', async () => {
     const cwd = tmp();
     mkdirSync(join(cwd, 'ctx'));
@@ -154,6 +161,8 @@ describe('meshdrain image (CLI)', () => {
     [['--istio-version', '1.24.2', '--wait-for', 'file=/tmp/$(reboot)', '-o', 'x'], /file: expected an absolute path/],
     [['--istio-version', '1.24.2', '--timeout', 'soon', '-o', 'x'], /--timeout/],
     [['--istio-version', '1.24.2', '--busybox-image', 'busybox:musl', '-o', 'x'], /only applies to --variant distroless/],
+    [['--istio-version', '1.24.2', '--variant', 'distroless', '--busybox-image', 'busybox\nRUN rm -rf /', '-o', 'x'], /--busybox-image: expected an image reference/],
+    [['--istio-version', '1.24.2', '--interval', '0', '-o', 'x'], /interval/],
   ])('bad input %j → one line, exit 2, nothing written', async (args, msg) => {
     const cwd = tmp();
     const r = await cli(cwd, ...(args as string[]));
