@@ -116,13 +116,23 @@ describe('meshdrain image (CLI)', () => {
     expect(readdirSync(cwd)).toEqual(['ctx']);
   });
 
-  it('defaults: ./meshdrain-proxyv2-<version>[-distroless], app-listeners, 25s, 200ms', async () => {
+  it('defaults: ./meshdrain-proxyv2-<version>[-distroless], app-listeners, timeout 30s-5s-2s = 23s, 200ms', async () => {
     const cwd = tmp();
     expect((await cli(cwd, '--istio-version', '1.24.2', '--variant', 'distroless')).code).toBe(0);
     const ep = readFileSync(join(cwd, 'meshdrain-proxyv2-1.24.2-distroless', 'meshdrain-entrypoint'), 'utf8');
     expect(ep).toMatch(/app-listeners/);
-    expect(ep).toMatch(/timeout 25s/);
+    expect(ep).toMatch(/timeout 23s/);
+    expect(ep).toMatch(/interval 200ms/);
     expect(ep.startsWith('#!/usr/local/meshdrain/bin/busybox sh')).toBe(true);
+  });
+
+  it('the timeout follows --grace and --drain like meshdrain hook; a --timeout past the grace period warns', async () => {
+    const cwd = tmp();
+    expect((await cli(cwd, '--istio-version', '1.24.2', '--grace', '60s', '-o', 'a')).code).toBe(0);
+    expect(readFileSync(join(cwd, 'a', 'meshdrain-entrypoint'), 'utf8')).toMatch(/timeout 53s/);
+    const r = await cli(cwd, '--istio-version', '1.24.2', '--timeout', '40s', '-o', 'b');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: --timeout 40s \+ drain 5s exceeds --grace 30s/);
   });
 
   it('--busybox-image goes into the distroless build stage ARG', async () => {

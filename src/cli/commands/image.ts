@@ -1,23 +1,22 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
-import { parseStrategy } from '../../hooks/strategy.js';
 import { buildContext, checkIstioVersion, writeContext } from '../../image/context.js';
 import { IMAGE_VARIANTS, type ImageVariant } from '../../image/entrypoint.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
-import { formatDuration, parseDuration } from '../../model/duration.js';
-import type { WaitStrategy } from '../../plan/types.js';
+import { formatDuration } from '../../model/duration.js';
+import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
+import { DEFAULT_INTERVAL_MS } from '../../plan/plan.js';
 import { VERSION, type Ctx } from '../context.js';
-
-/** The image cannot see the pod's grace period: default to Kubernetes' 30s minus Istio's 5s drain. */
-export const IMAGE_DEFAULT_TIMEOUT_MS = (DEFAULT_GRACE_SECONDS - DEFAULT_TERMINATION_DRAIN_SECONDS) * 1000;
-export const IMAGE_DEFAULT_INTERVAL_MS = 200;
+import { holdFromFlags } from './hook.js';
 
 interface ImageOpts {
   istioVersion?: string;
   output?: string;
   waitFor: string[];
   timeout?: string;
+  grace: string;
+  drain: string;
   interval?: string;
   variant: string;
   force?: boolean;
@@ -31,8 +30,10 @@ export function registerImage(program: Command, ctx: Ctx): void {
     .option('--istio-version <X.Y.Z>', 'Istio version of the base image (required): X.Y.Z or X.Y.Z-suffix')
     .option('-o, --output <dir>', 'directory to write (default: ./meshdrain-proxyv2-<istio-version>[-distroless])')
     .option('--wait-for <strategy>', 'hold while this says the app is there (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default app-listeners)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--timeout <duration>', `give up holding after this long (default ${formatDuration(IMAGE_DEFAULT_TIMEOUT_MS)}: 30s grace minus 5s drain)`)
-    .option('--interval <duration>', `time between polls (default ${formatDuration(IMAGE_DEFAULT_INTERVAL_MS)})`)
+    .option('--timeout <duration>', `give up holding after this long, counted from SIGTERM (default: from --grace, ${formatDuration(holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS))} for 30s)`)
+    .option('--grace <duration>', "the pods' terminationGracePeriodSeconds, for the default timeout", `${DEFAULT_GRACE_SECONDS}s`)
+    .option('--drain <duration>', "Istio's drain after the hold (terminationDrainDuration)", `${DEFAULT_TERMINATION_DRAIN_SECONDS}s`)
+    .option('--interval <duration>', `time between polls (default ${formatDuration(DEFAULT_INTERVAL_MS)})`)
     .option('--variant <variant>', 'base image variant: default | distroless (adds a static busybox shell)', 'default')
     .option('--busybox-image <image>', 'distroless only: where the static shell comes from (default busybox:1.37.0-musl)')
     .option('--force', 'replace a non-empty output directory')
@@ -44,7 +45,8 @@ Example:
   docker build -t registry.example.com/proxyv2:${VERSION}-1.24.2 proxyv2-ctx
 
 Writes Dockerfile, meshdrain-entrypoint and README.md (build, tag, push, point Istio at it).
-Prints the directory written on stdout.`,
+Prints the directory written on stdout. The hold is the one \`meshdrain hook\` prints (same strategies
+and defaults): the timeout defaults to --grace minus --drain minus a ${GRACE_MARGIN_SECONDS}s margin.`,
     )
     .action((o: ImageOpts) => {
       if (!o.istioVersion) throw new InputError('--istio-version is required (e.g. --istio-version 1.24.2)');
@@ -59,14 +61,15 @@ Prints the directory written on stdout.`,
           throw new InputError(`--busybox-image: expected an image reference like busybox:1.37.0-musl, got ${JSON.stringify(o.busyboxImage)}`);
         }
       }
-      const strategies: WaitStrategy[] = o.waitFor.length ? o.waitFor.map(parseStrategy) : [{ kind: 'app-listeners' }];
-      const timeoutMs = o.timeout === undefined ? IMAGE_DEFAULT_TIMEOUT_MS : parseDuration(o.timeout, '--timeout');
-      const intervalMs = o.interval === undefined ? IMAGE_DEFAULT_INTERVAL_MS : parseDuration(o.interval, '--interval');
-      if (intervalMs <= 0) throw new InputError('--interval: must be more than 0');
+      // The same hold as `meshdrain hook`: one parser, one set of defaults and warnings.
+      const { hold } = holdFromFlags(
+        { waitFor: o.waitFor, timeout: o.timeout, grace: o.grace, drain: o.drain, interval: o.interval, format: 'sh' },
+        (m) => ctx.io.stderr(`meshdrain: warning: ${m}\n`),
+      );
       const files = buildContext({
         istioVersion,
         variant,
-        hold: { strategies, timeoutMs, intervalMs },
+        hold,
         meshdrainVersion: VERSION,
         busyboxImage: o.busyboxImage,
       });
