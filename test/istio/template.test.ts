@@ -4,6 +4,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { InputError } from '../../src/errors.js';
 import { holdFromOptions } from '../../src/istio/holds.js';
 import {
+  addTemplateToConfig,
   checkTemplateName,
   proxyContainerPatch,
   renderInjectionTemplate,
@@ -199,6 +200,31 @@ describe('the custom injection template', () => {
       } else {
         check(merged, expectProxy);
       }
+    });
+  }
+});
+
+describe('addTemplateToConfig', () => {
+  const t = '{{- if x }}\nspec: {}\n{{- end }}\n';
+  const layouts: Record<string, string> = {
+    'templates last': 'policy: enabled\ntemplates:\n  sidecar: |\n    a\n    b\n',
+    'templates before another key, blank line inside a block': 'templates:\n  sidecar: |\n    a\n\n    b\npolicy: enabled\n',
+    'empty flow map': 'templates: {}\npolicy: enabled\n',
+    '4-space indentation, two templates': 'templates:\n    sidecar: |-\n      a\n    gateway: |\n      g\ninjectedAnnotations: {}\n',
+  };
+  for (const [what, cfg] of Object.entries(layouts)) {
+    it(what, () => {
+      const out = addTemplateToConfig(cfg, 'meshdrain', t);
+      const before = parseYaml(cfg);
+      const after = parseYaml(out);
+      expect(after.templates.meshdrain).toBe(t);
+      delete after.templates.meshdrain;
+      expect(after).toEqual(before);
+      expect(addTemplateToConfig(out, 'meshdrain', t)).toBe(out);
+      const updated = parseYaml(addTemplateToConfig(out, 'meshdrain', t.replace('x', 'y')));
+      expect(updated.templates.meshdrain).toBe(t.replace('x', 'y'));
+      delete updated.templates.meshdrain;
+      expect(updated).toEqual(before);
     });
   }
 });

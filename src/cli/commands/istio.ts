@@ -23,7 +23,6 @@ interface HoldFlags {
   waitFor?: string[];
   timeout?: string;
   interval?: string;
-  shellFrom?: string;
 }
 
 interface PatchFlags extends HoldFlags {
@@ -72,19 +71,13 @@ function addHoldOptions(cmd: Command): Command {
   return cmd
     .option('--wait-for <strategy>', 'what the hold waits for (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s', collect)
     .option('--timeout <duration>', 'give up holding after this long (default: fits a 30s grace period after the 5s drain)')
-    .option('--interval <duration>', 'time between polls (default 200ms)')
-    .option('--shell-from <mountPath>', 'run the hold with <mountPath>/sh (a shell brought in by an init container, for distroless proxies)');
+    .option('--interval <duration>', 'time between polls (default 200ms)');
 }
 
 function holdOf(f: HoldFlags) {
   return holdFromOptions({ waitFor: f.waitFor, timeout: f.timeout, interval: f.interval });
 }
 
-function shellOf(f: HoldFlags) {
-  if (!f.shellFrom) return undefined;
-  if (!/^\/[A-Za-z0-9._/-]*$/.test(f.shellFrom)) throw new UsageError(`--shell-from: expected an absolute path, got ${JSON.stringify(f.shellFrom)}`);
-  return { kind: 'init-container' as const, image: '', mountPath: f.shellFrom.replace(/\/$/, '') };
-}
 
 async function readInput(ctx: Ctx, file: string | undefined): Promise<{ text: string; name: string }> {
   if (file === undefined || file === '-') {
@@ -121,7 +114,6 @@ export function registerIstio(program: Command, ctx: Ctx): void {
       const result = patchInjectorConfigMap(text, name, {
         mode: flags.mode,
         hold: holdOf(flags),
-        shell: shellOf(flags),
         commandAnnotation: flags.annotation,
         waitForAnnotation: flags.waitForAnnotation,
         catalog: flags.allow,
@@ -150,7 +142,7 @@ export function registerIstio(program: Command, ctx: Ctx): void {
     )
     .addHelpText('after', TEMPLATE_HELP)
     .action(async (file: string | undefined, flags: TemplateFlags) => {
-      const opts = { name: checkTemplateName(flags.name), hold: holdOf(flags), shell: shellOf(flags), nativeCheck: flags.nativeCheck };
+      const opts = { name: checkTemplateName(flags.name), hold: holdOf(flags), nativeCheck: flags.nativeCheck };
       if (flags.format !== 'configmap') {
         if (file !== undefined) throw new UsageError(`a FILE is read only with --format configmap`);
         ctx.io.stdout(renderTemplateOutput(flags.format, opts));
