@@ -284,3 +284,8 @@ export function holdBoundSeconds(h: HookView): number | null {
 }
 
 export { sleepArgMs };
+
+/** "istio-proxy preStop", with where it came from when not from the pod itself. */
+export function holdName(h: HookView): string {
+  return `${PROXY_CONTAINER} preStop${h.from ? ` (from ${h.from})` : ''}`;
+}

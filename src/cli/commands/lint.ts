@@ -20,6 +20,7 @@ interface LintFlags {
   appShutdown?: string;
   color?: boolean;
   listRules?: boolean;
+  verbose?: boolean;
 }
 
 const EXAMPLES = `
@@ -51,6 +52,7 @@ export function registerLint(program: Command, ctx: Ctx): void {
     .option('--app-shutdown <duration>', 'how long apps take to stop after SIGTERM, for the budget (default 20s)')
     .option('--color', 'color the text report')
     .option('--list-rules', 'list the rules and exit')
+    .option('-v, --verbose', 'say on stderr which mesh settings and versions were used')
     .addHelpText('after', EXAMPLES)
     .action(async (paths: string[], flags: LintFlags) => {
       const { io } = ctx;
@@ -75,6 +77,12 @@ export function registerLint(program: Command, ctx: Ctx): void {
       else if (flags.format === 'sarif') io.stdout(renderSarif(result.findings, RULES, io.cwd));
       else io.stdout(renderText(result.findings, { texts: result.texts, color: Boolean(flags.color) }));
       if (result.podCount === 0) io.stderr('meshdrain: no pod templates found in the input\n');
+      if (flags.verbose) {
+        const o = result.options;
+        const v = (x?: { major: number; minor: number }) => (x ? `${x.major}.${x.minor}` : 'unknown');
+        io.stderr(`meshdrain: ${result.podCount} pod template(s) in ${inputs.length} file(s); Kubernetes ${v(o.kubeVersion)}, Istio ${v(o.istioVersion)}${o.istioVersionSource ? ` (${o.istioVersionSource})` : ''}; app shutdown estimate ${o.appShutdownSeconds}s\n`);
+        for (const src of o.mesh.sources) io.stderr(`meshdrain: mesh settings from ${src}\n`);
+      }
       ctx.setExit(failsAt(result.findings, flags.failOn) ? EXIT.findings : EXIT.ok);
     });
 }

@@ -1,4 +1,4 @@
-import { PROXY_CONTAINER } from '../../istio/facts.js';
+import { holdName } from '../pod.js';
 import type { Rule } from '../types.js';
 
 export const hookEnvoyOnlyFilter: Rule = {
@@ -48,7 +48,7 @@ spec:
       if (!loop.envoyOnlyFilter) continue;
       report({
         at: hold.locAt(loop.envoyOnlyFilter.offset, 4),
-        message: `${PROXY_CONTAINER} preStop loop lists sockets with ${loop.socketTool?.tool} and filters out only envoy; pilot-agent's own listeners (15020, 15021) keep it looping until SIGKILL at ${pod.graceSeconds}s, and Istio's drain never runs`,
+        message: `${holdName(hold)} loop lists sockets with ${loop.socketTool?.tool} and filters out only envoy; pilot-agent's own listeners (15020, 15021) keep it looping until SIGKILL at ${pod.graceSeconds}s, and Istio's drain never runs`,
       });
     }
   },

@@ -1,5 +1,5 @@
-import { PROXY_CONTAINER } from '../../istio/facts.js';
 import { FRAGILE_TOOLS } from '../hook/analyze.js';
+import { holdName } from '../pod.js';
 import type { Rule } from '../types.js';
 
 export const hookFragileTools: Rule = {
@@ -53,7 +53,7 @@ spec:
     report({
       at: hold.locAt(first.offset, first.offset >= 0 ? first.tool.length : undefined),
       message:
-        `${PROXY_CONTAINER} preStop${hold.from ? ` (from ${hold.from})` : ''} needs ${list}` +
+        `${holdName(hold)} needs ${list}` +
         (silent
           ? '; where it is missing the pipeline prints nothing, the loop reads that as "no listeners" and the hold ends at once, silently'
           : '; where it is missing the hook fails and the proxy stops without waiting'),

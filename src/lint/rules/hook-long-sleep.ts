@@ -1,4 +1,4 @@
-import { PROXY_CONTAINER } from '../../istio/facts.js';
+import { holdName } from '../pod.js';
 import type { Rule } from '../types.js';
 
 export const hookLongSleep: Rule = {
@@ -47,11 +47,13 @@ spec:
     if (!pod.meshed || !hold?.analysis) return;
     for (const loop of hold.analysis.loops) {
       const turn = loop.sleepPerTurnMs / 1000;
-      if (turn === 0 || pod.appDelaySeconds + turn + pod.drainSeconds <= pod.graceSeconds) continue;
+      const base = pod.appDelaySeconds + pod.drainSeconds;
+      // Only when the turn tips it over; delay + drain alone overrunning is grace-period-too-short's.
+      if (turn === 0 || base + turn <= pod.graceSeconds || base > pod.graceSeconds) continue;
       const first = loop.sleeps[0];
       report({
         at: first ? hold.locAt(first.offset, 5) : hold.locAt(loop.start, loop.kind.length),
-        message: `${PROXY_CONTAINER} preStop loop sleeps ${+turn.toFixed(3)}s per turn: ${pod.appDelaySeconds ? `${pod.appDelaySeconds} (app delay) + ` : ''}${+turn.toFixed(3)} (one turn) + ${pod.drainSeconds} (Istio drain) > ${pod.graceSeconds}s grace period, so the hold can run into SIGKILL`,
+        message: `${holdName(hold)} loop sleeps ${+turn.toFixed(3)}s per turn: ${pod.appDelaySeconds ? `${pod.appDelaySeconds} (app delay) + ` : ''}${+turn.toFixed(3)} (one turn) + ${pod.drainSeconds} (Istio drain) > ${pod.graceSeconds}s grace period, so the hold can run into SIGKILL`,
       });
     }
   },
