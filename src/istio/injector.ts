@@ -167,7 +167,7 @@ function depthAt(acts: Action[], at: number): number {
 
 const NO_LIFECYCLE =
   'cannot find the lifecycle block in the injection template (`{{- if .Values.global.proxy.lifecycle }}` in the istio-proxy container); ' +
-  'Istio 1.3 and older have none: meshdrain can patch templates from Istio 1.4 on; for older meshes use `meshdrain inject` (the istio-proxy override in the manifests)';
+  'Istio 1.3 has none (1.5 and current templates do); on such meshes use `meshdrain inject` on the manifests (on `istioctl kube-inject` output it sets the istio-proxy preStop directly)';
 
 export function findLifecycleSite(tmpl: string): LifecycleSite {
   let acts: Action[];
@@ -390,7 +390,7 @@ export function patchInjectorConfigMap(text: string, file: string, o: InjectorPa
 
     // global
     if (!templateReadsGlobalLifecycle(tmpl)) {
-      err(new InputError('this injection template never reads global.proxy.lifecycle (Istio 1.3 and older), so setting it would change nothing; meshdrain can patch injectors from Istio 1.4 on; for older meshes use `meshdrain inject` (the istio-proxy override in the manifests)'));
+      err(new InputError('this injection template never reads global.proxy.lifecycle (Istio 1.3 has no such hook), so setting it would change nothing; on such meshes use `meshdrain inject` on the manifests (on `istioctl kube-inject` output it sets the istio-proxy preStop directly)'));
     }
     const valuesNode = nodeAt(doc, ['data', 'values']);
     if (valuesNode === undefined) {

@@ -98,7 +98,7 @@ export function registerIstio(program: Command, ctx: Ctx): void {
       .command('injector-patch')
       .summary('add the hold to the istio-sidecar-injector ConfigMap (global or per-pod annotation)')
       .description(
-        'Read the istio-sidecar-injector ConfigMap (Istio 1.4 … today) and print it patched on stdout, every other byte kept. ' +
+        'Read the istio-sidecar-injector ConfigMap (Istio 1.5 config.template … current config.templates.sidecar) and print it patched on stdout, every other byte kept. ' +
           'global: every injected istio-proxy gets the hold (global.proxy.lifecycle in data.values). ' +
           'annotation: the injection template gains a branch so a pod annotation selects a preStop. Patching twice changes nothing.',
       )
