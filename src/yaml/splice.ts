@@ -177,8 +177,14 @@ export function applyEdits(text: string, edits: { doc: Document; ops: SetOp[] }[
     splices.push(...planSplices(text, doc, lines, ops, opts, order));
     order += ops.length;
   }
-  splices.sort((a, b) => b.at - a.at || b.order - a.order);
-  let out = text;
-  for (const s of splices) out = out.slice(0, s.at) + s.text + out.slice(s.end);
-  return out;
+  // One pass, in source order (same offset: in the order the ops were made), so cost is linear in the text.
+  splices.sort((a, b) => a.at - b.at || a.order - b.order);
+  const parts: string[] = [];
+  let pos = 0;
+  for (const s of splices) {
+    parts.push(text.slice(pos, s.at), s.text);
+    pos = Math.max(pos, s.end);
+  }
+  parts.push(text.slice(pos));
+  return parts.join('');
 }
