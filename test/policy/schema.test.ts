@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { InputError } from '../../src/errors.js';
+import { loadPolicy } from '../../src/policy/load.js';
+import { policyJsonSchema } from '../../src/policy/schema.js';
+import { ROOT } from '../helpers/cli.js';
+
+const published = JSON.parse(readFileSync(`${ROOT}schema/shutdown-policy.schema.json`, 'utf8'));
+
+describe('policy schema', () => {
+  it('the published JSON Schema is the one the code validates with (run scripts/gen-schema.mjs after a change)', () => {
+    expect(published).toEqual(JSON.parse(JSON.stringify(policyJsonSchema())));
+  });
+
+  it('editors and the loader agree on the examples', () => {
+    const ajv = new Ajv({ strict: false });
+    const validate = ajv.compile(published);
+    const example = readFileSync(`${ROOT}examples/shutdown-policy.yaml`, 'utf8');
+    expect(validate(parse(example)), JSON.stringify(validate.errors)).toBe(true);
+    expect(loadPolicy(example, 'examples/shutdown-policy.yaml').rules).toHaveLength(3);
+    const bad = { apiVersion: 'meshdrain.dev/v1alpha1', kind: 'ShutdownPolicy', defaults: { proxy: { timeout: 'soon' } } };
+    expect(validate(bad)).toBe(false);
+  });
+
+  it('loads the legacy format as written and maps istio-proxy to the proxy preStop', () => {
+    const p = loadPolicy(readFileSync(`${ROOT}examples/legacy-policy.yaml`, 'utf8'), 'legacy.yaml');
+    expect(p.format).toBe('legacy');
+    expect(p.rules[0]).toEqual({ match: { kinds: ['deployment'], names: ['httpbin'] }, containers: { httpbin: { preStop: ['/bin/sh', '-c', 'sleep 5'] } } });
+  });
+
+  it('rejects hostile wait strategies with a position', () => {
+    const text = 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\nrules:\n- match: {}\n  proxy:\n    waitFor:\n    - "http=http://x/$(reboot)"\n';
+    expect(() => loadPolicy(text, 'p.yaml')).toThrow(InputError);
+    try {
+      loadPolicy(text, 'p.yaml');
+    } catch (e) {
+      expect((e as InputError).format()).toMatch(/^p\.yaml:7:7: http: expected a URL/);
+    }
+  });
+});
