@@ -250,6 +250,24 @@ describe('injector-patch --mode global', () => {
     });
   }
 
+  for (const [label, file] of patchable) {
+    it(`${label}: Go renders the template's lifecycle block with the patched values into the hold preStop`, async () => {
+      const out = patchInjectorConfigMap(read(file), file, { mode: 'global', hold });
+      const values = valuesOf(out.text) as { global: { proxy: { lifecycle: unknown } } };
+      const t = templateOf(out.text);
+      const c = lifecycleConditional(t);
+      const region = t.slice(t.lastIndexOf('\n', c.start) + 1, c.end);
+      // istiod: toYaml = sigs.k8s.io/yaml, indent N = pad every line but the first (pkg/kube/inject/template.go).
+      const m = /\{\{ toYaml \.Values\.global\.proxy\.lifecycle \| indent (\d+) \}\}/.exec(region);
+      expect(m).not.toBeNull();
+      const pad = ' '.repeat(Number(m![1]));
+      const asYaml = stringify(values.global.proxy.lifecycle, { lineWidth: 0 }).replace(/\n$/, '').split('\n').map((l, i) => (i ? pad + l : l)).join('\n');
+      const harness = `{{- $holdProxy := false }}{{- $nativeSidecar := false }}\ncontainer:\n${region.replace(m![0], '{{ .lifecycleYaml }}')}\n`;
+      const rendered = await goExecute(harness, { Values: values, lifecycleYaml: asYaml, ObjectMeta: { Annotations: {} } });
+      expect((parseYaml(rendered) as any).container.lifecycle).toEqual({ preStop: { exec: { command: holdCommand(hold) } } });
+    });
+  }
+
   it('inserts lifecycle where values has no global.proxy (one-line JSON too)', () => {
     const where = { file: 'x' };
     const lc = { preStop: { exec: { command: ['a'] } } };
