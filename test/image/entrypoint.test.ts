@@ -179,14 +179,16 @@ describe.skipIf(skip)('meshdrain image entrypoint (real signals)', () => {
 
 describe('generated entrypoint text', () => {
   for (const variant of ['default', 'distroless'] as const) {
-    it(`passes shellcheck (${variant})`, () => {
+    it(`passes shellcheck -S style as sh, dash and bash (${variant})`, () => {
       const text = renderEntrypoint({
         hold: { strategies: [{ kind: 'app-listeners' }, { kind: 'ports', ports: [8080] }, { kind: 'file', path: '/var/run/app.lock' }], timeoutMs: 25_000, intervalMs: 200 },
         variant,
       });
-      const r = spawnSync('shellcheck', ['-'], { input: text, encoding: 'utf8' });
-      expect(r.stdout + r.stderr).toBe('');
-      expect(r.status).toBe(0);
+      for (const dialect of ['sh', 'dash', 'bash']) {
+        const r = spawnSync('shellcheck', ['-s', dialect, '-S', 'style', '-'], { input: text, encoding: 'utf8' });
+        expect(r.stdout + r.stderr, dialect).toBe('');
+        expect(r.status).toBe(0);
+      }
     });
   }
 
@@ -197,9 +199,11 @@ describe('generated entrypoint text', () => {
         variant,
         waitFunctions: 'md_log() { printf \'%s\\n\' "$*" >>"${MESHDRAIN_HOLD_LOG:-/dev/stderr}"; }\nmeshdrain_wait() { md_log waiting; sleep 1; }\n',
       });
-      const r = spawnSync('shellcheck', ['-'], { input: text, encoding: 'utf8' });
-      expect(r.stdout + r.stderr, variant).toBe('');
-      expect(r.status).toBe(0);
+      for (const dialect of ['sh', 'dash', 'bash']) {
+        const r = spawnSync('shellcheck', ['-s', dialect, '-S', 'style', '-'], { input: text, encoding: 'utf8' });
+        expect(r.stdout + r.stderr, `${variant} ${dialect}`).toBe('');
+        expect(r.status).toBe(0);
+      }
     }
   });
 
