@@ -76,6 +76,7 @@ export function kubectlPatch(objJson: string, patch: unknown): unknown {
     input: objJson,
     encoding: 'utf8',
   });
+  if (r.error) throw new Error(`cannot run kubectl (${r.error.message}): the strategic-merge tests use kubectl's own implementation; install kubectl`);
   if (r.status !== 0) throw new Error(`kubectl patch failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
