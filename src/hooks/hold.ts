@@ -96,8 +96,10 @@ function renderStrategy(s: WaitStrategy, i: number): Rendered {
       return "$md_rc" ;;
     *) ${fallback} ;;
   esac`,
-        setup: `md_need_http=1; md_http_note_${i}=${shQuote(note)}`,
-        miss: `md_r="$md_http: "${shQuote(`${s.url} did not answer 2xx/3xx`)}`,
+        setup: `md_http_note_${i}=${shQuote(note)}`,
+        miss: t.loopback
+          ? `if [ "$md_http" = none ] && [ -z "$md_proc_ok" ]; then md_r='no curl or wget, and cannot read /proc/net/tcp or /proc/net/tcp6'; else md_r="$md_http: "${shQuote(`${s.url} did not answer 2xx/3xx`)}; fi`
+          : `md_r="$md_http: "${shQuote(`${s.url} did not answer 2xx/3xx`)}`,
       };
     }
   }
@@ -115,6 +117,18 @@ export function renderWaitFunction(hold: HoldSpec): string {
   const idx = [...Array(n).keys()].map((k) => k + 1);
   const names = hold.strategies.map(formatStrategy);
   const setups = parts.map((p) => p.setup).filter(Boolean);
+  const needScan = hold.strategies.some((s) => s.kind === 'app-listeners' || s.kind === 'ports' || (s.kind === 'http' && httpTarget(s.url).loopback));
+  const httpIdx = idx.filter((i) => hold.strategies[i - 1]!.kind === 'http');
+  const httpInit = httpIdx.length
+    ? `  md_http=
+  if command -v curl >/dev/null 2>&1; then md_http=curl
+  elif command -v wget >/dev/null 2>&1; then md_http=wget
+  else
+    md_http=none
+    ${httpIdx.map((i) => `md_log "no curl or wget: $md_http_note_${i}"`).join('\n    ')}
+  fi
+`
+    : '';
 
   const probes = parts.map((p, k) => `md_probe_${k + 1}() {\n  ${p.probe}\n}\n`).join('');
   // Per strategy: mode watch (probe decides) or timed (cannot observe: hold until the timeout).
@@ -162,7 +176,7 @@ md_now() {
   fi
   if [ "$md_clock" = uptime ]; then md_clock=count; md_log "cannot read /proc/uptime: counting polls as time instead"; fi
 }
-# md_scan MATCH: status 0 if a LISTEN socket in /proc/net/tcp or tcp6 has a port (hex) MATCH accepts.
+${needScan ? `# md_scan MATCH: status 0 if a LISTEN socket in /proc/net/tcp or tcp6 has a port (hex) MATCH accepts.
 # The kernel lists listening sockets first (then SYN_RECV/ESTABLISHED/TIME_WAIT...), so the scan stops
 # at the first other row: cost grows with the listeners, not with the pod's 10,000 connections.
 md_scan() {
@@ -180,7 +194,7 @@ md_scan() {
   done
   return 1
 }
-${parts.map((p) => p.defs).join('')}${probes}# meshdrain_poll: one poll of every strategy; status 0 while any holds. Sets md_held.
+` : ''}${parts.map((p) => p.defs).join('')}${probes}# meshdrain_poll: one poll of every strategy; status 0 while any holds. Sets md_held.
 meshdrain_poll() {
   md_held=
 ${evals}  md_first=
@@ -188,24 +202,16 @@ ${evals}  md_first=
 }
 # meshdrain_init: state, log target, clock, HTTP client; logs the start.
 meshdrain_init() {
-  md_clock=uptime; md_ms=0; md_t0=0; md_first=1; md_hit=; md_need_http=; md_proc_ok=
+  md_clock=uptime; md_ms=0; md_t0=0; md_first=1; md_hit=
   ${idx.map((i) => `md_mode_${i}=watch; md_was_${i}=0; md_name_${i}=${shQuote(names[i - 1] as string)}`).join('\n  ')}
   md_out=\${MESHDRAIN_HOLD_LOG:-/proc/1/fd/1}
   { printf '' >>"$md_out"; } 2>/dev/null || md_out=
   md_date=; if command -v date >/dev/null 2>&1; then md_date=1; fi
   md_now; md_t0=$md_ms
   ${setups.join('\n  ')}
-  md_log "start: holding istio-proxy while: "${shQuote(names.join(', '))}"; timeout ${formatDuration(hold.timeoutMs)}, interval ${formatDuration(hold.intervalMs)}; log to \${md_out:-stderr}"
-  md_http=
-  if [ -n "$md_need_http" ]; then
-    if command -v curl >/dev/null 2>&1; then md_http=curl
-    elif command -v wget >/dev/null 2>&1; then md_http=wget
-    else
-      md_http=none
-      ${idx.filter((i) => hold.strategies[i - 1]!.kind === 'http').map((i) => `md_log "no curl or wget: $md_http_note_${i}"`).join('\n      ')}
-    fi
-  fi
-  md_int=${seconds(hold.intervalMs)}; md_int_ms=${hold.intervalMs}
+  md_what=${shQuote(names.join(', '))}
+  md_log "start: holding istio-proxy while: $md_what; timeout ${formatDuration(hold.timeoutMs)}, interval ${formatDuration(hold.intervalMs)}; log to \${md_out:-stderr}"
+${httpInit}  md_int=${seconds(hold.intervalMs)}; md_int_ms=${hold.intervalMs}
   md_nosleep=; if ! command -v sleep >/dev/null 2>&1; then md_nosleep=1; md_log "no sleep command: polling without pause, timed by /proc/uptime"; fi
 }
 # meshdrain_wait: the whole hold. Always returns 0; the log says why it ended.
