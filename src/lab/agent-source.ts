@@ -256,17 +256,25 @@ async function balancer() {
   };
   const server = http.createServer((req, res) => {
     req.resume();
-    if (endpoints.length === 0) { record(false, 'no-endpoint', ''); res.writeHead(503, { 'x-md-fail': 'no-endpoint' }); res.end(); return; }
+    if (endpoints.length === 0) { record(false, 'no-endpoint', ''); res.writeHead(503, { 'x-md-fail': 'no-endpoint', 'content-length': 0 }); res.end(); return; }
     const ep = endpoints[rr++ % endpoints.length];
     let done = false;
     const up = http.request({ host: ep.ip, port: cfg.appPort, method: 'GET', path: req.url, headers: { host: 'app.lab.svc' }, agent: ep.agent }, (ur) => {
       const failed = ur.statusCode >= 500;
-      const h = { 'content-type': 'text/plain', 'x-md-pod': ep.pod };
-      if (failed) h['x-md-fail'] = String(ur.statusCode);
-      ur.on('error', () => { if (!done) { done = true; record(false, 'reset', ep.pod); } res.destroy(); });
-      ur.on('end', () => { if (!done) { done = true; record(!failed, failed ? String(ur.statusCode) : '', ep.pod); } });
-      res.writeHead(ur.statusCode, h);
-      ur.pipe(res);
+      const chunks = [];
+      ur.on('data', (d) => chunks.push(d));
+      ur.on('error', (e) => up.emit('error', e));
+      ur.on('end', () => {
+        if (done) return;
+        done = true;
+        record(!failed, failed ? String(ur.statusCode) : '', ep.pod);
+        // A full body with Content-Length: siege 4.0.7 stalls on chunked keep-alive responses.
+        const body = Buffer.concat(chunks);
+        const h = { 'content-type': 'text/plain', 'content-length': body.length, 'x-md-pod': ep.pod };
+        if (failed) h['x-md-fail'] = String(ur.statusCode);
+        res.writeHead(ur.statusCode, h);
+        res.end(body);
+      });
     });
     up.setTimeout(5000, () => up.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     up.on('error', (e) => {
@@ -275,7 +283,7 @@ async function balancer() {
       const reason = reasonOf(e);
       record(false, reason, ep.pod);
       if (res.headersSent) { res.destroy(); return; }
-      res.writeHead(502, { 'x-md-fail': reason, 'x-md-pod': ep.pod });
+      res.writeHead(502, { 'x-md-fail': reason, 'x-md-pod': ep.pod, 'content-length': 0 });
       res.end();
     });
     up.end();
@@ -301,6 +309,8 @@ async function balancer() {
       ev('endpoints', { id: m.id, n: endpoints.length });
     } else if (m.op === 'probe') {
       ev('probe', { id: m.id, ok: await probe(m.ip) });
+    } else if (m.op === 'count') {
+      ev('count', { id: m.id, requests: stats.requests });
     } else if (m.op === 'stats') {
       ev('stats', { id: m.id, stats });
       if (m.reset) reset();

@@ -46,7 +46,9 @@ export function parseSiegeReport(text: string): SiegeReport {
   };
 }
 
-export const SIEGE_RC = ['connection = keep-alive', 'protocol = HTTP/1.1', 'logging = false', 'show-logfile = false', 'parser = false', 'verbose = false', 'quiet = false', ''].join('\n');
+export const SIEGE_RC = ['connection = keep-alive', 'protocol = HTTP/1.1', 'logging = false', 'show-logfile = false', 'parser = false', 'verbose = false', 'quiet = false',
+  // siege gives up after 1024 failures by default; the lab wants to count them all.
+  'failures = 100000000', ''].join('\n');
 
 export function startBuiltinLoad(procs: ProcTable, files: LabFiles, ns: string, concurrency: number, maxMs: number): Promise<LoadRun> {
   const ch = new AgentChannel('load-start');
@@ -82,6 +84,7 @@ export async function startSiege(procs: ProcTable, files: LabFiles, ns: string, 
     name: 'siege',
     ns,
     env: { HOME: files.dir },
+    noStdin: true,
   });
   proc.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   await sleepMs(300);

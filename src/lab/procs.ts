@@ -33,6 +33,8 @@ export interface SpawnOptions {
   onLine?: (line: string) => void;
   /** Each stderr line as it arrives (the tail is kept either way). */
   onStderr?: (line: string) => void;
+  /** Give the process /dev/null as stdin (siege reads URLs from a non-terminal stdin). */
+  noStdin?: boolean;
 }
 
 /** argv that runs `cmd` inside namespace `ns`, as `uid` when given. */
@@ -47,7 +49,7 @@ export class ProcTable {
   spawn(cmd: string[], opts: SpawnOptions): LabProc {
     const argv = inNsArgv(opts.ns, opts.uid, cmd);
     const child = spawn(argv[0]!, argv.slice(1), {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [opts.noStdin ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true, // own process group: kill(-pid) reaches the container's children
       env: labEnv(opts.env),
     });

@@ -17,6 +17,9 @@ export interface LabOptions {
   replicas: number;
   /** Minimum load time per scenario; the load also lasts until the rollout and terminations end. */
   durationMs: number;
+  /** Keep the load going (at most maxExtraMs longer) until the scenario has seen this many requests. */
+  minRequests: number;
+  maxExtraMs: number;
   propagationDelayMs: number;
   load: 'builtin' | 'siege';
   concurrency: number;
@@ -38,6 +41,8 @@ export interface LabOptions {
 export const DEFAULT_LAB_OPTIONS: Omit<LabOptions, 'scenarios'> = {
   replicas: 3,
   durationMs: 10_000,
+  minRequests: 20_000,
+  maxExtraMs: 60_000,
   propagationDelayMs: 6_000,
   load: 'builtin',
   concurrency: 25,
@@ -106,6 +111,10 @@ class Balancer {
   async probe(ip: string): Promise<boolean> {
     const e = await this.ch.request({ op: 'probe', ip });
     return e.ok === true;
+  }
+  async count(): Promise<number> {
+    const e = await this.ch.request({ op: 'count' });
+    return Number(e.requests);
   }
   async stats(reset: boolean): Promise<BalancerStats> {
     const e: AgentEvent = await this.ch.request({ op: 'stats', reset });
@@ -252,6 +261,9 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       checkAbort();
       const left = startedAt + o.durationMs - Date.now();
       if (left > 0) await pause(left, o.signal);
+      // A slow machine still gets the request count the claim is about, within a bound.
+      const cap = Date.now() + o.maxExtraMs;
+      while (!o.signal?.aborted && Date.now() < cap && (await balancer.count()) < o.minRequests) await pause(250, o.signal);
       await pause(o.settleMs, o.signal);
       checkAbort();
       const result = await load.stop();

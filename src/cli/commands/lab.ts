@@ -16,6 +16,7 @@ interface LabFlags {
   propagationDelay: string;
   load: 'builtin' | 'siege';
   concurrency: string;
+  minRequests: string;
   grace: string;
   appShutdown: string;
   appClosesPort?: boolean;
@@ -46,6 +47,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     scenarios: [...new Set(scenarios)],
     replicas: intIn(f.replicas, 'replicas', 1, 20),
     concurrency: intIn(f.concurrency, 'concurrency', 1, 500),
+    minRequests: intIn(f.minRequests, 'min-requests', 0, 100_000_000),
     durationMs: parseDuration(f.duration, '--duration'),
     propagationDelayMs: parseDuration(f.propagationDelay, '--propagation-delay'),
     load: f.load,
@@ -77,6 +79,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag)', '6s')
     .addOption(new Option('--load <kind>', 'load generator: built-in keep-alive clients, or Debian\'s siege').choices(['builtin', 'siege']).default('builtin'))
     .option('--concurrency <n>', 'concurrent keep-alive clients (siege -c)', String(DEFAULT_LAB_OPTIONS.concurrency))
+    .option('--min-requests <n>', 'keep each scenario under load until it has seen this many requests (at most 60s longer)', String(DEFAULT_LAB_OPTIONS.minRequests))
     .option('--grace <dur>', "the Deployment's terminationGracePeriodSeconds (inject may raise it for meshdrain)", '20s')
     .option('--app-shutdown <dur>', 'how long the app keeps calling the external service after SIGTERM', '8s')
     .option('--app-closes-port', 'the app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits')
