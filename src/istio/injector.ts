@@ -59,30 +59,38 @@ function isObj(v: unknown): v is Record<string, unknown> {
 interface InjectorDoc {
   index: number;
   name: string;
-  /** Start offset of the document in the file (for ordering). */
+  /** Path of the ConfigMap inside its document: [] or ['items', i] in a `kind: List`. */
+  base: (string | number)[];
+  /** Start offset of the ConfigMap in the file (for splicing from the end). */
   start: number;
 }
 
-/** The injector ConfigMaps in a file. Errors clearly when there is none. */
+/** The injector ConfigMaps in a file (also inside `kind: List`). Errors clearly when there is none. */
 function findInjectors(loaded: LoadedFile): InjectorDoc[] {
   const out: InjectorDoc[] = [];
   const others: string[] = [];
-  loaded.docs.forEach(({ doc, value }, index) => {
+  const visit = (value: unknown, index: number, base: (string | number)[]) => {
     if (!isObj(value)) return;
     const meta = isObj(value.metadata) ? value.metadata : {};
     const name = typeof meta.name === 'string' ? meta.name : '(unnamed)';
     const kind = String(value.kind ?? '');
+    if (kind === 'List' && Array.isArray(value.items)) {
+      value.items.forEach((item, i) => visit(item, index, [...base, 'items', i]));
+      return;
+    }
     if (kind !== 'ConfigMap') {
       others.push(`${kind || 'a document without kind'} ${name}`);
       return;
     }
     const data = isObj(value.data) ? value.data : {};
     if (typeof data.config === 'string' && (/^istio-sidecar-injector/.test(name) || /(^|\n)\s*templates?:/.test(data.config))) {
-      out.push({ index, name, start: doc.range[0] });
+      const node = nodeAt(loaded.docs[index]!.doc, base);
+      out.push({ index, name, base, start: node?.range?.[0] ?? loaded.docs[index]!.doc.range[0] });
     } else {
       others.push(`ConfigMap ${name}`);
     }
-  });
+  };
+  loaded.docs.forEach(({ value }, index) => visit(value, index, []));
   if (out.length === 0) {
     const what = others.length ? `found ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''}` : 'the input is empty';
     throw new InputError(
@@ -93,7 +101,7 @@ function findInjectors(loaded: LoadedFile): InjectorDoc[] {
   return out;
 }
 
-function stringNode(doc: Document.Parsed, path: string[], loaded: LoadedFile, what: string): Scalar<string> {
+function stringNode(doc: Document.Parsed, path: (string | number)[], loaded: LoadedFile, what: string): Scalar<string> {
   const node = nodeAt(doc, path);
   if (!isScalar(node) || typeof node.value !== 'string' || !node.range) {
     const pos = node?.range ? posAt(loaded.file, loaded.lines, node.range[0]) : posAt(loaded.file, loaded.lines, doc.range[0]);
@@ -348,7 +356,7 @@ export function patchInjectorConfigMap(text: string, file: string, o: InjectorPa
   // Later documents first: earlier offsets stay valid while we splice.
   for (const inj of [...injectors].sort((a, b) => b.start - a.start)) {
     const { doc } = loaded.docs[inj.index]!;
-    const configNode = stringNode(doc, ['data', 'config'], loaded, `${inj.name}: data.config`);
+    const configNode = stringNode(doc, [...inj.base, 'data', 'config'], loaded, `${inj.name}: data.config`);
     const configText = configNode.value;
     const cfg = parseDocument(configText, { prettyErrors: false });
     if (cfg.errors[0]) {
@@ -372,6 +380,10 @@ export function patchInjectorConfigMap(text: string, file: string, o: InjectorPa
       } catch (e) {
         return err(e);
       }
+      const foreign = stripMeshdrainBlock(tmpl);
+      for (const a of [commandAnnotation, waitForAnnotation]) {
+        if (foreign.includes(a)) warnings.push(`${inj.name}: the template already mentions ${a} outside meshdrain's block (an older hand patch?); meshdrain's branch is checked first`);
+      }
       if (patched !== tmpl) {
         const newConfig = replaceScalarSource(configText, t.node, patched);
         out = replaceScalarSource(out, configNode, newConfig);
@@ -379,8 +391,8 @@ export function patchInjectorConfigMap(text: string, file: string, o: InjectorPa
       } else {
         notes.push(`${inj.name}: already patched; nothing to change`);
       }
-      if (doc.getIn(['data', 'values']) !== undefined) {
-        const values = String(doc.getIn(['data', 'values']));
+      if (doc.getIn([...inj.base, 'data', 'values']) !== undefined) {
+        const values = String(doc.getIn([...inj.base, 'data', 'values']));
         if (/"lifecycle"\s*:\s*\{\s*"/.test(values)) {
           warnings.push(`${inj.name}: values set global.proxy.lifecycle, which wins over the annotation branch; pods get the global lifecycle`);
         }
@@ -392,15 +404,15 @@ export function patchInjectorConfigMap(text: string, file: string, o: InjectorPa
     if (!templateReadsGlobalLifecycle(tmpl)) {
       err(new InputError('this injection template never reads global.proxy.lifecycle (Istio 1.3 has no such hook), so setting it would change nothing; on such meshes use `meshdrain inject` on the manifests (on `istioctl kube-inject` output it sets the istio-proxy preStop directly)'));
     }
-    const valuesNode = nodeAt(doc, ['data', 'values']);
+    const valuesNode = nodeAt(doc, [...inj.base, 'data', 'values']);
     if (valuesNode === undefined) {
       throw new InputError(
-        `${inj.name}: no data.values: this injector (Istio before 1.5) had its Helm values rendered into the template at install time, so there is no global.proxy.lifecycle to set here; ` +
+        `${inj.name}: no data.values: this injector (older Istio) had its Helm values rendered into the template at install time, so there is no global.proxy.lifecycle to set here; ` +
           'use --mode annotation, or set global.proxy.lifecycle in your Helm values and re-install',
         posAt(loaded.file, loaded.lines, doc.range[0]),
       );
     }
-    const vNode = stringNode(doc, ['data', 'values'], loaded, `${inj.name}: data.values`);
+    const vNode = stringNode(doc, [...inj.base, 'data', 'values'], loaded, `${inj.name}: data.values`);
     const cmd = holdCommand(o.hold, o.shell);
     const lifecycle = { preStop: { exec: { command: cmd } } };
     const { text: newValues, previous } = setGlobalLifecycle(vNode.value, lifecycle, posAt(loaded.file, loaded.lines, vNode.range![0]));

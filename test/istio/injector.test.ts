@@ -390,6 +390,31 @@ describe('CLI', () => {
     expect(out.notes.filter((n) => n.includes('added'))).toHaveLength(2);
   });
 
+  it('patches an injector inside a kind: List (kubectl get cm -o yaml without a name)', () => {
+    const modern = read(INJECTOR.modern);
+    const item = modern.replace(/^/gm, '  ').replace(/^ {2}apiVersion/, '- apiVersion').replace(/\n {2}$/, '\n');
+    const list = `apiVersion: v1\nkind: List\nitems:\n${item}- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: istio\n  data:\n    mesh: "{}"\n`;
+    const parsed = parseYaml(list);
+    expect(parsed.items[0]).toEqual(parseYaml(modern));
+    const out = patchInjectorConfigMap(list, 'list.yaml', { mode: 'annotation', hold });
+    const v = parseYaml(out.text);
+    expect(v.items[0]).toEqual(parseYaml(patchInjectorConfigMap(modern, 'x', { mode: 'annotation', hold }).text));
+    expect(v.items[1]).toEqual(parsed.items[1]);
+    insertedBlock(list, out.text);
+    const g = parseYaml(patchInjectorConfigMap(list, 'list.yaml', { mode: 'global', hold }).text);
+    expect(JSON.parse(g.items[0].data.values).global.proxy.lifecycle.preStop.exec.command).toEqual(holdCommand(hold));
+  });
+
+  it('warns when the template already handles the annotation (an older hand patch)', () => {
+    const src = read(INJECTOR.modern).replace(
+      '          {{- else if $holdProxy }}',
+      '          {{- else if isset .ObjectMeta.Annotations `sidecar.istio.io/preStopCommand` }}\n            lifecycle: {}\n          {{- else if $holdProxy }}',
+    );
+    const out = patchInjectorConfigMap(src, 'x', { mode: 'annotation', hold });
+    expect(out.warnings.join('\n')).toMatch(/already mentions sidecar\.istio\.io\/preStopCommand outside meshdrain's block/);
+    expect(patchInjectorConfigMap(read(INJECTOR.modern), 'x', { mode: 'annotation', hold }).warnings.join('\n')).not.toMatch(/already mentions/);
+  });
+
   it('--help shows an example', async () => {
     for (const sub of ['injector-patch', 'template']) {
       const r = await runCli(['istio', sub, '--help']);
