@@ -65,11 +65,7 @@ ${busyboxFns}
 ${opts.waitFunctions ?? renderWaitFunction(opts.hold)}# ---- entrypoint ----
 mde_agent=${shQuote(agent)}
 
-# Millisecond timestamps where date supports %N (GNU), whole seconds otherwise (busybox).
 mde_datefmt='+%Y-%m-%dT%H:%M:%SZ'
-case $(date -u '+%S.%3N' 2>/dev/null) in
-  [0-9][0-9].[0-9][0-9][0-9]) mde_datefmt='+%Y-%m-%dT%H:%M:%S.%3NZ' ;;
-esac
 mde_log() {
   mde_now=$(date -u "$mde_datefmt" 2>/dev/null) || mde_now='-'
   printf '%s meshdrain-entrypoint: %s\\n' "$mde_now" "$*"
@@ -127,6 +123,12 @@ trap 'mde_forward HUP' HUP
 trap 'mde_forward QUIT' QUIT
 trap 'mde_forward USR1' USR1
 trap 'mde_forward USR2' USR2
+
+# Millisecond timestamps where date supports %N (GNU), whole seconds otherwise (busybox). Checked
+# after the traps are set, so no signal finds the shell unprepared.
+case $(date -u '+%S.%3N' 2>/dev/null) in
+  [0-9][0-9].[0-9][0-9][0-9]) mde_datefmt='+%Y-%m-%dT%H:%M:%S.%3NZ' ;;
+esac
 
 # In bash this gives pilot-agent default INT/QUIT dispositions; dash and busybox keep them ignored
 # in background jobs (POSIX), which pilot-agent (Go, signal.Notify) overrides for INT.

@@ -128,6 +128,14 @@ describe.skipIf(skip)('meshdrain image entrypoint (real signals)', () => {
         expect((await pod2.epExit!).code, pod2.epOut).toBe(137);
       });
 
+      it('exits 127 and says so when pilot-agent cannot be started', async () => {
+        const pod = newPod();
+        const text = renderEntrypoint({ hold: { strategies: [{ kind: 'app-listeners' }], timeoutMs: 1000, intervalMs: 200 }, variant: 'default', agentPath: `${pod.dir}/missing-agent` });
+        pod.startEntrypoint(text, sh.argv, ['proxy']);
+        expect((await pod.epExit!).code, pod.epOut).toBe(127);
+        expect(pod.epOut).toMatch(/pilot-agent exited with status 127; exiting with it/);
+      });
+
       it('releases at the timeout when the app never closes, not before', async () => {
         const pod = newPod();
         await pod.startApp(8080);
