@@ -1,0 +1,101 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(['hook', ...argv], {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: async () => '',
+    cwd: process.cwd(),
+    isStdinTTY: false,
+    env: {},
+  });
+  return { code, stdout, stderr };
+}
+
+describe('meshdrain hook', () => {
+  it('defaults: app-listeners, interval 200ms, timeout = 30s grace - 5s drain - 2s margin = 23s', async () => {
+    const r = await cli();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.startsWith('#!/bin/sh\n')).toBe(true);
+    expect(r.stdout).toMatch(/md_what=app-listeners\n/);
+    expect(r.stdout).toMatch(/timeout 23s, interval 200ms/);
+    expect(r.stdout).toMatch(/-ge 23000 \]/);
+  });
+
+  it('derives the timeout from --grace and --drain; --timeout wins', async () => {
+    expect((await cli('--grace', '60s')).stdout).toMatch(/timeout 53s/);
+    expect((await cli('--grace', '1m', '--drain', '10s')).stdout).toMatch(/timeout 48s/);
+    expect((await cli('--grace', '60s', '--timeout', '5s')).stdout).toMatch(/timeout 5s,/);
+    const over = await cli('--grace', '10s', '--timeout', '9s');
+    expect(over.code).toBe(0);
+    expect(over.stderr).toMatch(/warning: --timeout 9s \+ drain 5s exceeds --grace 10s/);
+  });
+
+  it('warns when the grace period leaves no room, and still holds at least 1s', async () => {
+    const r = await cli('--grace', '6s');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: --grace 6s leaves 0s/);
+    expect(r.stdout).toMatch(/timeout 1s,/);
+  });
+
+  it('combines repeated --wait-for in order', async () => {
+    const r = await cli('-w', 'ports=8080', '--wait-for', 'file=/drain/busy', '-w', 'sleep=3s', '--interval', '500ms');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/md_what='ports=8080, file=\/drain\/busy, sleep=3s'/);
+    expect(r.stdout).toMatch(/interval 500ms/);
+  });
+
+  it('--format exec-json prints the preStop exec.command array', async () => {
+    const r = await cli('--format', 'exec-json', '--timeout', '2s');
+    const argv = JSON.parse(r.stdout) as string[];
+    expect(argv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(argv).toHaveLength(3);
+    // and it runs: no app listener in a fresh namespace-less host would be luck, so use a file strategy
+    const f = await cli('--format', 'exec-json', '--timeout', '0s', '-w', 'file=/nonexistent/x');
+    const [sh, c, script] = JSON.parse(f.stdout) as string[];
+    const out = spawnSync('/usr/bin/dash', [c!, script!], { encoding: 'utf8', env: { PATH: '/usr/bin', MESHDRAIN_HOLD_LOG: '/dev/null' } });
+    expect(sh).toBe('/bin/sh');
+    expect(out.status).toBe(0);
+  });
+
+  it('--shell-dir runs the script with a brought-in shell (exec-json only)', async () => {
+    const r = await cli('--format', 'exec-json', '--shell-dir', '/meshdrain-shell');
+    expect((JSON.parse(r.stdout) as string[])[0]).toBe('/meshdrain-shell/sh');
+    const bad = await cli('--shell-dir', '/meshdrain-shell');
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+  });
+
+  const badInputs: string[][] = [
+    ['--wait-for', "file='; touch /tmp/pwned; '"],
+    ['--wait-for', 'http=http://127.0.0.1/$(id)'],
+    ['--wait-for', 'ports=80;id'],
+    ['--wait-for', 'bogus'],
+    ['--interval', 'fast'],
+    ['--interval', '1ms'],
+    ['--timeout', '-1s'],
+    ['--grace', 'soon'],
+    ['--format', 'yaml'],
+    ['--shell-dir', "/x'y", '--format', 'exec-json'],
+  ];
+  for (const argv of badInputs) {
+    it(`rejects ${argv.join(' ')}: exit 2, one line, nothing on stdout`, async () => {
+      const r = await cli(...argv);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')[0]).toMatch(/^(meshdrain: |error: )/);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    });
+  }
+
+  it('--help has examples', async () => {
+    const r = await cli('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Examples:\n\s+meshdrain hook/);
+  });
+});
