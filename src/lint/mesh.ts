@@ -37,11 +37,18 @@ export interface MeshSettings {
   /** global.proxy.lifecycle.preStop.exec.command: a preStop every injected proxy gets. */
   lifecyclePreStop?: Setting<string[]>;
   istioVersion?: Setting<Version>;
+  /** Custom injection templates by name (sidecarInjectorWebhook.templates, injector data.config templates). */
+  templates: Map<string, Setting<string>>;
+  /**
+   * Did an injector ConfigMap's template carry meshdrain's annotation branch (`meshdrain:begin`)?
+   * undefined = no injector template seen (then pod annotations that need it are given the benefit of the doubt).
+   */
+  injectorPatched?: Setting<boolean>;
   /** Files and documents that were recognised, for --verbose style notes. */
   sources: string[];
 }
 
-export const emptyMesh = (): MeshSettings => ({ defaultConfig: {}, sources: [] });
+export const emptyMesh = (): MeshSettings => ({ defaultConfig: {}, templates: new Map(), sources: [] });
 
 /** Positions inside a document, or inside a string value that holds YAML/JSON (ConfigMap data). */
 interface Where {
@@ -118,6 +125,12 @@ function readValues(values: unknown, where: Where, source: string, mesh: MeshSet
   const tag = getPath(values, ['global', 'tag']);
   const v = typeof tag === 'string' ? parseVersionLoose(tag) : null;
   if (v) mesh.istioVersion = { value: v, at: where.loc(['global', 'tag']), source: `${source} global.tag` };
+  const templates = getPath(values, ['sidecarInjectorWebhook', 'templates']);
+  if (isRecord(templates)) {
+    for (const [name, text] of Object.entries(templates)) {
+      if (typeof text === 'string') mesh.templates.set(name, { value: text, at: where.loc(['sidecarInjectorWebhook', 'templates', name], true), source: `${source} sidecarInjectorWebhook.templates.${name}` });
+    }
+  }
 }
 
 /**
@@ -158,13 +171,35 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
         const dc = getPath(m, ['defaultConfig']);
         if (isRecord(dc)) readProxyConfig(dc, { loc: (p, k) => where.loc(['defaultConfig', ...p], k) }, `ConfigMap ${name} mesh defaultConfig`, mesh.defaultConfig);
       }
+      if (/^istio-sidecar-injector(-.*)?$/.test(name) && typeof data.config === 'string') {
+        found++;
+        mesh.sources.push(`${loaded.file}: ConfigMap ${name} (injector config)`);
+        // data.config is Istio's business: if it does not parse, leave it to istiod and read nothing from it.
+        let parsed: ReturnType<typeof embedded> | undefined;
+        try {
+          parsed = embedded(loaded, doc, ['data', 'config'], data.config, `ConfigMap ${name} data.config`);
+        } catch {
+          parsed = undefined;
+        }
+        const { value: cfg, where } = parsed ?? { value: undefined, where: docWhere(loaded, doc, ['data', 'config']) };
+        const templates = getPath(cfg, ['templates']);
+        if (isRecord(templates)) {
+          for (const [tname, text] of Object.entries(templates)) {
+            if (typeof text === 'string') mesh.templates.set(tname, { value: text, at: where.loc(['templates', tname], true), source: `ConfigMap ${name} config templates.${tname}` });
+          }
+        }
+        const main = typeof getPath(cfg, ['templates', 'sidecar']) === 'string' ? (getPath(cfg, ['templates', 'sidecar']) as string) : typeof getPath(cfg, ['template']) === 'string' ? (getPath(cfg, ['template']) as string) : undefined;
+        if (main !== undefined) {
+          mesh.injectorPatched = { value: main.includes('meshdrain:begin'), at: locOf(loaded, doc, ['data', 'config']), source: `ConfigMap ${name} config` };
+        }
+      }
       if (/^istio-sidecar-injector(-.*)?$/.test(name) && typeof data.values === 'string') {
         found++;
         mesh.sources.push(`${loaded.file}: ConfigMap ${name} (injector values)`);
         const { value: vals, where } = embedded(loaded, doc, ['data', 'values'], data.values, `ConfigMap ${name} data.values`);
         readValues(vals, where, `ConfigMap ${name} values`, mesh);
       }
-    } else if (kind === undefined && ('meshConfig' in value || 'global' in value || 'pilot' in value || 'defaultConfig' in value)) {
+    } else if (kind === undefined && ['meshConfig', 'global', 'pilot', 'defaultConfig', 'sidecarInjectorWebhook'].some((k) => k in value)) {
       found++;
       mesh.sources.push(`${loaded.file}: Helm values`);
       readValues(value, here([]), 'Helm values', mesh);
@@ -172,4 +207,47 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
     }
   }
   return found;
+}
+
+/**
+ * The istio-proxy preStop command a custom injection template adds, read from its text (Go template
+ * actions and all): the `command:` list after `preStop:`, as a flow list or `- item` lines.
+ * Returns the argv, 'opaque' when the template has a preStop we cannot read, or null when it has none.
+ */
+export function templatePreStop(text: string): string[] | 'opaque' | null {
+  const at = text.search(/\bpreStop:/);
+  if (at < 0) return null;
+  const rest = text.slice(at).split('\n');
+  const cmdLine = rest.findIndex((l) => /^\s*command:/.test(l));
+  if (cmdLine < 0 || cmdLine > 4) return 'opaque';
+  const item = (raw: string): string | undefined => {
+    const t = raw.trim();
+    if (t.startsWith('"')) {
+      try {
+        return JSON.parse(t) as string;
+      } catch {
+        return undefined;
+      }
+    }
+    if (t.startsWith("'") && t.endsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
+    return /^[^{}[\]"'#]+$/.test(t) ? t : undefined;
+  };
+  const flow = /^\s*command:\s*(\[.*\])\s*$/.exec(rest[cmdLine]!);
+  if (flow) {
+    try {
+      const v = JSON.parse(flow[1]!) as unknown;
+      return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : 'opaque';
+    } catch {
+      return 'opaque';
+    }
+  }
+  const argv: string[] = [];
+  for (const l of rest.slice(cmdLine + 1)) {
+    const m = /^\s*- (.*)$/.exec(l);
+    if (!m) break;
+    const v = item(m[1]!);
+    if (v === undefined) return 'opaque';
+    argv.push(v);
+  }
+  return argv.length ? argv : 'opaque';
 }

@@ -8,7 +8,7 @@ import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate,
 import type { LoadedFile } from '../yaml/load.js';
 import { analyzeHook, sleepArgMs, type HookAnalysis } from './hook/analyze.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
-import { readProxyConfig, type ProxyConfigView, type Setting } from './mesh.js';
+import { readProxyConfig, templatePreStop, type ProxyConfigView, type Setting } from './mesh.js';
 import { atLeast, formatVersion, NATIVE, type LintOptions } from './options.js';
 import { parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
@@ -26,6 +26,8 @@ export interface HookView {
   locAt(offset: number, length?: number): Loc;
   /** Where the hook came from when not from the pod: e.g. injector values global.proxy.lifecycle. */
   from?: string;
+  /** Delivered by the injector in a form lint cannot read (assumed to wait; bound unknown). */
+  opaque?: boolean;
 }
 
 export interface ContainerView {
@@ -256,27 +258,65 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
     ? SECS(cfg.minimumDrainMs?.value ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000)
     : SECS(cfg.terminationDrainMs?.value ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000);
   const native = decideNative(partial, opts);
-  let hold: HookView | null = proxy?.preStop ?? null;
-  if (!hold && opts.mesh.lifecyclePreStop) {
-    const m = opts.mesh.lifecyclePreStop;
-    hold = { path: [], argv: m.value, analysis: analyzeHook(m.value), locAt: () => m.at, from: m.source };
-  }
+  const hold = proxyHold(partial, opts);
   // The native-mode default (`pilot-agent request POST drain`) starts the drain; it is not a hold.
-  if (hold?.analysis?.pilotAgentDrain) hold = null;
-  const view: PodView = { ...partial, proxyConfig: cfg, exitOnZero, drainSeconds, native, hold, distroless: null };
+  const view: PodView = { ...partial, proxyConfig: cfg, exitOnZero, drainSeconds, native, hold: hold?.analysis?.pilotAgentDrain ? null : hold, distroless: null };
   view.distroless = distrolessOf(view, cfg, opts);
   return view;
+}
+
+const STANDARD_TEMPLATES = new Set(['sidecar', 'init', 'gateway', 'grpc-agent', 'grpc-simple', 'spire', 'waypoint', 'kubevirt-interfaces']);
+
+/**
+ * The proxy's preStop, by what wins at injection: the pod's own istio-proxy entry (strategic-merged last);
+ * for pods not injected yet, a custom template the pod selects, then meshdrain's patched-injector
+ * annotations, then the mesh-wide global.proxy.lifecycle. An already injected pod shows what it got.
+ */
+function proxyHold(pod: PodBase, opts: LintOptions): HookView | null {
+  const own = pod.proxy?.preStop;
+  if (own) return own;
+  if (pod.proxy && !pod.proxyIsStub) return null; // injected already: no preStop means none
+  const annPath = (name: string): Path => [...pod.base, 'metadata', 'annotations', name];
+  const selected = (pod.annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).filter((t) => t && !STANDARD_TEMPLATES.has(t));
+  for (const name of selected) {
+    const t = opts.mesh.templates.get(name);
+    const at = pod.locKey(['metadata', 'annotations', ANNOTATIONS.templates]);
+    if (!t) {
+      if (opts.mesh.templates.size > 0) continue; // the mesh config is known and has no such template
+      return { path: annPath(ANNOTATIONS.templates), locAt: () => at, from: `injection template ${name} (not in the mesh config given)`, opaque: true };
+    }
+    const cmd = templatePreStop(t.value);
+    if (cmd === null) continue;
+    if (cmd === 'opaque') return { path: annPath(ANNOTATIONS.templates), locAt: () => t.at, from: t.source, opaque: true };
+    return { path: annPath(ANNOTATIONS.templates), argv: cmd, analysis: analyzeHook(cmd), locAt: () => t.at, from: t.source };
+  }
+  const patched = opts.mesh.injectorPatched?.value !== false;
+  const raw = pod.annotations[ANNOTATIONS.legacyPreStop];
+  if (raw !== undefined && patched) {
+    const path = annPath(ANNOTATIONS.legacyPreStop);
+    const argv = ['/bin/sh', '-c', raw];
+    return { path, argv, analysis: analyzeHook(argv), locAt: (offset, length) => (offset >= 0 ? locInString(pod.loaded, pod.doc, path, offset, length) : pod.locKey(['metadata', 'annotations', ANNOTATIONS.legacyPreStop])), from: `${ANNOTATIONS.legacyPreStop} annotation` };
+  }
+  if (pod.annotations[ANNOTATIONS.waitFor] !== undefined && patched) {
+    const at = pod.locKey(['metadata', 'annotations', ANNOTATIONS.waitFor]);
+    return { path: annPath(ANNOTATIONS.waitFor), locAt: () => at, from: `${ANNOTATIONS.waitFor} annotation (meshdrain-patched injector)`, opaque: true };
+  }
+  const m = opts.mesh.lifecyclePreStop;
+  if (m) return { path: [], argv: m.value, analysis: analyzeHook(m.value), locAt: () => m.at, from: m.source };
+  return null;
 }
 
 /** Does the hold actually wait (a sleep, a loop), rather than return at once? */
 export function holdWaits(h: HookView | null): boolean {
   if (!h) return false;
+  if (h.opaque) return true;
   if (h.sleepSeconds !== undefined) return h.sleepSeconds > 0;
   return h.analysis?.waits ?? false;
 }
 
 /** Upper bound of the hold in seconds; null = unbounded (until SIGKILL at worst). */
 export function holdBoundSeconds(h: HookView): number | null {
+  if (h.opaque) return null;
   if (h.sleepSeconds !== undefined) return h.sleepSeconds;
   const a = h.analysis;
   if (!a) return 0;

@@ -7,6 +7,7 @@
  * Excluded by design: a Job/CronJob whose author wrote sidecar.istio.io/nativeSidecar: "false" — inject
  * respects it and says so on stderr; lint rightly reports the Job will never complete.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +115,40 @@ describe('lint ∘ inject', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('also with --via template (the hold comes from a custom injection template)', () => {
+    fc.assert(
+      fc.property(manifest, (text) => {
+        const injected = injectText(text, 'gen.yaml', { via: 'template' }).output;
+        const errors = lint([{ file: 'gen.yaml', text: injected }]).findings.filter((f) => f.severity === 'error');
+        expect(errors, `input:\n${text}\noutput:\n${injected}`).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('with --via template and the template itself in the mesh config (lint reads the hold out of it)', () => {
+    const values = readFileSync(new URL('../../fixtures/lint/mesh/meshdrain-template-values.yaml', import.meta.url), 'utf8');
+    fc.assert(
+      fc.property(manifest, (text) => {
+        const injected = injectText(text, 'gen.yaml', { via: 'template' }).output;
+        // KNOWN GAP (pinned below): the template's fixed hold timeout is not part of inject's grace budget.
+        const errors = lint([{ file: 'gen.yaml', text: injected }], [{ file: 'values.yaml', text: values }]).findings.filter(
+          (f) => f.severity === 'error' && !(f.rule === 'grace-period-too-short' && f.message.includes("hold's timeout")),
+        );
+        expect(errors, `input:\n${text}\noutput:\n${injected}`).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it.fails("KNOWN GAP: inject --via template sizes the grace period without the template's fixed hold timeout (23s + 5s drain > 27s)", () => {
+    const values = readFileSync(new URL('../../fixtures/lint/mesh/meshdrain-template-values.yaml', import.meta.url), 'utf8');
+    const text = stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'a' }] } });
+    const injected = injectText(text, 'gen.yaml', { via: 'template' }).output;
+    const errors = lint([{ file: 'gen.yaml', text: injected }], [{ file: 'values.yaml', text: values }]).findings.filter((f) => f.severity === 'error');
+    expect(errors).toEqual([]);
   });
 
   it.fails('KNOWN GAP: an exec `sleep 40` app preStop is not counted by inject, so lint finds the grace period short', () => {

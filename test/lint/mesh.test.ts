@@ -48,14 +48,18 @@ describe('mesh settings readers', () => {
   });
   it('real injector ConfigMaps (Istio 1.3.1, 1.5.10, current) are recognised', () => {
     const modern = read('real/istio-modern/istio-sidecar-injector-configmap.yaml');
-    expect(modern.n).toBe(1);
+    expect(modern.n).toBe(2); // data.config and data.values
+    expect(modern.mesh.injectorPatched?.value).toBe(false);
+    expect([...modern.mesh.templates.keys()]).toEqual(['sidecar']);
     expect(modern.mesh.istioVersion?.value).toEqual({ major: 1, minor: 30 });
     expect(modern.mesh.lifecyclePreStop).toBeUndefined(); // "lifecycle": {}
     const v131 = read('real/istio-legacy/istio-1.3.1-sidecar-injector-configmap-kubectl-dump.yaml');
-    expect(v131.n).toBe(1);
+    expect(v131.n).toBe(2);
+    expect(v131.mesh.injectorPatched?.value).toBe(false);
     expect(v131.mesh.istioVersion?.value).toEqual({ major: 1, minor: 3 });
     const v15 = read('real/istio-legacy/istio-1.5.10-sidecar-injector-configmap.yaml');
-    expect(v15.n).toBe(1);
+    expect(v15.n).toBe(2);
+    expect(v15.mesh.injectorPatched?.value).toBe(false);
   });
   it('a file with no mesh settings is refused as --mesh-config, with file:line:col', () => {
     const text = readFileSync(`${FIX}mesh/not-mesh.yaml`, 'utf8');
@@ -106,5 +110,28 @@ ${env}`;
     const f = rules(pod('{"terminationDrainDuration": "5s"}', env));
     expect(f.map((x) => x.rule)).toContain('drain-duration-ignored');
     expect(f.map((x) => x.rule)).not.toContain('drain-exceeds-grace');
+  });
+});
+
+describe('holds delivered by the injector', () => {
+  it("reads the preStop out of meshdrain's generated injection template (Go template and all)", async () => {
+    const { templatePreStop } = await import('../../src/lint/mesh.js');
+    const { analyzeHook } = await import('../../src/lint/hook/analyze.js');
+    const { mesh } = read('mesh/meshdrain-template-values.yaml');
+    const t = mesh.templates.get('meshdrain');
+    expect(t).toBeDefined();
+    const argv = templatePreStop(t!.value);
+    expect(Array.isArray(argv)).toBe(true);
+    expect((argv as string[]).slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    const a = analyzeHook(argv as string[]);
+    expect(a.maxHoldMs).toBeGreaterThan(0);
+    expect(a.fragile).toEqual([]);
+  });
+  it('template text forms: flow list, block list, none, unreadable', async () => {
+    const { templatePreStop } = await import('../../src/lint/mesh.js');
+    expect(templatePreStop('spec:\n  containers:\n  - name: istio-proxy\n    lifecycle:\n      preStop:\n        exec:\n          command: ["sleep", "5"]\n')).toEqual(['sleep', '5']);
+    expect(templatePreStop('      preStop:\n        exec:\n          command:\n          - /bin/sh\n          - "-c"\n          - \'sleep 5\'\n')).toEqual(['/bin/sh', '-c', 'sleep 5']);
+    expect(templatePreStop('spec: {}\n')).toBeNull();
+    expect(templatePreStop('      preStop:\n        exec:\n          command:\n          {{- range .Values.cmd }}\n')).toBe('opaque');
   });
 });

@@ -56,7 +56,7 @@ spec:
     if (!pod.meshed || pod.native.native || pod.exitOnZero) return;
     const hold = pod.hold;
     const loops = (hold?.analysis?.loops.length ?? 0) > 0;
-    if (hold && holdWaits(hold) && loops) return; // waits for something: the hook rules judge how well
+    if (hold && holdWaits(hold) && (loops || hold.opaque)) return; // waits for something: the hook rules judge how well
     const fixed = hold && holdWaits(hold) ? holdBoundSeconds(hold) ?? 0 : 0;
     const proxyLife = fixed + pod.drainSeconds;
     const appNeeds = pod.appDelaySeconds + opts.appShutdownSeconds;
