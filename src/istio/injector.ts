@@ -48,7 +48,7 @@ export const END_MARK = 'meshdrain:end';
 const MISMATCH_PLACEHOLDER = 'Template_Version_And_Istio_Version_Mismatched_Check_Installation';
 const LIFECYCLE_IF = /^if\s+\.Values\.global\.proxy\.lifecycle$/;
 
-const UPGRADE_WARNING =
+export const UPGRADE_WARNING =
   'a hand-patched istio-sidecar-injector ConfigMap is overwritten by the next `helm upgrade` / `istioctl install`; ' +
   'for a durable setup use a custom injection template: `meshdrain istio template` (see docs/istio.md)';
 
@@ -56,7 +56,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-interface InjectorDoc {
+export interface InjectorDoc {
   index: number;
   name: string;
   /** Path of the ConfigMap inside its document: [] or ['items', i] in a `kind: List`. */
@@ -66,7 +66,7 @@ interface InjectorDoc {
 }
 
 /** The injector ConfigMaps in a file (also inside `kind: List`). Errors clearly when there is none. */
-function findInjectors(loaded: LoadedFile): InjectorDoc[] {
+export function findInjectors(loaded: LoadedFile): InjectorDoc[] {
   const out: InjectorDoc[] = [];
   const others: string[] = [];
   const visit = (value: unknown, index: number, base: (string | number)[]) => {
@@ -101,7 +101,7 @@ function findInjectors(loaded: LoadedFile): InjectorDoc[] {
   return out;
 }
 
-function stringNode(doc: Document.Parsed, path: (string | number)[], loaded: LoadedFile, what: string): Scalar<string> {
+export function stringNode(doc: Document.Parsed, path: (string | number)[], loaded: LoadedFile, what: string): Scalar<string> {
   const node = nodeAt(doc, path);
   if (!isScalar(node) || typeof node.value !== 'string' || !node.range) {
     const pos = node?.range ? posAt(loaded.file, loaded.lines, node.range[0]) : posAt(loaded.file, loaded.lines, doc.range[0]);

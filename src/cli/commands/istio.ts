@@ -1,12 +1,10 @@
 import { Option, type Command } from 'commander';
-import { parseAllDocuments } from 'yaml';
-import { InputError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { readText } from '../../io/files.js';
 import { holdFromOptions } from '../../istio/holds.js';
 import { patchInjectorConfigMap, type InjectorMode } from '../../istio/injector.js';
-import { replaceScalarSource } from '../../istio/scalar-edit.js';
+import { addTemplateToConfigMap } from '../../istio/template-configmap.js';
 import {
-  addTemplateToConfig,
   checkTemplateName,
   DEFAULT_TEMPLATE_NAME,
   renderInjectionTemplate,
@@ -14,7 +12,6 @@ import {
   type NativeCheck,
   type TemplateFormat,
 } from '../../istio/template.js';
-import { loadDocuments, nodeAt } from '../../yaml/load.js';
 import type { Ctx } from '../context.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -149,37 +146,11 @@ export function registerIstio(program: Command, ctx: Ctx): void {
         return;
       }
       const { text, name } = await readInput(ctx, file);
-      ctx.io.stdout(addTemplateToConfigMap(text, name, opts.name, renderInjectionTemplate(opts)));
+      const r = addTemplateToConfigMap(text, name, opts.name, renderInjectionTemplate(opts));
+      ctx.io.stdout(r.text);
+      for (const n of r.notes) ctx.io.stderr(`meshdrain: ${n}\n`);
       ctx.io.stderr(
         `meshdrain: warning: a hand-edited istio-sidecar-injector ConfigMap is overwritten by the next helm upgrade / istioctl install; put the template in your install values instead (--format helm-values or istio-operator)\n`,
       );
     });
-}
-
-/** Add `templates.<name>` to the injector ConfigMap(s) in a file, byte-preserving elsewhere. */
-export function addTemplateToConfigMap(text: string, file: string, name: string, tmpl: string): string {
-  const loaded = loadDocuments(text, file);
-  let out = text;
-  let found = 0;
-  const docs = [...loaded.docs].reverse();
-  for (const { doc, value } of docs) {
-    const v = value as { kind?: unknown; metadata?: { name?: unknown }; data?: { config?: unknown } } | null;
-    if (!v || v.kind !== 'ConfigMap' || typeof v.data?.config !== 'string') continue;
-    const node = nodeAt(doc, ['data', 'config']);
-    if (!node || !('value' in node)) continue;
-    found++;
-    let newConfig: string;
-    try {
-      newConfig = addTemplateToConfig(v.data.config, name, tmpl);
-    } catch (e) {
-      if (e instanceof InputError && !e.pos) throw new InputError(`${String(v.metadata?.name)}: ${e.message}`, { file, line: loaded.lines.linePos(node.range![0]).line, col: 1 });
-      throw e;
-    }
-    out = replaceScalarSource(out, node as never, newConfig);
-  }
-  if (!found) throw new InputError('not the Istio sidecar injector ConfigMap (kind ConfigMap with data.config)', { file, line: 1, col: 1 });
-  // Must still parse.
-  const check = parseAllDocuments(out);
-  if (!Array.isArray(check) || check.some((d) => d.errors.length)) throw new Error('internal: patched ConfigMap does not parse');
-  return out;
 }
