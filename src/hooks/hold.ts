@@ -277,7 +277,7 @@ export const SHELL_APPLETS = Object.freeze(['sh', 'sleep', 'date', 'wget']);
 /**
  * The init container's command that brings a shell to a distroless istio-proxy: copy the image's
  * static busybox into the shared emptyDir and link the applets the hold uses. The image must ship a
- * statically linked /bin/busybox (e.g. busybox:1.36-musl).
+ * statically linked /bin/busybox (e.g. busybox:1.37.0-musl).
  */
 export function shellInitCommand(shell: ShellSource & { kind: 'init-container' }): string[] {
   checkShell(shell);
