@@ -5,11 +5,14 @@
  * the default template injected and gains the preStop. Unlike a patched ConfigMap it survives Helm
  * and istioctl upgrades because it lives in the install's own values (ADR 031).
  */
-import { isMap, isScalar, parseDocument, stringify, type Scalar } from 'yaml';
+import { isMap, isScalar, parseDocument, type Scalar } from 'yaml';
 import { InputError } from '../errors.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
-import { ANNOTATIONS, PROXY_CONTAINER } from './facts.js';
+import { ANNOTATIONS, PROXY_CONTAINER, PROXY_UID } from './facts.js';
 import { goTemplateLiteral } from './gotemplate.js';
+import { shellInitCommand } from '../hooks/hold.js';
+import { SHELL_INIT_CONTAINER, SHELL_VOLUME } from '../plan/apply.js';
+import { SHELL_MOUNT_PATH } from '../plan/plan.js';
 import { holdCommand } from './holds.js';
 
 export const DEFAULT_TEMPLATE_NAME = 'meshdrain';
@@ -27,8 +30,21 @@ export type NativeCheck = 'field' | 'annotation' | 'off';
 export interface InjectionTemplateOptions {
   name?: string;
   hold: HoldSpec;
-  shell?: ShellSource;
+  /**
+   * Distroless proxies have no shell: with an image, the template also adds an init container that
+   * copies busybox (sh, sleep, …) into an emptyDir mounted into istio-proxy, and the hold runs with it.
+   */
+  shellImage?: string;
   nativeCheck?: NativeCheck;
+}
+
+/** The ShellSource a template's hold runs with. */
+export function templateShell(o: InjectionTemplateOptions): ShellSource {
+  if (!o.shellImage) return { kind: 'image' };
+  if (!/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(o.shellImage)) {
+    throw new InputError(`--shell-image: expected an image reference like busybox:1.36.1-musl, got ${JSON.stringify(o.shellImage)}`);
+  }
+  return { kind: 'init-container', image: o.shellImage, mountPath: SHELL_MOUNT_PATH };
 }
 
 export type TemplateFormat = 'helm-values' | 'istio-operator' | 'configmap' | 'raw';
@@ -63,26 +79,81 @@ const NATIVE_EXPR: Record<Exclude<NativeCheck, 'off'>, string> = {
 };
 
 /** The container fragment the template merges into istio-proxy (also what tests strategic-merge). */
-export function proxyContainerPatch(o: InjectionTemplateOptions): { name: string; lifecycle: { preStop: { exec: { command: string[] } } } } {
-  return { name: PROXY_CONTAINER, lifecycle: { preStop: { exec: { command: holdCommand(o.hold, o.shell) } } } };
+export function proxyContainerPatch(o: InjectionTemplateOptions): {
+  name: string;
+  volumeMounts?: { name: string; mountPath: string }[];
+  lifecycle: { preStop: { exec: { command: string[] } } };
+} {
+  const shell = templateShell(o);
+  const c: ReturnType<typeof proxyContainerPatch> = { name: PROXY_CONTAINER, lifecycle: { preStop: { exec: { command: holdCommand(o.hold, shell) } } } };
+  if (shell.kind === 'init-container') c.volumeMounts = [{ name: SHELL_VOLUME, mountPath: shell.mountPath }];
+  return c;
+}
+
+/** What the template merges into the pod spec for a classic (non-native) sidecar. */
+export function templatePodSpecPatch(o: InjectionTemplateOptions): Record<string, unknown> {
+  const shell = templateShell(o);
+  const spec: Record<string, unknown> = { containers: [proxyContainerPatch(o)] };
+  if (shell.kind === 'init-container') {
+    spec.initContainers = [
+      {
+        name: SHELL_INIT_CONTAINER,
+        image: shell.image,
+        command: shellInitCommand(shell),
+        volumeMounts: [{ name: SHELL_VOLUME, mountPath: shell.mountPath }],
+        securityContext: {
+          runAsUser: PROXY_UID,
+          runAsGroup: PROXY_UID,
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        },
+      },
+    ];
+    spec.volumes = [{ name: SHELL_VOLUME, emptyDir: {} }];
+  }
+  return spec;
+}
+
+/** A scalar as YAML: strings JSON-quoted unless plainly safe, `{{` escaped so Go prints it literally. */
+function scalarYaml(v: unknown): string {
+  if (typeof v === 'string') return goTemplateLiteral(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|[0-9.]+)$/i.test(v) ? v : JSON.stringify(v));
+  return JSON.stringify(v);
+}
+
+/** Block YAML for plain data (objects, arrays, scalars), sequences at their key's indentation. */
+function templateYaml(value: unknown, indent: string): string[] {
+  const out: string[] = [];
+  const isColl = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length > 0;
+  const emit = (v: unknown, ind: string, firstPrefix: string | null): void => {
+    if (Array.isArray(v)) {
+      for (const item of v) {
+        if (isColl(item) && !Array.isArray(item)) emit(item, ind + '  ', `${ind}- `);
+        else out.push(`${ind}- ${isColl(item) ? JSON.stringify(item) : scalarYaml(item)}`);
+      }
+      return;
+    }
+    let first = firstPrefix;
+    for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+      const lead = first ?? ind;
+      first = null;
+      if (!isColl(val)) out.push(`${lead}${k}: ${typeof val === 'object' && val !== null ? (Array.isArray(val) ? '[]' : '{}') : scalarYaml(val)}`);
+      else {
+        out.push(`${lead}${k}:`);
+        emit(val, Array.isArray(val) ? ind : ind + '  ', null);
+      }
+    }
+  };
+  emit(value, indent, null);
+  return out;
 }
 
 /** The Go template text (what goes under `templates.<name>`). */
 export function renderInjectionTemplate(o: InjectionTemplateOptions): string {
   const name = checkTemplateName(o.name ?? DEFAULT_TEMPLATE_NAME);
   const check = o.nativeCheck ?? 'field';
-  const c = proxyContainerPatch(o);
-  const cmd = c.lifecycle.preStop.exec.command.map((s) => `          - ${goTemplateLiteral(JSON.stringify(s))}`);
-  const body = [
-    'spec:',
-    '  containers:',
-    `  - name: ${PROXY_CONTAINER}`,
-    '    lifecycle:',
-    '      preStop:',
-    '        exec:',
-    '          command:',
-    ...cmd,
-  ];
+  const body = ['spec:', ...templateYaml(templatePodSpecPatch(o), '  ')];
   const head = `{{- /* meshdrain: the istio-proxy preStop waits for the app (generated by \`meshdrain istio template --name ${name}\`). Select per pod: ${ANNOTATIONS.templates}: "sidecar,${name}". */}}`;
   if (check === 'off') return [head, ...body].join('\n') + '\n';
   return (
@@ -170,9 +241,4 @@ export function addTemplateToConfig(configText: string, name: string, tmpl: stri
   const insertAt = configText.lastIndexOf('\n', end - 1) + 1 === end ? end : configText.indexOf('\n', end - 1) + 1 || configText.length;
   const sep = insertAt === configText.length && !configText.endsWith('\n') ? '\n' : '';
   return configText.slice(0, insertAt) + sep + literalBlock(name, tmpl, indent) + configText.slice(insertAt);
-}
-
-/** A one-line YAML rendering of a value (for notes). */
-export function oneLine(v: unknown): string {
-  return stringify(v, { lineWidth: 0, collectionStyle: 'flow' }).trim();
 }

@@ -10,6 +10,7 @@ import {
   renderInjectionTemplate,
   renderTemplateOutput,
   templateAnnotationValue,
+  templatePodSpecPatch,
 } from '../../src/istio/template.js';
 import { goExecute, goParses } from './gorender.js';
 import { FIX, INJECTOR, kubectlPatch, read, regexBalance, runCli, templateOf } from './helpers.js';
@@ -202,6 +203,47 @@ describe('the custom injection template', () => {
       }
     });
   }
+});
+
+describe('the template for distroless proxies (--shell-image)', () => {
+  const o = { hold, shellImage: 'busybox:1.36.1-musl' };
+  const tmpl = renderInjectionTemplate(o);
+
+  it('Go renders the init container, the volume and the mount with the hold', async () => {
+    await goParses(tmpl);
+    const out = await goRenderTemplate(tmpl, {}, false);
+    expect(out).toEqual({ spec: templatePodSpecPatch(o) });
+    const spec = out.spec as Obj;
+    expect(spec.containers[0].lifecycle.preStop.exec.command[0]).toBe('/meshdrain/bin/sh');
+    expect(spec.initContainers[0].command.join(' ')).toContain('/meshdrain/bin');
+    expect(spec.volumes).toEqual([{ name: 'meshdrain-bin', emptyDir: {} }]);
+    expect(await goRenderTemplate(tmpl, {}, true)).toEqual({ spec: {} });
+  });
+
+  it('strategic merge onto the real classic injected pod adds exactly that', async () => {
+    const pod = parseAllDocuments(read(`${FIX}injected/native-sidecar-opt-out.yaml.injected`)) as any[];
+    const base = kubectlPatch(JSON.stringify(pod[0].toJS()), {}) as Obj;
+    const merged = kubectlPatch(JSON.stringify(base), await goRenderTemplate(tmpl, {}, false)) as Obj;
+    const i = base.spec.containers.findIndex((c: Obj) => c.name === 'istio-proxy');
+    const before = base.spec.containers[i];
+    const after = merged.spec.containers[i];
+    // Strategic merge keys lists by name/mountPath; where a new entry lands in the list is not part of the contract.
+    const byKey = (l: Obj[], k: string) => [...l].sort((x, y) => String(x[k]).localeCompare(String(y[k])));
+    expect({ ...after, volumeMounts: byKey(after.volumeMounts, 'mountPath') }).toEqual({
+      ...before,
+      lifecycle: { ...(before.lifecycle ?? {}), preStop: proxyContainerPatch(o).lifecycle.preStop },
+      volumeMounts: byKey([...before.volumeMounts, { name: 'meshdrain-bin', mountPath: '/meshdrain/bin' }], 'mountPath'),
+    });
+    expect(byKey(merged.spec.initContainers, 'name')).toEqual(byKey([...base.spec.initContainers, (templatePodSpecPatch(o).initContainers as Obj[])[0]!], 'name'));
+    expect(byKey(merged.spec.volumes, 'name')).toEqual(byKey([...base.spec.volumes, { name: 'meshdrain-bin', emptyDir: {} }], 'name'));
+    const rest = (x: Obj) => ({ ...x, spec: { ...x.spec, containers: x.spec.containers.filter((c: Obj) => c.name !== 'istio-proxy'), initContainers: undefined, volumes: undefined } });
+    expect(rest(merged)).toEqual(rest(base));
+  });
+
+  it('refuses an image reference with shell or YAML characters', () => {
+    expect(() => renderInjectionTemplate({ hold, shellImage: 'busybox"; rm' })).toThrow(InputError);
+    expect(() => renderInjectionTemplate({ hold, shellImage: 'x\ny: 1' })).toThrow(InputError);
+  });
 });
 
 describe('addTemplateToConfig', () => {

@@ -31,6 +31,7 @@ interface PatchFlags extends HoldFlags {
 
 interface TemplateFlags extends HoldFlags {
   name: string;
+  shellImage?: string;
   format: TemplateFormat;
   nativeCheck: NativeCheck;
 }
@@ -131,6 +132,7 @@ export function registerIstio(program: Command, ctx: Ctx): void {
       .argument('[file]', 'with --format configmap: the injector ConfigMap (or - for stdin)'),
   )
     .option('--name <name>', 'template name', DEFAULT_TEMPLATE_NAME)
+    .option('--shell-image <image>', 'distroless proxies: also add an init container that copies busybox (sh, sleep) from this image into an emptyDir for the hold (e.g. busybox:1.36.1-musl)')
     .addOption(new Option('--format <format>', 'where it goes').choices(['helm-values', 'istio-operator', 'configmap', 'raw']).default('helm-values'))
     .addOption(
       new Option('--native-check <how>', 'how native-sidecar pods (which need no hold) are recognized: field = as current Istio\'s own template does (pod annotation, else istiod\'s NativeSidecars), annotation = only sidecar.istio.io/nativeSidecar: "true", off = never')
@@ -139,7 +141,7 @@ export function registerIstio(program: Command, ctx: Ctx): void {
     )
     .addHelpText('after', TEMPLATE_HELP)
     .action(async (file: string | undefined, flags: TemplateFlags) => {
-      const opts = { name: checkTemplateName(flags.name), hold: holdOf(flags), nativeCheck: flags.nativeCheck };
+      const opts = { name: checkTemplateName(flags.name), hold: holdOf(flags), nativeCheck: flags.nativeCheck, shellImage: flags.shellImage };
       if (flags.format !== 'configmap') {
         if (file !== undefined) throw new UsageError(`a FILE is read only with --format configmap`);
         ctx.io.stdout(renderTemplateOutput(flags.format, opts));
