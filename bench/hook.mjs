@@ -59,7 +59,8 @@ process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 function listen(name, listen, extra = {}) {
-  const proc = spawn('ip', ['netns', 'exec', NS, join(dir, name), LISTENER, JSON.stringify({ listen, ...extra })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const limit = extra.conns ? ['prlimit', `--nofile=${2 * extra.conns + 1024}`, '--'] : [];
+  const proc = spawn('ip', ['netns', 'exec', NS, ...limit, join(dir, name), LISTENER, JSON.stringify({ listen, ...extra })], { stdio: ['ignore', 'pipe', 'inherit'] });
   procs.push(proc);
   const closed = new Map();
   const waiters = new Map();

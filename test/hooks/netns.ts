@@ -81,7 +81,9 @@ export class Pod {
 
   /** Start a listener process named `name`; resolves once it prints "ready". */
   async listen(name: 'envoy' | 'pilot-agent' | 'app', listen: ListenSpec[], extra: { conns?: number; connPort?: number } = {}): Promise<Listener> {
-    const proc = spawn('ip', ['netns', 'exec', this.ns, join(this.dir, name), LISTENER, JSON.stringify({ listen, ...extra })], {
+    // Many connections need 2 fds each: raise the fd limit for that process (root may).
+    const limit = extra.conns ? ['prlimit', `--nofile=${2 * extra.conns + 1024}`, '--'] : [];
+    const proc = spawn('ip', ['netns', 'exec', this.ns, ...limit, join(this.dir, name), LISTENER, JSON.stringify({ listen, ...extra })], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.procs.push(proc);
