@@ -15,6 +15,12 @@ const root = rootStatus();
 const BOUND_MS = 500;
 const hold = (wait: string[], timeoutMs = 20_000): HoldSpec => ({ strategies: wait.map(parseStrategy), timeoutMs, intervalMs: 200 });
 
+describe.runIf(!root.ok && root.required)('strategies in netns (required)', () => {
+  it('has root and ip netns', () => {
+    throw new Error(`MESHDRAIN_REQUIRE_ROOT_TESTS=1 but ${root.reason}`);
+  });
+});
+
 describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => {
   let pod: Pod;
   let bins: Record<string, string>;
