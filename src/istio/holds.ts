@@ -84,7 +84,9 @@ export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builti
     const keys = [...new Set([written, normalized])].filter((k) => !seen.has(k));
     if (keys.length === 0) continue;
     keys.forEach((k) => seen.add(k));
-    out.push({ keys, hold: { ...defaultHold, strategies } });
+    // An explicit delay longer than the default timeout is what the pod asked for: let it run.
+    const longestSleep = Math.max(0, ...strategies.map((st) => (st.kind === 'sleep' ? st.ms : 0)));
+    out.push({ keys, hold: { ...defaultHold, strategies, timeoutMs: Math.max(defaultHold.timeoutMs, longestSleep) } });
   }
   return out;
 }

@@ -221,6 +221,13 @@ describe('injector-patch --mode annotation on real templates', () => {
     expect(t).toContain(norm === 'sleep=45s' ? '{{- else if eq $meshdrainWaitFor "sleep=45s" }}' : `{{- else if or (eq $meshdrainWaitFor "sleep=45s") (eq $meshdrainWaitFor "${norm}") }}`);
   });
 
+  it('a catalog sleep longer than the timeout gets a timeout that lets it finish', () => {
+    const cat = buildCatalog(holdFromOptions({ timeout: '20s' }));
+    expect(cat.find((e) => e.keys.includes('sleep=30s'))!.hold.timeoutMs).toBe(30_000);
+    expect(cat.find((e) => e.keys.includes('sleep=5s'))!.hold.timeoutMs).toBe(20_000);
+    expect(cat.find((e) => e.keys.includes('app-listeners'))!.hold.timeoutMs).toBe(20_000);
+  });
+
   it('a note line says which hold was chosen, and the script runs under dash', () => {
     const h = holdFromOptions({ waitFor: ['sleep=100ms'], timeout: '2s', interval: '50ms' });
     const cmd = holdCommand(h, undefined, 'meshdrain.dev/wait-for=sleep=100ms');
