@@ -25,6 +25,7 @@ export function parseEvent(line: string): AgentEvent | null {
 export class AgentChannel {
   private nextId = 1;
   private readonly waiting = new Map<number, (e: AgentEvent) => void>();
+  private readonly failers = new Map<number, (e: Error) => void>();
   private readonly readyWaiters: ((e: AgentEvent) => void)[] = [];
   proc!: LabProc;
 
@@ -34,6 +35,13 @@ export class AgentChannel {
   attach(procs: ProcTable, spawn: (onLine: (l: string) => void) => LabProc): LabProc {
     void procs;
     this.proc = spawn((l) => this.onLine(l));
+    // Nobody answers a dead agent: fail every pending request at once instead of timing out.
+    void this.proc.exited.then(() => {
+      for (const [id, w] of this.failers) {
+        this.failers.delete(id);
+        w(new Error(`${this.proc.name} exited: ${this.proc.stderrTail.join(' / ')}`));
+      }
+    });
     return this.proc;
   }
 
@@ -71,14 +79,22 @@ export class AgentChannel {
 
   request(msg: Record<string, unknown>, timeoutMs = 10_000): Promise<AgentEvent> {
     const id = this.nextId++;
+    if (this.proc.exit) return Promise.reject(new Error(`${this.proc.name} has exited`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
+        this.failers.delete(id);
         reject(new Error(`${this.proc.name}: no answer to ${String(msg.op)} in ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiting.set(id, (e) => {
         clearTimeout(timer);
+        this.failers.delete(id);
         resolve(e);
+      });
+      this.failers.set(id, (err) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        reject(err);
       });
       this.send({ ...msg, id });
     });

@@ -85,6 +85,8 @@ export interface KubeletDeps {
   appClosesPortOnSigterm: boolean;
   egressIntervalMs: number;
   propagationDelayMs: number;
+  /** The run was aborted: skip waits that only keep the timeline realistic. */
+  signal?: AbortSignal;
 }
 
 export class Kubelet {
@@ -235,7 +237,7 @@ export class Kubelet {
     // A hook still running when its container is gone dies with it.
     for (const h of hooks) if (!h.exit) procs.killGroup(h);
     await Promise.all(hooks.map((h) => h.exited));
-    if (pod.endpointRemovedAt === undefined) {
+    if (pod.endpointRemovedAt === undefined && !this.d.signal?.aborted) {
       // The pod is gone before propagation finished; the endpoint still goes away on schedule.
       await new Promise<void>((r) => {
         const left = pod.terminatingAt! + this.d.propagationDelayMs - Date.now();

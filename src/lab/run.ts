@@ -206,7 +206,14 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
   const tag = `[${index + 1}/${total} ${sc.name}]`;
   const routed: LabPod[] = [];
   let pushing = Promise.resolve();
-  const push = () => (pushing = pushing.then(() => balancer.setEndpoints([...routed])));
+  let pushError: Error | undefined;
+  // Endpoint updates are serialized; a failure (the balancer died) is kept and raised below.
+  const push = () =>
+    (pushing = pushing
+      .then(() => balancer.setEndpoints([...routed]))
+      .catch((e: Error) => {
+        pushError ??= e;
+      }));
   const kubelet = new Kubelet(
     {
       net: env.net,
@@ -222,6 +229,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
       egressIntervalMs: o.egressIntervalMs,
       propagationDelayMs: o.propagationDelayMs,
+      signal: o.signal,
     },
     sc.spec,
     1 + index * 100,
@@ -266,6 +274,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       while (!o.signal?.aborted && Date.now() < cap && (await balancer.count()) < o.minRequests) await pause(250, o.signal);
       await pause(o.settleMs, o.signal);
       checkAbort();
+      if (pushError) throw pushError;
       const result = await load.stop();
       const stats = await balancer.stats(true);
       const endedAt = Date.now();
@@ -288,7 +297,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
     }
   } finally {
     routed.length = 0;
-    await push().catch(() => undefined);
+    await push();
     await Promise.all([...created, ...old.filter((p) => !p.goneAt && !p.terminatingAt)].map((p) => kubelet.destroy(p).catch(() => undefined)));
   }
 }

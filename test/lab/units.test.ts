@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { labOptionsFrom } from '../../src/cli/commands/lab.js';
+import { InputError } from '../../src/errors.js';
+import { AGENT_SOURCE } from '../../src/lab/agent-source.js';
+import { LabPod } from '../../src/lab/kubelet.js';
+import { parseSiegeReport } from '../../src/lab/load.js';
+import { podIp, podIptablesRules } from '../../src/lab/netns.js';
+import { summarize, toHtml, toJson, toText } from '../../src/lab/report.js';
+import { DEFAULT_LAB_OPTIONS, type ScenarioRun } from '../../src/lab/run.js';
+import { buildScenario, netstatLoopScript, SCENARIO_NAMES } from '../../src/lab/scenarios.js';
+
+const flags = {
+  replicas: '3',
+  duration: '10s',
+  propagationDelay: '6s',
+  load: 'builtin' as const,
+  concurrency: '25',
+  minRequests: '20000',
+  grace: '20s',
+  appShutdown: '8s',
+  sleepHold: '10s',
+};
+
+describe('lab pieces that need no root', () => {
+  it('parses siege 4.0.7 report text (captured from a real run)', () => {
+    const s = parseSiegeReport(readFileSync(new URL('../../fixtures/lab/siege-4.0.7-report.txt', import.meta.url), 'utf8'));
+    expect(s).toEqual({ transactions: 14023, availabilityPercent: 93.13, failedTransactions: 1035, successfulTransactions: 14023, elapsedSeconds: 8.72 });
+    expect(() => parseSiegeReport('siege: command not found')).toThrow(/Transactions/);
+  });
+
+  it('pod addresses stay inside 198.18.0.0/15 and are unique', () => {
+    const ips = Array.from({ length: 2100 }, (_, n) => podIp(n));
+    expect(new Set(ips).size).toBe(ips.length);
+    for (const ip of ips) expect(ip).toMatch(/^198\.1[89]\.\d{1,3}\.\d{1,3}$/);
+  });
+
+  it('interception rules: inbound app port → 15006; outbound → 15001 except UID 1337 and loopback', () => {
+    const r = podIptablesRules(8080);
+    expect(r).toContain('--dport 8080 -j REDIRECT --to-ports 15006');
+    const out = r.split('\n').filter((l) => l.startsWith('-A MD_OUTPUT'));
+    expect(out).toEqual(['-A MD_OUTPUT -m owner --uid-owner 1337 -j RETURN', '-A MD_OUTPUT -d 127.0.0.0/8 -j RETURN', '-A MD_OUTPUT -p tcp -j REDIRECT --to-ports 15001']);
+  });
+
+  it('scenarios: meshdrain runs inject output; native gets the drain preStop; netstat-loop is the seed recipe', () => {
+    const p = { graceSeconds: 20, sleepHoldSeconds: 10 };
+    const md = buildScenario('meshdrain', p);
+    expect(md.manifest).toContain('name: istio-proxy');
+    expect(md.spec.proxyPreStop && 'exec' in md.spec.proxyPreStop && md.spec.proxyPreStop.exec[0]).toBe('/bin/sh');
+    expect(md.spec.graceMs).toBeGreaterThanOrEqual(20_000);
+    const nh = buildScenario('no-hold', p);
+    expect(nh.spec.proxyPreStop).toBeUndefined();
+    expect(nh.spec.terminationDrainMs).toBe(5000);
+    const nat = buildScenario('native', p);
+    expect(nat.spec.native).toBe(true);
+    expect(nat.spec.proxyPreStop).toEqual({ exec: ['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain'] });
+    const nl = buildScenario('netstat-loop', p);
+    expect(nl.spec.proxyPreStop).toEqual({ exec: ['/bin/sh', '-c', netstatLoopScript(20)] });
+    expect(netstatLoopScript(20)).toBe('while [ $(netstat -plunt | grep tcp | grep -v envoy | wc -l | xargs) -ne 0 ]; do sleep 20; done');
+    expect(SCENARIO_NAMES).toEqual(['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain', 'native']);
+  });
+
+  it('flags: bad values are one InputError naming the flag', () => {
+    expect(labOptionsFrom(flags, '/').scenarios).toEqual([...SCENARIO_NAMES]);
+    const bad: [Partial<typeof flags> & { scenario?: string[] }, RegExp][] = [
+      [{ scenario: ['no-hold', 'bogus'] }, /--scenario: unknown scenario "bogus"/],
+      [{ replicas: '0' }, /--replicas/],
+      [{ replicas: 'x' }, /--replicas/],
+      [{ duration: 'soon' }, /--duration/],
+      [{ grace: '1.5s' }, /--grace/],
+      [{ propagationDelay: '-1s' }, /--propagation-delay/],
+    ];
+    for (const [f, re] of bad) {
+      let err: unknown;
+      try {
+        labOptionsFrom({ ...flags, ...f }, '/');
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as Error).message).toMatch(re);
+      expect((err as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('agent source has no template-literal escapes that would corrupt it', () => {
+    expect(AGENT_SOURCE).not.toContain('${');
+    expect(AGENT_SOURCE).toContain("process.on('SIGTERM'");
+  });
+});
+
+/** A measured-looking run, built to exercise the verdicts (they must be able to say NO). */
+function fakeRun(name: 'meshdrain' | 'no-hold' | 'netstat-loop', o: { failedEgress?: number; failed?: number; killed?: boolean; proxyFirst?: boolean } = {}): ScenarioRun {
+  const sc = buildScenario(name, { graceSeconds: 20, sleepHoldSeconds: 10 });
+  const t0 = 1_000_000;
+  const mk = (n: number, v: number) => new LabPod(n, `lab-app-v${v}-${n}`, `x-p${n}`, podIp(n), v, t0);
+  const old = mk(1, 1);
+  old.readyAt = t0 + 500;
+  old.terminatingAt = t0 + 2000;
+  old.endpointRemovedAt = t0 + 8000;
+  old.appSigtermAt = t0 + 2000;
+  old.appExitAt = t0 + 10_000;
+  old.proxySigtermAt = o.proxyFirst ? t0 + 2000 : t0 + 10_100;
+  old.proxyExitAt = o.proxyFirst ? t0 + 7000 : t0 + 15_100;
+  if (o.killed) old.killedAt = t0 + 22_000;
+  old.goneAt = t0 + 16_000;
+  for (let i = 0; i < 80; i++) old.egress.push({ t: t0 + 2000 + i * 100, ok: i >= (o.failedEgress ?? 0), reason: i < (o.failedEgress ?? 0) ? 'refused' : '' });
+  const fresh = mk(2, 2);
+  fresh.readyAt = t0 + 1900;
+  const failed = o.failed ?? 0;
+  return {
+    scenario: sc,
+    startedAt: t0,
+    rolloutStartedAt: t0 + 1500,
+    rolloutDoneAt: t0 + 2000,
+    endedAt: t0 + 17_000,
+    terminated: [old],
+    created: [fresh],
+    load: { kind: 'builtin', requests: 30_000, failed, reasons: failed ? { refused: failed } : {} },
+    balancer: { requests: 30_000, failed, reasons: {}, buckets: { [String(t0 / 250)]: [100, failed] }, failures: Array.from({ length: failed }, () => ({ t: t0 + 7500, reason: 'refused', pod: old.name })) },
+    bucketMs: 250,
+    propagationDelayMs: 6000,
+  };
+}
+
+describe('lab verdicts and output formats', () => {
+  const o = { ...DEFAULT_LAB_OPTIONS, scenarios: [...SCENARIO_NAMES], replicas: 1 };
+  it('meshdrain is "as expected" only with zero failures of both kinds', () => {
+    expect(summarize(fakeRun('meshdrain'), o).reproduced).toBe(true);
+    expect(summarize(fakeRun('meshdrain', { failedEgress: 1 }), o).reproduced).toBe(false);
+    const s = summarize(fakeRun('meshdrain', { failed: 3 }), o);
+    expect(s.reproduced).toBe(false);
+    expect(s.failedByReason.refused).toBe(3);
+    expect(s.failedByPhase).toEqual({ terminating: 3 });
+    expect(s.verdict).toMatch(/^NOT as expected: 3 failed requests/);
+  });
+  it('no-hold reproduces only when it shows the failures; netstat-loop only when pods were SIGKILLed', () => {
+    expect(summarize(fakeRun('no-hold'), o).reproduced).toBe(false);
+    const nh = summarize(fakeRun('no-hold', { failedEgress: 30, failed: 10, proxyFirst: true }), o);
+    expect(nh.reproduced).toBe(true);
+    expect(nh.proxyOutlivedAppSeconds).toBe(-3);
+    expect(nh.failedByPhase).toEqual({ 'proxy-exited': 10 });
+    expect(summarize(fakeRun('netstat-loop'), o).reproduced).toBe(false);
+    expect(summarize(fakeRun('netstat-loop', { killed: true }), o).reproduced).toBe(true);
+  });
+  it('text, JSON and a self-contained HTML page', () => {
+    const runs = [fakeRun('no-hold', { failedEgress: 30, failed: 10, proxyFirst: true }), fakeRun('meshdrain')];
+    const sums = runs.map((r) => summarize(r, o));
+    const text = toText(sums, o);
+    expect(text).toMatch(/^no-hold +30000 +10 +0 +10 /m);
+    expect(text).toMatch(/^meshdrain +30000 +0 .* yes$/m);
+    const json = JSON.parse(JSON.stringify(toJson(sums, o))) as { scenarios: Record<string, unknown>[] };
+    for (const s of json.scenarios) {
+      for (const k of ['name', 'requests', 'failedRequests', 'failedEgress', 'availabilityPercent', 'proxyOutlivedAppSeconds', 'terminationSeconds', 'reproduced']) expect(s).toHaveProperty(k);
+    }
+    const html = toHtml(sums, runs, o);
+    expect(html.match(/<svg /g)).toHaveLength(2);
+    expect(html).not.toMatch(/<script|<link|src=|href="http/);
+    expect(html).toContain('&lt;'); // manifests are escaped
+  });
+});
