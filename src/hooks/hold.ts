@@ -86,7 +86,7 @@ function renderStrategy(s: WaitStrategy, i: number): Rendered {
       return {
         defs: t.loopback ? `md_match_${i}() { case $1 in ${hex(t.port)}) return 0 ;; esac; return 1; }\n` : '',
         probe: `case $md_http in
-    curl) curl -sf -o /dev/null --noproxy '*' --max-time ${HTTP_PROBE_SECONDS} ${url} >/dev/null 2>&1 ;;
+    curl) curl -gsf -o /dev/null --noproxy '*' --max-time ${HTTP_PROBE_SECONDS} ${url} >/dev/null 2>&1 ;;
     wget)
       wget -q -O /dev/null -T ${HTTP_PROBE_SECONDS} ${url} >/dev/null 2>&1; md_rc=$?
       if [ "$md_rc" -gt 128 ]; then

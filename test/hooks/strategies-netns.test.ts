@@ -149,6 +149,19 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
     }
   });
 
+  it('http= to an IPv6 loopback URL ([::1]) with curl', async () => {
+    const app = await pod.listen('app', [{ port: 8080, host: '::1', ipv6Only: true, http: true, closeAt: Date.now() + 1000 }]);
+    try {
+      const run = await pod.runHook(['/usr/bin/dash'], renderHoldScript(hold(['http=http://[::1]:8080/ready'])), { path: bins.curl! });
+      const closed = await app.whenClosed(8080);
+      expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
+      expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS + 300);
+      expect(app.requests).toContain('/ready');
+    } finally {
+      await app.kill();
+    }
+  });
+
   it('no sleep on PATH at all: says so and still holds for the whole wait, timed by /proc/uptime', async () => {
     const app = await pod.listen('app', [{ port: 8080, closeAt: Date.now() + 800 }]);
     try {
