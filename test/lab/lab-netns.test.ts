@@ -148,6 +148,26 @@ describe.skipIf(!root.ok)('meshdrain lab: siege, Ctrl-C and refusal', () => {
     await expectClean(prefix);
   }, 120_000);
 
+  it('an error mid-run (the balancer dies) still removes everything', async () => {
+    let prefix = '';
+    let killed = false;
+    const o: LabOptions = {
+      ...base,
+      replicas: 1,
+      scenarios: ['no-hold'],
+      onPrefix: (p) => (prefix = p),
+      progress: (l) => {
+        if (killed || !l.includes('terminating 1')) return;
+        killed = true;
+        const pid = processesOf(prefix).find((x) => / balancer /.test(x))?.split(':')[0];
+        if (pid) process.kill(Number(pid), 'SIGKILL');
+      },
+    };
+    await expect(runLab(o)).rejects.toThrow(/balancer/);
+    expect(killed).toBe(true);
+    await expectClean(prefix);
+  }, 120_000);
+
   it.runIf(existsSync(BIN))('refuses with exit 2 and one line when not root', () => {
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, BIN, 'lab'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(2);
