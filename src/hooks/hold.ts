@@ -98,7 +98,7 @@ function renderStrategy(s: WaitStrategy, i: number): Rendered {
   esac`,
         setup: `md_http_note_${i}=${shQuote(note)}`,
         miss: t.loopback
-          ? `if [ "$md_http" = none ] && [ -z "$md_proc_ok" ]; then md_r='no curl or wget, and cannot read /proc/net/tcp or /proc/net/tcp6'; else md_r="$md_http: "${shQuote(`${s.url} did not answer 2xx/3xx`)}; fi`
+          ? `if [ "$md_http" != none ]; then md_r="$md_http: "${shQuote(`${s.url} did not answer 2xx/3xx`)}; elif [ -z "$md_proc_ok" ]; then md_r='no curl or wget, and cannot read /proc/net/tcp or /proc/net/tcp6'; else md_r=${shQuote(`no curl or wget, and port ${t.port} is not listening`)}; fi`
           : `md_r="$md_http: "${shQuote(`${s.url} did not answer 2xx/3xx`)}`,
       };
     }
@@ -208,8 +208,7 @@ meshdrain_init() {
   { printf '' >>"$md_out"; } 2>/dev/null || md_out=
   md_date=; if command -v date >/dev/null 2>&1; then md_date=1; fi
   md_now; md_t0=$md_ms
-  ${setups.join('\n  ')}
-  md_what=${shQuote(names.join(', '))}
+${setups.map((x) => `  ${x}\n`).join('')}  md_what=${shQuote(names.join(', '))}
   md_log "start: holding istio-proxy while: $md_what; timeout ${formatDuration(hold.timeoutMs)}, interval ${formatDuration(hold.intervalMs)}; log to \${md_out:-stderr}"
 ${httpInit}  md_int=${seconds(hold.intervalMs)}; md_int_ms=${hold.intervalMs}
   md_nosleep=; if ! command -v sleep >/dev/null 2>&1; then md_nosleep=1; md_log "no sleep command: polling without pause, timed by /proc/uptime"; fi

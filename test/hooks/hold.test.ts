@@ -196,6 +196,24 @@ describe('output shape', () => {
     }
   });
 
+  it('runs clean under set -u (embeddable in strict scripts), every strategy at once', () => {
+    const all = hold(
+      ['app-listeners', 'ports=8080', 'http=http://127.0.0.1:1/x?a=1&b=2', 'http=http://192.0.2.1/', 'file=/nonexistent/x', 'sleep=100ms'].map(parseStrategy),
+      300,
+      100,
+    );
+    for (const shell of SHELLS) {
+      for (const path of ['/usr/bin:/bin', '/nonexistent']) {
+        const dir = mkdtempSync(join(tmp, 'u-'));
+        const file = join(dir, 'hold.sh');
+        writeFileSync(file, renderHoldScript(all));
+        const r = spawnSync(shell[0]!, [...shell.slice(1), '-u', file], { encoding: 'utf8', env: { PATH: path, MESHDRAIN_HOLD_LOG: join(dir, 'log') }, timeout: 10_000 });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+      }
+    }
+  });
+
   it('every name it defines is md_* or meshdrain_* (safe to embed)', () => {
     const text = renderWaitFunction(hold([{ kind: 'app-listeners' }, { kind: 'http', url: 'http://127.0.0.1/' }, { kind: 'file', path: '/x' }]));
     const fns = [...text.matchAll(/^(\w+)\(\) \{/gm)].map((m) => m[1]);
