@@ -306,6 +306,15 @@ async function balancer() {
         if (!agents.has(e.pod)) agents.set(e.pod, new http.Agent({ keepAlive: true, maxSockets: 64 }));
         endpoints.push({ pod: e.pod, ip: e.ip, agent: agents.get(e.pod) });
       }
+      // Like Envoy draining the connection pool of a host removed by EDS: idle connections close
+      // now, the rest once their in-flight request is done (none lasts 2 s here).
+      const keep = new Set(m.endpoints.map((e) => e.pod));
+      for (const [pod, agent] of agents) {
+        if (keep.has(pod)) continue;
+        agents.delete(pod);
+        for (const list of Object.values(agent.freeSockets)) for (const sock of list) sock.destroy();
+        setTimeout(() => agent.destroy(), 2000);
+      }
       ev('endpoints', { id: m.id, n: endpoints.length });
     } else if (m.op === 'probe') {
       ev('probe', { id: m.id, ok: await probe(m.ip) });

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
+import { loadPolicy } from '../../src/policy/load.js';
 import { summarize, type ScenarioSummary } from '../../src/lab/report.js';
 import { DEFAULT_LAB_OPTIONS, LabAborted, runLab, type LabOptions } from '../../src/lab/run.js';
 import { BIN, ROOT } from '../helpers/cli.js';
@@ -117,7 +118,7 @@ describe.skipIf(!root.ok)('meshdrain lab on real namespaces', () => {
   });
 });
 
-describe.skipIf(!root.ok)('meshdrain lab: siege, Ctrl-C and refusal', () => {
+describe.skipIf(!root.ok)('meshdrain lab: policies, siege, failures, Ctrl-C and refusal', () => {
   it('--load siege: siege counts the failures the balancer attributes', async () => {
     let prefix = '';
     const o: LabOptions = { ...base, replicas: 1, minRequests: 0, load: 'siege', scenarios: ['no-hold'], onPrefix: (p) => (prefix = p) };
@@ -128,6 +129,23 @@ describe.skipIf(!root.ok)('meshdrain lab: siege, Ctrl-C and refusal', () => {
     expect(s.failedByReason.refused + s.failedByReason.reset + s.failedByReason['503'] + s.failedByReason.other).toBe(s.failedRequests);
     expect(s.requests).toBe(s.siege!.transactions + s.siege!.failedTransactions);
     await expectClean(prefix);
+  }, 120_000);
+
+  it('a policy reaches the lab through inject: EXIT_ON_ZERO_ACTIVE_CONNECTIONS ends the drain at zero connections', async () => {
+    const file = new URL('../../fixtures/lab/exit-on-zero-policy.yaml', import.meta.url);
+    const policy = loadPolicy(readFileSync(file, 'utf8'), 'exit-on-zero-policy.yaml');
+    const o: LabOptions = { ...base, replicas: 1, minRequests: 0, policy, scenarios: ['meshdrain'] };
+    const [run] = await runLab(o);
+    expect(run!.scenario.manifest).toContain('EXIT_ON_ZERO_ACTIVE_CONNECTIONS');
+    expect(run!.scenario.spec.exitOnZero).toBe(true);
+    const s = summarize(run!, o);
+    expect(s.failedRequests + s.failedEgress).toBe(0);
+    expect(s.podsKilled).toBe(0);
+    const p = s.pods[0]!;
+    // MINIMUM_DRAIN_DURATION 3s, then the 1 s polls find zero connections (the balancer dropped the
+    // removed endpoint's pool); the grace period (27 s) is far away.
+    expect(p.proxyExitAt! - p.proxySigtermAt!).toBeGreaterThanOrEqual(2.9);
+    expect(p.proxyExitAt! - p.proxySigtermAt!).toBeLessThan(10);
   }, 120_000);
 
   it('an abort mid-rollout removes everything at once', async () => {
