@@ -4,7 +4,7 @@
  */
 import { InputError } from '../errors.js';
 import { AgentChannel, type AgentEvent } from './control.js';
-import { execCmd } from './exec.js';
+import { execCmd, labEnv } from './exec.js';
 import { installLabFiles, nodeUsableByOthers, type LabFiles } from './files.js';
 import { EXTERNAL_PORT, Kubelet, type LabPod } from './kubelet.js';
 import { BALANCER_PORT, startBuiltinLoad, startSiege, type LoadResult, type LoadRun } from './load.js';
@@ -83,7 +83,7 @@ export interface ScenarioRun {
 const BUCKET_MS = 250;
 
 /** Refuse early and clearly when the lab cannot run here (exit 2, one line). */
-export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>): Promise<void> {
+export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>, path = labEnv().PATH ?? ''): Promise<void> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new InputError('meshdrain lab needs root (network namespaces and iptables); run it with sudo or in a privileged container');
   }
@@ -92,7 +92,7 @@ export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>): Prom
   if (o.scenarios.includes('netstat-loop')) need.push('netstat');
   const missing: string[] = [];
   for (const tool of need) {
-    const r = await execCmd(['sh', '-c', 'command -v "$1"', 'sh', tool]).catch(() => ({ code: 1 }));
+    const r = await execCmd(['/bin/sh', '-c', 'PATH=$2; command -v "$1"', 'sh', tool, path]).catch(() => ({ code: 1 }));
     if (r.code !== 0) missing.push(tool);
   }
   if (missing.length) {

@@ -11,7 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { summarize, type ScenarioSummary } from '../../src/lab/report.js';
-import { DEFAULT_LAB_OPTIONS, LabAborted, runLab, type LabOptions } from '../../src/lab/run.js';
+import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../src/lab/run.js';
+import { InputError } from '../../src/errors.js';
 import { BIN, ROOT } from '../helpers/cli.js';
 
 const required = process.env.MESHDRAIN_REQUIRE_ROOT_TESTS === '1';
@@ -215,6 +216,15 @@ describe.skipIf(!root.ok)('meshdrain lab: policies, siege, failures, Ctrl-C and 
     expect(stdout).toBe('');
     await expectClean(prefix!);
   }, 60_000);
+
+  it('refuses with one line naming what is missing when ip/iptables are not on PATH', async () => {
+    const err = await preflight({ load: 'siege', scenarios: ['netstat-loop'] }, '/nonexistent').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).exitCode).toBe(2);
+    expect((err as Error).message).toMatch(/needs ip, iptables, iptables-restore, setpriv, siege, netstat on PATH/);
+    expect((err as Error).message).not.toContain('\n');
+    await expect(preflight({ load: 'builtin', scenarios: ['meshdrain'] })).resolves.toBeUndefined();
+  });
 
   it.runIf(existsSync(BIN))('refuses an unknown scenario with exit 2 and one line', () => {
     const r = spawnSync(process.execPath, [BIN, 'lab', '--scenario', 'nope'], { cwd: ROOT, encoding: 'utf8' });
