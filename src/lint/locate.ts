@@ -62,10 +62,12 @@ export function locInString(loaded: LoadedFile, doc: Document.Parsed, path: Path
   const colInValue = offset - (before.lastIndexOf('\n') + 1);
   // The header (`|`, `|-`, `|2`) ends its line; content starts on the next line, indented.
   const headerPos = posAt(loaded.file, loaded.lines, node.range[0]);
-  const lines = loaded.text.split('\n');
+  const starts = loaded.lines.lineStarts;
+  const lineText = (i: number): string | undefined => (i < starts.length ? loaded.text.slice(starts[i], i + 1 < starts.length ? starts[i + 1]! - 1 : undefined) : undefined);
   let first = headerPos.line; // 0-based index of the line after the header
-  while (first < lines.length && lines[first]!.trim() === '') first++;
-  const indent = (lines[first] ?? '').length - (lines[first] ?? '').trimStart().length;
+  while (first < starts.length && lineText(first)!.trim() === '') first++;
+  const firstText = lineText(first) ?? '';
+  const indent = firstText.length - firstText.trimStart().length;
   // Leading blank lines of the value are part of it: count from the header's next line.
   const line = headerPos.line + 1 + lineInValue;
   return { file: loaded.file, line, column: indent + colInValue + 1, ...(length ? { length } : {}) };

@@ -168,8 +168,20 @@ function countedTurns(loop: { kind: string; header: Word[] }, script: string, st
   return op === 'gt' || op === 'lt' ? Math.floor(limit / step) + 1 : Math.ceil(limit / step);
 }
 
-/** Analyse a hook's exec command array. */
+const memo = new Map<string, HookAnalysis>();
+
+/** Analyse a hook's exec command array. Results are shared (many pods carry the same hook): do not mutate. */
 export function analyzeHook(argv: readonly string[]): HookAnalysis {
+  const key = JSON.stringify(argv);
+  const hit = memo.get(key);
+  if (hit) return hit;
+  if (memo.size > 500) memo.clear();
+  const a = analyzeHookUncached(argv);
+  memo.set(key, a);
+  return a;
+}
+
+function analyzeHookUncached(argv: readonly string[]): HookAnalysis {
   const a: HookAnalysis = {
     argv: [...argv],
     shell: null,
