@@ -297,8 +297,14 @@ function timelineSvg(run: ScenarioRun): string {
     const xx = x(tmin + s * 1000);
     parts.push(`<line x1="${xx}" x2="${xx}" y1="${yy}" y2="${yy + 4}" stroke="#888"/><text x="${xx}" y="${yy + 15}" text-anchor="middle">${s}s</text>`);
   }
-  const H = yy + 22;
+  parts.push(`<text x="${W - 10}" y="${yy + 28}" text-anchor="end" class="sub">seconds since the scenario's first pod was created</text>`);
+  const H = yy + 34;
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="timeline of ${esc(run.scenario.name)}">${parts.join('')}</svg>`;
+}
+
+function breakdown(m: Partial<Record<string, number>>): string {
+  const parts = Object.entries(m).filter(([, n]) => (n ?? 0) > 0).map(([k, n]) => `${k} ${n}`);
+  return parts.length ? parts.join(', ') : 'none';
 }
 
 export function toHtml(sums: ScenarioSummary[], runs: ScenarioRun[], o: LabOptions): string {
@@ -312,7 +318,9 @@ export function toHtml(sums: ScenarioSummary[], runs: ScenarioRun[], o: LabOptio
     .map((run, i) => {
       const s = sums[i]!;
       return `<section id="${esc(s.name)}"><h2>${esc(s.name)} — ${esc(s.title)}</h2>
-<p class="expect"><b>Expected:</b> ${esc(s.expectation)}.<br><b>Measured:</b> ${esc(s.verdict)}.</p>
+<p class="expect"><b>Expected:</b> ${esc(s.expectation)}.<br><b>Measured:</b> ${esc(s.verdict)}.<br>
+<b>Failed requests</b> by reason: ${esc(breakdown(s.failedByReason))}; by phase of the pod that got them: ${esc(breakdown(s.failedByPhase))}.
+Requests: ${s.requests}${s.siege ? ` (siege: ${s.siege.transactions} transactions, ${s.siege.failedTransactions} failed, availability ${s.siege.availabilityPercent} %)` : ''}. Pod termination: mean ${s.terminationSeconds}s, max ${s.maxTerminationSeconds}s, grace period ${s.graceSeconds}s.</p>
 ${timelineSvg(run)}
 <details><summary>Manifest the lab ran (${esc(s.name)})</summary><pre>${esc(run.scenario.manifest)}</pre></details>
 <details><summary>Per-pod termination (seconds from the start of termination)</summary><pre>${esc(JSON.stringify(s.pods, null, 1))}</pre></details></section>`;

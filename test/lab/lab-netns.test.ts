@@ -231,5 +231,9 @@ describe.skipIf(!root.ok)('meshdrain lab: policies, siege, failures, Ctrl-C and 
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/unknown scenario "nope"/);
+    const r2 = spawnSync(process.execPath, [BIN, 'lab', '--report', '/nonexistent-dir/lab.html'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r2.status).toBe(2);
+    expect(r2.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r2.stderr).toMatch(/--report: directory \/nonexistent-dir does not exist/);
   });
 });
