@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHoldScript } from '../../src/hooks/hold.js';
 import { parseStrategy } from '../../src/hooks/strategy.js';
 import type { HoldSpec } from '../../src/plan/types.js';
-import { istioListeners, Pod, rootStatus, SHELLS, type Listener } from './netns.js';
+import { istioListeners, Pod, rootStatus, SHELLS, HOLDING, sleep, waitForLog, type Listener } from './netns.js';
 
 const root = rootStatus();
 const BOUND_MS = 500;
@@ -34,14 +34,25 @@ describe.skipIf(!root.ok)('hold against real sockets in a network namespace', ()
   });
   afterAll(() => pod?.destroy());
 
-  /** Start the app, run the hold, and check the release against the app's last close. */
+  /**
+   * Start the app, run the hold, and once the hold logs that it is holding, close the app's listeners
+   * one by one (300 ms apart). Returns how long after the LAST close the hold ended.
+   */
   async function heldUntilClose(shell: readonly string[], listen: Parameters<Pod['listen']>[1], wait = ['app-listeners'], path?: string) {
-    const base = Date.now() + 900;
-    const specs = listen.map((l, k) => ({ ...l, closeAt: base + k * 300 }));
-    const app = await pod.listen('app', specs);
+    const app = await pod.listen('app', listen);
+    const closes: number[] = [];
     try {
-      const run = await pod.runHook(shell, renderHoldScript(hold(wait)), { path: path ?? onlySleep });
-      const lastClose = Math.max(...(await Promise.all(specs.map((s) => app.whenClosed(s.port)))));
+      const run = await pod.runHook(shell, renderHoldScript(hold(wait)), {
+        path: path ?? onlySleep,
+        whileRunning: async (log) => {
+          await waitForLog(log, HOLDING);
+          for (const l of listen) {
+            await sleep(300);
+            closes.push(await app.close(l.port));
+          }
+        },
+      });
+      const lastClose = Math.max(...closes);
       return { run, lastClose, after: run.exitAt - lastClose };
     } finally {
       await app.kill();
@@ -144,7 +155,7 @@ describe.skipIf(!root.ok)('hold against real sockets in a network namespace', ()
       });
 
       it('logs to PID 1’s stdout (what kubectl logs shows), not its own stdout', async () => {
-        const app = await pod.listen('app', [{ port: 8080, closeAt: Date.now() + 600 }]);
+        const app = await pod.listen('app', [{ port: 8080 }]);
         try {
           // In a new PID namespace PID 1 is a bash whose stdout is a file (like pilot-agent's container log).
           const pid1 = `exec >"$PID1_OUT"; "$@" >/dev/null 2>&1; echo "hook-rc=$?"`;
@@ -153,6 +164,10 @@ describe.skipIf(!root.ok)('hold against real sockets in a network namespace', ()
             path: onlySleep,
             log: false,
             wrap: ['/usr/bin/env', `PID1_OUT=${out}`, 'unshare', '--pid', '--fork', '--mount-proc', '/usr/bin/bash', '-c', pid1, 'pid1'],
+            whileRunning: async () => {
+              await waitForLog(out, HOLDING);
+              await app.close(8080);
+            },
           });
           const { readFileSync } = await import('node:fs');
           const text = readFileSync(out, 'utf8');
@@ -192,11 +207,17 @@ describe.skipIf(!root.ok)('hold with 10,000 sockets in the namespace', () => {
 
   for (const [label, shell] of SHELLS) {
     it(`${label}: holds until the app closes, releases within 0.5 s`, async () => {
-      const closeAt = Date.now() + 1000;
-      const app = await pod.listen('app', [{ port: 8080, closeAt }]);
+      const app = await pod.listen('app', [{ port: 8080 }]);
+      let closed = 0;
       try {
-        const run = await pod.runHook(shell, renderHoldScript(hold(['app-listeners'])), { path: onlySleep });
-        const closed = await app.whenClosed(8080);
+        const run = await pod.runHook(shell, renderHoldScript(hold(['app-listeners'])), {
+          path: onlySleep,
+          whileRunning: async (log) => {
+            await waitForLog(log, HOLDING);
+            await sleep(300);
+            closed = await app.close(8080);
+          },
+        });
         expect(run.code).toBe(0);
         expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
         expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS);

@@ -3,11 +3,13 @@
 //   { listen: [{ port, host = '0.0.0.0', ipv6Only, http, closeAt (epoch ms) }], conns: N, exitWhenClosed }
 // stdout: "ready" once everything listens (and N loopback connections are established: 2N sockets),
 // then "closed <port> <epoch ms taken just BEFORE the close>" for each listener closed.
+// stdin: "close <port>" closes that listener now (so a test can close after the hook is running).
 import http from 'node:http';
 import net from 'node:net';
 
 const spec = JSON.parse(process.argv[2] ?? '{}');
 const servers = [];
+const byPort = new Map();
 const keep = [];
 let open = 0;
 
@@ -29,6 +31,7 @@ async function main() {
       server.listen({ port: l.port, host: l.host ?? '0.0.0.0', ipv6Only: Boolean(l.ipv6Only) }, resolve);
     });
     servers.push(server);
+    byPort.set(l.port, server);
     open += 1;
     if (l.closeAt !== undefined) {
       const arm = () => {
@@ -53,4 +56,18 @@ async function main() {
   process.stdout.write('ready\n');
 }
 process.on('SIGTERM', () => process.exit(0));
+let inbuf = '';
+process.stdin.on('data', (d) => {
+  inbuf += d;
+  let nl;
+  while ((nl = inbuf.indexOf('\n')) >= 0) {
+    const m = /^close (\d+)$/.exec(inbuf.slice(0, nl).trim());
+    inbuf = inbuf.slice(nl + 1);
+    const server = m && byPort.get(Number(m[1]));
+    if (server) {
+      byPort.delete(Number(m[1]));
+      closeOne(server, Number(m[1]));
+    }
+  }
+});
 main().catch((e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });

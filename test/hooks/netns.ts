@@ -41,8 +41,34 @@ export interface Listener {
   closed: Map<number, number>;
   requests: string[];
   whenClosed(port: number): Promise<number>;
+  /** Close one listener now (the process prints its close time). */
+  close(port: number): Promise<number>;
   /** SIGKILL and wait until the process (and so its sockets) is gone. */
   kill(): Promise<void>;
+}
+
+export interface RunOpts {
+  path: string;
+  timeoutMs?: number;
+  wrap?: string[];
+  env?: Record<string, string>;
+  /** false: no MESHDRAIN_HOLD_LOG (the script picks PID 1's stdout or stderr itself). */
+  log?: boolean;
+  /** Runs while the hold runs (gets the log path): e.g. close the app once the hold has started. */
+  whileRunning?: (log: string) => Promise<void>;
+}
+
+/** A strategy's "holding" log line (not the start line). */
+export const HOLDING = /: holding( \(port \d+ listens\))?$/m;
+
+/** Resolve once `file` contains `re` (polls every 10 ms; rejects after `ms`). */
+export async function waitForLog(file: string, re: RegExp, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (existsSync(file) && re.test(readFileSync(file, 'utf8'))) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${re} in ${file}`);
+    await sleep(10);
+  }
 }
 
 export interface HookRun {
@@ -84,7 +110,7 @@ export class Pod {
     // Many connections need 2 fds each: raise the fd limit for that process (root may).
     const limit = extra.conns ? ['prlimit', `--nofile=${2 * extra.conns + 1024}`, '--'] : [];
     const proc = spawn('ip', ['netns', 'exec', this.ns, ...limit, join(this.dir, name), LISTENER, JSON.stringify({ listen, ...extra })], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.procs.push(proc);
     const closed = new Map<number, number>();
@@ -112,12 +138,17 @@ export class Pod {
       proc.once('exit', (code) => reject(new Error(`${name} listener exited (${code}) before ready: ${err}`)));
     });
     await ready;
+    const whenClosed = (port: number): Promise<number> =>
+      closed.has(port) ? Promise.resolve(closed.get(port)!) : new Promise((r) => waiters.set(port, [...(waiters.get(port) ?? []), r]));
     return {
       proc,
       closed,
       requests,
-      whenClosed: (port) =>
-        closed.has(port) ? Promise.resolve(closed.get(port)!) : new Promise((r) => waiters.set(port, [...(waiters.get(port) ?? []), r])),
+      whenClosed,
+      close: (port) => {
+        proc.stdin!.write(`close ${port}\n`);
+        return whenClosed(port);
+      },
       kill: () => {
         if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
         const gone = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -142,7 +173,7 @@ export class Pod {
   async runHook(
     shell: readonly string[],
     script: string,
-    opts: { path: string; timeoutMs?: number; wrap?: string[]; env?: Record<string, string>; log?: boolean },
+    opts: RunOpts,
   ): Promise<HookRun> {
     const file = join(this.dir, `hold-${counter++}.sh`);
     writeFileSync(file, script, { mode: 0o644 });
@@ -152,7 +183,7 @@ export class Pod {
   /** Run argv (e.g. a preStop exec.command) in the namespace with a cleared environment. */
   async runArgv(
     command: readonly string[],
-    opts: { path: string; timeoutMs?: number; wrap?: string[]; env?: Record<string, string>; log?: boolean },
+    opts: RunOpts,
   ): Promise<HookRun> {
     const log = join(this.dir, `log-${counter++}.txt`);
     const envArgs = [`PATH=${opts.path}`, ...(opts.log === false ? [] : [`MESHDRAIN_HOLD_LOG=${log}`])];
@@ -166,8 +197,11 @@ export class Pod {
     proc.stdout!.on('data', (d: Buffer) => void (stdout += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
     const killer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
-    const exitAt = Date.now();
+    const exited = new Promise<number>((r) => proc.once('exit', () => r(Date.now())));
+    const code0 = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+    if (opts.whileRunning) await opts.whileRunning(log);
+    const exitAt = await exited;
+    const code = await code0;
     clearTimeout(killer);
     return { code, startAt, exitAt, stdout, stderr, log: existsSync(log) ? readFileSync(log, 'utf8') : '' };
   }

@@ -9,10 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdExecCommand, renderHoldScript, shellInitCommand } from '../../src/hooks/hold.js';
 import { parseStrategy } from '../../src/hooks/strategy.js';
 import type { HoldSpec } from '../../src/plan/types.js';
-import { istioListeners, Pod, rootStatus, SHELLS, sleep } from './netns.js';
+import { istioListeners, Pod, rootStatus, SHELLS, HOLDING, sleep, waitForLog, type Listener } from './netns.js';
 
 const root = rootStatus();
 const BOUND_MS = 500;
+/** whileRunning: once the hold logs that it holds, wait `ms`, then close the app's port. */
+const closeWhenHolding = (app: Listener, port: number, set: (t: number) => void, ms = 300) => async (log: string) => {
+  await waitForLog(log, HOLDING);
+  await sleep(ms);
+  set(await app.close(port));
+};
 const hold = (wait: string[], timeoutMs = 20_000): HoldSpec => ({ strategies: wait.map(parseStrategy), timeoutMs, intervalMs: 200 });
 
 describe.runIf(!root.ok && root.required)('strategies in netns (required)', () => {
@@ -41,12 +47,14 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
     describe(label, () => {
       for (const client of ['curl', 'busybox-wget', 'gnu-wget', 'none'] as const) {
         it(`http= with ${client}: held while the URL answers, released within 0.5 s after the app closes`, async () => {
-          const closeAt = Date.now() + 1000;
-          const app = await pod.listen('app', [{ port: 8080, host: '127.0.0.1', http: true, closeAt }]);
+          const app = await pod.listen('app', [{ port: 8080, host: '127.0.0.1', http: true }]);
+          let closed = 0;
           try {
             const url = `http://127.0.0.1:8080${URL_PATH}`;
-            const run = await pod.runHook(shell, renderHoldScript(hold([`http=${url}`])), { path: bins[client]! });
-            const closed = await app.whenClosed(8080);
+            const run = await pod.runHook(shell, renderHoldScript(hold([`http=${url}`])), {
+              path: bins[client]!,
+              whileRunning: closeWhenHolding(app, 8080, (t) => (closed = t)),
+            });
             expect(run.code).toBe(0);
             expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
             expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS + (client === 'none' ? 0 : 300));
@@ -82,12 +90,15 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
         const marker = join(dir, 'busy');
         writeFileSync(marker, '');
         let removedAt = 0;
-        const remover = sleep(900).then(() => {
-          removedAt = Date.now();
-          unlinkSync(marker);
+        const run = await pod.runHook(shell, renderHoldScript(hold([`file=${marker}`])), {
+          path: bins.none!,
+          whileRunning: async (log) => {
+            await waitForLog(log, HOLDING);
+            await sleep(300);
+            removedAt = Date.now();
+            unlinkSync(marker);
+          },
         });
-        const run = await pod.runHook(shell, renderHoldScript(hold([`file=${marker}`])), { path: bins.none! });
-        await remover;
         expect(run.code).toBe(0);
         expect(run.exitAt - removedAt).toBeGreaterThanOrEqual(0);
         expect(run.exitAt - removedAt).toBeLessThanOrEqual(BOUND_MS);
@@ -104,12 +115,20 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
       it('combined: held while ANY strategy holds (file removed first, app closes last)', async () => {
         const marker = join(pod.dir, `marker-${label}`);
         writeFileSync(marker, '');
-        const app = await pod.listen('app', [{ port: 8080, closeAt: Date.now() + 1300 }]);
-        const remover = sleep(500).then(() => unlinkSync(marker));
+        const app = await pod.listen('app', [{ port: 8080 }]);
+        let closed = 0;
         try {
-          const run = await pod.runHook(shell, renderHoldScript(hold(['app-listeners', `file=${marker}`])), { path: bins.none! });
-          const closed = await app.whenClosed(8080);
-          await remover;
+          const run = await pod.runHook(shell, renderHoldScript(hold(['app-listeners', `file=${marker}`])), {
+            path: bins.none!,
+            whileRunning: async (log) => {
+              await waitForLog(log, /file=\S+: holding/);
+              await sleep(200);
+              unlinkSync(marker);
+              await waitForLog(log, /file=\S+: released/);
+              await sleep(300);
+              closed = await app.close(8080);
+            },
+          });
           expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
           expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS);
           const fileReleased = run.log.indexOf(`file=${marker}: released`);
@@ -132,13 +151,13 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
     expect(r.status, r.stderr).toBe(0);
     for (const a of ['busybox', 'sh', 'sleep', 'date', 'wget']) expect(existsSync(join(mount, a))).toBe(true);
 
-    const app = await pod.listen('app', [{ port: 8080, closeAt: Date.now() + 1000 }]);
+    const app = await pod.listen('app', [{ port: 8080 }]);
+    let closed = 0;
     try {
       const argv = holdExecCommand(hold(['app-listeners']), shell);
       expect(argv[0]).toBe(`${mount}/sh`);
       // Nothing on PATH: sleep and date must come from the copied busybox.
-      const run = await pod.runArgv(argv, { path: '/nonexistent' });
-      const closed = await app.whenClosed(8080);
+      const run = await pod.runArgv(argv, { path: '/nonexistent', whileRunning: closeWhenHolding(app, 8080, (t) => (closed = t)) });
       expect(run.code).toBe(0);
       expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
       expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS);
@@ -150,10 +169,13 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
   });
 
   it('http= to an IPv6 loopback URL ([::1]) with curl', async () => {
-    const app = await pod.listen('app', [{ port: 8080, host: '::1', ipv6Only: true, http: true, closeAt: Date.now() + 1000 }]);
+    const app = await pod.listen('app', [{ port: 8080, host: '::1', ipv6Only: true, http: true }]);
+    let closed = 0;
     try {
-      const run = await pod.runHook(['/usr/bin/dash'], renderHoldScript(hold(['http=http://[::1]:8080/ready'])), { path: bins.curl! });
-      const closed = await app.whenClosed(8080);
+      const run = await pod.runHook(['/usr/bin/dash'], renderHoldScript(hold(['http=http://[::1]:8080/ready'])), {
+        path: bins.curl!,
+        whileRunning: closeWhenHolding(app, 8080, (t) => (closed = t)),
+      });
       expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
       expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS + 300);
       expect(app.requests).toContain('/ready');
@@ -163,10 +185,13 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
   });
 
   it('no sleep on PATH at all: says so and still holds for the whole wait, timed by /proc/uptime', async () => {
-    const app = await pod.listen('app', [{ port: 8080, closeAt: Date.now() + 800 }]);
+    const app = await pod.listen('app', [{ port: 8080 }]);
+    let closed = 0;
     try {
-      const run = await pod.runHook(['/usr/bin/dash'], renderHoldScript(hold(['app-listeners'])), { path: '/nonexistent' });
-      const closed = await app.whenClosed(8080);
+      const run = await pod.runHook(['/usr/bin/dash'], renderHoldScript(hold(['app-listeners'])), {
+        path: '/nonexistent',
+        whileRunning: closeWhenHolding(app, 8080, (t) => (closed = t)),
+      });
       expect(run.log).toMatch(/no sleep command: polling without pause/);
       expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
       expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS);
