@@ -1,5 +1,5 @@
 /** meshdrain inject, as a pure function over one file's text. The CLI adds files, flags and writes. */
-import { isAlias, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import { PROXY_CONTAINER } from '../istio/facts.js';
 import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
@@ -7,7 +7,7 @@ import { applyPlan } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
 import type { ShutdownPlan } from '../plan/types.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/load.js';
-import { loadDocuments, nodeAt, posAt, posOfPath } from '../yaml/load.js';
+import { loadDocuments, pathCrossesAlias, posAt, posOfPath } from '../yaml/load.js';
 import { applyEdits, detectIndentSeq, diffValues, type Path, type SetOp } from '../yaml/splice.js';
 
 export interface InjectOptions extends PlanOptions {
@@ -59,10 +59,7 @@ function setPath(root: unknown, path: Path, value: unknown): void {
 }
 
 /** Does an edit at `path` reach *into* an alias (which would silently edit a shared anchor)? */
-function reachesIntoAlias(doc: Document, path: Path): boolean {
-  for (let n = 0; n < path.length; n++) if (isAlias(nodeAt(doc, path.slice(0, n)))) return true;
-  return false;
-}
+const reachesIntoAlias = (doc: Document, path: Path): boolean => pathCrossesAlias(doc, path.slice(0, -1));
 
 /** Inject the shutdown plan into every pod template of a file. Throws InputError on bad input. */
 export function injectText(text: string, file: string, opts: InjectOptions = {}): InjectResult {

@@ -1,12 +1,12 @@
 /** ShutdownPlan → an edited copy of a pod template (plain objects). The YAML layer turns the difference into splices. */
-import { holdExecCommand } from '../hooks/hold.js';
+import { holdExecCommand, shellInitCommand } from '../hooks/hold.js';
+import { DEFAULT_TEMPLATE_NAME, templateAnnotationValue } from '../istio/template.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
 import type { ShutdownPlan } from './types.js';
 
 export const SHELL_VOLUME = 'meshdrain-bin';
 export const SHELL_INIT_CONTAINER = 'meshdrain-shell';
-export const DEFAULT_TEMPLATE_NAME = 'meshdrain';
 
 /** The istio-proxy preStop the plan asks for, or undefined when none (native mode). */
 export function proxyPreStop(plan: ShutdownPlan): Handler | undefined {
@@ -17,12 +17,6 @@ export function proxyPreStop(plan: ShutdownPlan): Handler | undefined {
 
 function setPreStop(c: Container, handler: Handler): void {
   c.lifecycle = { ...c.lifecycle, preStop: handler };
-}
-
-/** Add `name` to a comma-separated inject.istio.io/templates value (default template first). */
-export function withTemplate(current: string | undefined, name: string): string {
-  const list = (current ?? 'sidecar').split(',').map((s) => s.trim()).filter(Boolean);
-  return list.includes(name) ? list.join(',') : [...list, name].join(',');
 }
 
 /** Apply a plan to a pod template; returns a new object and never mutates the input. */
@@ -40,7 +34,7 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
 
   const handler = proxyPreStop(plan);
   if (handler && plan.via === 'template') {
-    annotations[ANNOTATIONS.templates] = withTemplate(annotations[ANNOTATIONS.templates], opts.templateName ?? DEFAULT_TEMPLATE_NAME);
+    annotations[ANNOTATIONS.templates] = templateAnnotationValue(opts.templateName ?? DEFAULT_TEMPLATE_NAME, annotations[ANNOTATIONS.templates]);
   } else if (handler) {
     const containers = (spec.containers ??= []);
     let proxy = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
@@ -56,11 +50,11 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
       if (!mounts.some((m) => m.name === SHELL_VOLUME)) mounts.push(mount);
       const inits = (spec.initContainers ??= []);
       if (!inits.some((c) => c.name === SHELL_INIT_CONTAINER)) {
-        // busybox:*-musl ships a static /bin/busybox; invoked as "sh" it is a POSIX shell.
+        // A static busybox (e.g. busybox:*-musl) copied in, with the applets the hold uses linked.
         inits.unshift({
           name: SHELL_INIT_CONTAINER,
           image: plan.shell.image,
-          command: ['/bin/busybox', 'cp', '/bin/busybox', `${plan.shell.mountPath}/sh`],
+          command: shellInitCommand(plan.shell),
           volumeMounts: [mount],
         });
       }

@@ -61,7 +61,20 @@ export function detectIndentSeq(text: string): boolean {
   return m ? (m[2] ?? '').length > 0 : true;
 }
 
+// The same value (one hold script in a thousand Deployments) is rendered once per style and indent.
+const rendered = new Map<string, string>();
+
 function renderBlock(value: unknown, indent: number, opts: SpliceOptions): string {
+  const key = `${indent}:${opts.indentSeq}:${JSON.stringify(value)}`;
+  const hit = rendered.get(key);
+  if (hit !== undefined) return hit;
+  const out = renderBlockUncached(value, indent, opts);
+  if (rendered.size > 10_000) rendered.clear();
+  rendered.set(key, out);
+  return out;
+}
+
+function renderBlockUncached(value: unknown, indent: number, opts: SpliceOptions): string {
   const text = stringify(value, { lineWidth: 0, indentSeq: opts.indentSeq, blockQuote: 'literal' });
   const pad = ' '.repeat(indent);
   return text
