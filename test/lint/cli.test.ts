@@ -12,7 +12,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('exit codes', () => {
   it('0 when nothing reaches --fail-on, 1 when something does', async () => {
-    const clean = await lintCli([`${R}grace-period-too-short/pass-budget-fits.yaml`]);
+    const clean = await lintCli([`${FIX}clean.yaml`]);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toBe('no findings\n');
     const errors = await lintCli([`${R}hook-envoy-only-filter/fail-seed-001-template-prestop.yaml`]);
@@ -44,7 +44,7 @@ describe('exit codes', () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/^meshdrain: <stdin>:\d+:\d+: proxy\.istio\.io\/config: not valid YAML\/JSON/);
     expect((await lintCli([join(tmp, 'missing.yaml')])).code).toBe(2);
-    expect((await lintCli(['--kube-version', 'latest', `${R}grace-period-too-short/pass-budget-fits.yaml`])).stderr).toMatch(/--kube-version: expected a version like 1.29/);
+    expect((await lintCli(['--kube-version', 'latest', `${FIX}clean.yaml`])).stderr).toMatch(/--kube-version: expected a version like 1.29/);
     expect((await lintCli(['-f', 'xml'])).code).toBe(2);
     expect((await lintCli(['--fail-on', 'never'])).code).toBe(2);
   });

@@ -38,8 +38,11 @@ describe('SARIF', () => {
       expect(rule.helpUri).toBe(ruleDocUri(rule.id));
       expect(rule.help.markdown).toContain(`# ${rule.id}`);
       expect(['error', 'warning', 'note']).toContain(rule.defaultConfiguration.level);
+      expect(rule.shortDescription.text.length).toBeGreaterThan(10);
     }
     expect(run.results.length).toBeGreaterThan(50);
+    // Every level is exercised: error, warning and note (info) results.
+    expect(new Set(run.results.map((x: { level: string }) => x.level))).toEqual(new Set(['error', 'warning', 'note']));
     for (const res of run.results) {
       expect(run.tool.driver.rules[res.ruleIndex].id).toBe(res.ruleId);
       const loc = res.locations[0].physicalLocation;
@@ -50,8 +53,11 @@ describe('SARIF', () => {
   });
 
   it('an empty result set is still a valid log; files outside cwd become file:// URIs', async () => {
-    const clean = await lintCli(['-f', 'sarif', `${FIX}rules/grace-period-too-short/pass-budget-fits.yaml`]);
-    expect(validate(JSON.parse(clean.stdout))).toBe(true);
+    const clean = await lintCli(['-f', 'sarif', `${FIX}clean.yaml`]);
+    expect(clean.code).toBe(0);
+    const empty = JSON.parse(clean.stdout);
+    expect(empty.runs[0].results).toEqual([]);
+    expect(validate(empty)).toBe(true);
     const outside = await lintCli(['-f', 'sarif', `${FIX}rules/job-classic-sidecar/fail-job.yaml`], { cwd: '/tmp' });
     const log = JSON.parse(outside.stdout);
     expect(validate(log)).toBe(true);

@@ -2,11 +2,13 @@
 import type { Rule } from '../types.js';
 import { appNoPrestopDelay } from './app-no-prestop-delay.js';
 import { drainDurationIgnored } from './drain-duration-ignored.js';
+import { exitOnZeroAppOutbound } from './exit-on-zero-app-outbound.js';
 import { drainExceedsGrace } from './drain-exceeds-grace.js';
 import { gracePeriodTooShort } from './grace-period-too-short.js';
 import { hookEnvoyOnlyFilter } from './hook-envoy-only-filter.js';
 import { hookFragileTools } from './hook-fragile-tools.js';
 import { hookLongSleep } from './hook-long-sleep.js';
+import { hookNoTimeout } from './hook-no-timeout.js';
 import { jobClassicSidecar } from './job-classic-sidecar.js';
 import { nativeSidecarIgnored } from './native-sidecar-ignored.js';
 import { proxyExitsBeforeApp } from './proxy-exits-before-app.js';
@@ -18,8 +20,10 @@ export const RULES: readonly Rule[] = Object.freeze([
   hookFragileTools,
   hookEnvoyOnlyFilter,
   hookLongSleep,
+  hookNoTimeout,
   drainDurationIgnored,
   drainExceedsGrace,
+  exitOnZeroAppOutbound,
   jobClassicSidecar,
   nativeSidecarIgnored,
   shellHookDistroless,
