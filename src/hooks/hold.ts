@@ -59,14 +59,14 @@ function renderStrategy(s: WaitStrategy, i: number): Rendered {
     case 'app-listeners':
       return {
         defs: `md_match_${i}() { case $1 in ${ISTIO_PORTS.map(hex).join('|')}) return 1 ;; esac; return 0; }\n`,
-        probe: `md_scan md_match_${i}`,
+        probe: `md_scan md_match_${i} || md_scan md_match_${i}`,
         setup: '',
         miss: PROC_MISS('no LISTEN socket on a non-Istio port: the app never listened or already stopped'),
       };
     case 'ports':
       return {
         defs: `md_match_${i}() { case $1 in ${s.ports.map(hex).join('|')}) return 0 ;; esac; return 1; }\n`,
-        probe: `md_scan md_match_${i}`,
+        probe: `md_scan md_match_${i} || md_scan md_match_${i}`,
         setup: '',
         miss: PROC_MISS(`port ${s.ports.join(', ')} not listening: the app never listened there or already stopped`),
       };
@@ -79,7 +79,7 @@ function renderStrategy(s: WaitStrategy, i: number): Rendered {
       const t = httpTarget(s.url);
       // Without curl or wget there is no HTTP client in POSIX sh (dash and busybox have no /dev/tcp):
       // a loopback URL degrades to "its port still listens" from /proc; any other URL to a timed hold.
-      const fallback = t.loopback ? `md_scan md_match_${i}` : `md_mode_${i}=timed`;
+      const fallback = t.loopback ? `md_scan md_match_${i} || md_scan md_match_${i}` : `md_mode_${i}=timed`;
       const note = t.loopback
         ? `${formatStrategy(s)} falls back to "port ${t.port} still listens" (/proc/net/tcp*)`
         : `${formatStrategy(s)} falls back to a timed hold (not a loopback URL, cannot check its port)`;
@@ -177,6 +177,8 @@ md_now() {
   if [ "$md_clock" = uptime ]; then md_clock=count; md_log "cannot read /proc/uptime: counting polls as time instead"; fi
 }
 ${needScan ? `# md_scan MATCH: status 0 if a LISTEN socket in /proc/net/tcp or tcp6 has a port (hex) MATCH accepts.
+# Probes call it twice before saying "none": a listener closing mid-read can make the kernel's
+# iterator skip a neighbouring row, and a second read right away costs well under a millisecond.
 # The kernel lists listening sockets first (then SYN_RECV/ESTABLISHED/TIME_WAIT...), so the scan stops
 # at the first other row: cost grows with the listeners, not with the pod's 10,000 connections.
 md_scan() {

@@ -11,6 +11,8 @@ import { istioListeners, Pod, rootStatus, SHELLS, HOLDING, sleep, waitForLog, ty
 
 const root = rootStatus();
 const BOUND_MS = 500;
+/** Mix the bound address across listeners: 0.0.0.0, 127.0.0.1 and :: (dual stack, in tcp6). */
+const k2host = (port: number): string => ['0.0.0.0', '127.0.0.1', '::'][port % 3]!;
 
 const hold = (wait: string[], timeoutMs = 20_000, intervalMs = 200): HoldSpec => ({
   strategies: wait.map(parseStrategy),
@@ -71,6 +73,31 @@ describe.skipIf(!root.ok)('hold against real sockets in a network namespace', ()
         expect(run.log).toMatch(/end: nothing holds the proxy any more/);
         // no date on PATH: uptime timestamps
         expect(run.log).toMatch(/^meshdrain-hold uptime=\d+s \+\d+\.\d\ds: start/m);
+      });
+
+      it('listener churn: 49 of 50 listeners close while it polls every 10 ms; it still waits for the last one', async () => {
+        const ports = Array.from({ length: 50 }, (_, k) => 8000 + k);
+        const app = await pod.listen('app', ports.map((port) => ({ port, host: k2host(port) })));
+        let last = 0;
+        try {
+          const run = await pod.runHook(shell, renderHoldScript(hold(['app-listeners'], 20_000, 10)), {
+            path: onlySleep,
+            whileRunning: async (log) => {
+              await waitForLog(log, HOLDING);
+              for (const p of ports.slice(0, -1)) {
+                await app.close(p);
+                await sleep(5);
+              }
+              await sleep(400);
+              last = await app.close(ports.at(-1)!);
+            },
+          });
+          expect(run.code).toBe(0);
+          expect(run.exitAt - last).toBeGreaterThanOrEqual(0);
+          expect(run.exitAt - last).toBeLessThanOrEqual(BOUND_MS);
+        } finally {
+          await app.kill();
+        }
       });
 
       it('sees IPv6-only listeners ([::1] and [::] v6only)', async () => {
