@@ -158,7 +158,11 @@ function judge(s: ScenarioSummary, run: ScenarioRun): { ok: boolean; why: string
     }
     case 'meshdrain': {
       const ok = s.failedRequests === 0 && s.failedEgress === 0 && s.podsKilled === 0 && minOutlived >= 0;
-      return { ok, why: `${ok ? 'as expected' : 'NOT as expected'}: ${fails}; proxy outlived the app by ${s.proxyOutlivedAppSeconds}s (min ${r2(minOutlived)}s); ${s.podsKilled} pods SIGKILLed` };
+      const hint =
+        s.failedByReason['503'] > 0 && !run.scenario.spec.appPreStop
+          ? ' (the 503s come from an app that stopped listening while its endpoint was still routed: an app preStop delay, policy app.delay, fixes that part)'
+          : '';
+      return { ok, why: `${ok ? 'as expected' : 'NOT as expected'}: ${fails}; proxy outlived the app by ${s.proxyOutlivedAppSeconds}s (min ${r2(minOutlived)}s); ${s.podsKilled} pods SIGKILLed${hint}` };
     }
     case 'native': {
       const ok = s.failedEgress === 0 && minOutlived >= 0;

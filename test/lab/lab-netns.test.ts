@@ -48,6 +48,8 @@ async function expectClean(prefix: string): Promise<void> {
   expect(await LabNet.leftovers(prefix)).toEqual([]);
   expect(processesOf(prefix)).toEqual([]);
   expect(readdirSync(tmpdir()).filter((d) => d.startsWith(`meshdrain-lab-${prefix}-`))).toEqual([]);
+  // The host's own nat table never had our chains (they live in the pods' namespaces).
+  expect(spawnSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8' }).stdout).not.toMatch(/MD_(INBOUND|OUTPUT)/);
 }
 
 const base: Omit<LabOptions, 'scenarios'> = {
