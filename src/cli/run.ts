@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, InputError } from '../errors.js';
-import { COMMANDS } from './commands/index.js';
+import { commandsFor } from './commands/index.js';
 import { VERSION, type Ctx, type Io } from './context.js';
 
 /** Run the CLI with argv (without node and script). Never calls process.exit; returns the exit code. */
@@ -18,8 +18,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       outputError: (str, write) => write(`meshdrain: ${str.trim().replace(/^error: /, '')} (see --help)\n`),
     })
     .exitOverride();
-  for (const register of COMMANDS) register(program, ctx);
   try {
+    for (const register of await commandsFor(argv)) register(program, ctx);
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
