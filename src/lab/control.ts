@@ -1,7 +1,7 @@
 /**
  * Talking to the long-lived agents over their stdin/stdout: JSON lines, requests matched by id.
  */
-import type { LabProc, ProcTable } from './procs.js';
+import type { LabProc } from './procs.js';
 
 export interface AgentEvent {
   ev: string;
@@ -32,8 +32,7 @@ export class AgentChannel {
   constructor(private readonly readyEvent: string) {}
 
   /** Start the agent through `spawn` with this channel's line handler. */
-  attach(procs: ProcTable, spawn: (onLine: (l: string) => void) => LabProc): LabProc {
-    void procs;
+  attach(spawn: (onLine: (l: string) => void) => LabProc): LabProc {
     this.proc = spawn((l) => this.onLine(l));
     // Nobody answers a dead agent: fail every pending request at once instead of timing out.
     void this.proc.exited.then(() => {

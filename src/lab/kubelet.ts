@@ -114,7 +114,7 @@ export class Kubelet {
       minimumDrainMs: this.spec.minimumDrainMs,
     };
     const proxyCh = new AgentChannel('envoy-ready');
-    pod.proxy = proxyCh.attach(procs, (onLine) =>
+    pod.proxy = proxyCh.attach((onLine) =>
       procs.spawn([files.pilotAgentBin, files.agent, 'pilot-agent', JSON.stringify(proxyCfg)], {
         name: `${pod.name}/istio-proxy`,
         ns,
@@ -135,7 +135,7 @@ export class Kubelet {
       closeOnSigterm: this.d.appClosesPortOnSigterm,
     };
     const appCh = new AgentChannel('app-ready');
-    pod.app = appCh.attach(procs, (onLine) =>
+    pod.app = appCh.attach((onLine) =>
       procs.spawn([files.node, files.agent, 'app', JSON.stringify(appCfg)], {
         name: `${pod.name}/app`,
         ns,

@@ -55,7 +55,7 @@ export function startBuiltinLoad(procs: ProcTable, files: LabFiles, ns: string, 
   let done: ((r: LoadResult) => void) | undefined;
   const result = new Promise<LoadResult>((r) => (done = r));
   const cfg = { target: CLIENT_IP, port: BALANCER_PORT, concurrency, maxMs, maxRequests: 50_000_000 };
-  const proc = ch.attach(procs, (onLine) =>
+  const proc = ch.attach((onLine) =>
     procs.spawn([files.node, files.agent, 'load', JSON.stringify(cfg)], {
       name: 'load',
       ns,

@@ -149,11 +149,11 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     await net.setup();
     checkAbort();
     const ext = new AgentChannel('external-ready');
-    ext.attach(procs, (onLine) =>
+    ext.attach((onLine) =>
       procs.spawn([files!.node, files!.agent, 'external', JSON.stringify({ externalPort: EXTERNAL_PORT })], { name: 'external', ns: net.externalNs, uid: APP_UID, onLine }),
     );
     const balancer = new Balancer();
-    balancer.ch.attach(procs, (onLine) =>
+    balancer.ch.attach((onLine) =>
       procs.spawn([files!.node, files!.agent, 'balancer', JSON.stringify({ port: BALANCER_PORT, appPort: APP_PORT, bucketMs: BUCKET_MS })], { name: 'balancer', ns: net.clientNs, onLine }),
     );
     await Promise.all([ext.ready(), balancer.ch.ready()]);
