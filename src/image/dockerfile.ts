@@ -2,10 +2,11 @@
  * The Dockerfile of the build context. The original image's ENTRYPOINT is
  * ["/usr/local/bin/pilot-agent"] (istio/istio pilot/docker/Dockerfile.proxyv2); ours wraps it.
  */
+import { DEFAULT_SHELL_IMAGE } from '../plan/plan.js';
 import { DISTROLESS_BUSYBOX_PATH, ENTRYPOINT_PATH, PILOT_AGENT_PATH, type ImageVariant } from './entrypoint.js';
 
-/** The static shell's source for the distroless variant (musl build: one static binary). */
-export const DEFAULT_BUSYBOX_IMAGE = 'busybox:1.37.0-musl';
+/** The static shell's source for the distroless variant: the same image inject's init container uses. */
+export const DEFAULT_BUSYBOX_IMAGE = DEFAULT_SHELL_IMAGE;
 /** The file name of the entrypoint inside the build context. */
 export const ENTRYPOINT_FILE = 'meshdrain-entrypoint';
 /** Label keys written into the image. */

@@ -12,7 +12,8 @@ import { DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, holdTimeoutMs, shutdownBudget }
 import type { AppContainerPlan, HoldSpec, ProxyConfigPlan, ShellSource, ShutdownPlan, WaitStrategy } from './types.js';
 
 export const DEFAULT_INTERVAL_MS = 200;
-export const DEFAULT_SHELL_IMAGE = 'busybox:1.36.1-musl';
+/** A static busybox for distroless proxies (musl build: one static binary). Used by inject and image. */
+export const DEFAULT_SHELL_IMAGE = 'busybox:1.37.0-musl';
 export const SHELL_MOUNT_PATH = '/meshdrain/bin';
 
 export interface PlanOptions {

@@ -166,7 +166,7 @@ describe('inject', () => {
     const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {shell: init-container}\n', 'p.yaml');
     const out = injectText(deployment(), 'd.yaml', { policy }).output;
     const spec = parse(out).spec.template.spec;
-    expect(spec.initContainers[0]).toMatchObject({ name: 'meshdrain-shell', image: 'busybox:1.36.1-musl' });
+    expect(spec.initContainers[0]).toMatchObject({ name: 'meshdrain-shell', image: 'busybox:1.37.0-musl' });
     expect(spec.volumes).toContainEqual({ name: 'meshdrain-bin', emptyDir: {} });
     const proxy = proxyOf(out)!;
     expect(proxy.lifecycle!.preStop!.exec!.command[0]).toBe('/meshdrain/bin/sh');
