@@ -125,3 +125,13 @@ describe('formats', () => {
     expect((JSON.parse(r.stdout) as { findings: unknown[] }).findings.length).toBeGreaterThan(0);
   });
 });
+
+describe('hostile input', () => {
+  it('control characters in a manifest never reach the terminal raw', async () => {
+    const evil = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: "x\\e]0;pwned\\a\\e[2J"\nspec:\n  containers:\n  - name: "a\\e[31m"\n    image: a\n    ports: [{containerPort: 80}]\n';
+    const r = await lintCli(['-'], { stdin: evil });
+    expect(r.stdout).toMatch(/app-no-prestop-delay/);
+    expect(r.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expect(r.stdout).toContain('\\x1b');
+  });
+});

@@ -9,6 +9,9 @@ export interface TextOptions {
 
 const COLORS: Record<Severity, string> = { error: '\x1b[31m', warning: '\x1b[33m', info: '\x1b[36m' };
 
+/** Manifest text must not drive the terminal: control characters (ESC…) are shown, not sent. */
+const safe = (s: string): string => s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 export function renderText(findings: readonly Finding[], o: TextOptions): string {
   if (findings.length === 0) return 'no findings\n';
   const paint = (s: string, code: string) => (o.color ? `${code}${s}\x1b[0m` : s);
@@ -17,19 +20,19 @@ export function renderText(findings: readonly Finding[], o: TextOptions): string
   const lines: string[] = [];
   const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   for (const [file, list] of byFile) {
-    lines.push(paint(file, '\x1b[1m'));
+    lines.push(paint(safe(file), '\x1b[1m'));
     const src = o.texts.get(file)?.split('\n');
     for (const f of list) {
       counts[f.severity]++;
-      lines.push(`  ${f.line}:${f.column}  ${paint(f.severity.padEnd(7), COLORS[f.severity])}  ${f.message}  ${paint(f.rule, '\x1b[2m')}`);
+      lines.push(`  ${f.line}:${f.column}  ${paint(f.severity.padEnd(7), COLORS[f.severity])}  ${safe(f.message)}  ${paint(f.rule, '\x1b[2m')}`);
       const srcLine = src?.[f.line - 1];
       if (srcLine !== undefined) {
-        const text = srcLine.replace(/\t/g, ' ').replace(/\r$/, '');
+        const text = safe(srcLine.replace(/\t/g, ' ').replace(/\r$/, ''));
         const width = Math.max(1, Math.min(f.length ?? 1, text.length - (f.column - 1)));
         lines.push(`    ${text}`);
         lines.push(`    ${' '.repeat(Math.max(0, f.column - 1))}${paint(`^${'~'.repeat(width - 1)}`, COLORS[f.severity])}`);
       }
-      lines.push(`    fix: ${f.fix}`);
+      lines.push(`    fix: ${safe(f.fix)}`);
     }
     lines.push('');
   }
