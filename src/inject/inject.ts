@@ -6,7 +6,7 @@ import { getPath, injectionDisabled, isRecord, podTemplateSites, siteName, type 
 import { applyPlan } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
 import type { ShutdownPlan } from '../plan/types.js';
-import { DEFAULT_POLICY, type Policy } from '../policy/load.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { loadDocuments, pathCrossesAlias, posAt, posOfPath } from '../yaml/load.js';
 import { applyEdits, detectIndentSeq, diffValues, type Path, type SetOp } from '../yaml/splice.js';
 

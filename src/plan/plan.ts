@@ -6,7 +6,7 @@ import { parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import { siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
-import { DEFAULT_POLICY, type Policy } from '../policy/load.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
 import { DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, holdTimeoutMs, shutdownBudget } from './budget.js';
 import type { AppContainerPlan, HoldSpec, ProxyConfigPlan, ShellSource, ShutdownPlan, WaitStrategy } from './types.js';

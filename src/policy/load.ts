@@ -4,17 +4,10 @@ import { parseStrategy } from '../hooks/strategy.js';
 import { parseDuration } from '../model/duration.js';
 import { isRecord } from '../model/workload.js';
 import { loadDocuments, posOfKey, posOfPath, type LoadedFile } from '../yaml/load.js';
+import { DEFAULT_POLICY, type Policy } from './policy.js';
 import { LegacyPolicySchema, ShutdownPolicySchema, type RuleT, type SettingsT } from './schema.js';
 
-/** A policy in one normal form, whatever format it was written in. */
-export interface Policy {
-  format: 'default' | 'legacy' | 'v1alpha1';
-  file?: string;
-  defaults: SettingsT;
-  rules: RuleT[];
-}
-
-export const DEFAULT_POLICY: Policy = Object.freeze({ format: 'default', defaults: {}, rules: [] }) as Policy;
+export { DEFAULT_POLICY, type Policy } from './policy.js';
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const field = issue.path.length ? `${issue.path.join('.')}: ` : '';

@@ -1,5 +1,5 @@
 import type { PodTemplateSite } from '../model/workload.js';
-import type { Policy } from './load.js';
+import type { Policy } from './policy.js';
 import type { RuleT, SettingsT } from './schema.js';
 
 /** Glob with * and ? (Kubernetes names have no other special characters). */

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { EXIT, UsageError } from '../../errors.js';
 import { injectText, type InjectResult } from '../../inject/inject.js';
 import { expandPaths, readText, writeAtomic } from '../../io/files.js';
-import { DEFAULT_POLICY, loadPolicy } from '../../policy/load.js';
+import { DEFAULT_POLICY } from '../../policy/policy.js';
 import type { Ctx } from '../context.js';
 
 interface InjectFlags {
@@ -49,7 +49,8 @@ export function registerInject(program: Command, ctx: Ctx): void {
       const inputs = expandPaths(paths.length ? paths : ['-'], io.cwd, Boolean(flags.recursive));
       if (flags.inPlace && inputs.includes('-')) throw new UsageError('-i/--in-place needs files, not stdin');
       if (inputs.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
-      const policy = flags.config ? loadPolicy(readText(flags.config, io.cwd), flags.config) : DEFAULT_POLICY;
+      // zod is loaded only when there is a policy to validate.
+      const policy = flags.config ? (await import('../../policy/load.js')).loadPolicy(readText(flags.config, io.cwd), flags.config) : DEFAULT_POLICY;
 
       // Everything is computed before anything is written: a bad file leaves every output untouched.
       const results: InjectResult[] = [];
