@@ -6,7 +6,7 @@ import type { Document } from 'yaml';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
 import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
-import { analyzeHook, sleepArgMs, type HookAnalysis } from './hook/analyze.js';
+import { analyzeHook, sleepArgMs, type HookAnalysis } from '../hooks/analyze.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
 import { readProxyConfig, templatePreStop, type ProxyConfigView, type Setting } from './mesh.js';
 import { atLeast, formatVersion, NATIVE, type LintOptions } from './options.js';

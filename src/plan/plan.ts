@@ -1,14 +1,15 @@
 /** policy + pod template → ShutdownPlan. Pure: no I/O, no YAML nodes. */
 import { InputError } from '../errors.js';
+import { handlerDelaySeconds } from '../hooks/analyze.js';
 import { parseStrategy } from '../hooks/strategy.js';
-import { ANNOTATIONS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import { siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
-import { DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, holdTimeoutMs, shutdownBudget } from './budget.js';
+import { DEFAULT_APP_SHUTDOWN_SECONDS, GRACE_MARGIN_SECONDS, graceFor, holdTimeoutMs, shutdownBudget } from './budget.js';
 import type { AppContainerPlan, HoldSpec, ProxyConfigPlan, ShellSource, ShutdownPlan, WaitStrategy } from './types.js';
 
 export const DEFAULT_INTERVAL_MS = 200;
@@ -61,10 +62,10 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
   for (const c of pod.spec?.containers ?? []) {
     if (c.name === PROXY_CONTAINER) continue;
     const named = s.containers?.[c.name];
-    if (named && 'preStop' in named) apps.push({ name: c.name, preStop: { exec: named.preStop }, delaySeconds: appDelay });
+    if (named && 'preStop' in named) apps.push({ name: c.name, preStop: { exec: named.preStop }, delaySeconds: handlerDelaySeconds({ exec: { command: named.preStop } }) });
     else if (named && 'sleep' in named) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(seconds(named.sleep)) }, delaySeconds: seconds(named.sleep) });
     else if (appDelay > 0 && !c.lifecycle?.preStop) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(appDelay) }, delaySeconds: appDelay });
-    else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop?.sleep?.seconds ?? appDelay });
+    else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop ? handlerDelaySeconds(c.lifecycle.preStop) : 0 });
   }
   const maxDelay = Math.max(0, ...apps.map((a) => a.delaySeconds));
 
@@ -76,7 +77,15 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
     drainSeconds,
     fixedHoldSeconds: fixedHold || undefined,
   });
-  const graceSeconds = graceFor(pod.spec?.terminationGracePeriodSeconds, budget.requiredSeconds, s.gracePeriod !== undefined ? Math.ceil(seconds(s.gracePeriod)) : 0);
+  const via = opts.via ?? s.via ?? 'override';
+  // A custom injection template carries one hold for every pod, with the default timeout
+  // (`meshdrain istio template`): the pod's grace must cover that hold plus the drain.
+  const templateHoldSeconds = via === 'template' && !native ? holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS) / 1000 : 0;
+  const minimumGrace = Math.max(
+    s.gracePeriod !== undefined ? Math.ceil(seconds(s.gracePeriod)) : 0,
+    templateHoldSeconds ? Math.ceil(templateHoldSeconds + drainSeconds + GRACE_MARGIN_SECONDS) : 0,
+  );
+  const graceSeconds = graceFor(pod.spec?.terminationGracePeriodSeconds, budget.requiredSeconds, minimumGrace);
 
   let hold: HoldSpec | null = null;
   if (!native && !s.proxy?.preStop) {
@@ -105,7 +114,7 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
     graceSeconds,
     nativeSidecar,
     proxyConfig,
-    via: opts.via ?? s.via ?? 'override',
+    via,
     notes,
   };
 }

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyzeHook } from '../../src/lint/hook/analyze.js';
+import { analyzeHook } from '../../src/hooks/analyze.js';
 
 const SHELLS = [
   { name: 'dash', argv: ['dash'] },

@@ -1,4 +1,4 @@
-import { FRAGILE_TOOLS } from '../hook/analyze.js';
+import { FRAGILE_TOOLS } from '../../hooks/analyze.js';
 import { holdName } from '../pod.js';
 import type { Rule } from '../types.js';
 

@@ -1,5 +1,5 @@
 import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
-import { analyzeHook } from '../hook/analyze.js';
+import { analyzeHook } from '../../hooks/analyze.js';
 import { atLeast, NATIVE } from '../options.js';
 import type { Rule } from '../types.js';
 

@@ -3,8 +3,8 @@
  * each turn sleeps, whether a loop can end, and how long the whole hook can hold at most.
  * Pure; the rules turn this into findings.
  */
-import { parseDuration } from '../../model/duration.js';
-import { baseName, simpleCommands, tokenize, type SimpleCommand, type Token, type Word } from './shell.js';
+import { parseDuration } from '../model/duration.js';
+import { baseName, simpleCommands, tokenize, type SimpleCommand, type Token, type Word } from './shell-words.js';
 
 /** Tools the default proxyv2 image has but other images (distroless, slim custom) may not. */
 export const FRAGILE_TOOLS: Readonly<Record<string, string>> = Object.freeze({
@@ -312,4 +312,17 @@ export function analyzeScript(script: string, a: HookAnalysis): void {
   for (const l of outer) max = max === null || l.boundMs === null ? null : max + l.boundMs;
   a.maxHoldMs = max;
   a.waits = a.fixedSleepMs > 0 || a.loops.some((l) => l.boundMs !== 0);
+}
+
+/**
+ * How long a preStop handler delays the container's SIGTERM, in seconds: the native sleep action,
+ * or what the exec command's analysis says it holds (its bound, else its fixed sleeps).
+ */
+export function handlerDelaySeconds(h: { exec?: { command?: string[] }; sleep?: { seconds: number } } | undefined): number {
+  if (!h) return 0;
+  if (typeof h.sleep?.seconds === 'number') return h.sleep.seconds;
+  const argv = h.exec?.command;
+  if (!Array.isArray(argv) || argv.length === 0) return 0;
+  const a = analyzeHook(argv);
+  return (a.maxHoldMs ?? a.fixedSleepMs) / 1000;
 }
