@@ -14,7 +14,7 @@ if (process.getuid?.() !== 0) {
   console.error('bench/image-entrypoint: needs root (network namespaces)');
   process.exit(2);
 }
-const TRIALS = Number(process.argv[2] ?? 10);
+const TRIALS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? (process.argv.includes('--quick') ? 5 : 10));
 const dir = mkdtempSync(join(tmpdir(), 'meshdrain-bench-image-'));
 const ns = `mdbimg${process.pid}`;
 const fake = new URL('../test/image/fake/', import.meta.url);
