@@ -12,6 +12,8 @@ import { DEFAULT_GRACE_SECONDS } from '../istio/facts.js';
 
 export const GRACE_MARGIN_SECONDS = 2;
 export const DEFAULT_APP_SHUTDOWN_SECONDS = 20;
+/** The app's preStop sleep when the policy names none: endpoint removal propagates before SIGTERM. */
+export const DEFAULT_APP_DELAY_SECONDS = 5;
 /** A hold never gets less than this, even when the grace period is tiny. */
 export const MIN_HOLD_TIMEOUT_MS = 1000;
 

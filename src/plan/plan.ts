@@ -9,7 +9,7 @@ import { parseDuration } from '../model/duration.js';
 import { siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
-import { DEFAULT_APP_SHUTDOWN_SECONDS, GRACE_MARGIN_SECONDS, graceFor, holdTimeoutMs, shutdownBudget } from './budget.js';
+import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, GRACE_MARGIN_SECONDS, graceFor, holdTimeoutMs, shutdownBudget } from './budget.js';
 import type { AppContainerPlan, HoldSpec, ProxyConfigPlan, ShellSource, ShutdownPlan, WaitStrategy } from './types.js';
 
 export const DEFAULT_INTERVAL_MS = 200;
@@ -57,7 +57,9 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
     : s.proxy?.terminationDrainDuration !== undefined ? seconds(s.proxy.terminationDrainDuration) : (prior.terminationDrainMs ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000) / 1000;
 
   // App containers: what the policy names; a delay becomes a sleep where the user has no preStop.
-  const appDelay = s.app?.delay !== undefined ? seconds(s.app.delay) : 0;
+  // Endpoint removal lags SIGTERM by seconds; an app that stops accepting at SIGTERM answers 503 to
+  // requests still routed to it. A short sleep first is the standard fix (not for Jobs: no Service).
+  const appDelay = s.app?.delay !== undefined ? seconds(s.app.delay) : site.isJobLike ? 0 : DEFAULT_APP_DELAY_SECONDS;
   const apps: AppContainerPlan[] = [];
   for (const c of pod.spec?.containers ?? []) {
     if (c.name === PROXY_CONTAINER) continue;

@@ -135,7 +135,7 @@ describe('inject', () => {
     expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command).toEqual(['/bin/sh', '-c', 'while [ -e /tmp/busy ]; do sleep 1; done']);
     // the rule names deployment/web only
     const other = injectText(deployment().replace('name: web   #', 'name: api   #'), 'd.yaml', { policy }).output;
-    expect(podSpec(other).containers[0]!.lifecycle).toBeUndefined();
+    expect(podSpec(other).containers[0]!.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } }); // the default delay, not the rule's command
   });
 
   it("keeps a user's own app preStop unless the policy names one", () => {
@@ -174,7 +174,7 @@ describe('inject', () => {
   });
 
   it('does not edit through a YAML alias (that would change a shared anchor) and says so', () => {
-    const src = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n  spec:\n    template: &tmpl\n      metadata: {labels: {app: a}}\n      spec:\n        containers:\n        - {name: a, image: x}\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b}\n  spec:\n    template: *tmpl\n`;
+    const src = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n  spec:\n    template: &tmpl\n      metadata: {labels: {app: a}}\n      spec:\n        containers:\n        - name: a\n          image: x\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b}\n  spec:\n    template: *tmpl\n`;
     const r = injectText(src, 'a.yaml');
     // the anchored template (Deployment/a) is edited in place; Deployment/b reaches it only through *tmpl
     expect(r.notes.join('\n')).toMatch(/a\.yaml:\d+:\d+: Deployment\/b: not changed: .*alias/);
@@ -190,5 +190,19 @@ describe('inject', () => {
     } catch (e) {
       expect((e as InputError).format()).toMatch(/^bad\.yaml:\d+:\d+: YAML syntax error/);
     }
+  });
+});
+
+describe('inject defaults', () => {
+  it('gives app containers a 5s preStop sleep for endpoint propagation and counts it in the grace period', () => {
+    const src = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - name: w\n        image: x\n';
+    const out = parse(injectText(src, 'd.yaml').output).spec.template.spec;
+    expect(out.containers[0].lifecycle.preStop).toEqual({ sleep: { seconds: 5 } });
+    // 5 (app delay) + 20 (app shutdown) + 5 (Istio drain) + 2 (margin)
+    expect(out.terminationGracePeriodSeconds).toBe(32);
+    const off = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 0s}\n', 'p.yaml');
+    const none = parse(injectText(src, 'd.yaml', { policy: off }).output).spec.template.spec;
+    expect(none.containers[0].lifecycle).toBeUndefined();
+    expect(none.terminationGracePeriodSeconds).toBeUndefined();
   });
 });
