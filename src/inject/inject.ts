@@ -5,9 +5,8 @@ import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
 import { applyPlan } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
-import type { ShutdownPlan } from '../plan/types.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
-import { loadDocuments, pathCrossesAlias, posAt, posOfPath } from '../yaml/load.js';
+import { loadDocuments, pathCrossesAlias, posOfPath } from '../yaml/load.js';
 import { applyEdits, detectIndentSeq, diffValues, type Path, type SetOp } from '../yaml/splice.js';
 
 export interface InjectOptions extends PlanOptions {
@@ -32,8 +31,6 @@ export interface InjectResult {
   notes: string[];
   /** For stderr with --verbose: what passed through untouched. */
   verbose: string[];
-  /** Plans per workload, for callers that want them (lint's property tests, the lab). */
-  plans: { workload: string; plan: ShutdownPlan }[];
 }
 
 /** A short description of a set-op relative to the pod template. */
@@ -65,7 +62,7 @@ const reachesIntoAlias = (doc: Document, path: Path): boolean => pathCrossesAlia
 export function injectText(text: string, file: string, opts: InjectOptions = {}): InjectResult {
   const policy = opts.policy ?? DEFAULT_POLICY;
   const loaded = loadDocuments(text, file);
-  const res: InjectResult = { file, output: text, changed: false, changes: [], notes: [], verbose: [], plans: [] };
+  const res: InjectResult = { file, output: text, changed: false, changes: [], notes: [], verbose: [] };
   const edits: { doc: Document; ops: SetOp[] }[] = [];
 
   for (const { doc, value } of loaded.docs) {
@@ -84,7 +81,6 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
         continue;
       }
       const plan = planFor(site, pod, policy, { ...opts, where: pos });
-      res.plans.push({ workload: name, plan });
       res.notes.push(...plan.notes.map((n) => `${file}:${pos.line}:${pos.col}: ${n}`));
       const edited = applyPlan(pod, plan, {
         mergeProxyConfig: Object.keys(plan.proxyConfig).length ? (existing) => mergeProxyConfigAnnotation(existing, plan.proxyConfig, pos) : undefined,
@@ -117,4 +113,3 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
   return res;
 }
 
-export { posAt };
