@@ -1,5 +1,6 @@
 import { isRecord } from '../../model/workload.js';
 import type { Rule } from '../types.js';
+import { examplePod } from './examples.js';
 
 export const appNoPrestopDelay: Rule = {
   id: 'app-no-prestop-delay',
@@ -12,33 +13,8 @@ export const appNoPrestopDelay: Rule = {
 those into errors. A few seconds of preStop delay keeps it serving until the endpoint update has propagated;
 the delay is part of the grace-period budget (see grace-period-too-short). Jobs and CronJobs are exempt.
 Containers that declare no ports are skipped unless they are the pod's only app container.`,
-    bad: `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: web
-        image: web:1
-        ports: [{containerPort: 8080}]
-`,
-    good: `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: web
-        image: web:1
-        ports: [{containerPort: 8080}]
-        lifecycle: {preStop: {sleep: {seconds: 5}}}
-`,
+    bad: examplePod({ kind: 'Deployment', app: ['ports: [{containerPort: 8080}]'] }),
+    good: examplePod({ kind: 'Deployment', app: ['ports: [{containerPort: 8080}]', 'lifecycle: {preStop: {sleep: {seconds: 5}}}'] }),
   },
   check(pod, _opts, report) {
     if (!pod.meshed || pod.site.isJobLike) return;

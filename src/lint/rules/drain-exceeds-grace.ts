@@ -1,5 +1,9 @@
 import { PROXY_METADATA } from '../../istio/facts.js';
 import type { Rule } from '../types.js';
+import { graceLoc, inPodFile, origin } from './common.js';
+import { examplePod } from './examples.js';
+
+const DRAIN_30S = `proxy.istio.io/config: '{"terminationDrainDuration": "30s"}'`;
 
 export const drainExceedsGrace: Rule = {
   id: 'drain-exceeds-grace',
@@ -10,39 +14,17 @@ export const drainExceedsGrace: Rule = {
     rationale: `pilot-agent drains for \`terminationDrainDuration\` (or at least \`MINIMUM_DRAIN_DURATION\` with
 \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS\`) after it gets SIGTERM. If that is as long as the grace period, the kubelet's
 SIGKILL ends the drain, and with it every hold and app shutdown that was meant to fit before it.`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    proxy.istio.io/config: '{"terminationDrainDuration": "30s"}'
-spec:
-  containers:
-  - name: web
-    image: web:1
-`,
-    good: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    proxy.istio.io/config: '{"terminationDrainDuration": "30s"}'
-spec:
-  terminationGracePeriodSeconds: 60
-  containers:
-  - name: web
-    image: web:1
-`,
+    bad: examplePod({ annotations: [DRAIN_30S] }),
+    good: examplePod({ annotations: [DRAIN_30S], grace: 60 }),
   },
   check(pod, _opts, report) {
     if (!pod.meshed) return;
     const setting = pod.exitOnZero ? pod.proxyConfig.minimumDrainMs : pod.proxyConfig.terminationDrainMs;
     if (!setting || pod.drainSeconds < pod.graceSeconds) return;
     const name = pod.exitOnZero ? PROXY_METADATA.minimumDrain : 'terminationDrainDuration';
-    const here = setting.at.file === pod.file;
     report({
-      at: here ? setting.at : pod.graceSet ? pod.loc(['spec', 'terminationGracePeriodSeconds']) : pod.locKey(['spec']),
-      message: `${name} ${pod.drainSeconds}s (${setting.source}${here ? '' : ` at ${setting.at.file}:${setting.at.line}`}) is not shorter than the grace period ${pod.graceSeconds}s: SIGKILL cuts the drain`,
+      at: inPodFile(pod, setting.at) ? setting.at : graceLoc(pod),
+      message: `${name} ${pod.drainSeconds}s (${origin(pod, setting)}) is not shorter than the grace period ${pod.graceSeconds}s: SIGKILL cuts the drain`,
       fix: `Raise terminationGracePeriodSeconds above ${Math.ceil(pod.drainSeconds)}s plus the app's time, or shorten ${name}.`,
     });
   },

@@ -1,6 +1,10 @@
 import { PROXY_METADATA } from '../../istio/facts.js';
 import { holdWaits } from '../pod.js';
 import type { Rule } from '../types.js';
+import { inPodFile } from './common.js';
+import { examplePod, HOLD_BOUNDED } from './examples.js';
+
+const EXIT_ON_ZERO = `proxy.istio.io/config: '{"proxyMetadata": {"EXIT_ON_ZERO_ACTIVE_CONNECTIONS": "true"}}'`;
 
 export const exitOnZeroAppOutbound: Rule = {
   id: 'exit-on-zero-app-outbound',
@@ -13,40 +17,14 @@ soon as Envoy has no active downstream connections. That count is Envoy's, not t
 still shutting down and opens a new outbound call (to release a lock, flush a queue, send a notification)
 after the count reached zero finds no proxy and fails. A hold that waits for the app's listeners to close
 covers that window; this note says the mode alone does not.`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    proxy.istio.io/config: '{"proxyMetadata": {"EXIT_ON_ZERO_ACTIVE_CONNECTIONS": "true"}}'
-spec:
-  containers:
-  - name: web
-    image: web:1
-`,
-    good: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    proxy.istio.io/config: '{"proxyMetadata": {"EXIT_ON_ZERO_ACTIVE_CONNECTIONS": "true"}}'
-spec:
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "for i in $(seq 1 23); do grep -q ':1F90 ' /proc/net/tcp || exit 0; sleep 1; done"]
-`,
+    bad: examplePod({ annotations: [EXIT_ON_ZERO] }),
+    good: examplePod({ annotations: [EXIT_ON_ZERO], hold: HOLD_BOUNDED }),
   },
   check(pod, _opts, report) {
     if (!pod.meshed || !pod.exitOnZero || pod.native.native || holdWaits(pod.hold)) return;
     const e = pod.proxyConfig.exitOnZero!;
     report({
-      at: e.at.file === pod.file ? e.at : pod.locKey(['metadata']),
+      at: inPodFile(pod, e.at) ? e.at : pod.locKey(['metadata']),
       message: `${PROXY_METADATA.exitOnZero}=true (${e.source}) with no hold: pilot-agent exits once Envoy has no active connections, and an outbound call the app opens after that fails`,
     });
   },

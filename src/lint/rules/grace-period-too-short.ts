@@ -1,6 +1,10 @@
 import { formatBudget, shutdownBudget } from '../../plan/budget.js';
 import { holdBoundSeconds, holdWaits } from '../pod.js';
 import type { Rule } from '../types.js';
+import { graceLoc, secs } from './common.js';
+import { examplePod, HOLD_UNBOUNDED } from './examples.js';
+
+const SLEEP_10 = 'lifecycle: {preStop: {sleep: {seconds: 10}}}';
 
 export const gracePeriodTooShort: Rule = {
   id: 'grace-period-too-short',
@@ -20,46 +24,8 @@ A hold with a timeout must also fit: timeout + drain ≤ grace period.
 
 The finding is an **error** when the known parts alone (preStop delays, a fixed hold, the drain) overrun the
 grace period, and a **warning** when it takes the estimated app shutdown time to overrun it.`,
-    bad: `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 20
-      containers:
-      - name: web
-        image: web:1
-        lifecycle: {preStop: {sleep: {seconds: 10}}}
-      - name: istio-proxy
-        image: auto
-        lifecycle:
-          preStop:
-            exec:
-              command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
-`,
-    good: `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 40
-      containers:
-      - name: web
-        image: web:1
-        lifecycle: {preStop: {sleep: {seconds: 10}}}
-      - name: istio-proxy
-        image: auto
-        lifecycle:
-          preStop:
-            exec:
-              command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
-`,
+    bad: examplePod({ kind: 'Deployment', grace: 20, app: [SLEEP_10], hold: HOLD_UNBOUNDED }),
+    good: examplePod({ kind: 'Deployment', grace: 40, app: [SLEEP_10], hold: HOLD_UNBOUNDED }),
   },
   check(pod, opts, report) {
     if (!pod.meshed) return;
@@ -74,7 +40,7 @@ spec:
       drainSeconds: pod.drainSeconds,
       fixedHoldSeconds: fixedOnly && bound !== null ? bound : undefined,
     });
-    const at = pod.graceSet ? pod.loc(['spec', 'terminationGracePeriodSeconds']) : pod.locKey(['spec']);
+    const at = graceLoc(pod);
     const grace = pod.graceSet ? `terminationGracePeriodSeconds ${pod.graceSeconds}` : `the default grace period (${pod.graceSeconds}s)`;
     if (pod.graceSeconds < budget.requiredSeconds) {
       // Certain when the known parts alone (delays, fixed hold, drain) overrun it; else it rests on the
@@ -92,7 +58,7 @@ spec:
       const need = Math.ceil(bound + pod.drainSeconds);
       report({
         at,
-        message: `${grace} is less than the proxy hold's timeout plus the drain: ${+bound.toFixed(3)} (hold timeout) + ${pod.drainSeconds} (Istio drain) = ${need}s; SIGKILL cuts the drain`,
+        message: `${grace} is less than the proxy hold's timeout plus the drain: ${secs(bound)} (hold timeout) + ${pod.drainSeconds} (Istio drain) = ${need}s; SIGKILL cuts the drain`,
         fix: `Set terminationGracePeriodSeconds: ${need} or lower the hold's timeout to ${Math.max(0, pod.graceSeconds - pod.drainSeconds)}s.`,
       });
     }

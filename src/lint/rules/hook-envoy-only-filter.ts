@@ -1,4 +1,6 @@
 import { holdName } from '../pod.js';
+import { analysedHold } from './common.js';
+import { examplePod } from './examples.js';
 import type { Rule } from '../types.js';
 
 export const hookEnvoyOnlyFilter: Rule = {
@@ -12,38 +14,12 @@ But pilot-agent, istio-proxy's PID 1, listens too (15020 status, 15021 health, 1
 reaches zero. The loop runs until the kubelet's SIGKILL at the end of the grace period: measured, it held
 10.0 s past the app's exit with a 12 s grace period. Every rollout waits the full grace period per pod, and
 Istio's drain — which starts only after the hook returns — is cut.`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "while [ $(netstat -plunt | grep tcp | grep -v envoy | wc -l | xargs) -ne 0 ]; do sleep 1; done"]
-`,
-    good: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "while [ \\"$(netstat -plunt | grep tcp | grep -v envoy | grep -v pilot-agent | wc -l | xargs)\\" != \\"0\\" ]; do sleep 1; done"]
-`,
+    bad: examplePod({ hold: 'while [ $(netstat -plunt | grep tcp | grep -v envoy | wc -l | xargs) -ne 0 ]; do sleep 1; done' }),
+    good: examplePod({ hold: 'while [ "$(netstat -plunt | grep tcp | grep -v envoy | grep -v pilot-agent | wc -l | xargs)" != "0" ]; do sleep 1; done' }),
   },
   check(pod, _opts, report) {
-    const hold = pod.hold;
-    if (!pod.meshed || !hold?.analysis) return;
+    const hold = analysedHold(pod);
+    if (!hold) return;
     for (const loop of hold.analysis.loops) {
       if (!loop.envoyOnlyFilter) continue;
       report({

@@ -1,5 +1,7 @@
 import { FRAGILE_TOOLS } from '../../hooks/analyze.js';
 import { holdName } from '../pod.js';
+import { analysedHold } from './common.js';
+import { examplePod } from './examples.js';
 import type { Rule } from '../types.js';
 
 export const hookFragileTools: Rule = {
@@ -14,39 +16,13 @@ The seed hooks were measured with netstat missing: \`netstat | grep ... | wc -l\
 that as "no listeners left" and returned at once — 2.0 s before the app closed — with no error anywhere.
 \`sh\` plus \`/proc/net/tcp\` and \`/proc/net/tcp6\` (all containers share the pod's network namespace) is the
 portable floor.`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "while [ 1==1 ]; do netstat -tulpn | grep LISTEN | grep :8080; if [ $? -gt 0 ]; then break; fi; sleep 1; done"]
-`,
-    good: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp /proc/net/tcp6; do sleep 1; done"]
-`,
+    bad: examplePod({ hold: 'while [ 1==1 ]; do netstat -tulpn | grep LISTEN | grep :8080; if [ $? -gt 0 ]; then break; fi; sleep 1; done' }),
+    good: examplePod({ hold: "while grep -q ':1F90 ' /proc/net/tcp /proc/net/tcp6; do sleep 1; done" }),
   },
   check(pod, _opts, report) {
-    const hold = pod.hold;
-    const a = hold?.analysis;
-    if (!pod.meshed || !hold || !a || a.fragile.length === 0) return;
+    const hold = analysedHold(pod);
+    if (!hold || hold.analysis.fragile.length === 0) return;
+    const a = hold.analysis;
     const first = a.fragile.find((f) => f.offset >= 0) ?? a.fragile[0]!;
     const list = a.fragile.map((f) => `${f.tool} (${FRAGILE_TOOLS[f.tool] ?? f.tool})`).join(', ');
     const silent = a.loops.some((l) => l.socketTool !== null);

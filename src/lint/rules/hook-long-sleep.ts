@@ -1,4 +1,6 @@
 import { holdName } from '../pod.js';
+import { analysedHold, secs } from './common.js';
+import { examplePod, HOLD_UNBOUNDED } from './examples.js';
 import type { Rule } from '../types.js';
 
 export const hookLongSleep: Rule = {
@@ -11,40 +13,12 @@ export const hookLongSleep: Rule = {
 up to N seconds past the app's exit, and Istio's drain starts only after that. The seed template slept
 \`terminationGracePeriodSeconds\` per turn: a single turn already reaches the kubelet's SIGKILL.
 The rule fires when app preStop delay + one turn + drain exceeds the grace period.`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  terminationGracePeriodSeconds: 30
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 30; done"]
-`,
-    good: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  terminationGracePeriodSeconds: 30
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
-`,
+    bad: examplePod({ grace: 30, hold: "while grep -q ':1F90 ' /proc/net/tcp; do sleep 30; done" }),
+    good: examplePod({ grace: 30, hold: HOLD_UNBOUNDED }),
   },
   check(pod, _opts, report) {
-    const hold = pod.hold;
-    if (!pod.meshed || !hold?.analysis) return;
+    const hold = analysedHold(pod);
+    if (!hold) return;
     for (const loop of hold.analysis.loops) {
       const turn = loop.sleepPerTurnMs / 1000;
       const base = pod.appDelaySeconds + pod.drainSeconds;
@@ -53,7 +27,7 @@ spec:
       const first = loop.sleeps[0];
       report({
         at: first ? hold.locAt(first.offset, 5) : hold.locAt(loop.start, loop.kind.length),
-        message: `${holdName(hold)} loop sleeps ${+turn.toFixed(3)}s per turn: ${pod.appDelaySeconds ? `${pod.appDelaySeconds} (app delay) + ` : ''}${+turn.toFixed(3)} (one turn) + ${pod.drainSeconds} (Istio drain) > ${pod.graceSeconds}s grace period, so the hold can run into SIGKILL`,
+        message: `${holdName(hold)} loop sleeps ${secs(turn)}s per turn: ${pod.appDelaySeconds ? `${pod.appDelaySeconds} (app delay) + ` : ''}${secs(turn)} (one turn) + ${pod.drainSeconds} (Istio drain) > ${pod.graceSeconds}s grace period, so the hold can run into SIGKILL`,
       });
     }
   },

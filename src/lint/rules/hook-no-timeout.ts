@@ -1,4 +1,6 @@
 import { holdName } from '../pod.js';
+import { analysedHold } from './common.js';
+import { examplePod, HOLD_BOUNDED, HOLD_UNBOUNDED } from './examples.js';
 import type { Rule } from '../types.js';
 
 export const hookNoTimeout: Rule = {
@@ -11,42 +13,13 @@ export const hookNoTimeout: Rule = {
 (an admin or metrics listener), the loop never ends by itself: the kubelet's SIGKILL at the end of the grace
 period ends it, Istio's drain (which starts only after the hook returns) never runs, and the rollout waits
 the whole grace period per pod. A bounded loop gives up in time for the drain to fit.`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  terminationGracePeriodSeconds: 30
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
-`,
-    good: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  terminationGracePeriodSeconds: 30
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "for i in $(seq 1 23); do grep -q ':1F90 ' /proc/net/tcp || exit 0; sleep 1; done"]
-`,
+    bad: examplePod({ grace: 30, hold: HOLD_UNBOUNDED }),
+    good: examplePod({ grace: 30, hold: HOLD_BOUNDED }),
   },
   check(pod, _opts, report) {
-    const hold = pod.hold;
-    const a = hold?.analysis;
-    if (!pod.meshed || !hold || !a || a.maxHoldMs !== null) return;
-    const loop = a.loops.find((l) => l.boundMs === null && !l.envoyOnlyFilter); // envoy-only loops: an error of their own
+    const hold = analysedHold(pod);
+    if (!hold || hold.analysis.maxHoldMs !== null) return;
+    const loop = hold.analysis.loops.find((l) => l.boundMs === null && !l.envoyOnlyFilter); // envoy-only loops: an error of their own
     if (!loop) return;
     report({
       at: hold.locAt(loop.start, loop.kind.length),

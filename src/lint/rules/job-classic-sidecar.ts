@@ -2,6 +2,21 @@ import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
 import { analyzeHook } from '../../hooks/analyze.js';
 import { atLeast, NATIVE } from '../options.js';
 import type { Rule } from '../types.js';
+import { inPodFile } from './common.js';
+
+/** The docs' Job example; `templateMetadata` lines go under spec.template. */
+const piJob = (templateMetadata: string[]) => `apiVersion: batch/v1
+kind: Job
+metadata: {name: pi}
+spec:
+  template:
+${templateMetadata.map((l) => `    ${l}\n`).join('')}    spec:
+      restartPolicy: Never
+      containers:
+      - name: pi
+        image: perl
+        command: ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"]
+`;
 
 export const jobClassicSidecar: Rule = {
   id: 'job-classic-sidecar',
@@ -16,33 +31,8 @@ are stopped by the kubelet once the main containers exit: ask Istio for one per 
 \`sidecar.istio.io/nativeSidecar: "true"\` (Istio 1.24+, Kubernetes 1.29+), or mesh-wide with
 \`ENABLE_NATIVE_SIDECARS\` (Istio 1.19+). Where neither is available, end the job's command with
 \`pilot-agent request POST quitquitquit\` (or a POST to \`localhost:15020/quitquitquit\`).`,
-    bad: `apiVersion: batch/v1
-kind: Job
-metadata: {name: pi}
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: pi
-        image: perl
-        command: ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"]
-`,
-    good: `apiVersion: batch/v1
-kind: Job
-metadata: {name: pi}
-spec:
-  template:
-    metadata:
-      annotations:
-        sidecar.istio.io/nativeSidecar: "true"
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: pi
-        image: perl
-        command: ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"]
-`,
+    bad: piJob([]),
+    good: piJob(['metadata:', '  annotations:', '    sidecar.istio.io/nativeSidecar: "true"']),
   },
   check(pod, opts, report) {
     if (!pod.meshed || !pod.site.isJobLike || pod.native.native) return;
@@ -55,7 +45,7 @@ spec:
     const nativePossible = atLeast(opts.kubeVersion, NATIVE.kubeBeta.major, NATIVE.kubeBeta.minor) !== false && atLeast(opts.istioVersion, NATIVE.istioAnnotation.major, NATIVE.istioAnnotation.minor) !== false;
     const explicitFalse = pod.annotations[ANNOTATIONS.nativeSidecar] === 'false';
     report({
-      at: pod.native.at && pod.native.at.file === pod.file ? pod.native.at : pod.locKey(['spec']),
+      at: inPodFile(pod, pod.native.at) ? pod.native.at : pod.locKey(['spec']),
       message: `${pod.site.kind} pod with a classic ${PROXY_CONTAINER} sidecar never completes: the proxy keeps running after the job's containers exit (${pod.native.why})`,
       fix: nativePossible
         ? explicitFalse

@@ -1,5 +1,6 @@
 import { ANNOTATIONS } from '../../istio/facts.js';
 import type { Rule } from '../types.js';
+import { examplePod } from './examples.js';
 
 export const nativeSidecarIgnored: Rule = {
   id: 'native-sidecar-ignored',
@@ -11,29 +12,9 @@ export const nativeSidecarIgnored: Rule = {
 and Istio's: the mesh-wide \`ENABLE_NATIVE_SIDECARS\` since 1.19, the per-pod annotation since 1.24. On older
 versions the annotation is silently ignored and the pod gets a classic sidecar, with all its shutdown races.
 Pass \`--kube-version\` and \`--istio-version\` (or a mesh config with the injector's values) so lint can tell.`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    sidecar.istio.io/nativeSidecar: "true"
-spec:
-  containers:
-  - name: web
-    image: web:1
-`,
+    bad: examplePod({ annotations: ['sidecar.istio.io/nativeSidecar: "true"'] }),
     badArgs: ['--istio-version', '1.22'],
-    good: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    sidecar.istio.io/nativeSidecar: "true"
-spec:
-  containers:
-  - name: web
-    image: web:1
-`,
+    good: examplePod({ annotations: ['sidecar.istio.io/nativeSidecar: "true"'] }),
     goodArgs: ['--istio-version', '1.24', '--kube-version', '1.29'],
   },
   check(pod, _opts, report) {

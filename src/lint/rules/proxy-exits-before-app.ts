@@ -1,6 +1,10 @@
 import { PROXY_CONTAINER } from '../../istio/facts.js';
 import { holdBoundSeconds, holdWaits } from '../pod.js';
 import type { Rule } from '../types.js';
+import { secs } from './common.js';
+import { examplePod, HOLD_UNBOUNDED } from './examples.js';
+
+const EXEC_SLEEP_10 = 'lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}';
 
 export const proxyExitsBeforeApp: Rule = {
   id: 'proxy-exits-before-app',
@@ -18,39 +22,8 @@ The finding is an **error** when the app's own preStop delay alone outlasts the 
 when only the estimated app shutdown time (\`--app-shutdown\`, default 20s) does.
 A loop hold on istio-proxy, \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS=true\`, or a native sidecar (which stops after
 the app) each avoid it.`,
-    bad: `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: web
-        image: web:1
-        lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}
-`,
-    good: `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 40
-      containers:
-      - name: web
-        image: web:1
-        lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}
-      - name: istio-proxy
-        image: auto
-        lifecycle:
-          preStop:
-            exec:
-              command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
-`,
+    bad: examplePod({ kind: 'Deployment', app: [EXEC_SLEEP_10] }),
+    good: examplePod({ kind: 'Deployment', grace: 40, app: [EXEC_SLEEP_10], hold: HOLD_UNBOUNDED }),
   },
   check(pod, opts, report) {
     if (!pod.meshed || pod.native.native || pod.exitOnZero) return;
@@ -61,7 +34,7 @@ spec:
     const proxyLife = fixed + pod.drainSeconds;
     const appNeeds = pod.appDelaySeconds + opts.appShutdownSeconds;
     if (appNeeds <= proxyLife) return;
-    const proxyDesc = fixed > 0 ? `${+fixed.toFixed(3)}s fixed hold + ${pod.drainSeconds}s drain = ${+proxyLife.toFixed(3)}s` : `${pod.drainSeconds}s drain, no hold`;
+    const proxyDesc = fixed > 0 ? `${secs(fixed)}s fixed hold + ${pod.drainSeconds}s drain = ${secs(proxyLife)}s` : `${pod.drainSeconds}s drain, no hold`;
     const at = pod.proxy?.preStop ? pod.proxy.preStop.locAt(-1) : pod.proxy ? pod.loc([...pod.proxy.path.slice(pod.base.length)]) : pod.locKey(['spec', 'containers']);
     if (pod.appDelaySeconds >= proxyLife) {
       report({

@@ -1,6 +1,8 @@
 import { PROXY_CONTAINER } from '../../istio/facts.js';
 import { isRecord } from '../../model/workload.js';
 import type { Rule } from '../types.js';
+import { origin } from './common.js';
+import { examplePod, HOLD_UNBOUNDED } from './examples.js';
 
 export const shellHookDistroless: Rule = {
   id: 'shell-hook-distroless',
@@ -13,23 +15,7 @@ netstat, curl, sleep) fails to start; the kubelet records a FailedPreStopHook ev
 shutdown as if there were no hook: the proxy stops with the app, without any hold. The distroless variant is
 chosen per pod (\`sidecar.istio.io/proxyImageType: distroless\`), by an image tag ending in \`-distroless\`,
 by ProxyConfig \`image.imageType\`, or mesh-wide (\`global.variant: distroless\`).`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    sidecar.istio.io/proxyImageType: distroless
-spec:
-  containers:
-  - name: web
-    image: web:1
-  - name: istio-proxy
-    image: auto
-    lifecycle:
-      preStop:
-        exec:
-          command: ["/bin/sh", "-c", "while grep -q ':1F90 ' /proc/net/tcp; do sleep 1; done"]
-`,
+    bad: examplePod({ annotations: ['sidecar.istio.io/proxyImageType: distroless'], hold: HOLD_UNBOUNDED }),
     good: `apiVersion: v1
 kind: Pod
 metadata:
@@ -66,10 +52,9 @@ spec:
     const mounts = Array.isArray(pod.proxy?.spec.volumeMounts) ? (pod.proxy!.spec.volumeMounts as unknown[]) : [];
     const fromVolume = mounts.some((m) => isRecord(m) && typeof m.mountPath === 'string' && argv0.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
     if (fromVolume) return;
-    const d = pod.distroless;
     report({
       at: hold.locAt(-1),
-      message: `${PROXY_CONTAINER} uses the distroless image (${d.source}${d.at.file === pod.file ? '' : ` at ${d.at.file}:${d.at.line}`}), which has no ${hold.analysis?.usesShell ? 'shell' : argv0}: this preStop cannot start, the kubelet logs FailedPreStopHook and the proxy stops without a hold`,
+      message: `${PROXY_CONTAINER} uses the distroless image (${origin(pod, pod.distroless)}), which has no ${hold.analysis?.usesShell ? 'shell' : argv0}: this preStop cannot start, the kubelet logs FailedPreStopHook and the proxy stops without a hold`,
     });
   },
 };
