@@ -1,6 +1,6 @@
 /** Source positions for findings: a YAML path, or a character inside a string value (a hook script). */
 import { isMap, isScalar, Scalar, type Document } from 'yaml';
-import { nodeAt, posAt, type LoadedFile } from '../yaml/load.js';
+import { nodeAt, posAt, posOfPath, type LoadedFile } from '../yaml/load.js';
 
 /** 1-based line and column in a file; `length` (characters) lets the text reporter underline the node. */
 export interface Loc {
@@ -14,16 +14,10 @@ export type Path = readonly (string | number)[];
 
 /** Where a path's node starts (or its nearest existing ancestor's). */
 export function locOf(loaded: LoadedFile, doc: Document.Parsed, path: Path): Loc {
-  for (let n = path.length; n >= 0; n--) {
-    const node = nodeAt(doc, path.slice(0, n));
-    if (node?.range) {
-      const p = posAt(loaded.file, loaded.lines, node.range[0]);
-      const len = n === path.length && isScalar(node) ? firstLineLength(loaded.text, node.range[0], node.range[1]) : undefined;
-      return { file: p.file, line: p.line, column: p.col, ...(len ? { length: len } : {}) };
-    }
-  }
-  const p = posAt(loaded.file, loaded.lines, doc.range[0]);
-  return { file: p.file, line: p.line, column: p.col };
+  const p = posOfPath(loaded, doc, path);
+  const node = nodeAt(doc, path);
+  const len = node?.range && isScalar(node) ? firstLineLength(loaded.text, node.range[0], node.range[1]) : undefined;
+  return { file: p.file, line: p.line, column: p.col, ...(len ? { length: len } : {}) };
 }
 
 /** Where a map key starts (for "this setting" findings, the key reads better than the value). */
