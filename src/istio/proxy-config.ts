@@ -110,13 +110,22 @@ function durationMs(v: unknown, key: string, where?: SourcePos): number | undefi
 }
 
 /** Go's strconv.ParseBool, which pilot-agent uses for env flags. */
-function goBool(v: unknown): boolean | undefined {
+export function goBool(v: unknown): boolean | undefined {
   if (typeof v === 'boolean') return v;
   if (typeof v !== 'string' && typeof v !== 'number') return undefined;
   const s = String(v);
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
   return undefined;
+}
+
+/**
+ * How long pilot-agent drains after SIGTERM: with EXIT_ON_ZERO_ACTIVE_CONNECTIONS the
+ * MINIMUM_DRAIN_DURATION floor (default 5s), else terminationDrainDuration (default 5s).
+ * The one place this rule lives; plan, lint and the lab call it.
+ */
+export function effectiveDrainMs(s: { exitOnZero?: boolean; minimumDrainMs?: number; terminationDrainMs?: number }): number {
+  return s.exitOnZero ? (s.minimumDrainMs ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000) : (s.terminationDrainMs ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000);
 }
 
 /** The effective drain settings of a `proxy.istio.io/config` value (lint and budget use this). */
@@ -130,9 +139,7 @@ export function parseProxyConfigAnnotation(value: string | undefined, where?: So
   const exitOnZero = goBool(meta[PROXY_METADATA.exitOnZero]);
   const hold = raw.holdApplicationUntilProxyStarts;
   const out: ProxyDrainSettings = {
-    effectiveDrainMs: exitOnZero
-      ? (minimumDrainMs ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000)
-      : (terminationDrainMs ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000),
+    effectiveDrainMs: effectiveDrainMs({ exitOnZero, minimumDrainMs, terminationDrainMs }),
     drainUnbounded: exitOnZero === true,
     raw,
     style: parsed.style,

@@ -7,7 +7,7 @@
 import { parse } from 'yaml';
 import { InputError } from '../errors.js';
 import { injectText } from '../inject/inject.js';
-import { ANNOTATIONS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
 import type { Policy } from '../policy/load.js';
@@ -119,7 +119,7 @@ export function podSpecFromManifest(manifest: string, file: string): LabPodSpec 
   if (!proxyPreStop && native) proxyPreStop = { exec: ['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain'] };
   const pc = parseProxyConfigAnnotation(ann[ANNOTATIONS.proxyConfig], { file });
   return {
-    graceMs: (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000,
+    graceMs: (pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,
     native,
     appPreStop: toPreStop(app?.lifecycle?.preStop),
     proxyPreStop,

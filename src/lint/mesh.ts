@@ -6,6 +6,7 @@
 import { parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
 import { PROXY_METADATA } from '../istio/facts.js';
+import { goBool } from '../istio/proxy-config.js';
 import { parseDuration } from '../model/duration.js';
 import { getPath, isRecord } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
@@ -71,7 +72,8 @@ function embedded(loaded: LoadedFile, doc: Document.Parsed, path: Path, text: st
   return { value: inner.toJS(), where };
 }
 
-const truthy = (v: unknown): boolean => String(v).toLowerCase() === 'true';
+// pilot-agent reads its env flags with Go's strconv.ParseBool ("1", "t", "TRUE" … are true).
+const truthy = (v: unknown): boolean => goBool(v) === true;
 
 function durationMs(v: unknown, at: Loc, what: string): number {
   try {

@@ -3,7 +3,8 @@
  * (mesh defaults ← annotation ← injected env), native or classic sidecar, and positions for everything.
  */
 import type { Document } from 'yaml';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
+import { effectiveDrainMs, goBool } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
 import { analyzeHook, sleepArgMs, type HookAnalysis } from '../hooks/analyze.js';
@@ -163,7 +164,7 @@ function envProxyConfig(pod: PodBase, into: ProxyConfigView): void {
         if (err instanceof InputError) throw err; // a bad duration inside
         // Not JSON: leave it to Istio; nothing we can read.
       }
-    } else if (e.name === PROXY_METADATA.exitOnZero) into.exitOnZero = { value: e.value.toLowerCase() === 'true', at, source };
+    } else if (e.name === PROXY_METADATA.exitOnZero) into.exitOnZero = { value: goBool(e.value) === true, at, source };
     else if (e.name === PROXY_METADATA.minimumDrain) into.minimumDrainMs = { value: parseDurationAt(e.value, at, e.name), at, source };
     else if (e.name === 'TERMINATION_DRAIN_DURATION_SECONDS') into.terminationDrainMs = { value: parseDurationAt(e.value, at, e.name), at, source };
   });
@@ -254,9 +255,7 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
   annotationProxyConfig(partial, cfg);
   envProxyConfig(partial, cfg);
   const exitOnZero = cfg.exitOnZero?.value === true;
-  const drainSeconds = exitOnZero
-    ? SECS(cfg.minimumDrainMs?.value ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000)
-    : SECS(cfg.terminationDrainMs?.value ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000);
+  const drainSeconds = SECS(effectiveDrainMs({ exitOnZero, minimumDrainMs: cfg.minimumDrainMs?.value, terminationDrainMs: cfg.terminationDrainMs?.value }));
   const native = decideNative(partial, opts);
   const hold = proxyHold(partial, opts);
   // The native-mode default (`pilot-agent request POST drain`) starts the drain; it is not a hold.

@@ -2,8 +2,8 @@
 import { InputError } from '../errors.js';
 import { handlerDelaySeconds } from '../hooks/analyze.js';
 import { parseStrategy } from '../hooks/strategy.js';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
-import { parseProxyConfigAnnotation } from '../istio/proxy-config.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import { siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
@@ -52,9 +52,12 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
   // Drain after the hold: policy first, then what the pod's proxy config already says, then Istio's default.
   const prior = parseProxyConfigAnnotation(annotations[ANNOTATIONS.proxyConfig], opts.where);
   const exitOnZero = s.proxy?.exitOnZeroActiveConnections ?? prior.exitOnZeroActiveConnections ?? false;
-  const drainSeconds = exitOnZero
-    ? s.proxy?.minimumDrainDuration !== undefined ? seconds(s.proxy.minimumDrainDuration) : (prior.minimumDrainMs ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000) / 1000
-    : s.proxy?.terminationDrainDuration !== undefined ? seconds(s.proxy.terminationDrainDuration) : (prior.terminationDrainMs ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000) / 1000;
+  const drainSeconds =
+    effectiveDrainMs({
+      exitOnZero,
+      minimumDrainMs: s.proxy?.minimumDrainDuration !== undefined ? parseDuration(s.proxy.minimumDrainDuration) : prior.minimumDrainMs,
+      terminationDrainMs: s.proxy?.terminationDrainDuration !== undefined ? parseDuration(s.proxy.terminationDrainDuration) : prior.terminationDrainMs,
+    }) / 1000;
 
   // App containers: what the policy names; a delay becomes a sleep where the user has no preStop.
   // Endpoint removal lags SIGTERM by seconds; an app that stops accepting at SIGTERM answers 503 to

@@ -163,6 +163,19 @@ describe('lint ∘ inject', () => {
     expect(findings).toEqual([]);
   });
 
+  it('reads EXIT_ON_ZERO_ACTIVE_CONNECTIONS as pilot-agent does (Go ParseBool: "1" is true), like inject', () => {
+    const text = stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      // terminationDrainDuration is ignored in EXIT_ON_ZERO mode; read as "not true", lint would count 60s.
+      metadata: { name: 'p', annotations: { 'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: '60s', proxyMetadata: { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: '1', MINIMUM_DRAIN_DURATION: '20s' } }) } },
+      spec: { containers: [{ name: 'app', image: 'a' }] },
+    });
+    const injected = injectText(text, 'gen.yaml').output;
+    expect(injected).toContain('terminationGracePeriodSeconds: 47'); // 5 + 20 + 20 (minimum drain) + 2
+    expect(lint([{ file: 'gen.yaml', text: injected }]).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
   it('and inject output is not trivially clean: lint does fire on the same inputs before inject', () => {
     // Guards against a property that passes because lint never reports anything.
     let before = 0;
