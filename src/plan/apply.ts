@@ -32,10 +32,10 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
   const mergedConfig = opts.mergeProxyConfig?.(annotations[ANNOTATIONS.proxyConfig]);
   if (mergedConfig !== undefined) annotations[ANNOTATIONS.proxyConfig] = mergedConfig;
 
-  const handler = proxyPreStop(plan);
-  if (handler && plan.via === 'template') {
+  if ((plan.hold || plan.proxyPreStop) && plan.via === 'template') {
     annotations[ANNOTATIONS.templates] = templateAnnotationValue(opts.templateName ?? DEFAULT_TEMPLATE_NAME, annotations[ANNOTATIONS.templates]);
-  } else if (handler) {
+  } else if (plan.hold || plan.proxyPreStop) {
+    const handler = proxyPreStop(plan)!;
     const containers = (spec.containers ??= []);
     let proxy = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
     if (!proxy) {

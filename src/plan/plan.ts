@@ -1,5 +1,4 @@
 /** policy + pod template → ShutdownPlan. Pure: no I/O, no YAML nodes. */
-import { InputError } from '../errors.js';
 import { handlerDelaySeconds } from '../hooks/analyze.js';
 import { parseStrategy } from '../hooks/strategy.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
@@ -86,18 +85,22 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
   // A custom injection template carries one hold for every pod, with the default timeout
   // (`meshdrain istio template`): the pod's grace must cover that hold plus the drain.
   const templateHoldSeconds = via === 'template' && !native ? holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS) / 1000 : 0;
+  // A hold timeout the policy names is honoured whole: the grace period grows to cover it and the drain.
+  const policyTimeoutSeconds = !native && !s.proxy?.preStop && s.proxy?.timeout !== undefined ? seconds(s.proxy.timeout) : 0;
+  const fixedHoldSeconds = Math.max(templateHoldSeconds, policyTimeoutSeconds);
   const minimumGrace = Math.max(
     s.gracePeriod !== undefined ? Math.ceil(seconds(s.gracePeriod)) : 0,
-    templateHoldSeconds ? Math.ceil(templateHoldSeconds + drainSeconds + GRACE_MARGIN_SECONDS) : 0,
+    fixedHoldSeconds ? Math.ceil(fixedHoldSeconds + drainSeconds + GRACE_MARGIN_SECONDS) : 0,
   );
   const graceSeconds = graceFor(pod.spec?.terminationGracePeriodSeconds, budget.requiredSeconds, minimumGrace);
 
+  if (via === 'template' && !native) {
+    const ignored = (['waitFor', 'timeout', 'interval', 'shell', 'shellImage', 'preStop'] as const).filter((k) => s.proxy?.[k] !== undefined);
+    if (ignored.length) notes.push(`${name}: via template: the hold comes from the custom injection template, so the policy's proxy.${ignored.join(', proxy.')} is not used here; give it to \`meshdrain istio template\``);
+  }
   let hold: HoldSpec | null = null;
   if (!native && !s.proxy?.preStop) {
     const timeoutMs = s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceSeconds, drainSeconds);
-    if (timeoutMs / 1000 + drainSeconds > graceSeconds) {
-      throw new InputError(`${name}: proxy.timeout ${timeoutMs / 1000}s + drain ${drainSeconds}s exceeds the grace period ${graceSeconds}s; the kubelet would SIGKILL the proxy mid-hold`, policy.file ? { file: policy.file } : undefined);
-    }
     hold = { strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
   }
   const shell: ShellSource =

@@ -206,3 +206,18 @@ describe('inject defaults', () => {
     expect(none.terminationGracePeriodSeconds).toBeUndefined();
   });
 });
+
+describe('inject policy interplay', () => {
+  it('says when via template makes the policy hold settings moot', () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  via: template\n  proxy: {waitFor: ["ports=8080"], interval: 500ms}\n', 'p.yaml');
+    const r = injectText('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n', 'pod.yaml', { policy });
+    expect(r.notes.join('\n')).toMatch(/pod\.yaml:\d+:\d+: Pod\/p: via template: .*proxy\.waitFor, proxy\.interval is not used/);
+  });
+
+  it('grows the grace period to cover a hold timeout the policy names (no SIGKILL mid-hold)', () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {timeout: 90s}\n', 'p.yaml');
+    const out = injectText('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n', 'pod.yaml', { policy }).output;
+    expect(parse(out).spec.terminationGracePeriodSeconds).toBe(97); // 90 (hold timeout) + 5 (drain) + 2 (margin)
+    expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[2]).toContain('timeout 1m30s');
+  });
+});
