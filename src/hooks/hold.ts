@@ -251,9 +251,18 @@ export function renderHoldScript(hold: HoldSpec): string {
 
 const SAFE_DIR = /^\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/;
 
+/** An image reference as it may appear in a manifest or a Dockerfile ARG: no spaces, quotes or newlines. */
+export function checkImageRef(image: string, what: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(image)) {
+    throw new InputError(`${what}: expected an image reference like busybox:1.37.0-musl, got ${JSON.stringify(image)}`);
+  }
+  return image;
+}
+
 function checkShell(shell: ShellSource): ShellSource {
   if (shell.kind === 'image') return shell;
   if (shell.kind !== 'init-container') throw new InputError(`unknown shell source ${JSON.stringify((shell as { kind?: unknown }).kind)}`);
+  checkImageRef(shell.image, 'shell image');
   if (typeof shell.mountPath !== 'string' || !SAFE_DIR.test(shell.mountPath) || shell.mountPath.split('/').includes('..')) {
     throw new InputError(`shell mount path: expected an absolute directory of letters, digits and ._-/, got ${JSON.stringify(shell.mountPath)}`);
   }

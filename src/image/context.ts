@@ -7,6 +7,7 @@ import { InputError } from '../errors.js';
 import type { HoldSpec } from '../plan/types.js';
 import { formatStrategy } from '../hooks/strategy.js';
 import { formatDuration } from '../model/duration.js';
+import { checkImageRef } from '../hooks/hold.js';
 import { renderDockerfile, ENTRYPOINT_FILE, DEFAULT_BUSYBOX_IMAGE } from './dockerfile.js';
 import { renderEntrypoint, type ImageVariant } from './entrypoint.js';
 import { renderContextReadme } from './readme.js';
@@ -43,6 +44,7 @@ export interface ContextFile {
 /** The files of the build context (pure). */
 export function buildContext(o: ContextOptions): ContextFile[] {
   checkIstioVersion(o.istioVersion);
+  if (o.busyboxImage !== undefined) checkImageRef(o.busyboxImage, 'busybox image');
   const tag = `${o.meshdrainVersion}-${o.istioVersion}${o.variant === 'distroless' ? '-distroless' : ''}`;
   const holdSummary = `wait-for ${o.hold.strategies.map(formatStrategy).join(' + ') || '(nothing)'}, timeout ${formatDuration(o.hold.timeoutMs)}, interval ${formatDuration(o.hold.intervalMs)}`;
   return [

@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
 import { ANNOTATIONS, PROXY_CONTAINER, PROXY_UID } from './facts.js';
 import { goTemplateLiteral } from './gotemplate.js';
-import { shellInitCommand } from '../hooks/hold.js';
+import { checkImageRef, shellInitCommand } from '../hooks/hold.js';
 import { SHELL_INIT_CONTAINER, SHELL_VOLUME } from '../plan/apply.js';
 import { SHELL_MOUNT_PATH } from '../plan/plan.js';
 import { holdCommand } from './holds.js';
@@ -41,10 +41,7 @@ export interface InjectionTemplateOptions {
 /** The ShellSource a template's hold runs with. */
 export function templateShell(o: InjectionTemplateOptions): ShellSource {
   if (!o.shellImage) return { kind: 'image' };
-  if (!/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(o.shellImage)) {
-    throw new InputError(`--shell-image: expected an image reference like busybox:1.36.1-musl, got ${JSON.stringify(o.shellImage)}`);
-  }
-  return { kind: 'init-container', image: o.shellImage, mountPath: SHELL_MOUNT_PATH };
+  return { kind: 'init-container', image: checkImageRef(o.shellImage, '--shell-image'), mountPath: SHELL_MOUNT_PATH };
 }
 
 export type TemplateFormat = 'helm-values' | 'istio-operator' | 'configmap' | 'raw';

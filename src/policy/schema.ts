@@ -17,7 +17,7 @@ export const ProxySettings = z
     interval: duration.optional().describe('Time between polls (default 200ms)'),
     preStop: command.optional().describe('A raw preStop command for istio-proxy instead of the generated hold'),
     shell: z.enum(['image', 'init-container']).optional().describe('Where the hold gets a shell: the proxy image, or a static busybox copied in by an init container (distroless proxies)'),
-    shellImage: z.string().min(1).optional().describe('Image of the init container that brings the shell (default busybox:1.37.0-musl)'),
+    shellImage: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/, 'an image reference like busybox:1.37.0-musl').optional().describe('Image of the init container that brings the shell (default busybox:1.37.0-musl)'),
     terminationDrainDuration: duration.optional(),
     exitOnZeroActiveConnections: z.boolean().optional(),
     minimumDrainDuration: duration.optional(),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
+import { checkImageRef } from '../../hooks/hold.js';
 import { buildContext, checkIstioVersion, writeContext } from '../../image/context.js';
 import { IMAGE_VARIANTS, type ImageVariant } from '../../image/entrypoint.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
@@ -57,9 +58,7 @@ and defaults): the timeout defaults to --grace minus --drain minus a ${GRACE_MAR
       const variant = o.variant as ImageVariant;
       if (o.busyboxImage !== undefined) {
         if (variant !== 'distroless') throw new InputError('--busybox-image only applies to --variant distroless');
-        if (!/^[a-z0-9][a-z0-9._\/:@-]*$/i.test(o.busyboxImage)) {
-          throw new InputError(`--busybox-image: expected an image reference like busybox:1.37.0-musl, got ${JSON.stringify(o.busyboxImage)}`);
-        }
+        checkImageRef(o.busyboxImage, '--busybox-image');
       }
       // The same hold as `meshdrain hook`: one parser, one set of defaults and warnings.
       const { hold } = holdFromFlags(
