@@ -5,7 +5,7 @@ import { parseStrategy } from '../../hooks/strategy.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
 import { formatDuration, parseDuration } from '../../model/duration.js';
 import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
-import { DEFAULT_INTERVAL_MS } from '../../plan/plan.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE } from '../../plan/plan.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../../plan/types.js';
 import type { Ctx } from '../context.js';
 
@@ -70,7 +70,7 @@ export function holdFromFlags(flags: HookFlags, warn: (msg: string) => void): { 
   for (const s of strategies) {
     if (s.kind === 'sleep' && s.ms > timeoutMs) warn(`${`sleep=${formatDuration(s.ms)}`} is longer than the timeout ${formatDuration(timeoutMs)}: the timeout ends it`);
   }
-  const shell: ShellSource = flags.shellDir === undefined ? { kind: 'image' } : { kind: 'init-container', image: 'busybox', mountPath: flags.shellDir };
+  const shell: ShellSource = flags.shellDir === undefined ? { kind: 'image' } : { kind: 'init-container', image: DEFAULT_SHELL_IMAGE, mountPath: flags.shellDir };
   return { hold: { strategies, timeoutMs: Math.round(timeoutMs), intervalMs: Math.round(intervalMs) }, shell };
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXIT, InputError } from '../../errors.js';
@@ -6,6 +6,7 @@ import { summarize, toHtml, toJson, toText } from '../../lab/report.js';
 import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../lab/run.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
 import { parseDuration } from '../../model/duration.js';
+import { writeAtomic } from '../../io/files.js';
 import { loadPolicy } from '../../policy/load.js';
 import type { Ctx } from '../context.js';
 
@@ -132,9 +133,7 @@ Examples:
       const sums = runs.map((r) => summarize(r, o));
       ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : toText(sums, o));
       if (reportPath) {
-        const tmp = `${reportPath}.tmp-${process.pid}`;
-        writeFileSync(tmp, toHtml(sums, runs, o));
-        renameSync(tmp, reportPath);
+        writeAtomic(reportPath, toHtml(sums, runs, o), ctx.io.cwd);
         ctx.io.stderr(`meshdrain lab: wrote ${flags.report}\n`);
       }
       if (sums.some((s) => !s.reproduced)) ctx.setExit(EXIT.findings);
