@@ -1,22 +1,15 @@
 import { Option, type Command } from 'commander';
-import { InputError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { holdExecCommand, renderHoldScript } from '../../hooks/hold.js';
-import { parseStrategy } from '../../hooks/strategy.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
-import { formatDuration, parseDuration } from '../../model/duration.js';
-import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE } from '../../plan/plan.js';
-import type { HoldSpec, ShellSource, WaitStrategy } from '../../plan/types.js';
+import { formatDuration } from '../../model/duration.js';
+import { GRACE_MARGIN_SECONDS } from '../../plan/budget.js';
+import { DEFAULT_INTERVAL_MS } from '../../plan/plan.js';
+import { holdFromFlags, type HoldFlags } from '../../hooks/flags.js';
 import type { Ctx } from '../context.js';
 
-interface HookFlags {
-  waitFor?: string[];
-  timeout?: string;
-  grace: string;
-  drain: string;
-  interval?: string;
+interface HookFlags extends HoldFlags {
   format: 'sh' | 'exec-json';
-  shellDir?: string;
 }
 
 const EXAMPLES = `
@@ -39,39 +32,6 @@ Examples:
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-/** Build the HoldSpec from the flags; every value validated (InputError on anything odd). */
-export function holdFromFlags(flags: HookFlags, warn: (msg: string) => void): { hold: HoldSpec; shell: ShellSource } {
-  const strategies: WaitStrategy[] = (flags.waitFor?.length ? flags.waitFor : ['app-listeners']).map((t) => {
-    try {
-      return parseStrategy(t);
-    } catch (e) {
-      if (e instanceof InputError) throw new UsageError(`--wait-for: ${e.message}`);
-      throw e;
-    }
-  });
-  const graceMs = parseDuration(flags.grace, '--grace');
-  const drainMs = parseDuration(flags.drain, '--drain');
-  const intervalMs = flags.interval === undefined ? DEFAULT_INTERVAL_MS : parseDuration(flags.interval, '--interval');
-  let timeoutMs: number;
-  if (flags.timeout !== undefined) {
-    timeoutMs = parseDuration(flags.timeout, '--timeout');
-    if (timeoutMs + drainMs > graceMs) {
-      warn(`--timeout ${formatDuration(timeoutMs)} + drain ${formatDuration(drainMs)} exceeds --grace ${formatDuration(graceMs)}: the kubelet may SIGKILL the proxy mid-hold`);
-    }
-  } else {
-    const spare = graceMs - drainMs - GRACE_MARGIN_SECONDS * 1000;
-    timeoutMs = holdTimeoutMs(graceMs / 1000, drainMs / 1000);
-    if (spare < timeoutMs) {
-      warn(`--grace ${formatDuration(graceMs)} leaves ${formatDuration(Math.max(0, spare))} after Istio's drain and the margin; holding at most ${formatDuration(timeoutMs)} anyway (raise the grace period)`);
-    }
-  }
-  for (const s of strategies) {
-    if (s.kind === 'sleep' && s.ms > timeoutMs) warn(`${`sleep=${formatDuration(s.ms)}`} is longer than the timeout ${formatDuration(timeoutMs)}: the timeout ends it`);
-  }
-  const shell: ShellSource = flags.shellDir === undefined ? { kind: 'image' } : { kind: 'init-container', image: DEFAULT_SHELL_IMAGE, mountPath: flags.shellDir };
-  return { hold: { strategies, timeoutMs: Math.round(timeoutMs), intervalMs: Math.round(intervalMs) }, shell };
 }
 
 export function registerHook(program: Command, ctx: Ctx): void {

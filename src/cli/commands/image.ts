@@ -9,7 +9,7 @@ import { formatDuration } from '../../model/duration.js';
 import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
 import { DEFAULT_INTERVAL_MS } from '../../plan/plan.js';
 import { VERSION, type Ctx } from '../context.js';
-import { holdFromFlags } from './hook.js';
+import { holdFromFlags } from '../../hooks/flags.js';
 
 interface ImageOpts {
   istioVersion?: string;
@@ -62,7 +62,7 @@ and defaults): the timeout defaults to --grace minus --drain minus a ${GRACE_MAR
       }
       // The same hold as `meshdrain hook`: one parser, one set of defaults and warnings.
       const { hold } = holdFromFlags(
-        { waitFor: o.waitFor, timeout: o.timeout, grace: o.grace, drain: o.drain, interval: o.interval, format: 'sh' },
+        { waitFor: o.waitFor, timeout: o.timeout, grace: o.grace, drain: o.drain, interval: o.interval },
         (m) => ctx.io.stderr(`meshdrain: warning: ${m}\n`),
       );
       const files = buildContext({
