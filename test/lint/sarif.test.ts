@@ -1,5 +1,7 @@
 /** SARIF 2.1.0 output validated against the published schema (vendored from npm, see schema/SOURCE.md). */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
@@ -58,7 +60,10 @@ describe('SARIF', () => {
     const empty = JSON.parse(clean.stdout);
     expect(empty.runs[0].results).toEqual([]);
     expect(validate(empty)).toBe(true);
-    const outside = await lintCli(['-f', 'sarif', `${FIX}rules/job-classic-sidecar/fail-job.yaml`], { cwd: '/tmp' });
+    // A fresh empty directory is never an ancestor of the checkout (which may itself live under /tmp).
+    const elsewhere = mkdtempSync(join(tmpdir(), 'meshdrain-sarif-'));
+    const outside = await lintCli(['-f', 'sarif', `${FIX}rules/job-classic-sidecar/fail-job.yaml`], { cwd: elsewhere });
+    rmSync(elsewhere, { recursive: true, force: true });
     const log = JSON.parse(outside.stdout);
     expect(validate(log)).toBe(true);
     expect(log.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri).toMatch(/^file:\/\/\//);
