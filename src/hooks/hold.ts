@@ -276,9 +276,19 @@ function checkShell(shell: ShellSource): ShellSource {
  */
 export function holdExecCommand(hold: HoldSpec, shell: ShellSource = { kind: 'image' }): string[] {
   checkShell(shell);
-  if (shell.kind === 'image') return ['/bin/sh', '-c', renderHoldScript(hold)];
+  if (shell.kind === 'image') return ['/bin/sh', '-c', embeddedHoldScript(hold)];
   const dir = shQuote(shell.mountPath);
-  return [`${shell.mountPath}/sh`, '-c', `PATH=${dir}:$PATH; export PATH\n${renderHoldScript(hold)}`];
+  return [`${shell.mountPath}/sh`, '-c', `PATH=${dir}:$PATH; export PATH\n${embeddedHoldScript(hold)}`];
+}
+
+/**
+ * The script as it is embedded in a manifest: the explanatory comment lines are left to
+ * `meshdrain hook` (a fifth of the text, repeated in every workload); the header lines stay. The
+ * generator writes comments only as whole lines outside any quoted string, so this is line-exact.
+ */
+export function embeddedHoldScript(hold: HoldSpec): string {
+  const lines = renderHoldScript(hold).split('\n');
+  return [...lines.slice(0, 2), ...lines.slice(2).filter((l) => !/^\s*#/.test(l))].join('\n');
 }
 
 /** Applets linked next to the copied busybox so the hold finds them on PATH. */

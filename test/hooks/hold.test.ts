@@ -225,7 +225,10 @@ describe('output shape', () => {
   it('holdExecCommand: /bin/sh -c for a normal image; <mount>/sh with PATH for a brought-in shell', () => {
     const h = hold([{ kind: 'app-listeners' }], 23_000);
     const a = holdExecCommand(h);
-    expect(a).toEqual(['/bin/sh', '-c', renderHoldScript(h)]);
+    // The embedded form is the script without its explanatory comment lines, nothing else.
+    const full = renderHoldScript(h);
+    expect(a).toEqual(['/bin/sh', '-c', full.split('\n').filter((l, i) => i < 2 || !/^\s*#/.test(l)).join('\n')]);
+    expect(a[2]!.length).toBeLessThan(full.length * 0.9);
     const b = holdExecCommand(h, { kind: 'init-container', image: 'busybox:1.36-musl', mountPath: '/meshdrain-shell' });
     expect(b[0]).toBe('/meshdrain-shell/sh');
     expect(b[1]).toBe('-c');
