@@ -18,6 +18,7 @@ import { ANNOTATIONS } from './facts.js';
 import { actionBalance, branchActions, goTemplateLiteral, scanActions, TemplateSyntaxError, type Action } from './gotemplate.js';
 import { buildCatalog, holdCommand, type CatalogEntry } from './holds.js';
 import { replaceScalarSource } from './scalar-edit.js';
+import { isRecord } from '../model/workload.js';
 
 export type InjectorMode = 'global' | 'annotation';
 
@@ -52,9 +53,7 @@ export const UPGRADE_WARNING =
   'a hand-patched istio-sidecar-injector ConfigMap is overwritten by the next `helm upgrade` / `istioctl install`; ' +
   'for a durable setup use a custom injection template: `meshdrain istio template` (see docs/istio.md)';
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const isObj = isRecord;
 
 export interface InjectorDoc {
   index: number;

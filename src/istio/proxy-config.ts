@@ -7,6 +7,7 @@
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
+import { getPath, isRecord } from '../model/workload.js';
 import type { ProxyConfigPlan } from '../plan/types.js';
 import {
   ANNOTATIONS,
@@ -40,9 +41,7 @@ export interface ProxyDrainSettings {
 
 const WHAT = `annotation ${ANNOTATIONS.proxyConfig}`;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const isObj = isRecord;
 
 function looksJson(text: string): boolean {
   return text.trimStart().startsWith('{');
@@ -203,14 +202,7 @@ function wants(plan: ProxyConfigPlan): Want[] {
   return out;
 }
 
-function getPath(o: Obj, path: readonly string[]): unknown {
-  let cur: unknown = o;
-  for (const k of path) {
-    if (!isObj(cur)) return undefined;
-    cur = cur[k];
-  }
-  return cur;
-}
+
 
 /** Render JSON in the shape the original had: one line (spaced or compact) or indented. */
 function renderJsonLike(original: string, value: Obj): string {

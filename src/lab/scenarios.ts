@@ -4,7 +4,7 @@
  * ../shared/design/istio-shutdown-facts.md). The meshdrain scenario is literally `injectText` of the
  * plain manifest with the default policy: the lab runs inject's default output, nothing hand-made.
  */
-import { parse } from 'yaml';
+import { loadDocuments } from '../yaml/load.js';
 import { InputError } from '../errors.js';
 import { injectText } from '../inject/inject.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
@@ -107,7 +107,7 @@ function toPreStop(h: Handler | undefined): LabPreStop | undefined {
  * drain settings from proxy.istio.io/config with Istio's defaults.
  */
 export function podSpecFromManifest(manifest: string, file: string): LabPodSpec {
-  const obj = parse(manifest) as { spec?: { template?: PodTemplate } };
+  const obj = loadDocuments(manifest, file).docs[0]?.value as { spec?: { template?: PodTemplate } } | undefined;
   const pod = obj?.spec?.template;
   if (!pod?.spec) throw new InputError('no pod template in the lab manifest', { file });
   const ann = pod.metadata?.annotations ?? {};

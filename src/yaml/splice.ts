@@ -6,6 +6,7 @@
  */
 import { isMap, isScalar, isSeq, stringify, type Document, type Node } from 'yaml';
 import type { LineCounter } from 'yaml';
+import { isRecord } from '../model/workload.js';
 
 export type Path = (string | number)[];
 export interface SetOp {
@@ -13,9 +14,7 @@ export interface SetOp {
   value: unknown;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const isPlainObject = isRecord;
 
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
