@@ -13,32 +13,6 @@ import { fileURLToPath } from 'node:url';
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'meshdrain-lint-bench-'));
 try {
-  const seedDeployment = (i) => `---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web-${i}}
-spec:
-  selector: {matchLabels: {app: web-${i}}}
-  template:
-    metadata: {labels: {app: web-${i}}}
-    spec:
-      containers:
-      - name: web
-        image: web:1
-        ports: [{containerPort: 8080}]
-      - name: istio-proxy
-        image: auto
-        lifecycle:
-          preStop:
-            exec:
-              command:
-              - /bin/sh
-              - -c
-              - |
-                while [ $(netstat -plunt | grep tcp | grep -v envoy | wc -l | xargs) -ne 0 ]; do
-                  sleep 30
-                done
-`;
   const plainDeployment = (i) => `---
 apiVersion: apps/v1
 kind: Deployment
@@ -52,6 +26,20 @@ spec:
       - name: web
         image: web:1
         ports: [{containerPort: 8080}]
+`;
+  // The same Deployment with the seed template's netstat loop as istio-proxy's preStop.
+  const seedDeployment = (i) => `${plainDeployment(i)}      - name: istio-proxy
+        image: auto
+        lifecycle:
+          preStop:
+            exec:
+              command:
+              - /bin/sh
+              - -c
+              - |
+                while [ $(netstat -plunt | grep tcp | grep -v envoy | wc -l | xargs) -ne 0 ]; do
+                  sleep 30
+                done
 `;
   const time = (args, input) => {
     const t0 = process.hrtime.bigint();

@@ -72,29 +72,28 @@ export function loadDocuments(text: string, file: string): LoadedFile {
   return { file, text, format, docs, lines };
 }
 
-/** The source node at a path, without following aliases; undefined when absent or behind an alias. */
-export function nodeAt(doc: Document, path: readonly (string | number)[]): Node | undefined {
+/** Walk source nodes along a path without following aliases: where it ended, and whether an alias stopped it. */
+function walk(doc: Document, path: readonly (string | number)[]): { node: unknown; alias: boolean } {
   let node: unknown = doc.contents;
   for (const key of path) {
-    if (isAlias(node)) return undefined;
+    if (isAlias(node)) return { node: undefined, alias: true };
     if (isMap(node)) node = node.get(key, true);
     else if (isSeq(node) && typeof key === 'number') node = node.get(key, true);
-    else return undefined;
-    if (node === undefined || node === null) return undefined;
+    else return { node: undefined, alias: false };
+    if (node === undefined || node === null) return { node: undefined, alias: false };
   }
+  return { node, alias: isAlias(node) };
+}
+
+/** The source node at a path, without following aliases; undefined when absent or behind an alias. */
+export function nodeAt(doc: Document, path: readonly (string | number)[]): Node | undefined {
+  const { node } = walk(doc, path);
   return (isCollection(node) || isScalar(node) || isAlias(node) ? node : undefined) as Node | undefined;
 }
 
 /** True when any node on the path (including its end) is an alias: editing it would edit a shared anchor. */
 export function pathCrossesAlias(doc: Document, path: readonly (string | number)[]): boolean {
-  let node: unknown = doc.contents;
-  for (const key of path) {
-    if (isAlias(node)) return true;
-    if (isMap(node)) node = node.get(key, true);
-    else if (isSeq(node) && typeof key === 'number') node = node.get(key, true);
-    else return false;
-  }
-  return isAlias(node);
+  return walk(doc, path).alias;
 }
 
 /** file:line:col of the node at a path (or its nearest existing ancestor). */
