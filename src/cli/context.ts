@@ -7,6 +7,8 @@ export interface Io {
   readStdin: () => Promise<string>;
   cwd: string;
   isStdinTTY: boolean;
+  /** stderr is a terminal: progress may update one line in place. */
+  isStderrTTY?: boolean;
   /** Environment (for PATH lookups, MESHDRAIN_* settings). */
   env: NodeJS.ProcessEnv;
 }
@@ -33,6 +35,7 @@ export function processIo(): Io {
     readStdin: readStdinAll,
     cwd: process.cwd(),
     isStdinTTY: Boolean(process.stdin.isTTY),
+    isStderrTTY: Boolean(process.stderr.isTTY),
     env: process.env,
   };
 }

@@ -32,7 +32,8 @@ export interface LabOptions {
   egressIntervalMs: number;
   policy?: ScenarioParams['policy'];
   /** Progress for stderr. */
-  progress?: (line: string) => void;
+  /** A progress line; `transient` ones (the periodic status) may be overwritten in place on a terminal. */
+  progress?: (line: string, transient?: boolean) => void;
   signal?: AbortSignal;
   /** Called with the run prefix as soon as it is known (tests check cleanup by it). */
   onPrefix?: (prefix: string) => void;
@@ -197,7 +198,7 @@ interface Env {
   procs: ProcTable;
   files: LabFiles;
   balancer: Balancer;
-  progress: (line: string) => void;
+  progress: (line: string, transient?: boolean) => void;
   checkAbort: () => void;
 }
 
@@ -253,7 +254,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       const term = old.filter((p) => p.terminatingAt && !p.goneAt).length;
       return `${tag} t=${((Date.now() - startedAt) / 1000).toFixed(1)}s new ready ${created.length}/${o.replicas}, terminating ${term}, gone ${old.filter((p) => p.goneAt).length}`;
     };
-    const ticker = setInterval(() => progress(status()), 2000);
+    const ticker = setInterval(() => progress(status(), true), 2000);
     try {
       for (const victim of old) {
         const fresh = await kubelet.startPod(2);

@@ -118,7 +118,19 @@ Examples:
       process.once('SIGTERM', onSignal);
       let runs;
       try {
-        runs = await runLab({ ...o, signal: ac.signal, progress: (l) => ctx.io.stderr(`meshdrain lab: ${l}\n`) });
+        // On a terminal the periodic status line updates in place; in a log every line stays.
+        const tty = ctx.io.isStderrTTY === true;
+        let open = false;
+        const progress = (l: string, transient?: boolean) => {
+          if (tty && transient) {
+            ctx.io.stderr(`\r\x1b[2Kmeshdrain lab: ${l}`);
+            open = true;
+            return;
+          }
+          ctx.io.stderr(`${open ? '\r\x1b[2K' : ''}meshdrain lab: ${l}\n`);
+          open = false;
+        };
+        runs = await runLab({ ...o, signal: ac.signal, progress });
       } catch (e) {
         if (e instanceof LabAborted) {
           ctx.io.stderr(`meshdrain lab: ${e.message}\n`);
