@@ -119,6 +119,8 @@ function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp
     const order = order0 + n;
     let parent: Node | null = null;
     let node: unknown = doc.contents;
+    // Inside a flow collection only flow syntax is valid, whatever the new value is.
+    let inFlow = false;
     let i = 0;
     for (; i < op.path.length; i++) {
       const key = op.path[i]!;
@@ -126,6 +128,7 @@ function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp
       if (isMap(node)) next = node.get(key, true);
       else if (isSeq(node) && typeof key === 'number') next = node.get(key, true);
       if (next === undefined || next === null) break;
+      inFlow ||= Boolean((node as { flow?: boolean }).flow);
       parent = node as Node;
       node = next;
     }
@@ -135,7 +138,9 @@ function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp
       const n = node as Node;
       const [start, valueEnd] = n.range!;
       const isFlowOrScalar = isScalar(n) || (n as { flow?: boolean }).flow;
-      if (!isBlockCollection(op.value)) {
+      if (inFlow) {
+        out.push({ at: start, end: valueEnd, text: renderFlow(op.value), order });
+      } else if (!isBlockCollection(op.value)) {
         out.push({ at: start, end: isFlowOrScalar ? valueEnd : trimEnd(text, valueEnd), text: renderScalar(op.value), order });
       } else if (isFlowOrScalar) {
         // key: <scalar or flow>  →  key:\n  <block>
@@ -157,7 +162,8 @@ function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp
     if ((coll as { flow?: boolean }).flow) {
       // Flow collection: insert before its closing bracket, in flow style, keeping what is there.
       const [start, valueEnd] = coll.range;
-      const close = text.lastIndexOf(isSeq(coll) ? ']' : '}', valueEnd);
+      // valueEnd is just past the closing bracket (and may sit on the parent's own bracket).
+      const close = text.lastIndexOf(isSeq(coll) ? ']' : '}', valueEnd - 1);
       const empty = text.slice(start + 1, close).trim() === '';
       const item = isSeq(coll) ? renderFlow(rest) : `${renderFlow(key)}: ${renderFlow(rest)}`;
       out.push({ at: close, end: close, text: empty ? item : `, ${item}`, order });

@@ -221,3 +221,31 @@ describe('inject policy interplay', () => {
     expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[2]).toContain('timeout 1m30s');
   });
 });
+
+describe('inject on flow-style YAML', () => {
+  const cases = {
+    'nested flow maps closed by their parent': 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: b, lifecycle: {postStart: {exec: {command: [x]}}}}]}\n',
+    'a null value inside a flow map': 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: b, lifecycle: null}]}\n',
+    'an empty value inside a flow map': 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: b}, {name: istio-proxy, image: auto, lifecycle: }]}\n',
+    'a whole Deployment in flow style': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: {annotations: {a: b}}, spec: {containers: [{name: a, image: b}]}}}\n',
+  };
+  for (const [name, src] of Object.entries(cases)) {
+    it(`${name}: valid YAML, edits at the right level, idempotent`, () => {
+      for (const via of ['override', 'template'] as const) {
+        const out = injectText(src, 'f.yaml', { via }).output;
+        const spec = podSpec(out);
+        const app = spec.containers.find((c) => c.name === 'a')!;
+        expect(app.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } });
+        expect(Object.keys(app).sort()).toEqual(Object.keys(app).filter((k) => ['name', 'image', 'lifecycle'].includes(k)).sort());
+        expect(spec.terminationGracePeriodSeconds).toBe(32);
+        if (via === 'override') expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[0]).toBe('/bin/sh');
+        else {
+          const doc = parse(out);
+          const meta = doc.kind === 'Pod' ? doc.metadata : doc.spec.template.metadata;
+          expect(meta.annotations['inject.istio.io/templates']).toBe('sidecar,meshdrain');
+        }
+        expect(injectText(out, 'f.yaml', { via }).output).toBe(out);
+      }
+    });
+  }
+});
