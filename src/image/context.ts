@@ -94,8 +94,14 @@ export function writeContext(dir: string, files: ContextFile[], force: boolean):
   if (existsSync(target) && !statSync(target).isDirectory()) {
     throw new InputError(`${dir}: exists and is not a directory`);
   }
-  if (isNonEmptyDir(target) && !force) {
-    throw new InputError(`${dir}: directory is not empty; use --force to replace it`);
+  if (isNonEmptyDir(target)) {
+    if (!force) throw new InputError(`${dir}: directory is not empty; use --force to replace it`);
+    // --force replaces an earlier build context, nothing else: never a project, a home or the cwd.
+    const ours = new Set(files.map((f) => f.name));
+    const foreign = readdirSync(target).filter((n) => !ours.has(n));
+    if (foreign.length) {
+      throw new InputError(`${dir}: --force replaces only an earlier meshdrain build context, and this directory also holds ${foreign.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${foreign.length > 3 ? ', …' : ''}`);
+    }
   }
   const parent = dirname(target);
   mkdirSync(parent, { recursive: true });
@@ -117,6 +123,8 @@ export function writeContext(dir: string, files: ContextFile[], force: boolean):
   } catch (err) {
     if (old && !existsSync(target)) renameSync(old, target);
     rmSync(tmp, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code) throw new InputError(`cannot write the build context: ${code === 'EACCES' ? 'permission denied' : code === 'EBUSY' ? 'the directory is in use (a mount point or /)' : code}`, { file: dir });
     throw err;
   }
   if (old) rmSync(old, { recursive: true, force: true });

@@ -142,7 +142,7 @@ describe('meshdrain image (CLI)', () => {
     expect(readFileSync(join(cwd, 'ctx', 'Dockerfile'), 'utf8')).toContain('ARG BUSYBOX_IMAGE=registry.example.com/mirror/busybox:1.36.1-musl\n');
   });
 
-  it('refuses a non-empty DIR without --force and leaves it untouched; --force replaces it whole', async () => {
+  it('refuses a non-empty DIR without --force; --force replaces only an earlier build context', async () => {
     const cwd = tmp();
     mkdirSync(join(cwd, 'ctx'));
     writeFileSync(join(cwd, 'ctx', 'keep.txt'), 'mine');
@@ -151,9 +151,18 @@ describe('meshdrain image (CLI)', () => {
     expect(r.stderr).toMatch(/not empty; use --force/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(readdirSync(join(cwd, 'ctx'))).toEqual(['keep.txt']);
+    // A directory holding anything else (a project, the cwd) is never wiped, even with --force.
     const f = await cli(cwd, '--istio-version', '1.24.2', '-o', 'ctx', '--force');
-    expect(f.code, f.stderr).toBe(0);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/--force replaces only an earlier meshdrain build context.*"keep\.txt"/);
+    expect(readdirSync(join(cwd, 'ctx'))).toEqual(['keep.txt']);
+    // An earlier context is replaced whole.
+    rmSync(join(cwd, 'ctx', 'keep.txt'));
+    expect((await cli(cwd, '--istio-version', '1.24.1', '-o', 'ctx')).code).toBe(0);
+    const again = await cli(cwd, '--istio-version', '1.24.2', '-o', 'ctx', '--force');
+    expect(again.code, again.stderr).toBe(0);
     expect(readdirSync(join(cwd, 'ctx')).sort()).toEqual(['Dockerfile', 'README.md', 'meshdrain-entrypoint']);
+    expect(readFileSync(join(cwd, 'ctx', 'Dockerfile'), 'utf8')).toContain('ARG ISTIO_VERSION=1.24.2');
     expect(readdirSync(cwd)).toEqual(['ctx']);
   });
 
