@@ -2,7 +2,8 @@
 import type { Document } from 'yaml';
 import { PROXY_CONTAINER } from '../istio/facts.js';
 import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
-import { getPath, injectionDisabled, isRecord, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
+import { getPath, injectionDisabled, isRecord, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
+import { InputError } from '../errors.js';
 import { applyPlan } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
@@ -76,6 +77,8 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       const pod = getPath(value, site.templatePath) as PodTemplate;
       const name = siteName(site);
       const pos = posOfPath(loaded, doc, site.templatePath);
+      const problem = podTemplateProblem(pod);
+      if (problem) throw new InputError(`${name}: ${problem.message}`, posOfPath(loaded, doc, [...site.templatePath, ...problem.path]));
       if (injectionDisabled(pod)) {
         res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: sidecar.istio.io/inject is "false"; left alone`);
         continue;

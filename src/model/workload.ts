@@ -111,3 +111,45 @@ export function injectionDisabled(pod: PodTemplate): boolean {
 export function siteName(site: PodTemplateSite): string {
   return `${site.kind}/${site.name || '(unnamed)'}`;
 }
+
+/** The first field of a pod template whose type Kubernetes would reject, relative to the template. */
+export function podTemplateProblem(pod: unknown): { path: Path; message: string } | undefined {
+  const bad = (path: Path, message: string) => ({ path, message });
+  if (!isRecord(pod)) return bad([], 'the pod template must be a mapping');
+  if (pod.metadata !== undefined && pod.metadata !== null) {
+    if (!isRecord(pod.metadata)) return bad(['metadata'], 'metadata must be a mapping');
+    for (const key of ['labels', 'annotations'] as const) {
+      const m = pod.metadata[key];
+      if (m === undefined || m === null) continue;
+      if (!isRecord(m)) return bad(['metadata', key], `metadata.${key} must be a mapping of strings`);
+      const k = Object.keys(m).find((x) => typeof m[x] !== 'string');
+      if (k !== undefined) return bad(['metadata', key, k], `metadata.${key}.${k} must be a string (quote it: "${String(m[k])}")`);
+    }
+  }
+  if (!isRecord(pod.spec)) return bad(['spec'], 'spec must be a mapping');
+  const spec = pod.spec;
+  const grace = spec.terminationGracePeriodSeconds;
+  if (grace !== undefined && grace !== null && !(Number.isInteger(grace) && (grace as number) >= 0)) {
+    return bad(['spec', 'terminationGracePeriodSeconds'], 'terminationGracePeriodSeconds must be a whole number of seconds');
+  }
+  for (const list of ['containers', 'initContainers', 'volumes'] as const) {
+    const v = spec[list];
+    if (v === undefined || v === null) continue;
+    if (!Array.isArray(v)) return bad(['spec', list], `spec.${list} must be a list`);
+    if (list === 'volumes') continue;
+    for (let i = 0; i < v.length; i++) {
+      const c: unknown = v[i];
+      if (!isRecord(c)) return bad(['spec', list, i], `spec.${list}[${i}] must be a mapping (a container)`);
+      if (typeof c.name !== 'string') return bad(['spec', list, i], `spec.${list}[${i}] needs a name`);
+      if (c.lifecycle !== undefined && c.lifecycle !== null) {
+        if (!isRecord(c.lifecycle)) return bad(['spec', list, i, 'lifecycle'], `${c.name}: lifecycle must be a mapping`);
+        const p = c.lifecycle.preStop;
+        if (p !== undefined && p !== null && !isRecord(p)) return bad(['spec', list, i, 'lifecycle', 'preStop'], `${c.name}: lifecycle.preStop must be a mapping`);
+      }
+      if (c.volumeMounts !== undefined && c.volumeMounts !== null && !Array.isArray(c.volumeMounts)) {
+        return bad(['spec', list, i, 'volumeMounts'], `${c.name}: volumeMounts must be a list`);
+      }
+    }
+  }
+  return undefined;
+}

@@ -84,6 +84,17 @@ describe('meshdrain inject (process)', () => {
     oneLineError(cli(['inject', '--via', 'nope']), /argument 'nope' is invalid|Allowed choices/);
   });
 
+  it('refuses wrongly typed pod templates with the position instead of writing garbage', () => {
+    const pod = (y: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  ${y}\n`;
+    oneLineError(cli(['inject'], { input: pod('containers: {name: a}') }), /<stdin>:5:15: Pod\/x: spec\.containers must be a list/);
+    oneLineError(cli(['inject'], { input: pod('containers: ["str"]') }), /<stdin>:5:16: Pod\/x: spec\.containers\[0\] must be a mapping/);
+    oneLineError(cli(['inject'], { input: pod('containers: [{name: a, image: b, lifecycle: oops}]') }), /<stdin>:5:47: Pod\/x: a: lifecycle must be a mapping/);
+    oneLineError(
+      cli(['inject'], { input: 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations: {proxy.istio.io/config: 5}\nspec:\n  containers: [{name: a}]\n' }),
+      /<stdin>:5:40: Pod\/x: metadata\.annotations\.proxy\.istio\.io\/config must be a string/,
+    );
+  });
+
   it('reports a bad policy with file:line:col and what was expected', () => {
     const p = join(dir, 'policy.yaml');
     writeFileSync(p, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy:\n    waitFor: [app-listeners, "file=/tmp/x; rm -rf /"]\n');
