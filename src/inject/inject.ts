@@ -1,6 +1,6 @@
 /** meshdrain inject, as a pure function over one file's text. The CLI adds files, flags and writes. */
 import type { Document } from 'yaml';
-import { PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
 import { InputError } from '../errors.js';
@@ -83,7 +83,9 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
         res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: sidecar.istio.io/inject is "false"; left alone`);
         continue;
       }
-      const plan = planFor(site, pod, policy, { ...opts, where: pos });
+      // Errors about the pod's proxy config point at that annotation.
+      const where = posOfPath(loaded, doc, [...site.templatePath, 'metadata', 'annotations', ANNOTATIONS.proxyConfig]);
+      const plan = planFor(site, pod, policy, { ...opts, where });
       res.notes.push(...plan.notes.map((n) => `${file}:${pos.line}:${pos.col}: ${n}`));
       const edited = applyPlan(pod, plan, {
         mergeProxyConfig: Object.keys(plan.proxyConfig).length ? (existing) => mergeProxyConfigAnnotation(existing, plan.proxyConfig, pos) : undefined,

@@ -1,11 +1,26 @@
 /** File input and atomic output shared by every command that reads manifests. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { MAX_INPUT_BYTES, checkText } from '../yaml/load.js';
 
 export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+const ERRNO: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+/** An errno in words a person reads, not a code. */
+const why = (e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException).code;
+  return (code && ERRNO[code]) ?? code ?? (e as Error).message;
+};
 
 /** Expand PATH arguments: files as given, directories only with recursion. '-' means stdin. */
 export function expandPaths(paths: string[], cwd: string, recursive: boolean): string[] {
@@ -55,13 +70,19 @@ export function readText(path: string, cwd: string): string {
     return text;
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
+    throw new InputError(`cannot read: ${why(e)}`, { file: path });
   }
 }
 
 /** Write a file atomically: a temp file beside it, fsync, rename. The original is untouched on failure. */
 export function writeAtomic(path: string, text: string, cwd: string): void {
-  const abs = resolve(cwd, path);
+  // Through a symlink to its target: replacing the link itself would leave the real file unedited.
+  let abs = resolve(cwd, path);
+  try {
+    abs = realpathSync(abs);
+  } catch {
+    /* a new file */
+  }
   const tmp = join(dirname(abs), `.${basename(abs)}.meshdrain-${randomBytes(4).toString('hex')}.tmp`);
   let mode: number | undefined;
   try {
@@ -80,6 +101,6 @@ export function writeAtomic(path: string, text: string, cwd: string): void {
     renameSync(tmp, abs);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new InputError(`cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
+    throw new InputError(`cannot write: ${why(e)}`, { file: path });
   }
 }

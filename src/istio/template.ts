@@ -46,12 +46,15 @@ export function templateShell(o: InjectionTemplateOptions): ShellSource {
 
 export type TemplateFormat = 'helm-values' | 'istio-operator' | 'configmap' | 'raw';
 
+/** The injection templates Istio ships (injector ConfigMap `templates`); a custom one must not replace them. */
+const ISTIO_TEMPLATES = ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway'];
+
 /** Template names are keys in Istio's config and values in a comma list: keep them simple. */
 export function checkTemplateName(name: string): string {
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
     throw new InputError(`--name: expected a lowercase name of letters, digits and - (like meshdrain), got ${JSON.stringify(name)}`);
   }
-  if (name === 'sidecar') throw new InputError('--name: "sidecar" is Istio\'s own template; choose another name');
+  if (ISTIO_TEMPLATES.includes(name)) throw new InputError(`--name: "${name}" is one of Istio's own templates (${ISTIO_TEMPLATES.join(', ')}); choose another name`);
   return name;
 }
 

@@ -29,11 +29,14 @@ export function parseDuration(text: string | number, what = 'duration'): number 
   return Math.round(total);
 }
 
-/** Format milliseconds the way a person writes them: 200ms, 10s, 1m30s. */
+/** Format milliseconds the way a person writes them: 200ms, 1.5s, 10s, 1m30s, 2h, 1h30m. */
 export function formatDuration(ms: number): string {
   if (ms < 1000 && ms % 1000 !== 0) return `${ms}ms`;
   if (ms % 1000 !== 0) return `${(ms / 1000).toFixed(3).replace(/0+$/, '')}s`;
-  const sec = ms / 1000;
-  if (sec < 60 || sec % 60 !== 0) return sec >= 60 ? `${Math.floor(sec / 60)}m${sec % 60}s` : `${sec}s`;
-  return `${sec / 60}m`;
+  const total = ms / 1000;
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  const out = `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${sec ? `${sec}s` : ''}`;
+  return out || '0s';
 }

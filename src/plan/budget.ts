@@ -59,7 +59,10 @@ export function graceFor(current: number | undefined, required: number, minimum 
   return Math.max(current ?? DEFAULT_GRACE_SECONDS, required, minimum);
 }
 
-/** How long the proxy may hold: until just before the drain would be cut by SIGKILL. */
+/** The longest hold the generator accepts; a longer grace period still gets this much. */
+export const MAX_HOLD_TIMEOUT_MS = 24 * 3_600_000;
+
+/** How long the proxy may hold: until just before the drain would be cut by SIGKILL (at most 24h). */
 export function holdTimeoutMs(graceSeconds: number, drainSeconds: number): number {
-  return Math.max(MIN_HOLD_TIMEOUT_MS, (graceSeconds - drainSeconds - GRACE_MARGIN_SECONDS) * 1000);
+  return Math.min(MAX_HOLD_TIMEOUT_MS, Math.max(MIN_HOLD_TIMEOUT_MS, (graceSeconds - drainSeconds - GRACE_MARGIN_SECONDS) * 1000));
 }

@@ -1,6 +1,7 @@
 /** policy + pod template → ShutdownPlan. Pure: no I/O, no YAML nodes. */
 import { handlerDelaySeconds } from '../hooks/analyze.js';
 import { parseStrategy } from '../hooks/strategy.js';
+import { DEFAULT_TEMPLATE_NAME } from '../istio/template.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
@@ -37,7 +38,7 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
   const userNative = annotations[ANNOTATIONS.nativeSidecar];
   let nativeSidecar: boolean | undefined;
   if (userNative === 'true' || userNative === 'false') {
-    if (site.isJobLike && userNative === 'false') notes.push(`${name}: ${ANNOTATIONS.nativeSidecar}: "false" kept as written; a classic sidecar keeps this Job's pods from completing`);
+    if (site.isJobLike && userNative === 'false') notes.push(`${name}: ${ANNOTATIONS.nativeSidecar}: "false" kept as written; a classic sidecar keeps this Job's pods from completing, and a hold cannot help, so none is added`);
   } else if (s.proxy?.nativeSidecar !== undefined) {
     nativeSidecar = s.proxy.nativeSidecar;
   } else if (site.isJobLike) {
@@ -81,7 +82,9 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
     drainSeconds,
     fixedHoldSeconds: fixedHold || undefined,
   });
-  const via = opts.via ?? s.via ?? 'override';
+  // A pod that already selects meshdrain's injection template gets its hold from there, not twice.
+  const selectsTemplate = (annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).includes(DEFAULT_TEMPLATE_NAME);
+  const via = opts.via ?? s.via ?? (selectsTemplate ? 'template' : 'override');
   // A custom injection template carries one hold for every pod, with the default timeout
   // (`meshdrain istio template`): the pod's grace must cover that hold plus the drain.
   const templateHoldSeconds = via === 'template' && !native ? holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS) / 1000 : 0;
@@ -99,7 +102,8 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
     if (ignored.length) notes.push(`${name}: via template: the hold comes from the custom injection template, so the policy's proxy.${ignored.join(', proxy.')} is not used here; give it to \`meshdrain istio template\``);
   }
   let hold: HoldSpec | null = null;
-  if (!native && !s.proxy?.preStop) {
+  // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
+  if (!native && !site.isJobLike && !s.proxy?.preStop) {
     const timeoutMs = s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceSeconds, drainSeconds);
     hold = { strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
   }

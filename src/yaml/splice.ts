@@ -199,8 +199,10 @@ export function applyEdits(text: string, edits: { doc: Document; ops: SetOp[] }[
   splices.sort((a, b) => a.at - b.at || a.order - b.order);
   const parts: string[] = [];
   let pos = 0;
+  // New lines follow the file's own line ending (a CRLF file stays CRLF).
+  const crlf = /\r\n/.test(text.slice(0, 4096));
   for (const s of splices) {
-    parts.push(text.slice(pos, s.at), s.text);
+    parts.push(text.slice(pos, s.at), crlf ? s.text.replace(/\r?\n/g, '\r\n') : s.text);
     pos = Math.max(pos, s.end);
   }
   parts.push(text.slice(pos));

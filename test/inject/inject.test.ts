@@ -249,3 +249,41 @@ describe('inject on flow-style YAML', () => {
     });
   }
 });
+
+describe('inject edge cases found in QA', () => {
+  const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - name: a\n    image: b\n';
+
+  it('keeps CRLF line endings in the lines it adds', () => {
+    const out = injectText(pod.replace(/\n/g, '\r\n'), 'crlf.yaml').output;
+    expect(out.split('\n').slice(0, -1).every((l) => l.endsWith('\r'))).toBe(true);
+    expect(injectText(out, 'crlf.yaml').changed).toBe(false);
+  });
+
+  it('caps the hold timeout for a huge grace period instead of failing', () => {
+    const out = injectText(pod.replace('spec:\n', 'spec:\n  terminationGracePeriodSeconds: 100000\n'), 'big.yaml').output;
+    expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[2]).toContain('timeout 24h');
+  });
+
+  it('does not deliver the hold twice to a pod that already selects the meshdrain template', () => {
+    const once = injectText(pod, 'p.yaml', { via: 'template' }).output;
+    expect(injectText(once, 'p.yaml').changed).toBe(false);
+    expect(proxyOf(once)).toBeUndefined();
+  });
+
+  it('adds no hold to a Job that keeps a classic sidecar (it cannot help there)', () => {
+    const job = 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    metadata:\n      annotations: {sidecar.istio.io/nativeSidecar: "false"}\n    spec:\n      restartPolicy: Never\n      containers: [{name: a, image: b}]\n';
+    const r = injectText(job, 'j.yaml');
+    expect(parse(r.output).spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['a']);
+    expect(r.notes.join('\n')).toContain('a hold cannot help, so none is added');
+  });
+
+  it('points a bad proxy.istio.io/config at the annotation', () => {
+    const bad = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations:\n    proxy.istio.io/config: "{not: [valid"\nspec:\n  containers: [{name: a}]\n';
+    expect(() => injectText(bad, 'pc.yaml')).toThrow(InputError);
+    try {
+      injectText(bad, 'pc.yaml');
+    } catch (e) {
+      expect((e as InputError).format()).toMatch(/^pc\.yaml:6:/);
+    }
+  });
+});

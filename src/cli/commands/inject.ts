@@ -45,6 +45,8 @@ export function registerInject(program: Command, ctx: Ctx): void {
     .action(async (paths: string[], flags: InjectFlags) => {
       const { io } = ctx;
       if (flags.inPlace && flags.output) throw new UsageError('use either -i/--in-place or -o/--output, not both');
+      if (flags.check && (flags.inPlace || flags.output)) throw new UsageError('--check writes nothing; drop -i/-o, or drop --check');
+      if (flags.output === '-') flags.output = undefined; // -o - is stdout, as everywhere
       if (paths.length === 0 && io.isStdinTTY) throw new UsageError('no input: give manifest files or directories, or pipe manifests to stdin (see --help)');
       const inputs = expandPaths(paths.length ? paths : ['-'], io.cwd, Boolean(flags.recursive));
       if (flags.inPlace && inputs.includes('-')) throw new UsageError('-i/--in-place needs files, not stdin');
