@@ -99,3 +99,20 @@ describe('meshdrain hook', () => {
     expect(r.stdout).toMatch(/Examples:\n\s+meshdrain hook/);
   });
 });
+
+describe('meshdrain hook flag errors name the flag', () => {
+  it('--interval and --timeout out of range: exit 2, the flag and the value as typed', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { BIN } = await import('../helpers/cli.js');
+    const run = (...a: string[]) => spawnSync(process.execPath, [BIN, 'hook', ...a], { encoding: 'utf8' });
+    const i = run('--interval', '5ms');
+    expect(i.status).toBe(2);
+    expect(i.stderr.trim()).toBe('meshdrain: --interval: expected 10ms to 60s, got "5ms"');
+    const t = run('--timeout', '25h');
+    expect(t.status).toBe(2);
+    expect(t.stderr.trim()).toBe('meshdrain: --timeout: at most 24h, got "25h"');
+    const g = run('--grace', '100000s');
+    expect(g.status).toBe(0);
+    expect(g.stderr).toContain('holding at most 24h');
+  });
+});
