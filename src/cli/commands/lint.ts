@@ -50,6 +50,7 @@ export function registerLint(program: Command, ctx: Ctx): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(['error', 'warning', 'info']).default('error'))
     .option('--app-shutdown <duration>', 'how long apps take to stop after SIGTERM, for the budget (default 20s)')
+    .option('-R, --recursive', 'accepted for symmetry with inject: directories are always read recursively')
     .option('--color', 'color the text report')
     .option('--list-rules', 'list the rules and exit')
     .option('-v, --verbose', 'say on stderr which mesh settings and versions were used')
