@@ -8,10 +8,23 @@ import type { ShutdownPlan } from './types.js';
 export const SHELL_VOLUME = 'meshdrain-bin';
 export const SHELL_INIT_CONTAINER = 'meshdrain-shell';
 
+// A thousand Deployments share one hold: render each distinct script once.
+const commands = new Map<string, string[]>();
+function holdCommand(plan: ShutdownPlan & { hold: NonNullable<ShutdownPlan['hold']> }): string[] {
+  const key = JSON.stringify([plan.hold, plan.shell]);
+  let cmd = commands.get(key);
+  if (!cmd) {
+    if (commands.size > 1000) commands.clear();
+    cmd = holdExecCommand(plan.hold, plan.shell);
+    commands.set(key, cmd);
+  }
+  return [...cmd];
+}
+
 /** The istio-proxy preStop the plan asks for, or undefined when none (native mode). */
 export function proxyPreStop(plan: ShutdownPlan): Handler | undefined {
   if (plan.proxyPreStop) return { exec: { command: plan.proxyPreStop } };
-  if (plan.hold) return { exec: { command: holdExecCommand(plan.hold, plan.shell) } };
+  if (plan.hold) return { exec: { command: holdCommand({ ...plan, hold: plan.hold }) } };
   return undefined;
 }
 
