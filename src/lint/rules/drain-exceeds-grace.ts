@@ -20,11 +20,13 @@ SIGKILL ends the drain, and with it every hold and app shutdown that was meant t
   check(pod, _opts, report) {
     if (!pod.meshed) return;
     const setting = pod.exitOnZero ? pod.proxyConfig.minimumDrainMs : pod.proxyConfig.terminationDrainMs;
-    if (!setting || pod.drainSeconds < pod.graceSeconds) return;
+    if (pod.drainSeconds < pod.graceSeconds) return;
+    // Istio's default drain counts too when the user set a grace period below it.
+    if (!setting && !pod.graceSet) return;
     const name = pod.exitOnZero ? PROXY_METADATA.minimumDrain : 'terminationDrainDuration';
     report({
-      at: inPodFile(pod, setting.at) ? setting.at : graceLoc(pod),
-      message: `${name} ${pod.drainSeconds}s (${origin(pod, setting)}) is not shorter than the grace period ${pod.graceSeconds}s: SIGKILL cuts the drain`,
+      at: setting && inPodFile(pod, setting.at) ? setting.at : graceLoc(pod),
+      message: `${name} ${pod.drainSeconds}s (${setting ? origin(pod, setting) : "Istio's default"}) is not shorter than the grace period ${pod.graceSeconds}s: SIGKILL cuts the drain`,
       fix: `Raise terminationGracePeriodSeconds above ${Math.ceil(pod.drainSeconds)}s plus the app's time, or shorten ${name}.`,
     });
   },
