@@ -64,7 +64,9 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
       const inits = (spec.initContainers ??= []);
       if (!inits.some((c) => c.name === SHELL_INIT_CONTAINER)) {
         // A static busybox (e.g. busybox:*-musl) copied in, with the applets the hold uses linked.
-        inits.unshift({
+        // Appended: every init container finishes before istio-proxy (a regular container) starts,
+        // and the user's own init containers keep their bytes.
+        inits.push({
           name: SHELL_INIT_CONTAINER,
           image: plan.shell.image,
           command: shellInitCommand(plan.shell),

@@ -26,7 +26,7 @@ export interface PlanOptions {
 
 const seconds = (d: string | number) => parseDuration(d) / 1000;
 
-/** The ShutdownPlan for one pod template, or null when the pod is not meshed (opted out). */
+/** The ShutdownPlan for one meshed pod template (callers skip pods opted out of injection). */
 export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy = DEFAULT_POLICY, opts: PlanOptions = {}): ShutdownPlan {
   const labels = pod.metadata?.labels ?? {};
   const annotations = pod.metadata?.annotations ?? {};
@@ -76,9 +76,10 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
 
   const strategies: WaitStrategy[] = (s.proxy?.waitFor ?? ['app-listeners']).map(parseStrategy);
   const fixedHold = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
+  const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : DEFAULT_APP_SHUTDOWN_SECONDS;
   const budget = shutdownBudget({
     appDelaySeconds: maxDelay,
-    appShutdownSeconds: s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : DEFAULT_APP_SHUTDOWN_SECONDS,
+    appShutdownSeconds,
     drainSeconds,
     fixedHoldSeconds: fixedHold || undefined,
   });
@@ -121,7 +122,7 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
     proxyPreStop: native ? undefined : s.proxy?.preStop,
     shell,
     apps,
-    appShutdownSeconds: s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : DEFAULT_APP_SHUTDOWN_SECONDS,
+    appShutdownSeconds,
     drainSeconds,
     graceSeconds,
     nativeSidecar,

@@ -287,3 +287,13 @@ describe('inject edge cases found in QA', () => {
     }
   });
 });
+
+describe('inject distroless with existing init containers', () => {
+  it('appends the shell init container and leaves the existing ones byte for byte', () => {
+    const src = 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  initContainers:\n  - name: migrate   # runs first\n    image: m\n    args: [up]\n  containers:\n  - name: a\n    image: b\n';
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {shell: init-container}\n', 'p.yaml');
+    const out = injectText(src, 'p.yaml', { policy }).output;
+    expect(out).toContain('  - name: migrate   # runs first\n    image: m\n    args: [up]\n');
+    expect(parse(out).spec.initContainers.map((c: { name: string }) => c.name)).toEqual(['migrate', 'meshdrain-shell']);
+  });
+});
