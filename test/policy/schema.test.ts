@@ -40,3 +40,15 @@ describe('policy schema', () => {
     }
   });
 });
+
+describe('documented policies', () => {
+  it('the policy examples in docs/inject.md load as written', () => {
+    const md = readFileSync(`${ROOT}docs/inject.md`, 'utf8');
+    const blocks = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks).toHaveLength(2);
+    expect(loadPolicy(blocks[0]!, 'docs/inject.md#legacy').format).toBe('legacy');
+    const v1 = loadPolicy(blocks[1]!, 'docs/inject.md#v1alpha1');
+    expect(v1.format).toBe('v1alpha1');
+    expect(v1.rules[0]!.match.names).toEqual(['checkout-*']);
+  });
+});
