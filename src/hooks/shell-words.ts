@@ -58,6 +58,23 @@ function matchParen(s: string, i: number): number {
   return s.length;
 }
 
+/**
+ * A command substitution starting at i (`$(…)` or backquotes), quoted or not: where it ends, and its
+ * inner text (none for `$((…))` arithmetic). null when none starts there.
+ */
+function substitutionAt(s: string, i: number): { next: number; inner?: Substitution } | null {
+  if (s[i] === '$' && s[i + 1] === '(') {
+    const close = matchParen(s, i + 2);
+    return { next: close + 1, inner: s[i + 2] !== '(' ? { text: s.slice(i + 2, close), offset: i + 2 } : undefined };
+  }
+  if (s[i] === '`') {
+    const close = s.indexOf('`', i + 1);
+    const end = close < 0 ? s.length : close;
+    return { next: end + 1, inner: { text: s.slice(i + 1, end), offset: i + 1 } };
+  }
+  return null;
+}
+
 export function tokenize(script: string): Tokenized {
   const tokens: Token[] = [];
   const substitutions: Substitution[] = [];
@@ -86,6 +103,7 @@ export function tokenize(script: string): Tokenized {
     // A word: runs until unquoted whitespace or operator.
     const start = i;
     let text = '';
+    let sub: ReturnType<typeof substitutionAt>;
     while (i < s.length) {
       const ch = s[i]!;
       if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') break;
@@ -104,34 +122,20 @@ export function tokenize(script: string): Tokenized {
           if (s[i] === '\\' && i + 1 < s.length) {
             text += s[i + 1];
             i += 2;
-          } else if (s[i] === '$' && s[i + 1] === '(') {
-            const close = matchParen(s, i + 2);
-            if (s[i + 2] !== '(') substitutions.push({ text: s.slice(i + 2, close), offset: i + 2 });
-            text += s.slice(i, close + 1);
-            i = close + 1;
-          } else if (s[i] === '`') {
-            const close = s.indexOf('`', i + 1);
-            const end = close < 0 ? s.length : close;
-            substitutions.push({ text: s.slice(i + 1, end), offset: i + 1 });
-            text += s.slice(i, end + 1);
-            i = end + 1;
+          } else if ((sub = substitutionAt(s, i))) {
+            if (sub.inner) substitutions.push(sub.inner);
+            text += s.slice(i, sub.next);
+            i = sub.next;
           } else {
             text += s[i];
             i++;
           }
         }
         i++;
-      } else if (ch === '$' && s[i + 1] === '(') {
-        const close = matchParen(s, i + 2);
-        if (s[i + 2] !== '(') substitutions.push({ text: s.slice(i + 2, close), offset: i + 2 });
-        text += s.slice(i, close + 1);
-        i = close + 1;
-      } else if (ch === '`') {
-        const close = s.indexOf('`', i + 1);
-        const end = close < 0 ? s.length : close;
-        substitutions.push({ text: s.slice(i + 1, end), offset: i + 1 });
-        text += s.slice(i, end + 1);
-        i = end + 1;
+      } else if ((sub = substitutionAt(s, i))) {
+        if (sub.inner) substitutions.push(sub.inner);
+        text += s.slice(i, sub.next);
+        i = sub.next;
       } else {
         text += ch;
         i++;
