@@ -1,4 +1,4 @@
-import { Document, LineCounter, parseAllDocuments, isAlias, isCollection, isMap, isScalar, isSeq, type Node } from 'yaml';
+import { Document, LineCounter, parseAllDocuments, isAlias, isCollection, isMap, isScalar, isSeq, visit, type Alias, type Node } from 'yaml';
 import { InputError } from '../errors.js';
 
 /** Largest input meshdrain reads; bigger files are refused with a clear error, not an OOM. */
@@ -23,6 +23,21 @@ export interface LoadedFile {
 export function posAt(file: string, lines: LineCounter, offset: number): { file: string; line: number; col: number } {
   const { line, col } = lines.linePos(offset);
   return { file, line, col };
+}
+
+/** The first alias in a document whose anchor is not defined before it. */
+function unresolvedAlias(doc: Document.Parsed): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.range && node.resolve(doc) === undefined) {
+        found = node;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Reject what is not text before parsing: binary junk, oversize input. */
@@ -65,6 +80,8 @@ export function loadDocuments(text: string, file: string): LoadedFile {
       const msg = (e as Error).message;
       const pos = posAt(file, lines, doc.range[0]);
       if (/excessive alias/i.test(msg)) throw new InputError(`more than ${MAX_ALIAS_COUNT} YAML alias expansions (an alias bomb?); refusing`, pos);
+      const unknown = unresolvedAlias(doc);
+      if (unknown) throw new InputError(`unknown YAML alias *${unknown.source}: no anchor &${unknown.source} before it`, posAt(file, lines, unknown.range![0]));
       throw new InputError(msg, pos);
     }
     docs.push({ doc, value });

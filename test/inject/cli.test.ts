@@ -95,6 +95,13 @@ describe('meshdrain inject (process)', () => {
     );
   });
 
+  it('points an unknown YAML alias at the alias itself', () => {
+    oneLineError(
+      cli(['inject'], { input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: *nope\n' }),
+      /<stdin>:7:12: unknown YAML alias \*nope/,
+    );
+  });
+
   it('reports a bad policy with file:line:col and what was expected', () => {
     const p = join(dir, 'policy.yaml');
     writeFileSync(p, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy:\n    waitFor: [app-listeners, "file=/tmp/x; rm -rf /"]\n');
