@@ -51,11 +51,6 @@ function describe(op: SetOp, templatePath: Path, pod: PodTemplate): string {
   return `set ${rel.join('.')}`;
 }
 
-function setPath(root: unknown, path: Path, value: unknown): void {
-  const parent = getPath(root, path.slice(0, -1)) as Record<string | number, unknown>;
-  parent[path[path.length - 1]!] = value;
-}
-
 /** Does an edit at `path` reach *into* an alias (which would silently edit a shared anchor)? */
 const reachesIntoAlias = (doc: Document, path: Path): boolean => pathCrossesAlias(doc, path.slice(0, -1));
 
@@ -104,17 +99,12 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       ops.push(...siteOps);
     }
     if (ops.length) edits.push({ doc, ops });
-    if (ops.length && loaded.format === 'json') for (const op of ops) setPath(value, op.path, op.value);
   }
 
   if (edits.length === 0) return res;
   res.changed = true;
-  if (loaded.format === 'json') {
-    const indent = /^[{[]\s*\n([ \t]+)/.exec(text)?.[1] ?? '  ';
-    res.output = loaded.docs.map((d) => JSON.stringify(d.value, null, indent)).join('\n') + (text.endsWith('\n') ? '\n' : '');
-  } else {
-    res.output = applyEdits(text, edits, loaded.lines, { indentSeq: detectIndentSeq(text) });
-  }
+  // JSON is flow YAML: the same splices keep its layout and every number as written.
+  res.output = applyEdits(text, edits, loaded.lines, { indentSeq: detectIndentSeq(text), json: loaded.format === 'json' });
   return res;
 }
 

@@ -52,6 +52,8 @@ interface Splice {
 export interface SpliceOptions {
   /** Sequences written with "- " at the parent key's indentation (common in Kubernetes manifests). */
   indentSeq: boolean;
+  /** The file is JSON: everything written is JSON too (keys quoted, strings JSON-escaped). */
+  json?: boolean;
 }
 
 /** Detect the file's sequence style: indentless ("containers:\n- name") or indented. */
@@ -86,9 +88,9 @@ function renderBlockUncached(value: unknown, indent: number, opts: SpliceOptions
 const hasMultiline = (v: unknown): boolean =>
   typeof v === 'string' ? v.includes('\n') : typeof v === 'object' && v !== null && Object.values(v).some(hasMultiline);
 
-function renderFlow(value: unknown): string {
+function renderFlow(value: unknown, json = false): string {
   // JSON is valid flow YAML and never folds a multi-line string across lines.
-  if (hasMultiline(value)) return JSON.stringify(value);
+  if (json || hasMultiline(value)) return JSON.stringify(value);
   return stringify(value, { lineWidth: 0, collectionStyle: 'flow', flowCollectionPadding: false }).replace(/\n$/, '');
 }
 
@@ -139,7 +141,7 @@ function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp
       const [start, valueEnd] = n.range!;
       const isFlowOrScalar = isScalar(n) || (n as { flow?: boolean }).flow;
       if (inFlow) {
-        out.push({ at: start, end: valueEnd, text: renderFlow(op.value), order });
+        out.push({ at: start, end: valueEnd, text: renderFlow(op.value, opts.json), order });
       } else if (!isBlockCollection(op.value)) {
         out.push({ at: start, end: isFlowOrScalar ? valueEnd : trimEnd(text, valueEnd), text: renderScalar(op.value), order });
       } else if (isFlowOrScalar) {
@@ -165,8 +167,12 @@ function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp
       // valueEnd is just past the closing bracket (and may sit on the parent's own bracket).
       const close = text.lastIndexOf(isSeq(coll) ? ']' : '}', valueEnd - 1);
       const empty = text.slice(start + 1, close).trim() === '';
-      const item = isSeq(coll) ? renderFlow(rest) : `${renderFlow(key)}: ${renderFlow(rest)}`;
-      out.push({ at: close, end: close, text: empty ? item : `, ${item}`, order });
+      const item = isSeq(coll) ? renderFlow(rest, opts.json) : `${renderFlow(key, opts.json)}: ${renderFlow(rest, opts.json)}`;
+      // Right after the last item (a pretty-printed file keeps its closing bracket on its own line),
+      // unless a comment ends that line; then just before the bracket.
+      const last = trimEnd(text, close);
+      const at = empty || text.slice(lineStart(text, last), last).includes('#') ? close : last;
+      out.push({ at, end: at, text: empty ? item : `, ${item}`, order });
       return;
     }
     const [start, valueEnd] = coll.range;

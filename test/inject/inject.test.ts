@@ -297,3 +297,23 @@ describe('inject distroless with existing init containers', () => {
     expect(parse(out).spec.initContainers.map((c: { name: string }) => c.name)).toEqual(['migrate', 'meshdrain-shell']);
   });
 });
+
+describe('inject on JSON', () => {
+  it('keeps the layout and every number as written; one-line JSON stays one line', () => {
+    const min = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"activeDeadlineSeconds":12345678901234567890,"containers":[{"name":"a","image":"b","resources":{"limits":{"cpu":0.10000000000000000001}}}]}}';
+    const out = injectText(min, 'min.json').output;
+    expect(out.includes('\n')).toBe(false);
+    expect(out).toContain('"activeDeadlineSeconds":12345678901234567890');
+    expect(out).toContain('"cpu":0.10000000000000000001');
+    expect(JSON.parse(out).spec.containers[1].name).toBe('istio-proxy');
+    expect(injectText(out, 'min.json').output).toBe(out);
+  });
+
+  it('pretty JSON: original lines kept, output valid JSON', () => {
+    const src = JSON.stringify(parse(deployment()), null, 2) + '\n';
+    const out = injectText(src, 'd.json').output;
+    expect(JSON.parse(out).spec.template.spec.terminationGracePeriodSeconds).toBe(32);
+    const kept = src.split('\n').filter((l) => !/^\s*[\]}],?$/.test(l) && !/[}\]]$/.test(l.trim()) && !/"containerPort": 8080$/.test(l));
+    expect(isLineSubsequence(kept.join('\n'), out)).toBe(true);
+  });
+});
