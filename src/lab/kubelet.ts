@@ -98,13 +98,37 @@ export class Kubelet {
     private readonly podNumberBase: number,
   ) {}
 
+  /** Start one container's agent in the pod's namespace as its UID; record its log lines and its exit. */
+  private startContainer(pod: LabPod, container: 'app' | 'istio-proxy', argv: string[], uid: number, readyEvent: string): AgentChannel {
+    const ch = new AgentChannel(readyEvent);
+    const proc = ch.attach((onLine) =>
+      this.d.procs.spawn(argv, {
+        name: `${pod.name}/${container}`,
+        ns: pod.ns,
+        uid,
+        onLine: (l) => {
+          onLine(l);
+          this.agentLine(pod, container, l);
+        },
+      }),
+    );
+    if (container === 'app') pod.app = proc;
+    else pod.proxy = proc;
+    void proc.exited.then((x) => {
+      if (container === 'app') pod.appExitAt = x.at;
+      else pod.proxyExitAt = x.at;
+      pod.mark('exit', container, x.signal ?? String(x.code), x.at);
+    });
+    return ch;
+  }
+
   /** Create a pod, start its containers, and resolve once its readiness probe passes. */
   async startPod(version: number, readyTimeoutMs = 20_000): Promise<LabPod> {
     const n = this.podNumberBase + this.nextPod++;
     const ns = await this.d.net.addPod(n, APP_PORT);
     const pod = new LabPod(n, `lab-app-v${version}-${n}`, ns, podIp(n), version, Date.now());
     pod.mark('created');
-    const { files, procs } = this.d;
+    const { files } = this.d;
     const common = { pod: pod.name, appPort: APP_PORT };
     const proxyCfg = {
       ...common,
@@ -113,18 +137,7 @@ export class Kubelet {
       exitOnZero: this.spec.exitOnZero,
       minimumDrainMs: this.spec.minimumDrainMs,
     };
-    const proxyCh = new AgentChannel('envoy-ready');
-    pod.proxy = proxyCh.attach((onLine) =>
-      procs.spawn([files.pilotAgentBin, files.agent, 'pilot-agent', JSON.stringify(proxyCfg)], {
-        name: `${pod.name}/istio-proxy`,
-        ns,
-        uid: PROXY_UID,
-        onLine: (l) => {
-          onLine(l);
-          this.agentLine(pod, 'istio-proxy', l);
-        },
-      }),
-    );
+    const proxyCh = this.startContainer(pod, 'istio-proxy', [files.pilotAgentBin, files.agent, 'pilot-agent', JSON.stringify(proxyCfg)], PROXY_UID, 'envoy-ready');
     const appCfg = {
       ...common,
       metricsPort: APP_METRICS_PORT,
@@ -134,26 +147,7 @@ export class Kubelet {
       egressIntervalMs: this.d.egressIntervalMs,
       closeOnSigterm: this.d.appClosesPortOnSigterm,
     };
-    const appCh = new AgentChannel('app-ready');
-    pod.app = appCh.attach((onLine) =>
-      procs.spawn([files.node, files.agent, 'app', JSON.stringify(appCfg)], {
-        name: `${pod.name}/app`,
-        ns,
-        uid: APP_UID,
-        onLine: (l) => {
-          onLine(l);
-          this.agentLine(pod, 'app', l);
-        },
-      }),
-    );
-    void pod.app.exited.then((x) => {
-      pod.appExitAt = x.at;
-      pod.mark('exit', 'app', x.signal ?? String(x.code), x.at);
-    });
-    void pod.proxy.exited.then((x) => {
-      pod.proxyExitAt = x.at;
-      pod.mark('exit', 'istio-proxy', x.signal ?? String(x.code), x.at);
-    });
+    const appCh = this.startContainer(pod, 'app', [files.node, files.agent, 'app', JSON.stringify(appCfg)], APP_UID, 'app-ready');
     await Promise.all([proxyCh.ready(readyTimeoutMs), appCh.ready(readyTimeoutMs)]);
     const deadline = Date.now() + readyTimeoutMs;
     while (!(await this.d.probe(pod.ip))) {
