@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { InputError } from '../../src/errors.js';
 import { injectText } from '../../src/inject/inject.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { isLineSubsequence } from '../helpers/cli.js';
+import { expectInputError } from '../helpers/errors.js';
 
 const deployment = (extra = '') => `apiVersion: apps/v1
 kind: Deployment
@@ -184,12 +184,7 @@ describe('inject', () => {
 
   it('reports bad YAML with file:line:col', () => {
     const bad = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n';
-    expect(() => injectText(bad, 'bad.yaml')).toThrow(InputError);
-    try {
-      injectText(bad, 'bad.yaml');
-    } catch (e) {
-      expect((e as InputError).format()).toMatch(/^bad\.yaml:\d+:\d+: YAML syntax error/);
-    }
+    expectInputError(() => injectText(bad, 'bad.yaml'), /^bad\.yaml:\d+:\d+: YAML syntax error/);
   });
 });
 
@@ -279,12 +274,7 @@ describe('inject edge cases found in QA', () => {
 
   it('points a bad proxy.istio.io/config at the annotation', () => {
     const bad = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations:\n    proxy.istio.io/config: "{not: [valid"\nspec:\n  containers: [{name: a}]\n';
-    expect(() => injectText(bad, 'pc.yaml')).toThrow(InputError);
-    try {
-      injectText(bad, 'pc.yaml');
-    } catch (e) {
-      expect((e as InputError).format()).toMatch(/^pc\.yaml:6:/);
-    }
+    expectInputError(() => injectText(bad, 'pc.yaml'), /^pc\.yaml:6:/);
   });
 });
 
