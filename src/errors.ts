@@ -33,4 +33,4 @@ export class UsageError extends InputError {
   }
 }
 
-export const EXIT = Object.freeze({ ok: 0, findings: 1, input: 2, internal: 3 });
+export { EXIT } from './constants.js';

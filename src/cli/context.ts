@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 /** What a command may touch of the outside world. Tests pass their own; only main.ts uses `process`. */
 export interface Io {
   stdout: (text: string) => void;
@@ -40,12 +38,4 @@ export function processIo(): Io {
   };
 }
 
-/** The package version, read once (for --version, image labels, generated headers). */
-export const VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return '0.0.0';
-  }
-})();
+export { VERSION } from '../version.js';

@@ -3,7 +3,7 @@ import { InputError, UsageError } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../istio/facts.js';
 import { formatDuration, parseDuration } from '../model/duration.js';
 import { GRACE_MARGIN_SECONDS, MAX_HOLD_TIMEOUT_MS, holdTimeoutMs } from '../plan/budget.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE } from '../plan/plan.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE } from '../constants.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { parseStrategy } from './strategy.js';
 

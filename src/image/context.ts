@@ -8,7 +8,8 @@ import type { HoldSpec } from '../plan/types.js';
 import { formatStrategy } from '../hooks/strategy.js';
 import { formatDuration } from '../model/duration.js';
 import { checkImageRef } from '../hooks/hold.js';
-import { renderDockerfile, ENTRYPOINT_FILE, DEFAULT_BUSYBOX_IMAGE } from './dockerfile.js';
+import { DEFAULT_SHELL_IMAGE } from '../constants.js';
+import { renderDockerfile, ENTRYPOINT_FILE } from './dockerfile.js';
 import { renderEntrypoint, type ImageVariant } from './entrypoint.js';
 import { renderContextReadme } from './readme.js';
 
@@ -70,7 +71,7 @@ export function buildContext(o: ContextOptions): ContextFile[] {
         meshdrainVersion: o.meshdrainVersion,
         tag,
         holdSummary,
-        busyboxImage: o.busyboxImage ?? DEFAULT_BUSYBOX_IMAGE,
+        busyboxImage: o.busyboxImage ?? DEFAULT_SHELL_IMAGE,
       }),
       mode: 0o644,
     },

@@ -3,6 +3,7 @@
  * Sources: ../shared/design/istio-shutdown-facts.md (istio/istio tools/istio-iptables,
  * pilot/cmd/pilot-agent, istio/api mesh/v1alpha1/proxy.proto).
  */
+import { MESHDRAIN_ANNOTATIONS } from '../constants.js';
 
 /** Ports Istio's own processes listen on inside a pod; "app listeners" are every other port. */
 export const ISTIO_PORTS: readonly number[] = Object.freeze([
@@ -36,11 +37,52 @@ export const ANNOTATIONS = Object.freeze({
   proxyConfig: 'proxy.istio.io/config',
   templates: 'inject.istio.io/templates',
   legacyPreStop: 'sidecar.istio.io/preStopCommand',
-  /** meshdrain's own: a wait strategy list instead of raw shell (see hooks/strategy.ts). */
-  waitFor: 'meshdrain.dev/wait-for',
+  proxyImageType: 'sidecar.istio.io/proxyImageType',
+  /** meshdrain's own (constants.ts), kept here so ANNOTATIONS lists every annotation a pod may carry. */
+  waitFor: MESHDRAIN_ANNOTATIONS.waitFor,
 });
 
 export const PROXY_METADATA = Object.freeze({
   exitOnZero: 'EXIT_ON_ZERO_ACTIVE_CONNECTIONS',
   minimumDrain: 'MINIMUM_DRAIN_DURATION',
 });
+
+/**
+ * When each piece of native-sidecar support arrived (../shared/design/istio-shutdown-facts.md).
+ * Kubernetes' versions sit here too: they decide the same question.
+ */
+export const NATIVE_SIDECAR_VERSIONS = Object.freeze({
+  kubeBeta: { major: 1, minor: 29 }, // on by default
+  kubeGA: { major: 1, minor: 33 },
+  istioSupport: { major: 1, minor: 19 }, // ENABLE_NATIVE_SIDECARS
+  istioAnnotation: { major: 1, minor: 24 }, // sidecar.istio.io/nativeSidecar per pod
+  istioAuto: { major: 1, minor: 27 }, // ENABLE_NATIVE_SIDECARS=auto: on when the kubelet is ≥ 1.33
+});
+
+/** pilot-agent's status port: health (/app-health), /quitquitquit, /drain (istio/istio pkg/config/constants). */
+export const AGENT_STATUS_PORT = 15020;
+
+/**
+ * The preStop Istio's sidecar template gives istio-proxy in native-sidecar mode when
+ * `global.proxy.lifecycle` is unset (istio/istio@86c9f01 manifests/charts/istio-control/istio-discovery/files/
+ * injection-template.yaml:225-235, the `{{- else if $nativeSidecar }}` branch; the port is
+ * `global.proxy.statusPort`, 15020 by default). It starts the drain; it is not a hold.
+ */
+export const NATIVE_DRAIN_PRESTOP: readonly string[] = Object.freeze(['pilot-agent', 'request', `--debug-port=${AGENT_STATUS_PORT}`, 'POST', 'drain']);
+
+/**
+ * The injection templates Istio's chart ships in the injector ConfigMap's `templates`
+ * (istio/istio@86c9f01 manifests/charts/istio-control/istio-discovery/templates/istiod-injector-configmap.yaml:55-86,
+ * each from files/<name>.yaml). A custom template must not take one of these names, and none of them
+ * sets a custom preStop hold.
+ */
+export const ISTIO_TEMPLATES: readonly string[] = Object.freeze([
+  'sidecar',
+  'gateway',
+  'grpc-simple',
+  'grpc-agent',
+  'waypoint',
+  'kube-gateway',
+  'agentgateway',
+  'agentgateway-waypoint',
+]);

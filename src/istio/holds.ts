@@ -10,7 +10,7 @@ import { checkHold, holdExecCommand } from '../hooks/hold.js';
 import { formatStrategy, parseStrategy } from '../hooks/strategy.js';
 import { parseDuration } from '../model/duration.js';
 import { holdTimeoutMs } from '../plan/budget.js';
-import { DEFAULT_INTERVAL_MS } from '../plan/plan.js';
+import { DEFAULT_INTERVAL_MS } from '../constants.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from './facts.js';
 

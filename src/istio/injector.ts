@@ -11,6 +11,7 @@
  * (idempotent, and updatable when options change).
  */
 import { isMap, isScalar, parseDocument, Scalar, type Document } from 'yaml';
+import { INJECTOR_BEGIN_MARK as BEGIN_MARK, INJECTOR_END_MARK as END_MARK } from '../constants.js';
 import { InputError, type SourcePos } from '../errors.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
 import { loadDocuments, nodeAt, posAt, type LoadedFile } from '../yaml/load.js';
@@ -43,8 +44,7 @@ export interface InjectorPatchResult {
   warnings: string[];
 }
 
-export const BEGIN_MARK = 'meshdrain:begin';
-export const END_MARK = 'meshdrain:end';
+export { BEGIN_MARK, END_MARK };
 /** Newer Istio puts this placeholder in `template` when the real ones live under `templates`. */
 const MISMATCH_PLACEHOLDER = 'Template_Version_And_Istio_Version_Mismatched_Check_Installation';
 const LIFECYCLE_IF = /^if\s+\.Values\.global\.proxy\.lifecycle$/;

@@ -8,14 +8,13 @@
 import { isMap, isScalar, parseDocument, type Scalar } from 'yaml';
 import { InputError } from '../errors.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
-import { ANNOTATIONS, PROXY_CONTAINER, PROXY_UID } from './facts.js';
+import { ANNOTATIONS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_UID } from './facts.js';
 import { goTemplateLiteral } from './gotemplate.js';
 import { checkImageRef, shellInitCommand } from '../hooks/hold.js';
-import { SHELL_INIT_CONTAINER, SHELL_VOLUME } from '../plan/apply.js';
-import { SHELL_MOUNT_PATH } from '../plan/plan.js';
+import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_MOUNT_PATH, SHELL_VOLUME } from '../constants.js';
 import { holdCommand } from './holds.js';
 
-export const DEFAULT_TEMPLATE_NAME = 'meshdrain';
+export { DEFAULT_TEMPLATE_NAME } from '../constants.js';
 
 /**
  * How the template tells native-sidecar pods apart (they need no hold: Kubernetes stops the app
@@ -46,8 +45,6 @@ export function templateShell(o: InjectionTemplateOptions): ShellSource {
 
 export type TemplateFormat = 'helm-values' | 'istio-operator' | 'configmap' | 'raw';
 
-/** The injection templates Istio ships (injector ConfigMap `templates`); a custom one must not replace them. */
-const ISTIO_TEMPLATES = ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway'];
 
 /** Template names are keys in Istio's config and values in a comma list: keep them simple. */
 export function checkTemplateName(name: string): string {

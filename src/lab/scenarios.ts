@@ -7,7 +7,7 @@
 import { loadDocuments } from '../yaml/load.js';
 import { InputError } from '../errors.js';
 import { injectText } from '../inject/inject.js';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
 import type { Policy } from '../policy/load.js';
@@ -116,7 +116,7 @@ export function podSpecFromManifest(manifest: string, file: string): LabPodSpec 
   const app = all.find((c) => c.name === APP_CONTAINER);
   const proxy = all.find((c) => c.name === PROXY_CONTAINER);
   let proxyPreStop = toPreStop(proxy?.lifecycle?.preStop);
-  if (!proxyPreStop && native) proxyPreStop = { exec: ['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain'] };
+  if (!proxyPreStop && native) proxyPreStop = { exec: [...NATIVE_DRAIN_PRESTOP] };
   const pc = parseProxyConfigAnnotation(ann[ANNOTATIONS.proxyConfig], { file });
   return {
     graceMs: (pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,

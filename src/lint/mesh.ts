@@ -4,6 +4,7 @@
  * (data.values JSON). Every value keeps where it came from, so a finding can point at it.
  */
 import { parseDocument } from 'yaml';
+import { INJECTOR_BEGIN_MARK } from '../constants.js';
 import { InputError } from '../errors.js';
 import { PROXY_METADATA } from '../istio/facts.js';
 import { goBool } from '../istio/proxy-config.js';
@@ -11,7 +12,7 @@ import { parseDuration } from '../model/duration.js';
 import { getPath, isRecord } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
-import { parseVersionLoose, type Version } from './options.js';
+import { parseVersionLoose, type Version } from '../model/version.js';
 import type { Document } from 'yaml';
 
 export interface Setting<T> {
@@ -192,7 +193,7 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
         }
         const main = typeof getPath(cfg, ['templates', 'sidecar']) === 'string' ? (getPath(cfg, ['templates', 'sidecar']) as string) : typeof getPath(cfg, ['template']) === 'string' ? (getPath(cfg, ['template']) as string) : undefined;
         if (main !== undefined) {
-          mesh.injectorPatched = { value: main.includes('meshdrain:begin'), at: locOf(loaded, doc, ['data', 'config']), source: `ConfigMap ${name} config` };
+          mesh.injectorPatched = { value: main.includes(INJECTOR_BEGIN_MARK), at: locOf(loaded, doc, ['data', 'config']), source: `ConfigMap ${name} config` };
         }
       }
       if (/^istio-sidecar-injector(-.*)?$/.test(name) && typeof data.values === 'string') {

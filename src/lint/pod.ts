@@ -3,7 +3,7 @@
  * (mesh defaults ← annotation ← injected env), native or classic sidecar, and positions for everything.
  */
 import type { Document } from 'yaml';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
 import { effectiveDrainMs, goBool } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
@@ -209,8 +209,8 @@ function decideNative(pod: PodBase, opts: LintOptions): PodView['native'] {
 }
 
 function distrolessOf(pod: PodBase, cfg: ProxyConfigView, opts: LintOptions): Setting<string> | null {
-  const ann = pod.annotations['sidecar.istio.io/proxyImageType'];
-  if (ann === 'distroless') return { value: ann, at: pod.locKey(['metadata', 'annotations', 'sidecar.istio.io/proxyImageType']), source: 'sidecar.istio.io/proxyImageType annotation' };
+  const ann = pod.annotations[ANNOTATIONS.proxyImageType];
+  if (ann === 'distroless') return { value: ann, at: pod.locKey(['metadata', 'annotations', ANNOTATIONS.proxyImageType]), source: `${ANNOTATIONS.proxyImageType} annotation` };
   const image = pod.proxy?.spec.image;
   if (typeof image === 'string' && /-distroless(@|$)/.test(image)) return { value: image, at: locOf(pod.loaded, pod.doc, [...pod.proxy!.path, 'image']), source: `${PROXY_CONTAINER} image` };
   if (ann !== undefined) return null; // an explicit other type (default, debug) wins over mesh-wide settings
@@ -264,7 +264,7 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
   return view;
 }
 
-const STANDARD_TEMPLATES = new Set(['sidecar', 'init', 'gateway', 'grpc-agent', 'grpc-simple', 'spire', 'waypoint', 'kubevirt-interfaces']);
+const STANDARD_TEMPLATES = new Set(ISTIO_TEMPLATES);
 
 /**
  * The proxy's preStop, by what wins at injection: the pod's own istio-proxy entry (strategic-merged last);

@@ -1,12 +1,12 @@
 /** ShutdownPlan → an edited copy of a pod template (plain objects). The YAML layer turns the difference into splices. */
 import { holdExecCommand, shellInitCommand } from '../hooks/hold.js';
-import { DEFAULT_TEMPLATE_NAME, templateAnnotationValue } from '../istio/template.js';
+import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_VOLUME } from '../constants.js';
+import { templateAnnotationValue } from '../istio/template.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
 import type { ShutdownPlan } from './types.js';
 
-export const SHELL_VOLUME = 'meshdrain-bin';
-export const SHELL_INIT_CONTAINER = 'meshdrain-shell';
+export { SHELL_INIT_CONTAINER, SHELL_VOLUME } from '../constants.js';
 
 // A thousand Deployments share one hold: render each distinct script once.
 const commands = new Map<string, string[]>();

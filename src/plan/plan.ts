@@ -1,7 +1,7 @@
 /** policy + pod template → ShutdownPlan. Pure: no I/O, no YAML nodes. */
 import { handlerDelaySeconds } from '../hooks/analyze.js';
 import { parseStrategy } from '../hooks/strategy.js';
-import { DEFAULT_TEMPLATE_NAME } from '../istio/template.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, SHELL_MOUNT_PATH } from '../constants.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
@@ -12,10 +12,7 @@ import { resolveSettings } from '../policy/match.js';
 import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, GRACE_MARGIN_SECONDS, graceFor, holdTimeoutMs, shutdownBudget } from './budget.js';
 import type { AppContainerPlan, HoldSpec, ProxyConfigPlan, ShellSource, ShutdownPlan, WaitStrategy } from './types.js';
 
-export const DEFAULT_INTERVAL_MS = 200;
-/** A static busybox for distroless proxies (musl build: one static binary). Used by inject and image. */
-export const DEFAULT_SHELL_IMAGE = 'busybox:1.37.0-musl';
-export const SHELL_MOUNT_PATH = '/meshdrain/bin';
+export { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, SHELL_MOUNT_PATH } from '../constants.js';
 
 export interface PlanOptions {
   /** Overrides the policy's `via`. */

@@ -7,7 +7,7 @@ import { IMAGE_VARIANTS, type ImageVariant } from '../../image/entrypoint.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
 import { formatDuration } from '../../model/duration.js';
 import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
-import { DEFAULT_INTERVAL_MS } from '../../plan/plan.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_WAIT_FOR } from '../../constants.js';
 import { VERSION, type Ctx } from '../context.js';
 import { holdFromFlags } from '../../hooks/flags.js';
 
@@ -30,13 +30,13 @@ export function registerImage(program: Command, ctx: Ctx): void {
     .description('write a build context for an istio/proxyv2 image whose entrypoint holds SIGTERM until the app is gone')
     .option('--istio-version <X.Y.Z>', 'Istio version of the base image (required): X.Y.Z or X.Y.Z-suffix')
     .option('-o, --output <dir>', 'directory to write (default: ./meshdrain-proxyv2-<istio-version>[-distroless])')
-    .option('-w, --wait-for <strategy>', 'hold while this says the app is there (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default app-listeners)', (v: string, acc: string[] = []) => [...acc, v])
-    .option('--timeout <duration>', `give up holding after this long, counted from SIGTERM (default: from --grace, ${formatDuration(holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS))} for 30s)`)
+    .option('-w, --wait-for <strategy>', `hold while this says the app is there (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR})`, (v: string, acc: string[] = []) => [...acc, v])
+    .option('--timeout <duration>', `give up holding after this long, counted from SIGTERM (default: from --grace, ${formatDuration(holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS))} for ${DEFAULT_GRACE_SECONDS}s)`)
     .option('--grace <duration>', "the pods' terminationGracePeriodSeconds, for the default timeout", `${DEFAULT_GRACE_SECONDS}s`)
     .option('--drain <duration>', "Istio's drain after the hold (terminationDrainDuration)", `${DEFAULT_TERMINATION_DRAIN_SECONDS}s`)
     .option('--interval <duration>', `time between polls (default ${formatDuration(DEFAULT_INTERVAL_MS)})`)
     .option('--variant <variant>', 'base image variant: default | distroless (adds a static busybox shell)', 'default')
-    .option('--busybox-image <image>', 'distroless only: where the static shell comes from (default busybox:1.37.0-musl)')
+    .option('--busybox-image <image>', `distroless only: where the static shell comes from (default ${DEFAULT_SHELL_IMAGE})`)
     .option('--force', 'replace a non-empty output directory')
     .addHelpText(
       'after',

@@ -1,7 +1,10 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { readText } from '../../io/files.js';
-import { holdFromOptions } from '../../istio/holds.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../../constants.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
+import { formatDuration } from '../../model/duration.js';
+import { BUILTIN_CATALOG, defaultHoldTimeoutMs, holdFromOptions } from '../../istio/holds.js';
 import { patchInjectorConfigMap, type InjectorMode } from '../../istio/injector.js';
 import { addTemplateToConfigMap } from '../../istio/template-configmap.js';
 import {
@@ -46,7 +49,7 @@ Examples:
     meshdrain.dev/wait-for: app-listeners            # a hold from the catalog (see --allow)
     sidecar.istio.io/preStopCommand: "sleep 5"       # raw shell, the older recipe
 
-Catalog (annotation mode): app-listeners, sleep=5s|10s|15s|20s|30s, plus every --allow entry;
+Catalog (annotation mode): ${BUILTIN_CATALOG.join(', ')}, plus every --allow entry;
 several strategies in one value are separated by ";" (e.g. "ports=8080;file=/tmp/busy").
 An unknown value gets the default hold (--wait-for), and says so in the hook's first log line.
 
@@ -67,9 +70,12 @@ Pods opt in with:  inject.istio.io/templates: "sidecar,meshdrain"
 
 function addHoldOptions(cmd: Command): Command {
   return cmd
-    .option('--wait-for <strategy>', 'what the hold waits for (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s', collect)
-    .option('--timeout <duration>', 'give up holding after this long (default: fits a 30s grace period after the 5s drain)')
-    .option('--interval <duration>', 'time between polls (default 200ms)');
+    .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR})`, collect)
+    .option(
+      '--timeout <duration>',
+      `give up holding after this long (default ${formatDuration(defaultHoldTimeoutMs())}: fits a ${DEFAULT_GRACE_SECONDS}s grace period after the ${DEFAULT_TERMINATION_DRAIN_SECONDS}s drain)`,
+    )
+    .option('--interval <duration>', `time between polls (default ${formatDuration(DEFAULT_INTERVAL_MS)})`);
 }
 
 function holdOf(f: HoldFlags) {
@@ -103,7 +109,7 @@ export function registerIstio(program: Command, ctx: Ctx): void {
       .argument('[file]', 'the ConfigMap as YAML (kubectl get cm -o yaml), or - for stdin'),
   )
     .addOption(new Option('--mode <mode>', 'global: every pod; annotation: pods that ask').choices(['global', 'annotation']).default('annotation'))
-    .option('--annotation <name>', 'the raw-command annotation the template accepts', 'sidecar.istio.io/preStopCommand')
+    .option('--annotation <name>', 'the raw-command annotation the template accepts', ANNOTATIONS.legacyPreStop)
     .option('--wait-for-annotation <name>', 'the wait-strategy annotation the template accepts', 'meshdrain.dev/wait-for')
     .option('--allow <strategies>', 'add a catalog entry for the wait-strategy annotation (repeatable; "a;b" = hold while any)', collect)
     .addHelpText('after', PATCH_HELP)

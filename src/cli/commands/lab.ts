@@ -5,7 +5,7 @@ import { EXIT, InputError } from '../../errors.js';
 import { summarize, toHtml, toJson, toText } from '../../lab/report.js';
 import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../lab/run.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
-import { parseDuration } from '../../model/duration.js';
+import { formatDuration, parseDuration } from '../../model/duration.js';
 import { writeAtomic } from '../../io/files.js';
 import { loadPolicy } from '../../policy/load.js';
 import type { Ctx } from '../context.js';
@@ -76,15 +76,15 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .description('reproduce the Istio shutdown race on this machine (network namespaces, iptables, real processes) and compare hooks side by side')
     .option('--scenario <name>', `run only this scenario (repeatable): ${SCENARIO_NAMES.join(', ')}`, collect)
     .option('--replicas <n>', 'replicas of the Deployment that is rolled', String(DEFAULT_LAB_OPTIONS.replicas))
-    .option('--duration <dur>', 'minimum load time per scenario (the load also lasts until every old pod is gone)', '10s')
-    .option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag)', '6s')
+    .option('--duration <dur>', 'minimum load time per scenario (the load also lasts until every old pod is gone)', formatDuration(DEFAULT_LAB_OPTIONS.durationMs))
+    .option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag)', formatDuration(DEFAULT_LAB_OPTIONS.propagationDelayMs))
     .addOption(new Option('--load <kind>', 'load generator: built-in keep-alive clients, or Debian\'s siege').choices(['builtin', 'siege']).default('builtin'))
     .option('--concurrency <n>', 'concurrent keep-alive clients (siege -c)', String(DEFAULT_LAB_OPTIONS.concurrency))
-    .option('--min-requests <n>', 'keep each scenario under load until it has seen this many requests (at most 60s longer)', String(DEFAULT_LAB_OPTIONS.minRequests))
-    .option('--grace <dur>', "the Deployment's terminationGracePeriodSeconds (inject may raise it for meshdrain)", '20s')
-    .option('--app-shutdown <dur>', 'how long the app keeps calling the external service after SIGTERM', '8s')
+    .option('--min-requests <n>', `keep each scenario under load until it has seen this many requests (at most ${formatDuration(DEFAULT_LAB_OPTIONS.maxExtraMs)} longer)`, String(DEFAULT_LAB_OPTIONS.minRequests))
+    .option('--grace <dur>', "the Deployment's terminationGracePeriodSeconds (inject may raise it for meshdrain)", `${DEFAULT_LAB_OPTIONS.graceSeconds}s`)
+    .option('--app-shutdown <dur>', 'how long the app keeps calling the external service after SIGTERM', formatDuration(DEFAULT_LAB_OPTIONS.appShutdownMs))
     .option('--app-closes-port', 'the app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits')
-    .option('--sleep-hold <dur>', 'the fixed preStop sleep of the sleep-hold scenario', '10s')
+    .option('--sleep-hold <dur>', 'the fixed preStop sleep of the sleep-hold scenario', `${DEFAULT_LAB_OPTIONS.sleepHoldSeconds}s`)
     .option('--policy <file>', 'the policy inject uses for the meshdrain scenario (default: the built-in default)')
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario')
@@ -134,7 +134,7 @@ Examples:
       } catch (e) {
         if (e instanceof LabAborted) {
           ctx.io.stderr(`meshdrain lab: ${e.message}\n`);
-          ctx.setExit(130);
+          ctx.setExit(EXIT.interrupted);
           return;
         }
         throw e;

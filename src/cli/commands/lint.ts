@@ -3,7 +3,9 @@ import { EXIT, UsageError } from '../../errors.js';
 import { expandPaths, readText } from '../../io/files.js';
 import { parseDuration } from '../../model/duration.js';
 import { failsAt, lint, type LintInput } from '../../lint/engine.js';
-import { parseVersion } from '../../lint/options.js';
+import { formatVersion, parseVersion } from '../../model/version.js';
+import { NATIVE_SIDECAR_VERSIONS as NATIVE } from '../../istio/facts.js';
+import { DEFAULT_APP_SHUTDOWN_SECONDS } from '../../plan/budget.js';
 import { renderJson } from '../../lint/report/json.js';
 import { renderSarif } from '../../lint/report/sarif.js';
 import { renderText } from '../../lint/report/text.js';
@@ -45,11 +47,11 @@ export function registerLint(program: Command, ctx: Ctx): void {
     )
     .argument('[paths...]', 'manifest files or directories (.yaml, .yml, .json), or - for stdin')
     .option('--mesh-config <file>', 'mesh settings: IstioOperator, Helm values, istio or istio-sidecar-injector ConfigMap (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--kube-version <X.Y>', 'Kubernetes version of the cluster (native sidecars: 1.29+)')
-    .option('--istio-version <X.Y>', 'Istio version (native sidecars: 1.19+, per-pod annotation 1.24+); default: from the mesh config')
+    .option('--kube-version <X.Y>', `Kubernetes version of the cluster (native sidecars: ${formatVersion(NATIVE.kubeBeta)}+)`)
+    .option('--istio-version <X.Y>', `Istio version (native sidecars: ${formatVersion(NATIVE.istioSupport)}+, per-pod annotation ${formatVersion(NATIVE.istioAnnotation)}+); default: from the mesh config`)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(['error', 'warning', 'info']).default('error'))
-    .option('--app-shutdown <duration>', 'how long apps take to stop after SIGTERM, for the budget (default 20s)')
+    .option('--app-shutdown <duration>', `how long apps take to stop after SIGTERM, for the budget (default ${DEFAULT_APP_SHUTDOWN_SECONDS}s)`)
     .option('-R, --recursive', 'accepted for symmetry with inject: directories are always read recursively')
     .option('--color', 'color the text report')
     .option('--list-rules', 'list the rules and exit')

@@ -1,7 +1,7 @@
 /** SARIF 2.1.0 for GitHub code scanning: rule metadata with help text and URIs, one result per finding. */
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, relative, sep } from 'node:path';
-import { VERSION } from '../../cli/context.js';
+import { VERSION } from '../../version.js';
 import { ruleDocUri, renderRuleMarkdown } from '../docs.js';
 import type { Finding, Rule, Severity } from '../types.js';
 

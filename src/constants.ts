@@ -1,0 +1,36 @@
+/**
+ * meshdrain's own constants: exit codes, hold defaults, the names meshdrain gives to what it adds to
+ * pods and templates. A leaf module: it imports nothing, so anything may import it without a cycle.
+ * Istio's names and numbers live in istio/facts.ts; Kubernetes' defaults there too.
+ */
+
+/** Exit codes (docs/architecture.md "Contracts"). 130 = 128 + SIGINT, the shell's convention. */
+export const EXIT = Object.freeze({ ok: 0, findings: 1, input: 2, internal: 3, interrupted: 130 });
+
+/** What the hold waits for when nothing says otherwise. */
+export const DEFAULT_WAIT_FOR = 'app-listeners';
+
+/** How often the hold polls when nothing says otherwise. */
+export const DEFAULT_INTERVAL_MS = 200;
+
+/** A static busybox for distroless proxies (musl build: one static binary). Used by inject, image and istio. */
+export const DEFAULT_SHELL_IMAGE = 'busybox:1.37.0-musl';
+/** Where the copied shell is mounted inside istio-proxy. */
+export const SHELL_MOUNT_PATH = '/meshdrain/bin';
+/** The emptyDir volume that carries the copied shell. */
+export const SHELL_VOLUME = 'meshdrain-bin';
+/** The init container that copies the shell into SHELL_VOLUME. */
+export const SHELL_INIT_CONTAINER = 'meshdrain-shell';
+
+/** The name of meshdrain's custom injection template (`inject.istio.io/templates: sidecar,meshdrain`). */
+export const DEFAULT_TEMPLATE_NAME = 'meshdrain';
+
+/** The comments around meshdrain's branch in a patched injector template (a re-run replaces what is between). */
+export const INJECTOR_BEGIN_MARK = 'meshdrain:begin';
+export const INJECTOR_END_MARK = 'meshdrain:end';
+
+/** Annotations meshdrain itself defines (Istio's are in istio/facts.ts). */
+export const MESHDRAIN_ANNOTATIONS = Object.freeze({
+  /** A wait strategy list instead of raw shell (see hooks/strategy.ts), read by a patched injector. */
+  waitFor: 'meshdrain.dev/wait-for',
+});
