@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import { applyPlan } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
-import { loadDocuments, pathCrossesAlias, posOfPath } from '../yaml/load.js';
+import { loadDocuments, manifestCount, pathCrossesAlias, posOfPath } from '../yaml/load.js';
 import { applyEdits, detectIndentSeq, diffValues, type Path, type SetOp } from '../yaml/splice.js';
 
 export interface InjectOptions extends PlanOptions {
@@ -27,6 +27,8 @@ export interface InjectResult {
   file: string;
   output: string;
   changed: boolean;
+  /** Documents in the file that hold something (an input with none anywhere is refused). */
+  documents: number;
   changes: Change[];
   /** For stderr: decisions a user should know about (native sidecars for Jobs, skipped pods). */
   notes: string[];
@@ -58,7 +60,7 @@ const reachesIntoAlias = (doc: Document, path: Path): boolean => pathCrossesAlia
 export function injectText(text: string, file: string, opts: InjectOptions = {}): InjectResult {
   const policy = opts.policy ?? DEFAULT_POLICY;
   const loaded = loadDocuments(text, file);
-  const res: InjectResult = { file, output: text, changed: false, changes: [], notes: [], verbose: [] };
+  const res: InjectResult = { file, output: text, changed: false, documents: manifestCount(loaded), changes: [], notes: [], verbose: [] };
   const edits: { doc: Document; ops: SetOp[] }[] = [];
 
   for (const { doc, value } of loaded.docs) {

@@ -1,7 +1,7 @@
 /** Lint = load manifests and mesh settings, build a view per pod template, run every rule. Pure. */
 import { InputError } from '../errors.js';
 import { getPath, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
-import { loadDocuments, type LoadedFile } from '../yaml/load.js';
+import { loadDocuments, manifestCount, type LoadedFile } from '../yaml/load.js';
 import { emptyMesh, readMeshDocuments } from './mesh.js';
 import { defaultOptions, type LintOptions, type Version } from './options.js';
 import { podView } from './pod.js';
@@ -25,6 +25,8 @@ export interface LintResult {
   /** Source text per file, for the text reporter's caret lines. */
   texts: Map<string, string>;
   podCount: number;
+  /** Documents in the inputs that hold something (not counting --mesh-config files). */
+  documentCount: number;
   options: LintOptions;
 }
 
@@ -100,7 +102,8 @@ export function lint(inputs: LintInput[], meshInputs: LintInput[] = [], flags: L
       a.column - b.column ||
       a.rule.localeCompare(b.rule),
   );
-  return { findings, texts, podCount, options: opts };
+  const documentCount = loadedFiles.reduce((n, l) => n + manifestCount(l), 0);
+  return { findings, texts, podCount, documentCount, options: opts };
 }
 
 /** Do the findings reach the --fail-on threshold? */

@@ -89,6 +89,11 @@ export function loadDocuments(text: string, file: string): LoadedFile {
   return { file, text, format, docs, lines };
 }
 
+/** How many documents of a file hold something (a bare `---` or a comment-only document is not a manifest). */
+export function manifestCount(loaded: LoadedFile): number {
+  return loaded.docs.filter((d) => d.value !== null && d.value !== undefined).length;
+}
+
 /** Walk source nodes along a path without following aliases: where it ended, and whether an alias stopped it. */
 function walk(doc: Document, path: readonly (string | number)[]): { node: unknown; alias: boolean } {
   let node: unknown = doc.contents;

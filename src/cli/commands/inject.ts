@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import { EXIT, UsageError } from '../../errors.js';
 import { injectText, type InjectResult } from '../../inject/inject.js';
-import { expandPaths, readText, writeAtomic } from '../../io/files.js';
+import { readText, writeAtomic } from '../../io/files.js';
 import { DEFAULT_POLICY } from '../../policy/policy.js';
 import type { Ctx } from '../context.js';
+import { readManifestInputs, requireManifests } from '../inputs.js';
 
 interface InjectFlags {
   config?: string;
@@ -47,19 +48,14 @@ export function registerInject(program: Command, ctx: Ctx): void {
       if (flags.inPlace && flags.output) throw new UsageError('use either -i/--in-place or -o/--output, not both');
       if (flags.check && (flags.inPlace || flags.output)) throw new UsageError('--check writes nothing; drop -i/-o, or drop --check');
       if (flags.output === '-') flags.output = undefined; // -o - is stdout, as everywhere
-      if (paths.length === 0 && io.isStdinTTY) throw new UsageError('no input: give manifest files or directories, or pipe manifests to stdin (see --help)');
-      const inputs = expandPaths(paths.length ? paths : ['-'], io.cwd, Boolean(flags.recursive));
-      if (flags.inPlace && inputs.includes('-')) throw new UsageError('-i/--in-place needs files, not stdin');
-      if (inputs.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+      const inputs = await readManifestInputs(paths, io, Boolean(flags.recursive));
+      if (flags.inPlace && inputs.some((i) => i.path === '-')) throw new UsageError('-i/--in-place needs files, not stdin');
       // zod is loaded only when there is a policy to validate.
       const policy = flags.config ? (await import('../../policy/load.js')).loadPolicy(readText(flags.config, io.cwd), flags.config) : DEFAULT_POLICY;
 
       // Everything is computed before anything is written: a bad file leaves every output untouched.
-      const results: InjectResult[] = [];
-      for (const path of inputs) {
-        const text = path === '-' ? await io.readStdin() : readText(path, io.cwd);
-        results.push(injectText(text, path === '-' ? '<stdin>' : path, { policy, via: flags.via }));
-      }
+      const results: InjectResult[] = inputs.map((i) => injectText(i.text, i.file, { policy, via: flags.via }));
+      requireManifests(results.reduce((n, r) => n + r.documents, 0), paths);
       for (const r of results) {
         for (const n of r.notes) io.stderr(`meshdrain: ${n}\n`);
         if (flags.verbose) for (const n of r.verbose) io.stderr(`meshdrain: ${n}\n`);

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { EXIT, UsageError } from '../../errors.js';
-import { expandPaths, readText } from '../../io/files.js';
+import { EXIT } from '../../errors.js';
+import { readText } from '../../io/files.js';
 import { parseDuration } from '../../model/duration.js';
 import { failsAt, lint, type LintInput } from '../../lint/engine.js';
 import { formatVersion, parseVersion } from '../../model/version.js';
@@ -12,6 +12,7 @@ import { renderText } from '../../lint/report/text.js';
 import { RULES } from '../../lint/rules/index.js';
 import type { Severity } from '../../lint/types.js';
 import type { Ctx } from '../context.js';
+import { readManifestInputs, requireManifests, STDIN_NAME } from '../inputs.js';
 
 interface LintFlags {
   meshConfig?: string[];
@@ -66,16 +67,12 @@ export function registerLint(program: Command, ctx: Ctx): void {
       const kubeVersion = flags.kubeVersion !== undefined ? parseVersion(flags.kubeVersion, '--kube-version') : undefined;
       const istioVersion = flags.istioVersion !== undefined ? parseVersion(flags.istioVersion, '--istio-version') : undefined;
       const appShutdownSeconds = flags.appShutdown !== undefined ? parseDuration(flags.appShutdown, '--app-shutdown') / 1000 : undefined;
-      const files = expandPaths(paths.length ? paths : ['-'], io.cwd, true);
-      if (files.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
-      const read = async (p: string): Promise<LintInput> =>
-        p === '-' ? { file: '<stdin>', text: await io.readStdin() } : { file: p, text: readText(p, io.cwd) };
-      const inputs: LintInput[] = [];
-      for (const p of files) inputs.push(await read(p));
+      const inputs: LintInput[] = await readManifestInputs(paths, io, true);
       const mesh: LintInput[] = [];
-      for (const p of flags.meshConfig ?? []) mesh.push(await read(p));
+      for (const p of flags.meshConfig ?? []) mesh.push(p === '-' ? { file: STDIN_NAME, text: await io.readStdin() } : { file: p, text: readText(p, io.cwd) });
 
       const result = lint(inputs, mesh, { kubeVersion, istioVersion, appShutdownSeconds });
+      requireManifests(result.documentCount, paths);
       if (flags.format === 'json') io.stdout(renderJson(result.findings));
       else if (flags.format === 'sarif') io.stdout(renderSarif(result.findings, RULES, io.cwd));
       else io.stdout(renderText(result.findings, { texts: result.texts, color: Boolean(flags.color) }));
