@@ -7,7 +7,7 @@ import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, ISTIO_TEMPLATES, PROXY_CONTAINER, P
 import { effectiveDrainMs, goBool } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
-import { analyzeHook, sleepArgMs, type HookAnalysis } from '../hooks/analyze.js';
+import { analyzeHook, sleepArgMs, type HookAnalysis } from '../analysis/analyze.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
 import { readProxyConfig, templatePreStop, type ProxyConfigView, type Setting } from './mesh.js';
 import { atLeast, formatVersion, NATIVE, type LintOptions } from './options.js';

@@ -1,5 +1,5 @@
 /** policy + pod template → ShutdownPlan. Pure: no I/O, no YAML nodes. */
-import { handlerDelaySeconds } from '../hooks/analyze.js';
+import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { parseStrategy } from '../hooks/strategy.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, SHELL_MOUNT_PATH } from '../constants.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';

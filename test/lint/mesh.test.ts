@@ -116,7 +116,7 @@ ${env}`;
 describe('holds delivered by the injector', () => {
   it("reads the preStop out of meshdrain's generated injection template (Go template and all)", async () => {
     const { templatePreStop } = await import('../../src/lint/mesh.js');
-    const { analyzeHook } = await import('../../src/hooks/analyze.js');
+    const { analyzeHook } = await import('../../src/analysis/analyze.js');
     const { mesh } = read('mesh/meshdrain-template-values.yaml');
     const t = mesh.templates.get('meshdrain');
     expect(t).toBeDefined();

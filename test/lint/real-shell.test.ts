@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyzeHook } from '../../src/hooks/analyze.js';
+import { analyzeHook } from '../../src/analysis/analyze.js';
 
 const SHELLS = [
   { name: 'dash', argv: ['dash'] },

@@ -1,5 +1,5 @@
 /** What several rules ask of a pod view in the same words: where to point, how to name a setting. */
-import type { HookAnalysis } from '../../hooks/analyze.js';
+import type { HookAnalysis } from '../../analysis/analyze.js';
 import type { Loc } from '../locate.js';
 import type { HookView, PodView } from '../pod.js';
 

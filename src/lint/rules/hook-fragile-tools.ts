@@ -1,4 +1,4 @@
-import { FRAGILE_TOOLS } from '../../hooks/analyze.js';
+import { FRAGILE_TOOLS } from '../../analysis/analyze.js';
 import { holdName } from '../pod.js';
 import { analysedHold } from './common.js';
 import { examplePod } from './examples.js';

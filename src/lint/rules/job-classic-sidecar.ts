@@ -1,5 +1,5 @@
 import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
-import { analyzeHook } from '../../hooks/analyze.js';
+import { analyzeHook } from '../../analysis/analyze.js';
 import { atLeast, NATIVE } from '../options.js';
 import type { Rule } from '../types.js';
 import { inPodFile } from './common.js';

@@ -2,8 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { holdExecCommand } from '../../src/hooks/hold.js';
-import { analyzeHook, sleepArgMs } from '../../src/hooks/analyze.js';
-import { simpleCommands, tokenize } from '../../src/hooks/shell-words.js';
+import { analyzeHook, sleepArgMs } from '../../src/analysis/analyze.js';
+import { simpleCommands, tokenize } from '../../src/analysis/shell-words.js';
 
 const sh = (script: string) => analyzeHook(['/bin/sh', '-c', script]);
 const SEED001 = 'while [ $(netstat -plunt | grep tcp | grep -v envoy | wc -l | xargs) -ne 0 ]; do sleep 30; done';
