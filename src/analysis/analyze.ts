@@ -3,7 +3,8 @@
  * each turn sleeps, whether a loop can end, and how long the whole hook can hold at most.
  * Pure; the rules turn this into findings.
  */
-import { parseDuration } from '../model/duration.js';
+import type { HoldSpec } from '../plan/types.js';
+import { ownHold } from './own-hold.js';
 import { baseName, simpleCommands, tokenize, type SimpleCommand, type Token, type Word } from './shell-words.js';
 
 /** Tools the default proxyv2 image has but other images (distroless, slim custom) may not. */
@@ -231,7 +232,20 @@ function analyzeHookUncached(argv: readonly string[]): HookAnalysis {
   }
   if (a.script === null) return a;
   analyzeScript(a.script, a);
+  const own = ownHold(argv);
+  if (own) boundByOwnHold(a, own);
   return a;
+}
+
+/** meshdrain's hold ends at its timeout: its main loop, which the generic analysis sees as endless, is bounded by it. */
+function boundByOwnHold(a: HookAnalysis, hold: HoldSpec): void {
+  a.maxHoldMs = hold.timeoutMs;
+  const main = a.loops.find((l) => l.boundMs === null);
+  if (main) {
+    main.boundMs = hold.timeoutMs;
+    if (main.sleepPerTurnMs === 0) main.sleepPerTurnMs = hold.intervalMs;
+  }
+  a.waits = true;
 }
 
 /** Fill tools, loops, sleeps and bounds from a script (also used for image entrypoints and app commands). */
@@ -294,18 +308,6 @@ export function analyzeScript(script: string, a: HookAnalysis): void {
     if (c.tool !== 'sleep' || innermost(c.name.start)) continue;
     const ms = sleepArgMs(c.args[0]?.text ?? '');
     if (ms !== null) a.fixedSleepMs += ms;
-  }
-  // A hold meshdrain generated states its timeout and interval in its start log line; trust those.
-  const md = /meshdrain hold[\s\S]*?timeout (\d+(?:\.\d+)?(?:ms|s|m|h)(?:\d+(?:ms|s|m|h))*), interval (\d+(?:\.\d+)?(?:ms|s|m|h))/.exec(script);
-  if (md) {
-    a.maxHoldMs = parseDuration(md[1]!);
-    const main = a.loops.find((l) => l.boundMs === null);
-    if (main) {
-      main.boundMs = a.maxHoldMs;
-      if (main.sleepPerTurnMs === 0) main.sleepPerTurnMs = parseDuration(md[2]!);
-    }
-    a.waits = true;
-    return;
   }
   const outer = a.loops.filter((l) => !loops.some((o) => o.start < l.start && o.end >= l.end));
   let max: number | null = a.fixedSleepMs;
