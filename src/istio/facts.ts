@@ -86,3 +86,36 @@ export const ISTIO_TEMPLATES: readonly string[] = Object.freeze([
   'agentgateway',
   'agentgateway-waypoint',
 ]);
+
+/**
+ * Who gets a sidecar, and which data plane a pod is in (docs/adr/060-data-plane-modes.md).
+ * Sources: istio/istio pkg/kube/inject/inject.go (injectRequired), initializer.go (IgnoredNamespaces),
+ * manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml (selectors),
+ * cni/pkg/util/enablement_selector.go (ambient), pkg/kube/inject/webhook.go (overrides).
+ */
+export const MESH_LABELS = Object.freeze({
+  /** Namespace label: `enabled` injects; any other value keeps every injector webhook away. */
+  injection: 'istio-injection',
+  /** Namespace or pod label naming the control-plane revision. */
+  rev: 'istio.io/rev',
+  /** Namespace or pod label: `ambient` enrols in ambient; `none` on a pod opts out. */
+  dataplaneMode: 'istio.io/dataplane-mode',
+  /** Set on Deployments istiod creates for Gateway resources (waypoints, gateways). */
+  managedGateway: 'gateway.istio.io/managed',
+});
+
+/** Pod annotations Istio's injector writes or reads that are not a user's setting. */
+export const INJECTOR_ANNOTATIONS = Object.freeze({
+  /** Written by the injector; its presence means "already injected" (cni podHasSidecar reads it). */
+  status: 'sidecar.istio.io/status',
+  /** JSON {containers, initContainers}: istio-proxy customisations reapplied over the injected proxy. */
+  overrides: 'proxy.istio.io/overrides',
+});
+
+/** Namespaces injectRequired never injects (initializer.go IgnoredNamespaces). */
+export const IGNORED_NAMESPACES: readonly string[] = Object.freeze(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+
+/** The image name that tells the injector "keep the injected image" (webhook.go AutoImage). */
+export const AUTO_IMAGE = 'auto';
+/** Istio's injection template for gateways: the proxy is the workload. */
+export const GATEWAY_TEMPLATE = 'gateway';
