@@ -34,3 +34,20 @@ export const MESHDRAIN_ANNOTATIONS = Object.freeze({
   /** A wait strategy list instead of raw shell (see hooks/strategy.ts), read by a patched injector. */
   waitFor: 'meshdrain.dev/wait-for',
 });
+
+/**
+ * The shell init container passes Pod Security "restricted" (kubernetes staging/src/k8s.io/
+ * pod-security-admission/policy: check_runAsNonRoot, check_runAsUser, check_allowPrivilegeEscalation,
+ * check_capabilities_restricted, check_seccompProfile_restricted): it only copies busybox into an
+ * emptyDir (mode 0777), which needs no root. busybox images run as root by default, so
+ * runAsNonRoot needs an explicit user.
+ */
+export const SHELL_SECURITY_CONTEXT = Object.freeze({
+  runAsNonRoot: true,
+  runAsUser: 65534,
+  runAsGroup: 65534,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: Object.freeze({ drop: Object.freeze(['ALL']) }),
+  seccompProfile: Object.freeze({ type: 'RuntimeDefault' }),
+});

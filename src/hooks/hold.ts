@@ -275,10 +275,27 @@ function checkShell(shell: ShellSource): ShellSource {
  * busybox's sleep/date/wget are found (see shellInitCommand).
  */
 export function holdExecCommand(hold: HoldSpec, shell: ShellSource = { kind: 'image' }): string[] {
+  return shellExecCommand(embeddedHoldScript(hold), shell);
+}
+
+/** `sh -c SCRIPT` with the image's shell, or the one an init container brought (first on PATH). */
+function shellExecCommand(script: string, shell: ShellSource): string[] {
   checkShell(shell);
-  if (shell.kind === 'image') return ['/bin/sh', '-c', embeddedHoldScript(hold)];
+  if (shell.kind === 'image') return ['/bin/sh', '-c', script];
   const dir = shQuote(shell.mountPath);
-  return [`${shell.mountPath}/sh`, '-c', `PATH=${dir}:$PATH; export PATH\n${embeddedHoldScript(hold)}`];
+  return [`${shell.mountPath}/sh`, '-c', `PATH=${dir}:$PATH; export PATH\n${script}`];
+}
+
+/**
+ * The native-mode istio-proxy preStop (docs/adr/062-native-drain.md): Istio's inbound drain, started
+ * `sleepSeconds` after termination begins instead of at once. Exec only, no curl: `pilot-agent
+ * request` is in every proxyv2 image. With no delay it is Istio's own command and needs no shell.
+ */
+export function nativeDrainExecCommand(sleepSeconds: number, drain: readonly string[], shell: ShellSource = { kind: 'image' }): string[] {
+  if (!Number.isInteger(sleepSeconds) || sleepSeconds < 0) throw new InputError(`native drain delay: expected whole seconds, got ${sleepSeconds}`);
+  if (sleepSeconds === 0) return [...drain];
+  const script = `#!/bin/sh\n# meshdrain native drain for istio-proxy's preStop: drain inbound ${sleepSeconds}s after termination starts\nsleep ${sleepSeconds}\nexec ${drain.map(shQuote).join(' ')}\n`;
+  return shellExecCommand(script, shell);
 }
 
 /**

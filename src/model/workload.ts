@@ -27,7 +27,7 @@ export interface PodTemplateSite {
   labels: Record<string, string>;
   /** Path from the document root to the pod template (object with metadata and spec). */
   templatePath: Path;
-  /** Job or CronJob: the pod must complete, so a classic sidecar keeps it alive forever. */
+  /** Job, CronJob, or a bare Pod with restartPolicy Never/OnFailure: the pod must complete, so a classic sidecar keeps it alive forever. */
   isJobLike: boolean;
 }
 
@@ -96,7 +96,8 @@ export function podTemplateSites(obj: unknown, prefix: Path = []): PodTemplateSi
       namespace: typeof meta.namespace === 'string' ? meta.namespace : undefined,
       labels: asStringMap(meta.labels),
       templatePath: [...prefix, ...rel],
-      isJobLike: kind === 'Job' || kind === 'CronJob',
+      // A bare Pod that runs to completion (a Helm test hook) is a Job in all but name.
+      isJobLike: kind === 'Job' || kind === 'CronJob' || (kind === 'Pod' && (getPath(template, ['spec', 'restartPolicy']) === 'Never' || getPath(template, ['spec', 'restartPolicy']) === 'OnFailure')),
     },
   ];
 }

@@ -1,12 +1,12 @@
 /** ShutdownPlan → an edited copy of a pod template (plain objects). The YAML layer turns the difference into splices. */
 import { holdExecCommand, shellInitCommand } from '../hooks/hold.js';
-import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_VOLUME } from '../constants.js';
+import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 import { templateAnnotationValue } from '../istio/template.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
 import type { ShutdownPlan } from './types.js';
 
-export { SHELL_INIT_CONTAINER, SHELL_VOLUME } from '../constants.js';
+export { SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 
 // A thousand Deployments share one hold: render each distinct script once.
 const commands = new Map<string, string[]>();
@@ -62,7 +62,10 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
       const mounts = (proxy.volumeMounts ??= []) as { name: string }[];
       if (!mounts.some((m) => m.name === SHELL_VOLUME)) mounts.push(mount);
       const inits = (spec.initContainers ??= []);
-      if (!inits.some((c) => c.name === SHELL_INIT_CONTAINER)) {
+      const existing = inits.find((c) => c.name === SHELL_INIT_CONTAINER);
+      // Written by an older meshdrain without one: a "restricted" namespace would reject the pod.
+      if (existing && existing.securityContext === undefined) existing.securityContext = structuredClone(SHELL_SECURITY_CONTEXT);
+      if (!existing) {
         // A static busybox (e.g. busybox:*-musl) copied in, with the applets the hold uses linked.
         // Appended: every init container finishes before istio-proxy (a regular container) starts,
         // and the user's own init containers keep their bytes.
@@ -71,6 +74,7 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
           image: plan.shell.image,
           command: shellInitCommand(plan.shell),
           volumeMounts: [mount],
+          securityContext: structuredClone(SHELL_SECURITY_CONTEXT),
         });
       }
       const volumes = (spec.volumes ??= []) as { name: string }[];

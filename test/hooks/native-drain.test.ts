@@ -1,0 +1,49 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { nativeDrainExecCommand } from '../../src/hooks/hold.js';
+import { NATIVE_DRAIN_PRESTOP } from '../../src/istio/facts.js';
+import { shellcheck } from '../istio/helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'md-native-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the native-mode drain preStop', () => {
+  it("with no delay it is Istio's own command: no shell needed, distroless or not", () => {
+    expect(nativeDrainExecCommand(0, NATIVE_DRAIN_PRESTOP)).toEqual(['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain']);
+    expect(nativeDrainExecCommand(0, NATIVE_DRAIN_PRESTOP, { kind: 'init-container', image: 'busybox:1.37.0-musl', mountPath: '/meshdrain/bin' })[0]).toBe('pilot-agent');
+  });
+
+  it('is exec only, passes shellcheck, and never calls curl', () => {
+    const cmd = nativeDrainExecCommand(4, NATIVE_DRAIN_PRESTOP);
+    expect(cmd.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(cmd[2]).not.toMatch(/curl|wget|httpGet/);
+    expect(shellcheck(cmd[2]!, ['-S', 'style']).out).toBe('');
+  });
+
+  for (const shell of ['dash', 'bash', 'busybox']) {
+    it(`runs under ${shell}: sleeps, then execs pilot-agent request … POST drain (fake pilot-agent records its argv)`, () => {
+      const log = join(dir, `${shell}.log`);
+      const fake = join(dir, 'pilot-agent');
+      writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\n`);
+      chmodSync(fake, 0o755);
+      const script = nativeDrainExecCommand(1, NATIVE_DRAIN_PRESTOP)[2]!;
+      const argv = shell === 'busybox' ? ['sh', '-c', script] : ['-c', script];
+      const r = spawnSync(shell, argv, { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['request', '--debug-port=15020', 'POST', 'drain']);
+    });
+  }
+
+  it('with a shell from the init container it runs that sh with its applets first on PATH', () => {
+    const cmd = nativeDrainExecCommand(3, NATIVE_DRAIN_PRESTOP, { kind: 'init-container', image: 'busybox:1.37.0-musl', mountPath: '/meshdrain/bin' });
+    expect(cmd[0]).toBe('/meshdrain/bin/sh');
+    expect(cmd[2]).toMatch(/^PATH=\/meshdrain\/bin:\$PATH; export PATH\n/);
+  });
+
+  it('refuses a delay that is not whole seconds', () => {
+    expect(() => nativeDrainExecCommand(1.5, NATIVE_DRAIN_PRESTOP)).toThrow(/whole seconds/);
+  });
+});
