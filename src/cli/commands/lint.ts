@@ -12,7 +12,7 @@ import { renderText } from '../../lint/report/text.js';
 import { RULES } from '../../lint/rules/index.js';
 import type { Severity } from '../../lint/types.js';
 import type { Ctx } from '../context.js';
-import { readManifestInputs, requireManifests, STDIN_NAME } from '../inputs.js';
+import { readManifestInputs, requireManifests, STDIN_NAME, type ManifestInput } from '../inputs.js';
 
 interface LintFlags {
   meshConfig?: string[];
@@ -64,14 +64,20 @@ export function registerLint(program: Command, ctx: Ctx): void {
         for (const r of RULES) io.stdout(`${r.id.padEnd(26)} ${r.severity.padEnd(8)} ${r.description}\n`);
         return;
       }
-      const kubeVersion = flags.kubeVersion !== undefined ? parseVersion(flags.kubeVersion, '--kube-version') : undefined;
-      const istioVersion = flags.istioVersion !== undefined ? parseVersion(flags.istioVersion, '--istio-version') : undefined;
-      const appShutdownSeconds = flags.appShutdown !== undefined ? parseDuration(flags.appShutdown, '--app-shutdown') / 1000 : undefined;
       const inputs: LintInput[] = await readManifestInputs(paths, io, true);
       const mesh: LintInput[] = [];
       for (const p of flags.meshConfig ?? []) mesh.push(p === '-' ? { file: STDIN_NAME, text: await io.readStdin() } : { file: p, text: readText(p, io.cwd) });
+      const runLint = (f: LintFlags, files: LintInput[]) =>
+        lint(files, mesh, {
+          kubeVersion: f.kubeVersion !== undefined ? parseVersion(f.kubeVersion, '--kube-version') : undefined,
+          istioVersion: f.istioVersion !== undefined ? parseVersion(f.istioVersion, '--istio-version') : undefined,
+          appShutdownSeconds: f.appShutdown !== undefined ? parseDuration(f.appShutdown, '--app-shutdown') / 1000 : undefined,
+        });
+      // A KRM validator call (kpt, kustomize): a ResourceList in, the same items with results out.
+      const krm = inputs.length === 1 && flags.format === 'text' && (await import('../../krm/detect.js')).looksLikeResourceList(inputs[0]!.text);
+      if (krm && (await (await import('../../krm/cli.js')).lintKrm(inputs[0] as ManifestInput, flags, runLint, ctx))) return;
 
-      const result = lint(inputs, mesh, { kubeVersion, istioVersion, appShutdownSeconds });
+      const result = runLint(flags, inputs);
       requireManifests(result.documentCount, paths);
       if (flags.format === 'json') io.stdout(renderJson(result.findings));
       else if (flags.format === 'sarif') io.stdout(renderSarif(result.findings, RULES, io.cwd));

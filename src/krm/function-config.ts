@@ -1,0 +1,57 @@
+/**
+ * The functionConfig of a ResourceList, for meshdrain's functions: the ShutdownPolicy itself, or a
+ * ConfigMap whose `data` holds settings (kpt's `-- key=value` arguments arrive as such a ConfigMap).
+ */
+import { InputError } from '../errors.js';
+import { isRecord } from '../model/workload.js';
+import { posOfKey, posOfPath } from '../yaml/load.js';
+import type { ResourceList } from './resource-list.js';
+
+/**
+ * The source text of the functionConfig, at its own line and column: everything before it is
+ * blanked (newlines kept), so a loader's file:line:col errors point into the ResourceList as sent.
+ */
+export function functionConfigText(rl: ResourceList): string | undefined {
+  const node = rl.doc.contents && 'get' in rl.doc.contents ? (rl.doc.contents as { get(k: string, keep: true): { range?: [number, number, number] } | undefined }).get('functionConfig', true) : undefined;
+  if (!node?.range || rl.functionConfig === undefined || rl.functionConfig === null) return undefined;
+  const [start, end] = node.range;
+  const text = rl.loaded.text;
+  return text.slice(0, start).replace(/[^\n]/g, ' ') + text.slice(start, end);
+}
+
+const configMapData = (rl: ResourceList): Record<string, unknown> | undefined => {
+  const fc = rl.functionConfig;
+  if (!isRecord(fc) || fc.kind !== 'ConfigMap') return undefined;
+  return isRecord(fc.data) ? fc.data : {};
+};
+
+const where = (rl: ResourceList, key?: string) =>
+  key === undefined ? posOfPath(rl.loaded, rl.doc, ['functionConfig']) : posOfKey(rl.loaded, rl.doc, ['functionConfig', 'data'], key);
+
+/** Settings from a ConfigMap functionConfig, limited to `allowed` keys; undefined when there is none. */
+export function configMapSettings(rl: ResourceList, allowed: readonly string[]): Record<string, string> | undefined {
+  const data = configMapData(rl);
+  if (!data) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (!allowed.includes(k)) throw new InputError(`functionConfig ConfigMap: unknown key ${JSON.stringify(k)}; allowed: ${allowed.join(', ')}`, where(rl, k));
+    if (typeof v !== 'string') throw new InputError(`functionConfig ConfigMap: data.${k} must be a string`, where(rl, k));
+    out[k] = v;
+  }
+  return out;
+}
+
+/** What kind of functionConfig this is, for inject: a policy in place, a ConfigMap, or none. */
+export function policySource(rl: ResourceList): { kind: 'none' } | { kind: 'inline'; text: string } | { kind: 'configmap'; text: string | undefined } {
+  const fc = rl.functionConfig;
+  if (fc === undefined || fc === null) return { kind: 'none' };
+  if (isRecord(fc) && fc.kind === 'ConfigMap') {
+    const data = configMapSettings(rl, ['policy']);
+    return { kind: 'configmap', text: data?.policy };
+  }
+  if (isRecord(fc) && fc.kind === 'ShutdownPolicy') return { kind: 'inline', text: functionConfigText(rl)! };
+  throw new InputError(
+    `functionConfig must be a meshdrain.dev/v1alpha1 ShutdownPolicy or a ConfigMap with the policy in data.policy, got ${isRecord(fc) ? `${String(fc.apiVersion ?? '')} ${String(fc.kind ?? '(no kind)')}` : typeof fc}`,
+    where(rl),
+  );
+}

@@ -1,0 +1,73 @@
+/** `meshdrain inject` as a KRM function: ResourceList in, ResourceList out (see resource-list.ts). */
+import { InputError } from '../errors.js';
+import { injectText } from '../inject/inject.js';
+import { readText } from '../io/files.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
+import type { PlanOptions } from '../plan/plan.js';
+import { policySource } from './function-config.js';
+import { resultAt, type ResourceList, type Result } from './resource-list.js';
+
+export interface KrmInjectOptions extends PlanOptions {
+  /** -c: a policy file, used when the functionConfig carries none. */
+  policyFile?: string;
+  cwd: string;
+}
+
+export interface KrmInjected {
+  /** The ResourceList text with the items edited (results not yet added). */
+  text: string;
+  results: Result[];
+  /** For stderr, as inject prints them. */
+  notes: string[];
+}
+
+async function policyFor(rl: ResourceList, opts: KrmInjectOptions): Promise<Policy> {
+  const src = policySource(rl);
+  const inList = src.kind === 'inline' || (src.kind === 'configmap' && src.text !== undefined);
+  if (inList && opts.policyFile) throw new InputError('the policy comes from the ResourceList functionConfig; drop -c, or drop the functionConfig');
+  if (!inList && !opts.policyFile) return DEFAULT_POLICY;
+  // zod is loaded only when there is a policy to validate.
+  const { loadPolicy } = await import('../policy/load.js');
+  if (src.kind === 'inline') return loadPolicy(src.text, rl.loaded.file);
+  if (src.kind === 'configmap' && src.text !== undefined) return loadPolicy(src.text, `${rl.loaded.file} functionConfig data.policy`);
+  return loadPolicy(readText(opts.policyFile!, opts.cwd), opts.policyFile!);
+}
+
+/** `file:line:col: message`, as inject's notes are written. */
+function splitNote(note: string, file: string): { line: number; col: number; message: string } | undefined {
+  if (!note.startsWith(`${file}:`)) return undefined;
+  const m = /^(\d+):(\d+): (.*)$/s.exec(note.slice(file.length + 1));
+  return m ? { line: Number(m[1]), col: Number(m[2]), message: m[3]! } : undefined;
+}
+
+/** Edit the items as inject edits manifests; what changed and inject's notes become results. Throws InputError. */
+export async function injectResourceList(rl: ResourceList, opts: KrmInjectOptions): Promise<KrmInjected> {
+  const { file, text } = rl.loaded;
+  const policy = await policyFor(rl, opts);
+  const r = injectText(text, file, { policy, via: opts.via });
+  const results: Result[] = [];
+  // One result per workload: what inject changed in it, at its pod template.
+  const byWorkload = new Map<string, { at: { line: number; col: number }; what: string[] }>();
+  for (const c of r.changes) {
+    const item = resultAt(rl, c.line, c.col, '', 'info');
+    const key = `${JSON.stringify(item.resourceRef)}\u0000${c.workload}`;
+    const entry = byWorkload.get(key) ?? byWorkload.set(key, { at: c, what: [] }).get(key)!;
+    entry.what.push(c.what);
+  }
+  for (const [key, { at, what }] of byWorkload) {
+    const workload = key.slice(key.indexOf('\u0000') + 1);
+    const res = resultAt(rl, at.line, at.col, `${workload}: ${what.join('; ')}`, 'info', { 'meshdrain.dev/change': 'true' });
+    // The field is the pod template (spec.template, spec.jobTemplate.spec.template; none for a Pod).
+    const path = res.field?.path ?? '';
+    const t = path.lastIndexOf('template');
+    const { field: _first, ...rest } = res;
+    results.push(t >= 0 ? { ...rest, field: { path: path.slice(0, t + 'template'.length) } } : rest);
+  }
+  for (const n of r.notes) {
+    const s = splitNote(n, file);
+    // A workload left unchanged (an edit through a YAML alias) is a warning; decisions are info.
+    const severity = /: not changed: /.test(n) ? 'warning' : 'info';
+    results.push(s ? resultAt(rl, s.line, s.col, s.message, severity) : { message: n, severity });
+  }
+  return { text: r.output, results, notes: r.notes };
+}
