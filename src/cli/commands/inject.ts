@@ -52,7 +52,7 @@ export function registerInject(program: Command, ctx: Ctx): void {
       if (flags.inPlace && inputs.some((i) => i.path === '-')) throw new UsageError('-i/--in-place needs files, not stdin');
       // A KRM function call (kpt, kustomize): a ResourceList in, a ResourceList with results out.
       const krm = inputs.length === 1 && !flags.check && !flags.inPlace && (await import('../../krm/detect.js')).looksLikeResourceList(inputs[0]!.text);
-      if (krm && (await (await import('../../krm/cli.js')).injectKrm(inputs[0]!, flags, ctx))) return;
+      if (krm && (await (await import('../krm.js')).injectKrm(inputs[0]!, flags, ctx))) return;
       // zod is loaded only when there is a policy to validate.
       const policy = flags.config ? (await import('../../policy/load.js')).loadPolicy(readText(flags.config, io.cwd), flags.config) : DEFAULT_POLICY;
 

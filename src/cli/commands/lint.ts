@@ -75,7 +75,7 @@ export function registerLint(program: Command, ctx: Ctx): void {
         });
       // A KRM validator call (kpt, kustomize): a ResourceList in, the same items with results out.
       const krm = inputs.length === 1 && flags.format === 'text' && (await import('../../krm/detect.js')).looksLikeResourceList(inputs[0]!.text);
-      if (krm && (await (await import('../../krm/cli.js')).lintKrm(inputs[0] as ManifestInput, flags, runLint, ctx))) return;
+      if (krm && (await (await import('../krm.js')).lintKrm(inputs[0] as ManifestInput, flags, runLint, ctx))) return;
 
       const result = runLint(flags, inputs);
       requireManifests(result.documentCount, paths);

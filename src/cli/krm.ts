@@ -1,14 +1,14 @@
 /** The CLI side of the KRM function doors: detect a ResourceList, run, write, set the exit code. */
-import type { Ctx } from '../cli/context.js';
-import type { ManifestInput } from '../cli/inputs.js';
+import type { Ctx } from './context.js';
+import type { ManifestInput } from './inputs.js';
 import { EXIT, InputError } from '../errors.js';
 import { writeAtomic } from '../io/files.js';
 import { failsAt, type LintResult } from '../lint/engine.js';
 import { SEVERITY_RANK, type Severity } from '../lint/types.js';
 import type { PlanOptions } from '../plan/plan.js';
-import { injectResourceList } from './inject.js';
-import { findingResults, lintSettings } from './lint.js';
-import { parseResourceList, resultAt, withResults, type ResourceList, type Result } from './resource-list.js';
+import { injectResourceList } from '../krm/inject.js';
+import { findingResults, lintSettings } from '../krm/lint.js';
+import { parseResourceList, resultAt, withResults, type ResourceList, type Result } from '../krm/resource-list.js';
 
 /**
  * `meshdrain inject` on one input that is a ResourceList: answer with a ResourceList. Returns false
