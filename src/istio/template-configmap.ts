@@ -5,7 +5,7 @@
 import { parseAllDocuments } from 'yaml';
 import { InputError } from '../errors.js';
 import { loadDocuments, posAt } from '../yaml/load.js';
-import { findInjectors, stringNode } from './injector.js';
+import { findInjectors, stringNode } from './injector-find.js';
 import { replaceScalarSource } from './scalar-edit.js';
 import { addTemplateToConfig } from './template.js';
 
