@@ -1,0 +1,83 @@
+/** io/files: reading inputs (directories, size, binary) and atomic writes, on a real temporary directory. */
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expandPaths, readText, writeAtomic } from '../../src/io/files.js';
+import { MAX_INPUT_BYTES } from '../../src/yaml/load.js';
+import { expectInputError } from '../helpers/errors.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'meshdrain-files-'));
+  mkdirSync(join(dir, 'k8s/b'), { recursive: true });
+  mkdirSync(join(dir, 'k8s/.git'), { recursive: true });
+  for (const f of ['k8s/z.yaml', 'k8s/a.yml', 'k8s/b/c.json', 'k8s/b/d.YAML', 'k8s/notes.txt', 'k8s/.git/e.yaml']) writeFileSync(join(dir, f), 'kind: X\n');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('expandPaths', () => {
+  it('directories (with -R): manifest extensions only, sorted, dot-directories skipped, paths as the user wrote them', () => {
+    expect(expandPaths(['k8s'], dir, true)).toEqual(['k8s/a.yml', 'k8s/b/c.json', 'k8s/b/d.YAML', 'k8s/z.yaml']);
+  });
+  it('files as given (any extension), and - for stdin, in argument order', () => {
+    expect(expandPaths(['k8s/notes.txt', '-', 'k8s/z.yaml'], dir, false)).toEqual(['k8s/notes.txt', '-', 'k8s/z.yaml']);
+  });
+  it('a directory without -R, or a missing path: InputError naming the path', () => {
+    expectInputError(() => expandPaths(['k8s'], dir, false), /^k8s: is a directory; pass -R to read the manifests under it$/);
+    expectInputError(() => expandPaths(['nope.yaml'], dir, true), /^nope\.yaml: no such file or directory$/);
+  });
+});
+
+describe('readText', () => {
+  it('reads UTF-8 text', () => {
+    writeFileSync(join(dir, 'u.yaml'), 'name: café\n');
+    expect(readText('u.yaml', dir)).toBe('name: café\n');
+  });
+  it('refuses binary input and a missing file with the path', () => {
+    writeFileSync(join(dir, 'bin.yaml'), Buffer.from([0x6b, 0x00, 0x01, 0x02]));
+    expectInputError(() => readText('bin.yaml', dir), /^bin\.yaml:1:2: binary data, not YAML or JSON text$/);
+    expectInputError(() => readText('missing.yaml', dir), /^missing\.yaml: no such file or directory$/);
+  });
+  it('refuses a file over the size limit before reading it', () => {
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, '');
+    // A sparse file: the size check must come from stat, not from reading 32 MiB.
+    truncateSync(big, MAX_INPUT_BYTES + 1);
+    expectInputError(() => readText('big.yaml', dir), /^big\.yaml: input is 32\.0 MiB; meshdrain reads manifests up to 32 MiB$/);
+  });
+  it.skipIf(process.getuid?.() === 0)('an unreadable file: "permission denied", not an errno code', () => {
+    const f = join(dir, 'locked.yaml');
+    writeFileSync(f, 'a: 1\n');
+    chmodSync(f, 0o000);
+    expectInputError(() => readText('locked.yaml', dir), /^locked\.yaml: cannot read: permission denied$/);
+  });
+});
+
+describe('writeAtomic', () => {
+  it('replaces the content, keeps the mode, leaves no temp file', () => {
+    const f = join(dir, 'w.yaml');
+    writeFileSync(f, 'old\n');
+    chmodSync(f, 0o640);
+    writeAtomic('w.yaml', 'new\n', dir);
+    expect(readFileSync(f, 'utf8')).toBe('new\n');
+    expect(statSync(f).mode & 0o777).toBe(0o640);
+    expect(readdirSync(dir).filter((n) => n.includes('.meshdrain-'))).toEqual([]);
+  });
+  it('creates a new file with 0644', () => {
+    writeAtomic('fresh.yaml', 'x: 1\n', dir);
+    expect(readFileSync(join(dir, 'fresh.yaml'), 'utf8')).toBe('x: 1\n');
+    expect(statSync(join(dir, 'fresh.yaml')).mode & 0o777).toBe(0o644);
+  });
+  it('through a symlink: the target is edited, the link stays a link', () => {
+    writeFileSync(join(dir, 'target.yaml'), 'a\n');
+    symlinkSync(join(dir, 'target.yaml'), join(dir, 'link.yaml'));
+    writeAtomic('link.yaml', 'b\n', dir);
+    expect(lstatSync(join(dir, 'link.yaml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'target.yaml'), 'utf8')).toBe('b\n');
+  });
+  it('a failed write leaves the original and no temp file, and names the path', () => {
+    expectInputError(() => writeAtomic('no/such/dir/x.yaml', 'y\n', dir), /^no\/such\/dir\/x\.yaml: cannot write: no such file or directory$/);
+    expect(existsSync(join(dir, 'no'))).toBe(false);
+  });
+});

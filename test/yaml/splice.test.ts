@@ -1,0 +1,133 @@
+/** yaml/splice: diff plain objects into set-ops, splice them into the source; every other byte stays. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadDocuments } from '../../src/yaml/load.js';
+import { applyEdits, deepEqual, detectIndentSeq, diffValues, type SetOp } from '../../src/yaml/splice.js';
+
+/** Apply ops to the first document of `text` the way inject does. */
+function edit(text: string, ops: SetOp[], json = false): string {
+  const loaded = loadDocuments(text, 'x.yaml');
+  return applyEdits(text, [{ doc: loaded.docs[0]!.doc, ops }], loaded.lines, { indentSeq: detectIndentSeq(text), json });
+}
+
+describe('deepEqual', () => {
+  it.each([
+    [{ a: [1, { b: 'x' }] }, { a: [1, { b: 'x' }] }, true],
+    [{ a: 1, b: 2 }, { b: 2, a: 1 }, true],
+    [{ a: 1 }, { a: 1, b: undefined }, false],
+    [[1, 2], [2, 1], false],
+    ['1', 1, false],
+    [null, {}, false],
+  ])('%j vs %j → %s', (a, b, same) => {
+    expect(deepEqual(a, b)).toBe(same);
+  });
+});
+
+describe('diffValues', () => {
+  it('changed values and added keys, at their paths; equal subtrees give nothing', () => {
+    expect(diffValues({ a: 1, b: { c: 2, d: 3 } }, { a: 1, b: { c: 5, d: 3, e: 4 } })).toEqual([
+      { path: ['b', 'c'], value: 5 },
+      { path: ['b', 'e'], value: 4 },
+    ]);
+    expect(diffValues({ a: [1] }, { a: [1] })).toEqual([]);
+  });
+  it('arrays of objects are edited item by item, new items appended', () => {
+    expect(diffValues({ c: [{ name: 'app' }] }, { c: [{ name: 'app', x: 1 }, { name: 'proxy' }] })).toEqual([
+      { path: ['c', 0, 'x'], value: 1 },
+      { path: ['c', 1], value: { name: 'proxy' } },
+    ]);
+  });
+  it('arrays of scalars (a command) are replaced whole; a removed key replaces the parent', () => {
+    expect(diffValues({ cmd: ['sh', '-c', 'a'] }, { cmd: ['sh', '-c', 'b'] })).toEqual([{ path: ['cmd'], value: ['sh', '-c', 'b'] }]);
+    expect(diffValues({ m: { a: 1, b: 2 } }, { m: { a: 1 } })).toEqual([{ path: ['m'], value: { a: 1 } }]);
+  });
+  it('property: applying the ops to a copy of a gives b', () => {
+    const leaf = fc.oneof(fc.integer(), fc.string({ maxLength: 3 }), fc.boolean());
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('node'), { maxKeys: 3 })),
+    })).node;
+    fc.assert(
+      fc.property(tree, tree, (a, b) => {
+        const ops = diffValues(a, b);
+        let out: unknown = structuredClone(a);
+        for (const op of ops) {
+          if (op.path.length === 0) out = op.value;
+          else {
+            let p = out as Record<string, unknown>;
+            for (const k of op.path.slice(0, -1)) p = p[k as string] as Record<string, unknown>;
+            p[op.path.at(-1) as string] = op.value;
+          }
+        }
+        expect(out).toEqual(b);
+      }),
+    );
+  });
+});
+
+describe('detectIndentSeq', () => {
+  it('indentless ("key:\\n- item") vs indented ("key:\\n  - item"); no sequence → indented', () => {
+    expect(detectIndentSeq('containers:\n- name: a\n')).toBe(false);
+    expect(detectIndentSeq('spec:\n  containers:\n    - name: a\n')).toBe(true);
+    expect(detectIndentSeq('a: 1\n')).toBe(true);
+  });
+});
+
+describe('applyEdits keeps every byte outside the edited nodes', () => {
+  const src = `# the web app
+apiVersion: apps/v1
+kind: Deployment   # keep this comment
+metadata: {name: web, labels: {app: web}}
+spec:
+  template:
+    spec:
+      terminationGracePeriodSeconds: 30 # default
+      containers:
+      - name: app
+        image: 'app:1'
+`;
+
+  it('replaces a scalar in place (its comment stays)', () => {
+    expect(edit(src, [{ path: ['spec', 'template', 'spec', 'terminationGracePeriodSeconds'], value: 47 }])).toBe(
+      src.replace('terminationGracePeriodSeconds: 30 # default', 'terminationGracePeriodSeconds: 47 # default'),
+    );
+  });
+
+  it('appends a sequence item in the file\'s own (indentless) style', () => {
+    const out = edit(src, [{ path: ['spec', 'template', 'spec', 'containers', 1], value: { name: 'istio-proxy', image: 'auto' } }]);
+    expect(out).toBe(`${src}      - name: istio-proxy\n        image: auto\n`);
+  });
+
+  it('adds into a flow map in flow style, after its last item', () => {
+    const out = edit(src, [{ path: ['metadata', 'annotations'], value: { 'proxy.istio.io/config': '{}' } }]);
+    expect(out).toBe(src.replace('labels: {app: web}}', "labels: {app: web}, annotations: {proxy.istio.io/config: \"{}\"}}"));
+  });
+
+  it('adds a missing nested key below the deepest existing map', () => {
+    const out = edit(src, [{ path: ['spec', 'template', 'metadata', 'annotations', 'a'], value: 'b' }]);
+    expect(loadDocuments(out, 'x').docs[0]!.value).toMatchObject({ spec: { template: { metadata: { annotations: { a: 'b' } } } } });
+    // Only lines were added: the original lines are all there, in order.
+    const added = out.split('\n').filter((l) => !src.split('\n').includes(l));
+    expect(added).toEqual(['    metadata:', '      annotations:', '        a: b']);
+  });
+
+  it('a CRLF file stays CRLF', () => {
+    const crlf = src.replace(/\n/g, '\r\n');
+    const out = edit(crlf, [{ path: ['spec', 'template', 'spec', 'containers', 1], value: { name: 'p' } }]);
+    expect(out.startsWith(crlf)).toBe(true);
+    expect(out.slice(crlf.length)).toBe('      - name: p\r\n');
+  });
+
+  it('JSON stays JSON: quoted keys, JSON strings, numbers elsewhere as typed', () => {
+    const json = '{\n  "kind": "Pod",\n  "spec": {"x": 1.50, "containers": [{"name": "app"}]}\n}\n';
+    const out = edit(json, [{ path: ['spec', 'containers', 1], value: { name: 'istio-proxy', args: ['a b'] } }], true);
+    expect(out).toBe('{\n  "kind": "Pod",\n  "spec": {"x": 1.50, "containers": [{"name": "app"}, {"name":"istio-proxy","args":["a b"]}]}\n}\n');
+    expect(JSON.parse(out).spec.containers[1]).toEqual({ name: 'istio-proxy', args: ['a b'] });
+  });
+
+  it('documents without ops keep every byte', () => {
+    const two = `${src}---\n# second\nkind: ConfigMap   # x\n`;
+    const loaded = loadDocuments(two, 'x.yaml');
+    const out = applyEdits(two, [{ doc: loaded.docs[0]!.doc, ops: [{ path: ['kind'], value: 'StatefulSet' }] }, { doc: loaded.docs[1]!.doc, ops: [] }], loaded.lines, { indentSeq: false });
+    expect(out).toBe(two.replace('kind: Deployment', 'kind: StatefulSet'));
+  });
+});
