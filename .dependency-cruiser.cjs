@@ -1,5 +1,5 @@
 /**
- * Import-graph rules for src/ (issue 10; ADR 060). `npm test` runs them through test/structure/imports.test.ts.
+ * Import-graph rules for src/ (issue 10; ADR 008). `npm test` runs them through test/structure/imports.test.ts.
  * tsPreCompilationDeps: true makes `import type` edges count too: a type-only cycle still couples two
  * modules so neither can be understood or moved alone.
  */
