@@ -24,6 +24,14 @@ export const PROXY_UID = 1337;
 export const PROXY_CONTAINER = 'istio-proxy';
 export const INBOUND_CAPTURE_PORT = 15006;
 export const OUTBOUND_CAPTURE_PORT = 15001;
+export const ENVOY_ADMIN_PORT = 15000;
+export const ENVOY_PROMETHEUS_PORT = 15090;
+/** pilot-agent's health listener (/healthz/ready). */
+export const AGENT_HEALTH_PORT = 15021;
+/** ztunnel's in-pod listeners (ambient; cni/pkg/config/config.go): HBONE, outbound, inbound plaintext. */
+export const ZTUNNEL_HBONE_PORT = 15008;
+export const ZTUNNEL_OUTBOUND_PORT = 15001;
+export const ZTUNNEL_INBOUND_PLAINTEXT_PORT = 15006;
 
 /** ProxyConfig defaults (seconds). */
 export const DEFAULT_TERMINATION_DRAIN_SECONDS = 5;

@@ -1,6 +1,7 @@
 /**
  * Talking to the long-lived agents over their stdin/stdout: JSON lines, requests matched by id.
  */
+import { LabEnvError } from './errors.js';
 import type { LabProc } from './procs.js';
 
 export interface AgentEvent {
@@ -38,7 +39,7 @@ export class AgentChannel {
     void this.proc.exited.then(() => {
       for (const [id, w] of this.failers) {
         this.failers.delete(id);
-        w(new Error(`${this.proc.name} exited: ${this.proc.stderrTail.join(' / ')}`));
+        w(new LabEnvError(`${this.proc.name} exited: ${this.proc.stderrTail.join(' / ')}`));
       }
     });
     return this.proc;
@@ -60,14 +61,14 @@ export class AgentChannel {
   /** Resolve when the agent says it is ready; reject when it exits first or after timeoutMs. */
   ready(timeoutMs = 15_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.proc.name} not ready after ${timeoutMs} ms: ${this.proc.stderrTail.join(' / ')}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new LabEnvError(`${this.proc.name} not ready after ${timeoutMs} ms: ${this.proc.stderrTail.join(' / ')}`)), timeoutMs);
       this.readyWaiters.push(() => {
         clearTimeout(timer);
         resolve();
       });
       void this.proc.exited.then((x) => {
         clearTimeout(timer);
-        reject(new Error(`${this.proc.name} exited (${x.code ?? x.signal}) before it was ready: ${this.proc.stderrTail.join(' / ')}`));
+        reject(new LabEnvError(`${this.proc.name} exited (${x.code ?? x.signal}) before it was ready: ${this.proc.stderrTail.join(' / ')}`));
       });
     });
   }
@@ -78,12 +79,12 @@ export class AgentChannel {
 
   request(msg: Record<string, unknown>, timeoutMs = 10_000): Promise<AgentEvent> {
     const id = this.nextId++;
-    if (this.proc.exit) return Promise.reject(new Error(`${this.proc.name} has exited`));
+    if (this.proc.exit) return Promise.reject(new LabEnvError(`${this.proc.name} has exited`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
         this.failers.delete(id);
-        reject(new Error(`${this.proc.name}: no answer to ${String(msg.op)} in ${timeoutMs} ms`));
+        reject(new LabEnvError(`${this.proc.name}: no answer to ${String(msg.op)} in ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiting.set(id, (e) => {
         clearTimeout(timer);

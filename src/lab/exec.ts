@@ -1,5 +1,6 @@
 /** Run a system command (ip, iptables) without a shell; argv only, so no value ever meets a shell. */
 import { spawn } from 'node:child_process';
+import { LabEnvError } from './errors.js';
 
 export interface ExecResult {
   code: number;
@@ -11,7 +12,7 @@ export interface ExecResult {
 export function execCmd(argv: string[], input?: string, timeoutMs = 20_000): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const [file, ...args] = argv;
-    if (!file) return reject(new Error('execCmd: empty argv'));
+    if (!file) return reject(new LabEnvError('execCmd: empty argv'));
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: labEnv() });
     let stdout = '';
     let stderr = '';
@@ -20,7 +21,7 @@ export function execCmd(argv: string[], input?: string, timeoutMs = 20_000): Pro
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (e) => {
       clearTimeout(timer);
-      reject(e);
+      reject(new LabEnvError(`${file}: ${e.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -34,7 +35,7 @@ export function execCmd(argv: string[], input?: string, timeoutMs = 20_000): Pro
 /** Like execCmd but throws with the command and its stderr when it fails. */
 export async function mustExec(argv: string[], input?: string): Promise<string> {
   const r = await execCmd(argv, input);
-  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`);
+  if (r.code !== 0) throw new LabEnvError(`${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`);
   return r.stdout;
 }
 

@@ -1,15 +1,18 @@
 /**
- * The lab's world-readable working directory: the agent program and the `envoy` / `pilot-agent`
- * names (symlinks to node, so netstat and /proc show the names a real pod shows). Processes running
- * as UID 1337 or 1000 cannot read a checkout under a mode-700 home, hence the copy.
+ * The lab's world-readable working directory: a copy of the compiled agent (src/lab/agent/, shipped
+ * as dist/lab/agent/) and the `envoy` / `pilot-agent` names (symlinks to node, so netstat and /proc
+ * show the names a real pod shows). Processes running as UID 1337 or 1000 cannot read a checkout
+ * under a mode-700 home, hence the copy (../shared/design/lab-notes.md).
  */
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync, accessSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_SOURCE } from './agent-source.js';
+import { fileURLToPath } from 'node:url';
+import { LabEnvError } from './errors.js';
 
 export interface LabFiles {
   dir: string;
+  /** The agent's entry (agent/main.js in the temp directory). */
   agent: string;
   node: string;
   envoyBin: string;
@@ -19,14 +22,35 @@ export interface LabFiles {
   remove(): void;
 }
 
+const AGENT_ENTRY = 'main.js';
+
+/**
+ * Where the compiled agent is: next to this module when it runs from dist/, else the package's
+ * dist/lab/agent/ (under vitest this module runs from src/; `npm test` builds dist/ first).
+ */
+export function compiledAgentDir(): string {
+  const candidates = [new URL('./agent/', import.meta.url), new URL('../../dist/lab/agent/', import.meta.url)].map((u) => fileURLToPath(u));
+  const found = candidates.find((d) => existsSync(join(d, AGENT_ENTRY)));
+  if (!found) throw new LabEnvError(`the lab's agent is not built (no ${AGENT_ENTRY} in ${candidates.join(' or ')}); run npm run build`);
+  return found;
+}
+
 export function installLabFiles(prefix: string): LabFiles {
+  const from = compiledAgentDir();
   const dir = mkdtempSync(join(tmpdir(), `meshdrain-lab-${prefix}-`));
   chmodSync(dir, 0o755);
   const bin = join(dir, 'bin');
-  mkdirSync(bin, { mode: 0o755 });
-  chmodSync(bin, 0o755);
-  const agent = join(dir, 'agent.mjs');
-  writeFileSync(agent, AGENT_SOURCE, { mode: 0o644 });
+  const agentDir = join(dir, 'agent');
+  for (const d of [bin, agentDir]) {
+    mkdirSync(d, { mode: 0o755 });
+    chmodSync(d, 0o755);
+  }
+  for (const f of readdirSync(from).filter((n) => n.endsWith('.js'))) {
+    copyFileSync(join(from, f), join(agentDir, f));
+    chmodSync(join(agentDir, f), 0o644);
+  }
+  // The copy lives outside the package: tell node its .js files are ES modules.
+  writeFileSync(join(agentDir, 'package.json'), '{"type":"module"}\n', { mode: 0o644 });
   const node = process.execPath;
   const envoyBin = join(bin, 'envoy');
   const pilotAgentBin = join(bin, 'pilot-agent');
@@ -34,7 +58,7 @@ export function installLabFiles(prefix: string): LabFiles {
   symlinkSync(node, pilotAgentBin);
   return {
     dir,
-    agent,
+    agent: join(agentDir, AGENT_ENTRY),
     node,
     envoyBin,
     pilotAgentBin,

@@ -5,14 +5,40 @@
  * SIGKILL at terminationGracePeriodSeconds. Native sidecars: the sidecar's preStop starts with the
  * others, its SIGTERM waits until the app container has exited (KEP-753 beta behaviour).
  */
-import { PROXY_UID } from '../istio/facts.js';
+import { AGENT_HEALTH_PORT, AGENT_STATUS_PORT, ENVOY_ADMIN_PORT, ENVOY_PROMETHEUS_PORT, INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT, PROXY_UID } from '../istio/facts.js';
+import { REQUEST_CONFIG_ENV, type AppConfig, type PilotAgentConfig, type Probe, type ProxyPorts, type RequestConfig } from './agent/config.js';
 import { AgentChannel, parseEvent } from './control.js';
+import { LabEnvError } from './errors.js';
 import type { LabFiles } from './files.js';
 import { EXTERNAL_IP, podIp, type LabNet } from './netns.js';
 import type { LabProc, ProcTable } from './procs.js';
 import { APP_METRICS_PORT, APP_PORT, APP_UID, type LabPodSpec, type LabPreStop } from './scenarios.js';
 
 export const EXTERNAL_PORT = 8080;
+
+/** Where the lab's istio-proxy listens: Istio's ports, from the facts file. */
+export const PROXY_PORTS: ProxyPorts = Object.freeze({
+  inbound: INBOUND_CAPTURE_PORT,
+  outbound: OUTBOUND_CAPTURE_PORT,
+  admin: ENVOY_ADMIN_PORT,
+  prometheus: ENVOY_PROMETHEUS_PORT,
+  status: AGENT_STATUS_PORT,
+  health: AGENT_HEALTH_PORT,
+});
+
+/** The kubelet's readiness probes (from the node): pilot-agent's health, then the app's probe as the injector rewrote it. */
+export const SIDECAR_READINESS_PROBES: readonly Probe[] = Object.freeze([
+  { port: AGENT_HEALTH_PORT, path: '/healthz/ready' },
+  { port: AGENT_STATUS_PORT, path: '/app-health/app/readyz' },
+]);
+/** Without a sidecar (ambient) the kubelet probes the app itself. */
+export const APP_READINESS_PROBES: readonly Probe[] = Object.freeze([{ port: APP_PORT, path: '/ready' }]);
+
+/** The node's ztunnel, as the kubelet's CNI sees it: a pod's listeners are added before its containers start, removed once they are all gone. */
+export interface ZtunnelClient {
+  add(pod: LabPod): Promise<void>;
+  del(pod: LabPod): Promise<void>;
+}
 
 export type PodEventKind =
   | 'created'
@@ -38,13 +64,16 @@ export interface EgressCall {
   t: number;
   ok: boolean;
   reason: string;
+  /** The response said `connection: close` (a proxy draining outbound). */
+  close: boolean;
 }
 
 export class LabPod {
   readonly events: PodEvent[] = [];
   readonly egress: EgressCall[] = [];
   app!: LabProc;
-  proxy!: LabProc;
+  /** The istio-proxy container; none in ambient (ztunnel lives on the node). */
+  proxy?: LabProc;
   readyAt?: number;
   terminatingAt?: number;
   endpointRemovedAt?: number;
@@ -52,6 +81,8 @@ export class LabPod {
   proxySigtermAt?: number;
   appExitAt?: number;
   proxyExitAt?: number;
+  /** When Envoy was first told to drain (its `/drain_listeners`). */
+  drainStartedAt?: number;
   killedAt?: number;
   goneAt?: number;
 
@@ -77,7 +108,11 @@ export interface KubeletDeps {
   procs: ProcTable;
   files: LabFiles;
   /** Probe a pod's readiness through the balancer's namespace (kubelet probes come from the node). */
-  probe: (ip: string) => Promise<boolean>;
+  probe: (ip: string, probes: readonly Probe[]) => Promise<boolean>;
+  /** The node's ztunnel (ambient pods only). */
+  ztunnel?: () => Promise<ZtunnelClient>;
+  /** Envoy 1.34+ drains inbound only when asked to (false: older Envoy, outbound too). */
+  envoyDrainDirectionAware: boolean;
   /** Endpoint changes: the rollout owns the endpoint list. */
   onEndpointRemoved: (pod: LabPod) => void;
   appShutdownMs: number;
@@ -125,21 +160,32 @@ export class Kubelet {
   /** Create a pod, start its containers, and resolve once its readiness probe passes. */
   async startPod(version: number, readyTimeoutMs = 20_000): Promise<LabPod> {
     const n = this.podNumberBase + this.nextPod++;
-    const ns = await this.d.net.addPod(n, APP_PORT);
+    const ambient = this.spec.mode === 'ambient';
+    const ns = await this.d.net.addPod(n, APP_PORT, ambient ? 'ztunnel' : 'sidecar');
     const pod = new LabPod(n, `lab-app-v${version}-${n}`, ns, podIp(n), version, Date.now());
     pod.mark('created');
     const { files } = this.d;
-    const common = { pod: pod.name, appPort: APP_PORT };
-    const proxyCfg = {
-      ...common,
-      envoyBin: files.envoyBin,
-      terminationDrainMs: this.spec.terminationDrainMs,
-      exitOnZero: this.spec.exitOnZero,
-      minimumDrainMs: this.spec.minimumDrainMs,
-    };
-    const proxyCh = this.startContainer(pod, 'istio-proxy', [files.pilotAgentBin, files.agent, 'pilot-agent', JSON.stringify(proxyCfg)], PROXY_UID, 'envoy-ready');
-    const appCfg = {
-      ...common,
+    const waits: Promise<void>[] = [];
+    if (ambient) {
+      // The CNI plugin runs before any container: ztunnel listens in the pod before the app starts.
+      if (!this.d.ztunnel) throw new LabEnvError('an ambient pod needs the node\'s ztunnel');
+      await (await this.d.ztunnel()).add(pod);
+    } else {
+      const proxyCfg: PilotAgentConfig = {
+        pod: pod.name,
+        appPort: APP_PORT,
+        ports: PROXY_PORTS,
+        drainDirectionAware: this.d.envoyDrainDirectionAware,
+        envoyBin: files.envoyBin,
+        terminationDrainMs: this.spec.terminationDrainMs,
+        exitOnZero: this.spec.exitOnZero,
+        minimumDrainMs: this.spec.minimumDrainMs,
+      };
+      waits.push(this.startContainer(pod, 'istio-proxy', [files.pilotAgentBin, files.agent, 'pilot-agent', JSON.stringify(proxyCfg)], PROXY_UID, 'envoy-ready').ready(readyTimeoutMs));
+    }
+    const appCfg: AppConfig = {
+      pod: pod.name,
+      appPort: APP_PORT,
       metricsPort: APP_METRICS_PORT,
       externalIp: EXTERNAL_IP,
       externalPort: EXTERNAL_PORT,
@@ -147,11 +193,12 @@ export class Kubelet {
       egressIntervalMs: this.d.egressIntervalMs,
       closeOnSigterm: this.d.appClosesPortOnSigterm,
     };
-    const appCh = this.startContainer(pod, 'app', [files.node, files.agent, 'app', JSON.stringify(appCfg)], APP_UID, 'app-ready');
-    await Promise.all([proxyCh.ready(readyTimeoutMs), appCh.ready(readyTimeoutMs)]);
+    waits.push(this.startContainer(pod, 'app', [files.node, files.agent, 'app', JSON.stringify(appCfg)], APP_UID, 'app-ready').ready(readyTimeoutMs));
+    await Promise.all(waits);
     const deadline = Date.now() + readyTimeoutMs;
-    while (!(await this.d.probe(pod.ip))) {
-      if (Date.now() > deadline) throw new Error(`${pod.name} never became ready`);
+    const probes = ambient ? APP_READINESS_PROBES : SIDECAR_READINESS_PROBES;
+    while (!(await this.d.probe(pod.ip, probes))) {
+      if (Date.now() > deadline) throw new LabEnvError(`${pod.name} never became ready in ${readyTimeoutMs} ms`);
       await sleep(50);
     }
     pod.readyAt = Date.now();
@@ -165,8 +212,11 @@ export class Kubelet {
       if (line.trim()) pod.mark('log', container, line.slice(0, 300));
       return;
     }
-    if (e.ev === 'egress') pod.egress.push({ t: e.t, ok: e.ok === true, reason: String(e.reason ?? '') });
-    else if (!e.ev.endsWith('-ready')) pod.mark('log', container, e.ev, e.t);
+    if (e.ev === 'egress') pod.egress.push({ t: e.t, ok: e.ok === true, reason: String(e.reason ?? ''), close: e.close === true });
+    else if (e.ev === 'envoy-drain') {
+      pod.drainStartedAt ??= e.t;
+      pod.mark('log', container, `${e.ev} ${String(e.query ?? '')}`, e.t);
+    } else if (!e.ev.endsWith('-ready')) pod.mark('log', container, e.ev, e.t);
   }
 
   /** Run a preStop; resolves when it ends (exit, or killed at the grace period). */
@@ -178,11 +228,14 @@ export class Kubelet {
     }
     const { files, procs } = this.d;
     // The proxy image's `pilot-agent` is ours: the same program, named like Istio's.
-    const argv = ps.exec[0] === 'pilot-agent' ? [files.pilotAgentBin, files.agent, ...ps.exec.slice(1)] : ps.exec;
+    const isAgent = ps.exec[0] === 'pilot-agent';
+    const argv = isAgent ? [files.pilotAgentBin, files.agent, ...ps.exec.slice(1)] : ps.exec;
+    const requestCfg: RequestConfig = { adminPort: PROXY_PORTS.admin };
     const hook = procs.spawn(argv, {
       name: `${pod.name}/${container}/preStop`,
       ns: pod.ns,
       uid: container === 'app' ? APP_UID : PROXY_UID,
+      ...(isAgent ? { env: { [REQUEST_CONFIG_ENV]: JSON.stringify(requestCfg) } } : {}),
       onLine: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
       onStderr: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
     });
@@ -194,7 +247,7 @@ export class Kubelet {
 
   private sigterm(pod: LabPod, container: 'app' | 'istio-proxy'): void {
     const p = container === 'app' ? pod.app : pod.proxy;
-    if (p.exit) return;
+    if (!p || p.exit) return;
     if (container === 'app') pod.appSigtermAt = Date.now();
     else pod.proxySigtermAt = Date.now();
     pod.mark('sigterm', container);
@@ -212,22 +265,32 @@ export class Kubelet {
       this.d.onEndpointRemoved(pod);
     }, this.d.propagationDelayMs);
     const hooks: LabProc[] = [];
+    const containers = [pod.app, ...(pod.proxy ? [pod.proxy] : [])];
     const killer = setTimeout(() => {
       pod.killedAt = Date.now();
       pod.mark('sigkill', undefined, 'terminationGracePeriodSeconds reached');
-      for (const p of [pod.app, pod.proxy, ...hooks]) procs.killGroup(p);
+      for (const p of [...containers, ...hooks]) procs.killGroup(p);
     }, this.spec.graceMs);
     const appPre = this.runPreStop(pod, 'app', this.spec.appPreStop, hooks);
-    const proxyPre = this.runPreStop(pod, 'istio-proxy', this.spec.proxyPreStop, hooks);
     void appPre.then(() => this.sigterm(pod, 'app'));
-    if (this.spec.native) {
-      // The sidecar's SIGTERM follows the last main container's exit, even if its preStop still runs.
-      void pod.app.exited.then(() => this.sigterm(pod, 'istio-proxy'));
-    } else {
-      void proxyPre.then(() => this.sigterm(pod, 'istio-proxy'));
+    if (pod.proxy) {
+      const proxyPre = this.runPreStop(pod, 'istio-proxy', this.spec.proxyPreStop, hooks);
+      if (this.spec.mode === 'native') {
+        // kuberuntime_container.go killContainer: the sidecar's preStop runs first (at termination
+        // start, with everyone's), then it waits for its turn — the main containers' exit — then SIGTERM.
+        void Promise.all([proxyPre, pod.app.exited]).then(() => this.sigterm(pod, 'istio-proxy'));
+      } else {
+        void proxyPre.then(() => this.sigterm(pod, 'istio-proxy'));
+      }
     }
-    await Promise.all([pod.app.exited, pod.proxy.exited]);
+    await Promise.all(containers.map((p) => p.exited));
     clearTimeout(killer);
+    if (this.spec.mode === 'ambient' && this.d.ztunnel) {
+      // Every container has exited: ZDS DelWorkload, ztunnel removes the pod's listeners at once.
+      await (await this.d.ztunnel()).del(pod);
+      pod.proxyExitAt = Date.now();
+      pod.mark('exit', 'istio-proxy', 'ztunnel: DelWorkload');
+    }
     // A hook still running when its container is gone dies with it.
     for (const h of hooks) if (!h.exit) procs.killGroup(h);
     await Promise.all(hooks.map((h) => h.exited));
@@ -248,6 +311,7 @@ export class Kubelet {
   async destroy(pod: LabPod): Promise<void> {
     for (const p of [pod.app, pod.proxy]) if (p) this.d.procs.killGroup(p);
     await Promise.all([pod.app?.exited, pod.proxy?.exited]);
+    if (this.spec.mode === 'ambient' && this.d.ztunnel) await (await this.d.ztunnel()).del(pod);
     await this.d.net.removeNs(pod.ns);
   }
 }

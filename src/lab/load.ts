@@ -2,7 +2,9 @@
  * Load against the balancer: the built-in bounded keep-alive clients, or Debian's real `siege`
  * (as the original study used), stopped with SIGINT so it prints its report, which we parse.
  */
+import type { LoadConfig } from './agent/config.js';
 import { AgentChannel, parseEvent } from './control.js';
+import { LabEnvError } from './errors.js';
 import type { LabFiles } from './files.js';
 import { CLIENT_IP } from './netns.js';
 import type { LabProc, ProcTable } from './procs.js';
@@ -34,7 +36,7 @@ export interface SiegeReport {
 export function parseSiegeReport(text: string): SiegeReport {
   const num = (label: string): number => {
     const m = new RegExp(`${label}:\\s+([\\d.]+)`).exec(text);
-    if (!m) throw new Error(`siege report has no "${label}" line: ${text.trim().split('\n').slice(-3).join(' / ')}`);
+    if (!m) throw new LabEnvError(`siege report has no "${label}" line: ${text.trim().split('\n').slice(-3).join(' / ')}`);
     return Number(m[1]);
   };
   return {
@@ -54,7 +56,7 @@ export function startBuiltinLoad(procs: ProcTable, files: LabFiles, ns: string, 
   const ch = new AgentChannel('load-start');
   let done: ((r: LoadResult) => void) | undefined;
   const result = new Promise<LoadResult>((r) => (done = r));
-  const cfg = { target: CLIENT_IP, port: BALANCER_PORT, concurrency, maxMs, maxRequests: 50_000_000 };
+  const cfg: LoadConfig = { target: CLIENT_IP, port: BALANCER_PORT, concurrency, maxMs, maxRequests: 50_000_000 };
   const proc = ch.attach((onLine) =>
     procs.spawn([files.node, files.agent, 'load', JSON.stringify(cfg)], {
       name: 'load',
@@ -71,7 +73,7 @@ export function startBuiltinLoad(procs: ProcTable, files: LabFiles, ns: string, 
       proc.child.stdin?.write('stop\n');
       const r = await Promise.race([result, proc.exited.then(() => null), sleepMs(15_000).then(() => null)]);
       proc.child.stdin?.end();
-      if (!r) throw new Error(`load client ended without a summary: ${proc.stderrTail.join(' / ')}`);
+      if (!r) throw new LabEnvError(`load client ended without a summary: ${proc.stderrTail.join(' / ')}`);
       return r;
     },
   }));
@@ -88,7 +90,7 @@ export async function startSiege(procs: ProcTable, files: LabFiles, ns: string, 
   });
   proc.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   await sleepMs(300);
-  if (proc.exit) throw new Error(`siege exited at once: ${stderr.trim()}`);
+  if (proc.exit) throw new LabEnvError(`siege exited at once: ${stderr.trim()}`);
   return {
     async stop() {
       procs.signal(proc, 'SIGINT');

@@ -4,20 +4,33 @@
  * namespace. Nothing is created in the host's namespace, so deleting our namespaces removes every
  * interface and iptables rule we made (docs/adr/050-lab-isolation.md).
  */
-import { INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT, PROXY_UID } from '../istio/facts.js';
+import { INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT, PROXY_UID, ZTUNNEL_HBONE_PORT, ZTUNNEL_INBOUND_PLAINTEXT_PORT, ZTUNNEL_OUTBOUND_PORT } from '../istio/facts.js';
 import { execCmd, mustExec } from './exec.js';
 
 /** Addresses come from the benchmarking range 198.18.0.0/15 only. */
 export const LAB_CIDR_PREFIX = 16;
 export const CLIENT_IP = '198.18.0.2';
 export const EXTERNAL_IP = '198.18.0.3';
+/** The node's ztunnel (ambient) lives in its own namespace with this address. */
+export const ZTUNNEL_IP = '198.18.0.4';
+/** The kubelet's probes leave the client namespace from this second address (Istio SNATs them to 169.254.7.127). */
+export const PROBE_SOURCE_IP = '198.18.0.5';
 
 let runCounter = 0;
 
-/** A unique, short name prefix for one lab run: md<pid>x<n> (netns names stay well under limits). */
+/**
+ * Set by a test harness (lowercase letters) to tag every namespace of its run, so it can remove
+ * exactly those after a killed test (test/global-netns.ts). Anything else is ignored.
+ */
+export const NETNS_TAG_ENV = 'MESHDRAIN_NETNS_TAG';
+/** Lowercase letters only: never confused with the pid digits that follow it in a name. */
+export const NETNS_TAG_RE = /^[a-z]{4,8}$/;
+
+/** A unique, short name prefix for one lab run: md[tag]<pid>x<n> (netns names stay well under limits). */
 export function newRunPrefix(): string {
   runCounter += 1;
-  return `md${process.pid}x${runCounter}`;
+  const tag = process.env[NETNS_TAG_ENV] ?? '';
+  return `md${NETNS_TAG_RE.test(tag) ? tag : ''}${process.pid}x${runCounter}`;
 }
 
 /** Pod n's address: 198.18.1.1, 198.18.1.2, ... (250 per /24, then the next). */
@@ -25,8 +38,43 @@ export function podIp(n: number): string {
   return `198.18.${1 + Math.floor(n / 250)}.${(n % 250) + 1}`;
 }
 
-/** Istio-style interception for one pod (iptables-restore input for the nat table). */
-export function podIptablesRules(appPort: number): string {
+/** How a pod's traffic is captured: by its sidecar (istio-iptables) or by the node's ztunnel (in-pod rules). */
+export type Capture = 'sidecar' | 'ztunnel';
+
+/** A pod's interception rules (iptables-restore input for the nat table). */
+export function podIptablesRules(appPort: number, capture: Capture = 'sidecar'): string {
+  return capture === 'ztunnel' ? ztunnelInpodRules() : sidecarRules(appPort);
+}
+
+/**
+ * Ambient's in-pod rules, as istio-cni writes them (cni/pkg/iptables/iptables.go AppendInpodRules):
+ * kubelet probes pass; ztunnel's own connections pass (Istio: mark 0x539; here: ztunnel's address);
+ * every other inbound TCP not for 15008 → 15006; outbound TCP not for localhost → 15001.
+ */
+function ztunnelInpodRules(): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':MD_INPOD_PRERT - [0:0]',
+    ':MD_INPOD_OUTPUT - [0:0]',
+    '-A PREROUTING -j MD_INPOD_PRERT',
+    `-A MD_INPOD_PRERT -s ${PROBE_SOURCE_IP}/32 -p tcp -j ACCEPT`,
+    `-A MD_INPOD_PRERT -s ${ZTUNNEL_IP}/32 -p tcp -j ACCEPT`,
+    `-A MD_INPOD_PRERT ! -d 127.0.0.1/32 -p tcp ! --dport ${ZTUNNEL_HBONE_PORT} -j REDIRECT --to-ports ${ZTUNNEL_INBOUND_PLAINTEXT_PORT}`,
+    '-A OUTPUT -j MD_INPOD_OUTPUT',
+    `-A MD_INPOD_OUTPUT -d ${PROBE_SOURCE_IP}/32 -p tcp -j ACCEPT`,
+    '-A MD_INPOD_OUTPUT ! -d 127.0.0.1/32 -o lo -j ACCEPT',
+    `-A MD_INPOD_OUTPUT ! -d 127.0.0.1/32 -p tcp -j REDIRECT --to-ports ${ZTUNNEL_OUTBOUND_PORT}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/** Istio's sidecar interception (istio-iptables): app port → 15006; outbound → 15001 except UID 1337 and loopback. */
+function sidecarRules(appPort: number): string {
   return [
     '*nat',
     ':PREROUTING ACCEPT [0:0]',
@@ -50,6 +98,7 @@ export class LabNet {
   readonly labNs: string;
   readonly clientNs: string;
   readonly externalNs: string;
+  readonly ztunnelNs: string;
   /** Every namespace we asked for, recorded before creation so a half-made one is still removed. */
   private readonly created = new Set<string>();
 
@@ -57,6 +106,7 @@ export class LabNet {
     this.labNs = `${prefix}-lab`;
     this.clientNs = `${prefix}-cli`;
     this.externalNs = `${prefix}-ext`;
+    this.ztunnelNs = `${prefix}-zt`;
   }
 
   podNs(n: number): string {
@@ -84,16 +134,24 @@ export class LabNet {
     await mustExec(['ip', '-n', this.labNs, 'link', 'set', 'br0', 'up']);
     await this.addNs(this.clientNs);
     await this.attach(this.clientNs, 'cli', CLIENT_IP);
+    await mustExec(['ip', '-n', this.clientNs, 'addr', 'add', `${PROBE_SOURCE_IP}/${LAB_CIDR_PREFIX}`, 'dev', 'eth0']);
     await this.addNs(this.externalNs);
     await this.attach(this.externalNs, 'ext', EXTERNAL_IP);
   }
 
+  /** The node namespace ambient's ztunnel runs in (created on first use). */
+  async addZtunnelNs(): Promise<string> {
+    await this.addNs(this.ztunnelNs);
+    await this.attach(this.ztunnelNs, 'zt', ZTUNNEL_IP);
+    return this.ztunnelNs;
+  }
+
   /** A pod's namespace with its address and Istio-style interception. Returns the namespace name. */
-  async addPod(n: number, appPort: number): Promise<string> {
+  async addPod(n: number, appPort: number, capture: Capture): Promise<string> {
     const ns = this.podNs(n);
     await this.addNs(ns);
     await this.attach(ns, `p${n}`, podIp(n));
-    await mustExec(['ip', 'netns', 'exec', ns, 'iptables-restore'], podIptablesRules(appPort));
+    await mustExec(['ip', 'netns', 'exec', ns, 'iptables-restore'], podIptablesRules(appPort, capture));
     return ns;
   }
 
@@ -114,7 +172,7 @@ export class LabNet {
       }
     }
     function rank(ns: string): number {
-      return ns.endsWith('-lab') ? 2 : ns.endsWith('-cli') || ns.endsWith('-ext') ? 1 : 0;
+      return ns.endsWith('-lab') ? 2 : ns.endsWith('-cli') || ns.endsWith('-ext') || ns.endsWith('-zt') ? 1 : 0;
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { LabEnvError } from './errors.js';
 import { labEnv } from './exec.js';
 
 export interface ProcExit {
@@ -53,7 +54,7 @@ export class ProcTable {
       detached: true, // own process group: kill(-pid) reaches the container's children
       env: labEnv(opts.env),
     });
-    if (child.pid === undefined) throw new Error(`could not start ${opts.name}`);
+    if (child.pid === undefined) throw new LabEnvError(`could not start ${opts.name}`);
     let resolveExit!: (e: ProcExit) => void;
     const proc: LabProc = {
       name: opts.name,

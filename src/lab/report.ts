@@ -4,6 +4,7 @@
  */
 import type { LabPod } from './kubelet.js';
 import type { LabOptions, ScenarioRun } from './run.js';
+import type { Verdict } from './scenarios.js';
 
 export type FailureReason = 'reset' | 'refused' | '503' | 'other';
 export type FailurePhase = 'running' | 'terminating' | 'app-exited' | 'proxy-exited' | 'no-endpoint';
@@ -21,6 +22,10 @@ export interface PodSummary {
   terminationSeconds: number | null;
   egressCalls: number;
   failedEgress: number;
+  /** Outbound responses with `connection: close`. */
+  egressConnectionClose: number;
+  /** Seconds from termination start to Envoy's drain; null: no drain (ambient, or none seen). */
+  drainStartedAt: number | null;
 }
 
 export interface ScenarioSummary {
@@ -34,6 +39,10 @@ export interface ScenarioSummary {
   availabilityPercent: number;
   egressCalls: number;
   failedEgress: number;
+  /** The app's outbound responses that carried `connection: close` (a proxy draining outbound). */
+  egressConnectionClose: number;
+  /** How the pod is meshed: classic, native or ambient. */
+  mode: string;
   /** Mean over the pods the rollout terminated; negative = the proxy died first. */
   proxyOutlivedAppSeconds: number;
   /** Mean pod termination time (SIGTERM phase start to the last container's exit). */
@@ -82,6 +91,8 @@ export function summarizePod(p: LabPod): PodSummary {
     terminationSeconds: p.terminatingAt !== undefined && last !== undefined ? r2((last - p.terminatingAt) / 1000) : null,
     egressCalls: p.egress.length,
     failedEgress: p.egress.filter((e) => !e.ok).length,
+    egressConnectionClose: p.egress.filter((e) => e.close).length,
+    drainStartedAt: rel(p.drainStartedAt, t0),
   };
 }
 
@@ -115,6 +126,8 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'>): Sc
     availabilityPercent: requests ? Math.floor(((requests - failedRequests) / requests) * 100_000) / 1000 : 0,
     egressCalls: pods.reduce((s2, p) => s2 + p.egressCalls, 0),
     failedEgress,
+    egressConnectionClose: pods.reduce((s2, p) => s2 + p.egressConnectionClose, 0),
+    mode: sc.spec.mode,
     proxyOutlivedAppSeconds: r2(mean(outlived)),
     terminationSeconds: r2(mean(term)),
     maxTerminationSeconds: r2(Math.max(0, ...term)),
@@ -134,43 +147,24 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'>): Sc
   return s;
 }
 
-/** Did the scenario show what it is expected to show? Says why either way. */
-function judge(s: ScenarioSummary, run: ScenarioRun): { ok: boolean; why: string } {
-  const drainS = run.scenario.spec.terminationDrainMs / 1000;
-  const delayS = run.propagationDelayMs / 1000;
-  const minOutlived = Math.min(...s.pods.map((p) => p.proxyOutlivedAppSeconds ?? -Infinity));
+/** Did the scenario show what it is expected to show? The criteria live with its definition. */
+function judge(s: ScenarioSummary, run: ScenarioRun): Verdict {
   const fails = `${s.failedRequests} failed requests, ${s.failedEgress} failed outbound calls`;
+  if (run.scenario.spec.unstartable) return { ok: false, why: `NOT as expected: the pod cannot start: ${run.scenario.spec.unstartable}` };
   if (!s.rolloutComplete) return { ok: false, why: `rollout did not complete (${fails})` };
-  switch (s.name) {
-    case 'no-hold': {
-      const needReq = delayS > drainS;
-      const ok = s.failedEgress > 0 && (!needReq || s.failedRequests > 0);
-      const note = needReq ? '' : ` (endpoint removal after ${delayS}s happens before the ${drainS}s drain ends, so requests are not expected to fail)`;
-      return { ok, why: `${ok ? 'reproduced' : 'NOT reproduced'}: proxy outlived the app by ${s.proxyOutlivedAppSeconds}s; ${fails}${note}` };
-    }
-    case 'sleep-hold': {
-      const ok = minOutlived >= 1 || s.failedEgress > 0;
-      return { ok, why: `${ok ? 'reproduced' : 'NOT reproduced'}: the proxy ${s.failedEgress > 0 ? 'died before the app' : `outlived the app by ${s.proxyOutlivedAppSeconds}s`} (a fixed guess); ${fails}` };
-    }
-    case 'netstat-loop': {
-      const ok = s.podsKilled === s.podsTerminated && s.podsTerminated > 0;
-      return { ok, why: `${ok ? 'reproduced' : 'NOT reproduced'}: ${s.podsKilled} of ${s.podsTerminated} pods held until SIGKILL at ${s.graceSeconds}s; ${fails}` };
-    }
-    case 'meshdrain': {
-      const ok = s.failedRequests === 0 && s.failedEgress === 0 && s.podsKilled === 0 && minOutlived >= 0;
-      const hint =
-        s.failedByReason['503'] > 0 && !run.scenario.spec.appPreStop
-          ? ' (the 503s come from an app that stopped listening while its endpoint was still routed: an app preStop delay, policy app.delay, fixes that part)'
-          : '';
-      return { ok, why: `${ok ? 'as expected' : 'NOT as expected'}: ${fails}; proxy outlived the app by ${s.proxyOutlivedAppSeconds}s (min ${r2(minOutlived)}s); ${s.podsKilled} pods SIGKILLed${hint}` };
-    }
-    case 'native': {
-      const ok = s.failedEgress === 0 && minOutlived >= 0;
-      return { ok, why: `${ok ? 'as expected' : 'NOT as expected'}: ${fails}; proxy outlived the app by ${s.proxyOutlivedAppSeconds}s` };
-    }
-    default:
-      return { ok: false, why: `unknown scenario ${s.name}` };
-  }
+  return run.scenario.judge({
+    failedRequests: s.failedRequests,
+    failedEgress: s.failedEgress,
+    failed503: s.failedByReason['503'],
+    podsTerminated: s.podsTerminated,
+    podsKilled: s.podsKilled,
+    graceSeconds: s.graceSeconds,
+    proxyOutlivedAppSeconds: s.proxyOutlivedAppSeconds,
+    minProxyOutlivedAppSeconds: Math.min(...s.pods.map((p) => p.proxyOutlivedAppSeconds ?? -Infinity)),
+    propagationDelaySeconds: run.propagationDelayMs / 1000,
+    egressConnectionClose: s.egressConnectionClose,
+    firstDrainSeconds: s.pods.some((p) => p.drainStartedAt !== null) ? Math.min(...s.pods.map((p) => p.drainStartedAt ?? Infinity)) : null,
+  });
 }
 
 export function toJson(sums: ScenarioSummary[], o: LabOptions): object {

@@ -5,10 +5,13 @@
 import { InputError } from '../errors.js';
 import { AgentChannel, type AgentEvent } from './control.js';
 import { execCmd, labEnv } from './exec.js';
-import { installLabFiles, nodeUsableByOthers, type LabFiles } from './files.js';
-import { EXTERNAL_PORT, Kubelet, type LabPod } from './kubelet.js';
+import { compiledAgentDir, installLabFiles, nodeUsableByOthers, type LabFiles } from './files.js';
+import { ZTUNNEL_INBOUND_PLAINTEXT_PORT, ZTUNNEL_OUTBOUND_PORT } from '../istio/facts.js';
+import type { BalancerConfig, ExternalConfig, Probe, ZtunnelConfig } from './agent/config.js';
+import { LabEnvError } from './errors.js';
+import { EXTERNAL_PORT, Kubelet, type LabPod, type ZtunnelClient } from './kubelet.js';
 import { BALANCER_PORT, startBuiltinLoad, startSiege, type LoadResult, type LoadRun } from './load.js';
-import { LabNet, newRunPrefix } from './netns.js';
+import { LabNet, newRunPrefix, PROBE_SOURCE_IP } from './netns.js';
 import { ProcTable } from './procs.js';
 import { buildScenario, APP_PORT, APP_UID, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios.js';
 
@@ -30,6 +33,8 @@ export interface LabOptions {
   warmupMs: number;
   settleMs: number;
   egressIntervalMs: number;
+  /** Envoy 1.34+: an inbound-only drain leaves outbound alone (false: older Envoy, envoyproxy/envoy#35020). */
+  envoyDrainDirectionAware: boolean;
   policy?: ScenarioParams['policy'];
   /** Progress for stderr. */
   /** A progress line; `transient` ones (the periodic status) may be overwritten in place on a terminal. */
@@ -54,6 +59,7 @@ export const DEFAULT_LAB_OPTIONS: Omit<LabOptions, 'scenarios'> = {
   warmupMs: 1_500,
   settleMs: 1_000,
   egressIntervalMs: 100,
+  envoyDrainDirectionAware: true,
 };
 
 export interface BalancerStats {
@@ -102,6 +108,7 @@ export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>, path 
   if (!nodeUsableByOthers()) {
     throw new InputError(`meshdrain lab runs the pod's processes as UID 1337 and ${APP_UID}, which cannot execute ${process.execPath}; use a node installed for all users (e.g. /usr/bin/node)`);
   }
+  compiledAgentDir();
 }
 
 class Balancer {
@@ -109,8 +116,8 @@ class Balancer {
   async setEndpoints(pods: LabPod[]): Promise<void> {
     await this.ch.request({ op: 'set', endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip })) });
   }
-  async probe(ip: string): Promise<boolean> {
-    const e = await this.ch.request({ op: 'probe', ip });
+  async probe(ip: string, probes: readonly Probe[]): Promise<boolean> {
+    const e = await this.ch.request({ op: 'probe', ip, probes });
     return e.ok === true;
   }
   async count(): Promise<number> {
@@ -151,17 +158,24 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     checkAbort();
     const ext = new AgentChannel('external-ready');
     ext.attach((onLine) =>
-      procs.spawn([files!.node, files!.agent, 'external', JSON.stringify({ externalPort: EXTERNAL_PORT })], { name: 'external', ns: net.externalNs, uid: APP_UID, onLine }),
+      procs.spawn([files!.node, files!.agent, 'external', JSON.stringify({ externalPort: EXTERNAL_PORT } satisfies ExternalConfig)], { name: 'external', ns: net.externalNs, uid: APP_UID, onLine }),
     );
     const balancer = new Balancer();
     balancer.ch.attach((onLine) =>
-      procs.spawn([files!.node, files!.agent, 'balancer', JSON.stringify({ port: BALANCER_PORT, appPort: APP_PORT, bucketMs: BUCKET_MS })], { name: 'balancer', ns: net.clientNs, onLine }),
+      procs.spawn([files!.node, files!.agent, 'balancer', JSON.stringify({ port: BALANCER_PORT, appPort: APP_PORT, bucketMs: BUCKET_MS, probeSource: PROBE_SOURCE_IP } satisfies BalancerConfig)], {
+        name: 'balancer',
+        ns: net.clientNs,
+        onLine,
+      }),
     );
     await Promise.all([ext.ready(), balancer.ch.ready()]);
+    // The node's ztunnel starts when the first ambient pod needs it, and stays for the run.
+    let zt: Promise<ZtunnelClient> | undefined;
+    const ztunnel = () => (zt ??= startZtunnel(net, procs, files!));
     const runs: ScenarioRun[] = [];
     for (const [i, sc] of scenarios.entries()) {
       checkAbort();
-      runs.push(await runScenario(sc, i, scenarios.length, o, { net, procs, files, balancer, progress, checkAbort }));
+      runs.push(await runScenario(sc, i, scenarios.length, o, { net, procs, files, balancer, ztunnel, progress, checkAbort }));
     }
     return runs;
   } catch (err) {
@@ -193,11 +207,30 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** ztunnel in its own node namespace, as root (like the DaemonSet's privileged pod). */
+async function startZtunnel(net: LabNet, procs: ProcTable, files: LabFiles): Promise<ZtunnelClient> {
+  const ns = await net.addZtunnelNs();
+  const ch = new AgentChannel('ztunnel-ready');
+  const cfg: ZtunnelConfig = { self: files.agent, node: files.node, inboundPlaintextPort: ZTUNNEL_INBOUND_PLAINTEXT_PORT, outboundPort: ZTUNNEL_OUTBOUND_PORT };
+  ch.attach((onLine) => procs.spawn([files.node, files.agent, 'ztunnel', JSON.stringify(cfg)], { name: 'ztunnel', ns, onLine }));
+  await ch.ready();
+  return {
+    async add(pod) {
+      const e = await ch.request({ op: 'add', pod: pod.name, ns: pod.ns, ip: pod.ip, appPort: APP_PORT });
+      if (typeof e.error === 'string') throw new LabEnvError(`ztunnel: ${e.error}`);
+    },
+    async del(pod) {
+      await ch.request({ op: 'del', pod: pod.name });
+    },
+  };
+}
+
 interface Env {
   net: LabNet;
   procs: ProcTable;
   files: LabFiles;
   balancer: Balancer;
+  ztunnel: () => Promise<ZtunnelClient>;
   progress: (line: string, transient?: boolean) => void;
   checkAbort: () => void;
 }
@@ -205,6 +238,14 @@ interface Env {
 async function runScenario(sc: Scenario, index: number, total: number, o: LabOptions, env: Env): Promise<ScenarioRun> {
   const { balancer, progress, checkAbort } = env;
   const tag = `[${index + 1}/${total} ${sc.name}]`;
+  if (sc.spec.unstartable) {
+    // Kubernetes would leave the new pod in ErrImagePull and the rollout stalled: nothing to measure.
+    progress(`${tag} not run: the pod cannot start: ${sc.spec.unstartable}`);
+    const now = Date.now();
+    const load = { kind: o.load, requests: 0, failed: 0, reasons: {} };
+    const stats: BalancerStats = { requests: 0, failed: 0, reasons: {}, buckets: {}, failures: [] };
+    return { scenario: sc, startedAt: now, rolloutStartedAt: now, rolloutDoneAt: now, endedAt: now, terminated: [], created: [], load, balancer: stats, bucketMs: BUCKET_MS, propagationDelayMs: o.propagationDelayMs };
+  }
   const routed: LabPod[] = [];
   let pushing = Promise.resolve();
   let pushError: Error | undefined;
@@ -220,7 +261,9 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       net: env.net,
       procs: env.procs,
       files: env.files,
-      probe: (ip) => balancer.probe(ip),
+      probe: (ip, probes) => balancer.probe(ip, probes),
+      ztunnel: env.ztunnel,
+      envoyDrainDirectionAware: o.envoyDrainDirectionAware,
       onEndpointRemoved: (pod) => {
         const i = routed.indexOf(pod);
         if (i >= 0) routed.splice(i, 1);

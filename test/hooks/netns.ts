@@ -8,6 +8,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { netnsTag } from '../helpers/netns-tag.js';
 
 export const LISTENER = fileURLToPath(new URL('./listener.mjs', import.meta.url));
 
@@ -88,7 +90,8 @@ export class Pod {
   private procs: ChildProcess[] = [];
 
   private constructor(tag: string) {
-    this.ns = `hook${process.pid}${tag}${counter++}`.slice(0, 30);
+    // hook<run tag><pid>…: the run's global teardown removes it if this process is killed.
+    this.ns = `hook${netnsTag()}${process.pid}${tag}${counter++}`.slice(0, 40);
     this.dir = mkdtempSync(join(tmpdir(), 'meshdrain-hook-'));
     chmodSync(this.dir, 0o755);
     for (const n of ['envoy', 'pilot-agent', 'app']) symlinkSync(process.execPath, join(this.dir, n));
@@ -237,3 +240,47 @@ export async function istioListeners(pod: Pod): Promise<Listener[]> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The hold's release contract on an idle machine: within 0.5 s after what it waits for ends. */
+export const RELEASE_BOUND_MS = 500;
+
+/**
+ * How long one poll of the hold (`sleep <interval>` plus a fork) takes on this machine right now, in
+ * the pod's namespace. Release bounds are relative to it: on a loaded 2-core machine a 200 ms sleep
+ * can take twice that, and a fixed 500 ms bound would fail for the machine's sake, not the hold's.
+ */
+export class PollClock {
+  private pollMs = 0;
+
+  constructor(
+    private readonly pod: Pod,
+    private readonly intervalMs = 200,
+  ) {}
+
+  /** Time `rounds` sleeps of the interval under dash; keeps the slowest figure seen. */
+  async measure(rounds = 4): Promise<number> {
+    const script = `i=0; while [ $i -lt ${rounds} ]; do sleep ${this.intervalMs / 1000}; i=$((i+1)); done`;
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => spawn('ip', ['netns', 'exec', this.pod.ns, '/usr/bin/dash', '-c', script], { stdio: 'ignore' }).once('exit', () => resolve()));
+    const per = (Date.now() - t0) / rounds;
+    this.pollMs = Math.max(this.pollMs, per);
+    return per;
+  }
+
+  /** max(0.5 s, 2.5 measured polls): a change is seen within one poll, plus the scan and the exit. */
+  bound(): number {
+    return Math.max(RELEASE_BOUND_MS, Math.ceil(2.5 * this.pollMs));
+  }
+
+  /**
+   * `afterMs` (from the event to the hold's exit) must be within the bound; when it is not, the poll
+   * is measured again (the load may have changed) before judging. Any figure past 0.5 s is logged.
+   */
+  async expectWithin(afterMs: number, what: string, extraMs = 0): Promise<void> {
+    if (this.pollMs === 0) await this.measure();
+    if (afterMs > this.bound() + extraMs) await this.measure();
+    const bound = this.bound() + extraMs;
+    if (afterMs > RELEASE_BOUND_MS + extraMs) console.info(`${what}: ${afterMs} ms (bound ${bound} ms; one ${this.intervalMs} ms poll measured at ${Math.round(this.pollMs)} ms)`);
+    expect(afterMs, `${what}: ${afterMs} ms, bound ${bound} ms = max(${RELEASE_BOUND_MS}, 2.5 × measured poll ${Math.round(this.pollMs)} ms)${extraMs ? ` + ${extraMs}` : ''}`).toBeLessThanOrEqual(bound);
+  }
+}

@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdExecCommand, renderHoldScript, shellInitCommand } from '../../src/hooks/hold.js';
 import { parseStrategy } from '../../src/hooks/strategy.js';
 import type { HoldSpec } from '../../src/plan/types.js';
-import { istioListeners, Pod, rootStatus, SHELLS, HOLDING, sleep, waitForLog, type Listener } from './netns.js';
+import { istioListeners, Pod, PollClock, rootStatus, SHELLS, HOLDING, sleep, waitForLog, type Listener } from './netns.js';
 
 const root = rootStatus();
-const BOUND_MS = 500;
 /** whileRunning: once the hold logs that it holds, wait `ms`, then close the app's port. */
 const closeWhenHolding = (app: Listener, port: number, set: (t: number) => void, ms = 300) => async (log: string) => {
   await waitForLog(log, HOLDING);
@@ -29,9 +28,11 @@ describe.runIf(!root.ok && root.required)('strategies in netns (required)', () =
 
 describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => {
   let pod: Pod;
+  let clock: PollClock;
   let bins: Record<string, string>;
   beforeAll(async () => {
     pod = Pod.create('s');
+    clock = new PollClock(pod);
     await istioListeners(pod);
     bins = {
       none: pod.binDir({ sleep: '/usr/bin/sleep' }),
@@ -57,7 +58,7 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
             });
             expect(run.code).toBe(0);
             expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
-            expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS + (client === 'none' ? 0 : 300));
+            await clock.expectWithin(run.exitAt - closed, 'released after the close', client === 'none' ? 0 : 300);
             if (client === 'none') {
               expect(run.log).toMatch(/no curl or wget: http=\S+ falls back to "port 8080 still listens"/);
               expect(app.requests).toEqual([]);
@@ -101,7 +102,7 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
         });
         expect(run.code).toBe(0);
         expect(run.exitAt - removedAt).toBeGreaterThanOrEqual(0);
-        expect(run.exitAt - removedAt).toBeLessThanOrEqual(BOUND_MS);
+        await clock.expectWithin(run.exitAt - removedAt, 'released after the close');
         expect(run.log).toMatch(/file=\S+busy: holding/);
       });
 
@@ -109,7 +110,7 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
         const run = await pod.runHook(shell, renderHoldScript(hold(['sleep=700ms'])), { path: bins.none! });
         const took = run.exitAt - run.startAt;
         expect(took).toBeGreaterThanOrEqual(700);
-        expect(took).toBeLessThanOrEqual(700 + BOUND_MS);
+        await clock.expectWithin(took - 700, 'sleep=700ms overshoot');
       });
 
       it('combined: held while ANY strategy holds (file removed first, app closes last)', async () => {
@@ -130,7 +131,7 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
             },
           });
           expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
-          expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS);
+          await clock.expectWithin(run.exitAt - closed, 'released after the close');
           const fileReleased = run.log.indexOf(`file=${marker}: released`);
           const end = run.log.indexOf('end: nothing holds');
           expect(fileReleased).toBeGreaterThan(0);
@@ -160,7 +161,7 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
       const run = await pod.runArgv(argv, { path: '/nonexistent', whileRunning: closeWhenHolding(app, 8080, (t) => (closed = t)) });
       expect(run.code).toBe(0);
       expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
-      expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS);
+      await clock.expectWithin(run.exitAt - closed, 'released after the close');
       expect(run.log).not.toMatch(/no sleep command/);
       expect(run.log).toMatch(/^meshdrain-hold \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /m); // busybox date found
     } finally {
@@ -177,7 +178,7 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
         whileRunning: closeWhenHolding(app, 8080, (t) => (closed = t)),
       });
       expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
-      expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS + 300);
+      await clock.expectWithin(run.exitAt - closed, 'released after the close', 300);
       expect(app.requests).toContain('/ready');
     } finally {
       await app.kill();
@@ -194,7 +195,7 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
       });
       expect(run.log).toMatch(/no sleep command: polling without pause/);
       expect(run.exitAt - closed).toBeGreaterThanOrEqual(0);
-      expect(run.exitAt - closed).toBeLessThanOrEqual(BOUND_MS);
+      await clock.expectWithin(run.exitAt - closed, 'released after the close');
     } finally {
       await app.kill();
     }

@@ -1,14 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labOptionsFrom } from '../../src/cli/commands/lab.js';
 import { InputError } from '../../src/errors.js';
-import { AGENT_SOURCE } from '../../src/lab/agent-source.js';
+import { REQUEST_CONFIG_ENV } from '../../src/lab/agent/config.js';
+import { LabEnvError } from '../../src/lab/errors.js';
+import { mustExec } from '../../src/lab/exec.js';
+import { compiledAgentDir, installLabFiles } from '../../src/lab/files.js';
 import { LabPod } from '../../src/lab/kubelet.js';
 import { parseSiegeReport } from '../../src/lab/load.js';
 import { podIp, podIptablesRules } from '../../src/lab/netns.js';
 import { summarize, toHtml, toJson, toText } from '../../src/lab/report.js';
 import { DEFAULT_LAB_OPTIONS, type ScenarioRun } from '../../src/lab/run.js';
-import { buildScenario, netstatLoopScript, SCENARIO_NAMES } from '../../src/lab/scenarios.js';
+import { NATIVE_DRAIN_PRESTOP } from '../../src/istio/facts.js';
+import { baseManifest, buildScenario, netstatLoopScript, podSpecFromManifest, SCENARIO_NAMES } from '../../src/lab/scenarios.js';
 
 const flags = {
   replicas: '3',
@@ -47,21 +55,62 @@ describe('lab pieces that need no root', () => {
     const md = buildScenario('meshdrain', p);
     expect(md.manifest).toContain('name: istio-proxy');
     expect(md.spec.proxyPreStop && 'exec' in md.spec.proxyPreStop && md.spec.proxyPreStop.exec[0]).toBe('/bin/sh');
-    expect(md.spec.graceMs).toBeGreaterThanOrEqual(20_000);
+    // inject raised the Deployment's 20 s to its budget; the lab runs exactly what the manifest says.
+    const written = Number(/terminationGracePeriodSeconds: (\d+)/.exec(md.manifest)?.[1]);
+    expect(md.spec.graceMs).toBe(written * 1000);
+    expect(md.spec.graceMs).toBe(32_000);
+    expect(md.spec.appPreStop).toEqual({ sleepMs: 5000 });
     const nh = buildScenario('no-hold', p);
     expect(nh.spec.proxyPreStop).toBeUndefined();
     expect(nh.spec.terminationDrainMs).toBe(5000);
     const nat = buildScenario('native', p);
-    expect(nat.spec.native).toBe(true);
+    expect(nat.spec.mode).toBe('native');
     expect(nat.spec.proxyPreStop).toEqual({ exec: ['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain'] });
     const nl = buildScenario('netstat-loop', p);
     expect(nl.spec.proxyPreStop).toEqual({ exec: ['/bin/sh', '-c', netstatLoopScript(20)] });
     expect(netstatLoopScript(20)).toBe('while [ $(netstat -plunt | grep tcp | grep -v envoy | wc -l | xargs) -ne 0 ]; do sleep 20; done');
-    expect(SCENARIO_NAMES).toEqual(['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain', 'native']);
+    expect(SCENARIO_NAMES).toEqual(['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain', 'native', 'native-meshdrain', 'ambient', 'ambient-meshdrain']);
+  });
+
+  it("the injector model: Istio's mode per pod, its override lookup, and a stub nothing replaces", () => {
+    const amb = buildScenario('ambient', { graceSeconds: 20, sleepHoldSeconds: 10 });
+    expect(amb.manifest).toMatch(/kind: Namespace[\s\S]*istio.io\/dataplane-mode: "ambient"/);
+    expect(amb.spec).toMatchObject({ mode: 'ambient', graceMs: 20_000 });
+    expect(amb.spec.proxyPreStop).toBeUndefined();
+    expect(amb.spec.unstartable).toBeUndefined();
+    // Sidecar injection wins over an ambient label (istio-cni skips pods with a sidecar).
+    const both = baseManifest(20, { namespaceLabels: { 'istio-injection': 'enabled', 'istio.io/dataplane-mode': 'ambient' } });
+    expect(podSpecFromManifest(both, 'x.yaml').mode).toBe('classic');
+    // An ambient pod still carrying inject's old stub can never start.
+    const stub = baseManifest(20, { namespaceLabels: { 'istio.io/dataplane-mode': 'ambient' }, proxyPreStop: ['sleep', '1'] });
+    expect(podSpecFromManifest(stub, 'x.yaml').unstartable).toMatch(/image "auto".*ErrImagePull/);
+    // Native: the annotation's initContainers entry is the override; without one, Istio's drain preStop.
+    const nat = (ov?: object) => baseManifest(20, { annotations: { 'sidecar.istio.io/nativeSidecar': 'true', ...(ov ? { 'proxy.istio.io/overrides': JSON.stringify(ov) } : {}) } });
+    expect(podSpecFromManifest(nat(), 'x.yaml').proxyPreStop).toEqual({ exec: [...NATIVE_DRAIN_PRESTOP] });
+    const hold = { name: 'istio-proxy', lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'hold'] } } } };
+    expect(podSpecFromManifest(nat({ initContainers: [hold] }), 'x.yaml').proxyPreStop).toEqual({ exec: ['/bin/sh', '-c', 'hold'] });
+    // ...but a native pod's override under `containers` is not read from the annotation.
+    expect(podSpecFromManifest(nat({ containers: [hold] }), 'x.yaml').proxyPreStop).toEqual({ exec: [...NATIVE_DRAIN_PRESTOP] });
+    expect(() => podSpecFromManifest(baseManifest(20, { namespaceLabels: {} }), 'plain.yaml')).toThrow(/not meshed/);
+  });
+
+  it('ambient interception: probes and ztunnel pass, the rest goes to ztunnel 15006 / 15001 (istio-cni in-pod rules)', () => {
+    const r = podIptablesRules(8080, 'ztunnel').split('\n');
+    expect(r.filter((l) => l.startsWith('-A MD_INPOD_PRERT'))).toEqual([
+      '-A MD_INPOD_PRERT -s 198.18.0.5/32 -p tcp -j ACCEPT',
+      '-A MD_INPOD_PRERT -s 198.18.0.4/32 -p tcp -j ACCEPT',
+      '-A MD_INPOD_PRERT ! -d 127.0.0.1/32 -p tcp ! --dport 15008 -j REDIRECT --to-ports 15006',
+    ]);
+    expect(r).toContain('-A MD_INPOD_OUTPUT ! -d 127.0.0.1/32 -p tcp -j REDIRECT --to-ports 15001');
+    expect(r.join('\n')).not.toMatch(/uid-owner/); // no sidecar, no UID exemption
   });
 
   it('flags: bad values are one InputError naming the flag', () => {
-    expect(labOptionsFrom(flags, '/').scenarios).toEqual([...SCENARIO_NAMES]);
+    expect(labOptionsFrom(flags, '/').scenarios).toEqual(['no-hold', 'meshdrain', 'native', 'native-meshdrain', 'ambient', 'ambient-meshdrain']);
+    expect(labOptionsFrom({ ...flags, scenario: ['all'] }, '/').scenarios).toEqual([...SCENARIO_NAMES]);
+    expect(labOptionsFrom({ ...flags, scenario: ['native', 'all'] }, '/').scenarios).toEqual(['native', ...SCENARIO_NAMES.filter((n) => n !== 'native')]);
+    expect(labOptionsFrom(flags, '/').envoyDrainDirectionAware).toBe(true);
+    expect(labOptionsFrom({ ...flags, envoyDrainsOutbound: true }, '/').envoyDrainDirectionAware).toBe(false);
     const bad: [Partial<typeof flags> & { scenario?: string[] }, RegExp][] = [
       [{ scenario: ['no-hold', 'bogus'] }, /--scenario: unknown scenario "bogus"/],
       [{ replicas: '0' }, /--replicas/],
@@ -83,9 +132,65 @@ describe('lab pieces that need no root', () => {
     }
   });
 
-  it('agent source has no template-literal escapes that would corrupt it', () => {
-    expect(AGENT_SOURCE).not.toContain('${');
-    expect(AGENT_SOURCE).toContain("process.on('SIGTERM'");
+  it('the compiled agent imports only node: modules and its own directory (it runs from a copy)', () => {
+    const dir = compiledAgentDir();
+    const files = readdirSync(dir).filter((f) => f.endsWith('.js'));
+    expect(files).toContain('main.js');
+    let seen = 0;
+    for (const f of files) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      expect(text, f).not.toMatch(/\brequire\(|\bimport\(/);
+      for (const [, spec] of text.matchAll(/^import .*? from '([^']+)';$/gm)) {
+        seen++;
+        expect(spec, `${f} imports ${spec}`).toMatch(/^(node:|\.\/[\w-]+\.js$)/);
+        if (spec!.startsWith('./')) expect(files, `${f} imports ${spec}`).toContain(spec!.slice(2));
+      }
+    }
+    expect(seen).toBeGreaterThan(5);
+  });
+
+  it('the installed copy runs as another user: pilot-agent request reaches its port and prints the reply', async () => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.end('drained\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const files = installLabFiles(`unit${process.pid}`);
+    // As UID 1337 when we can (the copy must be world-readable to it); else as ourselves.
+    const asProxy = process.getuid?.() === 0 ? ['setpriv', '--reuid=1337', '--regid=1337', '--clear-groups', '--'] : [];
+    const argv = [...asProxy, files.pilotAgentBin, files.agent, 'request', 'POST', 'drain'];
+    const run = (env: Record<string, string>) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const c = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '', ...env } });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        c.on('exit', (code) => resolve({ code, out, err }));
+      });
+    try {
+      const ok = await run({ [REQUEST_CONFIG_ENV]: JSON.stringify({ adminPort: port }) });
+      expect(ok).toEqual({ code: 0, out: 'drained\n', err: '' });
+      expect(seen).toEqual(['POST /drain']);
+      const noEnv = await run({});
+      expect(noEnv.code).toBe(1);
+      expect(noEnv.err).toContain(`${REQUEST_CONFIG_ENV} is not set`);
+    } finally {
+      files.remove();
+      server.close();
+    }
+  });
+
+  it('a failing system command is a LabEnvError: exit 2 and one line, not an internal error', async () => {
+    const err = await mustExec(['sh', '-c', 'echo first >&2; echo second >&2; exit 3']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LabEnvError);
+    expect((err as LabEnvError).exitCode).toBe(2);
+    expect((err as Error).message).toBe('sh -c echo first >&2; echo second >&2; exit 3 failed (exit 3): first / second');
+    const missing = await mustExec(['/nonexistent/tool']).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(LabEnvError);
+    expect((missing as Error).message).toMatch(/^\/nonexistent\/tool: spawn \/nonexistent\/tool ENOENT$/);
   });
 });
 
@@ -104,7 +209,7 @@ function fakeRun(name: 'meshdrain' | 'no-hold' | 'netstat-loop', o: { failedEgre
   old.proxyExitAt = o.proxyFirst ? t0 + 7000 : t0 + 15_100;
   if (o.killed) old.killedAt = t0 + 22_000;
   old.goneAt = t0 + 16_000;
-  for (let i = 0; i < 80; i++) old.egress.push({ t: t0 + 2000 + i * 100, ok: i >= (o.failedEgress ?? 0), reason: i < (o.failedEgress ?? 0) ? 'refused' : '' });
+  for (let i = 0; i < 80; i++) old.egress.push({ t: t0 + 2000 + i * 100, ok: i >= (o.failedEgress ?? 0), reason: i < (o.failedEgress ?? 0) ? 'refused' : '', close: false });
   const fresh = mk(2, 2);
   fresh.readyAt = t0 + 1900;
   const failed = o.failed ?? 0;

@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { EXIT, InputError } from '../../errors.js';
 import { summarize, toHtml, toJson, toText } from '../../lab/report.js';
 import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../lab/run.js';
-import { SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
+import { DEFAULT_SCENARIOS, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
 import { formatDuration, parseDuration } from '../../model/duration.js';
 import { writeAtomic } from '../../io/files.js';
 import { loadPolicy } from '../../policy/load.js';
@@ -21,6 +21,7 @@ interface LabFlags {
   grace: string;
   appShutdown: string;
   appClosesPort?: boolean;
+  envoyDrainsOutbound?: boolean;
   sleepHold: string;
   policy?: string;
   json?: boolean;
@@ -36,9 +37,10 @@ function intIn(text: string, what: string, min: number, max: number): number {
 
 /** Flags → LabOptions; every bad value is one InputError naming the flag. */
 export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
-  const scenarios = (f.scenario?.length ? f.scenario : [...SCENARIO_NAMES]).map((s) => {
-    if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new InputError(`--scenario: unknown scenario ${JSON.stringify(s)} (one of ${SCENARIO_NAMES.join(', ')})`);
-    return s as ScenarioName;
+  const scenarios = (f.scenario?.length ? f.scenario : [...DEFAULT_SCENARIOS]).flatMap((s) => {
+    if (s === 'all') return [...SCENARIO_NAMES];
+    if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new InputError(`--scenario: unknown scenario ${JSON.stringify(s)} (one of ${SCENARIO_NAMES.join(', ')}, or all)`);
+    return [s as ScenarioName];
   });
   const grace = parseDuration(f.grace, '--grace');
   if (grace < 1000 || grace % 1000 !== 0) throw new InputError(`--grace: terminationGracePeriodSeconds is whole seconds, at least 1s, got ${JSON.stringify(f.grace)}`);
@@ -55,6 +57,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     graceSeconds: grace / 1000,
     appShutdownMs: parseDuration(f.appShutdown, '--app-shutdown'),
     appClosesPortOnSigterm: f.appClosesPort === true,
+    envoyDrainDirectionAware: f.envoyDrainsOutbound !== true,
     sleepHoldSeconds: Math.ceil(sleepHold / 1000),
   };
   if (f.policy) {
@@ -74,7 +77,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
   program
     .command('lab')
     .description('reproduce the Istio shutdown race on this machine (network namespaces, iptables, real processes) and compare hooks side by side')
-    .option('--scenario <name>', `run only this scenario (repeatable): ${SCENARIO_NAMES.join(', ')}`, collect)
+    .option('--scenario <name>', `run this scenario (repeatable), or all: ${SCENARIO_NAMES.join(', ')} (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--replicas <n>', 'replicas of the Deployment that is rolled', String(DEFAULT_LAB_OPTIONS.replicas))
     .option('--duration <dur>', 'minimum load time per scenario (the load also lasts until every old pod is gone)', formatDuration(DEFAULT_LAB_OPTIONS.durationMs))
     .option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag)', formatDuration(DEFAULT_LAB_OPTIONS.propagationDelayMs))
@@ -84,6 +87,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--grace <dur>', "the Deployment's terminationGracePeriodSeconds (inject may raise it for meshdrain)", `${DEFAULT_LAB_OPTIONS.graceSeconds}s`)
     .option('--app-shutdown <dur>', 'how long the app keeps calling the external service after SIGTERM', formatDuration(DEFAULT_LAB_OPTIONS.appShutdownMs))
     .option('--app-closes-port', 'the app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits')
+    .option('--envoy-drains-outbound', "model Envoy before 1.34, whose graceful inbound-only drain also drained outbound listeners (envoyproxy/envoy#35020, istio/istio#51855)")
     .option('--sleep-hold <dur>', 'the fixed preStop sleep of the sleep-hold scenario', `${DEFAULT_LAB_OPTIONS.sleepHoldSeconds}s`)
     .option('--policy <file>', 'the policy inject uses for the meshdrain scenario (default: the built-in default)')
     .option('--json', 'print the results as JSON on stdout')
@@ -95,8 +99,12 @@ Needs root, ip (iproute2), iptables and setpriv; everything runs in network name
 and removes (addresses from 198.18.0.0/15); nothing touches the host's network.
 Exit status: 0 every scenario showed what it is expected to show, 1 one did not, 2 cannot run here.
 
+Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (about 2 minutes);
+--scenario all adds ${SCENARIO_NAMES.filter((n) => !DEFAULT_SCENARIOS.includes(n)).join(', ')}.
+
 Examples:
   sudo npx meshdrain lab                                  # the built-in comparison (~2 minutes)
+  sudo npx meshdrain lab --scenario all --app-closes-port --propagation-delay 3s
   sudo npx meshdrain lab --scenario no-hold --scenario meshdrain --report lab.html
   sudo npx meshdrain lab --load siege --propagation-delay 8s --json > lab.json`,
     )

@@ -1,0 +1,83 @@
+/** The app container and the external service it calls while it shuts down. */
+import http from 'node:http';
+import type { AppConfig, ExternalConfig } from './config.js';
+import { ev, listen, now, out, reasonOf, request, sleep, stdinLines } from './util.js';
+
+/**
+ * Serves on appPort and metrics on metricsPort. On SIGTERM it does its shutdown work (calls the
+ * external service for shutdownWorkMs every egressIntervalMs, recording each outcome) while still
+ * answering requests that reach it, then exits. With closeOnSigterm it first stops accepting on
+ * appPort and finishes in-flight requests (server.close() at SIGTERM).
+ */
+export async function app(cfg: AppConfig): Promise<void> {
+  let terminating = false;
+  let inflight = 0;
+  let served = 0;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/ready') {
+      res.writeHead(terminating ? 503 : 200);
+      res.end();
+      return;
+    }
+    inflight++;
+    served++;
+    res.on('close', () => inflight--);
+    const h: http.OutgoingHttpHeaders = { 'content-type': 'text/plain' };
+    if (terminating) h.connection = 'close';
+    res.writeHead(200, h);
+    res.end('hello from ' + cfg.pod + '\n');
+  });
+  server.keepAliveTimeout = 3_600_000;
+  const metrics = http.createServer((_req, res) => res.end('app_requests_total ' + served + '\n'));
+  await listen(server, cfg.appPort, '0.0.0.0');
+  await listen(metrics, cfg.metricsPort, '0.0.0.0');
+  ev('app-ready');
+  process.on('SIGTERM', () => {
+    if (terminating) return;
+    terminating = true;
+    void (async () => {
+      ev('app-sigterm');
+      if (cfg.closeOnSigterm) {
+        // Like server.close() at SIGTERM: stop accepting, finish in-flight, then do the shutdown work.
+        server.close();
+        server.closeIdleConnections();
+        const t0 = now();
+        while (inflight > 0 && now() - t0 < 2000) await sleep(5);
+        ev('app-closed-port', { inflight });
+      }
+      // A pooled keep-alive client, as most HTTP libraries are: a `connection: close` from the proxy
+      // shows (the pool opens a new connection), and a proxy that is gone fails the next call.
+      const egressAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const end = now() + cfg.shutdownWorkMs;
+      let n = 0;
+      while (now() < end) {
+        const started = now();
+        n++;
+        const r = await request({ host: cfg.externalIp, port: cfg.externalPort, path: `/call?pod=${encodeURIComponent(cfg.pod)}&n=${n}`, agent: egressAgent, timeout: 1000 });
+        const ok = !r.error && r.status === 200;
+        out({ ev: 'egress', t: started, ok, reason: ok ? '' : r.error ? reasonOf(r.error) : String(r.status), close: !r.error && r.headers.connection === 'close' });
+        const wait = cfg.egressIntervalMs - (now() - started);
+        if (wait > 0) await sleep(wait);
+      }
+      // Listeners close with the process (the HTTP server is the last thing to stop).
+      ev('app-exit');
+      server.close();
+      server.closeAllConnections();
+      metrics.close();
+      process.exit(0);
+    })();
+  });
+  stdinLines();
+}
+
+/** The service outside the pod the app calls during shutdown. */
+export async function external(cfg: ExternalConfig): Promise<void> {
+  let calls = 0;
+  const s = http.createServer((_req, res) => {
+    calls++;
+    res.end('ok ' + calls + '\n');
+  });
+  await listen(s, cfg.externalPort, '0.0.0.0');
+  ev('external-ready');
+  stdinLines();
+}

@@ -1,0 +1,112 @@
+/**
+ * What each role of the lab agent is told when it starts (one JSON argument). Shared, type-only,
+ * between the lab (which builds these) and the agent (which runs them): the agent itself imports
+ * nothing but node: modules and its own directory, because it is copied to a world-readable temp
+ * directory and run there by plain `node` as UID 1337 / 1000 (docs/adr/050-lab-isolation.md).
+ */
+
+/** The ports Istio's proxy processes listen on in a pod (values from src/istio/facts.ts). */
+export interface ProxyPorts {
+  /** Envoy's inbound capture listener (15006). */
+  inbound: number;
+  /** Envoy's outbound capture listener (15001). */
+  outbound: number;
+  /** Envoy's admin API on localhost (15000). */
+  admin: number;
+  /** Envoy's Prometheus listener (15090). */
+  prometheus: number;
+  /** pilot-agent's status server (15020). */
+  status: number;
+  /** pilot-agent's health listener (15021). */
+  health: number;
+}
+
+export interface EnvoyConfig {
+  pod: string;
+  appPort: number;
+  ports: ProxyPorts;
+  /**
+   * Envoy 1.34+ (envoyproxy/envoy#37873): `drain_listeners?inboundonly&graceful` drains inbound
+   * listeners only. false models older Envoy, whose graceful drain ignored `inboundonly` and also
+   * answered the app's outbound requests with `connection: close` (envoyproxy/envoy#35020).
+   */
+  drainDirectionAware: boolean;
+}
+
+export interface PilotAgentConfig extends EnvoyConfig {
+  /** The `envoy` name pilot-agent starts (a symlink to node). */
+  envoyBin: string;
+  terminationDrainMs: number;
+  exitOnZero: boolean;
+  minimumDrainMs: number;
+}
+
+/** `pilot-agent request` gets no JSON argument (its argv is the manifest's); this comes by env. */
+export const REQUEST_CONFIG_ENV = 'MESHDRAIN_LAB_AGENT';
+export interface RequestConfig {
+  /** `pilot-agent request`'s default --debug-port: Envoy's admin port. */
+  adminPort: number;
+}
+
+export interface AppConfig {
+  pod: string;
+  appPort: number;
+  metricsPort: number;
+  externalIp: string;
+  externalPort: number;
+  shutdownWorkMs: number;
+  egressIntervalMs: number;
+  closeOnSigterm: boolean;
+}
+
+export interface ExternalConfig {
+  externalPort: number;
+}
+
+/** The node's ztunnel (ambient): one process outside the pods, listeners inside each pod's netns. */
+export interface ZtunnelConfig {
+  /** This program's entry, for the helper that opens a pod's listeners inside its namespace. */
+  self: string;
+  node: string;
+  inboundPlaintextPort: number;
+  outboundPort: number;
+}
+
+/** The helper ztunnel starts in a pod's namespace: opens the listeners and hands them over (IPC). */
+export interface ZtunnelListenConfig {
+  ports: number[];
+}
+
+export interface BalancerConfig {
+  port: number;
+  appPort: number;
+  bucketMs: number;
+  /** The node's address the kubelet's probes come from (ambient exempts it from capture). */
+  probeSource: string;
+}
+
+/** One readiness probe as the kubelet sends it. */
+export interface Probe {
+  port: number;
+  path: string;
+}
+
+export interface LoadConfig {
+  target: string;
+  port: number;
+  concurrency: number;
+  maxMs: number;
+  maxRequests: number;
+}
+
+export interface RoleConfigs {
+  envoy: EnvoyConfig;
+  'pilot-agent': PilotAgentConfig;
+  app: AppConfig;
+  external: ExternalConfig;
+  balancer: BalancerConfig;
+  load: LoadConfig;
+  ztunnel: ZtunnelConfig;
+  'ztunnel-listen': ZtunnelListenConfig;
+}
+export type Role = keyof RoleConfigs;

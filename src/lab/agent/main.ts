@@ -1,0 +1,44 @@
+/**
+ * The lab agent: the programs that run inside the lab's namespaces, one entry with roles —
+ * `envoy`, `pilot-agent` (and `pilot-agent request ...`), `app`, `external`, `balancer`, `load`,
+ * `ztunnel` (and its in-namespace helper `ztunnel-listen`).
+ * argv: main.js ROLE CONFIG-JSON. Compiled to dist/lab/agent/ and copied by the lab to a
+ * world-readable temp directory before it runs (src/lab/files.ts). Every role exits when its stdin
+ * closes, so a crashed lab leaves no orphans behind.
+ */
+import { app, external } from './app.js';
+import { REQUEST_CONFIG_ENV, type RequestConfig, type Role, type RoleConfigs } from './config.js';
+import { envoy, pilotAgent, pilotAgentRequest } from './proxy.js';
+import { balancer, load } from './traffic.js';
+import { ztunnel, ztunnelListen } from './ztunnel.js';
+
+const self = process.argv[1] ?? '';
+const role = process.argv[2] ?? '';
+const cfgOf = <R extends Role>(): RoleConfigs[R] => JSON.parse(process.argv[3] ?? '{}') as RoleConfigs[R];
+
+const roles: { [R in Role]: () => Promise<void> } = {
+  envoy: () => envoy(cfgOf<'envoy'>()),
+  'pilot-agent': () => pilotAgent(cfgOf<'pilot-agent'>(), self),
+  app: () => app(cfgOf<'app'>()),
+  external: () => external(cfgOf<'external'>()),
+  balancer: () => balancer(cfgOf<'balancer'>()),
+  load: () => load(cfgOf<'load'>()),
+  ztunnel: () => ztunnel(cfgOf<'ztunnel'>()),
+  'ztunnel-listen': () => ztunnelListen(cfgOf<'ztunnel-listen'>()),
+};
+
+const fail = (e: unknown) => {
+  process.stderr.write(`${role}: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+};
+
+if (role === 'request') {
+  const env = process.env[REQUEST_CONFIG_ENV];
+  if (!env) fail(new Error(`pilot-agent request: ${REQUEST_CONFIG_ENV} is not set (the lab's kubelet sets it)`));
+  else void pilotAgentRequest(process.argv.slice(3), JSON.parse(env) as RequestConfig).catch(fail);
+} else if (role in roles) {
+  roles[role as Role]().catch(fail);
+} else {
+  process.stderr.write(`unknown role ${role}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,206 @@
+/**
+ * istio-proxy: `envoy` (inbound, outbound, admin, Prometheus) and `pilot-agent` (its PID 1: status
+ * and health ports, the shutdown sequence), plus `pilot-agent request`. Shutdown behaviour follows
+ * Istio and Envoy; docs/adr/051-lab-proxy-model.md cites the source for each part.
+ */
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import type { EnvoyConfig, PilotAgentConfig, RequestConfig } from './config.js';
+import { ev, listen, request, sleep, stdinLines, stripHop } from './util.js';
+
+/** inbound → the app, outbound → the Host header's destination, admin on localhost, Prometheus. */
+export async function envoy(cfg: EnvoyConfig): Promise<void> {
+  const { ports } = cfg;
+  // Envoy's drain manager: which direction is draining (envoyproxy/envoy source/server/drain_manager_impl.cc).
+  let draining: 'none' | 'inbound' | 'all' = 'none';
+  /** Does a listener of this direction answer with `connection: close` now? (DrainManagerImpl::drainClose) */
+  const drainClose = (dir: 'inbound' | 'outbound') => draining === 'all' || (draining === 'inbound' && (dir === 'inbound' || !cfg.drainDirectionAware));
+  const active = { inbound: 0, outbound: 0 };
+  const appAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const countConns = (server: http.Server, key: keyof typeof active) =>
+    server.on('connection', (s) => {
+      active[key]++;
+      s.on('close', () => active[key]--);
+    });
+  const upstreamFailure = (res: http.ServerResponse, e: NodeJS.ErrnoException, closeNow: boolean) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const why = e.code === 'ECONNREFUSED' ? 'connection failure' : 'connection termination';
+    const h: http.OutgoingHttpHeaders = { 'content-type': 'text/plain', 'x-md-envoy': why };
+    if (closeNow) h.connection = 'close';
+    res.writeHead(503, h);
+    res.end('upstream connect error or disconnect/reset before headers. reset reason: ' + why + '\n');
+  };
+  const inbound = http.createServer((req, res) => {
+    const up = http.request({ host: '127.0.0.1', port: cfg.appPort, method: req.method, path: req.url, headers: stripHop(req.headers), agent: appAgent }, (ur) => {
+      const h = stripHop(ur.headers);
+      // Envoy's graceful drain (--drain-strategy immediate): keep accepting, ask every client to go.
+      if (drainClose('inbound')) h.connection = 'close';
+      res.writeHead(ur.statusCode ?? 502, h);
+      ur.pipe(res);
+      ur.on('error', () => res.destroy());
+    });
+    up.on('error', (e) => upstreamFailure(res, e, drainClose('inbound')));
+    req.pipe(up);
+  });
+  inbound.keepAliveTimeout = 3_600_000;
+  countConns(inbound, 'inbound');
+  const outbound = http.createServer((req, res) => {
+    const [host = '', port = '80'] = String(req.headers.host ?? '').split(':');
+    const up = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: stripHop(req.headers), agent: false }, (ur) => {
+      const h = stripHop(ur.headers);
+      if (drainClose('outbound')) h.connection = 'close';
+      res.writeHead(ur.statusCode ?? 502, h);
+      ur.pipe(res);
+    });
+    up.on('error', (e) => upstreamFailure(res, e, drainClose('outbound')));
+    req.pipe(up);
+  });
+  countConns(outbound, 'outbound');
+  const admin = http.createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://localhost');
+    if (u.pathname === '/drain_listeners' && req.method === 'POST') {
+      // Graceful (--drain-strategy immediate): listeners keep accepting; they would stop after
+      // drainDuration (45 s) unless skip_exit — pilot-agent kills Envoy long before either matters.
+      const dir = u.searchParams.has('inboundonly') ? 'inbound' : 'all';
+      if (draining !== 'all') draining = dir;
+      ev('envoy-drain', { query: u.search });
+      res.end('OK\n');
+      return;
+    }
+    if (u.pathname === '/stats') {
+      res.end(`listener.0.0.0.0_${ports.inbound}.downstream_cx_active: ${active.inbound}\nlistener.0.0.0.0_${ports.outbound}.downstream_cx_active: ${active.outbound}\n`);
+      return;
+    }
+    if (u.pathname === '/quitquitquit' && req.method === 'POST') {
+      res.end('OK\n');
+      setTimeout(() => process.exit(0), 10);
+      return;
+    }
+    if (u.pathname === '/ready') {
+      res.writeHead(draining !== 'none' ? 503 : 200);
+      res.end(draining !== 'none' ? 'DRAINING\n' : 'LIVE\n');
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  const prom = http.createServer((_req, res) => res.end('envoy_cluster_upstream_cx_active 0\n'));
+  await listen(inbound, ports.inbound, '0.0.0.0');
+  await listen(outbound, ports.outbound, '0.0.0.0');
+  await listen(admin, ports.admin, '127.0.0.1');
+  await listen(prom, ports.prometheus, '0.0.0.0');
+  ev('envoy-ready');
+  stdinLines();
+}
+
+/** PID 1 of istio-proxy: starts envoy, serves status/health, runs the shutdown sequence on SIGTERM. */
+export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<void> {
+  const { ports } = cfg;
+  const envoyProc = spawn(cfg.envoyBin, [self, 'envoy', JSON.stringify(cfg)], { stdio: ['pipe', 'inherit', 'inherit'] });
+  envoyProc.on('exit', () => {
+    ev('envoy-exit');
+    process.exit(0);
+  });
+  let terminating = false;
+  /** Set by /drain (DrainNow): a later SIGTERM exits at once instead of draining again (istio/istio#47226). */
+  let skipDrain = false;
+  const admin = (path: string, method = 'GET', timeout = 1000) => request({ host: '127.0.0.1', port: ports.admin, method, path, timeout });
+  const envoyReady = async () => {
+    const r = await admin('/ready', 'GET', 500);
+    return !r.error && r.status === 200;
+  };
+  // pkg/envoy/admin.go DrainListeners: sidecars drain inbound only; DrainNow adds skip_exit.
+  const drainEnvoy = (skipExit: boolean) => admin(`/drain_listeners?inboundonly&graceful${skipExit ? '&skip_exit' : ''}`, 'POST');
+  const status = http.createServer((req, res) => {
+    void (async () => {
+      const u = new URL(req.url ?? '/', 'http://localhost');
+      if (u.pathname === '/healthz/ready') {
+        res.writeHead((await envoyReady()) ? 200 : 503);
+        res.end();
+        return;
+      }
+      if (u.pathname.startsWith('/app-health/')) {
+        const r = await request({ host: '127.0.0.1', port: cfg.appPort, path: '/ready', timeout: 500 });
+        res.writeHead(r.error ? 503 : r.status);
+        res.end();
+        return;
+      }
+      if (u.pathname === '/quitquitquit' && req.method === 'POST') {
+        res.end('OK\n');
+        ev('quitquitquit');
+        envoyProc.kill('SIGKILL');
+        return;
+      }
+      if (u.pathname === '/drain' && req.method === 'POST') {
+        // status/server.go handleDrain → Agent.DrainNow: drain now, and skip the drain on SIGTERM.
+        await drainEnvoy(true);
+        skipDrain = true;
+        ev('agent-drain');
+        res.end('OK\n');
+        return;
+      }
+      res.writeHead(404);
+      res.end();
+    })();
+  });
+  const health = http.createServer((_req, res) => {
+    void envoyReady().then((ok) => {
+      res.writeHead(ok ? 200 : 503);
+      res.end();
+    });
+  });
+  await listen(status, ports.status, '0.0.0.0');
+  await listen(health, ports.health, '0.0.0.0');
+  process.on('SIGTERM', () => {
+    if (terminating) return;
+    terminating = true;
+    void (async () => {
+      ev('agent-sigterm');
+      if (skipDrain) {
+        // Agent.terminate: "Agent already drained, exiting immediately".
+        ev('agent-kill-envoy', { already: 'drained' });
+        envoyProc.kill('SIGKILL');
+        return;
+      }
+      await drainEnvoy(false);
+      if (cfg.exitOnZero) {
+        await sleep(cfg.minimumDrainMs);
+        for (;;) {
+          const r = await admin('/stats?usedonly&filter=downstream_cx_active$');
+          let n = 0;
+          if (!r.error) for (const m of r.text.matchAll(/downstream_cx_active: (\d+)/g)) n += Number(m[1]);
+          if (r.error || n === 0) break;
+          await sleep(1000);
+        }
+      } else {
+        await sleep(cfg.terminationDrainMs);
+      }
+      ev('agent-kill-envoy');
+      envoyProc.kill('SIGKILL');
+    })();
+  });
+  stdinLines();
+}
+
+/** `pilot-agent request [--debug-port=P] METHOD PATH`: what the native-sidecar preStop runs. */
+export async function pilotAgentRequest(args: string[], cfg: RequestConfig): Promise<never> {
+  let port = cfg.adminPort;
+  const rest: string[] = [];
+  for (const a of args) {
+    const m = /^--debug-port=(\d+)$/.exec(a);
+    if (m) port = Number(m[1]);
+    else rest.push(a);
+  }
+  const method = rest[0] ?? 'GET';
+  const path = '/' + String(rest[1] ?? '').replace(/^\//, '');
+  const r = await request({ host: '127.0.0.1', port, method, path, timeout: 2000 });
+  if (r.error) {
+    process.stderr.write('pilot-agent request: ' + r.error.message + '\n');
+    process.exit(1);
+  }
+  process.stdout.write(r.text);
+  process.exit(r.status >= 200 && r.status < 300 ? 0 : 1);
+}

@@ -1,0 +1,174 @@
+/** The client side: a Service-like per-request balancer (with the kubelet's probes) and the load. */
+import http from 'node:http';
+import type { BalancerConfig, LoadConfig, Probe } from './config.js';
+import { ev, listen, now, reasonOf, request, stdinLines, timeoutError } from './util.js';
+
+interface Endpoint {
+  pod: string;
+  ip: string;
+  agent: http.Agent;
+}
+
+interface Stats {
+  requests: number;
+  failed: number;
+  reasons: Record<string, number>;
+  buckets: Record<string, [number, number]>;
+  failures: { t: number; reason: string; pod: string }[];
+}
+
+type Command =
+  | { op: 'set'; id: number; endpoints: { pod: string; ip: string }[] }
+  | { op: 'probe'; id: number; ip: string; probes: Probe[] }
+  | { op: 'count'; id: number }
+  | { op: 'stats'; id: number; reset?: boolean };
+
+/** Per-request round robin over ready endpoints, failures attributed; commands on stdin. */
+export async function balancer(cfg: BalancerConfig): Promise<void> {
+  const endpoints: Endpoint[] = [];
+  const agents = new Map<string, http.Agent>();
+  let rr = 0;
+  const fresh = (): Stats => ({ requests: 0, failed: 0, reasons: {}, buckets: {}, failures: [] });
+  let stats = fresh();
+  const record = (ok: boolean, reason: string, pod: string) => {
+    const t = now();
+    stats.requests++;
+    const k = String(Math.floor(t / cfg.bucketMs));
+    const b = (stats.buckets[k] ??= [0, 0]);
+    if (ok) {
+      b[0]++;
+      return;
+    }
+    b[1]++;
+    stats.failed++;
+    stats.reasons[reason] = (stats.reasons[reason] ?? 0) + 1;
+    if (stats.failures.length < 20_000) stats.failures.push({ t, reason, pod });
+  };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    const ep = endpoints.length ? endpoints[rr++ % endpoints.length] : undefined;
+    if (!ep) {
+      record(false, 'no-endpoint', '');
+      res.writeHead(503, { 'x-md-fail': 'no-endpoint', 'content-length': 0 });
+      res.end();
+      return;
+    }
+    let done = false;
+    const up = http.request({ host: ep.ip, port: cfg.appPort, method: 'GET', path: req.url, headers: { host: 'app.lab.svc' }, agent: ep.agent }, (ur) => {
+      const status = ur.statusCode ?? 502;
+      const failed = status >= 500;
+      const chunks: Buffer[] = [];
+      ur.on('data', (d: Buffer) => chunks.push(d));
+      ur.on('error', (e) => up.emit('error', e));
+      ur.on('end', () => {
+        if (done) return;
+        done = true;
+        record(!failed, failed ? String(status) : '', ep.pod);
+        // A full body with Content-Length: siege 4.0.7 stalls on chunked keep-alive responses.
+        const body = Buffer.concat(chunks);
+        const h: http.OutgoingHttpHeaders = { 'content-type': 'text/plain', 'content-length': body.length, 'x-md-pod': ep.pod };
+        if (failed) h['x-md-fail'] = String(status);
+        res.writeHead(status, h);
+        res.end(body);
+      });
+    });
+    up.setTimeout(5000, () => up.destroy(timeoutError()));
+    up.on('error', (e) => {
+      if (done) return;
+      done = true;
+      const reason = reasonOf(e);
+      record(false, reason, ep.pod);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(502, { 'x-md-fail': reason, 'x-md-pod': ep.pod, 'content-length': 0 });
+      res.end();
+    });
+    up.end();
+  });
+  server.keepAliveTimeout = 3_600_000;
+  await listen(server, cfg.port, '0.0.0.0');
+  ev('balancer-ready');
+  // From the node's own address, as the kubelet probes (ambient lets it past ztunnel).
+  const probe = async (ip: string, probes: Probe[]) => {
+    for (const p of probes) {
+      const r = await request({ host: ip, port: p.port, path: p.path, timeout: 500, agent: false, localAddress: cfg.probeSource });
+      if (r.error || r.status !== 200) return false;
+    }
+    return true;
+  };
+  const handle = async (m: Command) => {
+    if (m.op === 'set') {
+      endpoints.length = 0;
+      for (const e of m.endpoints) {
+        let agent = agents.get(e.pod);
+        if (!agent) agents.set(e.pod, (agent = new http.Agent({ keepAlive: true, maxSockets: 64 })));
+        endpoints.push({ pod: e.pod, ip: e.ip, agent });
+      }
+      // Like Envoy draining the connection pool of a host removed by EDS: idle connections close
+      // now, the rest once their in-flight request is done (none lasts 2 s here).
+      const keep = new Set(m.endpoints.map((e) => e.pod));
+      for (const [pod, agent] of agents) {
+        if (keep.has(pod)) continue;
+        agents.delete(pod);
+        for (const list of Object.values(agent.freeSockets)) for (const sock of list ?? []) sock.destroy();
+        setTimeout(() => agent.destroy(), 2000);
+      }
+      ev('endpoints', { id: m.id, n: endpoints.length });
+    } else if (m.op === 'probe') {
+      ev('probe', { id: m.id, ok: await probe(m.ip, m.probes) });
+    } else if (m.op === 'count') {
+      ev('count', { id: m.id, requests: stats.requests });
+    } else if (m.op === 'stats') {
+      ev('stats', { id: m.id, stats });
+      if (m.reset) stats = fresh();
+    }
+  };
+  stdinLines((line) => {
+    let m: Command;
+    try {
+      m = JSON.parse(line) as Command;
+    } catch {
+      return;
+    }
+    void handle(m);
+  });
+}
+
+/** Bounded concurrent keep-alive clients against the balancer; `stop` on stdin ends them. */
+export async function load(cfg: LoadConfig): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.concurrency });
+  let stop = false;
+  let requests = 0;
+  let failed = 0;
+  const reasons: Record<string, number> = {};
+  const deadline = now() + cfg.maxMs;
+  stdinLines((line) => {
+    if (line.trim() === 'stop') stop = true;
+  });
+  const one = () =>
+    new Promise<string>((resolve) => {
+      const req = http.get({ host: cfg.target, port: cfg.port, path: '/', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200 ? '' : String(res.headers['x-md-fail'] ?? res.statusCode)));
+        res.on('error', (e) => resolve('client-' + reasonOf(e)));
+      });
+      req.setTimeout(10_000, () => req.destroy(timeoutError()));
+      req.on('error', (e) => resolve('client-' + reasonOf(e)));
+    });
+  const worker = async () => {
+    while (!stop && now() < deadline && requests < cfg.maxRequests) {
+      requests++;
+      const r = await one();
+      if (r) {
+        failed++;
+        reasons[r] = (reasons[r] ?? 0) + 1;
+      }
+    }
+  };
+  ev('load-start');
+  await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+  ev('load-done', { requests, failed, reasons });
+  agent.destroy();
+}
