@@ -17,6 +17,12 @@ export interface LabFiles {
   node: string;
   envoyBin: string;
   pilotAgentBin: string;
+  /**
+   * First on the PATH of istio-proxy's hooks: a `pilot-agent` command (as in the proxyv2 image's
+   * /usr/local/bin) that runs the agent, so `pilot-agent request …` works in an exec preStop and
+   * inside a hook's shell script alike.
+   */
+  hookBin: string;
   /** Write a file other users can read (e.g. a siege rc). */
   write(name: string, text: string): string;
   remove(): void;
@@ -40,8 +46,9 @@ export function installLabFiles(prefix: string): LabFiles {
   const dir = mkdtempSync(join(tmpdir(), `meshdrain-lab-${prefix}-`));
   chmodSync(dir, 0o755);
   const bin = join(dir, 'bin');
+  const hookBin = join(dir, 'hookbin');
   const agentDir = join(dir, 'agent');
-  for (const d of [bin, agentDir]) {
+  for (const d of [bin, hookBin, agentDir]) {
     mkdirSync(d, { mode: 0o755 });
     chmodSync(d, 0o755);
   }
@@ -56,12 +63,17 @@ export function installLabFiles(prefix: string): LabFiles {
   const pilotAgentBin = join(bin, 'pilot-agent');
   symlinkSync(node, envoyBin);
   symlinkSync(node, pilotAgentBin);
+  const agent = join(agentDir, AGENT_ENTRY);
+  // The temp path has no quote or space (mkdtemp of tmpdir and our prefix); quoted anyway.
+  writeFileSync(join(hookBin, 'pilot-agent'), `#!/bin/sh\nexec '${pilotAgentBin}' '${agent}' "$@"\n`, { mode: 0o755 });
+  chmodSync(join(hookBin, 'pilot-agent'), 0o755);
   return {
     dir,
-    agent: join(agentDir, AGENT_ENTRY),
+    agent,
     node,
     envoyBin,
     pilotAgentBin,
+    hookBin,
     write(name, text) {
       const p = join(dir, name);
       writeFileSync(p, text, { mode: 0o644 });

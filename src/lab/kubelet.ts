@@ -9,6 +9,7 @@ import { AGENT_HEALTH_PORT, AGENT_STATUS_PORT, ENVOY_ADMIN_PORT, ENVOY_PROMETHEU
 import { REQUEST_CONFIG_ENV, type AppConfig, type PilotAgentConfig, type Probe, type ProxyPorts, type RequestConfig } from './agent/config.js';
 import { AgentChannel, parseEvent } from './control.js';
 import { LabEnvError } from './errors.js';
+import { labEnv } from './exec.js';
 import type { LabFiles } from './files.js';
 import { EXTERNAL_IP, podIp, type LabNet } from './netns.js';
 import type { LabProc, ProcTable } from './procs.js';
@@ -228,14 +229,14 @@ export class Kubelet {
     }
     const { files, procs } = this.d;
     // The proxy image's `pilot-agent` is ours: the same program, named like Istio's.
-    const isAgent = ps.exec[0] === 'pilot-agent';
-    const argv = isAgent ? [files.pilotAgentBin, files.agent, ...ps.exec.slice(1)] : ps.exec;
+    // istio-proxy's image has pilot-agent on its PATH; ours runs the lab's agent (`pilot-agent request`).
     const requestCfg: RequestConfig = { adminPort: PROXY_PORTS.admin };
-    const hook = procs.spawn(argv, {
+    const proxyEnv = { PATH: `${files.hookBin}:${labEnv().PATH}`, [REQUEST_CONFIG_ENV]: JSON.stringify(requestCfg) };
+    const hook = procs.spawn(ps.exec, {
       name: `${pod.name}/${container}/preStop`,
       ns: pod.ns,
       uid: container === 'app' ? APP_UID : PROXY_UID,
-      ...(isAgent ? { env: { [REQUEST_CONFIG_ENV]: JSON.stringify(requestCfg) } } : {}),
+      ...(container === 'istio-proxy' ? { env: proxyEnv } : {}),
       onLine: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
       onStderr: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
     });

@@ -46,8 +46,11 @@ export function inNsArgv(ns: string, uid: number | undefined, cmd: string[]): st
 
 export class ProcTable {
   private readonly procs = new Set<LabProc>();
+  /** Set by killAll: a step still under way (a pod being created) must not start anything after cleanup. */
+  private closed = false;
 
   spawn(cmd: string[], opts: SpawnOptions): LabProc {
+    if (this.closed) throw new LabEnvError(`not starting ${opts.name}: the lab is shutting down`);
     const argv = inNsArgv(opts.ns, opts.uid, cmd);
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: [opts.noStdin ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -116,6 +119,7 @@ export class ProcTable {
 
   /** SIGKILL every process group still alive and wait (bounded) for them to be reaped. */
   async killAll(): Promise<void> {
+    this.closed = true;
     const left = this.live;
     for (const p of left) this.killGroup(p);
     await Promise.race([Promise.all(left.map((p) => p.exited)), new Promise((r) => setTimeout(r, 3000))]);

@@ -68,7 +68,7 @@ describe.skipIf(!root.ok)('meshdrain lab on real namespaces', () => {
   let log: string[] = [];
 
   beforeAll(async () => {
-    const o: LabOptions = { ...base, scenarios: ['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain', 'native'], onPrefix: (p) => (prefix = p), progress: (l) => log.push(l) };
+    const o: LabOptions = { ...base, scenarios: ['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain'], onPrefix: (p) => (prefix = p), progress: (l) => log.push(l) };
     const runs = await runLab(o);
     sums = Object.fromEntries(runs.map((r) => [r.scenario.name, summarize(r, o)]));
   }, 300_000);
@@ -107,17 +107,15 @@ describe.skipIf(!root.ok)('meshdrain lab on real namespaces', () => {
     expect(s.reproduced).toBe(true);
   });
 
-  it('sleep-hold and native behave as their mechanism says', () => {
+  it('sleep-hold behaves as its mechanism says (native: see the modes below)', () => {
     // sleep 2s + 5s drain: the proxy dies ~1s before the app's 8s of work ends → calls fail.
     expect(sums['sleep-hold']!.failedEgress).toBeGreaterThan(0);
     expect(sums['sleep-hold']!.reproduced).toBe(true);
-    expect(sums.native!.failedEgress).toBe(0);
-    expect(sums.native!.reproduced).toBe(true);
   });
 
   it('leaves no namespace, process or temp directory behind', async () => {
     expect(prefix).toMatch(/^md[a-z]*\d+x\d+$/);
-    expect(log.some((l) => l.includes('[4/5 meshdrain]'))).toBe(true);
+    expect(log.some((l) => l.includes('[4/4 meshdrain]'))).toBe(true);
     await expectClean(prefix);
   });
 });
