@@ -1,3 +1,5 @@
+import { EXIT } from './constants.js';
+
 /** Where in an input a problem is. Lines and columns are 1-based. */
 export interface SourcePos {
   file: string;
@@ -10,7 +12,7 @@ export class InputError extends Error {
   constructor(
     message: string,
     readonly pos?: SourcePos,
-    readonly exitCode = 2,
+    readonly exitCode: number = EXIT.input,
   ) {
     super(message);
     this.name = 'InputError';
@@ -28,9 +30,9 @@ export class InputError extends Error {
 /** Bad command-line usage: exit code 2. */
 export class UsageError extends InputError {
   constructor(message: string) {
-    super(message, undefined, 2);
+    super(message, undefined, EXIT.input);
     this.name = 'UsageError';
   }
 }
 
-export { EXIT } from './constants.js';
+export { EXIT };
