@@ -3,7 +3,7 @@ import { InputError, UsageError } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../istio/facts.js';
 import { formatDuration, parseDuration } from '../model/duration.js';
 import { GRACE_MARGIN_SECONDS, MAX_HOLD_TIMEOUT_MS, holdTimeoutMs } from '../plan/budget.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE } from '../constants.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_WAIT_FOR } from '../constants.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { parseStrategy } from './strategy.js';
 
@@ -18,7 +18,7 @@ export interface HoldFlags {
 
 /** Build the HoldSpec from the flags; every value validated (InputError on anything odd). */
 export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void): { hold: HoldSpec; shell: ShellSource } {
-  const strategies: WaitStrategy[] = (flags.waitFor?.length ? flags.waitFor : ['app-listeners']).map((t) => {
+  const strategies: WaitStrategy[] = (flags.waitFor?.length ? flags.waitFor : [DEFAULT_WAIT_FOR]).map((t) => {
     try {
       return parseStrategy(t);
     } catch (e) {

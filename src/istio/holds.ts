@@ -10,7 +10,7 @@ import { checkHold, holdExecCommand } from '../hooks/hold.js';
 import { formatStrategy, parseStrategy } from '../hooks/strategy.js';
 import { parseDuration } from '../model/duration.js';
 import { holdTimeoutMs } from '../plan/budget.js';
-import { DEFAULT_INTERVAL_MS } from '../constants.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../constants.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from './facts.js';
 
@@ -42,7 +42,7 @@ export function defaultHoldTimeoutMs(): number {
 
 /** The hold from command-line options. Bad strategy/duration → InputError (exit 2). */
 export function holdFromOptions(o: HoldOptions): HoldSpec {
-  const strategies = (o.waitFor?.length ? o.waitFor : ['app-listeners']).map((s) => parseStrategy(s.trim()));
+  const strategies = (o.waitFor?.length ? o.waitFor : [DEFAULT_WAIT_FOR]).map((s) => parseStrategy(s.trim()));
   return checkHold({
     strategies,
     timeoutMs: o.timeout !== undefined ? parseDuration(o.timeout, '--timeout') : defaultHoldTimeoutMs(),

@@ -1,7 +1,7 @@
 /** policy + pod template → ShutdownPlan. Pure: no I/O, no YAML nodes. */
 import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { parseStrategy } from '../hooks/strategy.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, SHELL_MOUNT_PATH } from '../constants.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, DEFAULT_WAIT_FOR, SHELL_MOUNT_PATH } from '../constants.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
@@ -71,7 +71,7 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
   }
   const maxDelay = Math.max(0, ...apps.map((a) => a.delaySeconds));
 
-  const strategies: WaitStrategy[] = (s.proxy?.waitFor ?? ['app-listeners']).map(parseStrategy);
+  const strategies: WaitStrategy[] = (s.proxy?.waitFor ?? [DEFAULT_WAIT_FOR]).map(parseStrategy);
   const fixedHold = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
   const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : DEFAULT_APP_SHUTDOWN_SECONDS;
   const budget = shutdownBudget({
