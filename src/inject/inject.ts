@@ -77,7 +77,7 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       const problem = podTemplateProblem(pod);
       if (problem) throw new InputError(`${name}: ${problem.message}`, posOfPath(loaded, doc, [...site.templatePath, ...problem.path]));
       if (injectionDisabled(pod)) {
-        res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: sidecar.istio.io/inject is "false"; left alone`);
+        res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: ${ANNOTATIONS.inject} is "false"; left alone`);
         continue;
       }
       // Errors about the pod's proxy config point at that annotation.

@@ -71,8 +71,8 @@ export function templateAnnotationValue(name: string = DEFAULT_TEMPLATE_NAME, ex
 }
 
 const NATIVE_EXPR: Record<Exclude<NativeCheck, 'off'>, string> = {
-  field: 'ne (index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf "%t" .NativeSidecars)) "false"',
-  annotation: 'eq (index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar`) "true"',
+  field: `ne (index .ObjectMeta.Annotations \`${ANNOTATIONS.nativeSidecar}\` | default (printf "%t" .NativeSidecars)) "false"`,
+  annotation: `eq (index .ObjectMeta.Annotations \`${ANNOTATIONS.nativeSidecar}\`) "true"`,
 };
 
 /** The container fragment the template merges into istio-proxy (also what tests strategic-merge). */
