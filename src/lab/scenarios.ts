@@ -268,7 +268,11 @@ const DEFINITIONS: Record<ScenarioName, (p: ScenarioParams) => Definition> = {
       const drainS = spec.terminationDrainMs / 1000;
       const needReq = m.propagationDelaySeconds > drainS;
       const ok = m.failedEgress > 0 && (!needReq || m.failedRequests > 0);
-      const note = needReq ? '' : ` (endpoint removal after ${m.propagationDelaySeconds}s happens before the ${drainS}s drain ends, so requests are not expected to fail)`;
+      const note = needReq
+        ? ''
+        : m.failed503 > 0
+          ? ` (the 503s are the app's: it stopped listening while its endpoint was still routed; the proxy's own failures need endpoint removal after the ${drainS}s drain)`
+          : ` (endpoint removal after ${m.propagationDelaySeconds}s happens before the ${drainS}s drain ends, so requests are not expected to fail)`;
       return { ok, why: `${ok ? 'reproduced' : 'NOT reproduced'}: proxy outlived the app by ${m.proxyOutlivedAppSeconds}s; ${fails(m)}${note}` };
     },
   }),
