@@ -1,0 +1,318 @@
+/**
+ * The user's own workload as the lab runs it (`meshdrain lab --manifest FILE [--workload Kind/name]`):
+ * the pod template read through the project's loader and lint's pod view (the same reading of hooks,
+ * proxy config, native mode and the distroless variant), turned into what the lab's kubelet runs, the
+ * rollout shape, and a decision per hook: run as written, stood in for, or not run, each with a reason.
+ * Pure (no I/O); errors are InputErrors naming file:line:col (exit 2). ADR 054.
+ */
+import type { Document } from 'yaml';
+import { InputError, type SourcePos } from '../errors.js';
+import type { Loc } from '../lint/locate.js';
+import { ANNOTATIONS, AGENT_STATUS_PORT, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, ISTIO_PORTS, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER } from '../istio/facts.js';
+import { defaultOptions } from '../lint/options.js';
+import { emptyMesh } from '../lint/mesh.js';
+import { podView, type ContainerView, type PodView } from '../lint/pod.js';
+import { getPath, isRecord, podTemplateSites, siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
+import { formatDuration } from '../model/duration.js';
+import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
+import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, type RolloutShape } from './rollout.js';
+import type { LabPodSpec, LabPreStop } from './scenarios.js';
+
+export type ProxyVariant = 'default' | 'distroless';
+export const PROXY_VARIANTS: readonly ProxyVariant[] = ['default', 'distroless'];
+export type DataPlane = 'sidecar' | 'native' | 'ambient';
+
+/** Kinds the lab can roll (a Pod, ReplicaSet or Job has no rolling update to replay). */
+export const ROLLABLE_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'];
+
+/** What the lab does with one preStop of the user's pod. */
+export interface HookDecision {
+  container: string;
+  /** file:line:col of the handler. */
+  at: string;
+  action: 'run' | 'sleep' | 'stand-in' | 'not-run' | 'http-get';
+  why: string;
+}
+
+/** A kubelet httpGet handler, made from the pod's network namespace. */
+export interface HttpGetPreStop {
+  httpGet: { host?: string; port: number; path: string; scheme: 'HTTP' | 'HTTPS' };
+}
+export type ManifestPreStop = LabPreStop | HttpGetPreStop;
+
+export interface ManifestLabPod {
+  file: string;
+  /** "Deployment/web". */
+  workload: string;
+  spec: Omit<LabPodSpec, 'appPreStop' | 'proxyPreStop'> & { appPreStop?: ManifestPreStop; proxyPreStop?: ManifestPreStop };
+  rollout: RolloutShape;
+  /** TCP containerPorts of the app containers (Istio's own ports left out). */
+  appPorts: number[];
+  /** The app container the lab's app stands for. */
+  appContainer: string;
+  proxyVariant: { value: ProxyVariant; source: string };
+  dataPlane: DataPlane;
+  /** `inject.istio.io/templates`, when the pod selects templates. */
+  templates: string[];
+  hooks: HookDecision[];
+  notes: string[];
+}
+
+export interface ManifestOptions {
+  /** `--workload Kind/name`. */
+  workload?: string;
+  /** `--app-prestop-time`: stands in for an app hook the lab cannot run. */
+  appPrestopMs?: number;
+  /** `--proxy-variant`; defaults from the pod as lint reads it. */
+  proxyVariant?: ProxyVariant;
+  maxReplicas?: number;
+}
+
+/** Commands any shell offers (builtins and the coreutils a sleep-style hook uses): not the app image's own program. */
+const SHELL_ONLY = new Set(['sleep', 'echo', 'printf', 'true', 'false', ':', 'exit', 'test', '[', 'wait', 'sh', 'dash', 'ash', 'bash']);
+const LOCAL_HOSTS = /^(localhost|127(\.\d+){3}|\[?::1\]?|0\.0\.0\.0|\$\{?(POD_IP|INSTANCE_IP|HOSTNAME)\}?)$/i;
+/** Programs that act on the cluster or other hosts, not on the pod. */
+const REMOTE_TOOLS = new Set(['kubectl', 'ssh', 'scp', 'nsenter', 'aws', 'gcloud', 'az']);
+
+interface Found {
+  loaded: LoadedFile;
+  doc: Document.Parsed;
+  obj: Record<string, unknown>;
+  site: PodTemplateSite;
+}
+
+function findWorkload(loaded: LoadedFile, wanted: string | undefined): Found {
+  const all: Found[] = [];
+  for (const { doc, value } of loaded.docs) {
+    if (!isRecord(value)) continue;
+    for (const site of podTemplateSites(value)) all.push({ loaded, doc, obj: value, site });
+  }
+  const file = loaded.file;
+  if (!all.length) throw new InputError('no workload with a pod template in the manifest; the lab rolls a Deployment, StatefulSet, DaemonSet or argoproj Rollout', { file, line: 1, col: 1 });
+  const names = all.map((f) => siteName(f.site));
+  let pick: Found | undefined;
+  if (wanted !== undefined) {
+    const [kind, name] = wanted.includes('/') ? wanted.split('/', 2) : [undefined, wanted];
+    const hits = all.filter((f) => f.site.name === name && (kind === undefined || f.site.kind.toLowerCase() === kind!.toLowerCase()));
+    if (hits.length !== 1) {
+      throw new InputError(`--workload ${wanted}: ${hits.length ? 'matches several workloads; name the kind' : 'not in the manifest'} (found: ${names.join(', ')})`, { file, line: 1, col: 1 });
+    }
+    pick = hits[0];
+  } else {
+    const rollable = all.filter((f) => ROLLABLE_KINDS.includes(f.site.kind));
+    if (all.length === 1) pick = all[0];
+    else if (rollable.length === 1) pick = rollable[0];
+    else throw new InputError(`${all.length} workloads in the manifest; pick one with --workload Kind/name (${names.join(', ')})`, { file, line: 1, col: 1 });
+  }
+  const f = pick!;
+  if (!ROLLABLE_KINDS.includes(f.site.kind)) {
+    const at = posOfPath(loaded, f.doc, [...f.site.templatePath.slice(0, f.site.templatePath.length - rel(f.site)), 'kind']);
+    throw new InputError(`${siteName(f.site)}: the lab rolls ${ROLLABLE_KINDS.join(', ')}; a ${f.site.kind} has no rolling update to replay`, at);
+  }
+  return f;
+}
+
+/** Length of the kind's own template path, to find the object's root from a site inside a List. */
+function rel(site: PodTemplateSite): number {
+  return site.kind === 'Pod' ? 0 : site.kind === 'CronJob' ? 4 : 2;
+}
+
+const where = (p: Loc) => `${p.file}:${p.line}:${p.column}`;
+const posOf = (p: Loc): SourcePos => ({ file: p.file, line: p.line, col: p.column });
+
+/** Read the rollout fields of the workload and resolve them as its controller would. */
+function rolloutOf(f: Found, maxReplicas: number | undefined): RolloutShape {
+  const notes: string[] = [];
+  const obj = f.obj;
+  const kind = f.site.kind;
+  const specReplicas = getPath(obj, ['spec', 'replicas']);
+  let replicas = typeof specReplicas === 'number' && Number.isInteger(specReplicas) ? specReplicas : 1;
+  if (kind === 'DaemonSet') {
+    replicas = 3;
+    notes.push('DaemonSet: the lab rolls 3 nodes\' pods');
+  }
+  if (replicas < 1) {
+    notes.push(`replicas ${replicas}: the lab rolls 1 pod (nothing to roll at 0)`);
+    replicas = 1;
+  }
+  replicas = capReplicas(replicas, notes, maxReplicas);
+  const field = (path: (string | number)[], dflt: IntOrPercent, roundUp: boolean): number => {
+    const raw = getPath(obj, path);
+    const v: IntOrPercent = typeof raw === 'number' || typeof raw === 'string' ? raw : dflt;
+    const n = scaleIntOrPercent(v, replicas, roundUp);
+    if (n === undefined) throw new InputError(`${path.join('.')} must be a whole number or a percentage like 25%`, posOfPath(f.loaded, f.doc, path));
+    return Math.min(n, replicas);
+  };
+  // Defaults: Deployment 25%/25% (kubernetes pkg/apis/apps/v1/defaults.go), StatefulSet and DaemonSet
+  // maxUnavailable 1 and no surge, Argo Rollouts canary 25%/25% (argo-rollouts utils/defaults).
+  switch (kind) {
+    case 'Deployment': {
+      if (getPath(obj, ['spec', 'strategy', 'type']) === 'Recreate') {
+        notes.push('strategy Recreate: every old pod terminates before new ones start');
+        return { replicas, maxSurge: 0, maxUnavailable: replicas, replaceAfterExit: true, notes };
+      }
+      const ru = ['spec', 'strategy', 'rollingUpdate'];
+      return { replicas, ...resolveFenceposts(field([...ru, 'maxSurge'], '25%', true), field([...ru, 'maxUnavailable'], '25%', false)), replaceAfterExit: false, notes };
+    }
+    case 'Rollout': {
+      if (isRecord(getPath(obj, ['spec', 'strategy', 'blueGreen']))) {
+        notes.push('blueGreen: the new pods come up in full before the old ones terminate (scaleDownDelaySeconds not replayed)');
+        return { replicas, maxSurge: replicas, maxUnavailable: 0, replaceAfterExit: false, notes };
+      }
+      const c = ['spec', 'strategy', 'canary'];
+      return { replicas, ...resolveFenceposts(field([...c, 'maxSurge'], '25%', true), field([...c, 'maxUnavailable'], '25%', false)), replaceAfterExit: false, notes };
+    }
+    case 'StatefulSet': {
+      const u = field(['spec', 'updateStrategy', 'rollingUpdate', 'maxUnavailable'], 1, false);
+      return { replicas, maxSurge: 0, maxUnavailable: Math.max(1, u), replaceAfterExit: true, notes };
+    }
+    default: {
+      const ru = ['spec', 'updateStrategy', 'rollingUpdate'];
+      const fp = resolveFenceposts(field([...ru, 'maxSurge'], 0, true), field([...ru, 'maxUnavailable'], 1, false));
+      return { replicas, ...fp, replaceAfterExit: fp.maxSurge === 0, notes };
+    }
+  }
+}
+
+/** Where a hook reaches outside the pod: a URL to another host, or a cluster/remote tool. */
+export function reachesOutside(argv: readonly string[], tools: readonly string[]): string | undefined {
+  const remote = tools.find((t) => REMOTE_TOOLS.has(t));
+  if (remote) return `runs ${remote}, which acts outside the pod`;
+  for (const m of argv.join(' ').matchAll(/\b(?:https?|grpc|wss?):\/\/(\[[^\]]+\]|[^/:\s'"]+)/g)) {
+    if (!LOCAL_HOSTS.test(m[1]!)) return `calls ${m[0]}, outside the pod's network namespace`;
+  }
+  return undefined;
+}
+
+/** Is this exec hook something any shell runs (sleeps, echos), rather than the app image's own program? */
+function shellOnly(tools: readonly string[]): boolean {
+  return tools.every((t) => SHELL_ONLY.has(t));
+}
+
+function httpGetOf(handler: unknown): HttpGetPreStop | undefined {
+  const h = getPath(handler, ['httpGet']);
+  if (!isRecord(h)) return undefined;
+  const port = typeof h.port === 'number' ? h.port : Number(h.port);
+  const scheme = h.scheme === 'HTTPS' ? 'HTTPS' : 'HTTP';
+  return { httpGet: { ...(typeof h.host === 'string' ? { host: h.host } : {}), port, path: typeof h.path === 'string' ? h.path : '/', scheme } };
+}
+
+/** Decide what the lab runs for one container's preStop. */
+function decideHook(view: PodView, c: ContainerView, role: 'app' | 'proxy', o: ManifestOptions, hooks: HookDecision[]): ManifestPreStop | undefined {
+  const handler = c.spec.lifecycle?.preStop;
+  if (!handler || !c.preStop) return undefined;
+  const hookKey = [...c.path.slice(view.base.length), 'lifecycle', 'preStop'];
+  const at = where(view.locKey(hookKey));
+  const flag = '--app-prestop-time';
+  const standIn = (what: string): ManifestPreStop => {
+    if (o.appPrestopMs === undefined) {
+      throw new InputError(`${c.name}: preStop ${what} runs the app image's own program, which the lab cannot run; give ${flag} D (how long it takes) to stand in for it`, posOf(view.locKey(hookKey)));
+    }
+    hooks.push({ container: c.name, at, action: 'stand-in', why: `${what}: stood in by ${flag} ${formatDuration(o.appPrestopMs)}` });
+    return { sleepMs: o.appPrestopMs };
+  };
+  if (c.preStop.sleepSeconds !== undefined) {
+    hooks.push({ container: c.name, at, action: 'sleep', why: `sleep action ${c.preStop.sleepSeconds}s` });
+    return { sleepMs: c.preStop.sleepSeconds * 1000 };
+  }
+  const get = httpGetOf(handler);
+  if (get) {
+    const host = get.httpGet.host;
+    if (host !== undefined && !LOCAL_HOSTS.test(host)) {
+      hooks.push({ container: c.name, at, action: 'not-run', why: `httpGet to ${host}, outside the pod; not run (the container gets SIGTERM at once)` });
+      return undefined;
+    }
+    if (role === 'app' && !ISTIO_PORTS.includes(get.httpGet.port)) return standIn(`httpGet :${get.httpGet.port}${get.httpGet.path}`);
+    hooks.push({ container: c.name, at, action: 'http-get', why: `httpGet :${get.httpGet.port}${get.httpGet.path} from the pod's network namespace` });
+    return get;
+  }
+  const a = c.preStop.analysis;
+  const argv = c.preStop.argv;
+  if (!a || !argv) {
+    hooks.push({ container: c.name, at, action: 'not-run', why: 'a handler the lab does not know (not exec, sleep or httpGet)' });
+    return undefined;
+  }
+  const tools = a.tools.map((t) => t.tool);
+  const outside = reachesOutside(argv, tools);
+  if (outside) {
+    hooks.push({ container: c.name, at, action: 'not-run', why: `${outside}; not run (the container gets SIGTERM at once)` });
+    return undefined;
+  }
+  if (role === 'app' && !shellOnly(tools)) return standIn(`exec ${JSON.stringify(argv.join(' ').slice(0, 60))}`);
+  hooks.push({
+    container: c.name,
+    at,
+    action: 'run',
+    why: role === 'proxy' ? `exec, run as written with the ${o.proxyVariant ?? 'chosen'} proxy image's tools` : 'exec, shell and sleep only: run as written',
+  });
+  return { exec: [...argv] };
+}
+
+function ambientOf(t: PodTemplate): boolean {
+  return t.metadata?.labels?.['istio.io/dataplane-mode'] === 'ambient';
+}
+
+/** The workload of a manifest, as the lab runs it. */
+export function labPodFromManifest(text: string, file: string, o: ManifestOptions = {}): ManifestLabPod {
+  const loaded = loadDocuments(text, file);
+  const f = findWorkload(loaded, o.workload);
+  const template = getPath(f.obj, f.site.templatePath.slice(f.site.templatePath.length - rel(f.site))) as PodTemplate;
+  const view = podView(loaded, f.doc, f.site, template, defaultOptions(emptyMesh()));
+  const notes: string[] = [];
+  const hooks: HookDecision[] = [];
+  const variant: ManifestLabPod['proxyVariant'] = o.proxyVariant
+    ? { value: o.proxyVariant, source: '--proxy-variant' }
+    : view.distroless
+      ? { value: 'distroless', source: `${view.distroless.source} (${where(view.distroless.at)})` }
+      : { value: 'default', source: 'no distroless marker on the pod' };
+  const opts = { ...o, proxyVariant: variant.value };
+  const ambient = ambientOf(template) && !view.proxy;
+  const dataPlane: DataPlane = ambient ? 'ambient' : view.native.native ? 'native' : 'sidecar';
+  if (!view.meshed) notes.push(`the pod opts out of injection (${ANNOTATIONS.inject}: "false"); the lab still gives it a sidecar, as a meshed pod would have`);
+
+  const withPorts = view.apps.find((c) => Array.isArray(c.spec.ports) && c.spec.ports.length > 0);
+  const app = withPorts ?? view.apps[0];
+  if (!app) throw new InputError(`${siteName(f.site)}: no app container (only ${PROXY_CONTAINER})`, posOf(view.loc(['spec', 'containers'])));
+  for (const other of view.apps) if (other !== app) notes.push(`container ${other.name}: the lab runs one app, standing for ${app.name}; ${other.name}'s own shutdown is not replayed`);
+  const appPorts = [
+    ...new Set(
+      view.apps.flatMap((c) => (Array.isArray(c.spec.ports) ? c.spec.ports : []))
+        .filter((p): p is Record<string, unknown> => isRecord(p) && typeof p.containerPort === 'number' && (p.protocol === undefined || p.protocol === 'TCP'))
+        .map((p) => p.containerPort as number)
+        .filter((p) => !ISTIO_PORTS.includes(p)),
+    ),
+  ];
+
+  const appPreStop = decideHook(view, app, 'app', opts, hooks);
+  let proxyPreStop = view.proxy && dataPlane !== 'ambient' ? decideHook(view, view.proxy, 'proxy', opts, hooks) : undefined;
+  if (!proxyPreStop && dataPlane === 'native' && !view.proxy?.spec.lifecycle?.preStop) {
+    proxyPreStop = { exec: [...NATIVE_DRAIN_PRESTOP] };
+    hooks.push({ container: PROXY_CONTAINER, at: 'injected', action: 'run', why: `native mode: Istio's template preStop (pilot-agent request --debug-port=${AGENT_STATUS_PORT} POST drain)` });
+  }
+  const templates = (view.annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const custom = templates.filter((t) => t !== 'sidecar' && t !== 'spire');
+  if (custom.length) notes.push(`injection templates ${custom.join(', ')}: the lab cannot see what they inject; it runs the pod's own istio-proxy entry only`);
+
+  const pc = view.proxyConfig;
+  return {
+    file,
+    workload: siteName(f.site),
+    spec: {
+      graceMs: view.graceSeconds * 1000,
+      native: dataPlane === 'native',
+      appPreStop,
+      proxyPreStop,
+      terminationDrainMs: pc.terminationDrainMs?.value ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000,
+      exitOnZero: view.exitOnZero,
+      minimumDrainMs: pc.minimumDrainMs?.value ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000,
+    },
+    rollout: rolloutOf(f, o.maxReplicas),
+    appPorts,
+    appContainer: app.name,
+    proxyVariant: variant,
+    dataPlane,
+    templates,
+    hooks,
+    notes,
+  };
+}

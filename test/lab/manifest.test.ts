@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { labPodFromManifest, reachesOutside } from '../../src/lab/manifest.js';
+import { rolloutWaves, scaleIntOrPercent, resolveFenceposts } from '../../src/lab/rollout.js';
+import { netstatLoopScript } from '../../src/lab/scenarios.js';
+import { expectInputError } from '../helpers/errors.js';
+
+const dir = new URL('../../fixtures/lab/manifests/', import.meta.url);
+const read = (name: string) => readFileSync(new URL(name, dir), 'utf8');
+const load = (name: string, o = {}) => labPodFromManifest(read(name), `manifests/${name}`, o);
+
+describe('the user workload from --manifest', () => {
+  it('takes the seed template hook as written, the grace period and the rollout', () => {
+    const m = load('seed-template-netstat.yaml');
+    expect(m.workload).toBe('Deployment/web');
+    expect(m.spec.graceMs).toBe(20_000);
+    // The same script the built-in netstat-loop scenario runs (the seed template, grace 20 s).
+    expect(m.spec.proxyPreStop).toEqual({ exec: ['/bin/sh', '-c', netstatLoopScript(20) + '\n'] });
+    expect(m.spec.appPreStop).toBeUndefined();
+    expect(m.spec.terminationDrainMs).toBe(5000);
+    expect(m.rollout).toMatchObject({ replicas: 3, maxSurge: 1, maxUnavailable: 0, replaceAfterExit: false });
+    expect(m.appPorts).toEqual([8080]);
+    expect(m.proxyVariant).toEqual({ value: 'default', source: 'no distroless marker on the pod' });
+    expect(m.dataPlane).toBe('sidecar');
+    expect(m.hooks).toEqual([expect.objectContaining({ container: 'istio-proxy', action: 'run', at: expect.stringMatching(/seed-template-netstat.yaml:25:11$/) })]);
+  });
+
+  it('--proxy-variant overrides; the annotation sets it as lint reads it', () => {
+    expect(load('seed-port-20000.yaml', { proxyVariant: 'distroless' }).proxyVariant.value).toBe('distroless');
+    const m = load('app-program-hook.yaml', { appPrestopMs: 10_000 });
+    expect(m.proxyVariant.value).toBe('distroless');
+    expect(m.proxyVariant.source).toMatch(/sidecar.istio.io\/proxyImageType annotation \(manifests\/app-program-hook.yaml:13:\d+\)/);
+    expect(m.spec.terminationDrainMs).toBe(7000);
+  });
+
+  it("an app hook calling the image's own program is refused naming the hook and the flag, or stood in for", () => {
+    expectInputError(() => load('app-program-hook.yaml'), /^manifests\/app-program-hook.yaml:2\d:\d+: db: preStop exec .*graceful_termination.sh.* --app-prestop-time/);
+    const m = load('app-program-hook.yaml', { appPrestopMs: 10_000 });
+    expect(m.spec.appPreStop).toEqual({ sleepMs: 10_000 });
+    expect(m.hooks.find((h) => h.container === 'db')).toMatchObject({ action: 'stand-in', why: expect.stringContaining('--app-prestop-time 10s') });
+  });
+
+  it('a hook that reaches outside the pod is not run, and reported', () => {
+    const m = load('app-program-hook.yaml', { appPrestopMs: 1000 });
+    expect(m.spec.proxyPreStop).toBeUndefined();
+    expect(m.hooks.find((h) => h.container === 'istio-proxy')).toMatchObject({ action: 'not-run', why: expect.stringContaining('http://deploy-gate.ops.svc') });
+    expect(reachesOutside(['sh', '-c', 'curl -XPOST http://localhost:15020/quitquitquit'], ['curl'])).toBeUndefined();
+    expect(reachesOutside(['sh', '-c', 'kubectl annotate pod x y=z'], ['kubectl'])).toMatch(/kubectl/);
+  });
+
+  it('StatefulSet: replicas capped with a note, no surge, Istio ports left out of the app ports', () => {
+    const m = load('app-program-hook.yaml', { appPrestopMs: 1000 });
+    expect(m.rollout).toMatchObject({ replicas: 5, maxSurge: 0, maxUnavailable: 1, replaceAfterExit: true });
+    expect(m.rollout.notes.join('\n')).toMatch(/replicas 12 capped at 5/);
+    expect(m.appPorts).toEqual([5432]);
+  });
+
+  it('refuses no workload and kinds it cannot roll with file:line:col', () => {
+    expectInputError(() => load('config-only.yaml'), /^manifests\/config-only.yaml:1:1: no workload/);
+    expectInputError(() => load('job.yaml'), /^manifests\/job.yaml:2:7: Job\/migrate: the lab rolls Deployment, StatefulSet, DaemonSet, Rollout/);
+    expectInputError(() => load('plain.yaml', { workload: 'Deployment/nope' }), /--workload Deployment\/nope: not in the manifest \(found: Deployment\/web\)/);
+    const two = read('plain.yaml') + '---\n' + read('seed-port-20000.yaml');
+    expectInputError(() => labPodFromManifest(two, 'two.yaml'), /^two.yaml:1:1: 2 workloads .*--workload Kind\/name \(Deployment\/web, Deployment\/orders\)/);
+    expect(labPodFromManifest(two, 'two.yaml', { workload: 'orders' }).workload).toBe('Deployment/orders');
+  });
+
+  it('native mode gets the template drain preStop; the pod after inject keeps its sleep', () => {
+    const native = read('plain.yaml').replace('labels: {app: web}\n    spec:', 'labels: {app: web}\n      annotations: {sidecar.istio.io/nativeSidecar: "true"}\n    spec:');
+    const m = labPodFromManifest(native, 'n.yaml');
+    expect(m.dataPlane).toBe('native');
+    expect(m.spec.proxyPreStop).toEqual({ exec: ['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain'] });
+  });
+});
+
+describe('rollout waves', () => {
+  it('scales percentages like intstr (surge up, unavailable down) and never stalls', () => {
+    expect(scaleIntOrPercent('25%', 3, true)).toBe(1);
+    expect(scaleIntOrPercent('25%', 3, false)).toBe(0);
+    expect(scaleIntOrPercent('x', 3, false)).toBeUndefined();
+    expect(resolveFenceposts(0, 0)).toEqual({ maxSurge: 0, maxUnavailable: 1 });
+  });
+  it('surge 1 / unavailable 0 replaces one at a time, start before terminate', () => {
+    expect(rolloutWaves({ replicas: 3, maxSurge: 1, maxUnavailable: 0 })).toEqual([
+      { start: 1, terminate: 1 },
+      { start: 1, terminate: 1 },
+      { start: 1, terminate: 1 },
+    ]);
+  });
+  it('surge 0 / unavailable 1 terminates first; 4 replicas with 1/1 finish in three waves', () => {
+    expect(rolloutWaves({ replicas: 2, maxSurge: 0, maxUnavailable: 1 })).toEqual([
+      { start: 0, terminate: 1 },
+      { start: 1, terminate: 1 },
+      { start: 1, terminate: 0 },
+    ]);
+    const w = rolloutWaves({ replicas: 4, maxSurge: 1, maxUnavailable: 1 });
+    expect(w).toEqual([
+      { start: 1, terminate: 2 },
+      { start: 2, terminate: 2 },
+      { start: 1, terminate: 0 },
+    ]);
+    expect(w.reduce((s, x) => s + x.start, 0)).toBe(4);
+  });
+});
