@@ -3,7 +3,7 @@
  * the pod template read through the project's loader and lint's pod view (the same reading of hooks,
  * proxy config, native mode and the distroless variant), turned into what the lab's kubelet runs, the
  * rollout shape, and a decision per hook: run as written, stood in for, or not run, each with a reason.
- * Pure (no I/O); errors are InputErrors naming file:line:col (exit 2). ADR 054.
+ * Pure (no I/O); errors are InputErrors naming file:line:col (exit 2). ADR 070.
  */
 import type { Document } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';

@@ -1,7 +1,7 @@
 /**
  * A workload's rolling update as the lab replays it: replicas, maxSurge and maxUnavailable resolved the
  * way the controllers resolve them, capped to what one machine runs, and the waves of pod starts and
- * terminations that follow from them (ADR 054). Pure.
+ * terminations that follow from them (ADR 070). Pure.
  */
 
 /** The most pods one lab rollout runs at a time per generation (2 processes and a netns each). */
