@@ -1,0 +1,125 @@
+/**
+ * Hooks see only the proxy image's tools. The lab runs an istio-proxy exec preStop in a private mount
+ * namespace, chrooted into a minimal root that holds what the chosen proxyv2 variant ships: the default
+ * (Ubuntu-based) image's shell, coreutils, grep, net-tools, iproute2 and curl; the distroless image has
+ * none of them (../shared/design/istio-shutdown-facts.md "The proxyv2 image"; istio docker/Dockerfile.base).
+ * A hook that needs a missing tool fails as the kubelet fails it (FailedPreStopHook), and its container
+ * gets SIGTERM at once. `pilot-agent` is in every variant and is the lab's own program, so a hook that
+ * execs it directly runs outside the root (it execs nothing else). ADR 071.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { execCmd, labEnv } from './exec.js';
+import type { ProxyVariant } from './manifest.js';
+
+/**
+ * What each variant's hook finds on PATH. Default: the Ubuntu base's shell and coreutils plus the
+ * packages Istio's Dockerfile.base adds (curl, iproute2 for ss, net-tools for netstat). Distroless: none.
+ */
+export const VARIANT_PROGRAMS: Readonly<Record<ProxyVariant, readonly string[]>> = Object.freeze({
+  default: ['sh', 'bash', 'sleep', 'cat', 'echo', 'grep', 'wc', 'xargs', 'head', 'tail', 'tr', 'cut', 'sed', 'awk', 'ls', 'netstat', 'ss', 'curl'],
+  distroless: [],
+});
+
+export interface HookRoot {
+  variant: ProxyVariant;
+  dir: string;
+  /** Programs the root holds (host paths copied in, with their shared libraries). */
+  programs: string[];
+  /** Programs of the variant this host lacks (the root lacks them too; reported). */
+  missing: string[];
+  /** The launcher: unshare --mount, mount /proc, chroot as the hook's user. */
+  launcher: string;
+}
+
+const LAUNCHER = `#!/bin/sh
+# meshdrain lab: run a preStop in the proxy image's root. Usage: launch ROOT UID CMD...
+# Runs under \`unshare --mount\` (private propagation): the /proc mount goes away with the hook.
+set -e
+root=$1 uid=$2
+shift 2
+mount -t proc proc "$root/proc"
+mount --bind /dev/null "$root/dev/null"
+exec chroot --userspec="$uid:$uid" "$root" "$@"
+`;
+
+/** Shared libraries a program loads (ldd), as absolute host paths. */
+async function libsOf(path: string): Promise<string[]> {
+  const r = await execCmd(['ldd', path]);
+  if (r.code !== 0) return []; // static, or a script
+  return [...r.stdout.matchAll(/(\/\S+)\s+\(0x/g)].map((m) => m[1]!);
+}
+
+function copyInto(root: string, hostPath: string): void {
+  const dst = join(root, hostPath);
+  if (existsSync(dst)) return;
+  mkdirSync(dirname(dst), { recursive: true, mode: 0o755 });
+  copyFileSync(realpathSync(hostPath), dst);
+  chmodSync(dst, 0o755);
+}
+
+/** The program's file on the lab's PATH (a shell's `command -v` would answer builtins like echo by name). */
+function which(prog: string): string | undefined {
+  for (const d of (labEnv().PATH ?? '').split(':')) {
+    const p = join(d, prog);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/**
+ * Build the variant's root under `dir` (world-readable; the hook runs as UID 1337): /bin and /usr/bin
+ * with the variant's programs and their libraries, /proc (mounted per hook), /tmp, /dev/null.
+ */
+export async function buildHookRoot(dir: string, variant: ProxyVariant): Promise<HookRoot> {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const d of ['bin', 'usr/bin', 'proc', 'tmp', 'dev', 'etc']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
+  chmodSync(join(dir, 'tmp'), 0o1777);
+  const programs: string[] = [];
+  const missing: string[] = [];
+  for (const prog of VARIANT_PROGRAMS[variant]) {
+    const host = which(prog);
+    if (!host) {
+      missing.push(prog);
+      continue;
+    }
+    const inRoot = join('/usr/bin', prog);
+    copyInto(dir, host);
+    if (host !== inRoot) {
+      mkdirSync(join(dir, 'usr/bin'), { recursive: true });
+      if (!existsSync(join(dir, inRoot))) symlinkSync(host, join(dir, inRoot));
+    }
+    if (!existsSync(join(dir, 'bin', prog))) symlinkSync(inRoot, join(dir, 'bin', prog));
+    for (const lib of await libsOf(host)) copyInto(dir, lib);
+    programs.push(prog);
+  }
+  // The mount point for the host's /dev/null (bound per hook by the launcher).
+  writeFileSync(join(dir, 'dev', 'null'), '', { mode: 0o666 });
+  writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0::/:/sbin/nologin\nistio-proxy:x:1337:1337::/:/sbin/nologin\n', { mode: 0o644 });
+  const launcher = join(dir, '..', `launch-${variant}.sh`);
+  writeFileSync(launcher, LAUNCHER, { mode: 0o755 });
+  return { variant, dir, programs, missing, launcher };
+}
+
+/** True when the hook execs pilot-agent itself (present in every proxyv2 image; the lab's own program). */
+export function execsPilotAgent(argv: readonly string[]): boolean {
+  return /(^|\/)pilot-agent$/.test(argv[0] ?? '');
+}
+
+/** argv (run as root in the pod's network namespace) that runs a hook in the root as `uid`. */
+export function hookArgv(root: HookRoot, uid: number, argv: readonly string[]): string[] {
+  return ['unshare', '--mount', '--propagation', 'private', '/bin/sh', root.launcher, root.dir, String(uid), ...argv];
+}
+
+/**
+ * How the kubelet sees a hook's end: exit 0 completes it; anything else is FailedPreStopHook (an exec
+ * handler that exits non-zero or cannot start; kubernetes pkg/kubelet/lifecycle/handlers.go). 126/127
+ * from chroot mean the program is not in the image.
+ */
+export function preStopOutcome(code: number | null, signal: string | null, stderrTail: readonly string[]): { ok: boolean; detail: string } {
+  if (signal) return { ok: false, detail: `killed by ${signal}` };
+  if (code === 0) return { ok: true, detail: 'exit 0' };
+  const notFound = stderrTail.map((l) => /failed to run command ['\u2018]([^'\u2019]+)['\u2019]: No such file or directory/.exec(l)?.[1]).find(Boolean);
+  if (notFound) return { ok: false, detail: `FailedPreStopHook: ${notFound} is not in the proxy image` };
+  return { ok: false, detail: `FailedPreStopHook: exit ${code}` };
+}
