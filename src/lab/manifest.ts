@@ -16,11 +16,10 @@ import { getPath, isRecord, podTemplateSites, siteName, type PodTemplate, type P
 import { formatDuration } from '../model/duration.js';
 import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, type RolloutShape } from './rollout.js';
-import type { LabPodSpec, LabPreStop } from './scenarios.js';
+import { LABELS, labDataPlaneMode, type LabMode, type LabPodSpec, type LabPreStop } from './scenarios.js';
 
 export type ProxyVariant = 'default' | 'distroless';
 export const PROXY_VARIANTS: readonly ProxyVariant[] = ['default', 'distroless'];
-export type DataPlane = 'sidecar' | 'native' | 'ambient';
 
 /** Kinds the lab can roll (a Pod, ReplicaSet or Job has no rolling update to replay). */
 export const ROLLABLE_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'];
@@ -51,7 +50,7 @@ export interface ManifestLabPod {
   /** The app container the lab's app stands for. */
   appContainer: string;
   proxyVariant: { value: ProxyVariant; source: string };
-  dataPlane: DataPlane;
+  dataPlane: LabMode;
   /** `inject.istio.io/templates`, when the pod selects templates. */
   templates: string[];
   hooks: HookDecision[];
@@ -248,10 +247,6 @@ function decideHook(view: PodView, c: ContainerView, role: 'app' | 'proxy', o: M
   return { exec: [...argv] };
 }
 
-function ambientOf(t: PodTemplate): boolean {
-  return t.metadata?.labels?.['istio.io/dataplane-mode'] === 'ambient';
-}
-
 /** The workload of a manifest, as the lab runs it. */
 export function labPodFromManifest(text: string, file: string, o: ManifestOptions = {}): ManifestLabPod {
   const loaded = loadDocuments(text, file);
@@ -266,9 +261,13 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
       ? { value: 'distroless', source: `${view.distroless.source} (${where(view.distroless.at)})` }
       : { value: 'default', source: 'no distroless marker on the pod' };
   const opts = { ...o, proxyVariant: variant.value };
-  const ambient = ambientOf(template) && !view.proxy;
-  const dataPlane: DataPlane = ambient ? 'ambient' : view.native.native ? 'native' : 'sidecar';
-  if (!view.meshed) notes.push(`the pod opts out of injection (${ANNOTATIONS.inject}: "false"); the lab still gives it a sidecar, as a meshed pod would have`);
+  // The data-plane mode is the lab's one decision of it (scenarios.ts labDataPlaneMode). A manifest
+  // without its Namespace is taken as injected at the namespace (what lint assumes too), said in a note.
+  const nsDoc = loaded.docs.map((d) => d.value).find((v) => isRecord(v) && v.kind === 'Namespace' && getPath(v, ['metadata', 'name']) === f.site.namespace);
+  const nsLabels = (getPath(nsDoc, ['metadata', 'labels']) ?? { [LABELS.injection]: 'enabled' }) as Record<string, string>;
+  if (!nsDoc) notes.push(`the namespace is not in the manifest: assumed ${LABELS.injection}=enabled`);
+  const dataPlane = labDataPlaneMode(template, nsLabels);
+  if (!dataPlane) throw new InputError(`${siteName(f.site)}: the pod is not meshed (${ANNOTATIONS.inject}: "false" and no ambient label); the lab runs meshed pods`, posOf(view.loc(['metadata'])));
 
   const withPorts = view.apps.find((c) => Array.isArray(c.spec.ports) && c.spec.ports.length > 0);
   const app = withPorts ?? view.apps[0];
@@ -299,7 +298,7 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
     workload: siteName(f.site),
     spec: {
       graceMs: view.graceSeconds * 1000,
-      native: dataPlane === 'native',
+      mode: dataPlane,
       appPreStop,
       proxyPreStop,
       terminationDrainMs: pc.terminationDrainMs?.value ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000,

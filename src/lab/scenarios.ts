@@ -25,7 +25,7 @@ export const APP_METRICS_PORT = 9090;
 export const APP_UID = 1000;
 
 /** Istio's labels the lab's injector model reads (istio/api label names). */
-const LABELS = Object.freeze({
+export const LABELS = Object.freeze({
   injection: 'istio-injection',
   dataplaneMode: 'istio.io/dataplane-mode',
   proxyOverrides: 'proxy.istio.io/overrides',

@@ -21,7 +21,7 @@ describe('the user workload from --manifest', () => {
     expect(m.rollout).toMatchObject({ replicas: 3, maxSurge: 1, maxUnavailable: 0, replaceAfterExit: false });
     expect(m.appPorts).toEqual([8080]);
     expect(m.proxyVariant).toEqual({ value: 'default', source: 'no distroless marker on the pod' });
-    expect(m.dataPlane).toBe('sidecar');
+    expect(m.dataPlane).toBe('classic');
     expect(m.hooks).toEqual([expect.objectContaining({ container: 'istio-proxy', action: 'run', at: expect.stringMatching(/seed-template-netstat.yaml:25:11$/) })]);
   });
 
