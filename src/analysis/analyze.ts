@@ -324,7 +324,7 @@ export function handlerDelaySeconds(h: { exec?: { command?: string[] }; sleep?: 
   if (!h) return 0;
   if (typeof h.sleep?.seconds === 'number') return h.sleep.seconds;
   const argv = h.exec?.command;
-  if (!Array.isArray(argv) || argv.length === 0) return 0;
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((x) => typeof x === 'string')) return 0;
   const a = analyzeHook(argv);
   return (a.maxHoldMs ?? a.fixedSleepMs) / 1000;
 }

@@ -2,7 +2,7 @@
 import { InputError, UsageError } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../istio/facts.js';
 import { formatDuration, parseDuration } from '../model/duration.js';
-import { GRACE_MARGIN_SECONDS, MAX_HOLD_TIMEOUT_MS, holdTimeoutMs } from '../plan/budget.js';
+import { GRACE_MARGIN_SECONDS, MAX_HOLD_TIMEOUT_MS, graceForHold, holdFits, holdTimeoutMs } from '../plan/budget.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_WAIT_FOR } from '../constants.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { parseStrategy } from './strategy.js';
@@ -35,16 +35,15 @@ export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void): { 
     timeoutMs = parseDuration(flags.timeout, '--timeout');
     if (timeoutMs > MAX_HOLD_TIMEOUT_MS) throw new UsageError(`--timeout: at most ${formatDuration(MAX_HOLD_TIMEOUT_MS)}, got ${JSON.stringify(flags.timeout)}`);
     if (timeoutMs === 0) warn('--timeout 0s: the hold releases at once');
-    if (timeoutMs + drainMs > graceMs) {
-      warn(`--timeout ${formatDuration(timeoutMs)} + drain ${formatDuration(drainMs)} exceeds --grace ${formatDuration(graceMs)}: the kubelet may SIGKILL the proxy mid-hold`);
+    if (!holdFits(timeoutMs / 1000, drainMs / 1000, graceMs / 1000)) {
+      warn(`--timeout ${formatDuration(timeoutMs)} + drain ${formatDuration(drainMs)} + margin ${GRACE_MARGIN_SECONDS}s exceeds --grace ${formatDuration(graceMs)}: the kubelet may SIGKILL the proxy mid-hold`);
     }
   } else {
-    const spare = graceMs - drainMs - GRACE_MARGIN_SECONDS * 1000;
     timeoutMs = holdTimeoutMs(graceMs / 1000, drainMs / 1000);
-    if (spare > timeoutMs) warn(`--grace ${formatDuration(graceMs)}: holding at most ${formatDuration(timeoutMs)}`);
-    if (spare < timeoutMs) {
-      warn(`--grace ${formatDuration(graceMs)} leaves ${formatDuration(Math.max(0, spare))} after Istio's drain and the margin; holding at most ${formatDuration(timeoutMs)} anyway (raise the grace period)`);
-    }
+    const spare = Math.max(0, graceMs - drainMs - GRACE_MARGIN_SECONDS * 1000);
+    if (!holdFits(timeoutMs / 1000, drainMs / 1000, graceMs / 1000)) {
+      warn(`--grace ${formatDuration(graceMs)} leaves ${formatDuration(spare)} after Istio's drain and the margin; holding at most ${formatDuration(timeoutMs)} anyway (raise the grace period)`);
+    } else if (graceForHold(timeoutMs / 1000, drainMs / 1000) < graceMs / 1000) warn(`--grace ${formatDuration(graceMs)}: holding at most ${formatDuration(timeoutMs)}`);
   }
   for (const s of strategies) {
     if (s.kind === 'sleep' && s.ms > timeoutMs) warn(`${`sleep=${formatDuration(s.ms)}`} is longer than the timeout ${formatDuration(timeoutMs)}: the timeout ends it`);

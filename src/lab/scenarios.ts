@@ -13,6 +13,7 @@ import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFA
 import { parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import { isRecord, type Container, type Handler, type PodTemplate } from '../model/workload.js';
 import type { Policy } from '../policy/load.js';
+import { dataPlaneMode, proxyEntry } from '../plan/facts.js';
 
 export const SCENARIO_NAMES = ['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain', 'native', 'native-meshdrain', 'ambient', 'ambient-meshdrain'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -170,7 +171,8 @@ export function labDataPlaneMode(pod: PodTemplate, namespaceLabels: Record<strin
   const ann = pod.metadata?.annotations ?? {};
   const podInject = labels[ANNOTATIONS.inject] ?? ann[ANNOTATIONS.inject];
   const injected = podInject === 'true' || (podInject !== 'false' && namespaceLabels[LABELS.injection] === 'enabled');
-  if (injected) return ann[ANNOTATIONS.nativeSidecar] === 'true' ? 'native' : 'classic';
+  // Native or classic: the one decision every door uses (plan/facts.ts dataPlaneMode).
+  if (injected) return dataPlaneMode({ proxy: proxyEntry(pod), annotation: ann[ANNOTATIONS.nativeSidecar] }).mode === 'native' ? 'native' : 'classic';
   if ((labels[LABELS.dataplaneMode] ?? namespaceLabels[LABELS.dataplaneMode]) === 'ambient') return 'ambient';
   return undefined;
 }

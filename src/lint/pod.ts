@@ -4,13 +4,16 @@
  */
 import type { Document } from 'yaml';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
-import { effectiveDrainMs, goBool } from '../istio/proxy-config.js';
+import { goBool } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import type { LoadedFile } from '../yaml/load.js';
 import { analyzeHook, sleepArgMs, type HookAnalysis } from '../analysis/analyze.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
 import { readProxyConfig, templatePreStop, type ProxyConfigView, type Setting } from './mesh.js';
-import { atLeast, formatVersion, NATIVE, type LintOptions } from './options.js';
+import type { LintOptions } from './options.js';
+import type { ModeDecision } from '../model/data-plane.js';
+import { podShutdownFacts, type PodShutdownFacts, type ShutdownContext } from '../plan/facts.js';
+import { DEFAULT_POLICY } from '../policy/policy.js';
 import { parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
@@ -70,13 +73,17 @@ export interface PodView {
   /** The proxy's preStop (from the pod or the injector's global.proxy.lifecycle); null = none. */
   hold: HookView | null;
   distroless: Setting<string> | null;
-  /** Seconds each app container's preStop delays its SIGTERM (known sleeps only). */
+  /** The longest app container preStop delay (known sleeps and bounded scripts; from the facts). */
   appDelaySeconds: number;
+  /** The pod's shutdown facts as written (plan/facts.ts): mode, delays, drain, grace. */
+  facts: PodShutdownFacts;
+  /** The same facts for the pod as `meshdrain inject` (default policy) would leave it; null when opted out. */
+  injected: PodShutdownFacts | null;
 }
 
 const SECS = (ms: number) => ms / 1000;
 
-type PodBase = Omit<PodView, 'proxyConfig' | 'native' | 'distroless' | 'exitOnZero' | 'drainSeconds' | 'hold'>;
+type PodBase = Omit<PodView, 'proxyConfig' | 'native' | 'distroless' | 'exitOnZero' | 'drainSeconds' | 'hold' | 'facts' | 'injected' | 'appDelaySeconds'>;
 
 function hookView(loaded: LoadedFile, doc: Document.Parsed, path: Path, handler: unknown): HookView | undefined {
   if (!isRecord(handler)) return undefined;
@@ -179,33 +186,29 @@ function parseDurationAt(v: string, at: Loc, what: string): number {
   }
 }
 
-function decideNative(pod: PodBase, opts: LintOptions): PodView['native'] {
-  const proxy = pod.proxy;
-  if (proxy?.restartAlways) return { native: true, why: `${PROXY_CONTAINER} is an init container with restartPolicy: Always`, at: locOf(pod.loaded, pod.doc, proxy.path) };
-  if (proxy && !proxy.init && !pod.proxyIsStub) return { native: false, why: `${PROXY_CONTAINER} is injected as a classic sidecar`, at: locOf(pod.loaded, pod.doc, proxy.path) };
-  const kube = opts.kubeVersion;
-  const istio = opts.istioVersion;
-  if (kube && !atLeast(kube, NATIVE.kubeBeta.major, NATIVE.kubeBeta.minor)) return { native: false, why: `Kubernetes ${formatVersion(kube)} has no native sidecars (1.29+)` };
-  const ann = pod.annotations[ANNOTATIONS.nativeSidecar];
-  const annAt = pod.locKey(['metadata', 'annotations', ANNOTATIONS.nativeSidecar]);
-  if (ann === 'false') return { native: false, why: `${ANNOTATIONS.nativeSidecar}: "false"`, at: annAt };
-  if (ann === 'true') {
-    if (istio && !atLeast(istio, NATIVE.istioAnnotation.major, NATIVE.istioAnnotation.minor)) {
-      return { native: false, why: `${ANNOTATIONS.nativeSidecar} is ignored before Istio 1.24 (Istio ${formatVersion(istio)})`, at: annAt };
-    }
-    return { native: true, why: `${ANNOTATIONS.nativeSidecar}: "true"`, at: annAt };
+/** Where the input that decided the data-plane mode is, when lint can point at it. */
+function modeLoc(pod: PodBase, mode: ModeDecision, opts: LintOptions): Loc | undefined {
+  switch (mode.by) {
+    case 'injected':
+      return pod.proxy ? locOf(pod.loaded, pod.doc, pod.proxy.path) : undefined;
+    case 'annotation':
+      return pod.locKey(['metadata', 'annotations', ANNOTATIONS.nativeSidecar]);
+    case 'mesh':
+      return opts.mesh.nativeSidecars?.at;
+    default:
+      return undefined;
   }
-  const mesh = opts.mesh.nativeSidecars;
-  if (mesh?.value === 'false') return { native: false, why: `ENABLE_NATIVE_SIDECARS=false (${mesh.source})`, at: mesh.at };
-  if (mesh?.value === 'true') {
-    if (istio && !atLeast(istio, NATIVE.istioSupport.major, NATIVE.istioSupport.minor)) return { native: false, why: `ENABLE_NATIVE_SIDECARS needs Istio 1.19+ (Istio ${formatVersion(istio)})`, at: mesh.at };
-    return { native: true, why: `ENABLE_NATIVE_SIDECARS=true (${mesh.source})`, at: mesh.at };
-  }
-  if (atLeast(istio, NATIVE.istioAuto.major, NATIVE.istioAuto.minor) && atLeast(kube, NATIVE.kubeGA.major, NATIVE.kubeGA.minor)) {
-    return { native: true, why: `Istio ${formatVersion(istio!)} turns native sidecars on by default on Kubernetes ${formatVersion(kube!)}` };
-  }
-  if (!istio || !kube) return { native: false, why: 'classic sidecar assumed (pass --kube-version and --istio-version to decide native-sidecar defaults)' };
-  return { native: false, why: `classic sidecar (Istio ${formatVersion(istio)} on Kubernetes ${formatVersion(kube)} does not default to native)` };
+}
+
+/** The derivation's context for a pod as lint sees it: versions, mesh settings, the ProxyConfig read with positions. */
+export function lintContext(opts: LintOptions, cfg: ProxyConfigView): ShutdownContext {
+  return {
+    kubeVersion: opts.kubeVersion,
+    istioVersion: opts.istioVersion,
+    nativeSidecars: opts.mesh.nativeSidecars,
+    podProxyConfig: { terminationDrainMs: cfg.terminationDrainMs?.value, exitOnZero: cfg.exitOnZero?.value, minimumDrainMs: cfg.minimumDrainMs?.value },
+    appShutdownSeconds: opts.appShutdownSeconds,
+  };
 }
 
 function distrolessOf(pod: PodBase, cfg: ProxyConfigView, opts: LintOptions): Setting<string> | null {
@@ -248,18 +251,39 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
     apps,
     graceSeconds: typeof grace === 'number' ? grace : DEFAULT_GRACE_SECONDS,
     graceSet: typeof grace === 'number',
-    appDelaySeconds: Math.max(0, ...apps.map((a) => hookDelaySeconds(a.preStop))),
   };
   // Effective ProxyConfig: mesh defaults, then the pod annotation, then what the injected container says.
   const cfg: ProxyConfigView = { ...opts.mesh.defaultConfig };
   annotationProxyConfig(partial, cfg);
   envProxyConfig(partial, cfg);
-  const exitOnZero = cfg.exitOnZero?.value === true;
-  const drainSeconds = SECS(effectiveDrainMs({ exitOnZero, minimumDrainMs: cfg.minimumDrainMs?.value, terminationDrainMs: cfg.terminationDrainMs?.value }));
-  const native = decideNative(partial, opts);
+  // The pod as written, and as meshdrain inject would leave it: the same derivation inject runs.
+  const ctx = lintContext(opts, cfg);
+  // Only what lint could read: containers with names, string annotations, a numeric grace period.
+  const asWritten: PodTemplate = {
+    metadata: { annotations, labels },
+    spec: {
+      ...(partial.graceSet ? { terminationGracePeriodSeconds: partial.graceSeconds } : {}),
+      containers: all.filter((c) => !c.init).map((c) => c.spec),
+      initContainers: all.filter((c) => c.init).map((c) => c.spec),
+    },
+  };
+  const facts = podShutdownFacts(site, asWritten, null, ctx);
+  const injected = optedOut ? null : podShutdownFacts(site, asWritten, DEFAULT_POLICY, ctx);
+  const native = { native: facts.mode.mode === 'native', why: facts.mode.reason, at: modeLoc(partial, facts.mode, opts) };
   const hold = proxyHold(partial, opts);
   // The native-mode default (`pilot-agent request POST drain`) starts the drain; it is not a hold.
-  const view: PodView = { ...partial, proxyConfig: cfg, exitOnZero, drainSeconds, native, hold: hold?.analysis?.pilotAgentDrain ? null : hold, distroless: null };
+  const view: PodView = {
+    ...partial,
+    facts,
+    injected,
+    appDelaySeconds: facts.appDelaySeconds,
+    proxyConfig: cfg,
+    exitOnZero: facts.drain.exitOnZero === true,
+    drainSeconds: facts.drain.seconds,
+    native,
+    hold: hold?.analysis?.pilotAgentDrain ? null : hold,
+    distroless: null,
+  };
   view.distroless = distrolessOf(view, cfg, opts);
   return view;
 }

@@ -46,7 +46,7 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
   if (mergedConfig !== undefined) annotations[ANNOTATIONS.proxyConfig] = mergedConfig;
 
   if ((plan.hold || plan.proxyPreStop) && plan.via === 'template') {
-    annotations[ANNOTATIONS.templates] = templateAnnotationValue(opts.templateName ?? DEFAULT_TEMPLATE_NAME, annotations[ANNOTATIONS.templates]);
+    annotations[ANNOTATIONS.templates] = templateAnnotationValue(plan.templateName ?? opts.templateName ?? DEFAULT_TEMPLATE_NAME, annotations[ANNOTATIONS.templates]);
   } else if (plan.hold || plan.proxyPreStop) {
     const handler = proxyPreStop(plan)!;
     const containers = (spec.containers ??= []);

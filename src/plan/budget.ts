@@ -59,6 +59,20 @@ export function graceFor(current: number | undefined, required: number, minimum 
   return Math.max(current ?? DEFAULT_GRACE_SECONDS, required, minimum);
 }
 
+/**
+ * Does a hold that may last `timeoutSeconds`, then Istio's drain, end before the kubelet's SIGKILL
+ * with the margin to spare? The one formula plan, lint and the hold flags use; graceForHold is its
+ * least grace period, holdTimeoutMs its longest timeout.
+ */
+export function holdFits(timeoutSeconds: number, drainSeconds: number, graceSeconds: number): boolean {
+  return timeoutSeconds + drainSeconds + GRACE_MARGIN_SECONDS <= graceSeconds;
+}
+
+/** The least whole grace period a hold of `timeoutSeconds` fits in: timeout + drain + margin. */
+export function graceForHold(timeoutSeconds: number, drainSeconds: number): number {
+  return Math.ceil(timeoutSeconds + drainSeconds + GRACE_MARGIN_SECONDS);
+}
+
 /** The longest hold the generator accepts; a longer grace period still gets this much. */
 export const MAX_HOLD_TIMEOUT_MS = 24 * 3_600_000;
 

@@ -61,6 +61,8 @@ export interface ShutdownPlan {
   proxyConfig: ProxyConfigPlan;
   /** How the hold reaches the pod: an istio-proxy override stub, or a custom injection template. */
   via: 'override' | 'template';
+  /** With via template: the custom injection template the pod selects. */
+  templateName?: string;
   /** Human-readable notes for stderr (e.g. "Job: asking for a native sidecar"). */
   notes: string[];
 }

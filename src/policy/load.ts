@@ -34,7 +34,7 @@ export function loadPolicy(text: string, file: string): Policy {
   if ('apiVersion' in value || 'kind' in value) {
     const r = ShutdownPolicySchema.safeParse(value);
     if (!r.success) throw schemaError(loaded, r.error.issues[0]!, 'ShutdownPolicy');
-    const policy: Policy = { format: 'v1alpha1', file, defaults: r.data.defaults ?? {}, rules: r.data.rules ?? [] };
+    const policy: Policy = { format: 'v1alpha1', file, defaults: r.data.defaults ?? {}, rules: r.data.rules ?? [], ...(r.data.template ? { template: r.data.template } : {}) };
     checkValues(loaded, policy);
     return policy;
   }

@@ -2,13 +2,15 @@
  * The normal form of a policy, whatever format it was written in. Kept apart from the zod schema so
  * that commands running without a policy file (a Helm post-renderer call) do not load zod.
  */
-import type { RuleT, SettingsT } from './schema.js';
+import type { RuleT, SettingsT, TemplateSettingsT } from './schema.js';
 
 export interface Policy {
   format: 'default' | 'legacy' | 'v1alpha1';
   file?: string;
   defaults: SettingsT;
   rules: RuleT[];
+  /** The custom injection template's hold (`template:`): istio template renders it, inject --via template sizes grace with it. */
+  template?: TemplateSettingsT;
 }
 
 export const DEFAULT_POLICY: Policy = Object.freeze({ format: 'default', defaults: {}, rules: [] }) as Policy;

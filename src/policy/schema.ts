@@ -48,6 +48,17 @@ export const Settings = z
   })
   .strict();
 
+export const TemplateSettings = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a lowercase name of letters, digits and - (like meshdrain)').optional().describe('Template name (default meshdrain); pods select it with inject.istio.io/templates: "sidecar,<name>"'),
+    waitFor: ProxySettings.shape.waitFor,
+    timeout: duration.optional().describe("Give up the template's hold after this long (default: fits Kubernetes' default 30s grace period after Istio's 5s drain)"),
+    interval: ProxySettings.shape.interval,
+    shellImage: ProxySettings.shape.shellImage.describe('Distroless proxies: the template also adds an init container that copies busybox from this image'),
+  })
+  .strict()
+  .describe('The hold of the custom injection template: `meshdrain istio template -c POLICY` renders it, and `meshdrain inject --via template` sizes grace periods with its timeout');
+
 export const Match = z
   .object({
     kinds: z.array(z.string()).optional(),
@@ -66,6 +77,7 @@ export const ShutdownPolicySchema = z
     metadata: z.object({ name: z.string().optional() }).passthrough().optional(),
     defaults: Settings.optional(),
     rules: z.array(Rule).optional(),
+    template: TemplateSettings.optional(),
   })
   .strict();
 
@@ -74,6 +86,7 @@ export const LegacyPolicySchema = z.record(z.string(), z.record(z.string(), z.re
 
 export type SettingsT = z.infer<typeof Settings>;
 export type RuleT = z.infer<typeof Rule>;
+export type TemplateSettingsT = z.infer<typeof TemplateSettings>;
 export type ShutdownPolicyT = z.infer<typeof ShutdownPolicySchema>;
 
 /** The published JSON Schema (schema/shutdown-policy.schema.json is generated from this). */

@@ -33,7 +33,7 @@ describe('meshdrain hook', () => {
     expect((await cli('--grace', '60s', '--timeout', '5s')).stdout).toMatch(/timeout 5s,/);
     const over = await cli('--grace', '10s', '--timeout', '9s');
     expect(over.code).toBe(0);
-    expect(over.stderr).toMatch(/warning: --timeout 9s \+ drain 5s exceeds --grace 10s/);
+    expect(over.stderr).toMatch(/warning: --timeout 9s \+ drain 5s \+ margin 2s exceeds --grace 10s/);
   });
 
   it('warns when the grace period leaves no room, and still holds at least 1s', async () => {

@@ -132,7 +132,7 @@ describe('meshdrain image (CLI)', () => {
     expect(readFileSync(join(cwd, 'a', 'meshdrain-entrypoint'), 'utf8')).toMatch(/timeout 53s/);
     const r = await cli(cwd, '--istio-version', '1.24.2', '--timeout', '40s', '-o', 'b');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/warning: --timeout 40s \+ drain 5s exceeds --grace 30s/);
+    expect(r.stderr).toMatch(/warning: --timeout 40s \+ drain 5s \+ margin 2s exceeds --grace 30s/);
   });
 
   it('--busybox-image goes into the distroless build stage ARG', async () => {

@@ -1,4 +1,6 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { InputError } from '../../src/errors.js';
@@ -282,6 +284,27 @@ describe('istio template CLI', () => {
     const r = await runCli(['istio', 'template', '--format', 'raw', '--wait-for', 'ports=8080', '--timeout', '40s']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(renderInjectionTemplate({ hold: holdFromOptions({ waitFor: ['ports=8080'], timeout: '40s' }) }));
+  });
+
+  it("-c POLICY renders the policy's template: section, the same hold inject --via template sizes grace periods for", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshdrain-tmpl-'));
+    try {
+      const file = join(dir, 'policy.yaml');
+      writeFileSync(file, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ntemplate:\n  name: drain-wait\n  waitFor: [ports=8080]\n  timeout: 60s\ndefaults:\n  via: template\n');
+      const r = await runCli(['istio', 'template', '--format', 'raw', '-c', file]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(renderInjectionTemplate({ name: 'drain-wait', hold: holdFromOptions({ waitFor: ['ports=8080'], timeout: '60s' }) }));
+      const both = await runCli(['istio', 'template', '-c', file, '--timeout', '30s']);
+      expect(both.code).toBe(2);
+      expect(both.stderr).toMatch(/--timeout: also set in .*policy\.yaml \(template\.timeout\)/);
+      // inject with the same policy sizes the grace period for that 60s hold: 60 + 5 drain + 2 margin.
+      const inj = await runCli(['inject', '-c', file, '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: app, image: a}]\n');
+      expect(inj.code).toBe(0);
+      expect(parseYaml(inj.stdout).spec.terminationGracePeriodSeconds).toBe(67);
+      expect(parseYaml(inj.stdout).metadata.annotations['inject.istio.io/templates']).toBe('sidecar,drain-wait');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--format configmap adds the template to the real injector ConfigMap, idempotently', async () => {

@@ -33,7 +33,8 @@ interface PatchFlags extends HoldFlags {
 }
 
 interface TemplateFlags extends HoldFlags {
-  name: string;
+  config?: string;
+  name?: string;
   shellImage?: string;
   format: TemplateFormat;
   nativeCheck: NativeCheck;
@@ -82,6 +83,22 @@ function holdOf(f: HoldFlags) {
   return holdFromOptions({ waitFor: f.waitFor, timeout: f.timeout, interval: f.interval });
 }
 
+
+/**
+ * The template settings from the policy's `template:` section. A flag that sets the same thing as the
+ * policy is refused: inject sizes grace periods from the policy, so the two must not differ.
+ */
+async function templateFromPolicy(ctx: Ctx, flags: TemplateFlags): Promise<HoldFlags & { name?: string; shellImage?: string }> {
+  const { loadPolicy } = await import('../../policy/load.js');
+  const policy = loadPolicy(readText(flags.config!, ctx.io.cwd), flags.config!);
+  const t = policy.template ?? {};
+  const both = (['name', 'waitFor', 'timeout', 'interval', 'shellImage'] as const).filter((k) => flags[k] !== undefined && t[k] !== undefined);
+  if (both.length) {
+    const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new UsageError(`${both.map(flag).join(', ')}: also set in ${flags.config} (template.${both.join(', template.')}); keep one, so that inject --via template sizes grace periods for the template you install`);
+  }
+  return { name: t.name ?? flags.name, waitFor: t.waitFor ?? flags.waitFor, timeout: t.timeout !== undefined ? String(t.timeout) : flags.timeout, interval: t.interval !== undefined ? String(t.interval) : flags.interval, shellImage: t.shellImage ?? flags.shellImage };
+}
 
 async function readInput(ctx: Ctx, file: string | undefined): Promise<{ text: string; name: string }> {
   if (file === undefined || file === '-') {
@@ -137,7 +154,8 @@ export function registerIstio(program: Command, ctx: Ctx): void {
       )
       .argument('[file]', 'with --format configmap: the injector ConfigMap (or - for stdin)'),
   )
-    .option('--name <name>', 'template name', DEFAULT_TEMPLATE_NAME)
+    .option('-c, --config <policy>', "take the template's hold from a ShutdownPolicy's template: section (the one `meshdrain inject -c POLICY --via template` sizes grace periods with)")
+    .option('--name <name>', `template name (default ${DEFAULT_TEMPLATE_NAME})`)
     .option('--shell-image <image>', 'distroless proxies: also add an init container that copies busybox (sh, sleep) from this image into an emptyDir for the hold (e.g. busybox:1.36.1-musl)')
     .addOption(new Option('--format <format>', 'where it goes').choices(['helm-values', 'istio-operator', 'configmap', 'raw']).default('helm-values'))
     .addOption(
@@ -147,7 +165,8 @@ export function registerIstio(program: Command, ctx: Ctx): void {
     )
     .addHelpText('after', TEMPLATE_HELP)
     .action(async (file: string | undefined, flags: TemplateFlags) => {
-      const opts = { name: checkTemplateName(flags.name), hold: holdOf(flags), nativeCheck: flags.nativeCheck, shellImage: flags.shellImage };
+      const t = flags.config ? await templateFromPolicy(ctx, flags) : flags;
+      const opts = { name: checkTemplateName(t.name ?? DEFAULT_TEMPLATE_NAME), hold: holdOf(t), nativeCheck: flags.nativeCheck, shellImage: t.shellImage };
       if (flags.format !== 'configmap') {
         if (file !== undefined) throw new UsageError(`a FILE is read only with --format configmap`);
         ctx.io.stdout(renderTemplateOutput(flags.format, opts));

@@ -1,4 +1,4 @@
-import { formatBudget, shutdownBudget } from '../../plan/budget.js';
+import { formatBudget, GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs, shutdownBudget } from '../../plan/budget.js';
 import { holdBoundSeconds, holdWaits } from '../pod.js';
 import type { Rule } from '../types.js';
 import { graceLoc, secs } from './common.js';
@@ -20,7 +20,7 @@ or the app in the middle of its last requests.
 The budget is the same arithmetic \`meshdrain inject\` uses:
 app preStop delay + app shutdown (estimated, \`--app-shutdown\`, default 20s) + proxy hold beyond the app +
 Istio drain (\`terminationDrainDuration\`, or \`MINIMUM_DRAIN_DURATION\` with \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS\`) + a 2s margin.
-A hold with a timeout must also fit: timeout + drain ≤ grace period.
+A hold with a timeout must also fit: timeout + drain + the 2s margin ≤ grace period.
 
 The finding is an **error** when the known parts alone (preStop delays, a fixed hold, the drain) overrun the
 grace period, and a **warning** when it takes the estimated app shutdown time to overrun it.`,
@@ -54,12 +54,12 @@ grace period, and a **warning** when it takes the estimated app shutdown time to
       });
       return;
     }
-    if (hold && !fixedOnly && bound !== null && bound > 0 && bound + pod.drainSeconds > pod.graceSeconds) {
-      const need = Math.ceil(bound + pod.drainSeconds);
+    if (hold && !fixedOnly && bound !== null && bound > 0 && !holdFits(bound, pod.drainSeconds, pod.graceSeconds)) {
+      const need = graceForHold(bound, pod.drainSeconds);
       report({
         at,
-        message: `${grace} is less than the proxy hold's timeout plus the drain: ${secs(bound)} (hold timeout) + ${pod.drainSeconds} (Istio drain) = ${need}s; SIGKILL cuts the drain`,
-        fix: `Set terminationGracePeriodSeconds: ${need} or lower the hold's timeout to ${Math.max(0, pod.graceSeconds - pod.drainSeconds)}s.`,
+        message: `${grace} is less than the proxy hold's timeout plus the drain: ${secs(bound)} (hold timeout) + ${pod.drainSeconds} (Istio drain) + ${GRACE_MARGIN_SECONDS} (margin) = ${need}s; SIGKILL cuts the drain`,
+        fix: `Set terminationGracePeriodSeconds: ${need} or lower the hold's timeout to ${secs(holdTimeoutMs(pod.graceSeconds, pod.drainSeconds) / 1000)}s.`,
       });
     }
   },

@@ -1,0 +1,281 @@
+/**
+ * A pod's shutdown facts: the one pure derivation every door reads. The plan decides what to write
+ * from it, lint judges the pod as written from it, the lab builds its pods from it, and the istio
+ * template carries the same hold settings. Nothing here reads YAML nodes or positions; callers that
+ * need positions (lint) read the ProxyConfig themselves through istio/proxy-config.ts and pass it in.
+ *
+ *   workload + pod template + policy + mesh/cluster context
+ *     → data-plane mode and why; each container's preStop delay; effective drain;
+ *       hold and its timeout; grace period required and set
+ */
+import { handlerDelaySeconds } from '../analysis/analyze.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_TEMPLATE_NAME, DEFAULT_WAIT_FOR } from '../constants.js';
+import { parseStrategy } from '../hooks/strategy.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, NATIVE_SIDECAR_VERSIONS as SINCE, PROXY_CONTAINER } from '../istio/facts.js';
+import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
+import type { SourcePos } from '../errors.js';
+import type { ModeDecision } from '../model/data-plane.js';
+import { parseDuration } from '../model/duration.js';
+import { atLeast, formatVersion, type Version } from '../model/version.js';
+import type { Container, PodTemplate, PodTemplateSite } from '../model/workload.js';
+import type { Policy } from '../policy/policy.js';
+import { resolveSettings } from '../policy/match.js';
+import type { SettingsT } from '../policy/schema.js';
+import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, graceForHold, holdTimeoutMs, shutdownBudget, type Budget } from './budget.js';
+import type { AppContainerPlan, HoldSpec, WaitStrategy } from './types.js';
+
+
+/** The drain part of a ProxyConfig (milliseconds), as far as shutdown goes. */
+export interface DrainSettings {
+  terminationDrainMs?: number;
+  exitOnZero?: boolean;
+  minimumDrainMs?: number;
+}
+
+/** What the mesh and the cluster contribute; every field optional (inject knows none of it by default). */
+export interface ShutdownContext {
+  kubeVersion?: Version;
+  istioVersion?: Version;
+  /** pilot's ENABLE_NATIVE_SIDECARS and where it was set. */
+  nativeSidecars?: { value: 'true' | 'false' | 'auto'; source: string };
+  /** Mesh-wide ProxyConfig defaults (meshConfig.defaultConfig). */
+  meshProxyConfig?: DrainSettings;
+  /**
+   * The pod's own ProxyConfig when the caller already read it (lint reads the annotation and the
+   * injected env with positions). Absent: the pod's `proxy.istio.io/config` annotation is read here.
+   */
+  podProxyConfig?: DrainSettings;
+  /** Estimated app shutdown when the policy names none (lint's --app-shutdown). */
+  appShutdownSeconds?: number;
+  /** Where the pod's proxy.istio.io/config annotation is, for errors in it. */
+  where?: SourcePos;
+  /** Overrides the policy's `via`. */
+  via?: 'override' | 'template';
+}
+
+/** The sidecar.istio.io/nativeSidecar meshdrain asks for when the pod names none, and why. */
+export interface NativeRequest {
+  native: boolean;
+  by: 'policy' | 'job';
+}
+
+/** What the mode decision looks at: the pod's istio-proxy entry, the annotation, meshdrain's request. */
+export interface ModeInput {
+  proxy?: { init: boolean; restartAlways: boolean; stub: boolean };
+  /** sidecar.istio.io/nativeSidecar as written. */
+  annotation?: string;
+  request?: NativeRequest;
+}
+
+/**
+ * Classic or native sidecar, and why: the one place this is decided (plan, lint, lab, template).
+ * An injected istio-proxy shows what the pod got; then the kubelet must support it; then the pod's
+ * annotation (or the one meshdrain writes), which needs Istio 1.24; then the mesh-wide setting; then
+ * the version defaults (Istio 1.27 + Kubernetes 1.33 turn it on).
+ */
+export function dataPlaneMode(input: ModeInput, ctx: Pick<ShutdownContext, 'kubeVersion' | 'istioVersion' | 'nativeSidecars'> = {}): ModeDecision {
+  const { proxy } = input;
+  if (proxy?.restartAlways) return { mode: 'native', reason: `${PROXY_CONTAINER} is an init container with restartPolicy: Always`, by: 'injected' };
+  if (proxy && !proxy.init && !proxy.stub) return { mode: 'classic', reason: `${PROXY_CONTAINER} is injected as a classic sidecar`, by: 'injected' };
+  const { kubeVersion: kube, istioVersion: istio } = ctx;
+  if (kube && !atLeast(kube, SINCE.kubeBeta.major, SINCE.kubeBeta.minor)) return { mode: 'classic', reason: `Kubernetes ${formatVersion(kube)} has no native sidecars (1.29+)`, by: 'versions' };
+  const ann = input.annotation === 'true' || input.annotation === 'false' ? input.annotation : undefined;
+  const asked = ann !== undefined ? { native: ann === 'true', by: 'annotation' as const } : input.request;
+  if (asked) {
+    const said =
+      asked.by === 'annotation'
+        ? `${ANNOTATIONS.nativeSidecar}: "${String(asked.native)}"`
+        : asked.by === 'policy'
+          ? `the policy's proxy.nativeSidecar: ${String(asked.native)} (meshdrain writes ${ANNOTATIONS.nativeSidecar}: "${String(asked.native)}")`
+          : `a Job's pod gets ${ANNOTATIONS.nativeSidecar}: "true" from meshdrain (a classic sidecar keeps it from completing)`;
+    if (!asked.native) return { mode: 'classic', reason: said, by: asked.by };
+    if (istio && !atLeast(istio, SINCE.istioAnnotation.major, SINCE.istioAnnotation.minor)) {
+      return { mode: 'classic', reason: `${ANNOTATIONS.nativeSidecar} is ignored before Istio 1.24 (Istio ${formatVersion(istio)})`, by: asked.by };
+    }
+    return { mode: 'native', reason: said, by: asked.by };
+  }
+  const mesh = ctx.nativeSidecars;
+  if (mesh?.value === 'false') return { mode: 'classic', reason: `ENABLE_NATIVE_SIDECARS=false (${mesh.source})`, by: 'mesh' };
+  if (mesh?.value === 'true') {
+    if (istio && !atLeast(istio, SINCE.istioSupport.major, SINCE.istioSupport.minor)) return { mode: 'classic', reason: `ENABLE_NATIVE_SIDECARS needs Istio 1.19+ (Istio ${formatVersion(istio)})`, by: 'mesh' };
+    return { mode: 'native', reason: `ENABLE_NATIVE_SIDECARS=true (${mesh.source})`, by: 'mesh' };
+  }
+  if (atLeast(istio, SINCE.istioAuto.major, SINCE.istioAuto.minor) && atLeast(kube, SINCE.kubeGA.major, SINCE.kubeGA.minor)) {
+    return { mode: 'native', reason: `Istio ${formatVersion(istio!)} turns native sidecars on by default on Kubernetes ${formatVersion(kube!)}`, by: 'versions' };
+  }
+  if (!istio || !kube) return { mode: 'classic', reason: 'classic sidecar assumed (pass --kube-version and --istio-version to decide native-sidecar defaults)', by: 'assumed' };
+  return { mode: 'classic', reason: `classic sidecar (Istio ${formatVersion(istio)} on Kubernetes ${formatVersion(kube)} does not default to native)`, by: 'versions' };
+}
+
+/** The pod's istio-proxy entry as the mode decision sees it. */
+export function proxyEntry(pod: PodTemplate): ModeInput['proxy'] {
+  const c = (pod.spec?.containers ?? []).find((x) => x.name === PROXY_CONTAINER);
+  if (c) return { init: false, restartAlways: false, stub: isStub(c) };
+  const init = (pod.spec?.initContainers ?? []).find((x) => x.name === PROXY_CONTAINER);
+  return init ? { init: true, restartAlways: init.restartPolicy === 'Always', stub: isStub(init) } : undefined;
+}
+
+/** An istio-proxy override stub (`image: auto` or none): Istio merges it into the sidecar it injects. */
+export const isStub = (c: Container): boolean => c.image === undefined || c.image === 'auto';
+
+/** The sidecar.istio.io/nativeSidecar meshdrain writes: never over the user's; the policy's; Jobs native. */
+export function nativeRequest(site: PodTemplateSite, annotation: string | undefined, s: SettingsT): NativeRequest | undefined {
+  if (annotation === 'true' || annotation === 'false') return undefined;
+  if (s.proxy?.nativeSidecar !== undefined) return { native: s.proxy.nativeSidecar, by: 'policy' };
+  if (site.isJobLike) return { native: true, by: 'job' };
+  return undefined;
+}
+
+/** Istio's drain after the hold: later layers win field by field; Istio's defaults fill the rest. */
+export function effectiveDrain(layers: (DrainSettings | undefined)[]): DrainSettings & { seconds: number; unbounded: boolean } {
+  const out: DrainSettings = {};
+  for (const l of layers) {
+    if (!l) continue;
+    if (l.terminationDrainMs !== undefined) out.terminationDrainMs = l.terminationDrainMs;
+    if (l.exitOnZero !== undefined) out.exitOnZero = l.exitOnZero;
+    if (l.minimumDrainMs !== undefined) out.minimumDrainMs = l.minimumDrainMs;
+  }
+  return { ...out, seconds: effectiveDrainMs(out) / 1000, unbounded: out.exitOnZero === true };
+}
+
+/** The hold a custom injection template carries: the policy's `template:` section, else the defaults. */
+export function templateHoldTimeoutMs(policy: Policy | null): number {
+  const t = policy?.template?.timeout;
+  return t !== undefined ? parseDuration(t, 'template.timeout') : holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS);
+}
+
+export interface PodShutdownFacts {
+  /** The data-plane mode of the pod as meshdrain leaves it (as written when judging). */
+  mode: ModeDecision;
+  /** sidecar.istio.io/nativeSidecar to write; undefined = leave it alone. */
+  nativeRequest?: boolean;
+  /** Each app container: the seconds its preStop delays SIGTERM, and the preStop meshdrain sets. */
+  apps: AppContainerPlan[];
+  /** The longest app preStop delay. */
+  appDelaySeconds: number;
+  appShutdownSeconds: number;
+  /** Effective drain: mesh defaults ← the pod's ProxyConfig ← the policy. */
+  drain: DrainSettings & { seconds: number; unbounded: boolean };
+  via: 'override' | 'template';
+  /** The hold meshdrain adds (override stub); null when none (native, Job, raw preStop, judging). */
+  hold: HoldSpec | null;
+  /**
+   * A hold timeout the grace period must cover whole: the template's, or one the policy names.
+   * undefined when the hold's timeout follows the grace period instead.
+   */
+  fixedHoldTimeoutSeconds?: number;
+  budget: Budget;
+  grace: {
+    /** terminationGracePeriodSeconds as written. */
+    set?: number;
+    /** What the shutdown needs: the budget, the policy's minimum, a fixed hold timeout + drain + margin. */
+    required: number;
+    /** What the pod ends up with: never lower than set. */
+    value: number;
+  };
+  /** The policy settings that apply to this pod ({} when judging). */
+  settings: SettingsT;
+  notes: string[];
+}
+
+const seconds = (d: string | number) => parseDuration(d) / 1000;
+
+/**
+ * The shutdown facts of one pod template. `policy` null judges the pod as written (lint); a policy
+ * (DEFAULT_POLICY included) gives the pod as meshdrain inject leaves it.
+ */
+export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy: Policy | null, ctx: ShutdownContext = {}): PodShutdownFacts {
+  const annotations = pod.metadata?.annotations ?? {};
+  const s: SettingsT = policy ? resolveSettings(policy, site, pod.metadata?.labels ?? {}) : {};
+  const notes: string[] = [];
+  const userNative = annotations[ANNOTATIONS.nativeSidecar];
+  const request = policy ? nativeRequest(site, userNative, s) : undefined;
+  const mode = dataPlaneMode({ proxy: proxyEntry(pod), annotation: userNative, request }, ctx);
+  const native = mode.mode === 'native';
+  if (policy && site.isJobLike && userNative === 'false') {
+    notes.push(`${ANNOTATIONS.nativeSidecar}: "false" kept as written; a classic sidecar keeps this Job's pods from completing, and a hold cannot help, so none is added`);
+  }
+  if (request?.by === 'job') notes.push(`asking Istio for a native sidecar (${ANNOTATIONS.nativeSidecar}: "true"); a proxy hold cannot help a Job, a classic sidecar keeps it from completing`);
+
+  const pc = ctx.podProxyConfig ?? drainOf(parseProxyConfigAnnotation(annotations[ANNOTATIONS.proxyConfig], ctx.where));
+  const drain = effectiveDrain([
+    ctx.meshProxyConfig,
+    pc,
+    {
+      exitOnZero: s.proxy?.exitOnZeroActiveConnections,
+      minimumDrainMs: s.proxy?.minimumDrainDuration !== undefined ? parseDuration(s.proxy.minimumDrainDuration) : undefined,
+      terminationDrainMs: s.proxy?.terminationDrainDuration !== undefined ? parseDuration(s.proxy.terminationDrainDuration) : undefined,
+    },
+  ]);
+
+  // App containers: what the policy names; a delay becomes a sleep where the user has no preStop.
+  // Endpoint removal lags SIGTERM by seconds; an app that stops accepting at SIGTERM answers 503 to
+  // requests still routed to it. A short sleep first is the standard fix (not for Jobs: no Service).
+  const appDelay = !policy ? 0 : s.app?.delay !== undefined ? seconds(s.app.delay) : site.isJobLike ? 0 : DEFAULT_APP_DELAY_SECONDS;
+  const apps: AppContainerPlan[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    if (c.name === PROXY_CONTAINER) continue;
+    const named = s.containers?.[c.name];
+    if (named && 'preStop' in named) apps.push({ name: c.name, preStop: { exec: named.preStop }, delaySeconds: handlerDelaySeconds({ exec: { command: named.preStop } }) });
+    else if (named && 'sleep' in named) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(seconds(named.sleep)) }, delaySeconds: seconds(named.sleep) });
+    else if (appDelay > 0 && !c.lifecycle?.preStop) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(appDelay) }, delaySeconds: appDelay });
+    else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop ? handlerDelaySeconds(c.lifecycle.preStop) : 0 });
+  }
+  const appDelaySeconds = Math.max(0, ...apps.map((a) => a.delaySeconds));
+
+  const strategies: WaitStrategy[] = (s.proxy?.waitFor ?? [DEFAULT_WAIT_FOR]).map(parseStrategy);
+  const fixedSleep = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
+  const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
+  const budget = shutdownBudget({ appDelaySeconds, appShutdownSeconds, drainSeconds: drain.seconds, fixedHoldSeconds: policy ? fixedSleep || undefined : undefined });
+
+  // A pod that already selects meshdrain's injection template gets its hold from there, not twice.
+  const selectsTemplate = (annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).includes(policy?.template?.name ?? DEFAULT_TEMPLATE_NAME);
+  const via = ctx.via ?? s.via ?? (selectsTemplate ? 'template' : 'override');
+  // A hold whose timeout does not follow this pod's grace period is honoured whole: the custom
+  // injection template's (one for every pod), or a timeout the policy names.
+  let fixedHoldTimeoutSeconds: number | undefined;
+  if (policy && !native) {
+    if (via === 'template') fixedHoldTimeoutSeconds = templateHoldTimeoutMs(policy) / 1000;
+    if (!s.proxy?.preStop && s.proxy?.timeout !== undefined) fixedHoldTimeoutSeconds = Math.max(fixedHoldTimeoutSeconds ?? 0, seconds(s.proxy.timeout));
+  }
+  const set = pod.spec?.terminationGracePeriodSeconds;
+  const required = Math.max(
+    budget.requiredSeconds,
+    s.gracePeriod !== undefined ? Math.ceil(seconds(s.gracePeriod)) : 0,
+    fixedHoldTimeoutSeconds !== undefined ? graceForHold(fixedHoldTimeoutSeconds, drain.seconds) : 0,
+  );
+  const graceValue = policy ? graceFor(set, required) : (set ?? DEFAULT_GRACE_SECONDS);
+
+  if (policy && via === 'template' && !native) {
+    const ignored = (['waitFor', 'timeout', 'interval', 'shell', 'shellImage', 'preStop'] as const).filter((k) => s.proxy?.[k] !== undefined);
+    if (ignored.length) notes.push(`via template: the hold comes from the custom injection template, so the policy's proxy.${ignored.join(', proxy.')} is not used here; give it to \`meshdrain istio template\` (the policy's template: section)`);
+  }
+  let hold: HoldSpec | null = null;
+  // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
+  if (policy && !native && !site.isJobLike && !s.proxy?.preStop) {
+    const timeoutMs = s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceValue, drain.seconds);
+    hold = { strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
+  }
+
+  return {
+    mode,
+    nativeRequest: request?.native,
+    apps,
+    appDelaySeconds,
+    appShutdownSeconds,
+    drain,
+    via,
+    hold,
+    fixedHoldTimeoutSeconds,
+    budget,
+    grace: { set, required, value: graceValue },
+    settings: s,
+    notes,
+  };
+}
+
+const drainOf = (p: { terminationDrainMs?: number; exitOnZeroActiveConnections?: boolean; minimumDrainMs?: number }): DrainSettings => ({
+  terminationDrainMs: p.terminationDrainMs,
+  exitOnZero: p.exitOnZeroActiveConnections,
+  minimumDrainMs: p.minimumDrainMs,
+});

@@ -1,0 +1,85 @@
+/**
+ * Hold settings from every door — hook and image flags, istio flags, the policy's proxy: and
+ * template: sections — become a HoldSpec here: one set of limits, one set of defaults, one wording.
+ * Errors name the field and the value as typed, with a position when the caller has one.
+ */
+import { InputError, type SourcePos } from '../errors.js';
+import { parseStrategy } from '../hooks/strategy.js';
+import { formatDuration, parseDuration } from '../model/duration.js';
+import { MAX_HOLD_TIMEOUT_MS } from './budget.js';
+import type { HoldSpec, WaitStrategy } from './types.js';
+
+export const DEFAULT_INTERVAL_MS = 200;
+/** Shortest poll interval: anything shorter is a busy loop. */
+export const MIN_INTERVAL_MS = 10;
+/** Longest poll interval: a hold that looks once a minute is a sleep, not a wait. */
+export const MAX_INTERVAL_MS = 60_000;
+export { MAX_HOLD_TIMEOUT_MS };
+
+/** The hold settings as a person typed them (flags or policy fields). */
+export interface HoldSettingsInput {
+  waitFor?: readonly string[];
+  timeout?: string | number;
+  interval?: string | number;
+}
+
+export type HoldField = 'waitFor' | 'timeout' | 'interval';
+
+export interface HoldSettingsOptions {
+  /** What each field is called where the user typed it: flags (default) or policy keys. */
+  labels?: Readonly<Record<HoldField, string>>;
+  /** Where a field (or one waitFor entry) is, for file:line:col. */
+  at?: (field: HoldField, index?: number) => SourcePos | undefined;
+}
+
+export const FLAG_LABELS: Readonly<Record<HoldField, string>> = Object.freeze({ waitFor: '--wait-for', timeout: '--timeout', interval: '--interval' });
+export const POLICY_LABELS: Readonly<Record<HoldField, string>> = Object.freeze({ waitFor: 'waitFor', timeout: 'timeout', interval: 'interval' });
+
+const typed = (v: string | number): string => JSON.stringify(typeof v === 'number' ? v : String(v));
+
+/** Run `f`; an InputError from it is re-raised named by `label` and placed at `pos`. */
+function named<T>(label: string, pos: SourcePos | undefined, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const msg = e.message.startsWith(`${label}:`) ? e.message : `${label}: ${e.message}`;
+    throw new InputError(msg, pos ?? e.pos);
+  }
+}
+
+/** The wait strategies; default app-listeners. */
+export function parseWaitFor(list: readonly string[] | undefined, o: HoldSettingsOptions = {}): WaitStrategy[] {
+  const label = (o.labels ?? FLAG_LABELS).waitFor;
+  if (!list?.length) return [{ kind: 'app-listeners' }];
+  return list.map((t, i) => named(label, o.at?.('waitFor', i), () => parseStrategy(t.trim())));
+}
+
+/** A hold timeout: 0 to 24 h (beyond a day a number is a unit mistake, not a hold). */
+export function parseTimeoutMs(v: string | number, o: HoldSettingsOptions = {}): number {
+  const label = (o.labels ?? FLAG_LABELS).timeout;
+  const pos = o.at?.('timeout');
+  const ms = named(label, pos, () => parseDuration(v, label));
+  if (ms > MAX_HOLD_TIMEOUT_MS) throw new InputError(`${label}: expected at most ${formatDuration(MAX_HOLD_TIMEOUT_MS)}, got ${typed(v)}`, pos);
+  return ms;
+}
+
+/** A poll interval: 10 ms to 60 s. */
+export function parseIntervalMs(v: string | number, o: HoldSettingsOptions = {}): number {
+  const label = (o.labels ?? FLAG_LABELS).interval;
+  const pos = o.at?.('interval');
+  const ms = named(label, pos, () => parseDuration(v, label));
+  if (ms < MIN_INTERVAL_MS || ms > MAX_INTERVAL_MS) {
+    throw new InputError(`${label}: expected ${formatDuration(MIN_INTERVAL_MS)} to ${formatDuration(MAX_INTERVAL_MS)}, got ${typed(v)}`, pos);
+  }
+  return ms;
+}
+
+/** Validate hold settings as typed and fill the defaults (`defaultTimeoutMs` depends on the door). */
+export function holdSettings(s: HoldSettingsInput, defaultTimeoutMs: number, o: HoldSettingsOptions = {}): HoldSpec {
+  return {
+    strategies: parseWaitFor(s.waitFor, o),
+    timeoutMs: s.timeout !== undefined ? parseTimeoutMs(s.timeout, o) : defaultTimeoutMs,
+    intervalMs: s.interval !== undefined ? parseIntervalMs(s.interval, o) : DEFAULT_INTERVAL_MS,
+  };
+}

@@ -1,0 +1,90 @@
+/** The derivation every door reads: mode and why, delays, drain, hold, grace (plan/facts.ts). */
+import { describe, expect, it } from 'vitest';
+import { dataPlaneMode, podShutdownFacts, templateHoldTimeoutMs } from '../../src/plan/facts.js';
+import { DEFAULT_POLICY, type Policy } from '../../src/policy/policy.js';
+import type { PodTemplate, PodTemplateSite } from '../../src/model/workload.js';
+
+const site = (kind = 'Deployment'): PodTemplateSite => ({ kind, apiVersion: 'apps/v1', name: 'web', labels: {}, templatePath: ['spec', 'template'], isJobLike: kind === 'Job' || kind === 'CronJob' }) as PodTemplateSite;
+const pod = (o: { annotations?: Record<string, string>; grace?: number; containers?: unknown[]; initContainers?: unknown[] } = {}): PodTemplate =>
+  ({
+    metadata: { annotations: o.annotations ?? {} },
+    spec: {
+      ...(o.grace !== undefined ? { terminationGracePeriodSeconds: o.grace } : {}),
+      containers: o.containers ?? [{ name: 'app', image: 'app:1' }],
+      ...(o.initContainers ? { initContainers: o.initContainers } : {}),
+    },
+  }) as PodTemplate;
+const policy = (p: Partial<Policy>): Policy => ({ format: 'v1alpha1', defaults: {}, rules: [], ...p });
+
+describe('dataPlaneMode', () => {
+  it('an injected native proxy is native whatever the annotation says', () => {
+    const m = dataPlaneMode({ proxy: { init: true, restartAlways: true, stub: false }, annotation: 'false' });
+    expect(m).toEqual({ mode: 'native', reason: 'istio-proxy is an init container with restartPolicy: Always', by: 'injected' });
+  });
+  it('an injected classic proxy is classic even with the annotation (it was decided at injection)', () => {
+    expect(dataPlaneMode({ proxy: { init: false, restartAlways: false, stub: false }, annotation: 'true' }).mode).toBe('classic');
+  });
+  it('the annotation decides; before Istio 1.24 it is ignored; before Kubernetes 1.29 nothing is native', () => {
+    expect(dataPlaneMode({ annotation: 'true' })).toMatchObject({ mode: 'native', by: 'annotation' });
+    expect(dataPlaneMode({ annotation: 'true' }, { istioVersion: { major: 1, minor: 23 } })).toMatchObject({ mode: 'classic', reason: expect.stringContaining('ignored before Istio 1.24') });
+    expect(dataPlaneMode({ annotation: 'true' }, { kubeVersion: { major: 1, minor: 28 } })).toMatchObject({ mode: 'classic', by: 'versions' });
+  });
+  it("meshdrain's own request (policy, Job) counts like the annotation, but never over the user's", () => {
+    expect(dataPlaneMode({ request: { native: true, by: 'job' } })).toMatchObject({ mode: 'native', by: 'job' });
+    expect(dataPlaneMode({ annotation: 'false', request: { native: true, by: 'job' } })).toMatchObject({ mode: 'classic', by: 'annotation' });
+  });
+  it('then the mesh setting, then the version defaults', () => {
+    expect(dataPlaneMode({}, { nativeSidecars: { value: 'true', source: 'values' } })).toMatchObject({ mode: 'native', by: 'mesh', reason: 'ENABLE_NATIVE_SIDECARS=true (values)' });
+    expect(dataPlaneMode({}, { istioVersion: { major: 1, minor: 27 }, kubeVersion: { major: 1, minor: 33 } })).toMatchObject({ mode: 'native', by: 'versions' });
+    expect(dataPlaneMode({}, { istioVersion: { major: 1, minor: 27 }, kubeVersion: { major: 1, minor: 32 } })).toMatchObject({ mode: 'classic', by: 'versions' });
+    expect(dataPlaneMode({})).toMatchObject({ mode: 'classic', by: 'assumed' });
+  });
+});
+
+describe('podShutdownFacts', () => {
+  it('default policy, Deployment: 5s app sleep, 5s drain, hold with timeout grace - drain - 2s, grace 32s', () => {
+    const f = podShutdownFacts(site(), pod(), DEFAULT_POLICY);
+    expect(f.mode.mode).toBe('classic');
+    expect(f.apps).toEqual([{ name: 'app', preStop: { sleepSeconds: 5 }, delaySeconds: 5 }]);
+    expect(f.drain.seconds).toBe(5);
+    expect(f.grace).toEqual({ set: undefined, required: 32, value: 32 });
+    expect(f.hold).toEqual({ strategies: [{ kind: 'app-listeners' }], timeoutMs: 25_000, intervalMs: 200 });
+  });
+  it('judging as written (no policy): no meshdrain delay, no hold, no request; the grace period is what is set', () => {
+    const f = podShutdownFacts(site('Job'), pod({ grace: 10 }), null);
+    expect(f.mode).toMatchObject({ mode: 'classic', by: 'assumed' });
+    expect(f.nativeRequest).toBeUndefined();
+    expect(f.apps[0]!.delaySeconds).toBe(0);
+    expect(f.hold).toBeNull();
+    expect(f.grace.value).toBe(10);
+  });
+  it('a Job gets a native request and no hold', () => {
+    const f = podShutdownFacts(site('Job'), pod(), DEFAULT_POLICY);
+    expect(f.nativeRequest).toBe(true);
+    expect(f.mode).toMatchObject({ mode: 'native', by: 'job' });
+    expect(f.hold).toBeNull();
+  });
+  it('drain: mesh defaults, then the annotation, then the policy, field by field', () => {
+    const ctx = { meshProxyConfig: { terminationDrainMs: 20_000, minimumDrainMs: 9000 } };
+    expect(podShutdownFacts(site(), pod(), DEFAULT_POLICY, ctx).drain.seconds).toBe(20);
+    const ann = pod({ annotations: { 'proxy.istio.io/config': '{"terminationDrainDuration": "12s"}' } });
+    expect(podShutdownFacts(site(), ann, DEFAULT_POLICY, ctx).drain.seconds).toBe(12);
+    const exitOnZero = policy({ defaults: { proxy: { exitOnZeroActiveConnections: true } } });
+    expect(podShutdownFacts(site(), ann, exitOnZero, ctx).drain).toMatchObject({ seconds: 9, unbounded: true });
+  });
+  it("via template: the grace period covers the template's real timeout from the policy's template: section", () => {
+    const viaTemplate = policy({ defaults: { via: 'template' }, template: { timeout: '60s' } });
+    const f = podShutdownFacts(site(), pod(), viaTemplate);
+    expect(f.via).toBe('template');
+    expect(f.fixedHoldTimeoutSeconds).toBe(60);
+    expect(f.grace.value).toBe(67); // 60 + 5 drain + 2 margin
+    // Without the section: the template's default timeout (fits 30s after the 5s drain).
+    expect(templateHoldTimeoutMs(null)).toBe(23_000);
+    expect(podShutdownFacts(site(), pod(), policy({ defaults: { via: 'template' } })).grace.value).toBe(32);
+  });
+  it('a policy timeout is honoured whole and never lowers the grace period', () => {
+    const p = policy({ defaults: { proxy: { timeout: '50s' } } });
+    expect(podShutdownFacts(site(), pod(), p).grace.value).toBe(57);
+    expect(podShutdownFacts(site(), pod({ grace: 90 }), p).grace.value).toBe(90);
+  });
+});
