@@ -15,7 +15,9 @@ import { ANNOTATIONS, AUTO_IMAGE, GATEWAY_TEMPLATE, IGNORED_NAMESPACES, INJECTOR
 import { atLeast, formatVersion, type Version } from '../model/version.js';
 import type { PodTemplate } from '../model/workload.js';
 
-export type DataPlaneMode = 'classic' | 'native' | 'ambient' | 'gateway' | 'none' | 'unknown';
+import type { DataPlaneMode } from '../model/data-plane.js';
+
+export type { DataPlaneMode };
 
 /** A Namespace object found in the same input stream. */
 export interface NamespaceEvidence {
