@@ -10,28 +10,24 @@
 import { InputError } from '../errors.js';
 import { ISTIO_PORTS } from '../istio/facts.js';
 import { formatDuration } from '../model/duration.js';
+import { MAX_HOLD_TIMEOUT_MS, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../plan/hold-settings.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { shQuote } from './quote.js';
 import { checkStrategy, formatStrategy, httpTarget } from './strategy.js';
 
 /** Per-request limit for the http strategy's probe (curl --max-time / wget -T), seconds. */
 export const HTTP_PROBE_SECONDS = 2;
-/** Shortest interval accepted: anything shorter is a busy loop. */
-const MIN_INTERVAL_MS = 10;
-/** Longest timeout accepted (a day): beyond it a number is a unit mistake, not a hold. */
-const MAX_TIMEOUT_MS = 86_400_000;
-
 /** Validate a HoldSpec from any source (CLI, policy, plan). Throws InputError; returns it unchanged. */
 export function checkHold(hold: HoldSpec): HoldSpec {
   if (!hold || !Array.isArray(hold.strategies) || hold.strategies.length === 0) {
     throw new InputError('a hold needs at least one wait strategy (e.g. app-listeners)');
   }
   hold.strategies.forEach(checkStrategy);
-  if (!Number.isSafeInteger(hold.timeoutMs) || hold.timeoutMs < 0 || hold.timeoutMs > MAX_TIMEOUT_MS) {
-    throw new InputError(`hold timeout: expected whole milliseconds between 0 and 24h, got ${String(hold.timeoutMs)}`);
+  if (!Number.isSafeInteger(hold.timeoutMs) || hold.timeoutMs < 0 || hold.timeoutMs > MAX_HOLD_TIMEOUT_MS) {
+    throw new InputError(`hold timeout: expected whole milliseconds between 0 and ${formatDuration(MAX_HOLD_TIMEOUT_MS)}, got ${String(hold.timeoutMs)}`);
   }
-  if (!Number.isSafeInteger(hold.intervalMs) || hold.intervalMs < MIN_INTERVAL_MS || hold.intervalMs > 60_000) {
-    throw new InputError(`hold interval: expected whole milliseconds between ${MIN_INTERVAL_MS}ms and 60s, got ${String(hold.intervalMs)}`);
+  if (!Number.isSafeInteger(hold.intervalMs) || hold.intervalMs < MIN_INTERVAL_MS || hold.intervalMs > MAX_INTERVAL_MS) {
+    throw new InputError(`hold interval: expected whole milliseconds between ${MIN_INTERVAL_MS}ms and ${MAX_INTERVAL_MS / 1000}s, got ${String(hold.intervalMs)}`);
   }
   return hold;
 }

@@ -51,10 +51,17 @@ export function parseStrategy(text: string): WaitStrategy {
   };
   switch (name) {
     case 'app-listeners':
-      if (arg !== undefined) throw new InputError('wait strategy app-listeners takes no value');
+      if (arg !== undefined) throw new InputError(`wait strategy app-listeners takes no value, got ${JSON.stringify(text)}`);
       return { kind: 'app-listeners' };
-    case 'ports':
-      return checkStrategy({ kind: 'ports', ports: need().split(',').map((p) => (/^\d+$/.test(p.trim()) ? Number(p) : NaN)) });
+    case 'ports': {
+      // Checked as typed, so the error shows what was given ("80;rm -rf /"), not what a number parse made of it.
+      const raw = need();
+      const parts = raw.split(',').map((p) => p.trim());
+      if (!parts.every((p) => /^\d{1,5}$/.test(p) && validPort(Number(p)))) {
+        throw new InputError(`ports: expected port numbers 1-65535 separated by commas (ports=8080,9090), got ${JSON.stringify(raw)}`);
+      }
+      return checkStrategy({ kind: 'ports', ports: parts.map(Number) });
+    }
     case 'http':
       return checkStrategy({ kind: 'http', url: need() });
     case 'file':

@@ -8,9 +8,8 @@
 import { InputError } from '../errors.js';
 import { checkHold, holdExecCommand } from '../hooks/hold.js';
 import { formatStrategy, parseStrategy } from '../hooks/strategy.js';
-import { parseDuration } from '../model/duration.js';
 import { holdTimeoutMs } from '../plan/budget.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../constants.js';
+import { holdSettings } from '../plan/hold-settings.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from './facts.js';
 
@@ -40,14 +39,9 @@ export function defaultHoldTimeoutMs(): number {
   return holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS);
 }
 
-/** The hold from command-line options. Bad strategy/duration → InputError (exit 2). */
+/** The hold from command-line options (the one validator: plan/hold-settings.ts). Bad value → InputError (exit 2). */
 export function holdFromOptions(o: HoldOptions): HoldSpec {
-  const strategies = (o.waitFor?.length ? o.waitFor : [DEFAULT_WAIT_FOR]).map((s) => parseStrategy(s.trim()));
-  return checkHold({
-    strategies,
-    timeoutMs: o.timeout !== undefined ? parseDuration(o.timeout, '--timeout') : defaultHoldTimeoutMs(),
-    intervalMs: o.interval !== undefined ? parseDuration(o.interval, '--interval') : DEFAULT_INTERVAL_MS,
-  });
+  return checkHold(holdSettings(o, defaultHoldTimeoutMs()));
 }
 
 /** Parse one catalog entry / annotation value: strategies separated by `;`. */

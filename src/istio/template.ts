@@ -47,11 +47,11 @@ export type TemplateFormat = 'helm-values' | 'istio-operator' | 'configmap' | 'r
 
 
 /** Template names are keys in Istio's config and values in a comma list: keep them simple. */
-export function checkTemplateName(name: string): string {
+export function checkTemplateName(name: string, label = '--name'): string {
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
-    throw new InputError(`--name: expected a lowercase name of letters, digits and - (like meshdrain), got ${JSON.stringify(name)}`);
+    throw new InputError(`${label}: expected a lowercase name of letters, digits and - (like meshdrain), got ${JSON.stringify(name)}`);
   }
-  if (ISTIO_TEMPLATES.includes(name)) throw new InputError(`--name: "${name}" is one of Istio's own templates (${ISTIO_TEMPLATES.join(', ')}); choose another name`);
+  if (ISTIO_TEMPLATES.includes(name)) throw new InputError(`${label}: "${name}" is one of Istio's own templates (${ISTIO_TEMPLATES.join(', ')}); choose another name`);
   return name;
 }
 

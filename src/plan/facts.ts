@@ -12,6 +12,7 @@ import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_TEMPLATE_NAME, DEFAULT_WAIT_FOR } from '../constants.js';
 import { parseStrategy } from '../hooks/strategy.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, NATIVE_SIDECAR_VERSIONS as SINCE, PROXY_CONTAINER } from '../istio/facts.js';
+import { defaultHoldTimeoutMs } from '../istio/holds.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import type { ModeDecision } from '../model/data-plane.js';
@@ -141,7 +142,7 @@ export function effectiveDrain(layers: (DrainSettings | undefined)[]): DrainSett
 /** The hold a custom injection template carries: the policy's `template:` section, else the defaults. */
 export function templateHoldTimeoutMs(policy: Policy | null): number {
   const t = policy?.template?.timeout;
-  return t !== undefined ? parseDuration(t, 'template.timeout') : holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS);
+  return t !== undefined ? parseDuration(t, 'template.timeout') : defaultHoldTimeoutMs();
 }
 
 export interface PodShutdownFacts {

@@ -6,10 +6,10 @@
 import { InputError, type SourcePos } from '../errors.js';
 import { parseStrategy } from '../hooks/strategy.js';
 import { formatDuration, parseDuration } from '../model/duration.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../constants.js';
 import { MAX_HOLD_TIMEOUT_MS } from './budget.js';
 import type { HoldSpec, WaitStrategy } from './types.js';
 
-export const DEFAULT_INTERVAL_MS = 200;
 /** Shortest poll interval: anything shorter is a busy loop. */
 export const MIN_INTERVAL_MS = 10;
 /** Longest poll interval: a hold that looks once a minute is a sleep, not a wait. */
@@ -51,7 +51,7 @@ function named<T>(label: string, pos: SourcePos | undefined, f: () => T): T {
 /** The wait strategies; default app-listeners. */
 export function parseWaitFor(list: readonly string[] | undefined, o: HoldSettingsOptions = {}): WaitStrategy[] {
   const label = (o.labels ?? FLAG_LABELS).waitFor;
-  if (!list?.length) return [{ kind: 'app-listeners' }];
+  if (!list?.length) return [parseStrategy(DEFAULT_WAIT_FOR)];
   return list.map((t, i) => named(label, o.at?.('waitFor', i), () => parseStrategy(t.trim())));
 }
 
@@ -60,7 +60,7 @@ export function parseTimeoutMs(v: string | number, o: HoldSettingsOptions = {}):
   const label = (o.labels ?? FLAG_LABELS).timeout;
   const pos = o.at?.('timeout');
   const ms = named(label, pos, () => parseDuration(v, label));
-  if (ms > MAX_HOLD_TIMEOUT_MS) throw new InputError(`${label}: expected at most ${formatDuration(MAX_HOLD_TIMEOUT_MS)}, got ${typed(v)}`, pos);
+  if (ms > MAX_HOLD_TIMEOUT_MS) throw new InputError(`${label}: at most ${formatDuration(MAX_HOLD_TIMEOUT_MS)}, got ${typed(v)}`, pos);
   return ms;
 }
 
@@ -70,7 +70,7 @@ export function parseIntervalMs(v: string | number, o: HoldSettingsOptions = {})
   const pos = o.at?.('interval');
   const ms = named(label, pos, () => parseDuration(v, label));
   if (ms < MIN_INTERVAL_MS || ms > MAX_INTERVAL_MS) {
-    throw new InputError(`${label}: expected ${formatDuration(MIN_INTERVAL_MS)} to ${formatDuration(MAX_INTERVAL_MS)}, got ${typed(v)}`, pos);
+    throw new InputError(`${label}: expected ${MIN_INTERVAL_MS}ms to ${MAX_INTERVAL_MS / 1000}s, got ${typed(v)}`, pos);
   }
   return ms;
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
-import { InputError } from '../errors.js';
-import { parseStrategy } from '../hooks/strategy.js';
+import { InputError, type SourcePos } from '../errors.js';
+import { checkTemplateName } from '../istio/template.js';
+import { holdSettings, POLICY_LABELS, type HoldField } from '../plan/hold-settings.js';
 import { parseDuration } from '../model/duration.js';
 import { isRecord } from '../model/workload.js';
 import { loadDocuments, posOfKey, posOfPath, type LoadedFile } from '../yaml/load.js';
@@ -54,25 +55,35 @@ export function loadPolicy(text: string, file: string): Policy {
   return { format: 'legacy', file, defaults: {}, rules };
 }
 
-/** Semantic checks zod cannot express (strategy syntax, durations), with positions. */
+/**
+ * Semantic checks zod cannot express (strategy syntax, hold limits, durations, the template name),
+ * with positions: every hold setting goes through the validator hook, image and istio use.
+ */
 function checkValues(loaded: LoadedFile, policy: Policy): void {
   const doc = loaded.docs[0]!.doc;
+  const at = (path: (string | number)[]) => posOfPath(loaded, doc, path);
+  const holdAt = (base: (string | number)[]) => (field: HoldField, index?: number) => at(index === undefined ? [...base, field] : [...base, field, index]);
   const sections: [SettingsT, (string | number)[]][] = [[policy.defaults, ['defaults']], ...policy.rules.map((r, i): [SettingsT, (string | number)[]] => [r, ['rules', i]])];
   for (const [s, base] of sections) {
-    s.proxy?.waitFor?.forEach((w, j) => {
-      try {
-        parseStrategy(w);
-      } catch (e) {
-        if (e instanceof InputError) throw new InputError(e.message, posOfPath(loaded, doc, [...base, 'proxy', 'waitFor', j]));
-        throw e;
-      }
-    });
-    for (const key of ['timeout', 'interval', 'terminationDrainDuration', 'minimumDrainDuration'] as const) {
+    if (s.proxy) holdSettings(s.proxy, 0, { labels: POLICY_LABELS, at: holdAt([...base, 'proxy']) });
+    for (const key of ['terminationDrainDuration', 'minimumDrainDuration'] as const) {
       const v = s.proxy?.[key];
-      if (v !== undefined) parseDuration(v, key);
+      if (v !== undefined) atPos(at([...base, 'proxy', key]), () => parseDuration(v, key));
     }
-    if (s.proxy?.interval !== undefined && parseDuration(s.proxy.interval) < 10) {
-      throw new InputError('interval: must be at least 10ms', posOfPath(loaded, doc, [...base, 'proxy', 'interval']));
-    }
+  }
+  const t = policy.template;
+  if (t) {
+    holdSettings(t, 0, { labels: POLICY_LABELS, at: holdAt(['template']) });
+    if (t.name !== undefined) atPos(at(['template', 'name']), () => checkTemplateName(t.name!, 'name'));
+  }
+}
+
+/** Run `f`; an InputError from it is placed at `pos`. */
+function atPos<T>(pos: SourcePos, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(e.message, pos);
+    throw e;
   }
 }

@@ -50,7 +50,7 @@ export const Settings = z
 
 export const TemplateSettings = z
   .object({
-    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a lowercase name of letters, digits and - (like meshdrain)').optional().describe('Template name (default meshdrain); pods select it with inject.istio.io/templates: "sidecar,<name>"'),
+    name: z.string().optional().describe('Template name (default meshdrain); pods select it with inject.istio.io/templates: "sidecar,<name>"'),
     waitFor: ProxySettings.shape.waitFor,
     timeout: duration.optional().describe("Give up the template's hold after this long (default: fits Kubernetes' default 30s grace period after Istio's 5s drain)"),
     interval: ProxySettings.shape.interval,

@@ -32,7 +32,7 @@ describe('policy schema', () => {
 
   it('rejects hostile wait strategies with a position', () => {
     const text = 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\nrules:\n- match: {}\n  proxy:\n    waitFor:\n    - "http=http://x/$(reboot)"\n';
-    expectInputError(() => loadPolicy(text, 'p.yaml'), /^p\.yaml:7:7: http: expected a URL/);
+    expectInputError(() => loadPolicy(text, 'p.yaml'), /^p\.yaml:7:7: waitFor: http: expected a URL/);
   });
 });
 
