@@ -105,7 +105,7 @@ describe('meshdrain inject (process)', () => {
   it('reports a bad policy with file:line:col and what was expected', () => {
     const p = join(dir, 'policy.yaml');
     writeFileSync(p, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy:\n    waitFor: [app-listeners, "file=/tmp/x; rm -rf /"]\n');
-    oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:5:\d+: file: expected an absolute path/);
+    oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:5:\d+: waitFor: file: expected an absolute path/);
     writeFileSync(p, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy:\n    timeout: soon\n');
     oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:5:14: invalid ShutdownPolicy: defaults\.proxy\.timeout/);
     writeFileSync(p, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxee: {}\n');
