@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Runs the benchmarks one after another (they measure time; running them in parallel would skew it).
-// Usage: npm run bench [-- NAME...]   NAME: inject hook image lint lab   (--quick passes through)
+// Usage: npm run bench [-- NAME...]   NAME: startup inject hook image lint lab   (--quick passes through)
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BENCHES = {
-  inject: { file: 'inject.mjs', what: 'meshdrain inject vs kubectl kustomize, 1,000 and 10,000 Deployments' },
+  startup: { file: 'startup.mjs', what: 'meshdrain --version / --help against node -e 0' },
+  inject: { file: 'inject.mjs', what: 'meshdrain inject vs kubectl kustomize: 1, 1,000 and 10,000 Deployments, peak memory' },
   hook: { file: 'hook.mjs', what: 'hold poll cost vs the seed netstat poll at 1,000/10,000 sockets; hold past app exit (root)', root: true },
   image: { file: 'image-entrypoint.mjs', what: 'entrypoint: SIGTERM forwarded after the app closes, vs the seed bash entrypoint (root)', root: true },
   lint: { file: 'lint.mjs', what: 'meshdrain lint over 1,000 and 10,000 Deployments (linearity)' },

@@ -7,6 +7,7 @@ import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../../constants.js';
 import { holdFromFlags, type HoldFlags } from '../../hooks/flags.js';
 import type { Ctx } from '../context.js';
+import { CATALOG } from './catalog.js';
 
 interface HookFlags extends HoldFlags {
   format: 'sh' | 'exec-json';
@@ -38,7 +39,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 export function registerHook(program: Command, ctx: Ctx): void {
   program
     .command('hook')
-    .summary("print istio-proxy's preStop hold: a POSIX sh script that waits for the app")
+    .summary(CATALOG.hook.summary)
     .description(
       "Print the script istio-proxy runs as its preStop hook: it holds the proxy while the application still needs it (its listeners, ports, an HTTP URL, a marker file, a fixed time), then exits 0 so Istio drains. It needs only POSIX sh and /proc (no netstat, ss, curl or bash) and logs each decision to the container log.",
     )

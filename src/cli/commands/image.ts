@@ -10,6 +10,7 @@ import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_WAIT_FOR } from '../../constants.js';
 import { VERSION, type Ctx } from '../context.js';
 import { holdFromFlags } from '../../hooks/flags.js';
+import { CATALOG } from './catalog.js';
 
 interface ImageOpts {
   istioVersion?: string;
@@ -27,6 +28,7 @@ interface ImageOpts {
 export function registerImage(program: Command, ctx: Ctx): void {
   program
     .command('image')
+    .summary(CATALOG.image.summary)
     .description('write a build context for an istio/proxyv2 image whose entrypoint holds SIGTERM until the app is gone')
     .option('--istio-version <X.Y.Z>', 'Istio version of the base image (required): X.Y.Z or X.Y.Z-suffix')
     .option('-o, --output <dir>', 'directory to write (default: ./meshdrain-proxyv2-<istio-version>[-distroless])')

@@ -4,6 +4,7 @@ import { injectText, type InjectResult } from '../../inject/inject.js';
 import { readText, writeAtomic } from '../../io/files.js';
 import { DEFAULT_POLICY } from '../../policy/policy.js';
 import type { Ctx } from '../context.js';
+import { CATALOG } from './catalog.js';
 import { readManifestInputs, requireManifests } from '../inputs.js';
 
 interface InjectFlags {
@@ -30,7 +31,7 @@ Exit codes: 0 done (or nothing to change with --check), 1 --check found changes,
 export function registerInject(program: Command, ctx: Ctx): void {
   program
     .command('inject')
-    .summary('make istio-proxy wait for the app at shutdown, in manifests')
+    .summary(CATALOG.inject.summary)
     .description(
       'Edit Kubernetes manifests so that at pod shutdown the Istio sidecar waits for the application and the grace period covers the whole shutdown. Comments and formatting are kept; running it twice changes nothing. Reads stdin when no PATH is given (a Helm post-renderer as it is).',
     )

@@ -16,6 +16,7 @@ import {
   type TemplateFormat,
 } from '../../istio/template.js';
 import type { Ctx } from '../context.js';
+import { CATALOG } from './catalog.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -111,7 +112,7 @@ async function readInput(ctx: Ctx, file: string | undefined): Promise<{ text: st
 export function registerIstio(program: Command, ctx: Ctx): void {
   const istio = program
     .command('istio')
-    .summary('the mesh side: injector ConfigMap patch, custom injection template')
+    .summary(CATALOG.istio.summary)
     .description('Make Istio itself inject the meshdrain hold: patch the sidecar injector ConfigMap, or emit a custom injection template.');
 
   addHoldOptions(

@@ -9,6 +9,7 @@ import { formatDuration, parseDuration } from '../../model/duration.js';
 import { writeAtomic } from '../../io/files.js';
 import { loadPolicy } from '../../policy/load.js';
 import type { Ctx } from '../context.js';
+import { CATALOG } from './catalog.js';
 
 interface LabFlags {
   scenario?: string[];
@@ -76,6 +77,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
 export function registerLab(program: Command, ctx: Ctx): void {
   program
     .command('lab')
+    .summary(CATALOG.lab.summary)
     .description('reproduce the Istio shutdown race on this machine (network namespaces, iptables, real processes) and compare hooks side by side')
     .option('--scenario <name>', `run this scenario (repeatable), or all: ${SCENARIO_NAMES.join(', ')} (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--replicas <n>', 'replicas of the Deployment that is rolled', String(DEFAULT_LAB_OPTIONS.replicas))

@@ -12,6 +12,7 @@ import { renderText } from '../../lint/report/text.js';
 import { RULES } from '../../lint/rules/index.js';
 import type { Severity } from '../../lint/types.js';
 import type { Ctx } from '../context.js';
+import { CATALOG } from './catalog.js';
 import { readManifestInputs, requireManifests, STDIN_NAME, type ManifestInput } from '../inputs.js';
 
 interface LintFlags {
@@ -42,7 +43,7 @@ Rules: docs/rules/<id>.md. Exit codes: 0 nothing at or above --fail-on, 1 findin
 export function registerLint(program: Command, ctx: Ctx): void {
   program
     .command('lint')
-    .summary('find what will break at pod shutdown in an Istio mesh, before the rollout does')
+    .summary(CATALOG.lint.summary)
     .description(
       'Check manifests (and optionally the mesh config) for shutdown problems: a grace period that does not cover app delay + hold + drain, a proxy that exits before the app, fragile or never-ending hold hooks, drain settings Istio ignores, Jobs with classic sidecars, shell hooks on distroless proxies. Directories are read recursively; no PATH or - reads stdin.',
     )

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The build: one bundled file per entry (esbuild, ESM, source maps), type-checked by tsc beforehand
+// (npm run build). Why bundled: Node resolving and compiling ~100 ESM files was most of a one-file
+// run's start-up (docs/adr/070-bundled-build.md).
+//  - dist/cli/main.js: the CLI. Each command stays a lazily loaded chunk (dist/cli/chunk-*.js), so
+//    `meshdrain inject` in a Helm post-renderer does not load lint or the lab.
+//  - dist/lab/agent/main.js: the lab's agent, copied into the lab's namespaces at run time.
+//  - dist/hooks/hold.js, dist/image/entrypoint.js, dist/policy/schema.js: modules bench/ and
+//    scripts/ import (not shipped in the package).
+// Dependencies are bundled: the installed package needs nothing from node_modules at run time.
+import { build } from 'esbuild';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+
+// src/version.ts reads ../package.json next to itself, which a bundle is not; the bundle gets the value.
+const versionPlugin = {
+  name: 'meshdrain-version',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]version\.ts$/ }, () => ({
+      contents: `/** Set at build time (scripts/build.mjs). */\nexport const VERSION = ${JSON.stringify(version)};\n`,
+      loader: 'ts',
+    }));
+  },
+};
+
+// @grpc/grpc-js and ws stay runtime dependencies (ws has optional native add-ons esbuild cannot bundle).
+const common = { absWorkingDir: root, external: ['@grpc/grpc-js', 'ws'], bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: true, logLevel: 'warning', plugins: [versionPlugin] };
+// esbuild's ESM output may call require() for node: built-ins inside bundled CommonJS; give it one.
+const banner = { js: "import { createRequire as __meshdrainCreateRequire } from 'node:module'; const require = __meshdrainCreateRequire(import.meta.url);" };
+
+rmSync(`${root}dist`, { recursive: true, force: true });
+await build({ ...common, banner, entryPoints: { 'cli/main': 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'cli/chunk-[hash]' });
+if (existsSync(`${root}src/lab/agent/main.ts`)) await build({ ...common, banner, entryPoints: { 'lab/agent/main': 'src/lab/agent/main.ts' }, outdir: 'dist' });
+await build({
+  ...common,
+  banner,
+  entryPoints: { 'hooks/hold': 'src/hooks/hold.ts', 'image/entrypoint': 'src/image/entrypoint.ts', 'policy/schema': 'src/policy/schema.ts' },
+  outdir: 'dist',
+});
+chmodSync(`${root}dist/cli/main.js`, 0o755);
