@@ -12,6 +12,7 @@ import { InputError } from '../../src/errors.js';
 import { checkHold, holdExecCommand, renderHoldScript, renderWaitFunction, shellInitCommand } from '../../src/hooks/hold.js';
 import { formatStrategy, httpTarget, parseStrategy } from '../../src/hooks/strategy.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../../src/plan/types.js';
+import { needTools } from '../helpers/tools.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'meshdrain-hooktest-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -113,6 +114,7 @@ function runIn(shell: string[], script: string, env: Record<string, string> = {}
 const SHELLS = [['/usr/bin/dash'], ['/usr/bin/bash'], ['/usr/bin/busybox', 'sh']];
 
 describe('values are inert in real shells', () => {
+  needTools('dash', 'bash', 'busybox');
   it('arbitrary file= values: rejected, or passed to [ -e ] verbatim and nothing else happens', () => {
     const canary = join(tmp, 'pwned');
     const piece = fc.constantFrom(';', "'", '"', '$(', ')', '`', '&', '|', '\n', ' ', '*', '..', '/', 'touch ', canary, '\\', '$HOME', '-', '.', 'a', 'Z9');
@@ -149,6 +151,7 @@ describe('values are inert in real shells', () => {
 });
 
 describe('shellcheck passes on every generated variant', () => {
+  needTools('shellcheck');
   const kinds: WaitStrategy[] = [
     { kind: 'app-listeners' },
     { kind: 'ports', ports: [8080, 9090] },
@@ -188,6 +191,7 @@ describe('shellcheck passes on every generated variant', () => {
 });
 
 describe('output shape', () => {
+  needTools('dash', 'bash', 'busybox');
   it('renderWaitFunction only defines functions: running it does nothing and prints nothing', () => {
     for (const shell of SHELLS) {
       const r = runIn(shell, renderWaitFunction(hold([{ kind: 'app-listeners' }], 5000)));

@@ -6,11 +6,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { nativeDrainExecCommand } from '../../src/hooks/hold.js';
 import { NATIVE_DRAIN_PRESTOP } from '../../src/istio/facts.js';
 import { shellcheck } from '../istio/helpers.js';
+import { needTools } from '../helpers/tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'md-native-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the native-mode drain preStop', () => {
+  needTools('shellcheck', 'dash', 'bash', 'busybox');
   it("with no delay it is Istio's own command: no shell needed, distroless or not", () => {
     expect(nativeDrainExecCommand(0, NATIVE_DRAIN_PRESTOP)).toEqual(['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain']);
     expect(nativeDrainExecCommand(0, NATIVE_DRAIN_PRESTOP, { kind: 'init-container', image: 'busybox:1.37.0-musl', mountPath: '/meshdrain/bin' })[0]).toBe('pilot-agent');

@@ -4,10 +4,10 @@ import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from '../helpers/cli.js';
+import { needTools } from '../helpers/tools.js';
 
-const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-
-describe.skipIf(!hasKubectl)('kustomize', () => {
+describe('kustomize', () => {
+  needTools('kubectl');
   it('runs examples/kustomize from a checkout, with no meshdrain on PATH (the plugin finds the build)', () => {
     const dir = `${ROOT}examples/kustomize`;
     const path = [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');

@@ -13,6 +13,7 @@ import { BEGIN_MARK, END_MARK, patchInjectorConfigMap, patchTemplateText, setGlo
 import { replaceScalarSource } from '../../src/istio/scalar-edit.js';
 import { goExecute, goParses } from './gorender.js';
 import { INJECTOR, read, regexBalance, runCli, shellcheck, templateOf, valuesOf } from './helpers.js';
+import { needTools } from '../helpers/tools.js';
 
 const hold = holdFromOptions({});
 const patchable = [
@@ -72,6 +73,7 @@ function lifecycleConditional(t: string): { start: number; end: number; depth: n
 }
 
 describe('injector-patch --mode annotation on real templates', () => {
+  needTools('shellcheck', 'dash');
   for (const [label, file] of patchable) {
     describe(label, () => {
       const src = read(file);

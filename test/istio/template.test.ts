@@ -16,6 +16,7 @@ import {
 } from '../../src/istio/template.js';
 import { goExecute, goParses } from './gorender.js';
 import { FIX, INJECTOR, kubectlPatch, read, regexBalance, runCli, templateOf } from './helpers.js';
+import { needTools } from '../helpers/tools.js';
 
 const hold = holdFromOptions({});
 const opts = { hold };
@@ -106,6 +107,7 @@ describe('templateAnnotationValue', () => {
 });
 
 describe('the custom injection template', () => {
+  needTools('kubectl');
   const tmpl = renderInjectionTemplate(opts);
 
   it('is a balanced Go template whose classic branch is exactly the istio-proxy hold', () => {
@@ -208,6 +210,7 @@ describe('the custom injection template', () => {
 });
 
 describe('the template for distroless proxies (--shell-image)', () => {
+  needTools('kubectl');
   const o = { hold, shellImage: 'busybox:1.36.1-musl' };
   const tmpl = renderInjectionTemplate(o);
 

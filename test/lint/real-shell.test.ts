@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeHook } from '../../src/analysis/analyze.js';
+import { needTools } from '../helpers/tools.js';
 
 const SHELLS = [
   { name: 'dash', argv: ['dash'] },
@@ -56,6 +57,7 @@ function runHook(shell: string[], script: string, appFile: string, appExitMs: nu
 }
 
 describe('seed hooks in real shells agree with the analysis', () => {
+  needTools('dash', 'bash', 'busybox');
   for (const sh of SHELLS) {
     describe(sh.name, () => {
       for (const [label, seed] of Object.entries(SEEDS)) {

@@ -1,0 +1,68 @@
+/**
+ * The front door on a machine without the tools the suite runs (iptables, shellcheck, busybox, siege…):
+ * `npm test` stops at once with one line naming what to install; MESHDRAIN_SKIP_MISSING_TOOLS=1 runs
+ * the suite with those tests reported skipped; under MESHDRAIN_REQUIRE_ROOT_TESTS=1 a missing tool fails.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/cli.js';
+import { toolMissing } from '../helpers/tools.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'meshdrain-front-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const tools = join(dir, 'tools');
+writeFileSync(tools, '# as .ci/tools\nsh dash\nmeshdrain-no-such-shellcheck shellcheck\nmeshdrain-no-such-kubectl -\n');
+const preflight = (env: Record<string, string>) =>
+  spawnSync(process.execPath, [`${ROOT}scripts/test-preflight.mjs`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MESHDRAIN_REQUIRE_ROOT_TESTS: '', MESHDRAIN_SKIP_MISSING_TOOLS: '', MESHDRAIN_TOOLS_FILE: tools, ...env } });
+
+describe('npm test preflight', () => {
+  it('missing tools: exit 1 at once, one line naming them and how to install', () => {
+    const r = preflight({});
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/missing meshdrain-no-such-shellcheck, meshdrain-no-such-kubectl; install: sudo bash \.ci\/run .*; kubectl from https:\/\/dl\.k8s\.io/);
+    expect(r.stderr).toMatch(/MESHDRAIN_SKIP_MISSING_TOOLS=1 npm test/);
+  });
+
+  it('MESHDRAIN_SKIP_MISSING_TOOLS=1 goes on; MESHDRAIN_REQUIRE_ROOT_TESTS=1 refuses', () => {
+    expect(preflight({ MESHDRAIN_SKIP_MISSING_TOOLS: '1' }).status).toBe(0);
+    const ci = preflight({ MESHDRAIN_REQUIRE_ROOT_TESTS: '1', MESHDRAIN_SKIP_MISSING_TOOLS: '1' });
+    expect(ci.status).toBe(1);
+    expect(ci.stderr).toMatch(/forbids skipping/);
+  });
+
+  it('nothing missing: silent, exit 0', () => {
+    writeFileSync(join(dir, 'present'), 'sh dash\n');
+    const r = preflight({ MESHDRAIN_TOOLS_FILE: join(dir, 'present') });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+  });
+
+  it('the test helper names what a skipped test needs', () => {
+    expect(toolMissing('sh')).toBeUndefined();
+    expect(toolMissing('sh', 'meshdrain-no-such-tool')).toBe('needs meshdrain-no-such-tool (missing here; sudo bash .ci/run installs it)');
+  });
+});
+
+describe('README, .ci/run and .ci/tools agree', () => {
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+  const ciRun = readFileSync(`${ROOT}.ci/run`, 'utf8');
+  const listed = readFileSync(`${ROOT}.ci/tools`, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => l.split(/\s+/)[0]!);
+
+  it('the README test command is what .ci/run runs, and npm test runs the preflight first', () => {
+    const command = /Run the tests[^\n]*\n\n {4}([^\n]+)/.exec(readme)?.[1];
+    expect(command).toBe('npm test');
+    expect(ciRun.trimEnd().split('\n').at(-1)).toBe(command);
+    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.pretest).toMatch(/^node scripts\/test-preflight\.mjs && /);
+    expect(ciRun).toContain('<.ci/tools');
+  });
+
+  it('the README names every tool in .ci/tools and says sudo bash .ci/run installs them', () => {
+    for (const tool of listed) expect(readme).toContain(`\`${tool}\``);
+    expect(readme).toContain('sudo bash .ci/run');
+  });
+});

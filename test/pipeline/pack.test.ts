@@ -1,0 +1,74 @@
+/**
+ * The package as a user gets it: `npm pack`, `npm install <tarball>` in an empty directory with
+ * --offline (so nothing can come from the registry: the package needs no runtime dependency), then
+ * the installed bins run from there — proving `files`, `bin`, the executable bit and that no dev
+ * dependency (nor this checkout's node_modules) is needed at run time.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { ROOT } from '../helpers/cli.js';
+
+let dir: string;
+let app: string;
+let files: string[];
+const npm = (args: string[], cwd: string) => spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'meshdrain-pack-'));
+  // dist/ is built by npm test's pretest; --ignore-scripts packs exactly that.
+  const packed = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
+  if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
+  const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string; mode: number }[] }[];
+  files = info[0]!.files.map((f) => f.path);
+  app = join(dir, 'app');
+  mkdirSync(app);
+  const installed = npm(['install', '--offline', '--no-package-lock', join(dir, info[0]!.filename)], app);
+  if (installed.status !== 0) throw new Error(`npm install of the tarball failed: ${installed.stderr}`);
+}, 180_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (bin: string, args: string[], input = '') => spawnSync(join(app, 'node_modules', '.bin', bin), args, { cwd: app, input, encoding: 'utf8' });
+
+describe('the packed package', () => {
+  it('holds the bundle, the lab agent, the Helm plugin and the schema — not sources or tests', () => {
+    for (const f of ['dist/cli/main.js', 'plugin.yaml', 'schema/shutdown-policy.schema.json', 'README.md', 'package.json']) expect(files).toContain(f);
+    if (existsSync(join(ROOT, 'src/lab/agent/main.ts'))) expect(files).toContain('dist/lab/agent/main.js');
+    expect(files.filter((f) => /^(src|test|bench|fixtures)\//.test(f))).toEqual([]);
+  });
+
+  it('installs with no dependency at all (offline) and an executable bin', () => {
+    expect(readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['meshdrain']);
+    const main = join(app, 'node_modules/meshdrain/dist/cli/main.js');
+    expect(statSync(main).mode & 0o111).not.toBe(0);
+  });
+
+  it('npx meshdrain --version, kubectl-meshdrain --help', () => {
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+    const v = spawnSync('npx', ['--no-install', 'meshdrain', '--version'], { cwd: app, encoding: 'utf8' });
+    expect([v.status, v.stdout.trim()]).toEqual([0, version]);
+    expect(run('kubectl-meshdrain', ['--help']).stdout).toMatch(/Commands:\n\s+inject/);
+  });
+
+  it('inject, lint, hook and the KRM door run from the installed package', () => {
+    const example = readFileSync(join(ROOT, 'examples/istio-httpbin.yaml'), 'utf8');
+    const injected = run('meshdrain', ['inject'], example);
+    expect(injected.stderr).toBe('');
+    expect(injected.status).toBe(0);
+    expect(parseAllDocuments(injected.stdout).length).toBe(parseAllDocuments(example).length);
+    expect(injected.stdout).toContain('name: istio-proxy');
+    expect(run('meshdrain', ['inject', '-c', join(ROOT, 'examples/shutdown-policy.yaml')], example).status).toBe(0); // loads zod's chunk
+    const lint = run('meshdrain', ['lint', '-f', 'sarif', '--kube-version', '1.30'], injected.stdout);
+    expect(lint.status).toBe(0);
+    expect(JSON.parse(lint.stdout).version).toBe('2.1.0');
+    const hook = run('meshdrain', ['hook', '--format', 'exec-json']);
+    expect(JSON.parse(hook.stdout)[0]).toBe('/bin/sh');
+    const krm = run('meshdrain', ['inject'], readFileSync(join(ROOT, 'fixtures/krm/kpt-input.yaml'), 'utf8'));
+    expect(krm.status).toBe(0);
+    expect(krm.stdout).toMatch(/^results:/m);
+    expect(run('meshdrain', ['lab', '--help']).status).toBe(0);
+  });
+});
