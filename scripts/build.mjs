@@ -2,8 +2,9 @@
 // The build: one bundled file per entry (esbuild, ESM, source maps), type-checked by tsc beforehand
 // (npm run build). Why bundled: Node resolving and compiling ~100 ESM files was most of a one-file
 // run's start-up (docs/adr/070-bundled-build.md).
-//  - dist/cli/main.js: the CLI. Each command stays a lazily loaded chunk (dist/cli/chunk-*.js), so
-//    `meshdrain inject` in a Helm post-renderer does not load lint or the lab.
+//  - dist/cli/meshdrain.cjs: the CLI, started through V8's code cache by dist/cli/main.js (the bin;
+//    src/cli/start.ts). Commands are evaluated only when run, so `meshdrain inject` in a Helm
+//    post-renderer does not run lint's or the lab's module code.
 //  - dist/lab/agent/main.js: the lab's agent, copied into the lab's namespaces at run time.
 //  - dist/hooks/hold.js, dist/image/entrypoint.js, dist/policy/schema.js: modules bench/ and
 //    scripts/ import (not shipped in the package).
@@ -32,7 +33,19 @@ const common = { absWorkingDir: root, external: ['@grpc/grpc-js', 'ws'], bundle:
 const banner = { js: "import { createRequire as __meshdrainCreateRequire } from 'node:module'; const require = __meshdrainCreateRequire(import.meta.url);" };
 
 rmSync(`${root}dist`, { recursive: true, force: true });
-await build({ ...common, banner, entryPoints: { 'cli/main': 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'cli/chunk-[hash]' });
+// The CLI: one CommonJS bundle (V8's code cache can only be used for scripts on Node 20, not ES
+// modules) started by dist/cli/main.js (src/cli/start.ts). Commands stay lazy: their modules are
+// evaluated only when loaded; import.meta.url is the bundle's own URL.
+await build({
+  ...common,
+  format: 'cjs',
+  entryPoints: { 'cli/meshdrain': 'src/cli/main.ts' },
+  outExtension: { '.js': '.cjs' },
+  outdir: 'dist',
+  define: { 'import.meta.url': '__meshdrainImportMetaUrl' },
+  banner: { js: 'var __meshdrainImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
+await build({ ...common, bundle: false, entryPoints: { 'cli/main': 'src/cli/start.ts' }, outdir: 'dist' });
 if (existsSync(`${root}src/lab/agent/main.ts`)) await build({ ...common, banner, entryPoints: { 'lab/agent/main': 'src/lab/agent/main.ts' }, outdir: 'dist' });
 await build({
   ...common,

@@ -1,0 +1,45 @@
+/** The bin starts the bundle through V8's code cache (src/cli/start.ts); the cache never changes what runs. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'meshdrain-v8cache-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const example = readFileSync(`${ROOT}examples/istio-httpbin.yaml`, 'utf8');
+const run = (env: Record<string, string>, args = ['inject']) =>
+  spawnSync(process.execPath, [BIN, ...args], { input: example, encoding: 'utf8', env: { ...process.env, MESHDRAIN_NO_COMPILE_CACHE: '', ...env } });
+const cached = (home: string) => readdirSync(join(home, 'meshdrain'));
+
+describe('V8 code cache', () => {
+  it('the first run writes one cache per command; later runs give the same output', () => {
+    const home = join(dir, 'a');
+    const first = run({ XDG_CACHE_HOME: home });
+    expect(first.status).toBe(0);
+    expect(cached(home)).toEqual([expect.stringMatching(/^[0-9a-f]{16}-inject\.v8cache$/)]);
+    const second = run({ XDG_CACHE_HOME: home });
+    expect([second.status, second.stdout, second.stderr]).toEqual([0, first.stdout, first.stderr]);
+    expect(run({ XDG_CACHE_HOME: home }, ['--version']).status).toBe(0);
+    expect(cached(home).sort()).toEqual([expect.stringMatching(/-inject\.v8cache$/), expect.stringMatching(/-main\.v8cache$/)]);
+  });
+
+  it('a corrupt cache is rejected by V8 and rewritten; the run is unaffected', () => {
+    const home = join(dir, 'b');
+    const good = run({ XDG_CACHE_HOME: home });
+    const file = join(home, 'meshdrain', cached(home)[0]!);
+    writeFileSync(file, Buffer.alloc(4096, 7));
+    const again = run({ XDG_CACHE_HOME: home });
+    expect([again.status, again.stdout]).toEqual([0, good.stdout]);
+    expect(readFileSync(file).equals(Buffer.alloc(4096, 7))).toBe(false);
+  });
+
+  it('no cache when turned off or when the cache directory cannot be written', () => {
+    const home = join(dir, 'c');
+    expect(run({ XDG_CACHE_HOME: home, MESHDRAIN_NO_COMPILE_CACHE: '1' }).status).toBe(0);
+    expect(() => cached(home)).toThrow();
+    const ro = run({ XDG_CACHE_HOME: '/proc/meshdrain-cannot-write' });
+    expect([ro.status, ro.stderr]).toEqual([0, '']);
+  });
+});
