@@ -45,7 +45,7 @@ await build({
   define: { 'import.meta.url': '__meshdrainImportMetaUrl' },
   banner: { js: 'var __meshdrainImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
-await build({ ...common, bundle: false, entryPoints: { 'cli/main': 'src/cli/start.ts' }, outdir: 'dist' });
+await build({ ...common, bundle: false, external: undefined, entryPoints: { 'cli/main': 'src/cli/start.ts' }, outdir: 'dist' });
 if (existsSync(`${root}src/lab/agent/main.ts`)) await build({ ...common, banner, entryPoints: { 'lab/agent/main': 'src/lab/agent/main.ts' }, outdir: 'dist' });
 await build({
   ...common,
