@@ -22,6 +22,8 @@ export interface LabOptions {
   durationMs: number;
   /** Keep the load going (at most maxExtraMs longer) until the scenario has seen this many requests. */
   minRequests: number;
+  /** Only these scenarios wait for minRequests (default: every scenario). */
+  minRequestsFor?: ScenarioName[];
   maxExtraMs: number;
   propagationDelayMs: number;
   load: 'builtin' | 'siege';
@@ -315,7 +317,8 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       if (left > 0) await pause(left, o.signal);
       // A slow machine still gets the request count the claim is about, within a bound.
       const cap = Date.now() + o.maxExtraMs;
-      while (!o.signal?.aborted && Date.now() < cap && (await balancer.count()) < o.minRequests) await pause(250, o.signal);
+      const minRequests = !o.minRequestsFor || o.minRequestsFor.includes(sc.name) ? o.minRequests : 0;
+      while (!o.signal?.aborted && Date.now() < cap && (await balancer.count()) < minRequests) await pause(250, o.signal);
       await pause(o.settleMs, o.signal);
       checkAbort();
       if (pushError) throw pushError;
