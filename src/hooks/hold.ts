@@ -8,11 +8,13 @@
  * holdExecCommand; plus checkHold and shellInitCommand for planners. Timeout arithmetic: plan/budget.ts.
  */
 import { InputError } from '../errors.js';
-import { ISTIO_PORTS } from '../istio/facts.js';
+import { AGENT_DRAIN_COMMAND, ISTIO_PORTS, PROXY_UID } from '../istio/facts.js';
 import { formatDuration } from '../model/duration.js';
 import { MAX_HOLD_TIMEOUT_MS, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../plan/hold-settings.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 import { shQuote } from './quote.js';
+import { hexPort, SH_LISTEN_PORTS, SH_LOOPBACK, SH_ROWS } from './proc-tcp.js';
+import { pauseInit, renderClock, SH_CLOCK_INIT, SH_PAUSE } from './sh-log.js';
 import { checkStrategy, formatStrategy, httpTarget } from './strategy.js';
 
 /** Per-request limit for the http strategy's probe (curl --max-time / wget -T), seconds. */
@@ -29,10 +31,13 @@ export function checkHold(hold: HoldSpec): HoldSpec {
   if (!Number.isSafeInteger(hold.intervalMs) || hold.intervalMs < MIN_INTERVAL_MS || hold.intervalMs > MAX_INTERVAL_MS) {
     throw new InputError(`hold interval: expected whole milliseconds between ${MIN_INTERVAL_MS}ms and ${MAX_INTERVAL_MS / 1000}s, got ${String(hold.intervalMs)}`);
   }
+  if (hold.lingerMs !== undefined && (!Number.isSafeInteger(hold.lingerMs) || hold.lingerMs < 0 || hold.lingerMs > 60_000)) {
+    throw new InputError(`hold linger: expected whole milliseconds between 0 and 60s, got ${String(hold.lingerMs)}`);
+  }
   return hold;
 }
 
-const hex = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
+const hex = hexPort;
 /** "0.2" for 200 ms: sleep(1) of GNU coreutils and busybox take fractions; whole seconds stay POSIX. */
 const seconds = (ms: number): string => String(ms / 1000);
 
@@ -45,6 +50,8 @@ interface Rendered {
   setup: string;
   /** Why the first poll saw nothing (sh words, may use $md_proc_ok). */
   miss: string;
+  /** Nothing at the first poll is normal (e.g. no outbound call yet): keep watching unless /proc is unreadable. */
+  optional?: boolean;
 }
 
 const PROC_MISS = (what: string): string =>
@@ -52,6 +59,31 @@ const PROC_MISS = (what: string): string =>
 
 function renderStrategy(s: WaitStrategy, i: number): Rendered {
   switch (s.kind) {
+    case 'app-connections':
+      // A client connection of the app: ESTABLISHED or SYN_SENT, owned by a UID other than the
+      // proxy's, to a non-loopback address (not the pod's own localhost traffic), whose local port is
+      // not a listening port (so not a connection some client opened to the pod).
+      return {
+        defs: `md_crow() {
+  case $3 in 01|02) ;; *) return 1 ;; esac
+  [ "$4" = ${PROXY_UID} ] && return 1
+  md_loopback "\${2%:*}" && return 1
+  case "$md_lports" in *" \${1##*:} "*) return 1 ;; esac
+  md_hit="connection to port $((0x\${2##*:})) owned by uid $4"; return 0
+}
+md_connections() {
+  md_listen_ports
+  for md_file in /proc/net/tcp /proc/net/tcp6; do
+    [ -r "$md_file" ] && md_rows "$md_file" md_crow && return 0
+  done
+  return 1
+}
+`,
+        probe: 'md_connections',
+        setup: '',
+        miss: PROC_MISS('no app connection'),
+        optional: true,
+      };
     case 'app-listeners':
       return {
         defs: `md_match_${i}() { case $1 in ${ISTIO_PORTS.map(hex).join('|')}) return 1 ;; esac; return 0; }\n`,
@@ -102,17 +134,35 @@ function renderStrategy(s: WaitStrategy, i: number): Rendered {
 }
 
 /**
+ * sh run once at the hold's start: pilot-agent's inbound drain, as Istio's native template does
+ * (ADR 014). Keep-alive clients get Connection: close / GOAWAY and reconnect through their current
+ * endpoint view; pilot-agent then exits at once on SIGTERM instead of waiting terminationDrainDuration.
+ */
+const DRAIN_AT_START = `  if command -v ${AGENT_DRAIN_COMMAND[0]} >/dev/null 2>&1; then
+    if ${AGENT_DRAIN_COMMAND.join(' ')} >/dev/null 2>&1; then
+      md_log "asked pilot-agent to drain inbound: keep-alive clients are told to go; it exits at SIGTERM without its drain wait"
+    else
+      md_log "${AGENT_DRAIN_COMMAND.join(' ')} failed: Istio's drain runs after the hold"
+    fi
+  else
+    md_log "no ${AGENT_DRAIN_COMMAND[0]} on PATH: cannot drain at start; Istio's drain runs after the hold"
+  fi
+`;
+
+/**
  * Shell function definitions: md_* helpers, meshdrain_poll (one poll: status 0 while anything holds)
  * and meshdrain_wait (the whole hold; always returns 0, and says why in the log).
  * Only `md_*` and `meshdrain_*` names are used, so the text can be embedded in another script.
  */
 export function renderWaitFunction(hold: HoldSpec): string {
   checkHold(hold);
+  const linger = hold.lingerMs ?? 0;
   const parts = hold.strategies.map((s, k) => renderStrategy(s, k + 1));
   const n = parts.length;
   const idx = [...Array(n).keys()].map((k) => k + 1);
   const names = hold.strategies.map(formatStrategy);
   const setups = parts.map((p) => p.setup).filter(Boolean);
+  const needConns = hold.strategies.some((s) => s.kind === 'app-connections');
   const needScan = hold.strategies.some((s) => s.kind === 'app-listeners' || s.kind === 'ports' || (s.kind === 'http' && httpTarget(s.url).loopback));
   const httpIdx = idx.filter((i) => hold.strategies[i - 1]!.kind === 'http');
   const httpInit = httpIdx.length
@@ -134,17 +184,30 @@ export function renderWaitFunction(hold: HoldSpec): string {
   if [ "$md_mode_${i}" = timed ] || md_probe_${i}; then
     if [ "$md_mode_${i}" = timed ]; then md_held="$md_held $md_name_${i}(timed)"; else md_held="$md_held $md_name_${i}"; fi
     if [ -n "$md_first" ]; then
-      [ "$md_mode_${i}" = timed ] || md_log "$md_name_${i}: holding\${md_hit:+ (port $md_hit listens)}"
+      [ "$md_mode_${i}" = timed ] || md_log "$md_name_${i}: holding\${md_hit:+ ($md_hit)}"
     elif [ "$md_was_${i}" = 0 ]; then
       md_log "$md_name_${i}: holding again"
     fi
     md_was_${i}=1
-  elif [ -n "$md_first" ]; then
-    md_mode_${i}=timed
+  elif [ -n "$md_first" ]${parts[i - 1]!.optional ? ' && [ -n "$md_proc_ok" ]' : ''}; then
+${
+  parts[i - 1]!.optional
+    ? `    md_log "$md_name_${i}: none at start; watching"`
+    : `    md_mode_${i}=timed
     ${parts[i - 1]!.miss}
     md_log "$md_name_${i}: nothing to wait for at start ($md_r); holding until the timeout instead"
+    md_held="$md_held $md_name_${i}(timed)"; md_was_${i}=1`
+}
+${
+  parts[i - 1]!.optional
+    ? `  elif [ -n "$md_first" ]; then
+    md_mode_${i}=timed
+    ${parts[i - 1]!.miss}
+    md_log "$md_name_${i}: cannot watch ($md_r); holding until the timeout instead"
     md_held="$md_held $md_name_${i}(timed)"; md_was_${i}=1
-  elif [ "$md_was_${i}" = 1 ]; then
+`
+    : ''
+}  elif [ "$md_was_${i}" = 1 ]; then
     md_was_${i}=0
     md_log "$md_name_${i}: released"
   fi
@@ -153,26 +216,7 @@ export function renderWaitFunction(hold: HoldSpec): string {
     .join('');
 
   return `# --- meshdrain hold (generated; POSIX sh: builtins + sleep; date/curl/wget used when present) ---
-# Log where \`kubectl logs -c istio-proxy\` shows it: PID 1's stdout, else stderr.
-md_log() {
-  md_now
-  md_e=$((md_ms - md_t0)); md_c=$(((md_e % 1000) / 10)); [ "$md_c" -lt 10 ] && md_c=0$md_c
-  if [ -n "$md_date" ]; then md_ts=$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null); else md_ts="uptime=$((md_ms / 1000))s"; fi
-  md_line="meshdrain-hold $md_ts +$((md_e / 1000)).\${md_c}s: $*"
-  if [ -n "$md_out" ] && { printf '%s\\n' "$md_line" >>"$md_out"; } 2>/dev/null; then :; else printf '%s\\n' "$md_line" >&2; fi
-}
-# md_now: md_ms = milliseconds from /proc/uptime (no date needed); if unreadable, counted per poll.
-md_now() {
-  if [ "$md_clock" = uptime ] && { read -r md_up _ </proc/uptime; } 2>/dev/null; then
-    md_s=\${md_up%%.*}; md_f=\${md_up#*.}; md_f=\${md_f%"\${md_f#??}"}; md_f=\${md_f#0}
-    case "$md_s.\${md_f:-0}" in
-      *[!0-9.]*|.*) ;;
-      *) md_ms=$((md_s * 1000 + \${md_f:-0} * 10)); return 0 ;;
-    esac
-  fi
-  if [ "$md_clock" = uptime ]; then md_clock=count; md_log "cannot read /proc/uptime: counting polls as time instead"; fi
-}
-${needScan ? `# md_scan MATCH: status 0 if a LISTEN socket in /proc/net/tcp or tcp6 has a port (hex) MATCH accepts.
+${renderClock('meshdrain-hold')}${SH_PAUSE}${needConns ? SH_ROWS + SH_LOOPBACK + SH_LISTEN_PORTS : ''}${needScan ? `# md_scan MATCH: status 0 if a LISTEN socket in /proc/net/tcp or tcp6 has a port (hex) MATCH accepts.
 # Probes call it twice before saying "none": a listener closing mid-read can make the kernel's
 # iterator skip a neighbouring row, and a second read right away costs well under a millisecond.
 # The kernel lists listening sockets first (then SYN_RECV/ESTABLISHED/TIME_WAIT...), so the scan stops
@@ -184,7 +228,7 @@ md_scan() {
     md_proc_ok=1
     { while read -r _ md_local _ md_st _; do
         case $md_st in
-          0A) md_port=\${md_local##*:}; if "$1" "$md_port"; then md_hit=$((0x$md_port)); return 0; fi ;;
+          0A) md_port=\${md_local##*:}; if "$1" "$md_port"; then md_hit="port $((0x$md_port)) listens"; return 0; fi ;;
           03|st) ;;
           *) break ;;
         esac
@@ -200,39 +244,32 @@ ${evals}  md_first=
 }
 # meshdrain_init: state, log target, clock, HTTP client; logs the start.
 meshdrain_init() {
-  md_clock=uptime; md_ms=0; md_t0=0; md_first=1; md_hit=
+  md_first=1; md_hit=; md_free=
   ${idx.map((i) => `md_mode_${i}=watch; md_was_${i}=0; md_name_${i}=${shQuote(names[i - 1] as string)}`).join('\n  ')}
-  md_out=\${MESHDRAIN_HOLD_LOG:-/proc/1/fd/1}
-  { printf '' >>"$md_out"; } 2>/dev/null || md_out=
-  md_date=; if command -v date >/dev/null 2>&1; then md_date=1; fi
-  md_now; md_t0=$md_ms
+  ${SH_CLOCK_INIT}
 ${setups.map((x) => `  ${x}\n`).join('')}  md_what=${shQuote(names.join(', '))}
-  md_log "start: holding istio-proxy while: $md_what; timeout ${formatDuration(hold.timeoutMs)}, interval ${formatDuration(hold.intervalMs)}; log to \${md_out:-stderr}"
-${httpInit}  md_int=${seconds(hold.intervalMs)}; md_int_ms=${hold.intervalMs}
-  md_nosleep=; if ! command -v sleep >/dev/null 2>&1; then md_nosleep=1; md_log "no sleep command: polling without pause, timed by /proc/uptime"; fi
+  md_log "start: holding istio-proxy while: $md_what; timeout ${formatDuration(hold.timeoutMs)}, interval ${formatDuration(hold.intervalMs)}${linger ? `, release after ${formatDuration(linger)} with nothing held` : ''}; log to \${md_out:-stderr}"
+${hold.drainAtStart ? DRAIN_AT_START : ''}${httpInit}  ${pauseInit(hold.intervalMs)}
 }
 # meshdrain_wait: the whole hold. Always returns 0; the log says why it ended.
 meshdrain_wait() {
   meshdrain_init
   while :; do
     md_now
-    if ! meshdrain_poll; then
-      md_log "end: nothing holds the proxy any more; releasing after $(((md_ms - md_t0) / 1000)).$(((md_ms - md_t0) % 1000 / 100))s"
-      return 0
+    if meshdrain_poll; then
+      md_free=
+    else
+      [ -n "$md_free" ] || md_free=$md_ms
+      if [ "$((md_ms - md_free))" -ge ${linger} ]; then
+        md_log "end: nothing holds the proxy any more${linger ? ` (for ${formatDuration(linger)})` : ''}; releasing after $(((md_ms - md_t0) / 1000)).$(((md_ms - md_t0) % 1000 / 100))s"
+        return 0
+      fi
     fi
     if [ "$((md_ms - md_t0))" -ge ${hold.timeoutMs} ]; then
-      md_log "end: timeout ${formatDuration(hold.timeoutMs)} reached while still held by:$md_held; releasing so Istio's drain ends before SIGKILL"
+      md_log "end: timeout ${formatDuration(hold.timeoutMs)} reached while still held by:\${md_held:- nothing (lingering)}; releasing so Istio's drain ends before SIGKILL"
       return 0
     fi
-    if [ -n "$md_nosleep" ]; then
-      if [ "$md_clock" != uptime ]; then md_log "end: no sleep command and no clock; cannot hold, releasing now"; return 0; fi
-      continue
-    fi
-    if ! sleep "$md_int" 2>/dev/null; then
-      if [ "$md_int_ms" -lt 1000 ]; then md_log "sleep $md_int failed: polling every 1s"; md_int=1; md_int_ms=1000; continue; fi
-      md_nosleep=1; md_log "sleep failed: polling without pause"; continue
-    fi
-    [ "$md_clock" = count ] && md_ms=$((md_ms + md_int_ms))
+    md_pause || { md_log "end: releasing now"; return 0; }
   done
 }
 `;
@@ -275,7 +312,7 @@ export function holdExecCommand(hold: HoldSpec, shell: ShellSource = { kind: 'im
 }
 
 /** `sh -c SCRIPT` with the image's shell, or the one an init container brought (first on PATH). */
-function shellExecCommand(script: string, shell: ShellSource): string[] {
+export function shellExecCommand(script: string, shell: ShellSource = { kind: 'image' }): string[] {
   checkShell(shell);
   if (shell.kind === 'image') return ['/bin/sh', '-c', script];
   const dir = shQuote(shell.mountPath);
@@ -300,7 +337,12 @@ export function nativeDrainExecCommand(sleepSeconds: number, drain: readonly str
  * generator writes comments only as whole lines outside any quoted string, so this is line-exact.
  */
 export function embeddedHoldScript(hold: HoldSpec): string {
-  const lines = renderHoldScript(hold).split('\n');
+  return embedded(renderHoldScript(hold));
+}
+
+/** A generated script without its whole-line comments (the first two header lines stay). */
+export function embedded(script: string): string {
+  const lines = script.split('\n');
   return [...lines.slice(0, 2), ...lines.slice(2).filter((l) => !/^\s*#/.test(l))].join('\n');
 }
 

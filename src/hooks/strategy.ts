@@ -14,6 +14,7 @@ export function validPort(n: number): boolean {
 export function checkStrategy(s: WaitStrategy): WaitStrategy {
   switch (s.kind) {
     case 'app-listeners':
+    case 'app-connections':
       return s;
     case 'ports':
       if (!Array.isArray(s.ports) || s.ports.length === 0 || !s.ports.every(validPort)) {
@@ -40,7 +41,7 @@ export function checkStrategy(s: WaitStrategy): WaitStrategy {
   }
 }
 
-/** Parse the `--wait-for` / annotation syntax: app-listeners | ports=8080,9090 | http=URL | file=/p | sleep=10s */
+/** Parse the `--wait-for` / annotation syntax: app-listeners | app-connections | ports=8080,9090 | http=URL | file=/p | sleep=10s */
 export function parseStrategy(text: string): WaitStrategy {
   const eq = text.indexOf('=');
   const name = eq < 0 ? text : text.slice(0, eq);
@@ -53,6 +54,9 @@ export function parseStrategy(text: string): WaitStrategy {
     case 'app-listeners':
       if (arg !== undefined) throw new InputError(`wait strategy app-listeners takes no value, got ${JSON.stringify(text)}`);
       return { kind: 'app-listeners' };
+    case 'app-connections':
+      if (arg !== undefined) throw new InputError(`wait strategy app-connections takes no value, got ${JSON.stringify(text)}`);
+      return { kind: 'app-connections' };
     case 'ports': {
       // Checked as typed, so the error shows what was given ("80;rm -rf /"), not what a number parse made of it.
       const raw = need();
@@ -69,7 +73,7 @@ export function parseStrategy(text: string): WaitStrategy {
     case 'sleep':
       return checkStrategy({ kind: 'sleep', ms: parseDuration(need(), 'sleep') });
     default:
-      throw new InputError(`unknown wait strategy ${JSON.stringify(name)}: expected app-listeners, ports=8080,9090, http=URL, file=/path or sleep=10s`);
+      throw new InputError(`unknown wait strategy ${JSON.stringify(name)}: expected app-listeners, app-connections, ports=8080,9090, http=URL, file=/path or sleep=10s`);
   }
 }
 
@@ -77,7 +81,8 @@ export function parseStrategy(text: string): WaitStrategy {
 export function formatStrategy(s: WaitStrategy): string {
   switch (s.kind) {
     case 'app-listeners':
-      return 'app-listeners';
+    case 'app-connections':
+      return s.kind;
     case 'ports':
       return `ports=${s.ports.join(',')}`;
     case 'http':

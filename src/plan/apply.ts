@@ -1,4 +1,5 @@
 /** ShutdownPlan → an edited copy of a pod template (plain objects). The YAML layer turns the difference into splices. */
+import { appWaitExecCommand } from '../hooks/app-wait.js';
 import { holdExecCommand, shellInitCommand } from '../hooks/hold.js';
 import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 import { templateAnnotationValue } from '../istio/template.js';
@@ -86,7 +87,8 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     if (!app.preStop) continue;
     const c = spec.containers?.find((x) => x.name === app.name);
     if (!c) continue;
-    setPreStop(c, 'exec' in app.preStop ? { exec: { command: app.preStop.exec } } : { sleep: { seconds: app.preStop.sleepSeconds } });
+    const ps = app.preStop;
+    setPreStop(c, 'exec' in ps ? { exec: { command: ps.exec } } : 'wait' in ps ? { exec: { command: appWaitExecCommand(ps.wait, ps.shell) } } : { sleep: { seconds: ps.sleepSeconds } });
   }
 
   if (plan.graceSeconds > (spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS)) spec.terminationGracePeriodSeconds = plan.graceSeconds;

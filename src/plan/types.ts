@@ -6,6 +6,7 @@
 /** What the proxy's hold waits for. Several combine: hold while any says so. */
 export type WaitStrategy =
   | { kind: 'app-listeners' } // LISTEN sockets on any non-Istio port
+  | { kind: 'app-connections' } // client connections owned by a UID other than the proxy's (ADR 014)
   | { kind: 'ports'; ports: number[] } // these ports stop listening
   | { kind: 'http'; url: string } // held while the URL answers
   | { kind: 'file'; path: string } // held while the file exists
@@ -18,6 +19,22 @@ export interface HoldSpec {
   timeoutMs: number;
   /** Time between polls. */
   intervalMs: number;
+  /** Release only after nothing has held for this long (an app's gap between closing its port and its next call). */
+  lingerMs?: number;
+  /**
+   * First ask pilot-agent to drain inbound (the native template's preStop): keep-alive clients are told
+   * to go, and pilot-agent exits at once on the later SIGTERM instead of draining 5 s more (ADR 014).
+   */
+  drainAtStart?: boolean;
+}
+
+/** The app's delay before SIGTERM when it waits for an event: inbound traffic gone (ADR 014). */
+export interface AppWaitSpec {
+  /** End once no inbound connection has been seen for this long (the lower bound). */
+  quietMs: number;
+  /** Never longer than this (the upper bound). */
+  maxMs: number;
+  intervalMs: number;
 }
 
 /** Where the shell that runs the hold comes from (distroless proxy images have none). */
@@ -28,10 +45,11 @@ export type ShellSource =
 export interface AppContainerPlan {
   name: string;
   /**
-   * The preStop to set: an exec command, or a sleep (Kubernetes' native sleep action, 1.30+).
+   * The preStop to set: an exec command, a sleep (Kubernetes' native sleep action, 1.30+), or the
+   * traffic-gone wait (ADR 014) run by the image's /bin/sh or a brought-in shell.
    * Undefined = leave the container's own preStop alone.
    */
-  preStop?: { exec: string[] } | { sleepSeconds: number };
+  preStop?: { exec: string[] } | { sleepSeconds: number } | { wait: AppWaitSpec; shell: ShellSource };
   /** Seconds the app's preStop delays SIGTERM (for endpoint propagation); part of the budget. */
   delaySeconds: number;
 }

@@ -12,6 +12,19 @@ import { expect } from 'vitest';
 import { netnsTag } from '../helpers/netns-tag.js';
 
 export const LISTENER = fileURLToPath(new URL('./listener.mjs', import.meta.url));
+export const CLIENT = fileURLToPath(new URL('./client.mjs', import.meta.url));
+
+/** Non-loopback addresses inside a test namespace (Pod.addAddresses): the pod's and two "remote" peers. */
+export const POD_IP = '198.18.200.1';
+export const PEER_IP = '198.18.200.2';
+export const REMOTE_IP = '198.18.200.9';
+
+export interface Client {
+  proc: ChildProcess;
+  /** Close every kept connection; resolves with the epoch ms taken just before. */
+  close(): Promise<number>;
+  kill(): Promise<void>;
+}
 
 /** The shells the hold must work under: [label, argv prefix]. */
 export const SHELLS: ReadonlyArray<readonly [string, readonly string[]]> = [
@@ -152,6 +165,53 @@ export class Pod {
         proc.stdin!.write(`close ${port}\n`);
         return whenClosed(port);
       },
+      kill: () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+        const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+        proc.kill('SIGKILL');
+        return gone;
+      },
+    };
+  }
+
+  /** Give the namespace non-loopback addresses (POD_IP, PEER_IP, REMOTE_IP), on lo (no dummy module needed). */
+  addAddresses(): void {
+    for (const cmd of [POD_IP, PEER_IP, REMOTE_IP].map((a) => ['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo'])) {
+      const r = this.exec(cmd);
+      if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
+    }
+  }
+
+  /** Start client.mjs in the namespace as `uid` (setpriv); resolves once its connections are up. */
+  async client(spec: object, uid = 0): Promise<Client> {
+    const drop = uid ? ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'] : [];
+    const proc = spawn('ip', ['netns', 'exec', this.ns, ...drop, process.execPath, CLIENT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.procs.push(proc);
+    let buf = '';
+    let err = '';
+    const closedWaiters: Array<(t: number) => void> = [];
+    proc.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line === 'ready') resolve();
+          const m = /^closed (\d+)$/.exec(line);
+          if (m) for (const w of closedWaiters.splice(0)) w(Number(m[1]));
+        }
+      });
+      proc.once('exit', (code) => reject(new Error(`client exited (${code}) before ready: ${err}`)));
+    });
+    return {
+      proc,
+      close: () =>
+        new Promise<number>((r) => {
+          closedWaiters.push(r);
+          proc.stdin!.write('close\n');
+        }),
       kill: () => {
         if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
         const gone = new Promise<void>((r) => proc.once('exit', () => r()));
