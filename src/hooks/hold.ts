@@ -186,7 +186,7 @@ export function renderWaitFunction(hold: HoldSpec): string {
     if [ -n "$md_first" ]; then
       [ "$md_mode_${i}" = timed ] || md_log "$md_name_${i}: holding\${md_hit:+ ($md_hit)}"
     elif [ "$md_was_${i}" = 0 ]; then
-      md_log "$md_name_${i}: holding again"
+      md_log "$md_name_${i}: holding again\${md_hit:+ ($md_hit)}"
     fi
     md_was_${i}=1
   elif [ -n "$md_first" ]${parts[i - 1]!.optional ? ' && [ -n "$md_proc_ok" ]' : ''}; then

@@ -1,5 +1,6 @@
 // A pod-like client for the app-wait and app-connections tests. argv[2] = JSON:
-//   { connect: [{ host, port, localAddress }], every: { host, port, localAddress, ms, http } }
+//   { connect: [{ host, port, localAddress }], lazy, every: { host, port, localAddress, ms, http } }
+// lazy: the kept connections open only on "open" (stdin), so a test controls the moment exactly.
 // connect: connections opened at start and kept; every: a short connection (open, close) every ms.
 // stdout: "ready" once the kept connections are up; "closed <epoch ms>" after "close" on stdin.
 // stdin: "close" closes every kept connection and stops `every`; "open" opens the kept set again.
@@ -18,7 +19,7 @@ async function openAll() {
   }
 }
 async function main() {
-  await openAll();
+  if (!spec.lazy) await openAll();
   if (spec.every) {
     const e = spec.every;
     const tick = () => {

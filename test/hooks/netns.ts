@@ -14,7 +14,7 @@ import { netnsTag } from '../helpers/netns-tag.js';
 export const LISTENER = fileURLToPath(new URL('./listener.mjs', import.meta.url));
 export const CLIENT = fileURLToPath(new URL('./client.mjs', import.meta.url));
 
-/** Non-loopback addresses inside a test namespace (Pod.addAddresses): the pod's and two "remote" peers. */
+/** Addresses of Pod.addPeer: the pod's, a client's and the external service's (both in the peer namespace). */
 export const POD_IP = '198.18.200.1';
 export const PEER_IP = '198.18.200.2';
 export const REMOTE_IP = '198.18.200.9';
@@ -23,6 +23,8 @@ export interface Client {
   proc: ChildProcess;
   /** Close every kept connection; resolves with the epoch ms taken just before. */
   close(): Promise<number>;
+  /** Open the kept connections (again); resolves once they are up. */
+  open(): Promise<void>;
   kill(): Promise<void>;
 }
 
@@ -122,10 +124,10 @@ export class Pod {
   }
 
   /** Start a listener process named `name`; resolves once it prints "ready". */
-  async listen(name: 'envoy' | 'pilot-agent' | 'app', listen: ListenSpec[], extra: { conns?: number; connPort?: number } = {}): Promise<Listener> {
+  async listen(name: 'envoy' | 'pilot-agent' | 'app', listen: ListenSpec[], extra: { conns?: number; connPort?: number; peer?: boolean } = {}): Promise<Listener> {
     // Many connections need 2 fds each: raise the fd limit for that process (root may).
     const limit = extra.conns ? ['prlimit', `--nofile=${2 * extra.conns + 1024}`, '--'] : [];
-    const proc = spawn('ip', ['netns', 'exec', this.ns, ...limit, join(this.dir, name), LISTENER, JSON.stringify({ listen, ...extra })], {
+    const proc = spawn('ip', ['netns', 'exec', extra.peer ? this.peerNs! : this.ns, ...limit, join(this.dir, name), LISTENER, JSON.stringify({ listen, ...extra })], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.procs.push(proc);
@@ -174,22 +176,39 @@ export class Pod {
     };
   }
 
-  /** Give the namespace non-loopback addresses (POD_IP, PEER_IP, REMOTE_IP), on lo (no dummy module needed). */
-  addAddresses(): void {
-    for (const cmd of [POD_IP, PEER_IP, REMOTE_IP].map((a) => ['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo'])) {
-      const r = this.exec(cmd);
+  /** The peer namespace (addPeer): clients and services outside the pod. */
+  peerNs?: string;
+
+  /**
+   * A second namespace joined by a veth pair: POD_IP in the pod, PEER_IP and REMOTE_IP outside it
+   * (a client of the pod, the external service the app calls). destroy() removes it.
+   */
+  addPeer(): void {
+    const peer = `${this.ns}p`.slice(0, 31);
+    const run = (cmd: string[]) => {
+      const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
-    }
+    };
+    run(['ip', 'netns', 'add', peer]);
+    this.peerNs = peer;
+    run(['ip', 'link', 'add', 'md0', 'netns', this.ns, 'type', 'veth', 'peer', 'name', 'md1', 'netns', peer]);
+    run(['ip', '-n', this.ns, 'addr', 'add', `${POD_IP}/24`, 'dev', 'md0']);
+    run(['ip', '-n', this.ns, 'link', 'set', 'md0', 'up']);
+    run(['ip', '-n', peer, 'link', 'set', 'lo', 'up']);
+    for (const a of [PEER_IP, REMOTE_IP]) run(['ip', '-n', peer, 'addr', 'add', `${a}/24`, 'dev', 'md1']);
+    run(['ip', '-n', peer, 'link', 'set', 'md1', 'up']);
   }
 
   /** Start client.mjs in the namespace as `uid` (setpriv); resolves once its connections are up. */
-  async client(spec: object, uid = 0): Promise<Client> {
+  async client(spec: object, uid = 0, where: 'pod' | 'peer' = 'pod'): Promise<Client> {
     const drop = uid ? ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'] : [];
-    const proc = spawn('ip', ['netns', 'exec', this.ns, ...drop, process.execPath, CLIENT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const ns = where === 'peer' ? this.peerNs! : this.ns;
+    const proc = spawn('ip', ['netns', 'exec', ns, ...drop, process.execPath, CLIENT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.procs.push(proc);
     let buf = '';
     let err = '';
     const closedWaiters: Array<(t: number) => void> = [];
+    const openWaiters: Array<() => void> = [];
     proc.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
     await new Promise<void>((resolve, reject) => {
       proc.stdout!.on('data', (d: Buffer) => {
@@ -201,6 +220,7 @@ export class Pod {
           if (line === 'ready') resolve();
           const m = /^closed (\d+)$/.exec(line);
           if (m) for (const w of closedWaiters.splice(0)) w(Number(m[1]));
+          if (line === 'opened') for (const w of openWaiters.splice(0)) w();
         }
       });
       proc.once('exit', (code) => reject(new Error(`client exited (${code}) before ready: ${err}`)));
@@ -211,6 +231,11 @@ export class Pod {
         new Promise<number>((r) => {
           closedWaiters.push(r);
           proc.stdin!.write('close\n');
+        }),
+      open: () =>
+        new Promise<void>((r) => {
+          openWaiters.push(r);
+          proc.stdin!.write('open\n');
         }),
       kill: () => {
         if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
@@ -287,6 +312,16 @@ export class Pod {
       }
     }
     spawnSync('ip', ['netns', 'del', this.ns]);
+    if (this.peerNs) {
+      for (const pid of spawnSync('ip', ['netns', 'pids', this.peerNs], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? []) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      spawnSync('ip', ['netns', 'del', this.peerNs]);
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

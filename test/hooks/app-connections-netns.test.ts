@@ -1,0 +1,114 @@
+/**
+ * The hold's app-connections strategy and linger (ADR 014) against real sockets, under dash, bash and
+ * busybox sh: the proxy stays while the app (any UID but 1337) has a client connection to a
+ * non-loopback address, also when the app closed its only port first; Envoy's own (UID 1337),
+ * loopback and inbound connections do not hold. drain-at-start calls pilot-agent's drain once.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderHoldScript } from '../../src/hooks/hold.js';
+import { PROXY_UID } from '../../src/istio/facts.js';
+import type { HoldSpec } from '../../src/plan/types.js';
+import { istioListeners, Pod, PEER_IP, POD_IP, REMOTE_IP, rootStatus, SHELLS, sleep, waitForLog } from './netns.js';
+
+const root = rootStatus();
+const LINGER = 700;
+const SLACK = 700;
+const APP_UID = 1000;
+const hold = (extra: Partial<HoldSpec> = {}): HoldSpec => ({
+  strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }],
+  timeoutMs: 20_000,
+  intervalMs: 100,
+  lingerMs: LINGER,
+  ...extra,
+});
+
+describe.runIf(!root.ok && root.required)('app-connections in netns (required)', () => {
+  it('has root and ip netns', () => {
+    throw new Error(`MESHDRAIN_REQUIRE_ROOT_TESTS=1 but ${root.reason}`);
+  });
+});
+
+describe.skipIf(!root.ok)('hold: app-connections and linger, in a network namespace', () => {
+  let pod: Pod;
+  let onlySleep: string;
+  beforeAll(async () => {
+    pod = Pod.create('c');
+    pod.addPeer();
+    await istioListeners(pod);
+    // The external service the app calls, outside the pod.
+    await pod.listen('envoy', [{ port: 80, host: REMOTE_IP }], { peer: true });
+    onlySleep = pod.binDir({ sleep: '/usr/bin/sleep' });
+  });
+  afterAll(() => pod?.destroy());
+
+  for (const [label, shell] of SHELLS) {
+    describe(label, () => {
+      it('the app closes its only port, then calls out for 1.5 s a moment later: held until the call ends + linger', async () => {
+        const app = await pod.listen('app', [{ port: 8080 }]);
+        let callEnd = 0;
+        const call = await pod.client({ connect: [{ host: REMOTE_IP, port: 80 }], lazy: true }, APP_UID);
+        try {
+          const run = await pod.runHook(shell, renderHoldScript(hold()), {
+            path: onlySleep,
+            whileRunning: async (log) => {
+              await waitForLog(log, /app-listeners: holding \(port 8080 listens\)/);
+              await app.close(8080);
+              await sleep(300); // the gap between server.close() and the first outbound call
+              await call.open();
+              await sleep(1500);
+              callEnd = await call.close();
+            },
+          });
+          expect(run.code).toBe(0);
+          expect(run.log).toMatch(new RegExp(`app-connections: holding( again)? \\(connection to port 80 owned by uid ${APP_UID}\\)`));
+          expect(run.exitAt - callEnd).toBeGreaterThanOrEqual(LINGER);
+          expect(run.exitAt - callEnd).toBeLessThanOrEqual(LINGER + SLACK);
+          expect(run.log).toMatch(/end: nothing holds the proxy any more \(for 700ms\)/);
+        } finally {
+          await Promise.all([call.kill(), app.kill()]);
+        }
+      });
+
+      it("Envoy's own connections (UID 1337), loopback calls and inbound clients do not hold", async () => {
+        const app = await pod.listen('app', [{ port: 8080 }]);
+        const envoyOut = await pod.client({ connect: [{ host: REMOTE_IP, port: 80 }] }, PROXY_UID);
+        const local = await pod.client({ connect: [{ host: '127.0.0.1', port: 15000 }] }, APP_UID);
+        const inbound = await pod.client({ connect: [{ host: POD_IP, port: 15006, localAddress: PEER_IP }] }, 0, 'peer');
+        let closed = 0;
+        try {
+          const run = await pod.runHook(shell, renderHoldScript(hold()), {
+            path: onlySleep,
+            whileRunning: async (log) => {
+              await waitForLog(log, /app-connections: none at start; watching/);
+              await sleep(200);
+              closed = await app.close(8080);
+            },
+          });
+          expect(run.code).toBe(0);
+          expect(run.exitAt - closed).toBeGreaterThanOrEqual(LINGER);
+          expect(run.exitAt - closed).toBeLessThanOrEqual(LINGER + SLACK);
+        } finally {
+          await Promise.all([envoyOut.kill(), local.kill(), inbound.kill(), app.kill()]);
+        }
+      });
+
+      it('drain at start: runs `pilot-agent request --debug-port=15020 POST drain` once and logs it; without pilot-agent it says so', async () => {
+        const bin = pod.binDir({ sleep: '/usr/bin/sleep' });
+        const argsFile = join(pod.dir, `pilot-agent-args-${label}`);
+        writeFileSync(join(bin, 'pilot-agent'), `#!/bin/sh\nprintf '%s\\n' "$*" >>${argsFile}\n`);
+        chmodSync(join(bin, 'pilot-agent'), 0o755);
+        const h = hold({ strategies: [{ kind: 'sleep', ms: 200 }], drainAtStart: true, lingerMs: 0 });
+        const run = await pod.runHook(shell, renderHoldScript(h), { path: bin });
+        expect(readFileSync(argsFile, 'utf8')).toBe('request --debug-port=15020 POST drain\n');
+        expect(run.log).toMatch(/asked pilot-agent to drain inbound/);
+        const none = await pod.runHook(shell, renderHoldScript(h), { path: onlySleep });
+        expect(none.log).toMatch(/no pilot-agent on PATH: cannot drain at start; Istio's drain runs after the hold/);
+        writeFileSync(join(bin, 'pilot-agent'), '#!/bin/sh\nexit 1\n');
+        const failed = await pod.runHook(shell, renderHoldScript(h), { path: bin });
+        expect(failed.log).toMatch(/pilot-agent request --debug-port=15020 POST drain failed: Istio's drain runs after the hold/);
+      });
+    });
+  }
+});
