@@ -8,7 +8,7 @@
  * holdExecCommand; plus checkHold and shellInitCommand for planners. Timeout arithmetic: plan/budget.ts.
  */
 import { InputError } from '../errors.js';
-import { AGENT_DRAIN_COMMAND, ISTIO_PORTS, PROXY_UID } from '../istio/facts.js';
+import { NATIVE_DRAIN_PRESTOP, ISTIO_PORTS, PROXY_UID } from '../istio/facts.js';
 import { formatDuration } from '../model/duration.js';
 import { MAX_HOLD_TIMEOUT_MS, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../plan/hold-settings.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
@@ -138,14 +138,14 @@ md_connections() {
  * (ADR 014). Keep-alive clients get Connection: close / GOAWAY and reconnect through their current
  * endpoint view; pilot-agent then exits at once on SIGTERM instead of waiting terminationDrainDuration.
  */
-const DRAIN_AT_START = `  if command -v ${AGENT_DRAIN_COMMAND[0]} >/dev/null 2>&1; then
-    if ${AGENT_DRAIN_COMMAND.join(' ')} >/dev/null 2>&1; then
+const DRAIN_AT_START = `  if command -v ${NATIVE_DRAIN_PRESTOP[0]} >/dev/null 2>&1; then
+    if ${NATIVE_DRAIN_PRESTOP.join(' ')} >/dev/null 2>&1; then
       md_log "asked pilot-agent to drain inbound: keep-alive clients are told to go; it exits at SIGTERM without its drain wait"
     else
-      md_log "${AGENT_DRAIN_COMMAND.join(' ')} failed: Istio's drain runs after the hold"
+      md_log "${NATIVE_DRAIN_PRESTOP.join(' ')} failed: Istio's drain runs after the hold"
     fi
   else
-    md_log "no ${AGENT_DRAIN_COMMAND[0]} on PATH: cannot drain at start; Istio's drain runs after the hold"
+    md_log "no ${NATIVE_DRAIN_PRESTOP[0]} on PATH: cannot drain at start; Istio's drain runs after the hold"
   fi
 `;
 
@@ -340,10 +340,10 @@ export function embeddedHoldScript(hold: HoldSpec): string {
   return embedded(renderHoldScript(hold));
 }
 
-/** A generated script without its whole-line comments (the first two header lines stay). */
+/** A generated script without its whole-line comments (the first two header lines and shellcheck directives stay). */
 export function embedded(script: string): string {
   const lines = script.split('\n');
-  return [...lines.slice(0, 2), ...lines.slice(2).filter((l) => !/^\s*#/.test(l))].join('\n');
+  return [...lines.slice(0, 2), ...lines.slice(2).filter((l) => !/^\s*#/.test(l) || /^\s*# shellcheck /.test(l))].join('\n');
 }
 
 /** Applets linked next to the copied busybox so the hold finds them on PATH. */

@@ -74,7 +74,9 @@ export const AGENT_STATUS_PORT = 15020;
  * The preStop Istio's sidecar template gives istio-proxy in native-sidecar mode when
  * `global.proxy.lifecycle` is unset (istio/istio@86c9f01 manifests/charts/istio-control/istio-discovery/files/
  * injection-template.yaml:225-235, the `{{- else if $nativeSidecar }}` branch; the port is
- * `global.proxy.statusPort`, 15020 by default). It starts the drain; it is not a hold.
+ * `global.proxy.statusPort`, 15020 by default). It starts the drain; it is not a hold. pilot-agent
+ * remembers it drained and exits at once on the later SIGTERM (pkg/envoy/agent.go:160-163): meshdrain's
+ * hold runs it first for the same reason (ADR 014).
  */
 export const NATIVE_DRAIN_PRESTOP: readonly string[] = Object.freeze(['pilot-agent', 'request', `--debug-port=${AGENT_STATUS_PORT}`, 'POST', 'drain']);
 

@@ -154,6 +154,7 @@ describe('shellcheck passes on every generated variant', () => {
   needTools('shellcheck');
   const kinds: WaitStrategy[] = [
     { kind: 'app-listeners' },
+    { kind: 'app-connections' },
     { kind: 'ports', ports: [8080, 9090] },
     { kind: 'http', url: 'http://127.0.0.1:8080/healthz?a=1&b=2' },
     { kind: 'http', url: 'http://10.0.0.1/ready' },
@@ -173,6 +174,8 @@ describe('shellcheck passes on every generated variant', () => {
       variants.push([`m${mask}-fn.sh`, `#!/bin/sh\n${renderWaitFunction(h)}meshdrain_wait\n`]);
     }
   }
+  // ADR 014: linger and pilot-agent's drain at start
+  variants.push(['drain-linger.sh', renderHoldScript({ ...hold([kinds[0]!, kinds[1]!]), lingerMs: 1000, drainAtStart: true })]);
   // the same strategy twice (two ports= and two http=) must not collide
   variants.push(['dup.sh', renderHoldScript(hold([kinds[1]!, { kind: 'ports', ports: [1] }, kinds[2]!, kinds[3]!]))]);
 
