@@ -240,7 +240,8 @@ function analyzeHookUncached(argv: readonly string[]): HookAnalysis {
 /** meshdrain's hold ends at its timeout: its main loop, which the generic analysis sees as endless, is bounded by it. */
 function boundByOwnHold(a: HookAnalysis, hold: HoldSpec): void {
   a.maxHoldMs = hold.timeoutMs;
-  const main = a.loops.find((l) => l.boundMs === null);
+  // The main poll loop: the endless one, else the widest (its pause sits in md_pause, a function it calls).
+  const main = a.loops.find((l) => l.boundMs === null) ?? [...a.loops].sort((x, y) => y.end - y.start - (x.end - x.start))[0];
   if (main) {
     main.boundMs = hold.timeoutMs;
     if (main.sleepPerTurnMs === 0) main.sleepPerTurnMs = hold.intervalMs;

@@ -189,7 +189,7 @@ describe('shellcheck passes on every generated variant', () => {
       const r = spawnSync('shellcheck', ['-s', dialect, '-S', 'style', ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(r.stdout + r.stderr).toBe('');
       expect(r.status).toBe(0);
-    });
+    }, 180_000);
   }
 });
 
