@@ -140,7 +140,8 @@ describe('lab pieces that need no root', () => {
     for (const f of files) {
       const text = readFileSync(join(dir, f), 'utf8');
       expect(text, f).not.toMatch(/\brequire\(|\bimport\(/);
-      for (const [, spec] of text.matchAll(/^import .*? from '([^']+)';$/gm)) {
+      // esbuild writes double quotes and a one-line createRequire banner; the source writes single quotes.
+      for (const [, spec] of text.matchAll(/^import .*? from ["']([^"']+)["'];/gm)) {
         seen++;
         expect(spec, `${f} imports ${spec}`).toMatch(/^(node:|\.\/[\w-]+\.js$)/);
         if (spec!.startsWith('./')) expect(files, `${f} imports ${spec}`).toContain(spec!.slice(2));
