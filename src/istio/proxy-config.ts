@@ -8,6 +8,7 @@ import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import { getPath, isRecord } from '../model/workload.js';
+import { parseEmbedded } from '../yaml/load.js';
 import type { ProxyConfigPlan } from '../plan/types.js';
 import {
   ANNOTATIONS,
@@ -71,19 +72,8 @@ function parseJsonValue(text: string, where?: SourcePos): Obj {
 }
 
 function parseYamlValue(text: string, where?: SourcePos): { doc: Document.Parsed; value: Obj } {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err) {
-    const lp = err.linePos?.[0];
-    const at = lp ? ` (line ${lp.line}, column ${lp.col} of the value)` : '';
-    throw new InputError(`${WHAT}: invalid YAML${at}: ${err.message.split('\n')[0]}`, where);
-  }
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    throw new InputError(`${WHAT}: ${(e as Error).message}`, where);
-  }
+  // The one guarded reader for YAML inside a string: syntax, unknown aliases and alias bombs are InputErrors.
+  const { doc, value } = parseEmbedded(text, `${WHAT}: invalid YAML`, () => where);
   if (value === null || value === undefined) return { doc, value: {} };
   if (!isObj(value)) throw new InputError(`${WHAT}: expected a mapping (a ProxyConfig), got ${JSON.stringify(value)}`, where);
   return { doc, value };

@@ -10,7 +10,7 @@ import { PROXY_METADATA } from '../istio/facts.js';
 import { goBool } from '../istio/proxy-config.js';
 import { parseDuration } from '../model/duration.js';
 import { getPath, isRecord } from '../model/workload.js';
-import type { LoadedFile } from '../yaml/load.js';
+import { parseEmbedded, type LoadedFile } from '../yaml/load.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
 import { parseVersionLoose, type Version } from '../model/version.js';
 import type { Document } from 'yaml';
@@ -63,14 +63,12 @@ function docWhere(loaded: LoadedFile, doc: Document.Parsed, base: Path): Where {
 
 /** A YAML/JSON text stored in a string value: parse it with its own positions and map them back. */
 function embedded(loaded: LoadedFile, doc: Document.Parsed, path: Path, text: string, what: string): { value: unknown; where: Where } {
-  const inner = parseDocument(text, { prettyErrors: false });
-  if (inner.errors.length) {
-    const e = inner.errors[0]!;
-    const at = locInString(loaded, doc, path, e.pos[0]);
-    throw new InputError(`${what}: ${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+.*$/, '')}`, { file: at.file, line: at.line, col: at.column });
-  }
-  const where: Where = { loc: innerLocator(loaded, doc, path, inner) };
-  return { value: inner.toJS(), where };
+  const inner = parseEmbedded(text, what, (offset) => {
+    const at = locInString(loaded, doc, path, offset);
+    return { file: at.file, line: at.line, col: at.column };
+  });
+  const where: Where = { loc: innerLocator(loaded, doc, path, inner.doc) };
+  return { value: inner.value, where };
 }
 
 // pilot-agent reads its env flags with Go's strconv.ParseBool ("1", "t", "TRUE" … are true).

@@ -6,7 +6,7 @@ import type { Document } from 'yaml';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
 import { goBool } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
-import type { LoadedFile } from '../yaml/load.js';
+import { parseEmbedded, type LoadedFile } from '../yaml/load.js';
 import { analyzeHook, sleepArgMs, type HookAnalysis } from '../analysis/analyze.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
 import { readProxyConfig, templatePreStop, type ProxyConfigView, type Setting } from './mesh.js';
@@ -14,7 +14,6 @@ import type { LintOptions } from './options.js';
 import type { ModeDecision } from '../model/data-plane.js';
 import { podShutdownFacts, type PodShutdownFacts, type ShutdownContext } from '../plan/facts.js';
 import { DEFAULT_POLICY } from '../policy/policy.js';
-import { parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 
@@ -141,14 +140,13 @@ function annotationProxyConfig(pod: PodBase, into: ProxyConfigView): void {
   const raw = pod.annotations[ANNOTATIONS.proxyConfig];
   if (raw === undefined) return;
   const path: Path = [...pod.base, 'metadata', 'annotations', ANNOTATIONS.proxyConfig];
-  const inner = parseDocument(raw, { prettyErrors: false });
-  if (inner.errors.length) {
-    const at = locInString(pod.loaded, pod.doc, path, inner.errors[0]!.pos[0]);
-    throw new InputError(`${ANNOTATIONS.proxyConfig}: not valid YAML/JSON: ${inner.errors[0]!.message.split('\n')[0]}`, { file: at.file, line: at.line, col: at.column });
-  }
+  const inner = parseEmbedded(raw, `${ANNOTATIONS.proxyConfig}: not valid YAML/JSON`, (offset) => {
+    const at = locInString(pod.loaded, pod.doc, path, offset);
+    return { file: at.file, line: at.line, col: at.column };
+  });
   readProxyConfig(
-    inner.toJS(),
-    { loc: innerLocator(pod.loaded, pod.doc, path, inner) },
+    inner.value,
+    { loc: innerLocator(pod.loaded, pod.doc, path, inner.doc) },
     `${ANNOTATIONS.proxyConfig} annotation`,
     into,
   );

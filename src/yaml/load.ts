@@ -1,5 +1,5 @@
-import { Document, LineCounter, parseAllDocuments, isAlias, isCollection, isMap, isScalar, isSeq, visit, type Alias, type Node } from 'yaml';
-import { InputError } from '../errors.js';
+import { Document, LineCounter, parseAllDocuments, parseDocument, isAlias, isCollection, isMap, isScalar, isSeq, visit, type Alias, type Node } from 'yaml';
+import { InputError, type SourcePos } from '../errors.js';
 
 /** Largest input meshdrain reads; bigger files are refused with a clear error, not an OOM. */
 export const MAX_INPUT_BYTES = 32 * 1024 * 1024;
@@ -87,6 +87,25 @@ export function loadDocuments(text: string, file: string): LoadedFile {
     docs.push({ doc, value });
   }
   return { file, text, format, docs, lines };
+}
+
+/**
+ * YAML or JSON stored inside a string value (a `proxy.istio.io/config` annotation, ConfigMap
+ * `data.mesh`): parsed with its own positions, and every failure — syntax, an alias with no anchor,
+ * an alias bomb — an InputError at `at(offset)` in the outer file, never anything else (exit 2, not 3).
+ */
+export function parseEmbedded(text: string, what: string, at: (offset: number) => SourcePos | undefined): { doc: Document.Parsed; value: unknown } {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) throw new InputError(`${what}: ${(err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+.*$/, '')}`, at(err.pos[0]));
+  try {
+    return { doc, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (e) {
+    const unknown = unresolvedAlias(doc);
+    if (unknown) throw new InputError(`${what}: unknown YAML alias *${unknown.source}: no anchor &${unknown.source} before it`, at(unknown.range![0]));
+    if (/excessive alias/i.test((e as Error).message)) throw new InputError(`${what}: more than ${MAX_ALIAS_COUNT} YAML alias expansions (an alias bomb?); refusing`, at(0));
+    throw new InputError(`${what}: ${(e as Error).message}`, at(0));
+  }
 }
 
 /** How many documents of a file hold something (a bare `---` or a comment-only document is not a manifest). */
