@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The build: one bundled file per entry (esbuild, ESM, source maps), type-checked by tsc beforehand
 // (npm run build). Why bundled: Node resolving and compiling ~100 ESM files was most of a one-file
-// run's start-up (docs/adr/070-bundled-build.md).
+// run's start-up (docs/adr/081-bundled-build.md).
 //  - dist/cli/meshdrain.cjs: the CLI, started through V8's code cache by dist/cli/main.js (the bin;
 //    src/cli/start.ts). Commands are evaluated only when run, so `meshdrain inject` in a Helm
 //    post-renderer does not run lint's or the lab's module code.

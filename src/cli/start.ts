@@ -4,7 +4,7 @@
  * module.enableCompileCache, so this does by hand what v8-compile-cache does for require(): compile
  * the bundle as a vm.Script with the cached data from an earlier run, and save fresh data when there
  * was none or V8 rejected it (another Node, another bundle). About 70 ms of CPU less per run
- * (ADR 070). The cache lives under $XDG_CACHE_HOME/meshdrain (~/.cache/meshdrain); when it cannot be
+ * (ADR 081). The cache lives under $XDG_CACHE_HOME/meshdrain (~/.cache/meshdrain); when it cannot be
  * read or written the bundle simply compiles as usual. MESHDRAIN_NO_COMPILE_CACHE=1 turns it off.
  * Built unbundled next to the bundle (scripts/build.mjs); it imports only node: built-ins.
  */

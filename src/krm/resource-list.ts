@@ -6,7 +6,7 @@
  * Items are edited in the ResourceList's own text (the same byte-preserving splices as any manifest),
  * so comments, order and the index/path annotations kustomize and kpt put on items are kept.
  * Result fields follow kyaml's fn/framework Result (message, severity, resourceRef, field.path,
- * file.path/index, tags); see docs/adr/060-krm-function.md.
+ * file.path/index, tags); see docs/adr/080-krm-function.md.
  */
 import { isMap, isSeq, type Document, type Node } from 'yaml';
 import { InputError } from '../errors.js';
