@@ -31,6 +31,20 @@ function cacheFile(): string | undefined {
   return join(base, 'meshdrain', `${key}-${/^[a-z]{1,16}$/.test(word) ? word : 'main'}.v8cache`);
 }
 
+/**
+ * The cache directory and its parent, one level each. Not `{ recursive: true }`: on Node 20 that never
+ * returns where mkdir answers ENOENT under an existing parent (XDG_CACHE_HOME=/proc/x spun forever).
+ */
+function ensureDir(dir: string): void {
+  for (const d of [dirname(dir), dir]) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
 const cache = cacheFile();
 let cachedData: Buffer | undefined;
 try {
@@ -43,7 +57,7 @@ if (cache && (!cachedData || script.cachedDataRejected)) {
   // At exit, so the data includes the functions this run compiled (the command's own code).
   process.once('exit', () => {
     try {
-      mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
+      ensureDir(dirname(cache));
       const tmp = `${cache}.${process.pid}.tmp`;
       writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       renameSync(tmp, cache);
