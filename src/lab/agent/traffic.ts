@@ -1,7 +1,7 @@
 /** The client side: a Service-like per-request balancer (with the kubelet's probes) and the load. */
 import http from 'node:http';
 import type { BalancerConfig, LoadConfig, Probe } from './config.js';
-import { ev, listen, now, reasonOf, request, stdinLines, timeoutError } from './util.js';
+import { ev, listen, now, reasonOf, request, stdinCommands, stdinLines, timeoutError } from './util.js';
 
 interface Endpoint {
   pod: string;
@@ -125,15 +125,7 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       if (m.reset) stats = fresh();
     }
   };
-  stdinLines((line) => {
-    let m: Command;
-    try {
-      m = JSON.parse(line) as Command;
-    } catch {
-      return;
-    }
-    void handle(m);
-  });
+  stdinCommands<Command>((m) => void handle(m));
 }
 
 /** Bounded concurrent keep-alive clients against the balancer; `stop` on stdin ends them. */

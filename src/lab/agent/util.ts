@@ -26,6 +26,19 @@ export function stdinLines(onLine?: (line: string) => void): void {
   process.stdin.on('error', () => process.exit(0));
 }
 
+/** stdinLines for the JSON command channel: one command per line; a line that is not JSON is ignored. */
+export function stdinCommands<T>(onCommand: (m: T) => void): void {
+  stdinLines((line) => {
+    let m: T;
+    try {
+      m = JSON.parse(line) as T;
+    } catch {
+      return;
+    }
+    onCommand(m);
+  });
+}
+
 /** What a failed connection was, in the lab's words. */
 export function reasonOf(e: unknown): string {
   const err = e as NodeJS.ErrnoException | undefined;

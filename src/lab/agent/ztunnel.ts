@@ -12,7 +12,7 @@
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import type { ZtunnelConfig, ZtunnelListenConfig } from './config.js';
-import { ev, stdinLines } from './util.js';
+import { ev, stdinCommands } from './util.js';
 
 type Command = { op: 'add'; id: number; pod: string; ns: string; ip: string; appPort: number } | { op: 'del'; id: number; pod: string };
 
@@ -88,13 +88,7 @@ export async function ztunnel(cfg: ZtunnelConfig): Promise<void> {
   };
 
   ev('ztunnel-ready');
-  stdinLines((line) => {
-    let m: Command;
-    try {
-      m = JSON.parse(line) as Command;
-    } catch {
-      return;
-    }
+  stdinCommands<Command>((m) => {
     if (m.op === 'add') {
       add(m).then(
         () => ev('added', { id: m.id }),
