@@ -307,7 +307,11 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
         routed.push(fresh);
         await push();
         progress(status());
-        terms.push(kubelet.terminate(victim));
+        const term = kubelet.terminate(victim);
+        // Awaited below on the normal path; when an abort or an error leaves the loop first, a
+        // termination that then fails (the lab is shutting down) must not become an unhandled rejection.
+        term.catch(() => undefined);
+        terms.push(term);
         checkAbort();
       }
       const rolloutDoneAt = Date.now();
