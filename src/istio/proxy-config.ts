@@ -9,6 +9,7 @@ import { InputError, type SourcePos } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import { getPath, isRecord } from '../model/workload.js';
 import { parseEmbedded } from '../yaml/load.js';
+import { setJsonPath } from '../io/json-text.js';
 import type { ProxyConfigPlan } from '../plan/types.js';
 import {
   ANNOTATIONS,
@@ -194,26 +195,6 @@ function wants(plan: ProxyConfigPlan): Want[] {
 
 
 
-/** Render JSON in the shape the original had: one line (spaced or compact) or indented. */
-function renderJsonLike(original: string, value: Obj): string {
-  const t = original.trim();
-  if (!t.includes('\n')) {
-    if (/^\{\s/.test(t) || /":\s/.test(t)) {
-      const inner = JSON.stringify(value, null, 1)
-        .replace(/\n\s*/g, ' ')
-        .replace(/\{ \}/g, '{}')
-        .replace(/\[ \]/g, '[]');
-      return inner;
-    }
-    return JSON.stringify(value);
-  }
-  const m = /\n([ \t]+)"/.exec(t);
-  const indent = m?.[1] ?? '  ';
-  const lead = original.slice(0, original.length - original.trimStart().length);
-  const trail = original.slice(original.trimEnd().length);
-  return lead + JSON.stringify(value, null, indent) + trail;
-}
-
 /**
  * Merge the plan's drain settings into a `proxy.istio.io/config` value. Keys already there stay (same
  * order, comments kept for YAML); a setting already equal is not rewritten. An absent or empty value
@@ -230,8 +211,9 @@ export function mergeProxyConfigAnnotation(existing: string | undefined, plan: P
     return doc.toString({ lineWidth: 0 });
   }
   if (looksJson(base)) {
+    // Only the settings written change; every other byte of the user's JSON stays as typed.
     const value = parseJsonValue(base, where);
-    let changed = false;
+    let text = base;
     for (const w of want) {
       if (w.same(getPath(value, w.path))) continue;
       if (w.path.length === 2) {
@@ -239,14 +221,11 @@ export function mergeProxyConfigAnnotation(existing: string | undefined, plan: P
         if (parent !== undefined && parent !== null && !isObj(parent)) {
           throw new InputError(`${WHAT}: ${w.path[0]} must be a mapping, got ${JSON.stringify(parent)}`, where);
         }
-        const p = (isObj(parent) ? parent : (value[w.path[0]] = {})) as Obj;
-        p[w.path[1]] = w.value;
-      } else {
-        value[w.path[0]] = w.value;
+        if (parent === null) text = setJsonPath(text, [w.path[0]], {});
       }
-      changed = true;
+      text = setJsonPath(text, w.path, w.value);
     }
-    return changed ? renderJsonLike(base, value) : base;
+    return text;
   }
   const { doc, value } = parseYamlValue(base, where);
   let changed = false;

@@ -164,3 +164,19 @@ describe('parseProxyConfigAnnotation', () => {
     expect(() => parseProxyConfigAnnotation('terminationDrainDuration: soon')).toThrow(InputError);
   });
 });
+
+describe('mergeProxyConfigAnnotation on JSON keeps the bytes it does not write', () => {
+  it('numbers, spacing and key order stay as typed (2.50 stays 2.50)', () => {
+    const src = '{"concurrency":2.50, "tracing": {"sampling": 1e2},"holdApplicationUntilProxyStarts":true}';
+    const out = mergeProxyConfigAnnotation(src, { terminationDrainDuration: '15s' });
+    expect(out.startsWith('{"concurrency":2.50, "tracing": {"sampling": 1e2},"holdApplicationUntilProxyStarts":true')).toBe(true);
+    expect(JSON.parse(out)).toEqual({ concurrency: 2.5, tracing: { sampling: 100 }, holdApplicationUntilProxyStarts: true, terminationDrainDuration: '15s' });
+  });
+  it('a setting already there is replaced in place; a null proxyMetadata becomes a mapping', () => {
+    const src = '{\n  "terminationDrainDuration": "5s",\n  "proxyMetadata": null,\n  "concurrency": 2.50\n}';
+    const out = mergeProxyConfigAnnotation(src, { terminationDrainDuration: '30s', exitOnZeroActiveConnections: true });
+    expect(out).toContain('"terminationDrainDuration": "30s",\n');
+    expect(out).toContain('"concurrency": 2.50');
+    expect(JSON.parse(out).proxyMetadata).toEqual({ EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true' });
+  });
+});
