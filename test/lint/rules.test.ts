@@ -35,8 +35,14 @@ describe('rule fixtures', () => {
           if (expectFire) {
             expect(mine.length, JSON.stringify(findings, null, 1)).toBeGreaterThan(0);
             for (const x of mine) {
-              expect(x.line).toBeGreaterThan(0);
+              // The position names a real line of the file that holds YAML (not a blank or comment
+              // line), and a column on it: a finding a person can jump to.
+              const lines = (x.file === path ? text : readFileSync(x.file, 'utf8')).split('\n');
+              const at = lines[x.line - 1];
+              expect(at, `line ${x.line} of ${x.file}`).toBeDefined();
+              expect(at!.trim(), `line ${x.line} of ${x.file}`).not.toMatch(/^(#.*)?$/);
               expect(x.column).toBeGreaterThan(0);
+              expect(x.column).toBeLessThanOrEqual(at!.length + 1);
               expect(x.fix.length).toBeGreaterThan(10);
               expect(x.severity).toMatch(/^(error|warning|info)$/);
             }

@@ -28,3 +28,23 @@ export function graceLoc(pod: PodView): Loc {
 export function secs(n: number): number {
   return +n.toFixed(3);
 }
+
+/**
+ * What `meshdrain inject` would write for this pod, in one sentence, from the same derivation inject
+ * runs (pod.injected). A Job gets a native sidecar, not a hold; a pod inject leaves alone gets no
+ * inject advice at all (undefined: the rule's generic fix stands).
+ */
+export function injectRemedy(pod: PodView): string | undefined {
+  const f = pod.injected;
+  if (!f) return undefined;
+  const grace = f.grace.value !== f.grace.set ? ` and sets terminationGracePeriodSeconds: ${f.grace.value}` : '';
+  if (f.nativeRequest === true) {
+    return `Run meshdrain inject: it asks Istio for a native sidecar (sidecar.istio.io/nativeSidecar: "true"), which stops after the app${grace}.`;
+  }
+  if (f.hold) {
+    const what = f.hold.strategies.map((s) => s.kind).join(' + ');
+    return `Run meshdrain inject: it gives istio-proxy a preStop hold that waits for the app (${what}, at most ${secs(f.hold.timeoutMs / 1000)}s)${grace}.`;
+  }
+  if (grace) return `Run meshdrain inject: it${grace}.`;
+  return undefined;
+}

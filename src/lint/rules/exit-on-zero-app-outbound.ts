@@ -1,7 +1,7 @@
 import { PROXY_METADATA } from '../../istio/facts.js';
 import { holdWaits } from '../pod.js';
 import type { Rule } from '../types.js';
-import { inPodFile } from './common.js';
+import { injectRemedy, inPodFile } from './common.js';
 import { examplePod, HOLD_BOUNDED } from './examples.js';
 
 const EXIT_ON_ZERO = `proxy.istio.io/config: '{"proxyMetadata": {"EXIT_ON_ZERO_ACTIVE_CONNECTIONS": "true"}}'`;
@@ -25,6 +25,7 @@ covers that window; this note says the mode alone does not.`,
     const e = pod.proxyConfig.exitOnZero!;
     report({
       at: inPodFile(pod, e.at) ? e.at : pod.locKey(['metadata']),
+      fix: injectRemedy(pod),
       message: `${PROXY_METADATA.exitOnZero}=true (${e.source}) with no hold: pilot-agent exits once Envoy has no active connections, and an outbound call the app opens after that fails`,
     });
   },

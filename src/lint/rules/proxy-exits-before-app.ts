@@ -1,7 +1,7 @@
 import { PROXY_CONTAINER } from '../../istio/facts.js';
 import { holdBoundSeconds, holdWaits } from '../pod.js';
 import type { Rule } from '../types.js';
-import { secs } from './common.js';
+import { injectRemedy, secs } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
 
 const EXEC_SLEEP_10 = 'lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}';
@@ -39,12 +39,14 @@ the app) each avoid it.`,
     if (pod.appDelaySeconds >= proxyLife) {
       report({
         at,
+        fix: injectRemedy(pod),
         message: `${PROXY_CONTAINER} exits after ${proxyDesc}, while the app is still in its ${pod.appDelaySeconds}s preStop delay: its requests and outbound calls fail after that`,
       });
     } else {
       report({
         severity: 'warning',
         at,
+        fix: injectRemedy(pod),
         message: `${PROXY_CONTAINER} exits after ${proxyDesc}; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
       });
     }
