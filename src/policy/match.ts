@@ -20,16 +20,24 @@ export function ruleMatches(rule: RuleT, site: PodTemplateSite, podLabels: Recor
   return true;
 }
 
-/** The settings that apply to one pod template: defaults, then every matching rule in order (later wins, per field). */
+/**
+ * The settings that apply to one pod template: defaults, then every matching rule in order (later wins,
+ * per field). A section that is a mapping (proxy, app, containers, and any added later) merges key by
+ * key; a scalar (gracePeriod, via) replaces. Generic on purpose: a setting added to the schema needs
+ * no change here to take part in matching.
+ */
 export function resolveSettings(policy: Policy, site: PodTemplateSite, podLabels: Record<string, string>): SettingsT {
-  const out: SettingsT = structuredClone(policy.defaults);
+  const out: Record<string, unknown> = structuredClone(policy.defaults);
   for (const rule of policy.rules) {
     if (!ruleMatches(rule, site, podLabels)) continue;
-    if (rule.proxy) out.proxy = { ...out.proxy, ...rule.proxy };
-    if (rule.app) out.app = { ...out.app, ...rule.app };
-    if (rule.containers) out.containers = { ...out.containers, ...rule.containers };
-    if (rule.gracePeriod !== undefined) out.gracePeriod = rule.gracePeriod;
-    if (rule.via !== undefined) out.via = rule.via;
+    const { match: _match, ...settings } = structuredClone(rule);
+    for (const [key, value] of Object.entries(settings)) {
+      if (value === undefined) continue;
+      const prev = out[key];
+      out[key] = isPlainObject(value) && isPlainObject(prev) ? { ...prev, ...value } : value;
+    }
   }
-  return out;
+  return out as SettingsT;
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
