@@ -123,7 +123,9 @@ describe('inject', () => {
     expect(podSpec(low).terminationGracePeriodSeconds).toBe(57);
     expect(podSpec(low).containers[0]!.lifecycle!.preStop!.sleep!.seconds).toBe(10);
     const hold = proxyOf(low)!.lifecycle!.preStop!.exec!.command[2]!;
-    expect(hold).toContain('50000'); // hold timeout = 57 - 5 - 2 seconds
+    // hold timeout = 57 - 5 - 2 seconds: the start line says it, the deadline check uses it in ms
+    expect(hold).toMatch(/timeout 50s, interval/);
+    expect(hold).toMatch(/-ge 50000 \]/);
   });
 
   it('loads the legacy injection.py policy exactly as written', () => {
