@@ -2,7 +2,7 @@
  * The app's traffic-gone delay (ADR 014) against real sockets in a network namespace, under dash,
  * bash and busybox sh, with a PATH holding only `sleep`. Bounds: it never ends while an inbound
  * connection is open or less than the quiet window after the last one closed; it ends within the
- * quiet window + 0.5 s after that; never later than the upper bound (+0.5 s).
+ * quiet window + 1.5 s after that; never later than the upper bound (+1.5 s).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderAppWaitScript } from '../../src/hooks/app-wait.js';
@@ -11,7 +11,11 @@ import { Pod, PEER_IP, POD_IP, rootStatus, SHELLS, sleep, waitForLog, type Liste
 const root = rootStatus();
 const QUIET = 600;
 const MAX = 5000;
-const SLACK = 500;
+/**
+ * Generous on purpose: on a loaded 2-core machine a 100 ms poll can slip by a second. What the bound
+ * tells apart is "ended after the quiet window" (0.6 s) from "ran to the upper bound" (5 s).
+ */
+const SLACK = 1500;
 /** The quiet window counts from the last poll that saw the client, up to one interval before it left. */
 const INTERVAL = 100;
 const script = (maxMs = MAX) => renderAppWaitScript({ quietMs: QUIET, maxMs, intervalMs: INTERVAL });
