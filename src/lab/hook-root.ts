@@ -10,7 +10,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execCmd, labEnv } from './exec.js';
-import type { ProxyVariant } from './manifest.js';
+import type { ProxyVariant } from './pod-spec.js';
 
 /**
  * What each variant's hook finds on PATH. Default: the Ubuntu base's shell and coreutils plus the

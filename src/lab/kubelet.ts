@@ -13,7 +13,9 @@ import { labEnv } from './exec.js';
 import type { LabFiles } from './files.js';
 import { EXTERNAL_IP, podIp, type LabNet } from './netns.js';
 import type { LabProc, ProcTable } from './procs.js';
-import { APP_METRICS_PORT, APP_PORT, APP_UID, type LabPodSpec, type LabPreStop } from './scenarios.js';
+import { execsPilotAgent, hookArgv, preStopOutcome, type HookRoot } from './hook-root.js';
+import { APP_METRICS_PORT, APP_PORT, type LabPodSpec, type LabPreStop } from './pod-spec.js';
+import { APP_UID } from './scenarios.js';
 
 export const EXTERNAL_PORT = 8080;
 
@@ -34,6 +36,7 @@ export const SIDECAR_READINESS_PROBES: readonly Probe[] = Object.freeze([
 ]);
 /** Without a sidecar (ambient) the kubelet probes the app itself. */
 export const APP_READINESS_PROBES: readonly Probe[] = Object.freeze([{ port: APP_PORT, path: '/ready' }]);
+const appReadinessProbes = (port: number): readonly Probe[] => (port === APP_PORT ? APP_READINESS_PROBES : [{ port, path: '/ready' }]);
 
 /** The node's ztunnel, as the kubelet's CNI sees it: a pod's listeners are added before its containers start, removed once they are all gone. */
 export interface ZtunnelClient {
@@ -69,9 +72,19 @@ export interface EgressCall {
   close: boolean;
 }
 
+/** How a preStop ended, as the kubelet sees it (hook-root.ts preStopOutcome). */
+export interface PreStopResult {
+  container: 'app' | 'istio-proxy';
+  ok: boolean;
+  detail: string;
+}
+
 export class LabPod {
   readonly events: PodEvent[] = [];
   readonly egress: EgressCall[] = [];
+  readonly preStops: PreStopResult[] = [];
+  /** The port the app serves on (the endpoint's port). */
+  appPort = APP_PORT;
   app!: LabProc;
   /** The istio-proxy container; none in ambient (ztunnel lives on the node). */
   proxy?: LabProc;
@@ -121,6 +134,8 @@ export interface KubeletDeps {
   appClosesPortOnSigterm: boolean;
   egressIntervalMs: number;
   propagationDelayMs: number;
+  /** The proxy image's root istio-proxy exec hooks run in (ADR 071); undefined: the host's tools. */
+  hookRoot?: HookRoot;
   /** The run was aborted: skip waits that only keep the timeline realistic. */
   signal?: AbortSignal;
 }
@@ -162,8 +177,11 @@ export class Kubelet {
   async startPod(version: number, readyTimeoutMs = 20_000): Promise<LabPod> {
     const n = this.podNumberBase + this.nextPod++;
     const ambient = this.spec.mode === 'ambient';
-    const ns = await this.d.net.addPod(n, APP_PORT, ambient ? 'ztunnel' : 'sidecar');
+    const appPort = this.spec.appPort ?? APP_PORT;
+    const metricsPort = this.spec.metricsPort === undefined ? APP_METRICS_PORT : this.spec.metricsPort === appPort ? null : this.spec.metricsPort;
+    const ns = await this.d.net.addPod(n, appPort, ambient ? 'ztunnel' : 'sidecar');
     const pod = new LabPod(n, `lab-app-v${version}-${n}`, ns, podIp(n), version, Date.now());
+    pod.appPort = appPort;
     pod.mark('created');
     const { files } = this.d;
     const waits: Promise<void>[] = [];
@@ -174,7 +192,7 @@ export class Kubelet {
     } else {
       const proxyCfg: PilotAgentConfig = {
         pod: pod.name,
-        appPort: APP_PORT,
+        appPort,
         ports: PROXY_PORTS,
         drainDirectionAware: this.d.envoyDrainDirectionAware,
         envoyBin: files.envoyBin,
@@ -186,8 +204,8 @@ export class Kubelet {
     }
     const appCfg: AppConfig = {
       pod: pod.name,
-      appPort: APP_PORT,
-      metricsPort: APP_METRICS_PORT,
+      appPort,
+      metricsPort,
       externalIp: EXTERNAL_IP,
       externalPort: EXTERNAL_PORT,
       shutdownWorkMs: this.d.appShutdownMs,
@@ -197,7 +215,7 @@ export class Kubelet {
     waits.push(this.startContainer(pod, 'app', [files.node, files.agent, 'app', JSON.stringify(appCfg)], APP_UID, 'app-ready').ready(readyTimeoutMs));
     await Promise.all(waits);
     const deadline = Date.now() + readyTimeoutMs;
-    const probes = ambient ? APP_READINESS_PROBES : SIDECAR_READINESS_PROBES;
+    const probes = ambient ? appReadinessProbes(appPort) : SIDECAR_READINESS_PROBES;
     while (!(await this.d.probe(pod.ip, probes))) {
       if (Date.now() > deadline) throw new LabEnvError(`${pod.name} never became ready in ${readyTimeoutMs} ms`);
       await sleep(50);
@@ -220,29 +238,64 @@ export class Kubelet {
     } else if (!e.ev.endsWith('-ready')) pod.mark('log', container, e.ev, e.t);
   }
 
-  /** Run a preStop; resolves when it ends (exit, or killed at the grace period). */
+  /**
+   * Run a preStop; resolves when it ends (exit, or killed at the grace period). istio-proxy's exec hooks
+   * run in the proxy image's root when the run has one (hook-root.ts; pilot-agent itself runs outside
+   * it); an httpGet goes to the pod's address. The outcome is the kubelet's (preStopOutcome): a hook
+   * that fails or cannot start is FailedPreStopHook, and its container gets SIGTERM at once all the same.
+   */
   private runPreStop(pod: LabPod, container: 'app' | 'istio-proxy', ps: LabPreStop | undefined, hooks: LabProc[]): Promise<void> {
     if (!ps) return Promise.resolve();
     pod.mark('prestop-start', container);
     if ('sleepMs' in ps) {
-      return sleep(ps.sleepMs).then(() => pod.mark('prestop-end', container, 'sleep'));
+      return sleep(ps.sleepMs).then(() => {
+        pod.preStops.push({ container, ok: true, detail: 'sleep' });
+        pod.mark('prestop-end', container, 'sleep');
+      });
     }
     const { files, procs } = this.d;
-    // The proxy image's `pilot-agent` is ours: the same program, named like Istio's.
-    // istio-proxy's image has pilot-agent on its PATH; ours runs the lab's agent (`pilot-agent request`).
-    const requestCfg: RequestConfig = { adminPort: PROXY_PORTS.admin };
-    const proxyEnv = { PATH: `${files.hookBin}:${labEnv().PATH}`, [REQUEST_CONFIG_ENV]: JSON.stringify(requestCfg) };
-    const hook = procs.spawn(ps.exec, {
+    let argv: string[];
+    let uid: number | undefined = container === 'app' ? APP_UID : PROXY_UID;
+    let env: Record<string, string> | undefined;
+    if ('httpGet' in ps) {
+      // The kubelet's GET, from the pod's namespace as UID 1337 so the pod's own outbound capture leaves
+      // it alone (the kubelet's request comes from the node and is not captured). Any response completes
+      // the hook (kubernetes pkg/kubelet/lifecycle/handlers.go runHTTPHandler checks only the error).
+      const g = ps.httpGet;
+      const url = `${g.scheme === 'HTTPS' ? 'https' : 'http'}://${g.host && !/^(localhost|127\.)/.test(g.host) ? g.host : pod.ip}:${g.port}${g.path}`;
+      const js = `const u=${JSON.stringify(url)};require(u.startsWith('https')?'https':'http').get(u,{rejectUnauthorized:false},(r)=>{r.resume();r.on('end',()=>process.exit(0))}).on('error',(e)=>{console.error(String(e.message));process.exit(1)})`;
+      argv = [files.node, '-e', js];
+      uid = PROXY_UID;
+    } else if (container === 'istio-proxy' && this.d.hookRoot && !execsPilotAgent(ps.exec)) {
+      // Runs as root into `unshare --mount` + chroot, which drops to UID 1337 itself.
+      // The host's PATH (chroot is in /usr/sbin); inside the root only /usr/bin and /bin exist.
+      argv = hookArgv(this.d.hookRoot, PROXY_UID, ps.exec);
+      uid = undefined;
+    } else {
+      argv = ps.exec;
+      // The proxy image's `pilot-agent` is ours: the same program, named like Istio's.
+      // istio-proxy's image has pilot-agent on its PATH; ours runs the lab's agent (`pilot-agent request`).
+      const requestCfg: RequestConfig = { adminPort: PROXY_PORTS.admin };
+      if (container === 'istio-proxy') env = { PATH: `${files.hookBin}:${labEnv().PATH}`, [REQUEST_CONFIG_ENV]: JSON.stringify(requestCfg) };
+    }
+    const stderrTail: string[] = [];
+    const hook = procs.spawn(argv, {
       name: `${pod.name}/${container}/preStop`,
       ns: pod.ns,
-      uid: container === 'app' ? APP_UID : PROXY_UID,
-      ...(container === 'istio-proxy' ? { env: proxyEnv } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+      ...(env ? { env } : {}),
       onLine: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
-      onStderr: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
+      onStderr: (l) => {
+        stderrTail.push(l);
+        if (stderrTail.length > 20) stderrTail.shift();
+        pod.mark('log', container, `preStop: ${l.slice(0, 300)}`);
+      },
     });
     hooks.push(hook);
     return hook.exited.then((x) => {
-      pod.mark('prestop-end', container, x.signal ?? `exit ${x.code}`, x.at);
+      const outcome = pod.killedAt !== undefined && x.signal ? { ok: false, detail: 'killed at terminationGracePeriodSeconds' } : preStopOutcome(x.code, x.signal, stderrTail);
+      pod.preStops.push({ container, ...outcome });
+      pod.mark('prestop-end', container, outcome.ok ? (x.signal ?? `exit ${x.code}`) : outcome.detail, x.at);
     });
   }
 

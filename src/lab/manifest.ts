@@ -16,10 +16,10 @@ import { getPath, isRecord, podTemplateSites, siteName, type PodTemplate, type P
 import { formatDuration } from '../model/duration.js';
 import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, type RolloutShape } from './rollout.js';
-import { LABELS, labDataPlaneMode, type LabMode, type LabPodSpec, type LabPreStop } from './scenarios.js';
+import { parseOverrides, proxyOverride } from '../istio/overrides.js';
+import { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type HttpGetPreStop, type LabMode, type LabPodSpec, type LabPreStop, type ProxyVariant } from './pod-spec.js';
 
-export type ProxyVariant = 'default' | 'distroless';
-export const PROXY_VARIANTS: readonly ProxyVariant[] = ['default', 'distroless'];
+export { PROXY_VARIANTS, type HttpGetPreStop, type ProxyVariant } from './pod-spec.js';
 
 /** Kinds the lab can roll (a Pod, ReplicaSet or Job has no rolling update to replay). */
 export const ROLLABLE_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'];
@@ -33,17 +33,13 @@ export interface HookDecision {
   why: string;
 }
 
-/** A kubelet httpGet handler, made from the pod's network namespace. */
-export interface HttpGetPreStop {
-  httpGet: { host?: string; port: number; path: string; scheme: 'HTTP' | 'HTTPS' };
-}
-export type ManifestPreStop = LabPreStop | HttpGetPreStop;
+export type ManifestPreStop = LabPreStop;
 
 export interface ManifestLabPod {
   file: string;
   /** "Deployment/web". */
   workload: string;
-  spec: Omit<LabPodSpec, 'appPreStop' | 'proxyPreStop'> & { appPreStop?: ManifestPreStop; proxyPreStop?: ManifestPreStop };
+  spec: LabPodSpec;
   rollout: RolloutShape;
   /** TCP containerPorts of the app containers (Istio's own ports left out). */
   appPorts: number[];
@@ -266,7 +262,7 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   const nsDoc = loaded.docs.map((d) => d.value).find((v) => isRecord(v) && v.kind === 'Namespace' && getPath(v, ['metadata', 'name']) === f.site.namespace);
   const nsLabels = (getPath(nsDoc, ['metadata', 'labels']) ?? { [LABELS.injection]: 'enabled' }) as Record<string, string>;
   if (!nsDoc) notes.push(`the namespace is not in the manifest: assumed ${LABELS.injection}=enabled`);
-  const dataPlane = labDataPlaneMode(template, nsLabels);
+  const dataPlane = labDataPlaneMode(template, nsLabels, view.facts);
   if (!dataPlane) throw new InputError(`${siteName(f.site)}: the pod is not meshed (${ANNOTATIONS.inject}: "false" and no ambient label); the lab runs meshed pods`, posOf(view.loc(['metadata'])));
 
   const withPorts = view.apps.find((c) => Array.isArray(c.spec.ports) && c.spec.ports.length > 0);
@@ -283,8 +279,25 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   ];
 
   const appPreStop = decideHook(view, app, 'app', opts, hooks);
-  let proxyPreStop = view.proxy && dataPlane !== 'ambient' ? decideHook(view, view.proxy, 'proxy', opts, hooks) : undefined;
-  if (!proxyPreStop && dataPlane === 'native' && !view.proxy?.spec.lifecycle?.preStop) {
+  // The user's istio-proxy customisation as Istio's injector finds it (istio/overrides.ts, the reading
+  // inject uses; webhook.go reapplyOverwrittenContainers): the proxy.istio.io/overrides annotation's
+  // entry for this sidecar kind first, else the pod's own istio-proxy container.
+  const annKey = ['metadata', 'annotations', LABELS.proxyOverrides];
+  const annEntry =
+    dataPlane === 'ambient' || view.annotations[LABELS.proxyOverrides] === undefined
+      ? undefined
+      : proxyOverride(parseOverrides(view.annotations[LABELS.proxyOverrides], posOf(view.locKey(annKey))), dataPlane === 'native' ? 'native' : 'classic');
+  let proxyPreStop: ManifestPreStop | undefined;
+  if (annEntry) {
+    const cmd = annEntry.lifecycle?.preStop?.exec?.command;
+    if (cmd?.length) {
+      proxyPreStop = { exec: [...cmd] };
+      hooks.push({ container: PROXY_CONTAINER, at: where(view.locKey(annKey)), action: 'run', why: `exec from ${LABELS.proxyOverrides}, run as written with the ${variant.value} proxy image's tools` });
+    }
+  } else if (view.proxy && dataPlane !== 'ambient') {
+    proxyPreStop = decideHook(view, view.proxy, 'proxy', opts, hooks);
+  }
+  if (!proxyPreStop && dataPlane === 'native' && !(annEntry ?? view.proxy?.spec)?.lifecycle?.preStop) {
     proxyPreStop = { exec: [...NATIVE_DRAIN_PRESTOP] };
     hooks.push({ container: PROXY_CONTAINER, at: 'injected', action: 'run', why: `native mode: Istio's template preStop (pilot-agent request --debug-port=${AGENT_STATUS_PORT} POST drain)` });
   }
@@ -293,6 +306,15 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   if (custom.length) notes.push(`injection templates ${custom.join(', ')}: the lab cannot see what they inject; it runs the pod's own istio-proxy entry only`);
 
   const pc = view.proxyConfig;
+  // A pod nothing injects that still carries an `image: auto` istio-proxy cannot start (ErrImagePull).
+  const unstartable =
+    dataPlane === 'ambient' && view.proxyIsStub
+      ? `its ${PROXY_CONTAINER} container has image "auto", which only sidecar injection replaces, and nothing injects an ambient pod: ErrImagePull`
+      : undefined;
+  // The app serves on its first containerPort (the Service's target) and keeps a second one (metrics)
+  // open until it exits; the built-in app's 8080/9090 when the manifest names none.
+  const appPort = appPorts[0] ?? APP_PORT;
+  const metricsPort = appPorts.length ? (appPorts[1] ?? null) : APP_METRICS_PORT;
   return {
     file,
     workload: siteName(f.site),
@@ -304,6 +326,10 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
       terminationDrainMs: pc.terminationDrainMs?.value ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000,
       exitOnZero: view.exitOnZero,
       minimumDrainMs: pc.minimumDrainMs?.value ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000,
+      proxyVariant: variant.value,
+      appPort,
+      metricsPort,
+      ...(unstartable ? { unstartable } : {}),
     },
     rollout: rolloutOf(f, o.maxReplicas),
     appPorts,

@@ -2,8 +2,9 @@
  * From what a run measured to what a person wants to know: per-scenario figures, whether each
  * scenario showed what it is expected to show, a text table, JSON, and a self-contained HTML page.
  */
-import type { LabPod } from './kubelet.js';
+import type { LabPod, PreStopResult } from './kubelet.js';
 import type { LabOptions, ScenarioRun } from './run.js';
+import { APP_METRICS_PORT, APP_PORT } from './pod-spec.js';
 import type { Verdict } from './scenarios.js';
 
 export type FailureReason = 'reset' | 'refused' | '503' | 'other';
@@ -26,10 +27,40 @@ export interface PodSummary {
   egressConnectionClose: number;
   /** Seconds from termination start to Envoy's drain; null: no drain (ambient, or none seen). */
   drainStartedAt: number | null;
+  /** Failed outbound calls by the phase they failed in (proxy-exited: the proxy was gone). */
+  failedEgressByPhase: Partial<Record<FailurePhase, number>>;
+  /** How each preStop ended, as the kubelet sees it (FailedPreStopHook with its cause). */
+  preStops: PreStopResult[];
+  /**
+   * The termination split (issue 12): the app's delay (termination start → the app's SIGTERM), its
+   * work (SIGTERM → exit), the proxy's tail after the app exited (negative: the proxy died first), and
+   * the total (terminationSeconds). null where the step did not happen.
+   */
+  split: { appDelaySeconds: number | null; appWorkSeconds: number | null; proxyTailSeconds: number | null; totalSeconds: number | null };
+}
+
+/** How the app behaved in a run (the flags that shape the lab's app). */
+export interface AppBehaviour {
+  shutdownSeconds: number;
+  closesPort: boolean;
+  port: number;
+  /** The second port kept open until exit; null: none. */
+  metricsPort: number | null;
 }
 
 export interface ScenarioSummary {
   name: string;
+  /** The protocol of the load (http1: keep-alive HTTP/1.1). */
+  protocol: string;
+  propagationDelaySeconds: number;
+  app: AppBehaviour;
+  /** The proxy image variant istio-proxy's hooks ran with. */
+  proxyVariant: string;
+  /** --manifest: the workload, the rollout as run, what the lab did with each hook, and notes. */
+  workload?: string;
+  rollout?: { replicas: number; maxSurge: number; maxUnavailable: number; notes: string[] };
+  hooks?: { container: string; at: string; action: string; why: string }[];
+  notes?: string[];
   title: string;
   expectation: string;
   requests: number;
@@ -93,10 +124,22 @@ export function summarizePod(p: LabPod): PodSummary {
     failedEgress: p.egress.filter((e) => !e.ok).length,
     egressConnectionClose: p.egress.filter((e) => e.close).length,
     drainStartedAt: rel(p.drainStartedAt, t0),
+    failedEgressByPhase: p.egress.filter((e) => !e.ok).reduce<Partial<Record<FailurePhase, number>>>((acc, e) => {
+      const ph = phaseOf(e.t, p);
+      acc[ph] = (acc[ph] ?? 0) + 1;
+      return acc;
+    }, {}),
+    preStops: [...p.preStops],
+    split: {
+      appDelaySeconds: p.appSigtermAt !== undefined && p.terminatingAt !== undefined ? r2((p.appSigtermAt - p.terminatingAt) / 1000) : null,
+      appWorkSeconds: p.appSigtermAt !== undefined && p.appExitAt !== undefined ? r2((p.appExitAt - p.appSigtermAt) / 1000) : null,
+      proxyTailSeconds: p.appExitAt !== undefined && p.proxyExitAt !== undefined ? r2((p.proxyExitAt - p.appExitAt) / 1000) : null,
+      totalSeconds: p.terminatingAt !== undefined && last !== undefined ? r2((last - p.terminatingAt) / 1000) : null,
+    },
   };
 }
 
-export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'>): ScenarioSummary {
+export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Partial<Pick<LabOptions, 'appShutdownMs' | 'appClosesPortOnSigterm'>>): ScenarioSummary {
   const sc = run.scenario;
   const pods = run.terminated.map(summarizePod);
   const byName = new Map([...run.terminated, ...run.created].map((p) => [p.name, p]));
@@ -114,9 +157,28 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'>): Sc
   const outlived = pods.map((p) => p.proxyOutlivedAppSeconds).filter((x): x is number => x !== null);
   const term = pods.map((p) => p.terminationSeconds).filter((x): x is number => x !== null);
   const podsKilled = pods.filter((p) => p.killedAt !== null).length;
-  const rolloutComplete = run.created.length === o.replicas && run.terminated.every((p) => p.goneAt !== undefined);
+  const replicas = sc.rollout?.replicas ?? o.replicas;
+  const rolloutComplete = run.created.length === replicas && run.terminated.every((p) => p.goneAt !== undefined);
+  const mp = sc.manifestPod;
   const s: ScenarioSummary = {
     name: sc.name,
+    protocol: 'http1',
+    propagationDelaySeconds: run.propagationDelayMs / 1000,
+    app: {
+      shutdownSeconds: (o.appShutdownMs ?? 0) / 1000,
+      closesPort: o.appClosesPortOnSigterm === true,
+      port: sc.spec.appPort ?? APP_PORT,
+      metricsPort: sc.spec.metricsPort === undefined ? APP_METRICS_PORT : sc.spec.metricsPort,
+    },
+    proxyVariant: sc.spec.proxyVariant ?? 'default',
+    ...(mp
+      ? {
+          workload: mp.workload,
+          rollout: { replicas: mp.rollout.replicas, maxSurge: mp.rollout.maxSurge, maxUnavailable: mp.rollout.maxUnavailable, notes: mp.rollout.notes },
+          hooks: mp.hooks,
+          notes: mp.notes,
+        }
+      : {}),
     title: sc.title,
     expectation: sc.expectation,
     requests,
@@ -179,6 +241,17 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
       minimumDurationSeconds: o.durationMs / 1000,
     },
+    ...(o.manifest
+      ? {
+          manifest: {
+            workload: o.manifest.workload,
+            judged: o.manifest.judged,
+            answer: sums.map((s) => ({ name: s.name, line: answerLine(s) })),
+            injectChanges: o.manifest.injectChanges,
+            injectNotes: o.manifest.injectNotes,
+          },
+        }
+      : {}),
     scenarios: sums,
   };
 }
@@ -202,15 +275,31 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  const r0 = sums[0]?.rollout;
+  const shape = o.manifest && r0 ? `${o.manifest.workload}: ${r0.replicas} replicas, rolling restart (maxSurge ${r0.maxSurge}, maxUnavailable ${r0.maxUnavailable})` : `${o.replicas} replicas, rolling restart (maxSurge 1, maxUnavailable 0)`;
+  const grace = o.manifest ? `grace as the manifest says (${sums.map((s) => `${s.name} ${s.graceSeconds}s`).join(', ')})` : `grace ${o.graceSeconds}s (meshdrain: as inject writes it)`;
   const out = [
-    `meshdrain lab: ${o.replicas} replicas, rolling restart (maxSurge 1, maxUnavailable 0), ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients,`,
-    `endpoint propagation ${o.propagationDelayMs / 1000}s, app shutdown work ${o.appShutdownMs / 1000}s${o.appClosesPortOnSigterm ? ' (app closes its port at SIGTERM)' : ''}, grace ${o.graceSeconds}s (meshdrain: as inject writes it)`,
+    `meshdrain lab: ${shape}, ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients,`,
+    `endpoint propagation ${o.propagationDelayMs / 1000}s, app shutdown work ${o.appShutdownMs / 1000}s${o.appClosesPortOnSigterm ? ' (app closes its port at SIGTERM)' : ''}, ${grace}`,
     '',
     line(head),
     ...rows.map(line),
     '',
     ...sums.map((s) => `${s.name}: ${s.verdict}`),
   ];
+  if (o.manifest) {
+    out.push('', 'termination per pod (seconds from deletion): app delay, app work, proxy tail after the app exited, total');
+    for (const s of sums) for (const p of s.pods) out.push(`  ${s.name} ${p.name}: ${[p.split.appDelaySeconds, p.split.appWorkSeconds, p.split.proxyTailSeconds, p.split.totalSeconds].map((x) => (x === null ? '-' : x.toFixed(2))).join(', ')}${p.killedAt !== null ? ' (SIGKILLed)' : ''}`);
+    for (const s of sums) {
+      out.push('', `${s.name}: hooks (${s.proxyVariant} proxy image)`);
+      for (const h of s.hooks ?? []) out.push(`  ${h.at} ${h.container}: ${h.action}: ${h.why}`);
+      if (!s.hooks?.length) out.push('  none');
+      for (const n of [...(s.rollout?.notes ?? []), ...(s.notes ?? [])]) out.push(`  note: ${n}`);
+    }
+    out.push('', o.manifest.injectChanges.length ? `meshdrain inject would change ${o.manifest.workload}:` : `meshdrain inject would change nothing in ${o.manifest.workload}`);
+    for (const c of o.manifest.injectChanges) out.push(`  ${c.at}: ${c.what}`);
+    for (const n of o.manifest.injectNotes) out.push(`  note: ${n}`);
+  }
   return out.join('\n') + '\n';
 }
 
@@ -356,4 +445,54 @@ Real network namespaces, iptables interception, processes and signals on one Lin
 ${sections}
 </body></html>
 `;
+}
+
+// ---------------------------------------------------------------- the one-line answer (--manifest)
+
+const PHASE_WORDS: Record<FailurePhase, string> = {
+  running: 'before termination',
+  terminating: 'while terminating',
+  'app-exited': 'after the app exited',
+  'proxy-exited': 'after istio-proxy exited',
+  'no-endpoint': 'with no endpoint',
+};
+
+const byCount = (m: Partial<Record<string, number>>) =>
+  Object.entries(m)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .sort((a, b) => b[1]! - a[1]!)
+    .map(([k, n]) => `${n} ${PHASE_WORDS[k as FailurePhase] ?? k}`)
+    .join(', ');
+
+/**
+ * One line a person can act on: is the workload's shutdown safe in this run, and if not, each failure
+ * with its phase and cause (requests by phase and reason, outbound calls by phase, failed hooks,
+ * SIGKILLs).
+ */
+export function answerLine(s: ScenarioSummary): string {
+  const who = s.workload ?? s.name;
+  const term = `termination ${s.terminationSeconds.toFixed(1)}s mean, ${s.maxTerminationSeconds.toFixed(1)}s max`;
+  const failedHooks = s.pods.flatMap((p) => p.preStops.filter((h) => !h.ok).map((h) => `${h.container} preStop ${h.detail}`));
+  const hookCauses = [...new Set(failedHooks)];
+  if (s.reproduced && s.failedRequests === 0 && s.failedEgress === 0 && s.podsKilled === 0) {
+    return `${who}: safe in this run: 0 of ${s.requests} requests and 0 of ${s.egressCalls} outbound calls failed, no pod SIGKILLed (${term})`;
+  }
+  const parts: string[] = [];
+  if (s.failedRequests > 0) {
+    const reasons = Object.entries(s.failedByReason).filter(([, n]) => n > 0).map(([r, n]) => `${n} ${r}`).join(', ');
+    parts.push(`${s.failedRequests} of ${s.requests} requests failed (${reasons}; ${byCount(s.failedByPhase) || 'phase unknown'})`);
+  }
+  if (s.failedEgress > 0) {
+    const phases: Partial<Record<FailurePhase, number>> = {};
+    for (const p of s.pods) for (const [k, n] of Object.entries(p.failedEgressByPhase)) phases[k as FailurePhase] = (phases[k as FailurePhase] ?? 0) + (n ?? 0);
+    const died = s.pods.filter((p) => (p.proxyOutlivedAppSeconds ?? 0) < 0).length;
+    parts.push(`${s.failedEgress} of ${s.egressCalls} outbound calls failed (${byCount(phases)}${died ? `; istio-proxy exited before the app in ${died} of ${s.podsTerminated} pods` : ''})`);
+  }
+  if (hookCauses.length) parts.push(hookCauses.join('; '));
+  if (s.podsKilled > 0) {
+    const held = s.pods.filter((p) => p.killedAt !== null && p.preStops.some((h) => h.detail.startsWith('killed'))).length;
+    parts.push(`${s.podsKilled} of ${s.podsTerminated} pods SIGKILLed at terminationGracePeriodSeconds ${s.graceSeconds}s${held ? ` (a preStop still running: held until SIGKILL)` : ''}`);
+  }
+  if (!s.rolloutComplete) parts.push('the rollout did not complete');
+  return `${who}: NOT safe: ${parts.join('; ') || s.verdict} (${term})`;
 }

@@ -13,7 +13,10 @@ import { EXTERNAL_PORT, Kubelet, type LabPod, type ZtunnelClient } from './kubel
 import { BALANCER_PORT, startBuiltinLoad, startSiege, type LoadResult, type LoadRun } from './load.js';
 import { LabNet, newRunPrefix, PROBE_SOURCE_IP } from './netns.js';
 import { ProcTable } from './procs.js';
-import { buildScenario, APP_PORT, APP_UID, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios.js';
+import { buildHookRoot, execsPilotAgent, type HookRoot } from './hook-root.js';
+import type { ProxyVariant } from './pod-spec.js';
+import { rolloutWaves, type RolloutShape } from './rollout.js';
+import { buildScenario, APP_PORT, APP_UID, type ManifestRun, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios.js';
 
 export interface LabOptions {
   scenarios: ScenarioName[];
@@ -23,7 +26,13 @@ export interface LabOptions {
   /** Keep the load going (at most maxExtraMs longer) until the scenario has seen this many requests. */
   minRequests: number;
   /** Only these scenarios wait for minRequests (default: every scenario). */
-  minRequestsFor?: ScenarioName[];
+  minRequestsFor?: string[];
+  /** Scenarios built by the caller (--manifest); when set, `scenarios` is not read. */
+  scenarioList?: Scenario[];
+  /** --manifest: the workload, the row the exit code judges, and what inject would change. */
+  manifest?: Omit<ManifestRun, 'scenarios'>;
+  /** The app's second port (metrics): a port, null for none; undefined: the pod's own (9090 built in). */
+  appMetricsPort?: number | null;
   maxExtraMs: number;
   propagationDelayMs: number;
   load: 'builtin' | 'siege';
@@ -96,7 +105,7 @@ export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>, path 
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new InputError('meshdrain lab needs root (network namespaces and iptables); run it with sudo or in a privileged container');
   }
-  const need = ['ip', 'iptables', 'iptables-restore', 'setpriv'];
+  const need = ['ip', 'iptables', 'iptables-restore', 'setpriv', 'unshare', 'chroot'];
   if (o.load === 'siege') need.push('siege');
   if (o.scenarios.includes('netstat-loop')) need.push('netstat');
   const missing: string[] = [];
@@ -116,7 +125,7 @@ export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>, path 
 class Balancer {
   readonly ch = new AgentChannel('balancer-ready');
   async setEndpoints(pods: LabPod[]): Promise<void> {
-    await this.ch.request({ op: 'set', endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip })) });
+    await this.ch.request({ op: 'set', endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip, ...(p.appPort !== APP_PORT ? { port: p.appPort } : {}) })) });
   }
   async probe(ip: string, probes: readonly Probe[]): Promise<boolean> {
     const e = await this.ch.request({ op: 'probe', ip, probes });
@@ -153,8 +162,20 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     if (o.signal?.aborted) throw new LabAborted();
   };
   try {
-    const scenarios = o.scenarios.map((name) => buildScenario(name, { graceSeconds: o.graceSeconds, sleepHoldSeconds: o.sleepHoldSeconds, policy: o.policy }));
+    const scenarios = (o.scenarioList ?? o.scenarios.map((name) => buildScenario(name, { graceSeconds: o.graceSeconds, sleepHoldSeconds: o.sleepHoldSeconds, policy: o.policy }))).map((sc) =>
+      o.appMetricsPort === undefined ? sc : { ...sc, spec: { ...sc.spec, metricsPort: o.appMetricsPort } },
+    );
     files = installLabFiles(prefix);
+    // istio-proxy's exec hooks run with only the proxy image's tools: one root per variant (ADR 071).
+    const roots = new Map<ProxyVariant, HookRoot>();
+    for (const sc of scenarios) {
+      const ps = sc.spec.proxyPreStop;
+      const variant = sc.spec.proxyVariant ?? 'default';
+      if (!ps || !('exec' in ps) || execsPilotAgent(ps.exec) || roots.has(variant)) continue;
+      const root = await buildHookRoot(`${files.dir}/root-${variant}`, variant);
+      if (root.missing.length) progress(`the ${variant} proxy image's root lacks ${root.missing.join(', ')} (not on this host); a hook that needs one fails`);
+      roots.set(variant, root);
+    }
     progress(`lab ${prefix}: network namespaces on a bridge, 198.18.0.0/15`);
     await net.setup();
     checkAbort();
@@ -177,7 +198,7 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     const runs: ScenarioRun[] = [];
     for (const [i, sc] of scenarios.entries()) {
       checkAbort();
-      runs.push(await runScenario(sc, i, scenarios.length, o, { net, procs, files, balancer, ztunnel, progress, checkAbort }));
+      runs.push(await runScenario(sc, i, scenarios.length, o, { net, procs, files, balancer, ztunnel, progress, checkAbort, hookRoot: roots.get(sc.spec.proxyVariant ?? 'default') }));
     }
     return runs;
   } catch (err) {
@@ -218,7 +239,7 @@ async function startZtunnel(net: LabNet, procs: ProcTable, files: LabFiles): Pro
   await ch.ready();
   return {
     async add(pod) {
-      const e = await ch.request({ op: 'add', pod: pod.name, ns: pod.ns, ip: pod.ip, appPort: APP_PORT });
+      const e = await ch.request({ op: 'add', pod: pod.name, ns: pod.ns, ip: pod.ip, appPort: pod.appPort });
       if (typeof e.error === 'string') throw new LabEnvError(`ztunnel: ${e.error}`);
     },
     async del(pod) {
@@ -235,6 +256,7 @@ interface Env {
   ztunnel: () => Promise<ZtunnelClient>;
   progress: (line: string, transient?: boolean) => void;
   checkAbort: () => void;
+  hookRoot?: HookRoot;
 }
 
 async function runScenario(sc: Scenario, index: number, total: number, o: LabOptions, env: Env): Promise<ScenarioRun> {
@@ -275,13 +297,17 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
       egressIntervalMs: o.egressIntervalMs,
       propagationDelayMs: o.propagationDelayMs,
+      ...(env.hookRoot ? { hookRoot: env.hookRoot } : {}),
       signal: o.signal,
     },
     sc.spec,
     1 + index * 100,
   );
-  progress(`${tag} starting ${o.replicas} pods (${sc.title})`);
-  const old = await Promise.all(Array.from({ length: o.replicas }, () => kubelet.startPod(1)));
+  // Built-ins roll --replicas one at a time (maxSurge 1, maxUnavailable 0); --manifest, the workload's.
+  const shape: Pick<RolloutShape, 'replicas' | 'maxSurge' | 'maxUnavailable' | 'replaceAfterExit'> = sc.rollout ?? { replicas: o.replicas, maxSurge: 1, maxUnavailable: 0, replaceAfterExit: false };
+  const replicas = shape.replicas;
+  progress(`${tag} starting ${replicas} pods (${sc.title})`);
+  const old = await Promise.all(Array.from({ length: replicas }, () => kubelet.startPod(1)));
   const created: LabPod[] = [];
   try {
     routed.push(...old);
@@ -297,21 +323,28 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
     const terms: Promise<void>[] = [];
     const status = () => {
       const term = old.filter((p) => p.terminatingAt && !p.goneAt).length;
-      return `${tag} t=${((Date.now() - startedAt) / 1000).toFixed(1)}s new ready ${created.length}/${o.replicas}, terminating ${term}, gone ${old.filter((p) => p.goneAt).length}`;
+      return `${tag} t=${((Date.now() - startedAt) / 1000).toFixed(1)}s new ready ${created.length}/${replicas}, terminating ${term}, gone ${old.filter((p) => p.goneAt).length}`;
     };
     const ticker = setInterval(() => progress(status(), true), 2000);
     try {
-      for (const victim of old) {
-        const fresh = await kubelet.startPod(2);
-        created.push(fresh);
-        routed.push(fresh);
-        await push();
+      let next = 0;
+      for (const wave of rolloutWaves(shape)) {
+        // StatefulSet (and DaemonSet without surge): a replacement starts once the pod it replaces is gone.
+        if (shape.replaceAfterExit) await Promise.all(terms);
+        checkAbort();
+        const fresh = await Promise.all(Array.from({ length: wave.start }, () => kubelet.startPod(2)));
+        created.push(...fresh);
+        routed.push(...fresh);
+        if (fresh.length) await push();
         progress(status());
-        const term = kubelet.terminate(victim);
-        // Awaited below on the normal path; when an abort or an error leaves the loop first, a
-        // termination that then fails (the lab is shutting down) must not become an unhandled rejection.
-        term.catch(() => undefined);
-        terms.push(term);
+        for (const victim of old.slice(next, next + wave.terminate)) {
+          const term = kubelet.terminate(victim);
+          // Awaited below on the normal path; when an abort or an error leaves the loop first, a
+          // termination that then fails (the lab is shutting down) must not become an unhandled rejection.
+          term.catch(() => undefined);
+          terms.push(term);
+        }
+        next += wave.terminate;
         checkAbort();
       }
       const rolloutDoneAt = Date.now();

@@ -6,14 +6,14 @@
  * plain manifest: the lab runs inject's output, nothing hand-made. Each scenario's pass criteria live
  * with its definition below.
  */
-import { loadDocuments } from '../yaml/load.js';
-import { InputError } from '../errors.js';
 import { injectText } from '../inject/inject.js';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER } from '../istio/facts.js';
-import { parseProxyConfigAnnotation } from '../istio/proxy-config.js';
-import { isRecord, type Container, type Handler, type PodTemplate } from '../model/workload.js';
+import { ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import type { Policy } from '../policy/load.js';
-import { dataPlaneMode, proxyEntry } from '../plan/facts.js';
+import { labPodFromManifest, type ManifestLabPod, type ManifestOptions } from './manifest.js';
+import { APP_METRICS_PORT, APP_PORT, LABELS, type LabPodSpec } from './pod-spec.js';
+import type { RolloutShape } from './rollout.js';
+
+export { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type LabMode, type LabPodSpec, type LabPreStop } from './pod-spec.js';
 
 export const SCENARIO_NAMES = ['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain', 'native', 'native-meshdrain', 'ambient', 'ambient-meshdrain'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -21,35 +21,8 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = Object.freeze(['no-hold', 'meshdrain', 'native', 'native-meshdrain', 'ambient', 'ambient-meshdrain']);
 
 export const APP_CONTAINER = 'app';
-export const APP_PORT = 8080;
-export const APP_METRICS_PORT = 9090;
 export const APP_UID = 1000;
 
-/** Istio's labels the lab's injector model reads (istio/api label names). */
-export const LABELS = Object.freeze({
-  injection: 'istio-injection',
-  dataplaneMode: 'istio.io/dataplane-mode',
-  proxyOverrides: 'proxy.istio.io/overrides',
-});
-
-/** A preStop the lab's kubelet runs: an exec command or Kubernetes' sleep action. */
-export type LabPreStop = { exec: string[] } | { sleepMs: number };
-
-/** How the pod is meshed: a classic sidecar, a native sidecar (KEP-753), or ambient (ztunnel on the node). */
-export type LabMode = 'classic' | 'native' | 'ambient';
-
-/** Everything the kubelet needs to run and terminate one pod of a scenario. */
-export interface LabPodSpec {
-  mode: LabMode;
-  graceMs: number;
-  appPreStop?: LabPreStop;
-  proxyPreStop?: LabPreStop;
-  terminationDrainMs: number;
-  exitOnZero: boolean;
-  minimumDrainMs: number;
-  /** Why this pod can never start (e.g. an `image: auto` stub nothing replaces); undefined when it can. */
-  unstartable?: string;
-}
 
 /** What a scenario's pass criteria look at: the run's figures (report.ts measures them). */
 export interface Measured {
@@ -76,13 +49,18 @@ export interface Verdict {
 }
 
 export interface Scenario {
-  name: ScenarioName;
+  /** A built-in scenario's name, or `manifest` / `manifest-injected` for --manifest. */
+  name: string;
   title: string;
   /** What the scenario is expected to show (the report says whether it did). */
   expectation: string;
   /** The manifest as it reaches the cluster (after inject for `meshdrain`). */
   manifest: string;
   spec: LabPodSpec;
+  /** The rollout (--manifest: the workload's); built-ins roll --replicas with maxSurge 1, maxUnavailable 0. */
+  rollout?: RolloutShape;
+  /** --manifest: what was read from the user's manifest (hooks, notes, variant, workload). */
+  manifestPod?: ManifestLabPod;
   /** The scenario's pass criteria: did the run show what `expectation` says? Says why either way. */
   judge(m: Measured): Verdict;
 }
@@ -152,84 +130,12 @@ export function baseManifest(graceSeconds: number, extra: ManifestExtras = {}): 
   return lines.join('\n') + '\n';
 }
 
-function toPreStop(h: Handler | undefined): LabPreStop | undefined {
-  if (!h) return undefined;
-  if (h.exec?.command?.length) return { exec: [...h.exec.command] };
-  if (h.sleep) return { sleepMs: h.sleep.seconds * 1000 };
-  return undefined;
-}
-
 /**
- * The data-plane mode Istio gives this pod — the lab's one decision of it. Sidecar injection
- * (namespace `istio-injection=enabled` or pod label `sidecar.istio.io/inject: "true"`, and not
- * `"false"`) wins over an ambient label (istio-cni skips pods with a sidecar, podHasSidecar);
- * injected pods are native with `sidecar.istio.io/nativeSidecar: "true"`; an ambient label on the pod
- * or its namespace without injection is ambient.
- */
-export function labDataPlaneMode(pod: PodTemplate, namespaceLabels: Record<string, string>): LabMode | undefined {
-  const labels = pod.metadata?.labels ?? {};
-  const ann = pod.metadata?.annotations ?? {};
-  const podInject = labels[ANNOTATIONS.inject] ?? ann[ANNOTATIONS.inject];
-  const injected = podInject === 'true' || (podInject !== 'false' && namespaceLabels[LABELS.injection] === 'enabled');
-  // Native or classic: the one decision every door uses (plan/facts.ts dataPlaneMode).
-  if (injected) return dataPlaneMode({ proxy: proxyEntry(pod), annotation: ann[ANNOTATIONS.nativeSidecar] }).mode === 'native' ? 'native' : 'classic';
-  if ((labels[LABELS.dataplaneMode] ?? namespaceLabels[LABELS.dataplaneMode]) === 'ambient') return 'ambient';
-  return undefined;
-}
-
-/**
- * The user's istio-proxy customisation as Istio's injector finds it (pkg/kube/inject/webhook.go
- * reapplyOverwrittenContainers): the `proxy.istio.io/overrides` annotation first (`containers` for a
- * classic sidecar, `initContainers` for a native one), else the pod's own container of that name.
- */
-function proxyOverride(pod: PodTemplate, mode: LabMode, file: string): Container | undefined {
-  const raw = pod.metadata?.annotations?.[LABELS.proxyOverrides];
-  if (raw !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      throw new InputError(`${LABELS.proxyOverrides} is not JSON`, { file });
-    }
-    const list = isRecord(parsed) ? parsed[mode === 'native' ? 'initContainers' : 'containers'] : undefined;
-    const found = Array.isArray(list) ? (list as Container[]).find((c) => c?.name === PROXY_CONTAINER) : undefined;
-    if (found) return found;
-  }
-  const all: Container[] = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
-  return all.find((c) => c.name === PROXY_CONTAINER);
-}
-
-/**
- * Istio's injector and CNI, as far as shutdown goes: the mode (labDataPlaneMode); the user's
- * istio-proxy override's preStop wins; else native mode gets Istio's drain preStop; drain settings
- * from proxy.istio.io/config with Istio's defaults. A pod nothing injects that still carries an
- * `image: auto` istio-proxy cannot start (ErrImagePull).
+ * The pod a manifest's workload becomes: the one reading of manifests (manifest.ts labPodFromManifest,
+ * with lint's pod view and the shared shutdown facts), for the built-in scenarios and the user's alike.
  */
 export function podSpecFromManifest(manifest: string, file: string): LabPodSpec {
-  const docs = loadDocuments(manifest, file).docs.map((d) => d.value as Record<string, unknown> | undefined);
-  const ns = docs.find((d) => d?.kind === 'Namespace') as { metadata?: { labels?: Record<string, string> } } | undefined;
-  const workload = docs.find((d) => d?.kind === 'Deployment') as { spec?: { template?: PodTemplate } } | undefined;
-  const pod = workload?.spec?.template;
-  if (!pod?.spec) throw new InputError('no pod template in the lab manifest', { file });
-  const mode = labDataPlaneMode(pod, ns?.metadata?.labels ?? {});
-  if (!mode) throw new InputError('the lab pod is not meshed (no sidecar injection, not ambient)', { file });
-  const ann = pod.metadata?.annotations ?? {};
-  const app = pod.spec.containers?.find((c) => c.name === APP_CONTAINER);
-  const override = mode === 'ambient' ? undefined : proxyOverride(pod, mode, file);
-  let proxyPreStop = toPreStop(override?.lifecycle?.preStop);
-  if (!proxyPreStop && mode === 'native') proxyPreStop = { exec: [...NATIVE_DRAIN_PRESTOP] };
-  const stub = mode === 'ambient' ? [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])].find((c) => c.name === PROXY_CONTAINER && c.image === 'auto') : undefined;
-  const pc = parseProxyConfigAnnotation(ann[ANNOTATIONS.proxyConfig], { file });
-  return {
-    mode,
-    graceMs: (pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,
-    appPreStop: toPreStop(app?.lifecycle?.preStop),
-    proxyPreStop: mode === 'ambient' ? undefined : proxyPreStop,
-    terminationDrainMs: pc.terminationDrainMs ?? DEFAULT_TERMINATION_DRAIN_SECONDS * 1000,
-    exitOnZero: pc.exitOnZeroActiveConnections === true,
-    minimumDrainMs: pc.minimumDrainMs ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000,
-    ...(stub ? { unstartable: `its ${PROXY_CONTAINER} container has image "auto", which only sidecar injection replaces, and nothing injects an ambient pod: ErrImagePull` } : {}),
-  };
+  return labPodFromManifest(manifest, file).spec;
 }
 
 const fails = (m: Measured) => `${m.failedRequests} failed requests, ${m.failedEgress} failed outbound calls`;
@@ -339,6 +245,67 @@ const DEFINITIONS: Record<ScenarioName, (p: ScenarioParams) => Definition> = {
 /** Build one built-in scenario. */
 export function buildScenario(name: ScenarioName, p: ScenarioParams): Scenario {
   const d = DEFINITIONS[name](p);
-  const spec = podSpecFromManifest(d.manifest, `${name}.yaml`);
+  const spec = labPodFromManifest(d.manifest, `${name}.yaml`).spec;
   return { name, title: d.title, expectation: d.expectation, manifest: d.manifest, spec, judge: (m) => d.judge(m, spec) };
+}
+
+// ---------------------------------------------------------------- the user's manifest (--manifest)
+
+export const MANIFEST_SCENARIO = 'manifest';
+export const MANIFEST_INJECTED_SCENARIO = 'manifest-injected';
+
+export interface ManifestRun {
+  /** The rows to run: as written, then (with --compare-inject) after inject. */
+  scenarios: Scenario[];
+  /** The row whose result is the exit code: the injected one with --compare-inject. */
+  judged: string;
+  workload: string;
+  /** What `meshdrain inject` would change in the workload (file:line:col and what). */
+  injectChanges: { at: string; what: string }[];
+  /** inject's own notes (skipped pods, native requests). */
+  injectNotes: string[];
+}
+
+/** The pass criteria of a user's workload: nothing lost, nothing SIGKILLed. */
+function manifestJudge(m: Measured): Verdict {
+  const ok = m.failedRequests === 0 && m.failedEgress === 0 && m.podsKilled === 0;
+  return { ok, why: `${ok ? 'safe in this run' : 'NOT safe'}: ${fails(m)}; ${m.podsKilled} of ${m.podsTerminated} pods SIGKILLed; proxy outlived the app by ${m.proxyOutlivedAppSeconds}s` };
+}
+
+function manifestScenario(name: string, title: string, text: string, pod: ManifestLabPod): Scenario {
+  return {
+    name,
+    title,
+    expectation: 'the rolling restart loses nothing: zero failed requests and zero failed outbound calls, no pod SIGKILLed',
+    manifest: text,
+    spec: pod.spec,
+    rollout: pod.rollout,
+    manifestPod: pod,
+    judge: manifestJudge,
+  };
+}
+
+/**
+ * The user's workload as the lab runs it, as written and, with compareInject, as `meshdrain inject`
+ * leaves it (the same manifest through injectText, read back the same way). Pure; bad input is an
+ * InputError naming file:line:col.
+ */
+export function manifestScenarios(text: string, file: string, o: ManifestOptions & { policy?: Policy; compareInject?: boolean }): ManifestRun {
+  const { policy, compareInject, ...mo } = o;
+  const asWritten = labPodFromManifest(text, file, mo);
+  const inj = injectText(text, file, policy ? { policy } : {});
+  const [kind, name] = asWritten.workload.split('/');
+  const mine = inj.changes.filter((c) => c.workload === asWritten.workload || c.workload.endsWith(`${kind}/${name}`) || c.workload === name);
+  const scenarios = [manifestScenario(MANIFEST_SCENARIO, `${asWritten.workload} as written`, text, asWritten)];
+  if (compareInject) {
+    const injected = labPodFromManifest(inj.output, file, { ...mo, workload: asWritten.workload });
+    scenarios.push(manifestScenario(MANIFEST_INJECTED_SCENARIO, `${asWritten.workload} after meshdrain inject`, inj.output, injected));
+  }
+  return {
+    scenarios,
+    judged: compareInject ? MANIFEST_INJECTED_SCENARIO : MANIFEST_SCENARIO,
+    workload: asWritten.workload,
+    injectChanges: mine.map((c) => ({ at: `${c.file}:${c.line}:${c.col}`, what: c.what })),
+    injectNotes: inj.notes,
+  };
 }

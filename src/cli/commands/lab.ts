@@ -2,9 +2,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXIT, InputError } from '../../errors.js';
-import { summarize, toHtml, toJson, toText } from '../../lab/report.js';
+import { answerLine, summarize, toHtml, toJson, toText } from '../../lab/report.js';
 import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../lab/run.js';
-import { DEFAULT_SCENARIOS, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
+import { DEFAULT_SCENARIOS, manifestScenarios, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
+import { PROXY_VARIANTS, type ProxyVariant } from '../../lab/pod-spec.js';
 import { formatDuration, parseDuration } from '../../model/duration.js';
 import { writeAtomic } from '../../io/files.js';
 import { loadPolicy } from '../../policy/load.js';
@@ -27,6 +28,12 @@ interface LabFlags {
   policy?: string;
   json?: boolean;
   report?: string;
+  manifest?: string;
+  workload?: string;
+  proxyVariant?: ProxyVariant;
+  appPrestopTime?: string;
+  compareInject?: boolean;
+  appMetricsPort?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -61,6 +68,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     envoyDrainDirectionAware: f.envoyDrainsOutbound !== true,
     sleepHoldSeconds: Math.ceil(sleepHold / 1000),
   };
+  if (f.appMetricsPort !== undefined) o.appMetricsPort = f.appMetricsPort.trim() === 'none' ? null : intIn(f.appMetricsPort, 'app-metrics-port', 1, 65535);
   if (f.policy) {
     const file = resolve(cwd, f.policy);
     let text: string;
@@ -71,6 +79,30 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     }
     o.policy = loadPolicy(text, f.policy);
   }
+  const manifestOnly = (['workload', 'proxyVariant', 'appPrestopTime', 'compareInject'] as const).filter((k) => f[k] !== undefined);
+  if (!f.manifest) {
+    if (manifestOnly.length) throw new InputError(`--${manifestOnly[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} needs --manifest FILE`);
+    return o;
+  }
+  if (f.scenario?.length) throw new InputError('--scenario and --manifest: pick one (--manifest runs your workload; --compare-inject adds it after meshdrain inject)');
+  const file = resolve(cwd, f.manifest);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read manifest: ${(e as Error).message}`, { file: f.manifest });
+  }
+  const m = manifestScenarios(text, f.manifest, {
+    ...(f.workload !== undefined ? { workload: f.workload } : {}),
+    ...(f.proxyVariant !== undefined ? { proxyVariant: f.proxyVariant } : {}),
+    ...(f.appPrestopTime !== undefined ? { appPrestopMs: parseDuration(f.appPrestopTime, '--app-prestop-time') } : {}),
+    ...(o.policy ? { policy: o.policy } : {}),
+    compareInject: f.compareInject === true,
+  });
+  const { scenarios: list, ...rest } = m;
+  o.scenarios = [];
+  o.scenarioList = list;
+  o.manifest = rest;
   return o;
 }
 
@@ -92,6 +124,12 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--envoy-drains-outbound', "model Envoy before 1.34, whose graceful inbound-only drain also drained outbound listeners (envoyproxy/envoy#35020, istio/istio#51855)")
     .option('--sleep-hold <dur>', 'the fixed preStop sleep of the sleep-hold scenario', `${DEFAULT_LAB_OPTIONS.sleepHoldSeconds}s`)
     .option('--policy <file>', 'the policy inject uses for the meshdrain scenario (default: the built-in default)')
+    .option('--manifest <file>', "run your own workload's rolling restart (the pod template as it reaches the cluster: after Helm, kustomize or inject)")
+    .option('--workload <Kind/name>', 'the workload in --manifest to roll, when it holds several')
+    .addOption(new Option('--proxy-variant <variant>', "the proxyv2 image istio-proxy's hooks run with (default: from sidecar.istio.io/proxyImageType, as lint reads it)").choices([...PROXY_VARIANTS]))
+    .option('--app-prestop-time <dur>', "stand in for an app container's preStop that runs the app image's own program (the lab cannot run it): a timed wait this long")
+    .option('--compare-inject', 'also run --manifest after meshdrain inject, side by side; the exit status judges the injected row')
+    .option('--app-metrics-port <port|none>', "the app's second port, kept open until it exits (default 9090; --manifest: its second containerPort); none: the app has one port")
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario')
     .addHelpText(
@@ -104,8 +142,14 @@ Exit status: 0 every scenario showed what it is expected to show, 1 one did not,
 Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (about 2 minutes);
 --scenario all adds ${SCENARIO_NAMES.filter((n) => !DEFAULT_SCENARIOS.includes(n)).join(', ')}.
 
+With --manifest it rolls your workload instead (replicas capped at 5) and prints one line first:
+exit 0 nothing failed, 1 a request or an outbound call failed or a pod was SIGKILLed (each with
+its phase and cause), 2 the manifest cannot be run as written (one line naming file:line:col).
+
 Examples:
   sudo npx meshdrain lab                                  # the built-in comparison (~2 minutes)
+  sudo npx meshdrain lab --manifest deploy.yaml --compare-inject
+  sudo npx meshdrain lab --manifest app.yaml --workload Deployment/web --proxy-variant distroless --app-prestop-time 10s
   sudo npx meshdrain lab --scenario all --app-closes-port --propagation-delay 3s
   sudo npx meshdrain lab --scenario no-hold --scenario meshdrain --report lab.html
   sudo npx meshdrain lab --load siege --propagation-delay 8s --json > lab.json`,
@@ -153,6 +197,19 @@ Examples:
         process.removeListener('SIGTERM', onSignal);
       }
       const sums = runs.map((r) => summarize(r, o));
+      if (o.manifest) {
+        // The one line first (on stderr with --json, so stdout stays one JSON document).
+        const judged = sums.find((s) => s.name === o.manifest!.judged);
+        const lines = sums.map((s) => `${sums.length > 1 ? `[${s.name}] ` : ''}${answerLine(s)}`);
+        if (flags.json) ctx.io.stderr(lines.map((l) => `meshdrain lab: ${l}\n`).join(''));
+        ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : lines.join('\n') + '\n\n' + toText(sums, o));
+        if (reportPath) {
+          writeAtomic(reportPath, toHtml(sums, runs, o), ctx.io.cwd);
+          ctx.io.stderr(`meshdrain lab: wrote ${flags.report}\n`);
+        }
+        if (!judged?.reproduced) ctx.setExit(EXIT.findings);
+        return;
+      }
       ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : toText(sums, o));
       if (reportPath) {
         writeAtomic(reportPath, toHtml(sums, runs, o), ctx.io.cwd);

@@ -30,7 +30,7 @@ export async function app(cfg: AppConfig): Promise<void> {
   server.keepAliveTimeout = 3_600_000;
   const metrics = http.createServer((_req, res) => res.end('app_requests_total ' + served + '\n'));
   await listen(server, cfg.appPort, '0.0.0.0');
-  await listen(metrics, cfg.metricsPort, '0.0.0.0');
+  if (cfg.metricsPort !== null) await listen(metrics, cfg.metricsPort, '0.0.0.0');
   ev('app-ready');
   process.on('SIGTERM', () => {
     if (terminating) return;
@@ -63,7 +63,7 @@ export async function app(cfg: AppConfig): Promise<void> {
       ev('app-exit');
       server.close();
       server.closeAllConnections();
-      metrics.close();
+      if (cfg.metricsPort !== null) metrics.close();
       process.exit(0);
     })();
   });

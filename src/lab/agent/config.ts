@@ -51,7 +51,8 @@ export interface RequestConfig {
 export interface AppConfig {
   pod: string;
   appPort: number;
-  metricsPort: number;
+  /** A second port kept open until exit (metrics); null: the app has only appPort. */
+  metricsPort: number | null;
   externalIp: string;
   externalPort: number;
   shutdownWorkMs: number;

@@ -6,6 +6,8 @@ import { ev, listen, now, reasonOf, request, stdinCommands, stdinLines, timeoutE
 interface Endpoint {
   pod: string;
   ip: string;
+  /** The pod's serving port (the Service's targetPort); default cfg.appPort. */
+  port?: number;
   agent: http.Agent;
 }
 
@@ -18,7 +20,7 @@ interface Stats {
 }
 
 type Command =
-  | { op: 'set'; id: number; endpoints: { pod: string; ip: string }[] }
+  | { op: 'set'; id: number; endpoints: { pod: string; ip: string; port?: number }[] }
   | { op: 'probe'; id: number; ip: string; probes: Probe[] }
   | { op: 'count'; id: number }
   | { op: 'stats'; id: number; reset?: boolean };
@@ -54,7 +56,7 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       return;
     }
     let done = false;
-    const up = http.request({ host: ep.ip, port: cfg.appPort, method: 'GET', path: req.url, headers: { host: 'app.lab.svc' }, agent: ep.agent }, (ur) => {
+    const up = http.request({ host: ep.ip, port: ep.port ?? cfg.appPort, method: 'GET', path: req.url, headers: { host: 'app.lab.svc' }, agent: ep.agent }, (ur) => {
       const status = ur.statusCode ?? 502;
       const failed = status >= 500;
       const chunks: Buffer[] = [];
@@ -104,7 +106,7 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       for (const e of m.endpoints) {
         let agent = agents.get(e.pod);
         if (!agent) agents.set(e.pod, (agent = new http.Agent({ keepAlive: true, maxSockets: 64 })));
-        endpoints.push({ pod: e.pod, ip: e.ip, agent });
+        endpoints.push({ pod: e.pod, ip: e.ip, ...(e.port !== undefined ? { port: e.port } : {}), agent });
       }
       // Like Envoy draining the connection pool of a host removed by EDS: idle connections close
       // now, the rest once their in-flight request is done (none lasts 2 s here).

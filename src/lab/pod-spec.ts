@@ -1,0 +1,71 @@
+/**
+ * What the lab's kubelet runs for one pod, and the lab's one reading of how a pod is meshed. Shared by
+ * the built-in scenarios (scenarios.ts) and the user's manifest (manifest.ts), which both build pods
+ * through manifest.ts labPodFromManifest; the native/classic decision comes from the shared derivation
+ * (plan/facts.ts podShutdownFacts, via lint's pod view), never from here.
+ */
+import { ANNOTATIONS } from '../istio/facts.js';
+import type { PodTemplate } from '../model/workload.js';
+import type { PodShutdownFacts } from '../plan/facts.js';
+
+export const APP_PORT = 8080;
+export const APP_METRICS_PORT = 9090;
+
+/** Istio's labels the lab's injector model reads (istio/api label names). */
+export const LABELS = Object.freeze({
+  injection: 'istio-injection',
+  dataplaneMode: 'istio.io/dataplane-mode',
+  proxyOverrides: 'proxy.istio.io/overrides',
+});
+
+/** A kubelet httpGet handler, made from the pod's network namespace. */
+export interface HttpGetPreStop {
+  httpGet: { host?: string; port: number; path: string; scheme: 'HTTP' | 'HTTPS' };
+}
+
+/** A preStop the lab's kubelet runs: an exec command, Kubernetes' sleep action, or an httpGet. */
+export type LabPreStop = { exec: string[] } | { sleepMs: number } | HttpGetPreStop;
+
+/** How the pod is meshed: a classic sidecar, a native sidecar (KEP-753), or ambient (ztunnel on the node). */
+export type LabMode = 'classic' | 'native' | 'ambient';
+
+/** The proxyv2 image variant whose tools an istio-proxy hook finds (ADR 071). */
+export type ProxyVariant = 'default' | 'distroless';
+export const PROXY_VARIANTS: readonly ProxyVariant[] = ['default', 'distroless'];
+
+/** Everything the kubelet needs to run and terminate one pod of a scenario. */
+export interface LabPodSpec {
+  mode: LabMode;
+  graceMs: number;
+  appPreStop?: LabPreStop;
+  proxyPreStop?: LabPreStop;
+  terminationDrainMs: number;
+  exitOnZero: boolean;
+  minimumDrainMs: number;
+  /** The proxy image whose tools istio-proxy's exec hook finds (default when unset). */
+  proxyVariant?: ProxyVariant;
+  /** The port the app serves on (the Service's target); default APP_PORT. */
+  appPort?: number;
+  /** A second port the app keeps open until it exits (metrics); null: none; default APP_METRICS_PORT. */
+  metricsPort?: number | null;
+  /** Why this pod can never start (e.g. an `image: auto` stub nothing replaces); undefined when it can. */
+  unstartable?: string;
+}
+
+/**
+ * The data-plane mode Istio gives this pod. Whether a sidecar is injected at all: namespace
+ * `istio-injection=enabled` or pod label/annotation `sidecar.istio.io/inject: "true"`, and not
+ * `"false"`; sidecar injection wins over an ambient label (istio-cni skips pods with a sidecar,
+ * podHasSidecar). Native or classic is the shared derivation's answer (plan/facts.ts
+ * podShutdownFacts → dataPlaneMode), passed in. An ambient label on the pod or its namespace without
+ * injection is ambient; otherwise the pod is not meshed (undefined).
+ */
+export function labDataPlaneMode(pod: PodTemplate, namespaceLabels: Record<string, string>, facts: Pick<PodShutdownFacts, 'mode'>): LabMode | undefined {
+  const labels = pod.metadata?.labels ?? {};
+  const ann = pod.metadata?.annotations ?? {};
+  const podInject = labels[ANNOTATIONS.inject] ?? ann[ANNOTATIONS.inject];
+  const injected = podInject === 'true' || (podInject !== 'false' && namespaceLabels[LABELS.injection] === 'enabled');
+  if (injected) return facts.mode.mode === 'native' ? 'native' : 'classic';
+  if ((labels[LABELS.dataplaneMode] ?? namespaceLabels[LABELS.dataplaneMode]) === 'ambient') return 'ambient';
+  return undefined;
+}

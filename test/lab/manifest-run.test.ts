@@ -1,0 +1,171 @@
+/**
+ * --manifest from the CLI's flags to the rows the lab runs and the one-line answer (no root needed):
+ * the rows as written and after inject, the refusals (exit 2 naming the hook and the flag), the one
+ * derivation of the mode, and the answer's phases and causes.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { labOptionsFrom } from '../../src/cli/commands/lab.js';
+import { InputError } from '../../src/errors.js';
+import { LabPod } from '../../src/lab/kubelet.js';
+import { podIp } from '../../src/lab/netns.js';
+import { labDataPlaneMode } from '../../src/lab/pod-spec.js';
+import { answerLine, summarize, toJson, toText } from '../../src/lab/report.js';
+import { DEFAULT_LAB_OPTIONS, type ScenarioRun } from '../../src/lab/run.js';
+import { buildScenario, manifestScenarios, type Scenario } from '../../src/lab/scenarios.js';
+
+const dir = new URL('../../fixtures/lab/manifests/', import.meta.url);
+const REAL = '/work/shared/fixtures/real/apps/istio-httpbin.yaml';
+const BIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const read = (name: string) => readFileSync(new URL(name, dir), 'utf8');
+const flags = { replicas: '3', duration: '10s', propagationDelay: '6s', load: 'builtin' as const, concurrency: '25', minRequests: '20000', grace: '20s', appShutdown: '8s', sleepHold: '10s' };
+const cwd = new URL('../../', import.meta.url).pathname;
+
+function inputError(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    return (e as Error).message;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('--manifest: the rows the lab runs', () => {
+  it('as written and after inject: the workload, its rollout, its ports, the judged row and what inject changes', () => {
+    const m = manifestScenarios(read('seed-port-20000.yaml'), 'seed-port-20000.yaml', { compareInject: true });
+    expect(m.scenarios.map((s) => s.name)).toEqual(['manifest', 'manifest-injected']);
+    expect(m.judged).toBe('manifest-injected');
+    expect(m.workload).toBe('Deployment/orders');
+    const [written, injected] = m.scenarios as [Scenario, Scenario];
+    expect(written.rollout).toMatchObject({ replicas: 2, maxSurge: 1, maxUnavailable: 0 });
+    // The app listens where the manifest says: 20000 only, so the seed's `grep :20000` sees it.
+    expect(written.spec).toMatchObject({ appPort: 20000, metricsPort: null, graceMs: 30_000, proxyVariant: 'default' });
+    expect(written.spec.appPreStop).toBeUndefined();
+    // inject's output is read back the same way: its app delay and raised grace period.
+    expect(injected.spec.appPreStop).toEqual({ sleepMs: 5000 });
+    expect(injected.spec.graceMs).toBeGreaterThan(written.spec.graceMs);
+    expect(m.injectChanges.map((c) => c.what)).toContain('set orders lifecycle');
+    for (const c of m.injectChanges) expect(c.at).toMatch(/^seed-port-20000\.yaml:\d+:\d+$/);
+    // Without --compare-inject the row as written is the one judged.
+    expect(manifestScenarios(read('seed-port-20000.yaml'), 'x.yaml', {}).judged).toBe('manifest');
+  });
+
+  it.runIf(existsSync(REAL))('a real manifest (istio samples/httpbin): the Deployment among Service and ServiceAccount, its port', () => {
+    const m = manifestScenarios(readFileSync(REAL, 'utf8'), 'istio-httpbin.yaml', { compareInject: true });
+    expect(m.workload).toBe('Deployment/httpbin');
+    expect(m.scenarios[0]!.spec.appPort).toBe(8080);
+    expect(m.scenarios[0]!.rollout?.replicas).toBe(1);
+  });
+
+  it('flags: --app-prestop-time refusal names the hook and the flag; manifest-only flags need --manifest; --scenario excludes it', () => {
+    const f = { ...flags, manifest: 'fixtures/lab/manifests/app-program-hook.yaml' };
+    expect(inputError(() => labOptionsFrom(f, cwd))).toMatch(/db: preStop exec .*graceful_termination\.sh.*--app-prestop-time/);
+    const o = labOptionsFrom({ ...f, appPrestopTime: '10s', compareInject: true }, cwd);
+    expect(o.scenarioList?.map((s) => s.name)).toEqual(['manifest', 'manifest-injected']);
+    expect(o.scenarioList?.[0]?.spec.appPreStop).toEqual({ sleepMs: 10_000 });
+    expect(o.manifest?.judged).toBe('manifest-injected');
+    expect(inputError(() => labOptionsFrom({ ...flags, compareInject: true }, cwd))).toMatch(/^--compare-inject needs --manifest/);
+    expect(inputError(() => labOptionsFrom({ ...flags, proxyVariant: 'distroless' }, cwd))).toMatch(/^--proxy-variant needs --manifest/);
+    expect(inputError(() => labOptionsFrom({ ...f, appPrestopTime: '1s', scenario: ['no-hold'] }, cwd))).toMatch(/--scenario and --manifest/);
+    expect(inputError(() => labOptionsFrom({ ...flags, manifest: 'nope.yaml' }, cwd))).toMatch(/cannot read manifest/);
+    expect(labOptionsFrom({ ...flags, appMetricsPort: 'none' }, cwd).appMetricsPort).toBeNull();
+    expect(labOptionsFrom({ ...flags, appMetricsPort: '9102' }, cwd).appMetricsPort).toBe(9102);
+    expect(inputError(() => labOptionsFrom({ ...flags, appMetricsPort: 'x' }, cwd))).toMatch(/--app-metrics-port/);
+  });
+
+  it('native or classic comes from the shared shutdown facts, injection and ambient from the labels', () => {
+    const pod = { metadata: { labels: {} }, spec: { containers: [{ name: 'app' }] } };
+    const native = { mode: { mode: 'native' as const, reason: 'x', by: 'mesh' as const } };
+    const classic = { mode: { mode: 'classic' as const, reason: 'x', by: 'assumed' as const } };
+    expect(labDataPlaneMode(pod, { 'istio-injection': 'enabled' }, native)).toBe('native');
+    expect(labDataPlaneMode(pod, { 'istio-injection': 'enabled' }, classic)).toBe('classic');
+    expect(labDataPlaneMode(pod, { 'istio.io/dataplane-mode': 'ambient' }, native)).toBe('ambient');
+    expect(labDataPlaneMode(pod, {}, native)).toBeUndefined();
+    // The built-in scenarios are read by the same reader: their mode matches their manifests.
+    expect(buildScenario('native', { graceSeconds: 20, sleepHoldSeconds: 10 }).spec.mode).toBe('native');
+  });
+});
+
+describe.runIf(existsSync(BIN))('--manifest on the CLI: bad input is one line and exit 2 before anything runs', () => {
+  it('an app program hook without --app-prestop-time', () => {
+    const r = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/app-program-hook.yaml'], { cwd, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/fixtures\/lab\/manifests\/app-program-hook\.yaml:\d+:\d+: db: preStop .*--app-prestop-time/);
+  });
+  it('a kind the lab cannot roll', () => {
+    const r = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/job.yaml'], { cwd, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/job\.yaml:\d+:\d+: .*no rolling update/);
+  });
+});
+
+/** A measured-looking run of the user's workload, to exercise the answer (it must be able to say NOT). */
+function fakeManifestRun(o: { failedEgress?: number; failed?: number; killed?: boolean; hookFailed?: boolean } = {}): ScenarioRun {
+  const sc = manifestScenarios(read('seed-port-20000.yaml'), 'seed.yaml', {}).scenarios[0]!;
+  const t0 = 1_000_000;
+  const old = new LabPod(1, 'lab-app-v1-1', 'x-p1', podIp(1), 1, t0);
+  old.readyAt = t0 + 500;
+  old.terminatingAt = t0 + 2000;
+  old.endpointRemovedAt = t0 + 8000;
+  old.appSigtermAt = t0 + 2100;
+  old.appExitAt = t0 + 10_100;
+  old.proxySigtermAt = o.hookFailed ? t0 + 2050 : t0 + 10_200;
+  old.proxyExitAt = o.hookFailed ? t0 + 7050 : t0 + 15_200;
+  if (o.killed) old.killedAt = t0 + 32_000;
+  old.goneAt = t0 + 16_000;
+  old.preStops.push(o.hookFailed ? { container: 'istio-proxy', ok: false, detail: 'FailedPreStopHook: /bin/sh is not in the proxy image' } : { container: 'istio-proxy', ok: true, detail: 'exit 0' });
+  for (let i = 0; i < 80; i++) old.egress.push({ t: t0 + 2100 + i * 100, ok: i < 80 - (o.failedEgress ?? 0), reason: i >= 80 - (o.failedEgress ?? 0) ? 'refused' : '', close: false });
+  const fresh = new LabPod(2, 'lab-app-v2-2', 'x-p2', podIp(2), 2, t0);
+  const fresh2 = new LabPod(3, 'lab-app-v2-3', 'x-p3', podIp(3), 2, t0);
+  const failed = o.failed ?? 0;
+  return {
+    scenario: sc,
+    startedAt: t0,
+    rolloutStartedAt: t0 + 1500,
+    rolloutDoneAt: t0 + 2000,
+    endedAt: t0 + 17_000,
+    terminated: [old],
+    created: [fresh, fresh2],
+    load: { kind: 'builtin', requests: 9000, failed, reasons: failed ? { refused: failed } : {} },
+    balancer: { requests: 9000, failed, reasons: {}, buckets: {}, failures: Array.from({ length: failed }, () => ({ t: t0 + 7500, reason: 'refused', pod: old.name })) },
+    bucketMs: 250,
+    propagationDelayMs: 6000,
+  };
+}
+
+describe('the one-line answer and the rows', () => {
+  const o = { ...DEFAULT_LAB_OPTIONS, scenarios: [], replicas: 3 };
+  it('safe only when nothing failed and nothing was SIGKILLed; otherwise each failure with its phase and cause', () => {
+    const ok = summarize(fakeManifestRun(), o);
+    expect(ok.reproduced).toBe(true);
+    expect(answerLine(ok)).toMatch(/^Deployment\/orders: safe in this run: 0 of 9000 requests and 0 of 80 outbound calls failed, no pod SIGKILLed/);
+    const bad = summarize(fakeManifestRun({ hookFailed: true, failedEgress: 30, failed: 12 }), o);
+    expect(bad.reproduced).toBe(false);
+    const line = answerLine(bad);
+    expect(line).toMatch(/^Deployment\/orders: NOT safe: 12 of 9000 requests failed \(12 refused; 12 after istio-proxy exited\)/);
+    expect(line).toMatch(/30 of 80 outbound calls failed \(30 after istio-proxy exited; istio-proxy exited before the app in 1 of 1 pods\)/);
+    expect(line).toContain('istio-proxy preStop FailedPreStopHook: /bin/sh is not in the proxy image');
+    const killed = summarize(fakeManifestRun({ killed: true }), o);
+    expect(answerLine(killed)).toMatch(/NOT safe: 1 of 1 pods SIGKILLed at terminationGracePeriodSeconds 30s/);
+  });
+
+  it('rows carry protocol, propagation delay, the app behaviour and the termination split; kept fields stay', () => {
+    const s = summarize(fakeManifestRun(), o);
+    expect(s).toMatchObject({ protocol: 'http1', propagationDelaySeconds: 6, app: { shutdownSeconds: 8, closesPort: false, port: 20000, metricsPort: null }, proxyVariant: 'default', workload: 'Deployment/orders' });
+    expect(s.pods[0]!.split).toEqual({ appDelaySeconds: 0.1, appWorkSeconds: 8, proxyTailSeconds: 5.1, totalSeconds: 13.2 });
+    const json = JSON.parse(JSON.stringify(toJson([s], { ...o, manifest: { judged: 'manifest', workload: 'Deployment/orders', injectChanges: [{ at: 'seed.yaml:14:38', what: 'raise terminationGracePeriodSeconds to 32' }], injectNotes: [] } }))) as {
+      scenarios: Record<string, unknown>[];
+      manifest: { answer: { line: string }[]; injectChanges: unknown[] };
+    };
+    for (const k of ['name', 'requests', 'failedRequests', 'failedEgress', 'egressCalls', 'terminationSeconds', 'podsKilled', 'podsTerminated', 'protocol', 'propagationDelaySeconds', 'app']) expect(json.scenarios[0]).toHaveProperty(k);
+    expect(json.manifest.answer[0]!.line).toMatch(/safe in this run/);
+    const text = toText([s], { ...o, manifest: { judged: 'manifest', workload: 'Deployment/orders', injectChanges: [{ at: 'seed.yaml:14:38', what: 'raise terminationGracePeriodSeconds to 32' }], injectNotes: [] } });
+    expect(text).toMatch(/Deployment\/orders: 2 replicas, rolling restart \(maxSurge 1, maxUnavailable 0\)/);
+    expect(text).toContain('manifest lab-app-v1-1: 0.10, 8.00, 5.10, 13.20');
+    expect(text).toContain('meshdrain inject would change Deployment/orders:\n  seed.yaml:14:38: raise terminationGracePeriodSeconds to 32');
+  });
+});
