@@ -236,6 +236,8 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
       load: o.load,
       concurrency: o.concurrency,
       propagationDelaySeconds: o.propagationDelayMs / 1000,
+      ...(o.propagationDelaysMs?.length ? { propagationDelaysSeconds: o.propagationDelaysMs.map((d) => d / 1000) } : {}),
+      ...(o.appMetricsPort !== undefined ? { appMetricsPort: o.appMetricsPort } : {}),
       graceSeconds: o.graceSeconds,
       appShutdownSeconds: o.appShutdownMs / 1000,
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
@@ -257,9 +259,16 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
 }
 
 export function toText(sums: ScenarioSummary[], o: LabOptions): string {
-  const head = ['scenario', 'requests', 'failed', 'reset', 'refused', '503', 'other', 'avail %', 'egress fail', 'proxy-app s', 'term s', 'killed', 'reproduced'];
+  // Several propagation delays (or protocols) in one run: one table, a column for each that varies.
+  const many = <T,>(f: (s: ScenarioSummary) => T) => new Set(sums.map(f)).size > 1;
+  const extra: [string, (s: ScenarioSummary) => string][] = [
+    ...(many((s) => s.protocol) ? [['protocol', (s: ScenarioSummary) => s.protocol] as [string, (s: ScenarioSummary) => string]] : []),
+    ...(many((s) => s.propagationDelaySeconds) ? [['prop s', (s: ScenarioSummary) => String(s.propagationDelaySeconds)] as [string, (s: ScenarioSummary) => string]] : []),
+  ];
+  const head = ['scenario', ...extra.map(([h]) => h), 'requests', 'failed', 'reset', 'refused', '503', 'other', 'avail %', 'egress fail', 'proxy-app s', 'term s', 'killed', 'reproduced'];
   const rows = sums.map((s) => [
     s.name,
+    ...extra.map(([, f]) => f(s)),
     String(s.requests),
     String(s.failedRequests),
     String(s.failedByReason.reset),
@@ -280,12 +289,12 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   const grace = o.manifest ? `grace as the manifest says (${sums.map((s) => `${s.name} ${s.graceSeconds}s`).join(', ')})` : `grace ${o.graceSeconds}s (meshdrain: as inject writes it)`;
   const out = [
     `meshdrain lab: ${shape}, ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients,`,
-    `endpoint propagation ${o.propagationDelayMs / 1000}s, app shutdown work ${o.appShutdownMs / 1000}s${o.appClosesPortOnSigterm ? ' (app closes its port at SIGTERM)' : ''}, ${grace}`,
+    `endpoint propagation ${[...new Set(sums.map((s) => s.propagationDelaySeconds))].map((d) => `${d}s`).join(', ') || `${o.propagationDelayMs / 1000}s`}, app shutdown work ${o.appShutdownMs / 1000}s${o.appClosesPortOnSigterm ? ' (app closes its port at SIGTERM)' : ''}, ${grace}`,
     '',
     line(head),
     ...rows.map(line),
     '',
-    ...sums.map((s) => `${s.name}: ${s.verdict}`),
+    ...sums.map((s) => `${s.name}${extra.length ? ` (${extra.map(([h, f]) => `${h} ${f(s)}`).join(', ')})` : ''}: ${s.verdict}`),
   ];
   if (o.manifest) {
     out.push('', 'termination per pod (seconds from deletion): app delay, app work, proxy tail after the app exited, total');

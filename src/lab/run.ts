@@ -35,6 +35,8 @@ export interface LabOptions {
   appMetricsPort?: number | null;
   maxExtraMs: number;
   propagationDelayMs: number;
+  /** Several propagation delays (repeatable --propagation-delay): every scenario runs at each, in order. */
+  propagationDelaysMs?: number[];
   load: 'builtin' | 'siege';
   concurrency: number;
   graceSeconds: number;
@@ -196,9 +198,12 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     let zt: Promise<ZtunnelClient> | undefined;
     const ztunnel = () => (zt ??= startZtunnel(net, procs, files!));
     const runs: ScenarioRun[] = [];
-    for (const [i, sc] of scenarios.entries()) {
+    const delays = o.propagationDelaysMs?.length ? o.propagationDelaysMs : [o.propagationDelayMs];
+    const plan = delays.flatMap((d) => scenarios.map((sc) => ({ sc, d })));
+    for (const [i, { sc, d }] of plan.entries()) {
       checkAbort();
-      runs.push(await runScenario(sc, i, scenarios.length, o, { net, procs, files, balancer, ztunnel, progress, checkAbort, hookRoot: roots.get(sc.spec.proxyVariant ?? 'default') }));
+      const env = { net, procs, files, balancer, ztunnel, progress, checkAbort, hookRoot: roots.get(sc.spec.proxyVariant ?? 'default') };
+      runs.push(await runScenario(sc, i, plan.length, { ...o, propagationDelayMs: d }, env, delays.length > 1 ? ` ${d / 1000}s` : ''));
     }
     return runs;
   } catch (err) {
@@ -259,9 +264,9 @@ interface Env {
   hookRoot?: HookRoot;
 }
 
-async function runScenario(sc: Scenario, index: number, total: number, o: LabOptions, env: Env): Promise<ScenarioRun> {
+async function runScenario(sc: Scenario, index: number, total: number, o: LabOptions, env: Env, suffix = ''): Promise<ScenarioRun> {
   const { balancer, progress, checkAbort } = env;
-  const tag = `[${index + 1}/${total} ${sc.name}]`;
+  const tag = `[${index + 1}/${total} ${sc.name}${suffix}]`;
   if (sc.spec.unstartable) {
     // Kubernetes would leave the new pod in ErrImagePull and the rollout stalled: nothing to measure.
     progress(`${tag} not run: the pod cannot start: ${sc.spec.unstartable}`);

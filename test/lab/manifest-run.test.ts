@@ -169,3 +169,24 @@ describe('the one-line answer and the rows', () => {
     expect(text).toContain('meshdrain inject would change Deployment/orders:\n  seed.yaml:14:38: raise terminationGracePeriodSeconds to 32');
   });
 });
+
+describe('repeatable --propagation-delay', () => {
+  it('every value parsed once, in order; one table with a column for it', () => {
+    const o = labOptionsFrom({ ...flags, propagationDelay: ['1s', '3s', '3s', '12s'] }, cwd);
+    expect(o.propagationDelaysMs).toEqual([1000, 3000, 12_000]);
+    expect(o.propagationDelayMs).toBe(1000);
+    expect(labOptionsFrom({ ...flags, propagationDelay: [] }, cwd).propagationDelaysMs).toBeUndefined();
+    expect(labOptionsFrom({ ...flags, propagationDelay: [] }, cwd).propagationDelayMs).toBe(DEFAULT_LAB_OPTIONS.propagationDelayMs);
+    expect(inputError(() => labOptionsFrom({ ...flags, propagationDelay: ['1s', 'soon'] }, cwd))).toMatch(/--propagation-delay/);
+    const lo = { ...DEFAULT_LAB_OPTIONS, scenarios: [], replicas: 3, propagationDelaysMs: [6000, 12_000] };
+    const a = summarize(fakeManifestRun(), lo);
+    const b = summarize({ ...fakeManifestRun({ failed: 4 }), propagationDelayMs: 12_000 }, lo);
+    const text = toText([a, b], lo);
+    expect(text).toMatch(/^scenario +prop s +requests/m);
+    expect(text).toMatch(/^manifest +6 +9000 +0 /m);
+    expect(text).toMatch(/^manifest +12 +9000 +4 /m);
+    expect(text).toContain('endpoint propagation 6s, 12s');
+    // One delay: the table keeps its columns.
+    expect(toText([a], { ...lo, propagationDelaysMs: undefined })).toMatch(/^scenario +requests/m);
+  });
+});

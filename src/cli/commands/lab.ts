@@ -16,7 +16,8 @@ interface LabFlags {
   scenario?: string[];
   replicas: string;
   duration: string;
-  propagationDelay: string;
+  /** Repeatable; a string when given once (or from tests). */
+  propagationDelay: string | string[];
   load: 'builtin' | 'siege';
   concurrency: string;
   minRequests: string;
@@ -53,6 +54,8 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
   const grace = parseDuration(f.grace, '--grace');
   if (grace < 1000 || grace % 1000 !== 0) throw new InputError(`--grace: terminationGracePeriodSeconds is whole seconds, at least 1s, got ${JSON.stringify(f.grace)}`);
   const sleepHold = parseDuration(f.sleepHold, '--sleep-hold');
+  const given = typeof f.propagationDelay === 'string' ? [f.propagationDelay] : f.propagationDelay.length ? f.propagationDelay : [formatDuration(DEFAULT_LAB_OPTIONS.propagationDelayMs)];
+  const delays = [...new Set(given.map((d) => parseDuration(d, '--propagation-delay')))];
   const o: LabOptions = {
     ...DEFAULT_LAB_OPTIONS,
     scenarios: [...new Set(scenarios)],
@@ -60,7 +63,8 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     concurrency: intIn(f.concurrency, 'concurrency', 1, 500),
     minRequests: intIn(f.minRequests, 'min-requests', 0, 100_000_000),
     durationMs: parseDuration(f.duration, '--duration'),
-    propagationDelayMs: parseDuration(f.propagationDelay, '--propagation-delay'),
+    propagationDelayMs: delays[0]!,
+    ...(delays.length > 1 ? { propagationDelaysMs: delays } : {}),
     load: f.load,
     graceSeconds: grace / 1000,
     appShutdownMs: parseDuration(f.appShutdown, '--app-shutdown'),
@@ -114,7 +118,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--scenario <name>', `run this scenario (repeatable), or all: ${SCENARIO_NAMES.join(', ')} (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--replicas <n>', 'replicas of the Deployment that is rolled', String(DEFAULT_LAB_OPTIONS.replicas))
     .option('--duration <dur>', 'minimum load time per scenario (the load also lasts until every old pod is gone)', formatDuration(DEFAULT_LAB_OPTIONS.durationMs))
-    .option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag)', formatDuration(DEFAULT_LAB_OPTIONS.propagationDelayMs))
+    .option('--propagation-delay <dur>', `how long a terminating pod stays in the endpoints (kube-proxy / EDS lag); repeatable: every scenario runs at each value, one table (default: ${formatDuration(DEFAULT_LAB_OPTIONS.propagationDelayMs)})`, collect, [] as string[])
     .addOption(new Option('--load <kind>', 'load generator: built-in keep-alive clients, or Debian\'s siege').choices(['builtin', 'siege']).default('builtin'))
     .option('--concurrency <n>', 'concurrent keep-alive clients (siege -c)', String(DEFAULT_LAB_OPTIONS.concurrency))
     .option('--min-requests <n>', `keep each scenario under load until it has seen this many requests (at most ${formatDuration(DEFAULT_LAB_OPTIONS.maxExtraMs)} longer)`, String(DEFAULT_LAB_OPTIONS.minRequests))
