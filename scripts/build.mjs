@@ -28,7 +28,10 @@ const versionPlugin = {
 };
 
 // @grpc/grpc-js and ws stay runtime dependencies (ws has optional native add-ons esbuild cannot bundle).
-const common = { absWorkingDir: root, external: ['@grpc/grpc-js', 'ws'], bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: true, logLevel: 'warning', plugins: [versionPlugin] };
+// jsonc-parser's `main` is a UMD build whose require('./impl/format') esbuild cannot follow (the
+// bundled CLI failed with "Cannot find module './impl/format'"); its ESM build bundles cleanly.
+const alias = { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' };
+const common = { absWorkingDir: root, alias, external: ['@grpc/grpc-js', 'ws'], bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: true, logLevel: 'warning', plugins: [versionPlugin] };
 // esbuild's ESM output may call require() for node: built-ins inside bundled CommonJS; give it one.
 const banner = { js: "import { createRequire as __meshdrainCreateRequire } from 'node:module'; const require = __meshdrainCreateRequire(import.meta.url);" };
 
@@ -45,7 +48,7 @@ await build({
   define: { 'import.meta.url': '__meshdrainImportMetaUrl' },
   banner: { js: 'var __meshdrainImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
-await build({ ...common, bundle: false, external: undefined, entryPoints: { 'cli/main': 'src/cli/start.ts' }, outdir: 'dist' });
+await build({ ...common, bundle: false, alias: undefined, external: undefined, entryPoints: { 'cli/main': 'src/cli/start.ts' }, outdir: 'dist' });
 if (existsSync(`${root}src/lab/agent/main.ts`)) await build({ ...common, banner, entryPoints: { 'lab/agent/main': 'src/lab/agent/main.ts' }, outdir: 'dist' });
 await build({
   ...common,
