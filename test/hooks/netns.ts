@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { netnsTag } from '../helpers/netns-tag.js';
@@ -134,24 +135,17 @@ export class Pod {
     const closed = new Map<number, number>();
     const waiters = new Map<number, Array<(t: number) => void>>();
     const requests: string[] = [];
-    let buf = '';
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
     const ready = new Promise<void>((resolve, reject) => {
-      proc.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line === 'ready') resolve();
-          const m = /^closed (\d+) (\d+)$/.exec(line);
-          if (m) {
-            closed.set(Number(m[1]), Number(m[2]));
-            for (const w of waiters.get(Number(m[1])) ?? []) w(Number(m[2]));
-          }
-          if (line.startsWith('request ')) requests.push(line.slice(8));
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        if (line === 'ready') resolve();
+        const m = /^closed (\d+) (\d+)$/.exec(line);
+        if (m) {
+          closed.set(Number(m[1]), Number(m[2]));
+          for (const w of waiters.get(Number(m[1])) ?? []) w(Number(m[2]));
         }
+        if (line.startsWith('request ')) requests.push(line.slice(8));
       });
       proc.once('exit', (code) => reject(new Error(`${name} listener exited (${code}) before ready: ${err}`)));
     });
@@ -205,23 +199,16 @@ export class Pod {
     const ns = where === 'peer' ? this.peerNs! : this.ns;
     const proc = spawn('ip', ['netns', 'exec', ns, ...drop, process.execPath, CLIENT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.procs.push(proc);
-    let buf = '';
     let err = '';
     const closedWaiters: Array<(t: number) => void> = [];
     const openWaiters: Array<() => void> = [];
     proc.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
     await new Promise<void>((resolve, reject) => {
-      proc.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line === 'ready') resolve();
-          const m = /^closed (\d+)$/.exec(line);
-          if (m) for (const w of closedWaiters.splice(0)) w(Number(m[1]));
-          if (line === 'opened') for (const w of openWaiters.splice(0)) w();
-        }
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        if (line === 'ready') resolve();
+        const m = /^closed (\d+)$/.exec(line);
+        if (m) for (const w of closedWaiters.splice(0)) w(Number(m[1]));
+        if (line === 'opened') for (const w of openWaiters.splice(0)) w();
       });
       proc.once('exit', (code) => reject(new Error(`client exited (${code}) before ready: ${err}`)));
     });
