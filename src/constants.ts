@@ -7,8 +7,21 @@
 /** Exit codes (docs/architecture.md "Contracts"). 130 = 128 + SIGINT, the shell's convention. */
 export const EXIT = Object.freeze({ ok: 0, findings: 1, input: 2, internal: 3, interrupted: 130 });
 
-/** What the hold waits for when nothing says otherwise. */
+/** What the hold waits for when nothing says otherwise (hook, image and istio template flags). */
 export const DEFAULT_WAIT_FOR = 'app-listeners';
+
+/**
+ * The hold inject writes when the policy names no waitFor (ADR 015): while the app listens, and
+ * while it owns a connection (its last outbound calls after it closed its port, ADR 014 (c)).
+ */
+export const DEFAULT_INJECT_WAIT_FOR = Object.freeze(['app-listeners', 'app-connections']);
+/** The hold releases only after nothing held it for this long (an app's gap between its port and its next call). */
+export const DEFAULT_HOLD_LINGER_MS = 1000;
+
+/** The app's traffic-gone delay (ADR 014 (a)): quiet window, upper bound, poll interval. */
+export const DEFAULT_APP_QUIET_MS = 1000;
+export const DEFAULT_APP_MAX_DELAY_MS = 30_000;
+export const DEFAULT_APP_WAIT_INTERVAL_MS = 200;
 
 /** How often the hold polls when nothing says otherwise. */
 export const DEFAULT_INTERVAL_MS = 200;

@@ -3,8 +3,8 @@
  * each turn sleeps, whether a loop can end, and how long the whole hook can hold at most.
  * Pure; the rules turn this into findings.
  */
-import type { HoldSpec } from '../plan/types.js';
-import { ownHold } from './own-hold.js';
+import type { AppWaitSpec, HoldSpec } from '../plan/types.js';
+import { ownAppWait, ownHold } from './own-hold.js';
 import { baseName, simpleCommands, tokenize, type SimpleCommand, type Token, type Word } from './shell-words.js';
 
 /** Tools the default proxyv2 image has but other images (distroless, slim custom) may not. */
@@ -68,6 +68,10 @@ export interface HookAnalysis {
   pilotAgentDrain: boolean;
   /** Calls the agent's /quitquitquit (curl or pilot-agent request): the proxy exits when the job is done. */
   quitsProxy: boolean;
+  /** meshdrain's own hold (recognised by re-rendering); with drainAtStart it also drains, but it is a hold. */
+  ownHold?: HoldSpec;
+  /** meshdrain's traffic-gone app delay (ADR 014 (a)), recognised by re-rendering: ends on an event, bounded by maxMs. */
+  appWait?: AppWaitSpec;
 }
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'busybox', 'zsh', 'ksh']);
@@ -234,11 +238,23 @@ function analyzeHookUncached(argv: readonly string[]): HookAnalysis {
   analyzeScript(a.script, a);
   const own = ownHold(argv);
   if (own) boundByOwnHold(a, own);
+  const wait = own ? null : ownAppWait(argv);
+  if (wait) {
+    // Every loop of the wait ends by its upper bound (the main poll loop and the unobservable fallback).
+    a.appWait = wait;
+    a.maxHoldMs = wait.maxMs;
+    for (const l of a.loops) {
+      l.boundMs = wait.maxMs;
+      if (l.sleepPerTurnMs === 0) l.sleepPerTurnMs = wait.intervalMs;
+    }
+    a.waits = true;
+  }
   return a;
 }
 
 /** meshdrain's hold ends at its timeout: its main loop, which the generic analysis sees as endless, is bounded by it. */
 function boundByOwnHold(a: HookAnalysis, hold: HoldSpec): void {
+  a.ownHold = hold;
   a.maxHoldMs = hold.timeoutMs;
   // The main poll loop: the endless one, else the widest (its pause sits in md_pause, a function it calls).
   const main = a.loops.find((l) => l.boundMs === null) ?? [...a.loops].sort((x, y) => y.end - y.start - (x.end - x.start))[0];

@@ -270,6 +270,7 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
   const native = { native: facts.mode.mode === 'native', why: facts.mode.reason, at: modeLoc(partial, facts.mode, opts) };
   const hold = proxyHold(partial, opts);
   // The native-mode default (`pilot-agent request POST drain`) starts the drain; it is not a hold.
+  // meshdrain's hold that drains at start (ADR 015) is a hold first.
   const view: PodView = {
     ...partial,
     facts,
@@ -279,7 +280,7 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
     exitOnZero: facts.drain.exitOnZero === true,
     drainSeconds: facts.drain.seconds,
     native,
-    hold: hold?.analysis?.pilotAgentDrain ? null : hold,
+    hold: hold?.analysis?.pilotAgentDrain && !hold.analysis.ownHold ? null : hold,
     distroless: null,
   };
   view.distroless = distrolessOf(view, cfg, opts);

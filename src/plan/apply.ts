@@ -5,7 +5,7 @@ import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SH
 import { templateAnnotationValue } from '../istio/template.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
-import type { ShutdownPlan } from './types.js';
+import type { ShellSource, ShutdownPlan } from './types.js';
 
 export { SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 
@@ -33,6 +33,34 @@ function setPreStop(c: Container, handler: Handler): void {
   c.lifecycle = { ...c.lifecycle, preStop: handler };
 }
 
+/**
+ * A static busybox (e.g. busybox:*-musl) copied into an emptyDir by one init container, with the
+ * applets the generated waits use linked, mounted into `into` (istio-proxy's hold, an app's delay).
+ * One init container serves every container that needs it: the first image asked for is the one.
+ */
+function bringShell(spec: NonNullable<PodTemplate['spec']>, shell: ShellSource & { kind: 'init-container' }, into: Container): void {
+  const mount = { name: SHELL_VOLUME, mountPath: shell.mountPath };
+  const mounts = (into.volumeMounts ??= []) as { name: string }[];
+  if (!mounts.some((m) => m.name === SHELL_VOLUME)) mounts.push(mount);
+  const inits = (spec.initContainers ??= []);
+  const existing = inits.find((c) => c.name === SHELL_INIT_CONTAINER);
+  // Written by an older meshdrain without one: a "restricted" namespace would reject the pod.
+  if (existing && existing.securityContext === undefined) existing.securityContext = structuredClone(SHELL_SECURITY_CONTEXT);
+  if (!existing) {
+    // Appended: every init container finishes before the regular containers start, and the user's
+    // own init containers keep their bytes.
+    inits.push({
+      name: SHELL_INIT_CONTAINER,
+      image: shell.image,
+      command: shellInitCommand(shell),
+      volumeMounts: [mount],
+      securityContext: structuredClone(SHELL_SECURITY_CONTEXT),
+    });
+  }
+  const volumes = (spec.volumes ??= []) as { name: string }[];
+  if (!volumes.some((v) => v.name === SHELL_VOLUME)) volumes.push({ name: SHELL_VOLUME, emptyDir: {} } as { name: string });
+}
+
 /** Apply a plan to a pod template; returns a new object and never mutates the input. */
 export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { templateName?: string; mergeProxyConfig?: (existing: string | undefined) => string | undefined } = {}): PodTemplate {
   const out = structuredClone(pod);
@@ -58,29 +86,7 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
       containers.push(proxy);
     }
     setPreStop(proxy, handler);
-    if (plan.shell.kind === 'init-container' && !plan.proxyPreStop) {
-      const mount = { name: SHELL_VOLUME, mountPath: plan.shell.mountPath };
-      const mounts = (proxy.volumeMounts ??= []) as { name: string }[];
-      if (!mounts.some((m) => m.name === SHELL_VOLUME)) mounts.push(mount);
-      const inits = (spec.initContainers ??= []);
-      const existing = inits.find((c) => c.name === SHELL_INIT_CONTAINER);
-      // Written by an older meshdrain without one: a "restricted" namespace would reject the pod.
-      if (existing && existing.securityContext === undefined) existing.securityContext = structuredClone(SHELL_SECURITY_CONTEXT);
-      if (!existing) {
-        // A static busybox (e.g. busybox:*-musl) copied in, with the applets the hold uses linked.
-        // Appended: every init container finishes before istio-proxy (a regular container) starts,
-        // and the user's own init containers keep their bytes.
-        inits.push({
-          name: SHELL_INIT_CONTAINER,
-          image: plan.shell.image,
-          command: shellInitCommand(plan.shell),
-          volumeMounts: [mount],
-          securityContext: structuredClone(SHELL_SECURITY_CONTEXT),
-        });
-      }
-      const volumes = (spec.volumes ??= []) as { name: string }[];
-      if (!volumes.some((v) => v.name === SHELL_VOLUME)) volumes.push({ name: SHELL_VOLUME, emptyDir: {} } as { name: string });
-    }
+    if (plan.shell.kind === 'init-container' && !plan.proxyPreStop) bringShell(spec, plan.shell, proxy);
   }
 
   for (const app of plan.apps) {
@@ -89,6 +95,7 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     if (!c) continue;
     const ps = app.preStop;
     setPreStop(c, 'exec' in ps ? { exec: { command: ps.exec } } : 'wait' in ps ? { exec: { command: appWaitExecCommand(ps.wait, ps.shell) } } : { sleep: { seconds: ps.sleepSeconds } });
+    if ('wait' in ps && ps.shell.kind === 'init-container') bringShell(spec, ps.shell, c);
   }
 
   if (plan.graceSeconds > (spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS)) spec.terminationGracePeriodSeconds = plan.graceSeconds;

@@ -3,10 +3,12 @@
  * raises the grace period) and lint (which reports when it does not fit). One formula, here.
  *
  *   t=0  preStop hooks start in every container; the proxy's hold waits for the app
- *   app delay (its preStop sleep, for endpoint propagation) → SIGTERM to the app
- *   app shutdown (finishing requests, outbound calls)     → app gone, the hold ends
+ *   app delay (a fixed sleep, or the traffic-gone wait's upper bound) → SIGTERM to the app
+ *   app shutdown (finishing requests, outbound calls)     → app done
+ *   the hold's linger (nothing held for this long)        → the hold ends
  *   Istio drain (terminationDrainDuration or MINIMUM_DRAIN_DURATION) → proxy exits
  *   + a safety margin before the kubelet's SIGKILL
+ * Every wait that ends on an event is counted at its upper bound (ADR 015).
  */
 import { DEFAULT_GRACE_SECONDS } from '../istio/facts.js';
 
@@ -14,12 +16,19 @@ export const GRACE_MARGIN_SECONDS = 2;
 export const DEFAULT_APP_SHUTDOWN_SECONDS = 20;
 /** The app's preStop sleep when the policy names none: endpoint removal propagates before SIGTERM. */
 export const DEFAULT_APP_DELAY_SECONDS = 5;
+/** The longest app delay or shutdown a policy may name (a day: beyond that a number is a unit mistake). */
+export const MAX_APP_DELAY_MS = 86_400_000;
 /** A hold never gets less than this, even when the grace period is tiny. */
 export const MIN_HOLD_TIMEOUT_MS = 1000;
 
 export interface BudgetInput {
+  /** The app's preStop delay: a fixed sleep, or the upper bound of a wait that ends on an event. */
   appDelaySeconds: number;
+  /** appDelaySeconds is an upper bound (the traffic-gone wait), not a fixed sleep. */
+  appDelayIsBound?: boolean;
   appShutdownSeconds: number;
+  /** The hold's linger after the app is done (ADR 014 (c)). */
+  lingerSeconds?: number;
   drainSeconds: number;
   /** A fixed hold (e.g. a sleep strategy) that lasts longer than the app. */
   fixedHoldSeconds?: number;
@@ -37,11 +46,13 @@ export interface Budget {
 
 /** The grace period a pod needs so that nothing is cut by SIGKILL. */
 export function shutdownBudget(b: BudgetInput): Budget {
-  const appSpan = b.appDelaySeconds + b.appShutdownSeconds;
+  const linger = b.lingerSeconds ?? 0;
+  const appSpan = b.appDelaySeconds + b.appShutdownSeconds + linger;
   const parts: BudgetPart[] = [
-    { label: 'app preStop delay', seconds: b.appDelaySeconds },
+    { label: b.appDelayIsBound ? 'app delay, upper bound' : 'app preStop delay', seconds: b.appDelaySeconds },
     { label: 'app shutdown', seconds: b.appShutdownSeconds },
   ];
+  if (linger > 0) parts.push({ label: 'hold linger', seconds: linger });
   if (b.fixedHoldSeconds !== undefined && b.fixedHoldSeconds > appSpan) {
     parts.push({ label: 'proxy hold beyond the app', seconds: b.fixedHoldSeconds - appSpan });
   }

@@ -9,7 +9,8 @@
  *       hold and its timeout; grace period required and set
  */
 import { handlerDelaySeconds } from '../analysis/analyze.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_TEMPLATE_NAME, DEFAULT_WAIT_FOR } from '../constants.js';
+import { ownAppWait } from '../analysis/own-hold.js';
+import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, SHELL_MOUNT_PATH } from '../constants.js';
 import { parseStrategy } from '../hooks/strategy.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, NATIVE_SIDECAR_VERSIONS as SINCE, PROXY_CONTAINER } from '../istio/facts.js';
 import { defaultHoldTimeoutMs } from '../istio/holds.js';
@@ -23,7 +24,7 @@ import type { Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
 import type { SettingsT } from '../policy/schema.js';
 import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, graceForHold, holdTimeoutMs, shutdownBudget, type Budget } from './budget.js';
-import type { AppContainerPlan, HoldSpec, WaitStrategy } from './types.js';
+import type { AppContainerPlan, AppWaitSpec, HoldSpec, ShellSource, WaitStrategy } from './types.js';
 
 
 /** The drain part of a ProxyConfig (milliseconds), as far as shutdown goes. */
@@ -145,6 +146,58 @@ export function templateHoldTimeoutMs(policy: Policy | null): number {
   return t !== undefined ? parseDuration(t, 'template.timeout') : defaultHoldTimeoutMs();
 }
 
+/**
+ * How the app's delay before SIGTERM is decided (ADR 015), for pods meshdrain writes:
+ * - wait: the traffic-gone wait (ADR 014 (a)) in the app image's shell or a brought-in one;
+ * - guessed: no shell known, so Kubernetes' native sleep of DEFAULT_APP_DELAY_SECONDS (said on stderr and by lint);
+ * - fixed: the policy's app.delay, a sleep of exactly that length (the user's choice);
+ * - none: a Job's pod (no Service routes to it).
+ */
+export type AppDelayDecision =
+  | { kind: 'wait'; wait: AppWaitSpec; shell: ShellSource }
+  | { kind: 'guessed'; seconds: number }
+  | { kind: 'fixed'; seconds: number }
+  | { kind: 'none' };
+
+/** The shell the app's wait runs in, from the policy: undefined = none known. */
+export function appShell(app: SettingsT['app']): ShellSource | undefined {
+  const sh = app?.shell;
+  if (sh === 'init-container' || (sh === undefined && app?.shellImage !== undefined)) {
+    return { kind: 'init-container', image: app?.shellImage ?? DEFAULT_SHELL_IMAGE, mountPath: SHELL_MOUNT_PATH };
+  }
+  return sh === true || sh === 'image' ? { kind: 'image' } : undefined;
+}
+
+/** The app's traffic-gone wait as the policy sets it (defaults: quiet 1s, at most 30s, poll 200ms). */
+export function appWaitSpec(app: SettingsT['app']): AppWaitSpec {
+  return {
+    quietMs: app?.quiet !== undefined ? parseDuration(app.quiet, 'quiet') : DEFAULT_APP_QUIET_MS,
+    maxMs: app?.maxDelay !== undefined ? parseDuration(app.maxDelay, 'maxDelay') : DEFAULT_APP_MAX_DELAY_MS,
+    intervalMs: DEFAULT_APP_WAIT_INTERVAL_MS,
+  };
+}
+
+/** The app delay a policy asks for (ADR 015): fixed, the observed wait where a shell is, else the guessed sleep. */
+export function appDelayDecision(site: PodTemplateSite, s: SettingsT): AppDelayDecision {
+  if (s.app?.delay !== undefined) return { kind: 'fixed', seconds: seconds(s.app.delay) };
+  if (site.isJobLike) return { kind: 'none' };
+  const shell = appShell(s.app);
+  if (shell) return { kind: 'wait', wait: appWaitSpec(s.app), shell };
+  return { kind: 'guessed', seconds: DEFAULT_APP_DELAY_SECONDS };
+}
+
+/**
+ * The hold inject writes when the policy names none of its own (ADR 015): while the app listens or
+ * owns a connection, released after a linger; pilot-agent drains inbound at the start when every app
+ * container's delay is the traffic-gone wait (then nothing can be in flight inbound at SIGTERM, and
+ * pilot-agent exits at once instead of its terminationDrainDuration, ADR 016).
+ */
+export function defaultHoldShape(s: SettingsT, drainAtStart: boolean): Pick<HoldSpec, 'strategies' | 'lingerMs' | 'drainAtStart'> {
+  const strategies = (s.proxy?.waitFor ?? DEFAULT_INJECT_WAIT_FOR).map(parseStrategy);
+  const conns = strategies.some((w) => w.kind === 'app-connections');
+  return { strategies, ...(conns ? { lingerMs: DEFAULT_HOLD_LINGER_MS } : {}), ...(drainAtStart ? { drainAtStart: true } : {}) };
+}
+
 export interface PodShutdownFacts {
   /** The data-plane mode of the pod as meshdrain leaves it (as written when judging). */
   mode: ModeDecision;
@@ -152,8 +205,10 @@ export interface PodShutdownFacts {
   nativeRequest?: boolean;
   /** Each app container: the seconds its preStop delays SIGTERM, and the preStop meshdrain sets. */
   apps: AppContainerPlan[];
-  /** The longest app preStop delay. */
+  /** The longest app preStop delay (a wait's upper bound). */
   appDelaySeconds: number;
+  /** How meshdrain decided the app's delay; undefined when judging a pod as written. */
+  appDelay?: AppDelayDecision;
   appShutdownSeconds: number;
   /** Effective drain: mesh defaults ← the pod's ProxyConfig ← the policy. */
   drain: DrainSettings & { seconds: number; unbounded: boolean };
@@ -209,29 +264,46 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     },
   ]);
 
-  // App containers: what the policy names; a delay becomes a sleep where the user has no preStop.
+  // App containers: what the policy names; where the user has no preStop, the app's delay (ADR 015).
   // Endpoint removal lags SIGTERM by seconds; an app that stops accepting at SIGTERM answers 503 to
-  // requests still routed to it. A short sleep first is the standard fix (not for Jobs: no Service).
-  const appDelay = !policy ? 0 : s.app?.delay !== undefined ? seconds(s.app.delay) : site.isJobLike ? 0 : DEFAULT_APP_DELAY_SECONDS;
+  // requests still routed to it. The delay waits until inbound traffic has left the pod where a shell
+  // can run the wait, else a sleep of a guessed length (not for Jobs: no Service).
+  const appDelay = policy ? appDelayDecision(site, s) : undefined;
   const apps: AppContainerPlan[] = [];
   for (const c of pod.spec?.containers ?? []) {
     if (c.name === PROXY_CONTAINER) continue;
     const named = s.containers?.[c.name];
+    // meshdrain's own wait from an earlier run is not the user's preStop: it is rendered again from the policy.
+    const userPreStop = c.lifecycle?.preStop !== undefined && !(policy && isAppWaitHandler(pod, c.name));
     if (named && 'preStop' in named) apps.push({ name: c.name, preStop: { exec: named.preStop }, delaySeconds: handlerDelaySeconds({ exec: { command: named.preStop } }) });
     else if (named && 'sleep' in named) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(seconds(named.sleep)) }, delaySeconds: seconds(named.sleep) });
-    else if (appDelay > 0 && !c.lifecycle?.preStop) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(appDelay) }, delaySeconds: appDelay });
-    else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop ? handlerDelaySeconds(c.lifecycle.preStop) : 0 });
+    else if (appDelay?.kind === 'wait' && !userPreStop) apps.push({ name: c.name, preStop: { wait: appDelay.wait, shell: appDelay.shell }, delaySeconds: appDelay.wait.maxMs / 1000 });
+    else if ((appDelay?.kind === 'fixed' || appDelay?.kind === 'guessed') && appDelay.seconds > 0 && !userPreStop) {
+      apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(appDelay.seconds) }, delaySeconds: appDelay.seconds });
+    } else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop ? handlerDelaySeconds(c.lifecycle.preStop) : 0 });
   }
   const appDelaySeconds = Math.max(0, ...apps.map((a) => a.delaySeconds));
-
-  const strategies: WaitStrategy[] = (s.proxy?.waitFor ?? [DEFAULT_WAIT_FOR]).map(parseStrategy);
-  const fixedSleep = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
-  const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
-  const budget = shutdownBudget({ appDelaySeconds, appShutdownSeconds, drainSeconds: drain.seconds, fixedHoldSeconds: policy ? fixedSleep || undefined : undefined });
+  const longest = apps.find((a) => a.delaySeconds === appDelaySeconds);
+  const appDelayIsBound = appDelaySeconds > 0 && longest !== undefined && (longest.preStop ? 'wait' in longest.preStop : isAppWaitHandler(pod, longest.name));
+  if (appDelay?.kind === 'guessed' && apps.some((a) => a.preStop && 'sleepSeconds' in a.preStop && !s.containers?.[a.name])) {
+    notes.push(
+      `app containers get Kubernetes' native sleep of ${appDelay.seconds}s before SIGTERM, a guess at endpoint propagation: the policy names no shell for the wait that ends when traffic has left the pod (app.shell: true if the image has /bin/sh, or app.shell: init-container to bring one in)`,
+    );
+  }
 
   // A pod that already selects meshdrain's injection template gets its hold from there, not twice.
   const selectsTemplate = (annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).includes(policy?.template?.name ?? DEFAULT_TEMPLATE_NAME);
   const via = ctx.via ?? s.via ?? (selectsTemplate ? 'template' : 'override');
+  // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
+  const wantsHold = policy !== null && !native && !site.isJobLike && !s.proxy?.preStop;
+  // Inbound can be in flight at SIGTERM unless every app container waited for traffic to leave.
+  const everyAppWaits = apps.length > 0 && apps.every((a) => a.preStop !== undefined && 'wait' in a.preStop);
+  const shape = defaultHoldShape(s, everyAppWaits && via === 'override');
+  const strategies: WaitStrategy[] = shape.strategies;
+  const fixedSleep = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
+  const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
+  const lingerSeconds = wantsHold && via === 'override' && shape.lingerMs !== undefined ? shape.lingerMs / 1000 : undefined;
+  const budget = shutdownBudget({ appDelaySeconds, appDelayIsBound, appShutdownSeconds, lingerSeconds, drainSeconds: drain.seconds, fixedHoldSeconds: policy ? fixedSleep || undefined : undefined });
   // A hold whose timeout does not follow this pod's grace period is honoured whole: the custom
   // injection template's (one for every pod), or a timeout the policy names.
   let fixedHoldTimeoutSeconds: number | undefined;
@@ -252,10 +324,9 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     if (ignored.length) notes.push(`via template: the hold comes from the custom injection template, so the policy's proxy.${ignored.join(', proxy.')} is not used here; give it to \`meshdrain istio template\` (the policy's template: section)`);
   }
   let hold: HoldSpec | null = null;
-  // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
-  if (policy && !native && !site.isJobLike && !s.proxy?.preStop) {
+  if (wantsHold) {
     const timeoutMs = s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceValue, drain.seconds);
-    hold = { strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
+    hold = { ...shape, strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
   }
 
   return {
@@ -263,6 +334,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     nativeRequest: request?.native,
     apps,
     appDelaySeconds,
+    ...(appDelay ? { appDelay } : {}),
     appShutdownSeconds,
     drain,
     via,
@@ -280,3 +352,9 @@ const drainOf = (p: { terminationDrainMs?: number; exitOnZeroActiveConnections?:
   exitOnZero: p.exitOnZeroActiveConnections,
   minimumDrainMs: p.minimumDrainMs,
 });
+
+/** Is this container's preStop, as written, meshdrain's traffic-gone wait (its delay an upper bound)? */
+function isAppWaitHandler(pod: PodTemplate, name: string): boolean {
+  const argv = (pod.spec?.containers ?? []).find((c) => c.name === name)?.lifecycle?.preStop?.exec?.command;
+  return Array.isArray(argv) && ownAppWait(argv) !== null;
+}

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { InputError, type SourcePos } from '../errors.js';
 import { checkTemplateName } from '../istio/template.js';
 import { holdSettings, POLICY_LABELS, type HoldField } from '../plan/hold-settings.js';
-import { parseDuration } from '../model/duration.js';
+import { formatDuration, parseDuration } from '../model/duration.js';
+import { MAX_APP_DELAY_MS } from '../plan/budget.js';
 import { isRecord } from '../model/workload.js';
 import { loadDocuments, posOfKey, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { DEFAULT_POLICY, type Policy } from './policy.js';
@@ -70,11 +71,28 @@ function checkValues(loaded: LoadedFile, policy: Policy): void {
       const v = s.proxy?.[key];
       if (v !== undefined) atPos(at([...base, 'proxy', key]), () => parseDuration(v, key));
     }
+    if (s.app) checkApp(s.app, (key) => at([...base, 'app', key]));
   }
   const t = policy.template;
   if (t) {
     holdSettings(t, 0, { labels: POLICY_LABELS, at: holdAt(['template']) });
     if (t.name !== undefined) atPos(at(['template', 'name']), () => checkTemplateName(t.name!, 'name'));
+  }
+}
+
+/** The app's delay settings (ADR 015): each within the limits the generated wait accepts. */
+function checkApp(app: NonNullable<SettingsT['app']>, at: (key: keyof NonNullable<SettingsT['app']>) => SourcePos): void {
+  for (const key of ['delay', 'shutdown', 'quiet', 'maxDelay'] as const) {
+    const v = app[key];
+    if (v === undefined) continue;
+    const ms = atPos(at(key), () => parseDuration(v, key));
+    if (ms > MAX_APP_DELAY_MS) throw new InputError(`${key}: at most ${formatDuration(MAX_APP_DELAY_MS)}, got ${JSON.stringify(v)}`, at(key));
+  }
+  if (app.quiet !== undefined && app.maxDelay !== undefined && parseDuration(app.quiet) > parseDuration(app.maxDelay)) {
+    throw new InputError(`quiet: the quiet window (${JSON.stringify(app.quiet)}) cannot be longer than maxDelay (${JSON.stringify(app.maxDelay)})`, at('quiet'));
+  }
+  if (app.shellImage !== undefined && app.shell !== undefined && app.shell !== 'init-container') {
+    throw new InputError(`shellImage: an image for the brought-in shell, but shell is ${JSON.stringify(app.shell)}; use shell: init-container (or leave shell out)`, at('shellImage'));
   }
 }
 

@@ -28,7 +28,16 @@ export const ProxySettings = z
 
 export const AppSettings = z
   .object({
-    delay: duration.optional().describe('preStop sleep before the app gets SIGTERM, so endpoint removal propagates'),
+    delay: duration.optional().describe('A fixed preStop sleep before the app gets SIGTERM, exactly this long (instead of the traffic-gone wait)'),
+    shell: z
+      .union([z.boolean(), z.enum(['image', 'init-container'])])
+      .optional()
+      .describe(
+        "The app image has a POSIX /bin/sh (true or image): SIGTERM waits until inbound traffic has left the pod. init-container: a static busybox copied in by an init container (opt-in: one more image pull). false or unset: Kubernetes' native sleep of 5s, a guess (ADR 015)",
+      ),
+    shellImage: ProxySettings.shape.shellImage.describe('Image of the init container that brings the app a shell (default busybox:1.37.0-musl; a mirror for air-gapped registries). Setting it alone means shell: init-container'),
+    quiet: duration.optional().describe('The traffic-gone wait ends once no inbound connection was seen for this long (default 1s)'),
+    maxDelay: duration.optional().describe('The traffic-gone wait never lasts longer than this (default 30s); the grace period counts it whole'),
     shutdown: duration.optional().describe('How long the app needs after SIGTERM (part of the grace-period budget; default 20s)'),
   })
   .strict();

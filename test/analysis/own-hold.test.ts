@@ -1,7 +1,8 @@
 /** meshdrain's own hold is recognized by an exact re-render, not by text it contains. */
 import { describe, expect, it } from 'vitest';
 import { analyzeHook } from '../../src/analysis/analyze.js';
-import { ownHold } from '../../src/analysis/own-hold.js';
+import { ownAppWait, ownHold } from '../../src/analysis/own-hold.js';
+import { appWaitExecCommand, renderAppWaitScript } from '../../src/hooks/app-wait.js';
 import { holdExecCommand, renderHoldScript } from '../../src/hooks/hold.js';
 import { holdCommand } from '../../src/istio/holds.js';
 import type { HoldSpec } from '../../src/plan/types.js';
@@ -21,6 +22,37 @@ describe('ownHold: exact re-render', () => {
     const a = analyzeHook(argv);
     expect(a.maxHoldMs).toBe(23_000);
     expect(a.waits).toBe(true);
+  });
+
+  it("inject's default hold (ADR 015): linger and pilot-agent's drain at start are read back; it stays a hold, not a drain", () => {
+    const h: HoldSpec = { strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], timeoutMs: 51_000, intervalMs: 200, lingerMs: 1000, drainAtStart: true };
+    for (const argv of [holdExecCommand(h), holdExecCommand(h, shell)]) {
+      expect(ownHold(argv)).toEqual(h);
+      const a = analyzeHook(argv);
+      expect(a.ownHold).toEqual(h);
+      expect(a.pilotAgentDrain).toBe(true);
+      expect(a.maxHoldMs).toBe(51_000);
+    }
+    const { drainAtStart: _, ...noDrain } = h;
+    expect(ownHold(holdExecCommand(noDrain))).toEqual(noDrain);
+    // a linger changed in the log line only: the loop compares against another number
+    const [sh, c, script] = holdExecCommand(h);
+    expect(ownHold([sh!, c!, script!.replace('release after 1s with', 'release after 2s with')])).toBeNull();
+  });
+
+  it("the app's traffic-gone wait: recognized by re-render, bounded by its maxDelay; an edit is not ours", () => {
+    const w = { quietMs: 1500, maxMs: 12_000, intervalMs: 200 };
+    for (const argv of [appWaitExecCommand(w), appWaitExecCommand(w, shell), ['/bin/sh', '-c', renderAppWaitScript(w)]]) {
+      expect(ownAppWait(argv)).toEqual(w);
+      const a = analyzeHook(argv);
+      expect(a.appWait).toEqual(w);
+      expect(a.maxHoldMs).toBe(12_000);
+      expect(a.loops.every((l) => l.boundMs === 12_000)).toBe(true);
+    }
+    const [sh, c, script] = appWaitExecCommand(w);
+    const edited = script!.replace('at most 12s)', 'at most 1s)');
+    expect(ownAppWait([sh!, c!, edited])).toBeNull();
+    expect(analyzeHook([sh!, c!, edited]).appWait).toBeUndefined();
   });
 
   it('one byte changed anywhere: not ours, and the generic analysis says unbounded', () => {

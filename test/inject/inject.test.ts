@@ -119,13 +119,13 @@ describe('inject', () => {
     expect(podSpec(high).terminationGracePeriodSeconds).toBe(120);
     const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 10s, shutdown: 40s}\n', 'p.yaml');
     const low = injectText(deployment('\n      terminationGracePeriodSeconds: 10'), 'd.yaml', { policy }).output;
-    // 10 (app delay) + 40 (app shutdown) + 5 (Istio drain) + 2 (margin)
-    expect(podSpec(low).terminationGracePeriodSeconds).toBe(57);
+    // 10 (app delay) + 40 (app shutdown) + 1 (hold linger, ADR 015) + 5 (Istio drain) + 2 (margin)
+    expect(podSpec(low).terminationGracePeriodSeconds).toBe(58);
     expect(podSpec(low).containers[0]!.lifecycle!.preStop!.sleep!.seconds).toBe(10);
     const hold = proxyOf(low)!.lifecycle!.preStop!.exec!.command[2]!;
-    // hold timeout = 57 - 5 - 2 seconds: the start line says it, the deadline check uses it in ms
-    expect(hold).toMatch(/timeout 50s, interval/);
-    expect(hold).toMatch(/-ge 50000 \]/);
+    // hold timeout = 58 - 5 - 2 seconds: the start line says it, the deadline check uses it in ms
+    expect(hold).toMatch(/timeout 51s, interval/);
+    expect(hold).toMatch(/-ge 51000 \]/);
   });
 
   it('loads the legacy injection.py policy exactly as written', () => {
@@ -195,8 +195,8 @@ describe('inject defaults', () => {
     const src = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - name: w\n        image: x\n';
     const out = parse(injectText(src, 'd.yaml').output).spec.template.spec;
     expect(out.containers[0].lifecycle.preStop).toEqual({ sleep: { seconds: 5 } });
-    // 5 (app delay) + 20 (app shutdown) + 5 (Istio drain) + 2 (margin)
-    expect(out.terminationGracePeriodSeconds).toBe(32);
+    // 5 (app delay) + 20 (app shutdown) + 1 (hold linger) + 5 (Istio drain) + 2 (margin)
+    expect(out.terminationGracePeriodSeconds).toBe(33);
     const off = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 0s}\n', 'p.yaml');
     const none = parse(injectText(src, 'd.yaml', { policy: off }).output).spec.template.spec;
     expect(none.containers[0].lifecycle).toBeUndefined();
@@ -234,7 +234,7 @@ describe('inject on flow-style YAML', () => {
         const app = spec.containers.find((c) => c.name === 'a')!;
         expect(app.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } });
         expect(Object.keys(app).sort()).toEqual(Object.keys(app).filter((k) => ['name', 'image', 'lifecycle'].includes(k)).sort());
-        expect(spec.terminationGracePeriodSeconds).toBe(32);
+        expect(spec.terminationGracePeriodSeconds).toBe(via === 'override' ? 33 : 32); // 5 + 20 + 1 (the override hold's linger) + 5 + 2
         if (via === 'override') expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[0]).toBe('/bin/sh');
         else {
           const doc = parse(out);
@@ -304,7 +304,7 @@ describe('inject on JSON', () => {
   it('pretty JSON: original lines kept, output valid JSON', () => {
     const src = JSON.stringify(parse(deployment()), null, 2) + '\n';
     const out = injectText(src, 'd.json').output;
-    expect(JSON.parse(out).spec.template.spec.terminationGracePeriodSeconds).toBe(32);
+    expect(JSON.parse(out).spec.template.spec.terminationGracePeriodSeconds).toBe(33); // 5 + 20 + 1 (hold linger) + 5 + 2
     const kept = src.split('\n').filter((l) => !/^\s*[\]}],?$/.test(l) && !/[}\]]$/.test(l.trim()) && !/"containerPort": 8080$/.test(l));
     expect(isLineSubsequence(kept.join('\n'), out)).toBe(true);
   });

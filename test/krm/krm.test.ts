@@ -75,7 +75,7 @@ describe('meshdrain inject as a KRM function', () => {
       field: { path: 'spec.template' },
       tags: { 'meshdrain.dev/change': 'true' },
     });
-    expect(web.message).toMatch(/^Deployment\/web: .*add container istio-proxy.*raise terminationGracePeriodSeconds to 37/);
+    expect(web.message).toMatch(/^Deployment\/web: .*add container istio-proxy.*raise terminationGracePeriodSeconds to 38/); // +1: the hold's linger (ADR 015)
     const cron = results.filter((x) => x.resourceRef?.name === 'nightly');
     expect(cron.map((x) => x.field?.path)).toContain('spec.jobTemplate.spec.template');
     expect(cron.some((x) => /native sidecar/.test(x.message) && x.file?.path === 'jobs/nightly.yaml')).toBe(true);
@@ -87,8 +87,8 @@ describe('meshdrain inject as a KRM function', () => {
     expect(r.code).toBe(0);
     const out = rl(r.stdout);
     const api = out.items[0]!;
-    // shutdown 40s from the policy: 5 (app delay) + 40 + 5 (drain) + 2 = 52
-    expect((api.spec.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds).toBe(52);
+    // shutdown 40s from the policy: 5 (app delay) + 40 + 1 (hold linger) + 5 (drain) + 2 = 53
+    expect((api.spec.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds).toBe(53);
     expect(api.metadata.annotations).toEqual(rl(KUSTOMIZE).items[0]!.metadata.annotations);
     expect(out.results![0]!.resourceRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' });
     expect(out.results![0]!.file).toBeUndefined(); // kustomize sends no path

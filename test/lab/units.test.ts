@@ -58,7 +58,7 @@ describe('lab pieces that need no root', () => {
     // inject raised the Deployment's 20 s to its budget; the lab runs exactly what the manifest says.
     const written = Number(/terminationGracePeriodSeconds: (\d+)/.exec(md.manifest)?.[1]);
     expect(md.spec.graceMs).toBe(written * 1000);
-    expect(md.spec.graceMs).toBe(32_000);
+    expect(md.spec.graceMs).toBe(33_000); // 5 + 20 + 1 (the hold's linger, ADR 015) + 5 + 2
     expect(md.spec.appPreStop).toEqual({ sleepMs: 5000 });
     const nh = buildScenario('no-hold', p);
     expect(nh.spec.proxyPreStop).toBeUndefined();

@@ -165,7 +165,7 @@ describe('lint ∘ inject', () => {
       spec: { containers: [{ name: 'app', image: 'a' }] },
     });
     const injected = injectText(text, 'gen.yaml').output;
-    expect(injected).toContain('terminationGracePeriodSeconds: 47'); // 5 + 20 + 20 (minimum drain) + 2
+    expect(injected).toContain('terminationGracePeriodSeconds: 48'); // 5 + 20 + 1 (hold linger) + 20 (minimum drain) + 2
     expect(lint([{ file: 'gen.yaml', text: injected }]).findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 

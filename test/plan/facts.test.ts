@@ -42,13 +42,56 @@ describe('dataPlaneMode', () => {
 });
 
 describe('podShutdownFacts', () => {
-  it('default policy, Deployment: 5s app sleep, 5s drain, hold with timeout grace - drain - 2s, grace 32s', () => {
+  it('default policy, Deployment: guessed 5s app sleep (said), 5s drain, hold on listeners and connections with a linger, grace 33s', () => {
     const f = podShutdownFacts(site(), pod(), DEFAULT_POLICY);
     expect(f.mode.mode).toBe('classic');
     expect(f.apps).toEqual([{ name: 'app', preStop: { sleepSeconds: 5 }, delaySeconds: 5 }]);
+    expect(f.appDelay).toEqual({ kind: 'guessed', seconds: 5 });
+    expect(f.notes.join('\n')).toMatch(/native sleep of 5s before SIGTERM, a guess .*app\.shell: true/);
     expect(f.drain.seconds).toBe(5);
-    expect(f.grace).toEqual({ set: undefined, required: 32, value: 32 });
-    expect(f.hold).toEqual({ strategies: [{ kind: 'app-listeners' }], timeoutMs: 25_000, intervalMs: 200 });
+    // 5 (app sleep) + 20 (app shutdown) + 1 (linger) + 5 (drain) + 2 (margin)
+    expect(f.grace).toEqual({ set: undefined, required: 33, value: 33 });
+    // No drain at start: with a fixed sleep, inbound can still be in flight at SIGTERM; Istio's drain stays.
+    expect(f.hold).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 1000, timeoutMs: 26_000, intervalMs: 200 });
+  });
+  it('app.shell: the traffic-gone wait with its defaults; the grace period counts its upper bound; pilot-agent drains at start', () => {
+    const f = podShutdownFacts(site(), pod(), policy({ defaults: { app: { shell: true } } }));
+    const wait = { quietMs: 1000, maxMs: 30_000, intervalMs: 200 };
+    expect(f.appDelay).toEqual({ kind: 'wait', wait, shell: { kind: 'image' } });
+    expect(f.apps).toEqual([{ name: 'app', preStop: { wait, shell: { kind: 'image' } }, delaySeconds: 30 }]);
+    expect(f.notes).toEqual([]);
+    expect(f.budget.parts.map((p) => [p.label, p.seconds])).toEqual([
+      ['app delay, upper bound', 30],
+      ['app shutdown', 20],
+      ['hold linger', 1],
+      ['Istio drain', 5],
+      ['margin', 2],
+    ]);
+    expect(f.grace.value).toBe(58);
+    expect(f.hold).toMatchObject({ drainAtStart: true, lingerMs: 1000, timeoutMs: (58 - 5 - 2) * 1000 });
+  });
+  it('app.quiet and app.maxDelay shape the wait; shellImage alone brings a shell in; app.delay stays the fixed sleep', () => {
+    const f = podShutdownFacts(site(), pod(), policy({ defaults: { app: { quiet: '2s', maxDelay: '12s', shellImage: 'mirror.local/busybox:1' } } }));
+    expect(f.appDelay).toEqual({ kind: 'wait', wait: { quietMs: 2000, maxMs: 12_000, intervalMs: 200 }, shell: { kind: 'init-container', image: 'mirror.local/busybox:1', mountPath: '/meshdrain/bin' } });
+    expect(f.grace.value).toBe(12 + 20 + 1 + 5 + 2);
+    const fixed = podShutdownFacts(site(), pod(), policy({ defaults: { app: { delay: '7s', shell: true } } }));
+    expect(fixed.apps[0]).toEqual({ name: 'app', preStop: { sleepSeconds: 7 }, delaySeconds: 7 });
+    expect(fixed.appDelay).toEqual({ kind: 'fixed', seconds: 7 });
+    expect(fixed.notes).toEqual([]);
+    expect(fixed.hold?.drainAtStart).toBeUndefined();
+  });
+  it("a container with its own preStop keeps it, and then pilot-agent does not drain at start (that app's SIGTERM is not observed)", () => {
+    const two = pod({ containers: [{ name: 'app', image: 'a' }, { name: 'side', image: 'b', lifecycle: { preStop: { exec: { command: ['sleep', '3'] } } } }] });
+    const f = podShutdownFacts(site(), two, policy({ defaults: { app: { shell: 'image' } } }));
+    expect(f.apps.map((a) => [a.name, a.delaySeconds])).toEqual([['app', 30], ['side', 3]]);
+    expect(f.hold?.drainAtStart).toBeUndefined();
+  });
+  it('judging as written: meshdrain\'s rendered wait counts at its upper bound', async () => {
+    const { appWaitExecCommand } = await import('../../src/hooks/app-wait.js');
+    const argv = appWaitExecCommand({ quietMs: 1000, maxMs: 20_000, intervalMs: 200 });
+    const f = podShutdownFacts(site(), pod({ containers: [{ name: 'app', image: 'a', lifecycle: { preStop: { exec: { command: argv } } } }] }), null);
+    expect(f.appDelaySeconds).toBe(20);
+    expect(f.budget.parts[0]).toEqual({ label: 'app delay, upper bound', seconds: 20 });
   });
   it('judging as written (no policy): no meshdrain delay, no hold, no request; the grace period is what is set', () => {
     const f = podShutdownFacts(site('Job'), pod({ grace: 10 }), null);

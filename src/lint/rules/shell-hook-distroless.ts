@@ -45,7 +45,7 @@ spec:
   },
   check(pod, _opts, report) {
     const hold = pod.hold;
-    if (!pod.meshed || !pod.distroless || !hold?.argv || hold.analysis?.pilotAgentDrain) return;
+    if (!pod.meshed || !pod.distroless || !hold?.argv || (hold.analysis?.pilotAgentDrain && !hold.analysis.ownHold)) return;
     const argv0 = hold.argv[0] ?? '';
     if (argv0 === 'pilot-agent' || argv0.endsWith('/pilot-agent')) return; // the proxy's own binary exists
     // A shell brought in on a volume (an init container copied it) is fine.
