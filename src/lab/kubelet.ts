@@ -6,7 +6,7 @@
  * others, its SIGTERM waits until the app container has exited (KEP-753 beta behaviour).
  */
 import { AGENT_HEALTH_PORT, AGENT_STATUS_PORT, ENVOY_ADMIN_PORT, ENVOY_PROMETHEUS_PORT, INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT, PROXY_UID } from '../istio/facts.js';
-import { REQUEST_CONFIG_ENV, type AppConfig, type PilotAgentConfig, type Probe, type ProxyPorts, type RequestConfig } from './agent/config.js';
+import { REQUEST_CONFIG_ENV, type AppConfig, type LabProtocol, type PilotAgentConfig, type Probe, type ProxyPorts, type RequestConfig } from './agent/config.js';
 import { AgentChannel, parseEvent } from './control.js';
 import { LabEnvError } from './errors.js';
 import { labEnv } from './exec.js';
@@ -36,7 +36,7 @@ export const SIDECAR_READINESS_PROBES: readonly Probe[] = Object.freeze([
 ]);
 /** Without a sidecar (ambient) the kubelet probes the app itself. */
 export const APP_READINESS_PROBES: readonly Probe[] = Object.freeze([{ port: APP_PORT, path: '/ready' }]);
-const appReadinessProbes = (port: number): readonly Probe[] => (port === APP_PORT ? APP_READINESS_PROBES : [{ port, path: '/ready' }]);
+const appReadinessProbes = (port: number, h2: boolean): readonly Probe[] => (port === APP_PORT && !h2 ? APP_READINESS_PROBES : [{ port, path: '/ready', ...(h2 ? { h2 } : {}) }]);
 
 /** The node's ztunnel, as the kubelet's CNI sees it: a pod's listeners are added before its containers start, removed once they are all gone. */
 export interface ZtunnelClient {
@@ -85,6 +85,8 @@ export class LabPod {
   readonly preStops: PreStopResult[] = [];
   /** The port the app serves on (the endpoint's port). */
   appPort = APP_PORT;
+  /** What the app's port speaks (the endpoint's protocol). */
+  protocol: LabProtocol = 'http1';
   app!: LabProc;
   /** The istio-proxy container; none in ambient (ztunnel lives on the node). */
   proxy?: LabProc;
@@ -134,6 +136,8 @@ export interface KubeletDeps {
   appClosesPortOnSigterm: boolean;
   egressIntervalMs: number;
   propagationDelayMs: number;
+  /** What the app's serving port speaks (--protocol); default http1. */
+  protocol?: LabProtocol;
   /** The proxy image's root istio-proxy exec hooks run in (ADR 071); undefined: the host's tools. */
   hookRoot?: HookRoot;
   /** The run was aborted: skip waits that only keep the timeline realistic. */
@@ -178,10 +182,12 @@ export class Kubelet {
     const n = this.podNumberBase + this.nextPod++;
     const ambient = this.spec.mode === 'ambient';
     const appPort = this.spec.appPort ?? APP_PORT;
+    const protocol = this.d.protocol ?? 'http1';
     const metricsPort = this.spec.metricsPort === undefined ? APP_METRICS_PORT : this.spec.metricsPort === appPort ? null : this.spec.metricsPort;
     const ns = await this.d.net.addPod(n, appPort, ambient ? 'ztunnel' : 'sidecar');
     const pod = new LabPod(n, `lab-app-v${version}-${n}`, ns, podIp(n), version, Date.now());
     pod.appPort = appPort;
+    pod.protocol = protocol;
     pod.mark('created');
     const { files } = this.d;
     const waits: Promise<void>[] = [];
@@ -193,6 +199,7 @@ export class Kubelet {
       const proxyCfg: PilotAgentConfig = {
         pod: pod.name,
         appPort,
+        protocol,
         ports: PROXY_PORTS,
         drainDirectionAware: this.d.envoyDrainDirectionAware,
         envoyBin: files.envoyBin,
@@ -211,11 +218,12 @@ export class Kubelet {
       shutdownWorkMs: this.d.appShutdownMs,
       egressIntervalMs: this.d.egressIntervalMs,
       closeOnSigterm: this.d.appClosesPortOnSigterm,
+      protocol,
     };
     waits.push(this.startContainer(pod, 'app', [files.node, files.agent, 'app', JSON.stringify(appCfg)], APP_UID, 'app-ready').ready(readyTimeoutMs));
     await Promise.all(waits);
     const deadline = Date.now() + readyTimeoutMs;
-    const probes = ambient ? appReadinessProbes(appPort) : SIDECAR_READINESS_PROBES;
+    const probes = ambient ? appReadinessProbes(appPort, protocol === 'http2') : SIDECAR_READINESS_PROBES;
     while (!(await this.d.probe(pod.ip, probes))) {
       if (Date.now() > deadline) throw new LabEnvError(`${pod.name} never became ready in ${readyTimeoutMs} ms`);
       await sleep(50);

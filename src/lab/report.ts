@@ -66,6 +66,8 @@ export interface ScenarioSummary {
   requests: number;
   failedRequests: number;
   failedByReason: Record<FailureReason, number>;
+  /** The failures by the exact reason the client or the balancer saw (goaway, timeout, session-error, ...). */
+  failureReasons: Record<string, number>;
   failedByPhase: Partial<Record<FailurePhase, number>>;
   availabilityPercent: number;
   egressCalls: number;
@@ -162,7 +164,7 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Pa
   const mp = sc.manifestPod;
   const s: ScenarioSummary = {
     name: sc.name,
-    protocol: 'http1',
+    protocol: run.protocol ?? 'http1',
     propagationDelaySeconds: run.propagationDelayMs / 1000,
     app: {
       shutdownSeconds: (o.appShutdownMs ?? 0) / 1000,
@@ -184,6 +186,7 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Pa
     requests,
     failedRequests,
     failedByReason,
+    failureReasons: { ...reasons },
     failedByPhase,
     availabilityPercent: requests ? Math.floor(((requests - failedRequests) / requests) * 100_000) / 1000 : 0,
     egressCalls: pods.reduce((s2, p) => s2 + p.egressCalls, 0),
@@ -258,6 +261,12 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
   };
 }
 
+/** The protocol when the rows share one other than http1 (several: the table has a column). */
+function protocolNote(sums: ScenarioSummary[]): string {
+  const ps = [...new Set(sums.map((s) => s.protocol))];
+  return ps.length === 1 && ps[0] !== 'http1' ? `, app protocol ${ps[0]} (h2c between the client-side proxy and the pod)` : '';
+}
+
 export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   // Several propagation delays (or protocols) in one run: one table, a column for each that varies.
   const many = <T,>(f: (s: ScenarioSummary) => T) => new Set(sums.map(f)).size > 1;
@@ -288,7 +297,7 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   const shape = o.manifest && r0 ? `${o.manifest.workload}: ${r0.replicas} replicas, rolling restart (maxSurge ${r0.maxSurge}, maxUnavailable ${r0.maxUnavailable})` : `${o.replicas} replicas, rolling restart (maxSurge 1, maxUnavailable 0)`;
   const grace = o.manifest ? `grace as the manifest says (${sums.map((s) => `${s.name} ${s.graceSeconds}s`).join(', ')})` : `grace ${o.graceSeconds}s (meshdrain: as inject writes it)`;
   const out = [
-    `meshdrain lab: ${shape}, ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients,`,
+    `meshdrain lab: ${shape}, ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients${protocolNote(sums)},`,
     `endpoint propagation ${[...new Set(sums.map((s) => s.propagationDelaySeconds))].map((d) => `${d}s`).join(', ') || `${o.propagationDelayMs / 1000}s`}, app shutdown work ${o.appShutdownMs / 1000}s${o.appClosesPortOnSigterm ? ' (app closes its port at SIGTERM)' : ''}, ${grace}`,
     '',
     line(head),
@@ -488,7 +497,7 @@ export function answerLine(s: ScenarioSummary): string {
   }
   const parts: string[] = [];
   if (s.failedRequests > 0) {
-    const reasons = Object.entries(s.failedByReason).filter(([, n]) => n > 0).map(([r, n]) => `${n} ${r}`).join(', ');
+    const reasons = Object.entries(s.failureReasons).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n} ${r}`).join(', ');
     parts.push(`${s.failedRequests} of ${s.requests} requests failed (${reasons}; ${byCount(s.failedByPhase) || 'phase unknown'})`);
   }
   if (s.failedEgress > 0) {

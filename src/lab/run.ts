@@ -7,7 +7,7 @@ import { AgentChannel, type AgentEvent } from './control.js';
 import { execCmd, labEnv } from './exec.js';
 import { compiledAgentDir, installLabFiles, nodeUsableByOthers, type LabFiles } from './files.js';
 import { ZTUNNEL_INBOUND_PLAINTEXT_PORT, ZTUNNEL_OUTBOUND_PORT } from '../istio/facts.js';
-import type { BalancerConfig, ExternalConfig, Probe, ZtunnelConfig } from './agent/config.js';
+import type { BalancerConfig, ExternalConfig, LabProtocol, Probe, ZtunnelConfig } from './agent/config.js';
 import { LabEnvError } from './errors.js';
 import { EXTERNAL_PORT, Kubelet, type LabPod, type ZtunnelClient } from './kubelet.js';
 import { BALANCER_PORT, startBuiltinLoad, startSiege, type LoadResult, type LoadRun } from './load.js';
@@ -35,6 +35,8 @@ export interface LabOptions {
   appMetricsPort?: number | null;
   maxExtraMs: number;
   propagationDelayMs: number;
+  /** What the app speaks (repeatable --protocol): every scenario runs in each; default http1 only. */
+  protocols?: LabProtocol[];
   /** Several propagation delays (repeatable --propagation-delay): every scenario runs at each, in order. */
   propagationDelaysMs?: number[];
   load: 'builtin' | 'siege';
@@ -98,6 +100,8 @@ export interface ScenarioRun {
   balancer: BalancerStats;
   bucketMs: number;
   propagationDelayMs: number;
+  /** What the app spoke in this run (absent: http1). */
+  protocol?: LabProtocol;
 }
 
 const BUCKET_MS = 250;
@@ -127,7 +131,7 @@ export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>, path 
 class Balancer {
   readonly ch = new AgentChannel('balancer-ready');
   async setEndpoints(pods: LabPod[]): Promise<void> {
-    await this.ch.request({ op: 'set', endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip, ...(p.appPort !== APP_PORT ? { port: p.appPort } : {}) })) });
+    await this.ch.request({ op: 'set', endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip, ...(p.appPort !== APP_PORT ? { port: p.appPort } : {}), ...(p.protocol === 'http2' ? { h2: true } : {}) })) });
   }
   async probe(ip: string, probes: readonly Probe[]): Promise<boolean> {
     const e = await this.ch.request({ op: 'probe', ip, probes });
@@ -199,11 +203,13 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     const ztunnel = () => (zt ??= startZtunnel(net, procs, files!));
     const runs: ScenarioRun[] = [];
     const delays = o.propagationDelaysMs?.length ? o.propagationDelaysMs : [o.propagationDelayMs];
-    const plan = delays.flatMap((d) => scenarios.map((sc) => ({ sc, d })));
-    for (const [i, { sc, d }] of plan.entries()) {
+    const protocols: LabProtocol[] = o.protocols?.length ? o.protocols : ['http1'];
+    const plan = protocols.flatMap((protocol) => delays.flatMap((d) => scenarios.map((sc) => ({ sc, d, protocol }))));
+    for (const [i, { sc, d, protocol }] of plan.entries()) {
       checkAbort();
       const env = { net, procs, files, balancer, ztunnel, progress, checkAbort, hookRoot: roots.get(sc.spec.proxyVariant ?? 'default') };
-      runs.push(await runScenario(sc, i, plan.length, { ...o, propagationDelayMs: d }, env, delays.length > 1 ? ` ${d / 1000}s` : ''));
+      const suffix = `${protocols.length > 1 || protocol !== 'http1' ? ` ${protocol}` : ''}${delays.length > 1 ? ` ${d / 1000}s` : ''}`;
+      runs.push(await runScenario(sc, i, plan.length, { ...o, propagationDelayMs: d }, env, suffix, protocol));
     }
     return runs;
   } catch (err) {
@@ -264,7 +270,7 @@ interface Env {
   hookRoot?: HookRoot;
 }
 
-async function runScenario(sc: Scenario, index: number, total: number, o: LabOptions, env: Env, suffix = ''): Promise<ScenarioRun> {
+async function runScenario(sc: Scenario, index: number, total: number, o: LabOptions, env: Env, suffix = '', protocol: LabProtocol = 'http1'): Promise<ScenarioRun> {
   const { balancer, progress, checkAbort } = env;
   const tag = `[${index + 1}/${total} ${sc.name}${suffix}]`;
   if (sc.spec.unstartable) {
@@ -273,7 +279,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
     const now = Date.now();
     const load = { kind: o.load, requests: 0, failed: 0, reasons: {} };
     const stats: BalancerStats = { requests: 0, failed: 0, reasons: {}, buckets: {}, failures: [] };
-    return { scenario: sc, startedAt: now, rolloutStartedAt: now, rolloutDoneAt: now, endedAt: now, terminated: [], created: [], load, balancer: stats, bucketMs: BUCKET_MS, propagationDelayMs: o.propagationDelayMs };
+    return { scenario: sc, startedAt: now, rolloutStartedAt: now, rolloutDoneAt: now, endedAt: now, terminated: [], created: [], load, balancer: stats, bucketMs: BUCKET_MS, propagationDelayMs: o.propagationDelayMs, protocol };
   }
   const routed: LabPod[] = [];
   let pushing = Promise.resolve();
@@ -302,6 +308,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
       egressIntervalMs: o.egressIntervalMs,
       propagationDelayMs: o.propagationDelayMs,
+      protocol,
       ...(env.hookRoot ? { hookRoot: env.hookRoot } : {}),
       signal: o.signal,
     },
@@ -380,6 +387,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
         balancer: stats,
         bucketMs: BUCKET_MS,
         propagationDelayMs: o.propagationDelayMs,
+        protocol,
       };
     } finally {
       clearInterval(ticker);

@@ -190,3 +190,12 @@ describe('repeatable --propagation-delay', () => {
     expect(toText([a], { ...lo, propagationDelaysMs: undefined })).toMatch(/^scenario +requests/m);
   });
 });
+
+describe('--protocol', () => {
+  it('repeatable, each once; grpc and websocket are refused naming what is missing; unknown names too', () => {
+    expect(labOptionsFrom({ ...flags, protocol: ['http2', 'http1', 'http2'] }, cwd).protocols).toEqual(['http2', 'http1']);
+    expect(labOptionsFrom({ ...flags }, cwd).protocols).toBeUndefined();
+    expect(inputError(() => labOptionsFrom({ ...flags, protocol: ['grpc'] }, cwd))).toMatch(/^--protocol grpc: not in the lab's pods yet/);
+    expect(inputError(() => labOptionsFrom({ ...flags, protocol: ['h3'] }, cwd))).toMatch(/^--protocol: unknown protocol "h3"/);
+  });
+});

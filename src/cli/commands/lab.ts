@@ -6,6 +6,7 @@ import { answerLine, summarize, toHtml, toJson, toText } from '../../lab/report.
 import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../lab/run.js';
 import { DEFAULT_SCENARIOS, manifestScenarios, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
 import { PROXY_VARIANTS, type ProxyVariant } from '../../lab/pod-spec.js';
+import type { LabProtocol } from '../../lab/agent/config.js';
 import { formatDuration, parseDuration } from '../../model/duration.js';
 import { writeAtomic } from '../../io/files.js';
 import { loadPolicy } from '../../policy/load.js';
@@ -35,7 +36,12 @@ interface LabFlags {
   appPrestopTime?: string;
   compareInject?: boolean;
   appMetricsPort?: string;
+  protocol?: string[];
 }
+
+/** What --protocol accepts; grpc and websocket are modelled (src/lab/protocols/) but not wired into the lab's pods yet. */
+const PROTOCOLS = ['http1', 'http2', 'grpc', 'websocket'] as const;
+const LAB_PROTOCOLS: readonly LabProtocol[] = ['http1', 'http2'];
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -72,6 +78,14 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     envoyDrainDirectionAware: f.envoyDrainsOutbound !== true,
     sleepHoldSeconds: Math.ceil(sleepHold / 1000),
   };
+  if (f.protocol?.length) {
+    const ps = [...new Set(f.protocol)];
+    for (const p of ps) {
+      if (!(PROTOCOLS as readonly string[]).includes(p)) throw new InputError(`--protocol: unknown protocol ${JSON.stringify(p)} (one of ${PROTOCOLS.join(', ')})`);
+      if (!(LAB_PROTOCOLS as readonly string[]).includes(p)) throw new InputError(`--protocol ${p}: not in the lab's pods yet (this version runs ${LAB_PROTOCOLS.join(' and ')}; ${p} is modelled in src/lab/protocols/ but its app, proxy and balancer are not wired)`);
+    }
+    o.protocols = ps as LabProtocol[];
+  }
   if (f.appMetricsPort !== undefined) o.appMetricsPort = f.appMetricsPort.trim() === 'none' ? null : intIn(f.appMetricsPort, 'app-metrics-port', 1, 65535);
   if (f.policy) {
     const file = resolve(cwd, f.policy);
@@ -134,6 +148,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--app-prestop-time <dur>', "stand in for an app container's preStop that runs the app image's own program (the lab cannot run it): a timed wait this long")
     .option('--compare-inject', 'also run --manifest after meshdrain inject, side by side; the exit status judges the injected row')
     .option('--app-metrics-port <port|none>', "the app's second port, kept open until it exits (default 9090; --manifest: its second containerPort); none: the app has one port")
+    .option('--protocol <p>', `what the app's port speaks, repeatable (every scenario runs in each): ${PROTOCOLS.join(', ')} (default http1; this version runs ${LAB_PROTOCOLS.join(' and ')})`, collect)
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario')
     .addHelpText(

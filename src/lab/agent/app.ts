@@ -1,6 +1,7 @@
 /** The app container and the external service it calls while it shuts down. */
 import http from 'node:http';
 import type { AppConfig, ExternalConfig } from './config.js';
+import { h2Server, listenH2 } from './h2.js';
 import { ev, listen, now, out, reasonOf, request, sleep, stdinLines } from './util.js';
 
 /**
@@ -28,8 +29,25 @@ export async function app(cfg: AppConfig): Promise<void> {
     res.end('hello from ' + cfg.pod + '\n');
   });
   server.keepAliveTimeout = 3_600_000;
+  // --protocol http2: the same app over h2c (every stream is a request; /ready as on HTTP/1.1).
+  const h2 =
+    cfg.protocol === 'http2'
+      ? h2Server((stream, headers) => {
+          if (headers[':path'] === '/ready') {
+            stream.respond({ ':status': terminating ? 503 : 200 });
+            stream.end();
+            return;
+          }
+          inflight++;
+          served++;
+          stream.on('close', () => inflight--);
+          stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+          stream.end('hello from ' + cfg.pod + '\n');
+        })
+      : undefined;
   const metrics = http.createServer((_req, res) => res.end('app_requests_total ' + served + '\n'));
-  await listen(server, cfg.appPort, '0.0.0.0');
+  if (h2) await listenH2(h2.server, cfg.appPort, '0.0.0.0');
+  else await listen(server, cfg.appPort, '0.0.0.0');
   if (cfg.metricsPort !== null) await listen(metrics, cfg.metricsPort, '0.0.0.0');
   ev('app-ready');
   process.on('SIGTERM', () => {
@@ -41,6 +59,12 @@ export async function app(cfg: AppConfig): Promise<void> {
         // Like server.close() at SIGTERM: stop accepting, finish in-flight, then do the shutdown work.
         server.close();
         server.closeIdleConnections();
+        if (h2) {
+          // Go's Server.Shutdown / Node's server.close() on h2: stop accepting, GOAWAY the sessions
+          // (in-flight streams finish).
+          h2.server.close();
+          for (const s of h2.sessions) s.close();
+        }
         const t0 = now();
         while (inflight > 0 && now() - t0 < 2000) await sleep(5);
         ev('app-closed-port', { inflight });
@@ -63,6 +87,7 @@ export async function app(cfg: AppConfig): Promise<void> {
       ev('app-exit');
       server.close();
       server.closeAllConnections();
+      if (h2) for (const s of h2.sessions) s.destroy();
       if (cfg.metricsPort !== null) metrics.close();
       process.exit(0);
     })();

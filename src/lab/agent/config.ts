@@ -21,9 +21,14 @@ export interface ProxyPorts {
   health: number;
 }
 
+/** What the app's serving port speaks (ADR 074); metrics, probes to pilot-agent and egress stay HTTP/1.1. */
+export type LabProtocol = 'http1' | 'http2';
+
 export interface EnvoyConfig {
   pod: string;
   appPort: number;
+  /** http2: inbound is h2c, forwarded to the app over h2c, drained with GOAWAY. Default http1. */
+  protocol?: LabProtocol;
   ports: ProxyPorts;
   /**
    * Envoy 1.34+ (envoyproxy/envoy#37873): `drain_listeners?inboundonly&graceful` drains inbound
@@ -58,6 +63,8 @@ export interface AppConfig {
   shutdownWorkMs: number;
   egressIntervalMs: number;
   closeOnSigterm: boolean;
+  /** http2: the serving port is h2c only. Default http1. */
+  protocol?: LabProtocol;
 }
 
 export interface ExternalConfig {
@@ -90,6 +97,8 @@ export interface BalancerConfig {
 export interface Probe {
   port: number;
   path: string;
+  /** Sent over h2c (the app's port under --protocol http2). */
+  h2?: boolean;
 }
 
 export interface LoadConfig {

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import { spawn } from 'node:child_process';
 import type { EnvoyConfig, PilotAgentConfig, RequestConfig } from './config.js';
+import { drainServerSession, ENVOY_H2_DRAIN_TIMEOUT_MS, H2Pool, h2Request, h2Server, listenH2 } from './h2.js';
 import { ev, listen, request, sleep, stdinLines, stripHop } from './util.js';
 
 /** inbound → the app, outbound → the Host header's destination, admin on localhost, Prometheus. */
@@ -47,6 +48,32 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
   });
   inbound.keepAliveTimeout = 3_600_000;
   countConns(inbound, 'inbound');
+  // --protocol http2: inbound is h2c, forwarded to the app over h2c. Draining starts Envoy's drain
+  // sequence on every inbound session, those opened while draining included (ADR 072/074).
+  const appH2 = new H2Pool(`http://127.0.0.1:${cfg.appPort}`);
+  const inboundH2 =
+    cfg.protocol === 'http2'
+      ? h2Server((stream, headers) => {
+          if (drainClose('inbound')) drainServerSession(stream.session as import('node:http2').ServerHttp2Session, ENVOY_H2_DRAIN_TIMEOUT_MS);
+          void h2Request(appH2, { ':method': String(headers[':method'] ?? 'GET'), ':path': String(headers[':path'] ?? '/') }, 5000).then((r) => {
+            if (stream.destroyed || stream.closed) return;
+            if (r.error === undefined) {
+              stream.respond({ ':status': r.status, 'content-type': String(r.headers['content-type'] ?? 'text/plain') });
+              stream.end(r.body);
+              return;
+            }
+            const why = r.error === 'refused' ? 'connection failure' : 'connection termination';
+            stream.respond({ ':status': 503, 'content-type': 'text/plain', 'x-md-envoy': why });
+            stream.end('upstream connect error or disconnect/reset before headers. reset reason: ' + why + '\n');
+          });
+        })
+      : undefined;
+  if (inboundH2) {
+    inboundH2.server.on('connection', (s: import('node:net').Socket) => {
+      active.inbound++;
+      s.on('close', () => active.inbound--);
+    });
+  }
   const outbound = http.createServer((req, res) => {
     const [host = '', port = '80'] = String(req.headers.host ?? '').split(':');
     const up = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: stripHop(req.headers), agent: false }, (ur) => {
@@ -66,6 +93,7 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
       // drainDuration (45 s) unless skip_exit — pilot-agent kills Envoy long before either matters.
       const dir = u.searchParams.has('inboundonly') ? 'inbound' : 'all';
       if (draining !== 'all') draining = dir;
+      if (inboundH2) for (const s of inboundH2.sessions) drainServerSession(s, ENVOY_H2_DRAIN_TIMEOUT_MS);
       ev('envoy-drain', { query: u.search });
       res.end('OK\n');
       return;
@@ -88,7 +116,8 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
     res.end();
   });
   const prom = http.createServer((_req, res) => res.end('envoy_cluster_upstream_cx_active 0\n'));
-  await listen(inbound, ports.inbound, '0.0.0.0');
+  if (inboundH2) await listenH2(inboundH2.server, ports.inbound, '0.0.0.0');
+  else await listen(inbound, ports.inbound, '0.0.0.0');
   await listen(outbound, ports.outbound, '0.0.0.0');
   await listen(admin, ports.admin, '127.0.0.1');
   await listen(prom, ports.prometheus, '0.0.0.0');
@@ -113,6 +142,7 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
     return !r.error && r.status === 200;
   };
   // pkg/envoy/admin.go DrainListeners: sidecars drain inbound only; DrainNow adds skip_exit.
+  const appProbe = new H2Pool(`http://127.0.0.1:${cfg.appPort}`);
   const drainEnvoy = (skipExit: boolean) => admin(`/drain_listeners?inboundonly&graceful${skipExit ? '&skip_exit' : ''}`, 'POST');
   const status = http.createServer((req, res) => {
     void (async () => {
@@ -123,8 +153,9 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
         return;
       }
       if (u.pathname.startsWith('/app-health/')) {
-        const r = await request({ host: '127.0.0.1', port: cfg.appPort, path: '/ready', timeout: 500 });
-        res.writeHead(r.error ? 503 : r.status);
+        // The injector's rewritten probe: pilot-agent asks the app itself, in the app's protocol.
+        const r = cfg.protocol === 'http2' ? await h2Request(appProbe, { ':path': '/ready' }, 500) : await request({ host: '127.0.0.1', port: cfg.appPort, path: '/ready', timeout: 500 });
+        res.writeHead(r.error !== undefined || !('status' in r) ? 503 : r.status);
         res.end();
         return;
       }

@@ -1,6 +1,7 @@
 /** The client side: a Service-like per-request balancer (with the kubelet's probes) and the load. */
 import http from 'node:http';
 import type { BalancerConfig, LoadConfig, Probe } from './config.js';
+import { H2Pool, h2Request } from './h2.js';
 import { ev, listen, now, reasonOf, request, stdinCommands, stdinLines, timeoutError } from './util.js';
 
 interface Endpoint {
@@ -9,6 +10,8 @@ interface Endpoint {
   /** The pod's serving port (the Service's targetPort); default cfg.appPort. */
   port?: number;
   agent: http.Agent;
+  /** --protocol http2: the upstream hop (client sidecar → the pod's Envoy) is h2c on this pool. */
+  h2?: H2Pool;
 }
 
 interface Stats {
@@ -20,7 +23,7 @@ interface Stats {
 }
 
 type Command =
-  | { op: 'set'; id: number; endpoints: { pod: string; ip: string; port?: number }[] }
+  | { op: 'set'; id: number; endpoints: { pod: string; ip: string; port?: number; h2?: boolean }[] }
   | { op: 'probe'; id: number; ip: string; probes: Probe[] }
   | { op: 'count'; id: number }
   | { op: 'stats'; id: number; reset?: boolean };
@@ -29,6 +32,7 @@ type Command =
 export async function balancer(cfg: BalancerConfig): Promise<void> {
   const endpoints: Endpoint[] = [];
   const agents = new Map<string, http.Agent>();
+  const pools = new Map<string, H2Pool>();
   let rr = 0;
   const fresh = (): Stats => ({ requests: 0, failed: 0, reasons: {}, buckets: {}, failures: [] });
   let stats = fresh();
@@ -53,6 +57,25 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       record(false, 'no-endpoint', '');
       res.writeHead(503, { 'x-md-fail': 'no-endpoint', 'content-length': 0 });
       res.end();
+      return;
+    }
+    if (ep.h2) {
+      // The client-side proxy's h2 hop: a stream the server never processed (GOAWAY race, refused
+      // stream) fails like any other; the lab's balancer does not retry (neither does its HTTP/1 path).
+      void h2Request(ep.h2, { ':method': 'GET', ':path': req.url ?? '/', ':authority': 'app.lab.svc' }, 5000).then((r) => {
+        if (r.error !== undefined) {
+          record(false, r.error, ep.pod);
+          res.writeHead(502, { 'x-md-fail': r.error, 'x-md-pod': ep.pod, 'content-length': 0 });
+          res.end();
+          return;
+        }
+        const failed = r.status >= 500;
+        record(!failed, failed ? String(r.status) : '', ep.pod);
+        const h: http.OutgoingHttpHeaders = { 'content-type': 'text/plain', 'content-length': r.body.length, 'x-md-pod': ep.pod };
+        if (failed) h['x-md-fail'] = String(r.status);
+        res.writeHead(r.status, h);
+        res.end(r.body);
+      });
       return;
     }
     let done = false;
@@ -95,6 +118,13 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
   // From the node's own address, as the kubelet probes (ambient lets it past ztunnel).
   const probe = async (ip: string, probes: Probe[]) => {
     for (const p of probes) {
+      if (p.h2) {
+        const pool = new H2Pool(`http://${ip}:${p.port}`, { localAddress: cfg.probeSource } as never);
+        const r = await h2Request(pool, { ':path': p.path }, 500);
+        pool.destroy();
+        if (r.error !== undefined || !('status' in r) || r.status !== 200) return false;
+        continue;
+      }
       const r = await request({ host: ip, port: p.port, path: p.path, timeout: 500, agent: false, localAddress: cfg.probeSource });
       if (r.error || r.status !== 200) return false;
     }
@@ -106,7 +136,9 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       for (const e of m.endpoints) {
         let agent = agents.get(e.pod);
         if (!agent) agents.set(e.pod, (agent = new http.Agent({ keepAlive: true, maxSockets: 64 })));
-        endpoints.push({ pod: e.pod, ip: e.ip, ...(e.port !== undefined ? { port: e.port } : {}), agent });
+        let h2 = pools.get(e.pod);
+        if (e.h2 && !h2) pools.set(e.pod, (h2 = new H2Pool(`http://${e.ip}:${e.port ?? cfg.appPort}`)));
+        endpoints.push({ pod: e.pod, ip: e.ip, ...(e.port !== undefined ? { port: e.port } : {}), agent, ...(e.h2 && h2 ? { h2 } : {}) });
       }
       // Like Envoy draining the connection pool of a host removed by EDS: idle connections close
       // now, the rest once their in-flight request is done (none lasts 2 s here).
@@ -116,6 +148,12 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
         agents.delete(pod);
         for (const list of Object.values(agent.freeSockets)) for (const sock of list ?? []) sock.destroy();
         setTimeout(() => agent.destroy(), 2000);
+      }
+      // An h2 host removed by EDS: its session is closed gracefully (in-flight streams finish).
+      for (const [pod, pool] of pools) {
+        if (keep.has(pod)) continue;
+        pools.delete(pod);
+        pool.close();
       }
       ev('endpoints', { id: m.id, n: endpoints.length });
     } else if (m.op === 'probe') {

@@ -1,0 +1,133 @@
+/**
+ * HTTP/2 cleartext (h2c) pieces the agent's roles share (ADR 072/074): a session pool that opens a new
+ * session once the old one got a GOAWAY (what Envoy's and Node's clients do), one request that never
+ * rejects, and Envoy's drain of a server session (shutdown notice, then the final GOAWAY after the
+ * HCM's drain_timeout). Imports only node: modules (the agent runs from a copy).
+ */
+import http2 from 'node:http2';
+
+const MAX_STREAM_ID = 2 ** 31 - 1;
+
+/** Envoy's HttpConnectionManager drain_timeout default (5 s): shutdown notice → final GOAWAY. */
+export const ENVOY_H2_DRAIN_TIMEOUT_MS = 5000;
+
+type Session = http2.ClientHttp2Session & { mdGoaway?: boolean; mdConnected?: boolean; mdError?: string };
+
+/** One client session to an authority at a time; a GOAWAY'd or closed one is replaced on next use. */
+export class H2Pool {
+  private session?: Session;
+  constructor(
+    private readonly authority: string,
+    private readonly opts: http2.SecureClientSessionOptions = {},
+  ) {}
+  get(): Session {
+    const s = this.session;
+    if (s && !s.closed && !s.destroyed && !s.mdGoaway) return s;
+    const next = http2.connect(this.authority, this.opts) as Session;
+    next.on('error', (e: NodeJS.ErrnoException) => {
+      next.mdError = e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ECONNRESET' ? 'reset' : 'session-error';
+    });
+    next.on('connect', () => {
+      next.mdConnected = true;
+    });
+    next.on('goaway', () => {
+      next.mdGoaway = true;
+    });
+    this.session = next;
+    return next;
+  }
+  close(): void {
+    this.session?.close();
+  }
+  destroy(): void {
+    this.session?.destroy();
+  }
+}
+
+export type H2Reply = { status: number; headers: http2.IncomingHttpHeaders; body: Buffer; error?: undefined } | { error: string; unprocessed: boolean };
+
+/**
+ * One h2 request that never rejects. `unprocessed`: the server never took the stream (REFUSED_STREAM,
+ * or its session went away before any response): what a GOAWAY race looks like to the client.
+ */
+export function h2Request(pool: H2Pool, headers: http2.OutgoingHttpHeaders, timeoutMs: number): Promise<H2Reply> {
+  return new Promise((resolve) => {
+    let s: Session;
+    try {
+      s = pool.get();
+    } catch (e) {
+      resolve({ error: (e as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'refused' : 'connect', unprocessed: true });
+      return;
+    }
+    let status = 0;
+    let resHeaders: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    let req: http2.ClientHttp2Stream;
+    try {
+      req = s.request(headers);
+    } catch {
+      resolve({ error: 'goaway', unprocessed: true });
+      return;
+    }
+    req.setTimeout(timeoutMs, () => req.close(http2.constants.NGHTTP2_CANCEL));
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+      resHeaders = h;
+    });
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('error', () => undefined);
+    req.on('close', () => {
+      const code = req.rstCode;
+      if (status && (code === undefined || code === http2.constants.NGHTTP2_NO_ERROR)) {
+        resolve({ status, headers: resHeaders, body: Buffer.concat(chunks) });
+        return;
+      }
+      // Never connected: the connection itself failed (refused: nothing listens on the pod's port).
+      if (!s.mdConnected) {
+        resolve({ error: s.mdError === 'session-error' || !s.mdError ? 'refused' : s.mdError, unprocessed: true });
+        return;
+      }
+      const unprocessed = status === 0 && (code === http2.constants.NGHTTP2_REFUSED_STREAM || s.mdGoaway === true || s.destroyed);
+      resolve({ error: unprocessed ? 'goaway' : code === http2.constants.NGHTTP2_CANCEL ? 'timeout' : 'reset', unprocessed });
+    });
+    req.end();
+  });
+}
+
+/**
+ * Envoy's drain on one server session (conn_manager_impl.cc startDrainSequence → onDrainTimeout): a
+ * GOAWAY with the largest stream id now (the shutdown notice: streams racing it still complete), the
+ * final GOAWAY with the last processed stream after `drainTimeoutMs`.
+ */
+export function drainServerSession(session: http2.ServerHttp2Session, drainTimeoutMs: number): void {
+  if (session.closed || session.destroyed) return;
+  session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+  const t = setTimeout(() => {
+    if (!session.closed && !session.destroyed) session.goaway(http2.constants.NGHTTP2_NO_ERROR, session.state.lastProcStreamID ?? 0);
+  }, drainTimeoutMs);
+  t.unref();
+}
+
+/** An h2c server that tracks its sessions. */
+export function h2Server(onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void): { server: http2.Http2Server; sessions: Set<http2.ServerHttp2Session> } {
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+    s.on('error', () => undefined);
+  });
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    onStream(stream, headers);
+  });
+  server.on('sessionError', () => undefined);
+  return { server, sessions };
+}
+
+export function listenH2(server: http2.Http2Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * --protocol http2 for real: the app serves h2c, the pod's Envoy forwards h2c and drains with GOAWAY,
+ * the client-side proxy (the balancer) speaks h2c to the pod. no-hold loses requests and outbound
+ * calls when the proxy exits under the app; meshdrain loses nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LabNet } from '../../src/lab/netns.js';
+import { answerLine, summarize, type ScenarioSummary } from '../../src/lab/report.js';
+import { DEFAULT_LAB_OPTIONS, runLab, type LabOptions } from '../../src/lab/run.js';
+
+const required = process.env.MESHDRAIN_REQUIRE_ROOT_TESTS === '1';
+const root = (() => {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root for ip netns and iptables' };
+  for (const tool of ['ip', 'iptables-restore', 'setpriv', 'unshare', 'chroot']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return { ok: false, reason: `${tool} missing` };
+  }
+  return { ok: true, reason: '' };
+})();
+
+describe.runIf(!root.ok && required)('lab --protocol (required)', () => {
+  it('has root and the tools', () => {
+    throw new Error(`MESHDRAIN_REQUIRE_ROOT_TESTS=1 but ${root.reason}`);
+  });
+});
+
+describe.skipIf(!root.ok)('meshdrain lab --protocol http2 on real namespaces', () => {
+  let prefix = '';
+  let sums: Record<string, ScenarioSummary> = {};
+  beforeAll(async () => {
+    const o: LabOptions = {
+      ...DEFAULT_LAB_OPTIONS,
+      scenarios: ['no-hold', 'meshdrain'],
+      protocols: ['http2'],
+      replicas: 2,
+      minRequests: 5000,
+      minRequestsFor: ['meshdrain'],
+      durationMs: 0,
+      warmupMs: 1000,
+      onPrefix: (p) => (prefix = p),
+    };
+    const runs = await runLab(o);
+    sums = Object.fromEntries(runs.map((r) => [r.scenario.name, summarize(r, o)]));
+  }, 300_000);
+
+  it('rows say http2', () => {
+    expect(sums['no-hold']!.protocol).toBe('http2');
+    expect(sums.meshdrain!.protocol).toBe('http2');
+  });
+  it('no-hold: the proxy exits under the app, streams and outbound calls fail', () => {
+    const s = sums['no-hold']!;
+    expect(s.failedEgress, answerLine(s)).toBeGreaterThan(0);
+    expect(s.failedRequests, answerLine(s)).toBeGreaterThan(0);
+  });
+  it('meshdrain: zero failed streams and outbound calls over ≥ 5,000 requests', () => {
+    const s = sums.meshdrain!;
+    expect(s.requests).toBeGreaterThanOrEqual(5000);
+    expect(s.failedRequests, answerLine(s)).toBe(0);
+    expect(s.failedEgress, answerLine(s)).toBe(0);
+    expect(s.podsKilled).toBe(0);
+  });
+  it('leaves no namespace behind', async () => {
+    expect(await LabNet.leftovers(prefix)).toEqual([]);
+  });
+});
