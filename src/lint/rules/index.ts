@@ -1,5 +1,6 @@
 /** Every lint rule, in the order reports and docs list them. Ids are stable. */
 import type { Rule } from '../types.js';
+import { appDelayGuessed } from './app-delay-guessed.js';
 import { appNoPrestopDelay } from './app-no-prestop-delay.js';
 import { drainDurationIgnored } from './drain-duration-ignored.js';
 import { exitOnZeroAppOutbound } from './exit-on-zero-app-outbound.js';
@@ -28,6 +29,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   nativeSidecarIgnored,
   shellHookDistroless,
   appNoPrestopDelay,
+  appDelayGuessed,
 ]);
 
 export function ruleById(id: string): Rule | undefined {
