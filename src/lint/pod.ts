@@ -267,12 +267,17 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
   };
   const facts = podShutdownFacts(site, asWritten, null, ctx);
   const injected = optedOut ? null : podShutdownFacts(site, asWritten, DEFAULT_POLICY, ctx);
-  const native = { native: facts.mode.mode === 'native', why: facts.mode.reason, at: modeLoc(partial, facts.mode, opts) };
+  // Lint judges a pod as if it is injected (meshedBy): native means "a native sidecar if injected".
+  const native = { native: facts.mode.sidecar === 'native', why: facts.mode.reason, at: modeLoc(partial, facts.mode, opts) };
   const hold = proxyHold(partial, opts);
+  // Istio's own rules say this pod gets no sidecar (hostNetwork, an ignored namespace, a Namespace in
+  // the input without injection, ambient): the sidecar rules have nothing to judge.
+  const unmeshed = facts.mode.injection === 'no' && !optedOut;
   // The native-mode default (`pilot-agent request POST drain`) starts the drain; it is not a hold.
   // meshdrain's hold that drains at start (ADR 015) is a hold first.
   const view: PodView = {
     ...partial,
+    ...(unmeshed ? { meshed: false, meshedBy: facts.mode.reason } : {}),
     facts,
     injected,
     appDelaySeconds: facts.appDelaySeconds,

@@ -15,9 +15,9 @@ import { ANNOTATIONS, AUTO_IMAGE, GATEWAY_TEMPLATE, IGNORED_NAMESPACES, INJECTOR
 import { atLeast, formatVersion, type Version } from '../model/version.js';
 import type { PodTemplate } from '../model/workload.js';
 
-import type { DataPlaneMode } from '../model/data-plane.js';
+import type { DataPlaneMode, ModeBy, ModeDecision } from '../model/data-plane.js';
 
-export type { DataPlaneMode };
+export type { DataPlaneMode, ModeBy, ModeDecision };
 
 /** A Namespace object found in the same input stream. */
 export interface NamespaceEvidence {
@@ -34,23 +34,13 @@ export interface ModeContext {
   kubeVersion?: Version;
   /** pilot's ENABLE_NATIVE_SIDECARS, from the mesh config. */
   nativeSidecars?: 'true' | 'false' | 'auto';
+  /** Where ENABLE_NATIVE_SIDECARS was set, for reasons ("IstioOperator pilot env"). */
+  nativeSidecarsSource?: string;
   /** sidecarInjectorWebhook.enableNamespacesByDefault (adds the `auto.` webhook). */
   enableNamespacesByDefault?: boolean;
   /** The injector's default policy (config `policy`): disabled injects only pods that ask. */
   injectionPolicy?: 'enabled' | 'disabled';
   namespaces?: ReadonlyMap<string, NamespaceEvidence>;
-}
-
-export interface ModeDecision {
-  mode: DataPlaneMode;
-  /** One line: why, with the rule or the evidence. */
-  reason: string;
-  /** Will Istio's injector give this pod a sidecar? */
-  injection: 'yes' | 'no' | 'maybe';
-  /** When a sidecar may be injected: which kind; 'either' when the versions are not known. */
-  sidecar?: 'classic' | 'native' | 'either';
-  /** istiod owns this Deployment (gateway.istio.io/managed): not the user's to edit. */
-  managed?: boolean;
 }
 
 export interface ModeInput {
@@ -62,30 +52,43 @@ export interface ModeInput {
 const templatesOf = (annotations: Record<string, string>): string[] =>
   (annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
 
-/** Native or classic for a pod that gets a sidecar. */
-export function sidecarKind(annotations: Record<string, string>, ctx: ModeContext): { kind: 'classic' | 'native' | 'either'; why: string } {
+type Kind = { kind: 'classic' | 'native' | 'either'; why: string; by: ModeBy };
+
+/**
+ * Native or classic for a pod that gets a sidecar. A kubelet before 1.29 has no native sidecars
+ * (KEP-753 beta), whatever Istio is told.
+ */
+export function sidecarKind(annotations: Record<string, string>, ctx: ModeContext): Kind {
+  if (atLeast(ctx.kubeVersion, NATIVE.kubeBeta.major, NATIVE.kubeBeta.minor) === false) {
+    return { kind: 'classic', why: `Kubernetes ${formatVersion(ctx.kubeVersion!)} has no native sidecars (${formatVersion(NATIVE.kubeBeta)}+)`, by: 'versions' };
+  }
   const ann = annotations[ANNOTATIONS.nativeSidecar];
   const annotationRead = atLeast(ctx.istioVersion, NATIVE.istioAnnotation.major, NATIVE.istioAnnotation.minor) !== false;
   if ((ann === 'true' || ann === 'false') && annotationRead) {
-    return { kind: ann === 'true' ? 'native' : 'classic', why: `${ANNOTATIONS.nativeSidecar}: "${ann}"` };
+    return { kind: ann === 'true' ? 'native' : 'classic', why: `${ANNOTATIONS.nativeSidecar}: "${ann}"`, by: 'annotation' };
   }
   const ignored = ann === 'true' || ann === 'false' ? `; ${ANNOTATIONS.nativeSidecar} is ignored before Istio ${formatVersion(NATIVE.istioAnnotation)}` : '';
   let env = ctx.nativeSidecars;
-  let envFrom = 'ENABLE_NATIVE_SIDECARS from the mesh config';
+  let envFrom = `ENABLE_NATIVE_SIDECARS from ${ctx.nativeSidecarsSource ?? 'the mesh config'}`;
+  let by: ModeBy = 'mesh';
+  if (env === 'true' && atLeast(ctx.istioVersion, NATIVE.istioSupport.major, NATIVE.istioSupport.minor) === false) {
+    return { kind: 'classic', why: `ENABLE_NATIVE_SIDECARS needs Istio ${formatVersion(NATIVE.istioSupport)}+ (Istio ${formatVersion(ctx.istioVersion!)})${ignored}`, by: 'versions' };
+  }
   if (env === undefined && ctx.istioVersion) {
     env = atLeast(ctx.istioVersion, NATIVE.istioAuto.major, NATIVE.istioAuto.minor) ? 'auto' : 'false';
     envFrom = `ENABLE_NATIVE_SIDECARS defaults to ${env} in Istio ${formatVersion(ctx.istioVersion)}`;
+    by = 'versions';
   }
-  if (env === 'true' || env === 'false') return { kind: env === 'true' ? 'native' : 'classic', why: `${envFrom} is ${env}${ignored}` };
+  if (env === 'true' || env === 'false') return { kind: env === 'true' ? 'native' : 'classic', why: `${envFrom} is ${env}${ignored}`, by };
   const kubeNative = atLeast(ctx.kubeVersion, NATIVE.kubeGA.major, NATIVE.kubeGA.minor);
   if (env === 'auto') {
-    if (kubeNative === undefined) return { kind: 'either', why: `${envFrom} is auto and the kubelet version is not known (--kube-version)${ignored}` };
-    return { kind: kubeNative ? 'native' : 'classic', why: `${envFrom} is auto and the kubelet is ${formatVersion(ctx.kubeVersion!)} (native from ${formatVersion(NATIVE.kubeGA)})${ignored}` };
+    if (kubeNative === undefined) return { kind: 'either', why: `${envFrom} is auto and the kubelet version is not known (--kube-version)${ignored}`, by: 'assumed' };
+    return { kind: kubeNative ? 'native' : 'classic', why: `${envFrom} is auto and the kubelet is ${formatVersion(ctx.kubeVersion!)} (native from ${formatVersion(NATIVE.kubeGA)})${ignored}`, by: 'versions' };
   }
   // Neither Istio's version nor its settings are known: before 1.27 the default is classic, after it
   // native on kubelets ≥ 1.33. An older kubelet is classic either way.
-  if (kubeNative === false) return { kind: 'classic', why: `the kubelet is ${formatVersion(ctx.kubeVersion!)}, below ${formatVersion(NATIVE.kubeGA)}, where Istio's default is classic${ignored}` };
-  return { kind: 'either', why: `the Istio version and ENABLE_NATIVE_SIDECARS are not known (--istio-version, --mesh-config)${ignored}` };
+  if (kubeNative === false) return { kind: 'classic', why: `the kubelet is ${formatVersion(ctx.kubeVersion!)}, below ${formatVersion(NATIVE.kubeGA)}, where Istio's default is classic${ignored}`, by: 'versions' };
+  return { kind: 'either', why: `the Istio version and ENABLE_NATIVE_SIDECARS are not known (--istio-version, --mesh-config)${ignored}`, by: 'assumed' };
 }
 
 /** The pod's `sidecar.istio.io/inject`: the label wins over the annotation (injectRequired). */
@@ -107,7 +110,7 @@ function injectedProxy(pod: PodTemplate): 'classic' | 'native' | undefined {
   return undefined;
 }
 
-type Injection = { injection: 'yes' | 'no' | 'maybe'; why: string };
+type Injection = { injection: 'yes' | 'no' | 'maybe'; why: string; by?: ModeBy };
 
 /** Does the injector webhook reach this pod, and does injectRequired then say yes? */
 function injectionFor(input: ModeInput, ctx: ModeContext): Injection & { ambient?: string } {
@@ -148,15 +151,15 @@ function injectionFor(input: ModeInput, ctx: ModeContext): Injection & { ambient
     }
     if (reached.injection === 'yes' && policyDisabled) reached = { injection: 'no', why: `${reached.why}, but the injector's policy is disabled and the pod does not ask` };
     if (reached.injection === 'no' && !podOptsOutOfAmbient && (podAmbient || nl[MESH_LABELS.dataplaneMode] === 'ambient')) {
-      return { ...reached, ambient: podAmbient ? `pod label ${MESH_LABELS.dataplaneMode}=ambient` : `${from} has ${MESH_LABELS.dataplaneMode}=ambient` };
+      return { ...reached, by: 'namespace', ambient: podAmbient ? `pod label ${MESH_LABELS.dataplaneMode}=ambient` : `${from} has ${MESH_LABELS.dataplaneMode}=ambient` };
     }
-    return reached;
+    return { ...reached, by: 'namespace' };
   }
 
   // No Namespace object for this pod: only the pod's own labels and the run's settings speak.
   const where = namespace === undefined ? 'the manifest names no namespace' : `no Namespace ${namespace} in the input`;
   if (podAmbient && !asks) return { injection: 'no', why: `${where}; a sidecar would still win if that namespace injects (podHasSidecar)`, ambient: `pod label ${MESH_LABELS.dataplaneMode}=ambient` };
-  if (policyDisabled) return { injection: 'no', why: `the injector's policy is disabled and the pod does not ask (${ANNOTATIONS.inject})` };
+  if (policyDisabled) return { injection: 'no', why: `the injector's policy is disabled and the pod does not ask (${ANNOTATIONS.inject})`, by: 'mesh' };
   if (pod.metadata?.labels?.[ANNOTATIONS.inject] === 'true' || labels[MESH_LABELS.rev] !== undefined) {
     const l = labels[MESH_LABELS.rev] !== undefined ? `${MESH_LABELS.rev}=${labels[MESH_LABELS.rev]}` : `${ANNOTATIONS.inject}=true`;
     return { injection: 'yes', why: `pod label ${l} selects the injector (${where}; only ${MESH_LABELS.injection}=disabled on it would stop that)` };
@@ -173,23 +176,23 @@ export function classifyMode(input: ModeInput, ctx: ModeContext = {}): ModeDecis
 
   const managed = labels[MESH_LABELS.managedGateway];
   if (managed !== undefined) {
-    return { mode: 'gateway', reason: `istiod manages this Deployment (${MESH_LABELS.managedGateway}=${managed}); leave it to istiod`, injection: 'yes', managed: true };
+    return { mode: 'gateway', reason: `istiod manages this Deployment (${MESH_LABELS.managedGateway}=${managed}); leave it to istiod`, by: 'pod', injection: 'yes', managed: true };
   }
   if (templatesOf(annotations).includes(GATEWAY_TEMPLATE)) {
-    return { mode: 'gateway', reason: `${ANNOTATIONS.templates} selects the ${GATEWAY_TEMPLATE} template: the proxy is the workload`, injection: 'yes' };
+    return { mode: 'gateway', reason: `${ANNOTATIONS.templates} selects the ${GATEWAY_TEMPLATE} template: the proxy is the workload`, by: 'pod', injection: 'yes' };
   }
   const already = injectedProxy(pod);
   if (already) {
-    return { mode: already, reason: `istio-proxy is already injected${already === 'native' ? ' as a native sidecar (init container, restartPolicy: Always)' : ''}`, injection: 'yes', sidecar: already };
+    return { mode: already, reason: `istio-proxy is already injected${already === 'native' ? ' as a native sidecar (init container, restartPolicy: Always)' : ''}`, by: 'injected', injection: 'yes', sidecar: already };
   }
 
   const inj = injectionFor(input, ctx);
   if (inj.injection === 'no') {
-    if (inj.ambient) return { mode: 'ambient', reason: `${inj.ambient}; no sidecar: ${inj.why}`, injection: 'no' };
-    return { mode: 'none', reason: `not meshed: ${inj.why}`, injection: 'no' };
+    if (inj.ambient) return { mode: 'ambient', reason: `${inj.ambient}; no sidecar: ${inj.why}`, by: inj.by ?? 'pod', injection: 'no' };
+    return { mode: 'none', reason: `not meshed: ${inj.why}`, by: inj.by ?? 'pod', injection: 'no' };
   }
   const kind = sidecarKind(annotations, ctx);
-  if (inj.injection === 'maybe') return { mode: 'unknown', reason: `injection may or may not happen: ${inj.why}; if injected, ${kind.kind === 'either' ? `native or classic: ${kind.why}` : `${kind.kind}: ${kind.why}`}`, injection: 'maybe', sidecar: kind.kind };
-  if (kind.kind === 'either') return { mode: 'unknown', reason: `injected (${inj.why}), native or classic unknown: ${kind.why}`, injection: 'yes', sidecar: 'either' };
-  return { mode: kind.kind, reason: `${kind.kind} sidecar: ${inj.why}; ${kind.why}`, injection: 'yes', sidecar: kind.kind };
+  if (inj.injection === 'maybe') return { mode: 'unknown', reason: `injection may or may not happen: ${inj.why}; if injected, ${kind.kind === 'either' ? `native or classic: ${kind.why}` : `${kind.kind}: ${kind.why}`}`, by: 'assumed', injection: 'maybe', sidecar: kind.kind };
+  if (kind.kind === 'either') return { mode: 'unknown', reason: `injected (${inj.why}), native or classic unknown: ${kind.why}`, by: 'assumed', injection: 'yes', sidecar: 'either' };
+  return { mode: kind.kind, reason: `${kind.kind} sidecar: ${inj.why}; ${kind.why}`, by: kind.by, injection: 'yes', sidecar: kind.kind };
 }

@@ -11,15 +11,26 @@
  */
 export type DataPlaneMode = 'classic' | 'native' | 'ambient' | 'gateway' | 'none' | 'unknown';
 
-/** The mode and, in one line a person can check, why. */
+/**
+ * Which input decided a mode, so a door can point at it (lint: the annotation's position):
+ * injected = the pod's own istio-proxy entry; annotation = sidecar.istio.io/nativeSidecar as written;
+ * policy = the ShutdownPolicy's proxy.nativeSidecar; job = meshdrain's default for Jobs;
+ * mesh = the mesh config (ENABLE_NATIVE_SIDECARS, the injector's policy); versions = Kubernetes/Istio
+ * versions; pod = the pod's own labels/annotations/spec; namespace = a Namespace object in the input;
+ * assumed = nothing decided it.
+ */
+export type ModeBy = 'injected' | 'annotation' | 'policy' | 'job' | 'mesh' | 'versions' | 'pod' | 'namespace' | 'assumed';
+
+/** The mode and, in one line a person can check, why (decided once: mesh/mode.ts classifyMode). */
 export interface ModeDecision {
   mode: DataPlaneMode;
+  /** One line: why, with the rule or the evidence. */
   reason: string;
-  /**
-   * Which input decided it, so a door can point at it (lint: the annotation's position):
-   * injected = the pod's own istio-proxy entry; annotation = sidecar.istio.io/nativeSidecar as written;
-   * policy = the ShutdownPolicy's proxy.nativeSidecar; job = meshdrain's default for Jobs;
-   * mesh = ENABLE_NATIVE_SIDECARS; versions = Kubernetes/Istio versions; assumed = nothing decided it.
-   */
-  by: 'injected' | 'annotation' | 'policy' | 'job' | 'mesh' | 'versions' | 'assumed';
+  by: ModeBy;
+  /** Will Istio's injector give this pod a sidecar? */
+  injection: 'yes' | 'no' | 'maybe';
+  /** When a sidecar may be injected: which kind; 'either' when the inputs do not decide it. */
+  sidecar?: 'classic' | 'native' | 'either';
+  /** istiod owns this Deployment (gateway.istio.io/managed): not the user's to edit. */
+  managed?: boolean;
 }

@@ -12,13 +12,14 @@ import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait } from '../analysis/own-hold.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, SHELL_MOUNT_PATH } from '../constants.js';
 import { parseStrategy } from '../hooks/strategy.js';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, NATIVE_SIDECAR_VERSIONS as SINCE, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
 import { defaultHoldTimeoutMs } from '../istio/holds.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import type { ModeDecision } from '../model/data-plane.js';
 import { parseDuration } from '../model/duration.js';
-import { atLeast, formatVersion, type Version } from '../model/version.js';
+import type { Version } from '../model/version.js';
 import type { Container, PodTemplate, PodTemplateSite } from '../model/workload.js';
 import type { Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
@@ -53,6 +54,14 @@ export interface ShutdownContext {
   where?: SourcePos;
   /** Overrides the policy's `via`. */
   via?: 'override' | 'template';
+  /** The workload's namespace when the manifest does not name it (a run's --namespace); default: the manifest's. */
+  namespace?: string;
+  /** Namespace objects of the run's input stream: evidence of injection and ambient labels. */
+  namespaces?: ReadonlyMap<string, NamespaceEvidence>;
+  /** sidecarInjectorWebhook.enableNamespacesByDefault. */
+  enableNamespacesByDefault?: boolean;
+  /** The injector config's `policy`. */
+  injectionPolicy?: 'enabled' | 'disabled';
 }
 
 /** The sidecar.istio.io/nativeSidecar meshdrain asks for when the pod names none, and why. */
@@ -61,7 +70,44 @@ export interface NativeRequest {
   by: 'policy' | 'job';
 }
 
-/** What the mode decision looks at: the pod's istio-proxy entry, the annotation, meshdrain's request. */
+/** The run-wide part of the context as the mode classifier reads it. */
+export function modeContext(ctx: ShutdownContext): ModeContext {
+  return {
+    kubeVersion: ctx.kubeVersion,
+    istioVersion: ctx.istioVersion,
+    nativeSidecars: ctx.nativeSidecars?.value,
+    nativeSidecarsSource: ctx.nativeSidecars?.source,
+    enableNamespacesByDefault: ctx.enableNamespacesByDefault,
+    injectionPolicy: ctx.injectionPolicy,
+    namespaces: ctx.namespaces,
+  };
+}
+
+/**
+ * The pod's data-plane mode as meshdrain leaves it: mesh/mode.ts classifyMode (the one decision),
+ * on the pod with the sidecar.istio.io/nativeSidecar meshdrain writes (policy, Jobs) already in
+ * place; the reason then names meshdrain's request rather than an annotation the user never wrote.
+ */
+export function podMode(site: PodTemplateSite, pod: PodTemplate, request: NativeRequest | undefined, ctx: ShutdownContext = {}): ModeDecision {
+  const annotations = pod.metadata?.annotations ?? {};
+  const asked: PodTemplate = request ? { ...pod, metadata: { ...pod.metadata, annotations: { ...annotations, [ANNOTATIONS.nativeSidecar]: String(request.native) } } } : pod;
+  const d = classifyMode({ pod: asked, namespace: ctx.namespace ?? site.namespace }, modeContext(ctx));
+  if (!request || !d.reason.includes(`${ANNOTATIONS.nativeSidecar}: "`)) return d;
+  const said =
+    request.by === 'policy'
+      ? `the policy's proxy.nativeSidecar: ${String(request.native)} (meshdrain writes ${ANNOTATIONS.nativeSidecar}: "${String(request.native)}")`
+      : `a Job's pod gets ${ANNOTATIONS.nativeSidecar}: "true" from meshdrain (a classic sidecar keeps it from completing)`;
+  return { ...d, reason: d.reason.split(`${ANNOTATIONS.nativeSidecar}: "${String(request.native)}"`).join(said), by: d.by === 'annotation' ? request.by : d.by };
+}
+
+/** The sidecar kinds Istio may inject into a pod of this mode: the carriers meshdrain writes follow it. */
+export function sidecarsFor(mode: ModeDecision): { classic: boolean; native: boolean } {
+  if (mode.mode === 'classic' || mode.mode === 'native') return { classic: mode.mode === 'classic', native: mode.mode === 'native' };
+  if (mode.mode !== 'unknown') return { classic: false, native: false };
+  return { classic: mode.sidecar !== 'native', native: mode.sidecar !== 'classic' };
+}
+
+/** What the lab's adapter passes (src/lab/scenarios.ts): the pod's istio-proxy entry and the annotation. */
 export interface ModeInput {
   proxy?: { init: boolean; restartAlways: boolean; stub: boolean };
   /** sidecar.istio.io/nativeSidecar as written. */
@@ -70,46 +116,24 @@ export interface ModeInput {
 }
 
 /**
- * Classic or native sidecar, and why: the one place this is decided (plan, lint, lab, template).
- * An injected istio-proxy shows what the pod got; then the kubelet must support it; then the pod's
- * annotation (or the one meshdrain writes), which needs Istio 1.24; then the mesh-wide setting; then
- * the version defaults (Istio 1.27 + Kubernetes 1.33 turn it on).
+ * @deprecated The lab's adapter (src/lab/scenarios.ts) for a pod it already knows is injected: which
+ * sidecar it gets. It asks classifyMode's sidecarKind (mesh/mode.ts), so there is one decision;
+ * new code calls podShutdownFacts or podMode. An undecided kind reads as classic, as before.
  */
 export function dataPlaneMode(input: ModeInput, ctx: Pick<ShutdownContext, 'kubeVersion' | 'istioVersion' | 'nativeSidecars'> = {}): ModeDecision {
   const { proxy } = input;
-  if (proxy?.restartAlways) return { mode: 'native', reason: `${PROXY_CONTAINER} is an init container with restartPolicy: Always`, by: 'injected' };
-  if (proxy && !proxy.init && !proxy.stub) return { mode: 'classic', reason: `${PROXY_CONTAINER} is injected as a classic sidecar`, by: 'injected' };
-  const { kubeVersion: kube, istioVersion: istio } = ctx;
-  if (kube && !atLeast(kube, SINCE.kubeBeta.major, SINCE.kubeBeta.minor)) return { mode: 'classic', reason: `Kubernetes ${formatVersion(kube)} has no native sidecars (1.29+)`, by: 'versions' };
-  const ann = input.annotation === 'true' || input.annotation === 'false' ? input.annotation : undefined;
-  const asked = ann !== undefined ? { native: ann === 'true', by: 'annotation' as const } : input.request;
-  if (asked) {
-    const said =
-      asked.by === 'annotation'
-        ? `${ANNOTATIONS.nativeSidecar}: "${String(asked.native)}"`
-        : asked.by === 'policy'
-          ? `the policy's proxy.nativeSidecar: ${String(asked.native)} (meshdrain writes ${ANNOTATIONS.nativeSidecar}: "${String(asked.native)}")`
-          : `a Job's pod gets ${ANNOTATIONS.nativeSidecar}: "true" from meshdrain (a classic sidecar keeps it from completing)`;
-    if (!asked.native) return { mode: 'classic', reason: said, by: asked.by };
-    if (istio && !atLeast(istio, SINCE.istioAnnotation.major, SINCE.istioAnnotation.minor)) {
-      return { mode: 'classic', reason: `${ANNOTATIONS.nativeSidecar} is ignored before Istio 1.24 (Istio ${formatVersion(istio)})`, by: asked.by };
-    }
-    return { mode: 'native', reason: said, by: asked.by };
+  if (proxy && !proxy.stub && (proxy.restartAlways || !proxy.init)) {
+    const kind = proxy.restartAlways ? 'native' : 'classic';
+    return { mode: kind, reason: `${PROXY_CONTAINER} is injected as a ${kind} sidecar`, by: 'injected', injection: 'yes', sidecar: kind };
   }
-  const mesh = ctx.nativeSidecars;
-  if (mesh?.value === 'false') return { mode: 'classic', reason: `ENABLE_NATIVE_SIDECARS=false (${mesh.source})`, by: 'mesh' };
-  if (mesh?.value === 'true') {
-    if (istio && !atLeast(istio, SINCE.istioSupport.major, SINCE.istioSupport.minor)) return { mode: 'classic', reason: `ENABLE_NATIVE_SIDECARS needs Istio 1.19+ (Istio ${formatVersion(istio)})`, by: 'mesh' };
-    return { mode: 'native', reason: `ENABLE_NATIVE_SIDECARS=true (${mesh.source})`, by: 'mesh' };
-  }
-  if (atLeast(istio, SINCE.istioAuto.major, SINCE.istioAuto.minor) && atLeast(kube, SINCE.kubeGA.major, SINCE.kubeGA.minor)) {
-    return { mode: 'native', reason: `Istio ${formatVersion(istio!)} turns native sidecars on by default on Kubernetes ${formatVersion(kube!)}`, by: 'versions' };
-  }
-  if (!istio || !kube) return { mode: 'classic', reason: 'classic sidecar assumed (pass --kube-version and --istio-version to decide native-sidecar defaults)', by: 'assumed' };
-  return { mode: 'classic', reason: `classic sidecar (Istio ${formatVersion(istio)} on Kubernetes ${formatVersion(kube)} does not default to native)`, by: 'versions' };
+  const ann = input.annotation === 'true' || input.annotation === 'false' ? input.annotation : input.request ? String(input.request.native) : undefined;
+  const k = sidecarKind(ann !== undefined ? { [ANNOTATIONS.nativeSidecar]: ann } : {}, modeContext(ctx));
+  const by = k.by === 'annotation' && input.annotation === undefined && input.request ? input.request.by : k.by;
+  if (k.kind === 'either') return { mode: 'classic', reason: `classic sidecar assumed: ${k.why}`, by: 'assumed', injection: 'yes', sidecar: 'classic' };
+  return { mode: k.kind, reason: k.why, by, injection: 'yes', sidecar: k.kind };
 }
 
-/** The pod's istio-proxy entry as the mode decision sees it. */
+/** The pod's istio-proxy entry as the lab's adapter passes it. */
 export function proxyEntry(pod: PodTemplate): ModeInput['proxy'] {
   const c = (pod.spec?.containers ?? []).find((x) => x.name === PROXY_CONTAINER);
   if (c) return { init: false, restartAlways: false, stub: isStub(c) };
@@ -118,7 +142,7 @@ export function proxyEntry(pod: PodTemplate): ModeInput['proxy'] {
 }
 
 /** An istio-proxy override stub (`image: auto` or none): Istio merges it into the sidecar it injects. */
-export const isStub = (c: Container): boolean => c.image === undefined || c.image === 'auto';
+export const isStub = (c: Container): boolean => c.image === undefined || c.image === AUTO_IMAGE;
 
 /** The sidecar.istio.io/nativeSidecar meshdrain writes: never over the user's; the policy's; Jobs native. */
 export function nativeRequest(site: PodTemplateSite, annotation: string | undefined, s: SettingsT): NativeRequest | undefined {
@@ -246,12 +270,14 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const notes: string[] = [];
   const userNative = annotations[ANNOTATIONS.nativeSidecar];
   const request = policy ? nativeRequest(site, userNative, s) : undefined;
-  const mode = dataPlaneMode({ proxy: proxyEntry(pod), annotation: userNative, request }, ctx);
-  const native = mode.mode === 'native';
+  const mode = podMode(site, pod, request, ctx);
+  const sidecars = sidecarsFor(mode);
+  // The hold and its grace-period terms are for a classic sidecar; a native one drains in native order.
+  const native = !sidecars.classic;
   if (policy && site.isJobLike && userNative === 'false') {
     notes.push(`${ANNOTATIONS.nativeSidecar}: "false" kept as written; a classic sidecar keeps this Job's pods from completing, and a hold cannot help, so none is added`);
   }
-  if (request?.by === 'job') notes.push(`asking Istio for a native sidecar (${ANNOTATIONS.nativeSidecar}: "true"); a proxy hold cannot help a Job, a classic sidecar keeps it from completing`);
+  if (request?.by === 'job' && sidecars.native) notes.push(`asking Istio for a native sidecar (${ANNOTATIONS.nativeSidecar}: "true"); a proxy hold cannot help a Job, a classic sidecar keeps it from completing`);
 
   const pc = ctx.podProxyConfig ?? drainOf(parseProxyConfigAnnotation(annotations[ANNOTATIONS.proxyConfig], ctx.where));
   const drain = effectiveDrain([
@@ -331,7 +357,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
 
   return {
     mode,
-    nativeRequest: request?.native,
+    nativeRequest: sidecars.classic || sidecars.native ? request?.native : undefined,
     apps,
     appDelaySeconds,
     ...(appDelay ? { appDelay } : {}),

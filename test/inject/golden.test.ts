@@ -46,7 +46,12 @@ describe('golden: real manifests', () => {
           const native =
             pod.metadata?.annotations?.['sidecar.istio.io/nativeSidecar'] === 'true' ||
             (pod.spec?.initContainers ?? []).some((c) => c.name === 'istio-proxy' && c.restartPolicy === 'Always');
-          if (!off && !native) {
+          // Istio's own rules (hostNetwork, IgnoredNamespaces): a pod it never injects gets no istio-proxy.
+          const neverInjected = pod.spec?.hostNetwork === true || ['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage'].includes(site.namespace ?? '');
+          if (neverInjected) {
+            const hadProxy = /name: istio-proxy/.test(src);
+            if (!hadProxy) expect([...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name), `${f}: ${site.kind}/${site.name}`).not.toContain('istio-proxy');
+          } else if (!off && !native) {
             // Every touched pod template gets an istio-proxy preStop.
             const proxy = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === 'istio-proxy');
             expect(proxy?.lifecycle?.preStop?.exec?.command?.length, `${f}: ${site.kind}/${site.name}`).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 /** The derivation every door reads: mode and why, delays, drain, hold, grace (plan/facts.ts). */
 import { describe, expect, it } from 'vitest';
-import { dataPlaneMode, podShutdownFacts, templateHoldTimeoutMs } from '../../src/plan/facts.js';
+import { dataPlaneMode, podShutdownFacts, templateHoldTimeoutMs, type ShutdownContext } from '../../src/plan/facts.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/policy/policy.js';
 import type { PodTemplate, PodTemplateSite } from '../../src/model/workload.js';
 
@@ -16,34 +16,54 @@ const pod = (o: { annotations?: Record<string, string>; grace?: number; containe
   }) as PodTemplate;
 const policy = (p: Partial<Policy>): Policy => ({ format: 'v1alpha1', defaults: {}, rules: [], ...p });
 
-describe('dataPlaneMode', () => {
-  it('an injected native proxy is native whatever the annotation says', () => {
-    const m = dataPlaneMode({ proxy: { init: true, restartAlways: true, stub: false }, annotation: 'false' });
-    expect(m).toEqual({ mode: 'native', reason: 'istio-proxy is an init container with restartPolicy: Always', by: 'injected' });
+const injecting = { namespaces: new Map([['web', { name: 'web', labels: { 'istio-injection': 'enabled' }, where: 'ns.yaml:1' }]]) };
+const inWeb = (kind = 'Deployment'): PodTemplateSite => ({ ...site(kind), namespace: 'web' });
+const modeOf = (p: PodTemplate, ctx: ShutdownContext = {}, s = site(), pol: Policy | null = null) => podShutdownFacts(s, p, pol, ctx).mode;
+
+describe('the mode comes from mesh/mode.ts classifyMode (one decision)', () => {
+  it('an injected native proxy is native whatever the annotation says; an injected classic one classic', () => {
+    const native = pod({ annotations: { 'sidecar.istio.io/nativeSidecar': 'false' }, initContainers: [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.27.0', restartPolicy: 'Always' }] });
+    expect(modeOf(native)).toMatchObject({ mode: 'native', by: 'injected' });
+    const classic = pod({ annotations: { 'sidecar.istio.io/nativeSidecar': 'true' }, containers: [{ name: 'app' }, { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.22.0' }] });
+    expect(modeOf(classic)).toMatchObject({ mode: 'classic', by: 'injected' });
   });
-  it('an injected classic proxy is classic even with the annotation (it was decided at injection)', () => {
-    expect(dataPlaneMode({ proxy: { init: false, restartAlways: false, stub: false }, annotation: 'true' }).mode).toBe('classic');
+  it('the annotation decides for an injected pod; before Istio 1.24 it is ignored; before Kubernetes 1.29 nothing is native', () => {
+    const ann = pod({ annotations: { 'sidecar.istio.io/nativeSidecar': 'true' } });
+    expect(modeOf(ann, injecting, inWeb())).toMatchObject({ mode: 'native', by: 'annotation' });
+    expect(modeOf(ann, { ...injecting, istioVersion: { major: 1, minor: 23 } }, inWeb())).toMatchObject({ mode: 'classic', reason: expect.stringContaining('ignored before Istio 1.24') });
+    expect(modeOf(ann, { ...injecting, kubeVersion: { major: 1, minor: 28 } }, inWeb())).toMatchObject({ mode: 'classic', by: 'versions' });
   });
-  it('the annotation decides; before Istio 1.24 it is ignored; before Kubernetes 1.29 nothing is native', () => {
+  it("meshdrain's own request (Job) counts like the annotation and says so, but never over the user's", () => {
+    expect(modeOf(pod(), injecting, inWeb('Job'), DEFAULT_POLICY)).toMatchObject({ mode: 'native', by: 'job', reason: expect.stringContaining("a Job's pod gets") });
+    expect(modeOf(pod({ annotations: { 'sidecar.istio.io/nativeSidecar': 'false' } }), injecting, inWeb('Job'), DEFAULT_POLICY)).toMatchObject({ mode: 'classic', by: 'annotation' });
+  });
+  it('then the mesh setting, then the version defaults; nothing known: unknown, either kind', () => {
+    expect(modeOf(pod(), { ...injecting, nativeSidecars: { value: 'true', source: 'values' } }, inWeb())).toMatchObject({ mode: 'native', by: 'mesh', reason: expect.stringContaining('ENABLE_NATIVE_SIDECARS from values is true') });
+    expect(modeOf(pod(), { ...injecting, istioVersion: { major: 1, minor: 27 }, kubeVersion: { major: 1, minor: 33 } }, inWeb())).toMatchObject({ mode: 'native', by: 'versions' });
+    expect(modeOf(pod(), { ...injecting, istioVersion: { major: 1, minor: 27 }, kubeVersion: { major: 1, minor: 32 } }, inWeb())).toMatchObject({ mode: 'classic', by: 'versions' });
+    expect(modeOf(pod())).toMatchObject({ mode: 'unknown', injection: 'maybe', sidecar: 'either', by: 'assumed' });
+  });
+  it('a pod Istio never injects gets no hold and no native request, but keeps the app delay and grace', () => {
+    const host = { ...pod(), spec: { ...pod().spec, hostNetwork: true } } as PodTemplate;
+    const f = podShutdownFacts(site(), host, DEFAULT_POLICY);
+    expect(f.mode.mode).toBe('none');
+    expect(f.hold).toBeNull();
+    expect(f.apps[0]!.preStop).toEqual({ sleepSeconds: 5 });
+    const job = podShutdownFacts({ ...site('Job'), namespace: 'kube-system' }, pod(), DEFAULT_POLICY);
+    expect(job.mode.mode).toBe('none');
+    expect(job.nativeRequest).toBeUndefined();
+  });
+  it("the lab's adapter (dataPlaneMode) asks the same sidecarKind", () => {
+    expect(dataPlaneMode({ proxy: { init: true, restartAlways: true, stub: false }, annotation: 'false' })).toMatchObject({ mode: 'native', by: 'injected' });
     expect(dataPlaneMode({ annotation: 'true' })).toMatchObject({ mode: 'native', by: 'annotation' });
-    expect(dataPlaneMode({ annotation: 'true' }, { istioVersion: { major: 1, minor: 23 } })).toMatchObject({ mode: 'classic', reason: expect.stringContaining('ignored before Istio 1.24') });
     expect(dataPlaneMode({ annotation: 'true' }, { kubeVersion: { major: 1, minor: 28 } })).toMatchObject({ mode: 'classic', by: 'versions' });
-  });
-  it("meshdrain's own request (policy, Job) counts like the annotation, but never over the user's", () => {
-    expect(dataPlaneMode({ request: { native: true, by: 'job' } })).toMatchObject({ mode: 'native', by: 'job' });
-    expect(dataPlaneMode({ annotation: 'false', request: { native: true, by: 'job' } })).toMatchObject({ mode: 'classic', by: 'annotation' });
-  });
-  it('then the mesh setting, then the version defaults', () => {
-    expect(dataPlaneMode({}, { nativeSidecars: { value: 'true', source: 'values' } })).toMatchObject({ mode: 'native', by: 'mesh', reason: 'ENABLE_NATIVE_SIDECARS=true (values)' });
-    expect(dataPlaneMode({}, { istioVersion: { major: 1, minor: 27 }, kubeVersion: { major: 1, minor: 33 } })).toMatchObject({ mode: 'native', by: 'versions' });
-    expect(dataPlaneMode({}, { istioVersion: { major: 1, minor: 27 }, kubeVersion: { major: 1, minor: 32 } })).toMatchObject({ mode: 'classic', by: 'versions' });
     expect(dataPlaneMode({})).toMatchObject({ mode: 'classic', by: 'assumed' });
   });
 });
 
 describe('podShutdownFacts', () => {
   it('default policy, Deployment: guessed 5s app sleep (said), 5s drain, hold on listeners and connections with a linger, grace 33s', () => {
-    const f = podShutdownFacts(site(), pod(), DEFAULT_POLICY);
+    const f = podShutdownFacts(inWeb(), pod(), DEFAULT_POLICY, { ...injecting, istioVersion: { major: 1, minor: 22 } });
     expect(f.mode.mode).toBe('classic');
     expect(f.apps).toEqual([{ name: 'app', preStop: { sleepSeconds: 5 }, delaySeconds: 5 }]);
     expect(f.appDelay).toEqual({ kind: 'guessed', seconds: 5 });
@@ -95,7 +115,7 @@ describe('podShutdownFacts', () => {
   });
   it('judging as written (no policy): no meshdrain delay, no hold, no request; the grace period is what is set', () => {
     const f = podShutdownFacts(site('Job'), pod({ grace: 10 }), null);
-    expect(f.mode).toMatchObject({ mode: 'classic', by: 'assumed' });
+    expect(f.mode).toMatchObject({ mode: 'unknown', by: 'assumed' });
     expect(f.nativeRequest).toBeUndefined();
     expect(f.apps[0]!.delaySeconds).toBe(0);
     expect(f.hold).toBeNull();
@@ -104,7 +124,7 @@ describe('podShutdownFacts', () => {
   it('a Job gets a native request and no hold', () => {
     const f = podShutdownFacts(site('Job'), pod(), DEFAULT_POLICY);
     expect(f.nativeRequest).toBe(true);
-    expect(f.mode).toMatchObject({ mode: 'native', by: 'job' });
+    expect(f.mode).toMatchObject({ mode: 'unknown', sidecar: 'native' });
     expect(f.hold).toBeNull();
   });
   it('drain: mesh defaults, then the annotation, then the policy, field by field', () => {
