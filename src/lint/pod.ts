@@ -206,6 +206,8 @@ export function lintContext(opts: LintOptions, cfg: ProxyConfigView): ShutdownCo
     nativeSidecars: opts.mesh.nativeSidecars,
     podProxyConfig: { terminationDrainMs: cfg.terminationDrainMs?.value, exitOnZero: cfg.exitOnZero?.value, minimumDrainMs: cfg.minimumDrainMs?.value },
     appShutdownSeconds: opts.appShutdownSeconds,
+    // Lint judges a pod as meshed unless the input shows otherwise (meshedBy says so).
+    assumeInjection: true,
   };
 }
 

@@ -41,6 +41,11 @@ export interface ModeContext {
   /** The injector's default policy (config `policy`): disabled injects only pods that ask. */
   injectionPolicy?: 'enabled' | 'disabled';
   namespaces?: ReadonlyMap<string, NamespaceEvidence>;
+  /**
+   * Judge a pod the input cannot place as injected (lint and the lab judge pods as meshed unless the
+   * input shows otherwise). inject never sets it: its output must be safe either way.
+   */
+  assumeInjection?: boolean;
 }
 
 export interface ModeInput {
@@ -165,6 +170,7 @@ function injectionFor(input: ModeInput, ctx: ModeContext): Injection & { ambient
     return { injection: 'yes', why: `pod label ${l} selects the injector (${where}; only ${MESH_LABELS.injection}=disabled on it would stop that)` };
   }
   if (ctx.enableNamespacesByDefault) return { injection: 'yes', why: `enableNamespacesByDefault is on (${where})` };
+  if (ctx.assumeInjection) return { injection: 'yes', why: `assumed injected (${where}; injection depends on its labels)`, by: 'assumed' };
   return { injection: 'maybe', why: `${where}: injection depends on its labels` };
 }
 
@@ -193,6 +199,6 @@ export function classifyMode(input: ModeInput, ctx: ModeContext = {}): ModeDecis
   }
   const kind = sidecarKind(annotations, ctx);
   if (inj.injection === 'maybe') return { mode: 'unknown', reason: `injection may or may not happen: ${inj.why}; if injected, ${kind.kind === 'either' ? `native or classic: ${kind.why}` : `${kind.kind}: ${kind.why}`}`, by: 'assumed', injection: 'maybe', sidecar: kind.kind };
-  if (kind.kind === 'either') return { mode: 'unknown', reason: `injected (${inj.why}), native or classic unknown: ${kind.why}`, by: 'assumed', injection: 'yes', sidecar: 'either' };
-  return { mode: kind.kind, reason: `${kind.kind} sidecar: ${inj.why}; ${kind.why}`, by: kind.by, injection: 'yes', sidecar: kind.kind };
+  if (kind.kind === 'either') return { mode: 'unknown', reason: `${inj.why}; native or classic unknown: ${kind.why}`, by: 'assumed', injection: 'yes', sidecar: 'either' };
+  return { mode: kind.kind, reason: `${kind.kind} sidecar: ${inj.why}; ${kind.why}`, by: inj.by === 'assumed' && kind.by === 'assumed' ? 'assumed' : kind.by, injection: 'yes', sidecar: kind.kind };
 }

@@ -62,6 +62,8 @@ export interface ShutdownContext {
   enableNamespacesByDefault?: boolean;
   /** The injector config's `policy`. */
   injectionPolicy?: 'enabled' | 'disabled';
+  /** Judge pods the input cannot place as injected (lint, the lab); never for inject. */
+  assumeInjection?: boolean;
 }
 
 /** The sidecar.istio.io/nativeSidecar meshdrain asks for when the pod names none, and why. */
@@ -80,6 +82,7 @@ export function modeContext(ctx: ShutdownContext): ModeContext {
     enableNamespacesByDefault: ctx.enableNamespacesByDefault,
     injectionPolicy: ctx.injectionPolicy,
     namespaces: ctx.namespaces,
+    assumeInjection: ctx.assumeInjection,
   };
 }
 

@@ -77,8 +77,8 @@ describe('--manifest: the rows the lab runs', () => {
 
   it('native or classic comes from the shared shutdown facts, injection and ambient from the labels', () => {
     const pod = { metadata: { labels: {} }, spec: { containers: [{ name: 'app' }] } };
-    const native = { mode: { mode: 'native' as const, reason: 'x', by: 'mesh' as const } };
-    const classic = { mode: { mode: 'classic' as const, reason: 'x', by: 'assumed' as const } };
+    const native = { mode: { mode: 'native' as const, reason: 'x', by: 'mesh' as const, injection: 'yes' as const } };
+    const classic = { mode: { mode: 'classic' as const, reason: 'x', by: 'assumed' as const, injection: 'yes' as const } };
     expect(labDataPlaneMode(pod, { 'istio-injection': 'enabled' }, native)).toBe('native');
     expect(labDataPlaneMode(pod, { 'istio-injection': 'enabled' }, classic)).toBe('classic');
     expect(labDataPlaneMode(pod, { 'istio.io/dataplane-mode': 'ambient' }, native)).toBe('ambient');
