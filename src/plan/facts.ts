@@ -9,7 +9,7 @@
  *       hold and its timeout; grace period required and set
  */
 import { handlerDelaySeconds } from '../analysis/analyze.js';
-import { ownAppWait } from '../analysis/own-hold.js';
+import { ownAppWait, ownHold } from '../analysis/own-hold.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, SHELL_MOUNT_PATH } from '../constants.js';
 import { parseStrategy } from '../hooks/strategy.js';
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
@@ -331,7 +331,10 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const strategies: WaitStrategy[] = shape.strategies;
   const fixedSleep = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
   const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
-  const lingerSeconds = wantsHold && via === 'override' && shape.lingerMs !== undefined ? shape.lingerMs / 1000 : undefined;
+  // Judging a pod as written: the linger of meshdrain's own hold, when istio-proxy carries one.
+  const writtenLinger = policy ? undefined : ownProxyHold(pod)?.lingerMs;
+  const lingerMs = wantsHold && via === 'override' ? shape.lingerMs : writtenLinger;
+  const lingerSeconds = lingerMs !== undefined ? lingerMs / 1000 : undefined;
   const budget = shutdownBudget({ appDelaySeconds, appDelayIsBound, appShutdownSeconds, lingerSeconds, drainSeconds: drain.seconds, fixedHoldSeconds: policy ? fixedSleep || undefined : undefined });
   // A hold whose timeout does not follow this pod's grace period is honoured whole: the custom
   // injection template's (one for every pod), or a timeout the policy names.
@@ -351,6 +354,9 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   if (policy && via === 'template' && !native) {
     const ignored = (['waitFor', 'timeout', 'interval', 'shell', 'shellImage', 'preStop'] as const).filter((k) => s.proxy?.[k] !== undefined);
     if (ignored.length) notes.push(`via template: the hold comes from the custom injection template, so the policy's proxy.${ignored.join(', proxy.')} is not used here; give it to \`meshdrain istio template\` (the policy's template: section)`);
+  }
+  if (hold0Shell(s) && appDelay?.kind === 'wait' && appDelay.shell.kind === 'init-container' && hold0Shell(s) !== appDelay.shell.image && wantsHold && via === 'override') {
+    notes.push(`one shell init container serves istio-proxy and the app: it uses the proxy's image ${hold0Shell(s)}, not app.shellImage ${appDelay.shell.image}`);
   }
   let hold: HoldSpec | null = null;
   if (wantsHold) {
@@ -382,8 +388,20 @@ const drainOf = (p: { terminationDrainMs?: number; exitOnZeroActiveConnections?:
   minimumDrainMs: p.minimumDrainMs,
 });
 
+/** istio-proxy's preStop as written, when it is a hold meshdrain rendered (read back by re-rendering). */
+function ownProxyHold(pod: PodTemplate): HoldSpec | null {
+  const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === PROXY_CONTAINER);
+  const argv = c?.lifecycle?.preStop?.exec?.command;
+  return Array.isArray(argv) ? ownHold(argv) : null;
+}
+
 /** Is this container's preStop, as written, meshdrain's traffic-gone wait (its delay an upper bound)? */
 function isAppWaitHandler(pod: PodTemplate, name: string): boolean {
   const argv = (pod.spec?.containers ?? []).find((c) => c.name === name)?.lifecycle?.preStop?.exec?.command;
   return Array.isArray(argv) && ownAppWait(argv) !== null;
+}
+
+/** The image of the shell the proxy's hold brings in, if the policy asks for one. */
+function hold0Shell(s: SettingsT): string | undefined {
+  return s.proxy?.shell === 'init-container' ? (s.proxy.shellImage ?? DEFAULT_SHELL_IMAGE) : undefined;
 }

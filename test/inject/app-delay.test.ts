@@ -14,6 +14,8 @@ import { parse } from 'yaml';
 import { appWaitExecCommand } from '../../src/hooks/app-wait.js';
 import { injectText } from '../../src/inject/inject.js';
 import { lint } from '../../src/lint/engine.js';
+import type { PodTemplate, PodTemplateSite } from '../../src/model/workload.js';
+import { podShutdownFacts } from '../../src/plan/facts.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { expectInputError } from '../helpers/errors.js';
 import { needTools } from '../helpers/tools.js';
@@ -79,6 +81,25 @@ describe('inject: the app delay from the policy', () => {
     expect(fixed.app.lifecycle!.preStop).toEqual({ sleep: { seconds: 8 } });
     expect(fixed.r.notes).toEqual([]);
     expect(fixed.holdScript).not.toContain('drain inbound');
+  });
+
+  it('judging the written pod (lint) gives the budget inject wrote: the wait at its bound, the hold\'s linger read back', () => {
+    const site = { kind: 'Deployment', apiVersion: 'apps/v1', name: 'web', labels: {}, templatePath: ['spec', 'template'], isJobLike: false } as unknown as PodTemplateSite;
+    for (const app of ['    shell: true\n', '    shell: init-container\n    maxDelay: 12s\n', '    delay: 9s\n', '    shutdown: 40s\n']) {
+      const text = policyFile(app);
+      const policy = loadPolicy(text, 'p.yaml');
+      const out = parse(injectText(DEPLOYMENT, 'd.yaml', { policy }).output).spec.template as PodTemplate;
+      // lint learns the app's shutdown from --app-shutdown, not from the policy
+      const judged = podShutdownFacts(site, out, null, { appShutdownSeconds: app.includes('shutdown: 40s') ? 40 : 20 });
+      expect(judged.budget, app).toEqual(podShutdownFacts(site, parse(DEPLOYMENT).spec.template, policy).budget);
+      expect(judged.grace.required, app).toBe(out.spec!.terminationGracePeriodSeconds);
+    }
+  });
+
+  it('the proxy and the app ask for different shell images: one init container (the proxy\'s), said', () => {
+    const { r, spec } = run(policyFile('    shellImage: mirror.local/busybox:app\n', '  proxy:\n    shell: init-container\n    shellImage: mirror.local/busybox:proxy\n'));
+    expect(spec.initContainers!.map((c) => c.image)).toEqual(['mirror.local/busybox:proxy']);
+    expect(r.notes.join('\n')).toMatch(/one shell init container serves istio-proxy and the app: it uses the proxy's image mirror\.local\/busybox:proxy/);
   });
 
   it('bad values: one InputError naming file:line:col', () => {
