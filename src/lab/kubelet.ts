@@ -79,6 +79,40 @@ export interface PreStopResult {
   detail: string;
 }
 
+/** Who gets an endpoint removal: a client of the Service (by index), or the pod's own proxy. */
+export type RemovalReceiver = number | 'self';
+
+/** A deterministic PRNG (mulberry32), so a pod's skew is the same from run to run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * When each receiver learns that a terminating pod's endpoint is gone (ADR 075). istiod pushes EDS to
+ * each proxy on its own schedule (debounce, push queue, each connection's send): with one client the
+ * removal reaches every receiver at the propagation delay (the lab's model before skew); with several,
+ * receivers get it in a shuffled order spread evenly over the window, the last at the delay itself.
+ * The pod's own proxy takes part in the shuffle: it is not first by construction.
+ */
+export function removalSchedule(podNumber: number, clients: number, withSelf: boolean, delayMs: number): { receiver: RemovalReceiver; atMs: number }[] {
+  const receivers: RemovalReceiver[] = [...Array.from({ length: clients }, (_, i) => i), ...(withSelf ? (['self'] as const) : [])];
+  if (clients <= 1) return receivers.map((receiver) => ({ receiver, atMs: delayMs }));
+  const rnd = prng(podNumber * 7919 + clients);
+  const order = [...receivers];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order.map((receiver, k) => ({ receiver, atMs: Math.round((delayMs * (k + 1)) / order.length) }));
+}
+
 export class LabPod {
   readonly events: PodEvent[] = [];
   readonly egress: EgressCall[] = [];
@@ -87,6 +121,10 @@ export class LabPod {
   appPort = APP_PORT;
   /** What the app's port speaks (the endpoint's protocol). */
   protocol: LabProtocol = 'http1';
+  /** istio-proxy's command channel (EDS pushes reach Envoy through pilot-agent). */
+  proxyChannel?: AgentChannel;
+  /** When the pod's own proxy learned its endpoint was removed (skewed pushes, ADR 075). */
+  ownRemovalAt?: number;
   app!: LabProc;
   /** The istio-proxy container; none in ambient (ztunnel lives on the node). */
   proxy?: LabProc;
@@ -129,8 +167,10 @@ export interface KubeletDeps {
   ztunnel?: () => Promise<ZtunnelClient>;
   /** Envoy 1.34+ drains inbound only when asked to (false: older Envoy, outbound too). */
   envoyDrainDirectionAware: boolean;
-  /** Endpoint changes: the rollout owns the endpoint list. */
-  onEndpointRemoved: (pod: LabPod) => void;
+  /** Endpoint changes: the rollout owns the endpoint lists (one per client, and each pod's own view). */
+  onEndpointRemoved: (pod: LabPod, receiver: RemovalReceiver) => void;
+  /** How many clients (client-side proxies / kube-proxy paths) have their own view; default 1. */
+  clients?: number;
   appShutdownMs: number;
   /** The app stops accepting on its port at SIGTERM (server.close()) instead of serving until exit. */
   appClosesPortOnSigterm: boolean;
@@ -168,7 +208,10 @@ export class Kubelet {
       }),
     );
     if (container === 'app') pod.app = proc;
-    else pod.proxy = proc;
+    else {
+      pod.proxy = proc;
+      pod.proxyChannel = ch;
+    }
     void proc.exited.then((x) => {
       if (container === 'app') pod.appExitAt = x.at;
       else pod.proxyExitAt = x.at;
@@ -321,11 +364,23 @@ export class Kubelet {
     const { procs } = this.d;
     pod.terminatingAt = Date.now();
     pod.mark('terminating');
-    const removal = setTimeout(() => {
-      pod.endpointRemovedAt = Date.now();
-      pod.mark('endpoint-removed');
-      this.d.onEndpointRemoved(pod);
-    }, this.d.propagationDelayMs);
+    const clients = this.d.clients ?? 1;
+    const schedule = removalSchedule(pod.n, clients, pod.proxy !== undefined, this.d.propagationDelayMs);
+    let clientsLeft = clients;
+    const removals = schedule.map(({ receiver, atMs }) =>
+      setTimeout(() => {
+        if (receiver === 'self') {
+          pod.ownRemovalAt = Date.now();
+          pod.mark('log', 'istio-proxy', 'eds: own endpoint removed');
+        } else if (clients > 1) pod.mark('log', undefined, `eds: endpoint removed at client ${receiver}`);
+        this.d.onEndpointRemoved(pod, receiver);
+        if (receiver !== 'self' && --clientsLeft === 0) {
+          // Every client has it: the endpoint is gone (the propagation delay).
+          pod.endpointRemovedAt = Date.now();
+          pod.mark('endpoint-removed');
+        }
+      }, atMs),
+    );
     const hooks: LabProc[] = [];
     const containers = [pod.app, ...(pod.proxy ? [pod.proxy] : [])];
     const killer = setTimeout(() => {
@@ -363,7 +418,7 @@ export class Kubelet {
         setTimeout(r, Math.max(0, left) + 5);
       });
     }
-    clearTimeout(removal);
+    for (const r of removals) clearTimeout(r);
     pod.goneAt = Date.now();
     pod.mark('gone');
     await this.d.net.removeNs(pod.ns);

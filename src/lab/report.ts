@@ -14,6 +14,8 @@ export interface PodSummary {
   name: string;
   /** Seconds from the pod's termination start; null when it did not happen. */
   endpointRemovedAt: number | null;
+  /** When the pod's own proxy learned its endpoint was removed (its EDS view; ADR 075). */
+  ownRemovalAt: number | null;
   appSigtermAt: number | null;
   appExitAt: number | null;
   proxySigtermAt: number | null;
@@ -115,6 +117,7 @@ export function summarizePod(p: LabPod): PodSummary {
   return {
     name: p.name,
     endpointRemovedAt: rel(p.endpointRemovedAt, t0),
+    ownRemovalAt: rel(p.ownRemovalAt, t0),
     appSigtermAt: rel(p.appSigtermAt, t0),
     appExitAt: rel(p.appExitAt, t0),
     proxySigtermAt: rel(p.proxySigtermAt, t0),
@@ -241,6 +244,7 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
       propagationDelaySeconds: o.propagationDelayMs / 1000,
       ...(o.propagationDelaysMs?.length ? { propagationDelaysSeconds: o.propagationDelaysMs.map((d) => d / 1000) } : {}),
       ...(o.appMetricsPort !== undefined ? { appMetricsPort: o.appMetricsPort } : {}),
+      ...(o.clients?.length ? { clients: o.clients } : {}),
       graceSeconds: o.graceSeconds,
       appShutdownSeconds: o.appShutdownMs / 1000,
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,

@@ -7,7 +7,7 @@ import { AgentChannel, type AgentEvent } from './control.js';
 import { execCmd, labEnv } from './exec.js';
 import { compiledAgentDir, installLabFiles, nodeUsableByOthers, type LabFiles } from './files.js';
 import { ZTUNNEL_INBOUND_PLAINTEXT_PORT, ZTUNNEL_OUTBOUND_PORT } from '../istio/facts.js';
-import type { BalancerConfig, ExternalConfig, LabProtocol, Probe, ZtunnelConfig } from './agent/config.js';
+import type { BalancerConfig, ExternalConfig, LabClientKind, LabProtocol, Probe, ZtunnelConfig } from './agent/config.js';
 import { LabEnvError } from './errors.js';
 import { EXTERNAL_PORT, Kubelet, type LabPod, type ZtunnelClient } from './kubelet.js';
 import { BALANCER_PORT, startBuiltinLoad, startSiege, type LoadResult, type LoadRun } from './load.js';
@@ -35,6 +35,8 @@ export interface LabOptions {
   appMetricsPort?: number | null;
   maxExtraMs: number;
   propagationDelayMs: number;
+  /** The Service's clients, each with its own endpoint view (ADR 075); default one client-side proxy. */
+  clients?: LabClientKind[];
   /** What the app speaks (repeatable --protocol): every scenario runs in each; default http1 only. */
   protocols?: LabProtocol[];
   /** Several propagation delays (repeatable --propagation-delay): every scenario runs at each, in order. */
@@ -130,8 +132,8 @@ export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>, path 
 
 class Balancer {
   readonly ch = new AgentChannel('balancer-ready');
-  async setEndpoints(pods: LabPod[]): Promise<void> {
-    await this.ch.request({ op: 'set', endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip, ...(p.appPort !== APP_PORT ? { port: p.appPort } : {}), ...(p.protocol === 'http2' ? { h2: true } : {}) })) });
+  async setEndpoints(pods: LabPod[], client?: number): Promise<void> {
+    await this.ch.request({ op: 'set', ...(client !== undefined ? { client } : {}), endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip, ...(p.appPort !== APP_PORT ? { port: p.appPort } : {}), ...(p.protocol === 'http2' ? { h2: true } : {}) })) });
   }
   async probe(ip: string, probes: readonly Probe[]): Promise<boolean> {
     const e = await this.ch.request({ op: 'probe', ip, probes });
@@ -191,7 +193,7 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     );
     const balancer = new Balancer();
     balancer.ch.attach((onLine) =>
-      procs.spawn([files!.node, files!.agent, 'balancer', JSON.stringify({ port: BALANCER_PORT, appPort: APP_PORT, bucketMs: BUCKET_MS, probeSource: PROBE_SOURCE_IP } satisfies BalancerConfig)], {
+      procs.spawn([files!.node, files!.agent, 'balancer', JSON.stringify({ port: BALANCER_PORT, appPort: APP_PORT, bucketMs: BUCKET_MS, probeSource: PROBE_SOURCE_IP, ...(o.clients?.length ? { clients: o.clients } : {}) } satisfies BalancerConfig)], {
         name: 'balancer',
         ns: net.clientNs,
         onLine,
@@ -281,16 +283,31 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
     const stats: BalancerStats = { requests: 0, failed: 0, reasons: {}, buckets: {}, failures: [] };
     return { scenario: sc, startedAt: now, rolloutStartedAt: now, rolloutDoneAt: now, endedAt: now, terminated: [], created: [], load, balancer: stats, bucketMs: BUCKET_MS, propagationDelayMs: o.propagationDelayMs, protocol };
   }
-  const routed: LabPod[] = [];
+  // Each client of the Service has its own endpoint view; each pod's proxy its own view of its Service
+  // (EDS). Additions reach every view at once; removals reach each at its own time (ADR 075).
+  const clientKinds = o.clients?.length ? o.clients : (['mesh'] as LabClientKind[]);
+  const views: LabPod[][] = clientKinds.map(() => []);
+  const own = new Map<LabPod, LabPod[]>();
   let pushing = Promise.resolve();
   let pushError: Error | undefined;
   // Endpoint updates are serialized; a failure (the balancer died) is kept and raised below.
-  const push = () =>
+  const push = (which: number[] = views.map((_, i) => i)) =>
     (pushing = pushing
-      .then(() => balancer.setEndpoints([...routed]))
+      .then(async () => {
+        if (views.length === 1) await balancer.setEndpoints([...views[0]!]);
+        else for (const i of which) await balancer.setEndpoints([...views[i]!], i);
+      })
       .catch((e: Error) => {
         pushError ??= e;
       }));
+  const pushOwn = (pod: LabPod) => pod.proxyChannel?.send({ op: 'eds', endpoints: (own.get(pod) ?? []).map((p) => ({ ip: p.ip, port: p.appPort })) });
+  const addEndpoints = (pods: LabPod[]) => {
+    const known = [...new Set(views.flat())];
+    for (const v of views) v.push(...pods);
+    for (const view of own.values()) view.push(...pods);
+    for (const p of pods) own.set(p, [...known, ...pods]);
+    for (const p of own.keys()) pushOwn(p);
+  };
   const kubelet = new Kubelet(
     {
       net: env.net,
@@ -299,11 +316,27 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       probe: (ip, probes) => balancer.probe(ip, probes),
       ztunnel: env.ztunnel,
       envoyDrainDirectionAware: o.envoyDrainDirectionAware,
-      onEndpointRemoved: (pod) => {
-        const i = routed.indexOf(pod);
-        if (i >= 0) routed.splice(i, 1);
-        void push();
+      onEndpointRemoved: (pod, receiver) => {
+        if (receiver === 'self') {
+          const view = own.get(pod);
+          if (view?.includes(pod)) view.splice(view.indexOf(pod), 1);
+          pushOwn(pod);
+          return;
+        }
+        const view = views[receiver];
+        const i = view ? view.indexOf(pod) : -1;
+        if (view && i >= 0) view.splice(i, 1);
+        void push([receiver]);
+        // Gone from every client: the other pods' proxies drop it too (the pod's own keeps its schedule).
+        if (!views.some((v) => v.includes(pod))) {
+          for (const [p, v] of own) {
+            if (p === pod || !v.includes(pod)) continue;
+            v.splice(v.indexOf(pod), 1);
+            pushOwn(p);
+          }
+        }
       },
+      clients: clientKinds.length,
       appShutdownMs: o.appShutdownMs,
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
       egressIntervalMs: o.egressIntervalMs,
@@ -322,7 +355,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
   const old = await Promise.all(Array.from({ length: replicas }, () => kubelet.startPod(1)));
   const created: LabPod[] = [];
   try {
-    routed.push(...old);
+    addEndpoints(old);
     await push();
     await balancer.stats(true);
     checkAbort();
@@ -346,8 +379,10 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
         checkAbort();
         const fresh = await Promise.all(Array.from({ length: wave.start }, () => kubelet.startPod(2)));
         created.push(...fresh);
-        routed.push(...fresh);
-        if (fresh.length) await push();
+        if (fresh.length) {
+          addEndpoints(fresh);
+          await push();
+        }
         progress(status());
         for (const victim of old.slice(next, next + wave.terminate)) {
           const term = kubelet.terminate(victim);
@@ -393,7 +428,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       clearInterval(ticker);
     }
   } finally {
-    routed.length = 0;
+    for (const v of views) v.length = 0;
     await push();
     await Promise.all([...created, ...old.filter((p) => !p.goneAt && !p.terminatingAt)].map((p) => kubelet.destroy(p).catch(() => undefined)));
   }

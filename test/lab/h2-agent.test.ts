@@ -45,6 +45,19 @@ describe('h2c in the lab agent', () => {
     expect(pool.get()).not.toBe(before);
   });
 
+  it("streams racing the drain's shutdown notice are still processed (Envoy's notice refuses nothing)", async () => {
+    const srv = await server();
+    const pool = new H2Pool(`http://127.0.0.1:${srv.port}`);
+    closers.push(() => pool.destroy());
+    expect(await h2Request(pool, { ':path': '/' }, 2000)).toMatchObject({ status: 200 });
+    // 50 streams on the wire, and the notice goes out while they are: none may fail.
+    const racing = Array.from({ length: 50 }, () => h2Request(pool, { ':path': '/' }, 2000));
+    for (const s of srv.sessions) drainServerSession(s, 2000);
+    const after = Array.from({ length: 50 }, () => h2Request(pool, { ':path': '/' }, 2000));
+    const results = await Promise.all([...racing, ...after]);
+    expect(results.filter((r) => r.error !== undefined)).toEqual([]);
+  });
+
   it('a stream cut by a server that goes away fails (reset); a port nothing listens on is refused', async () => {
     const srv = await server((stream) => {
       // Take the stream, then the whole server dies before answering (the proxy exits).

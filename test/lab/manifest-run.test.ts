@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { labOptionsFrom } from '../../src/cli/commands/lab.js';
 import { InputError } from '../../src/errors.js';
-import { LabPod } from '../../src/lab/kubelet.js';
+import { LabPod, removalSchedule } from '../../src/lab/kubelet.js';
 import { podIp } from '../../src/lab/netns.js';
 import { labDataPlaneMode } from '../../src/lab/pod-spec.js';
 import { answerLine, summarize, toJson, toText } from '../../src/lab/report.js';
@@ -197,5 +197,30 @@ describe('--protocol', () => {
     expect(labOptionsFrom({ ...flags }, cwd).protocols).toBeUndefined();
     expect(inputError(() => labOptionsFrom({ ...flags, protocol: ['grpc'] }, cwd))).toMatch(/^--protocol grpc: not in the lab's pods yet/);
     expect(inputError(() => labOptionsFrom({ ...flags, protocol: ['h3'] }, cwd))).toMatch(/^--protocol: unknown protocol "h3"/);
+  });
+});
+
+describe('skewed endpoint removal (ADR 075)', () => {
+  it('one client: every receiver at the propagation delay; several: each at its own time, the last at the delay', () => {
+    expect(removalSchedule(5, 1, true, 6000)).toEqual([
+      { receiver: 0, atMs: 6000 },
+      { receiver: 'self', atMs: 6000 },
+    ]);
+    const s = removalSchedule(5, 3, true, 6000);
+    expect(s.map((r) => r.receiver).sort()).toEqual([0, 1, 2, 'self']);
+    expect(s.map((r) => r.atMs)).toEqual([1500, 3000, 4500, 6000]);
+    // Deterministic per pod, and the pod's own proxy is not first by construction.
+    expect(removalSchedule(5, 3, true, 6000)).toEqual(s);
+    const selfRanks = new Set(Array.from({ length: 30 }, (_, n) => removalSchedule(n, 3, true, 6000).findIndex((r) => r.receiver === 'self')));
+    expect(selfRanks.size).toBeGreaterThan(2);
+    // Without a sidecar (ambient) only the clients.
+    expect(removalSchedule(5, 2, false, 4000).map((r) => r.receiver).sort()).toEqual([0, 1]);
+  });
+  it('--client-proxies / --kube-proxy-clients become the clients list; none at all is refused', () => {
+    expect(labOptionsFrom({ ...flags, clientProxies: '2', kubeProxyClients: '1' }, cwd).clients).toEqual(['mesh', 'mesh', 'kube-proxy']);
+    expect(labOptionsFrom({ ...flags, kubeProxyClients: '2' }, cwd).clients).toEqual(['mesh', 'kube-proxy', 'kube-proxy']);
+    expect(labOptionsFrom({ ...flags }, cwd).clients).toBeUndefined();
+    expect(inputError(() => labOptionsFrom({ ...flags, clientProxies: '0' }, cwd))).toMatch(/at least one client/);
+    expect(inputError(() => labOptionsFrom({ ...flags, clientProxies: '9', kubeProxyClients: '9', concurrency: '10' }, cwd))).toMatch(/exceed --concurrency 10/);
   });
 });

@@ -63,3 +63,35 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol http2 on real namespaces', (
     expect(await LabNet.leftovers(prefix)).toEqual([]);
   });
 });
+
+describe.skipIf(!root.ok)('meshdrain lab with skewed removal: three client proxies and a kube-proxy client', () => {
+  let sums: Record<string, ScenarioSummary> = {};
+  beforeAll(async () => {
+    const o: LabOptions = {
+      ...DEFAULT_LAB_OPTIONS,
+      scenarios: ['no-hold'],
+      clients: ['mesh', 'mesh', 'mesh', 'kube-proxy'],
+      replicas: 2,
+      minRequests: 0,
+      durationMs: 0,
+      warmupMs: 1000,
+    };
+    const runs = await runLab(o);
+    sums = Object.fromEntries(runs.map((r) => [r.scenario.name, summarize(r, o)]));
+  }, 300_000);
+
+  it("each pod's own proxy learns of its removal at its own time inside the window; the last client at the delay", () => {
+    const s = sums['no-hold']!;
+    for (const p of s.pods) {
+      expect(p.ownRemovalAt).not.toBeNull();
+      expect(p.ownRemovalAt!).toBeGreaterThan(0);
+      expect(p.ownRemovalAt!).toBeLessThanOrEqual(6.5);
+      expect(p.endpointRemovedAt!).toBeGreaterThanOrEqual(5.9);
+    }
+  });
+  it('no-hold still shows its failures with several clients', () => {
+    const s = sums['no-hold']!;
+    expect(s.failedEgress, answerLine(s)).toBeGreaterThan(0);
+    expect(s.requests).toBeGreaterThan(0);
+  });
+});

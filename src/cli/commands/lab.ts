@@ -37,6 +37,8 @@ interface LabFlags {
   compareInject?: boolean;
   appMetricsPort?: string;
   protocol?: string[];
+  clientProxies?: string;
+  kubeProxyClients?: string;
 }
 
 /** What --protocol accepts; grpc and websocket are modelled (src/lab/protocols/) but not wired into the lab's pods yet. */
@@ -85,6 +87,13 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
       if (!(LAB_PROTOCOLS as readonly string[]).includes(p)) throw new InputError(`--protocol ${p}: not in the lab's pods yet (this version runs ${LAB_PROTOCOLS.join(' and ')}; ${p} is modelled in src/lab/protocols/ but its app, proxy and balancer are not wired)`);
     }
     o.protocols = ps as LabProtocol[];
+  }
+  if (f.clientProxies !== undefined || f.kubeProxyClients !== undefined) {
+    const mesh = f.clientProxies !== undefined ? intIn(f.clientProxies, 'client-proxies', 0, 16) : 1;
+    const kube = f.kubeProxyClients !== undefined ? intIn(f.kubeProxyClients, 'kube-proxy-clients', 0, 16) : 0;
+    if (mesh + kube === 0) throw new InputError('--client-proxies 0 and --kube-proxy-clients 0: the Service needs at least one client');
+    if (mesh + kube > o.concurrency) throw new InputError(`--client-proxies + --kube-proxy-clients (${mesh + kube}) exceed --concurrency ${o.concurrency}: every client needs a connection`);
+    o.clients = [...Array<'mesh'>(mesh).fill('mesh'), ...Array<'kube-proxy'>(kube).fill('kube-proxy')];
   }
   if (f.appMetricsPort !== undefined) o.appMetricsPort = f.appMetricsPort.trim() === 'none' ? null : intIn(f.appMetricsPort, 'app-metrics-port', 1, 65535);
   if (f.policy) {
@@ -149,6 +158,8 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--compare-inject', 'also run --manifest after meshdrain inject, side by side; the exit status judges the injected row')
     .option('--app-metrics-port <port|none>', "the app's second port, kept open until it exits (default 9090; --manifest: its second containerPort); none: the app has one port")
     .option('--protocol <p>', `what the app's port speaks, repeatable (every scenario runs in each): ${PROTOCOLS.join(', ')} (default http1; this version runs ${LAB_PROTOCOLS.join(' and ')})`, collect)
+    .option('--client-proxies <n>', "client-side proxies with their own endpoint view; with several (or any kube-proxy client) istiod's removal reaches each, and the pod's own proxy, at its own time within the propagation delay (default 1)")
+    .option('--kube-proxy-clients <n>', 'clients outside the mesh, through a kube-proxy-like path: each keep-alive connection stays on its pod until the server closes it (default 0)')
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario')
     .addHelpText(

@@ -29,6 +29,8 @@ export interface EnvoyConfig {
   appPort: number;
   /** http2: inbound is h2c, forwarded to the app over h2c, drained with GOAWAY. Default http1. */
   protocol?: LabProtocol;
+  /** The pod's own Service, as its Envoy names the cluster (default app.lab.svc.cluster.local). */
+  service?: string;
   ports: ProxyPorts;
   /**
    * Envoy 1.34+ (envoyproxy/envoy#37873): `drain_listeners?inboundonly&graceful` drains inbound
@@ -85,8 +87,13 @@ export interface ZtunnelListenConfig {
   ports: number[];
 }
 
+/** A client of the Service: a client-side proxy (per request), or a non-mesh client via kube-proxy (per connection). */
+export type LabClientKind = 'mesh' | 'kube-proxy';
+
 export interface BalancerConfig {
   port: number;
+  /** The Service's clients, each with its own endpoint view; default one mesh client. */
+  clients?: LabClientKind[];
   appPort: number;
   bucketMs: number;
   /** The node's address the kubelet's probes come from (ambient exempts it from capture). */

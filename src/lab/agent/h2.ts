@@ -6,7 +6,15 @@
  */
 import http2 from 'node:http2';
 
-const MAX_STREAM_ID = 2 ** 31 - 1;
+/**
+ * Envoy's shutdown notice is nghttp2_submit_shutdown_notice: a GOAWAY with the largest stream id after
+ * which the server still takes new streams. Node has no such call: its goaway() makes nghttp2 refuse
+ * every later stream (GOAWAY_SENT), which would fail streams Envoy processes. The lab sends the notice
+ * as an ALTSVC frame (a real HTTP/2 frame that refuses nothing) with this token; the lab's clients treat
+ * it as Envoy's clients treat the notice. The final GOAWAY is a real one (ADR 074).
+ */
+export const SHUTDOWN_NOTICE = 'meshdrain-shutdown-notice';
+const NOTICE_ORIGIN = 'http://shutdown-notice.lab';
 
 /** Envoy's HttpConnectionManager drain_timeout default (5 s): shutdown notice → final GOAWAY. */
 export const ENVOY_H2_DRAIN_TIMEOUT_MS = 5000;
@@ -32,6 +40,13 @@ export class H2Pool {
     });
     next.on('goaway', () => {
       next.mdGoaway = true;
+    });
+    // The lab's stand-in for Envoy's shutdown notice (drainServerSession): stop opening streams here,
+    // let the ones in flight finish, take a new session for the next.
+    next.on('altsvc', (alt: string) => {
+      if (!alt.includes(SHUTDOWN_NOTICE)) return;
+      next.mdGoaway = true;
+      next.close();
     });
     this.session = next;
     return next;
@@ -101,7 +116,10 @@ export function h2Request(pool: H2Pool, headers: http2.OutgoingHttpHeaders, time
  */
 export function drainServerSession(session: http2.ServerHttp2Session, drainTimeoutMs: number): void {
   if (session.closed || session.destroyed) return;
-  session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+  const s = session as http2.ServerHttp2Session & { mdNotice?: boolean };
+  if (s.mdNotice) return;
+  s.mdNotice = true;
+  session.altsvc(`h2=":1"; ma=1; ${SHUTDOWN_NOTICE}`, NOTICE_ORIGIN);
   const t = setTimeout(() => {
     if (!session.closed && !session.destroyed) session.goaway(http2.constants.NGHTTP2_NO_ERROR, session.state.lastProcStreamID ?? 0);
   }, drainTimeoutMs);

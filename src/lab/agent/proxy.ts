@@ -7,7 +7,7 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import type { EnvoyConfig, PilotAgentConfig, RequestConfig } from './config.js';
 import { drainServerSession, ENVOY_H2_DRAIN_TIMEOUT_MS, H2Pool, h2Request, h2Server, listenH2 } from './h2.js';
-import { ev, listen, request, sleep, stdinLines, stripHop } from './util.js';
+import { ev, listen, request, sleep, stdinCommands, stdinLines, stripHop } from './util.js';
 
 /** inbound → the app, outbound → the Host header's destination, admin on localhost, Prometheus. */
 export async function envoy(cfg: EnvoyConfig): Promise<void> {
@@ -107,6 +107,14 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
       setTimeout(() => process.exit(0), 10);
       return;
     }
+    if (u.pathname === '/clusters') {
+      const lines = eds.flatMap((e) => {
+        const c = `outbound|${e.port}||${cfg.service ?? 'app.lab.svc.cluster.local'}::${e.ip}:${e.port}`;
+        return [`${c}::cx_active::0`, `${c}::health_flags::healthy`, `${c}::weight::1`];
+      });
+      res.end(lines.join('\n') + (lines.length ? '\n' : ''));
+      return;
+    }
     if (u.pathname === '/ready') {
       res.writeHead(draining !== 'none' ? 503 : 200);
       res.end(draining !== 'none' ? 'DRAINING\n' : 'LIVE\n');
@@ -116,19 +124,28 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
     res.end();
   });
   const prom = http.createServer((_req, res) => res.end('envoy_cluster_upstream_cx_active 0\n'));
+  // This proxy's own view of its Service's endpoints, as istiod pushes it (EDS; ADR 075). Envoy's
+  // admin /clusters prints one line per host field: `cluster::ip:port::health_flags::healthy`.
+  let eds: { ip: string; port: number }[] = [];
   if (inboundH2) await listenH2(inboundH2.server, ports.inbound, '0.0.0.0');
   else await listen(inbound, ports.inbound, '0.0.0.0');
   await listen(outbound, ports.outbound, '0.0.0.0');
   await listen(admin, ports.admin, '127.0.0.1');
   await listen(prom, ports.prometheus, '0.0.0.0');
   ev('envoy-ready');
-  stdinLines();
+  stdinCommands<{ op: string; endpoints?: { ip: string; port: number }[] }>((m) => {
+    if (m.op === 'eds' && Array.isArray(m.endpoints)) {
+      eds = m.endpoints;
+      ev('envoy-eds', { n: eds.length });
+    }
+  });
 }
 
 /** PID 1 of istio-proxy: starts envoy, serves status/health, runs the shutdown sequence on SIGTERM. */
 export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<void> {
   const { ports } = cfg;
   const envoyProc = spawn(cfg.envoyBin, [self, 'envoy', JSON.stringify(cfg)], { stdio: ['pipe', 'inherit', 'inherit'] });
+  envoyProc.stdin?.on('error', () => undefined);
   envoyProc.on('exit', () => {
     ev('envoy-exit');
     process.exit(0);
@@ -213,7 +230,10 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
       envoyProc.kill('SIGKILL');
     })();
   });
-  stdinLines();
+  // pilot-agent is the xDS proxy between istiod and Envoy: pushes reach Envoy through it.
+  stdinLines((line) => {
+    if (line.includes('"op":"eds"')) envoyProc.stdin?.write(line + '\n');
+  });
 }
 
 /** `pilot-agent request [--debug-port=P] METHOD PATH`: what the native-sidecar preStop runs. */

@@ -23,17 +23,27 @@ interface Stats {
 }
 
 type Command =
-  | { op: 'set'; id: number; endpoints: { pod: string; ip: string; port?: number; h2?: boolean }[] }
+  | { op: 'set'; id: number; endpoints: { pod: string; ip: string; port?: number; h2?: boolean }[]; client?: number }
   | { op: 'probe'; id: number; ip: string; probes: Probe[] }
   | { op: 'count'; id: number }
   | { op: 'stats'; id: number; reset?: boolean };
 
-/** Per-request round robin over ready endpoints, failures attributed; commands on stdin. */
+/**
+ * The clients of the Service, each with its own view of the endpoints (ADR 075): client-side proxies
+ * (`mesh`: per-request round robin, like Envoy's upstream pool) and non-mesh clients through a
+ * kube-proxy-like path (`kube-proxy`: the endpoint is chosen when the client connects and kept for the
+ * connection's life, as conntrack keeps a DNAT'd connection; only the server closing it moves the
+ * client). Each downstream connection belongs to one client, round robin. Failures attributed;
+ * commands on stdin.
+ */
 export async function balancer(cfg: BalancerConfig): Promise<void> {
-  const endpoints: Endpoint[] = [];
+  const clients = (cfg.clients?.length ? cfg.clients : ['mesh' as const]).map((kind) => ({ kind, endpoints: [] as Endpoint[], rr: 0 }));
+  const clientOf = new WeakMap<object, number>();
+  /** kube-proxy clients: the pod a downstream connection is DNAT'd to, with its one upstream connection. */
+  const sticky = new WeakMap<object, { ep: Endpoint; agent: http.Agent }>();
+  let conns = 0;
   const agents = new Map<string, http.Agent>();
   const pools = new Map<string, H2Pool>();
-  let rr = 0;
   const fresh = (): Stats => ({ requests: 0, failed: 0, reasons: {}, buckets: {}, failures: [] });
   let stats = fresh();
   const record = (ok: boolean, reason: string, pod: string) => {
@@ -52,14 +62,25 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
   };
   const server = http.createServer((req, res) => {
     req.resume();
-    const ep = endpoints.length ? endpoints[rr++ % endpoints.length] : undefined;
+    const client = clients[clientOf.get(req.socket) ?? 0]!;
+    let stick = client.kind === 'kube-proxy' ? sticky.get(req.socket) : undefined;
+    if (client.kind === 'kube-proxy' && !stick) {
+      const pick = client.endpoints.length ? client.endpoints[client.rr++ % client.endpoints.length] : undefined;
+      if (pick) {
+        stick = { ep: pick, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
+        sticky.set(req.socket, stick);
+        const s = stick;
+        req.socket.once('close', () => s.agent.destroy());
+      }
+    }
+    const ep = stick ? stick.ep : client.endpoints.length ? client.endpoints[client.rr++ % client.endpoints.length] : undefined;
     if (!ep) {
       record(false, 'no-endpoint', '');
       res.writeHead(503, { 'x-md-fail': 'no-endpoint', 'content-length': 0 });
       res.end();
       return;
     }
-    if (ep.h2) {
+    if (ep.h2 && !stick) {
       // The client-side proxy's h2 hop: a stream the server never processed (GOAWAY race, refused
       // stream) fails like any other; the lab's balancer does not retry (neither does its HTTP/1 path).
       void h2Request(ep.h2, { ':method': 'GET', ':path': req.url ?? '/', ':authority': 'app.lab.svc' }, 5000).then((r) => {
@@ -79,7 +100,7 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       return;
     }
     let done = false;
-    const up = http.request({ host: ep.ip, port: ep.port ?? cfg.appPort, method: 'GET', path: req.url, headers: { host: 'app.lab.svc' }, agent: ep.agent }, (ur) => {
+    const up = http.request({ host: ep.ip, port: ep.port ?? cfg.appPort, method: 'GET', path: req.url, headers: { host: 'app.lab.svc' }, agent: stick ? stick.agent : ep.agent }, (ur) => {
       const status = ur.statusCode ?? 502;
       const failed = status >= 500;
       const chunks: Buffer[] = [];
@@ -93,6 +114,12 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
         const body = Buffer.concat(chunks);
         const h: http.OutgoingHttpHeaders = { 'content-type': 'text/plain', 'content-length': body.length, 'x-md-pod': ep.pod };
         if (failed) h['x-md-fail'] = String(status);
+        if (stick && ur.headers.connection === 'close') {
+          // The server closed this client's connection (a draining Envoy's `connection: close`): the
+          // client reconnects, and kube-proxy sends the new connection to a current endpoint.
+          h.connection = 'close';
+          sticky.delete(req.socket);
+        }
         res.writeHead(status, h);
         res.end(body);
       });
@@ -103,6 +130,11 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       done = true;
       const reason = reasonOf(e);
       record(false, reason, ep.pod);
+      if (stick) {
+        // An L4 path: the client's own connection to the pod was reset or refused with it.
+        sticky.delete(req.socket);
+        res.shouldKeepAlive = false;
+      }
       if (res.headersSent) {
         res.destroy();
         return;
@@ -113,6 +145,7 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
     up.end();
   });
   server.keepAliveTimeout = 3_600_000;
+  server.on('connection', (s) => clientOf.set(s, conns++ % clients.length));
   await listen(server, cfg.port, '0.0.0.0');
   ev('balancer-ready');
   // From the node's own address, as the kubelet probes (ambient lets it past ztunnel).
@@ -132,17 +165,20 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
   };
   const handle = async (m: Command) => {
     if (m.op === 'set') {
-      endpoints.length = 0;
+      const targets = m.client === undefined ? clients : clients[m.client] ? [clients[m.client]!] : [];
+      const next: Endpoint[] = [];
       for (const e of m.endpoints) {
         let agent = agents.get(e.pod);
         if (!agent) agents.set(e.pod, (agent = new http.Agent({ keepAlive: true, maxSockets: 64 })));
         let h2 = pools.get(e.pod);
         if (e.h2 && !h2) pools.set(e.pod, (h2 = new H2Pool(`http://${e.ip}:${e.port ?? cfg.appPort}`)));
-        endpoints.push({ pod: e.pod, ip: e.ip, ...(e.port !== undefined ? { port: e.port } : {}), agent, ...(e.h2 && h2 ? { h2 } : {}) });
+        next.push({ pod: e.pod, ip: e.ip, ...(e.port !== undefined ? { port: e.port } : {}), agent, ...(e.h2 && h2 ? { h2 } : {}) });
       }
+      for (const c of targets) c.endpoints = next;
       // Like Envoy draining the connection pool of a host removed by EDS: idle connections close
       // now, the rest once their in-flight request is done (none lasts 2 s here).
-      const keep = new Set(m.endpoints.map((e) => e.pod));
+      // A host leaves the shared pools once no client routes to it any more.
+      const keep = new Set(clients.flatMap((c) => c.endpoints.map((e) => e.pod)));
       for (const [pod, agent] of agents) {
         if (keep.has(pod)) continue;
         agents.delete(pod);
@@ -155,7 +191,7 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
         pools.delete(pod);
         pool.close();
       }
-      ev('endpoints', { id: m.id, n: endpoints.length });
+      ev('endpoints', { id: m.id, n: next.length });
     } else if (m.op === 'probe') {
       ev('probe', { id: m.id, ok: await probe(m.ip, m.probes) });
     } else if (m.op === 'count') {
