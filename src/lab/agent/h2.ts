@@ -84,7 +84,11 @@ export function h2Request(pool: H2Pool, headers: http2.OutgoingHttpHeaders, time
       resolve({ error: 'goaway', unprocessed: true });
       return;
     }
-    req.setTimeout(timeoutMs, () => req.close(http2.constants.NGHTTP2_CANCEL));
+    let timedOut = false;
+    req.setTimeout(timeoutMs, () => {
+      timedOut = true;
+      req.close(http2.constants.NGHTTP2_CANCEL);
+    });
     req.on('response', (h) => {
       status = Number(h[':status']);
       resHeaders = h;
@@ -102,8 +106,13 @@ export function h2Request(pool: H2Pool, headers: http2.OutgoingHttpHeaders, time
         resolve({ error: s.mdError === 'session-error' || !s.mdError ? 'refused' : s.mdError, unprocessed: true });
         return;
       }
+      // Our own timeout first (a stream that hung is not a GOAWAY race, even on a draining session).
+      if (timedOut) {
+        resolve({ error: 'timeout', unprocessed: false });
+        return;
+      }
       const unprocessed = status === 0 && (code === http2.constants.NGHTTP2_REFUSED_STREAM || s.mdGoaway === true || s.destroyed);
-      resolve({ error: unprocessed ? 'goaway' : code === http2.constants.NGHTTP2_CANCEL ? 'timeout' : 'reset', unprocessed });
+      resolve({ error: unprocessed ? (code === http2.constants.NGHTTP2_REFUSED_STREAM ? 'refused-stream' : 'goaway') : 'reset', unprocessed });
     });
     req.end();
   });
