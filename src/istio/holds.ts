@@ -5,6 +5,7 @@
  * same generator (hooks/hold.ts) inject uses; the template only compares the annotation value with
  * the catalog keys (ADR 030).
  */
+import { DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR } from '../constants.js';
 import { InputError } from '../errors.js';
 import { checkHold, holdExecCommand } from '../hooks/hold.js';
 import { formatStrategy, parseStrategy } from '../hooks/strategy.js';
@@ -39,9 +40,15 @@ export function defaultHoldTimeoutMs(): number {
   return holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS);
 }
 
-/** The hold from command-line options (the one validator: plan/hold-settings.ts). Bad value → InputError (exit 2). */
+/**
+ * The hold from command-line options (the one validator: plan/hold-settings.ts). Bad value → InputError (exit 2).
+ * Without --wait-for it is the hold inject writes (ADR 015): while the app listens or owns a connection,
+ * released after the linger. Never pilot-agent's drain at start: one template serves every pod, and only
+ * a pod whose every app container waits for its traffic to leave may end without Istio's drain (ADR 016).
+ */
 export function holdFromOptions(o: HoldOptions): HoldSpec {
-  return checkHold(holdSettings(o, defaultHoldTimeoutMs()));
+  if (o.waitFor?.length) return checkHold(holdSettings(o, defaultHoldTimeoutMs()));
+  return checkHold({ ...holdSettings({ ...o, waitFor: [...DEFAULT_INJECT_WAIT_FOR] }, defaultHoldTimeoutMs()), lingerMs: DEFAULT_HOLD_LINGER_MS });
 }
 
 /** Parse one catalog entry / annotation value: strategies separated by `;`. */

@@ -40,6 +40,7 @@ describe('V8 code cache', () => {
     expect(run({ XDG_CACHE_HOME: home, MESHDRAIN_NO_COMPILE_CACHE: '1' }).status).toBe(0);
     expect(() => cached(home)).toThrow();
     const ro = run({ XDG_CACHE_HOME: '/proc/meshdrain-cannot-write' });
-    expect([ro.status, ro.stderr]).toEqual([0, '']);
+    // nothing about the cache: stderr holds only inject's note on the guessed app delay (ADR 015)
+    expect([ro.status, ro.stderr.split('\n').filter((l) => l && !/app containers get Kubernetes' native sleep of 5s before SIGTERM, a guess/.test(l))]).toEqual([0, []]);
   });
 });
