@@ -282,7 +282,7 @@ describe.skipIf(!root.ok)('meshdrain lab: policies, siege, failures, Ctrl-C and 
     const err = await preflight({ load: 'siege', scenarios: ['netstat-loop'] }, '/nonexistent').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).exitCode).toBe(2);
-    expect((err as Error).message).toMatch(/needs ip, iptables, iptables-restore, setpriv, siege, netstat on PATH/);
+    expect((err as Error).message).toMatch(/needs ip, iptables, iptables-restore, setpriv, unshare, chroot, siege, netstat on PATH/);
     expect((err as Error).message).not.toContain('\n');
     await expect(preflight({ load: 'builtin', scenarios: ['meshdrain'] })).resolves.toBeUndefined();
   });
