@@ -6,7 +6,7 @@ export const appNoPrestopDelay: Rule = {
   id: 'app-no-prestop-delay',
   severity: 'warning',
   description: 'an app container gets SIGTERM at once, while endpoints still route traffic to the pod',
-  fix: 'Add a short preStop delay (lifecycle.preStop.sleep.seconds: 5 on Kubernetes 1.30+, or exec ["sleep", "5"]) and count it in the grace period.',
+  fix: 'Add a preStop delay and count it in the grace period: meshdrain inject writes one, a wait that ends when inbound traffic has left the pod where the policy says the image has a shell (app.shell), else a 5s sleep (lifecycle.preStop.sleep.seconds: 5, Kubernetes 1.30+).',
   doc: {
     rationale: `Removing a terminating pod from Service endpoints is asynchronous: kube-proxy and Istio's EDS learn about it
 1–5 s later. Until then new requests still arrive. An app that stops accepting connections on SIGTERM turns
