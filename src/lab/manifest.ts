@@ -17,6 +17,8 @@ import { formatDuration } from '../model/duration.js';
 import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, type RolloutShape } from './rollout.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
+import { podShutdownFacts } from '../plan/facts.js';
+import type { NamespaceEvidence } from '../mesh/mode.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type HttpGetPreStop, type LabMode, type LabPodSpec, type LabPreStop, type ProxyVariant } from './pod-spec.js';
 
 export { PROXY_VARIANTS, type HttpGetPreStop, type ProxyVariant } from './pod-spec.js';
@@ -259,11 +261,22 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   const opts = { ...o, proxyVariant: variant.value };
   // The data-plane mode is the lab's one decision of it (scenarios.ts labDataPlaneMode). A manifest
   // without its Namespace is taken as injected at the namespace (what lint assumes too), said in a note.
-  const nsDoc = loaded.docs.map((d) => d.value).find((v) => isRecord(v) && v.kind === 'Namespace' && getPath(v, ['metadata', 'name']) === f.site.namespace);
-  const nsLabels = (getPath(nsDoc, ['metadata', 'labels']) ?? { [LABELS.injection]: 'enabled' }) as Record<string, string>;
-  if (!nsDoc) notes.push(`the namespace is not in the manifest: assumed ${LABELS.injection}=enabled`);
-  const dataPlane = labDataPlaneMode(template, nsLabels, view.facts);
-  if (!dataPlane) throw new InputError(`${siteName(f.site)}: the pod is not meshed (${ANNOTATIONS.inject}: "false" and no ambient label); the lab runs meshed pods`, posOf(view.loc(['metadata'])));
+  const namespaces = new Map<string, NamespaceEvidence>();
+  for (const { doc, value } of loaded.docs) {
+    const name = getPath(value, ['metadata', 'name']);
+    if (!isRecord(value) || value.kind !== 'Namespace' || typeof name !== 'string') continue;
+    const at = posOfPath(loaded, doc, ['metadata', 'name']);
+    namespaces.set(name, { name, labels: (getPath(value, ['metadata', 'labels']) ?? {}) as Record<string, string>, where: `${file}:${at.line ?? 1}` });
+  }
+  if (!namespaces.has(f.site.namespace ?? '')) notes.push(`the namespace is not in the manifest: judged as injected (as lint judges it)`);
+  // The mode is the shared derivation's (podShutdownFacts → classifyMode), with this input's Namespaces.
+  const facts = podShutdownFacts(f.site, template, null, { namespaces, assumeInjection: true });
+  const dataPlane = labDataPlaneMode(facts);
+  if (dataPlane && facts.mode.mode === 'unknown') notes.push(`${facts.mode.reason}: the lab runs a classic sidecar (set sidecar.istio.io/nativeSidecar to choose)`);
+  if (!dataPlane) {
+    const what = facts.mode.mode === 'none' ? 'the pod is not meshed' : `the pod's data plane is ${facts.mode.mode}`;
+    throw new InputError(`${siteName(f.site)}: ${what} (${facts.mode.reason}); the lab runs sidecar and ambient pods`, posOf(view.loc(['metadata'])));
+  }
 
   const withPorts = view.apps.find((c) => Array.isArray(c.spec.ports) && c.spec.ports.length > 0);
   const app = withPorts ?? view.apps[0];

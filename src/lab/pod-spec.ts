@@ -4,8 +4,6 @@
  * through manifest.ts labPodFromManifest; the native/classic decision comes from the shared derivation
  * (plan/facts.ts podShutdownFacts, via lint's pod view), never from here.
  */
-import { ANNOTATIONS } from '../istio/facts.js';
-import type { PodTemplate } from '../model/workload.js';
 import type { PodShutdownFacts } from '../plan/facts.js';
 
 export const APP_PORT = 8080;
@@ -53,19 +51,18 @@ export interface LabPodSpec {
 }
 
 /**
- * The data-plane mode Istio gives this pod. Whether a sidecar is injected at all: namespace
- * `istio-injection=enabled` or pod label/annotation `sidecar.istio.io/inject: "true"`, and not
- * `"false"`; sidecar injection wins over an ambient label (istio-cni skips pods with a sidecar,
- * podHasSidecar). Native or classic is the shared derivation's answer (plan/facts.ts
- * podShutdownFacts → dataPlaneMode), passed in. An ambient label on the pod or its namespace without
- * injection is ambient; otherwise the pod is not meshed (undefined).
+ * The lab's kubelet order for a pod, from the shared derivation's data-plane mode (plan/facts.ts
+ * podShutdownFacts → mesh/mode.ts classifyMode, with the input's Namespaces as evidence and pods it
+ * cannot place taken as injected, as lint judges them): classic, native or ambient (an injected pod whose
+ * sidecar kind the versions would decide runs classic); undefined when the
+ * pod is not meshed. A gateway or an undecidable pod is not something the lab rolls (also undefined;
+ * the caller says why, from the decision's reason).
  */
-export function labDataPlaneMode(pod: PodTemplate, namespaceLabels: Record<string, string>, facts: Pick<PodShutdownFacts, 'mode'>): LabMode | undefined {
-  const labels = pod.metadata?.labels ?? {};
-  const ann = pod.metadata?.annotations ?? {};
-  const podInject = labels[ANNOTATIONS.inject] ?? ann[ANNOTATIONS.inject];
-  const injected = podInject === 'true' || (podInject !== 'false' && namespaceLabels[LABELS.injection] === 'enabled');
-  if (injected) return facts.mode.mode === 'native' ? 'native' : 'classic';
-  if ((labels[LABELS.dataplaneMode] ?? namespaceLabels[LABELS.dataplaneMode]) === 'ambient') return 'ambient';
+export function labDataPlaneMode(facts: Pick<PodShutdownFacts, 'mode'>): LabMode | undefined {
+  const m = facts.mode.mode;
+  if (m === 'classic' || m === 'native' || m === 'ambient') return m;
+  // Injected, but native or classic depends on versions the input does not name: the lab runs the
+  // classic order (the caller notes it, with the decision's reason).
+  if (m === 'unknown' && facts.mode.injection === 'yes') return 'classic';
   return undefined;
 }

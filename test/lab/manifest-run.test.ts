@@ -75,16 +75,24 @@ describe('--manifest: the rows the lab runs', () => {
     expect(inputError(() => labOptionsFrom({ ...flags, appMetricsPort: 'x' }, cwd))).toMatch(/--app-metrics-port/);
   });
 
-  it('native or classic comes from the shared shutdown facts, injection and ambient from the labels', () => {
-    const pod = { metadata: { labels: {} }, spec: { containers: [{ name: 'app' }] } };
-    const native = { mode: { mode: 'native' as const, reason: 'x', by: 'mesh' as const, injection: 'yes' as const } };
-    const classic = { mode: { mode: 'classic' as const, reason: 'x', by: 'assumed' as const, injection: 'yes' as const } };
-    expect(labDataPlaneMode(pod, { 'istio-injection': 'enabled' }, native)).toBe('native');
-    expect(labDataPlaneMode(pod, { 'istio-injection': 'enabled' }, classic)).toBe('classic');
-    expect(labDataPlaneMode(pod, { 'istio.io/dataplane-mode': 'ambient' }, native)).toBe('ambient');
-    expect(labDataPlaneMode(pod, {}, native)).toBeUndefined();
-    // The built-in scenarios are read by the same reader: their mode matches their manifests.
-    expect(buildScenario('native', { graceSeconds: 20, sleepHoldSeconds: 10 }).spec.mode).toBe('native');
+  it("the mode is the shared derivation's (podShutdownFacts → classifyMode) with the input's Namespaces as evidence", () => {
+    const d = (mode: string) => ({ mode: { mode, reason: 'x', by: 'pod', injection: 'yes' } }) as never;
+    expect(labDataPlaneMode(d('native'))).toBe('native');
+    expect(labDataPlaneMode(d('classic'))).toBe('classic');
+    expect(labDataPlaneMode(d('ambient'))).toBe('ambient');
+    expect(labDataPlaneMode(d('none'))).toBeUndefined();
+    expect(labDataPlaneMode(d('gateway'))).toBeUndefined();
+    expect(labDataPlaneMode(d('unknown'))).toBe('classic');
+    expect(labDataPlaneMode({ mode: { mode: 'unknown', reason: 'x', by: 'pod', injection: 'maybe' } } as never)).toBeUndefined();
+    // The built-in scenarios are read by the same reader: their modes follow their Namespaces and annotations.
+    const p = { graceSeconds: 20, sleepHoldSeconds: 10 };
+    expect(buildScenario('native', p).spec.mode).toBe('native');
+    expect(buildScenario('ambient', p).spec.mode).toBe('ambient');
+    expect(buildScenario('no-hold', p).spec.mode).toBe('classic');
+    // A Namespace in the input that injects nothing and is not ambient: not meshed, with the reason.
+    const plain = read('plain.yaml').replace('metadata:\n  name: web\n', 'metadata:\n  name: web\n  namespace: quiet\n');
+    const m = inputError(() => manifestScenarios('apiVersion: v1\nkind: Namespace\nmetadata: {name: quiet}\n---\n' + plain, 'q.yaml', {}));
+    expect(m).toMatch(/Deployment\/web: the pod is not meshed \(.*quiet.*\); the lab runs sidecar and ambient pods/);
   });
 });
 
