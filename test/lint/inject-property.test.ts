@@ -113,6 +113,39 @@ describe('lint ∘ inject', () => {
     );
   });
 
+  it("with the app's traffic-gone wait (app.shell, quiet, maxDelay; ADR 015): no error, no grace finding, and inject is idempotent", async () => {
+    const { loadPolicy } = await import('../../src/policy/load.js');
+    const appPolicy = fc
+      .record({
+        shell: fc.constantFrom('true', 'image', 'init-container', undefined),
+        quiet: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
+        maxDelay: fc.option(fc.integer({ min: 5, max: 120 }), { nil: undefined }),
+      })
+      .map((a) =>
+        [
+          'apiVersion: meshdrain.dev/v1alpha1',
+          'kind: ShutdownPolicy',
+          'defaults:',
+          '  app:',
+          `    shutdown: 20s`,
+          ...(a.shell !== undefined ? [`    shell: ${a.shell}`] : []),
+          ...(a.quiet !== undefined ? [`    quiet: ${a.quiet}ms`] : []),
+          ...(a.maxDelay !== undefined ? [`    maxDelay: ${a.maxDelay}s`] : []),
+          '',
+        ].join('\n'),
+      );
+    fc.assert(
+      fc.property(manifest, appPolicy, (text, policyText) => {
+        const policy = loadPolicy(policyText, 'p.yaml');
+        const injected = injectText(text, 'gen.yaml', { policy }).output;
+        const bad = lint([{ file: 'gen.yaml', text: injected }]).findings.filter((f) => f.severity === 'error' || f.rule === 'grace-period-too-short');
+        expect(bad, `policy:\n${policyText}\ninput:\n${text}\noutput:\n${injected}`).toEqual([]);
+        expect(injectText(injected, 'gen.yaml', { policy }).output).toBe(injected);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('also with --via template (the hold comes from a custom injection template)', () => {
     fc.assert(
       fc.property(manifest, (text) => {
