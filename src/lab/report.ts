@@ -518,3 +518,10 @@ export function answerLine(s: ScenarioSummary): string {
   if (!s.rolloutComplete) parts.push('the rollout did not complete');
   return `${who}: NOT safe: ${parts.join('; ') || s.verdict} (${term})`;
 }
+
+/** One run's timeline as a section of the sweep's HTML matrix (its cell links to `#id`). */
+export function timelineSection(id: string, label: string, s: ScenarioSummary, run: ScenarioRun): string {
+  return `<section id="${esc(id)}"><h2>${esc(label)}</h2>
+<p>${esc(s.verdict)}. Requests ${s.requests}, failed ${s.failedRequests} (${esc(breakdown(s.failedByReason))}); outbound ${s.failedEgress}/${s.egressCalls}; termination mean ${s.terminationSeconds}s.</p>
+${timelineSvg(run)}</section>`;
+}

@@ -6,7 +6,9 @@
  * at SIGTERM and the app's later outbound calls fail — measured in ADR 073, not asserted here.)
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
 import { answerLine, summarize, type ScenarioSummary } from '../../src/lab/report.js';
@@ -87,4 +89,29 @@ describe.skipIf(!root.ok)('meshdrain lab --manifest on real namespaces', () => {
   it('leaves no namespace behind', async () => {
     expect(await LabNet.leftovers(prefix)).toEqual([]);
   });
+});
+
+const BIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+
+describe.skipIf(!root.ok || !existsSync(BIN))('meshdrain lab --quick (the CLI, a reduced sweep for CI)', () => {
+  it('shows the race in one table and an HTML matrix with one linked cell per entry, exit 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshdrain-quick-'));
+    try {
+      const report = join(dir, 'quick.html');
+      const r = spawnSync(process.execPath, [BIN, 'lab', '--quick', '--report', report], { encoding: 'utf8', timeout: 400_000 });
+      expect(r.status, r.stderr.slice(-2000)).toBe(0);
+      expect(r.stdout).toMatch(/^scenario +protocol +delay +app +failed\/requests +failed\/outbound/m);
+      const noHold = /^no-hold +http1 +3s +serves-until-exit +(\d+)\/\d+ +(\d+)\/\d+/m.exec(r.stdout);
+      const md = /^meshdrain +http1 +3s +serves-until-exit +(\d+)\/\d+ +(\d+)\/\d+/m.exec(r.stdout);
+      expect(Number(noHold![2])).toBeGreaterThan(0);
+      expect([Number(md![1]), Number(md![2])]).toEqual([0, 0]);
+      expect(r.stderr).toMatch(/sweep 1\/2 done, ~\d+s left/);
+      const html = readFileSync(report, 'utf8');
+      expect(html.match(/<td class="cell"/g)).toHaveLength(2);
+      expect(html).toContain('href="#meshdrain--http1--3s--serves-until-exit"');
+      expect(html).toContain('<section id="meshdrain--http1--3s--serves-until-exit">');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 420_000);
 });

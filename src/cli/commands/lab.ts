@@ -2,7 +2,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXIT, InputError } from '../../errors.js';
-import { answerLine, summarize, toHtml, toJson, toText } from '../../lab/report.js';
+import { answerLine, summarize, timelineSection, toHtml, toJson, toText, type ScenarioSummary } from '../../lab/report.js';
+import { matrixHtml, matrixText, type MatrixResult } from '../../lab/matrix.js';
+import { conditionKey, conditionLabel, progressLine, QUICK_AXES, type AppBehaviour } from '../../lab/sweep.js';
+import type { ScenarioRun } from '../../lab/run.js';
 import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../lab/run.js';
 import { DEFAULT_SCENARIOS, manifestScenarios, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
 import { PROXY_VARIANTS, type ProxyVariant } from '../../lab/pod-spec.js';
@@ -39,6 +42,8 @@ interface LabFlags {
   protocol?: string[];
   clientProxies?: string;
   kubeProxyClients?: string;
+  sweep?: boolean;
+  quick?: boolean;
 }
 
 /** What --protocol accepts; grpc and websocket are modelled (src/lab/protocols/) but not wired into the lab's pods yet. */
@@ -160,6 +165,8 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--protocol <p>', `what the app's port speaks, repeatable (every scenario runs in each): ${PROTOCOLS.join(', ')} (default http1; this version runs ${LAB_PROTOCOLS.join(' and ')})`, collect)
     .option('--client-proxies <n>', "client-side proxies with their own endpoint view; with several (or any kube-proxy client) istiod's removal reaches each, and the pod's own proxy, at its own time within the propagation delay (default 1)")
     .option('--kube-proxy-clients <n>', 'clients outside the mesh, through a kube-proxy-like path: each keep-alive connection stays on its pod until the server closes it (default 0)')
+    .option('--sweep', 'run the matrix: scenarios × protocols × propagation delays × app behaviours (default delays 1s, 3s, 6s, 12s; both app behaviours); one table, --report writes the HTML matrix')
+    .option('--quick', `a reduced sweep for CI (${QUICK_AXES.scenarios.join(', ')} at ${QUICK_AXES.propagationDelaysSeconds.join(', ')}s, http1): still shows the race, in about 2 minutes`)
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario')
     .addHelpText(
@@ -192,6 +199,18 @@ Examples:
         const dir = dirname(reportPath);
         if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--report: directory ${dirname(flags.report)} does not exist`, { file: flags.report });
       }
+      const sweep = flags.sweep === true || flags.quick === true;
+      if (sweep && o.manifest) throw new InputError('--sweep/--quick and --manifest: pick one');
+      if (flags.quick) {
+        o.scenarios = [...QUICK_AXES.scenarios] as ScenarioName[];
+        o.propagationDelaysMs = QUICK_AXES.propagationDelaysSeconds.map((s) => s * 1000);
+        o.propagationDelayMs = o.propagationDelaysMs[0]!;
+        o.minRequests = 0;
+      } else if (flags.sweep && !(Array.isArray(flags.propagationDelay) && flags.propagationDelay.length)) {
+        o.propagationDelaysMs = [1000, 3000, 6000, 12_000];
+        o.propagationDelayMs = 1000;
+      }
+      const apps: AppBehaviour[] = flags.quick ? [...QUICK_AXES.apps] : flags.sweep ? (flags.appClosesPort ? ['closes-port'] : ['serves-until-exit', 'closes-port']) : [o.appClosesPortOnSigterm ? 'closes-port' : 'serves-until-exit'];
       await preflight(o);
       const ac = new AbortController();
       const onSignal = (sig: NodeJS.Signals) => {
@@ -214,7 +233,27 @@ Examples:
           ctx.io.stderr(`${open ? '\r\x1b[2K' : ''}meshdrain lab: ${l}\n`);
           open = false;
         };
-        runs = await runLab({ ...o, signal: ac.signal, progress });
+        if (!sweep) runs = await runLab({ ...o, signal: ac.signal, progress });
+        else {
+          // One lab run per app behaviour; each runs scenarios × protocols × delays. The progress line
+          // gives the time left at the pace so far.
+          const total = apps.length * o.scenarios.length * (o.protocols?.length || 1) * (o.propagationDelaysMs?.length || 1);
+          const t0 = Date.now();
+          let done = 0;
+          runs = [];
+          for (const app of apps) {
+            const oa: LabOptions = { ...o, appClosesPortOnSigterm: app === 'closes-port', signal: ac.signal };
+            oa.progress = (l, transient) => {
+              if (/\] done: /.test(l)) {
+                done++;
+                progress(`${l}; ${progressLine(done, total, Date.now() - t0, 75_000)}`);
+                return;
+              }
+              progress(l, transient);
+            };
+            for (const r of await runLab(oa)) runs.push(Object.assign(r, { appClosesPort: app === 'closes-port' }));
+          }
+        }
       } catch (e) {
         if (e instanceof LabAborted) {
           ctx.io.stderr(`meshdrain lab: ${e.message}\n`);
@@ -226,7 +265,19 @@ Examples:
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
       }
-      const sums = runs.map((r) => summarize(r, o));
+      const sums = runs.map((r) => summarize(r, { ...o, appClosesPortOnSigterm: (r as ScenarioRun & { appClosesPort?: boolean }).appClosesPort ?? o.appClosesPortOnSigterm }));
+      if (sweep) {
+        const cells = sweepCells(sums, runs);
+        ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : matrixText(cells.map((c) => c.result)) + '\n' + sums.map((s) => `${s.name} (${s.protocol}, ${s.propagationDelaySeconds}s, ${s.app.closesPort ? 'closes-port' : 'serves-until-exit'}): ${s.verdict}`).join('\n') + '\n');
+        if (reportPath) {
+          const timelines = new Map(cells.map((c) => [c.result.entry.id, c.section]));
+          const subtitle = `${o.replicas} replicas, ${o.load} load with ${o.concurrency} clients, grace ${o.graceSeconds}s, app shutdown work ${o.appShutdownMs / 1000}s`;
+          writeAtomic(reportPath, matrixHtml(cells.map((c) => c.result), { title: 'meshdrain lab sweep', subtitle, timelines }), ctx.io.cwd);
+          ctx.io.stderr(`meshdrain lab: wrote ${flags.report}\n`);
+        }
+        if (sums.some((s) => !s.reproduced)) ctx.setExit(EXIT.findings);
+        return;
+      }
       if (o.manifest) {
         // The one line first (on stderr with --json, so stdout stays one JSON document).
         const judged = sums.find((s) => s.name === o.manifest!.judged);
@@ -247,4 +298,14 @@ Examples:
       }
       if (sums.some((s) => !s.reproduced)) ctx.setExit(EXIT.findings);
     });
+}
+
+/** Each run of a sweep as a matrix cell, with its timeline section. */
+function sweepCells(sums: ScenarioSummary[], runs: ScenarioRun[]): { result: MatrixResult; section: string }[] {
+  return sums.map((s, i) => {
+    const condition = { protocol: s.protocol as MatrixResult['entry']['condition']['protocol'], propagationDelaySeconds: s.propagationDelaySeconds, app: (s.app.closesPort ? 'closes-port' : 'serves-until-exit') as AppBehaviour };
+    const entry = { id: `${s.name}--${conditionKey(condition)}`, scenario: s.name, condition };
+    const result: MatrixResult = { entry, requests: s.requests, failedRequests: s.failedRequests, egressCalls: s.egressCalls, failedEgress: s.failedEgress, podsKilled: s.podsKilled, podsTerminated: s.podsTerminated };
+    return { result, section: timelineSection(entry.id, `${s.name} · ${conditionLabel(condition)}`, s, runs[i]!) };
+  });
 }
