@@ -29,6 +29,11 @@ export interface EnvoyConfig {
   appPort: number;
   /** http2: inbound is h2c, forwarded to the app over h2c, drained with GOAWAY. Default http1. */
   protocol?: LabProtocol;
+  /**
+   * EXIT_ON_ZERO_ACTIVE_CONNECTIONS: Istio's bootstrap then adds `downstream_cx_active` to Envoy's stats
+   * inclusion (istio pkg/bootstrap/config.go:295-297); without it Envoy does not report it.
+   */
+  exitOnZero?: boolean;
   /** The pod's own Service, as its Envoy names the cluster (default app.lab.svc.cluster.local). */
   service?: string;
   ports: ProxyPorts;

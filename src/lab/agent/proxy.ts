@@ -99,7 +99,30 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
       return;
     }
     if (u.pathname === '/stats') {
-      res.end(`listener.0.0.0.0_${ports.inbound}.downstream_cx_active: ${active.inbound}\nlistener.0.0.0.0_${ports.outbound}.downstream_cx_active: ${active.outbound}\n`);
+      // What Istio's stats inclusion lets through by default (pkg/bootstrap/config.go:64, prefixes
+      // cluster_manager, listener_manager, server, ...); downstream_cx_active only with
+      // EXIT_ON_ZERO_ACTIVE_CONNECTIONS (config.go:68, 295-297). `filter` is a regex on the name.
+      const stats: [string, number][] = [
+        ['listener_manager.total_listeners_active', draining === 'none' ? 4 : 0],
+        ['listener_manager.total_listeners_draining', draining === 'none' ? 0 : draining === 'inbound' ? 1 : 4],
+        ['server.live', 1],
+        ['server.state', draining === 'none' ? 0 : 1],
+        ...(cfg.exitOnZero
+          ? ([
+              [`listener.0.0.0.0_${ports.inbound}.downstream_cx_active`, active.inbound],
+              [`listener.0.0.0.0_${ports.outbound}.downstream_cx_active`, active.outbound],
+            ] as [string, number][])
+          : []),
+      ];
+      let re: RegExp | undefined;
+      try {
+        re = u.searchParams.has('filter') ? new RegExp(u.searchParams.get('filter') ?? '') : undefined;
+      } catch {
+        res.writeHead(400);
+        res.end('Invalid re2 regex\n');
+        return;
+      }
+      res.end(stats.filter(([n]) => !re || re.test(n)).map(([n, v]) => `${n}: ${v}\n`).join(''));
       return;
     }
     if (u.pathname === '/quitquitquit' && req.method === 'POST') {
