@@ -60,15 +60,21 @@ const PROC_MISS = (what: string): string =>
 function renderStrategy(s: WaitStrategy, i: number): Rendered {
   switch (s.kind) {
     case 'app-connections':
-      // A client connection of the app: ESTABLISHED or SYN_SENT, owned by a UID other than the
-      // proxy's, to a non-loopback address (not the pod's own localhost traffic), whose local port is
-      // not a listening port (so not a connection some client opened to the pod).
+      // A connection the app still works on: ESTABLISHED or SYN_SENT, owned by a UID other than the
+      // proxy's, whose local port is not a listening port (not a client's connection the app's open
+      // listener answers; app-listeners holds for those), and whose peer is not loopback (the pod's own
+      // localhost traffic) except Envoy's inbound source 127.0.0.6 / ::6 (ADR 016): an inbound request
+      // the app still answers after it closed its port must not lose its response to an early release.
       return {
         defs: `md_crow() {
   case $3 in 01|02) ;; *) return 1 ;; esac
   [ "$4" = ${PROXY_UID} ] && return 1
-  md_loopback "\${2%:*}" && return 1
   case "$md_lports" in *" \${1##*:} "*) return 1 ;; esac
+  case \${2%:*} in
+    0600007F|0000000000000000FFFF00000600007F|00000000000000000000000006000000)
+      md_hit="inbound request from istio-proxy still open on port $((0x\${1##*:})), owned by uid $4"; return 0 ;;
+  esac
+  md_loopback "\${2%:*}" && return 1
   md_hit="connection to port $((0x\${2##*:})) owned by uid $4"; return 0
 }
 md_connections() {

@@ -42,13 +42,12 @@ export function defaultHoldTimeoutMs(): number {
 
 /**
  * The hold from command-line options (the one validator: plan/hold-settings.ts). Bad value → InputError (exit 2).
- * Without --wait-for it is the hold inject writes (ADR 015): while the app listens or owns a connection,
- * released after the linger. Never pilot-agent's drain at start: one template serves every pod, and only
- * a pod whose every app container waits for its traffic to leave may end without Istio's drain (ADR 016).
+ * Without --wait-for it is the hold inject writes (ADR 015, 016): while the app listens or owns a
+ * connection, released after the linger, pilot-agent's inbound drain asked for at the start.
  */
 export function holdFromOptions(o: HoldOptions): HoldSpec {
   if (o.waitFor?.length) return checkHold(holdSettings(o, defaultHoldTimeoutMs()));
-  return checkHold({ ...holdSettings({ ...o, waitFor: [...DEFAULT_INJECT_WAIT_FOR] }, defaultHoldTimeoutMs()), lingerMs: DEFAULT_HOLD_LINGER_MS });
+  return checkHold({ ...holdSettings({ ...o, waitFor: [...DEFAULT_INJECT_WAIT_FOR] }, defaultHoldTimeoutMs()), lingerMs: DEFAULT_HOLD_LINGER_MS, drainAtStart: true });
 }
 
 /** Parse one catalog entry / annotation value: strategies separated by `;`. */

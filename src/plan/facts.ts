@@ -214,15 +214,16 @@ export function appDelayDecision(site: PodTemplateSite, s: SettingsT): AppDelayD
 }
 
 /**
- * The hold inject writes when the policy names none of its own (ADR 015): while the app listens or
- * owns a connection, released after a linger; pilot-agent drains inbound at the start when every app
- * container's delay is the traffic-gone wait (then nothing can be in flight inbound at SIGTERM, and
- * pilot-agent exits at once instead of its terminationDrainDuration, ADR 016).
+ * The hold inject writes (ADR 015): the policy's waitFor, else while the app listens or owns a
+ * connection. A hold that watches the app's connections (outbound calls, and inbound requests from
+ * Envoy it still answers after closing its port) also lingers, and asks pilot-agent to drain inbound
+ * at the start: keep-alive clients are told to go, and pilot-agent exits at once after the hold
+ * instead of its blind terminationDrainDuration, with nothing of the app's left in flight (ADR 016).
  */
-export function defaultHoldShape(s: SettingsT, drainAtStart: boolean): Pick<HoldSpec, 'strategies' | 'lingerMs' | 'drainAtStart'> {
+export function defaultHoldShape(s: SettingsT): Pick<HoldSpec, 'strategies' | 'lingerMs' | 'drainAtStart'> {
   const strategies = (s.proxy?.waitFor ?? DEFAULT_INJECT_WAIT_FOR).map(parseStrategy);
   const conns = strategies.some((w) => w.kind === 'app-connections');
-  return { strategies, ...(conns ? { lingerMs: DEFAULT_HOLD_LINGER_MS } : {}), ...(drainAtStart ? { drainAtStart: true } : {}) };
+  return { strategies, ...(conns ? { lingerMs: DEFAULT_HOLD_LINGER_MS, drainAtStart: true } : {}) };
 }
 
 export interface PodShutdownFacts {
@@ -325,9 +326,14 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const via = ctx.via ?? s.via ?? (selectsTemplate ? 'template' : 'override');
   // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
   const wantsHold = policy !== null && !native && !site.isJobLike && !s.proxy?.preStop;
-  // Inbound can be in flight at SIGTERM unless every app container waited for traffic to leave.
-  const everyAppWaits = apps.length > 0 && apps.every((a) => a.preStop !== undefined && 'wait' in a.preStop);
-  const shape = defaultHoldShape(s, everyAppWaits && via === 'override');
+  const shape = defaultHoldShape(s);
+  // A drain someone set (mesh defaults, the pod's ProxyConfig, the policy) is kept as Istio applies it:
+  // after /drain, pilot-agent would skip it at SIGTERM (ADR 016).
+  const drainSet = drain.terminationDrainMs !== undefined || drain.exitOnZero !== undefined || drain.minimumDrainMs !== undefined;
+  if (drainSet && shape.drainAtStart) {
+    delete shape.drainAtStart;
+    if (wantsHold && via === 'override') notes.push("the hold does not ask pilot-agent to drain at start: the drain settings this pod has (terminationDrainDuration, EXIT_ON_ZERO_ACTIVE_CONNECTIONS or MINIMUM_DRAIN_DURATION) run after it as Istio applies them");
+  }
   const strategies: WaitStrategy[] = shape.strategies;
   const fixedSleep = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
   const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);

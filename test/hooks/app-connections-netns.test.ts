@@ -2,7 +2,8 @@
  * The hold's app-connections strategy and linger (ADR 014) against real sockets, under dash, bash and
  * busybox sh: the proxy stays while the app (any UID but 1337) has a client connection to a
  * non-loopback address, also when the app closed its only port first; Envoy's own (UID 1337),
- * loopback and inbound connections do not hold. drain-at-start calls pilot-agent's drain once.
+ * loopback and inbound connections do not hold, except an inbound request from Envoy (127.0.0.6) the app
+ * still answers after it closed its port. drain-at-start calls pilot-agent's drain once.
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,6 +93,30 @@ describe.skipIf(!root.ok)('hold: app-connections and linger, in a network namesp
           expect(run.exitAt - closed).toBeLessThanOrEqual(LINGER + SLACK);
         } finally {
           await Promise.all([envoyOut.kill(), local.kill(), inbound.kill(), app.kill()]);
+        }
+      });
+
+      it("an inbound request from Envoy (127.0.0.6) the app still answers after closing its port holds until it ends + linger (ADR 016)", async () => {
+        const app = await pod.listen('app', [{ port: 8080 }]);
+        // Envoy's inbound passthrough: UID 1337, bound to 127.0.0.6, to the app's port.
+        const fromEnvoy = await pod.client({ connect: [{ host: '127.0.0.1', port: 8080, localAddress: '127.0.0.6' }] }, PROXY_UID);
+        let done = 0;
+        try {
+          const run = await pod.runHook(shell, renderHoldScript(hold()), {
+            path: onlySleep,
+            whileRunning: async (log) => {
+              await waitForLog(log, /app-listeners: holding \(port 8080 listens\)/);
+              await app.close(8080);
+              await waitForLog(log, /app-connections: holding( again)? \(inbound request from istio-proxy still open on port 8080/);
+              await sleep(1000);
+              done = await fromEnvoy.close();
+            },
+          });
+          expect(run.code).toBe(0);
+          expect(run.exitAt - done).toBeGreaterThanOrEqual(LINGER);
+          expect(run.exitAt - done).toBeLessThanOrEqual(LINGER + SLACK);
+        } finally {
+          await Promise.all([fromEnvoy.kill(), app.kill()]);
         }
       });
 

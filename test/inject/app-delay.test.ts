@@ -80,7 +80,10 @@ describe('inject: the app delay from the policy', () => {
     const fixed = run(policyFile('    delay: 8s\n    shell: true\n'));
     expect(fixed.app.lifecycle!.preStop).toEqual({ sleep: { seconds: 8 } });
     expect(fixed.r.notes).toEqual([]);
-    expect(fixed.holdScript).not.toContain('drain inbound');
+    // the hold drains at start whatever the app's delay: it watches the app's inbound requests itself (ADR 016)
+    expect(fixed.holdScript).toContain('asked pilot-agent to drain inbound');
+    const listenersOnly = run(policyFile('    shell: true\n', '  proxy:\n    waitFor: [app-listeners]\n'));
+    expect(listenersOnly.holdScript).not.toContain('drain inbound');
   });
 
   it('judging the written pod (lint) gives the budget inject wrote: the wait at its bound, the hold\'s linger read back', () => {

@@ -71,8 +71,8 @@ describe('podShutdownFacts', () => {
     expect(f.drain.seconds).toBe(5);
     // 5 (app sleep) + 20 (app shutdown) + 1 (linger) + 5 (drain) + 2 (margin)
     expect(f.grace).toEqual({ set: undefined, required: 33, value: 33 });
-    // No drain at start: with a fixed sleep, inbound can still be in flight at SIGTERM; Istio's drain stays.
-    expect(f.hold).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 1000, timeoutMs: 26_000, intervalMs: 200 });
+    // The hold watches the app's connections (inbound from Envoy included), so it drains at start (ADR 016).
+    expect(f.hold).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 1000, drainAtStart: true, timeoutMs: 26_000, intervalMs: 200 });
   });
   it('app.shell: the traffic-gone wait with its defaults; the grace period counts its upper bound; pilot-agent drains at start', () => {
     const f = podShutdownFacts(site(), pod(), policy({ defaults: { app: { shell: true } } }));
@@ -98,13 +98,25 @@ describe('podShutdownFacts', () => {
     expect(fixed.apps[0]).toEqual({ name: 'app', preStop: { sleepSeconds: 7 }, delaySeconds: 7 });
     expect(fixed.appDelay).toEqual({ kind: 'fixed', seconds: 7 });
     expect(fixed.notes).toEqual([]);
-    expect(fixed.hold?.drainAtStart).toBeUndefined();
   });
-  it("a container with its own preStop keeps it, and then pilot-agent does not drain at start (that app's SIGTERM is not observed)", () => {
+  it('a container with its own preStop keeps it; a waitFor without app-connections gets neither linger nor drain at start', () => {
     const two = pod({ containers: [{ name: 'app', image: 'a' }, { name: 'side', image: 'b', lifecycle: { preStop: { exec: { command: ['sleep', '3'] } } } }] });
     const f = podShutdownFacts(site(), two, policy({ defaults: { app: { shell: 'image' } } }));
     expect(f.apps.map((a) => [a.name, a.delaySeconds])).toEqual([['app', 30], ['side', 3]]);
-    expect(f.hold?.drainAtStart).toBeUndefined();
+    expect(f.hold?.drainAtStart).toBe(true);
+    const listeners = podShutdownFacts(site(), two, policy({ defaults: { proxy: { waitFor: ['app-listeners'] } } }));
+    expect(listeners.hold).toEqual({ strategies: [{ kind: 'app-listeners' }], timeoutMs: 26_000 - 1000, intervalMs: 200 });
+  });
+  it('drain settings someone set are kept: no drain at start (pilot-agent would skip them), said', () => {
+    const byPolicy = podShutdownFacts(site(), pod(), policy({ defaults: { proxy: { exitOnZeroActiveConnections: true } } }));
+    expect(byPolicy.hold?.drainAtStart).toBeUndefined();
+    expect(byPolicy.hold?.lingerMs).toBe(1000);
+    expect(byPolicy.notes.join('\n')).toMatch(/does not ask pilot-agent to drain at start/);
+    const byPod = podShutdownFacts(site(), pod({ annotations: { 'proxy.istio.io/config': '{"terminationDrainDuration": "12s"}' } }), DEFAULT_POLICY);
+    expect(byPod.hold?.drainAtStart).toBeUndefined();
+    const byMesh = podShutdownFacts(site(), pod(), DEFAULT_POLICY, { meshProxyConfig: { terminationDrainMs: 8000 } });
+    expect(byMesh.hold?.drainAtStart).toBeUndefined();
+    expect(podShutdownFacts(site(), pod(), DEFAULT_POLICY).hold?.drainAtStart).toBe(true);
   });
   it('judging as written: meshdrain\'s rendered wait counts at its upper bound', async () => {
     const { appWaitExecCommand } = await import('../../src/hooks/app-wait.js');
