@@ -42,6 +42,12 @@ export const DEFAULT_TEMPLATE_NAME = 'meshdrain';
 export const INJECTOR_BEGIN_MARK = 'meshdrain:begin';
 export const INJECTOR_END_MARK = 'meshdrain:end';
 
+/**
+ * meshdrain's native drain starts this many seconds before the app's preStop delay ends, so
+ * keep-alive clients are told to leave while the app still accepts (ADR 062).
+ */
+export const NATIVE_DRAIN_LEAD_SECONDS = 1;
+
 /** Annotations meshdrain itself defines (Istio's are in istio/facts.ts). */
 export const MESHDRAIN_ANNOTATIONS = Object.freeze({
   /** A wait strategy list instead of raw shell (see hooks/strategy.ts), read by a patched injector. */

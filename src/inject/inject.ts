@@ -1,13 +1,16 @@
 /** meshdrain inject, as a pure function over one file's text. The CLI adds files, flags and writes. */
 import type { Document } from 'yaml';
-import { ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
 import { InputError } from '../errors.js';
 import { applyPlan } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
+import type { ShutdownPlan } from '../plan/types.js';
+import type { DataPlaneMode } from '../model/data-plane.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { loadDocuments, manifestCount, pathCrossesAlias, posOfPath } from '../yaml/load.js';
+import { namespacesIn } from '../mesh/namespaces.js';
 import { applyEdits, detectIndentSeq, diffValues, type Path, type SetOp } from '../yaml/splice.js';
 
 export interface InjectOptions extends PlanOptions {
@@ -34,14 +37,42 @@ export interface InjectResult {
   notes: string[];
   /** For stderr with --verbose: what passed through untouched. */
   verbose: string[];
+  /** Per workload: its data-plane mode and why, and what carried meshdrain's proxy settings (--explain). */
+  modes: WorkloadMode[];
+}
+
+export interface WorkloadMode {
+  file: string;
+  line: number;
+  col: number;
+  workload: string;
+  mode: DataPlaneMode;
+  reason: string;
+  /** What meshdrain wrote for the proxy, in words (docs/modes.md). */
+  wrote: string;
+}
+
+/** What meshdrain wrote for istio-proxy, in words, from the plan. */
+function proxyWrites(plan: ShutdownPlan): string {
+  if (plan.leave) return 'nothing: left as written';
+  const parts: string[] = [];
+  const carrier = plan.via === 'annotation' ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation` : plan.via === 'override' ? 'an istio-proxy override stub' : 'the custom injection template';
+  if (plan.hold || plan.proxyPreStop) parts.push(`the classic hold (${plan.via === 'template' ? 'the custom injection template' : carrier})`);
+  if (plan.nativeDrain) parts.push(`the native drain (${plan.via === 'template' ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation` : carrier})`);
+  if (!parts.length) parts.push('no istio-proxy settings');
+  const delayed = plan.apps.filter((a) => a.preStop).map((a) => a.name);
+  if (delayed.length) parts.push(`app delay on ${delayed.join(', ')}`);
+  parts.push(`grace ${plan.graceSeconds}s`);
+  return parts.join('; ');
 }
 
 /** A short description of a set-op relative to the pod template. */
 function describe(op: SetOp, templatePath: Path, pod: PodTemplate): string {
   const rel = op.path.slice(templatePath.length);
   const [a, b, c] = rel;
-  if (a === 'metadata' && b === 'annotations') return typeof c === 'string' ? `set annotation ${c}` : 'add annotations';
-  if (a === 'metadata') return 'add annotations';
+  const keys = (v: unknown): string => (isRecord(v) ? Object.keys(v).join(', ') : '');
+  if (a === 'metadata' && b === 'annotations') return typeof c === 'string' ? `set annotation ${c}` : `add annotations ${keys(op.value)}`.trimEnd();
+  if (a === 'metadata') return `add annotations ${isRecord(op.value) ? keys(op.value.annotations) : ''}`.trimEnd();
   if (a === 'spec' && b === 'terminationGracePeriodSeconds') return `raise terminationGracePeriodSeconds to ${String(op.value)}`;
   if (a === 'spec' && (b === 'containers' || b === 'initContainers') && typeof c === 'number') {
     const list = (b === 'containers' ? pod.spec?.containers : pod.spec?.initContainers) ?? [];
@@ -60,7 +91,10 @@ const reachesIntoAlias = (doc: Document, path: Path): boolean => pathCrossesAlia
 export function injectText(text: string, file: string, opts: InjectOptions = {}): InjectResult {
   const policy = opts.policy ?? DEFAULT_POLICY;
   const loaded = loadDocuments(text, file);
-  const res: InjectResult = { file, output: text, changed: false, documents: manifestCount(loaded), changes: [], notes: [], verbose: [] };
+  // Namespace objects are evidence of injection and ambient (ADR 060): the run's (the CLI scans every
+  // input), else this file's own.
+  const namespaces = opts.namespaces ?? new Map(namespacesIn(loaded).map((n) => [n.name, n]));
+  const res: InjectResult = { file, output: text, changed: false, documents: manifestCount(loaded), changes: [], notes: [], verbose: [], modes: [] };
   const edits: { doc: Document; ops: SetOp[] }[] = [];
 
   for (const { doc, value } of loaded.docs) {
@@ -78,12 +112,14 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       if (problem) throw new InputError(`${name}: ${problem.message}`, posOfPath(loaded, doc, [...site.templatePath, ...problem.path]));
       if (injectionDisabled(pod)) {
         res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: ${ANNOTATIONS.inject} is "false"; left alone`);
+        res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: 'none', reason: `${ANNOTATIONS.inject} is "false"`, wrote: 'nothing: opted out' });
         continue;
       }
       // Errors about the pod's proxy config point at that annotation.
       const where = posOfPath(loaded, doc, [...site.templatePath, 'metadata', 'annotations', ANNOTATIONS.proxyConfig]);
-      const plan = planFor(site, pod, policy, { ...opts, where });
+      const plan = planFor(site, pod, policy, { ...opts, namespaces, where });
       res.notes.push(...plan.notes.map((n) => `${file}:${pos.line}:${pos.col}: ${n}`));
+      res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: plan.mode.mode, reason: plan.mode.reason, wrote: proxyWrites(plan) });
       const edited = applyPlan(pod, plan, {
         mergeProxyConfig: Object.keys(plan.proxyConfig).length ? (existing) => mergeProxyConfigAnnotation(existing, plan.proxyConfig, pos) : undefined,
       });

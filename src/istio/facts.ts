@@ -67,6 +67,9 @@ export const NATIVE_SIDECAR_VERSIONS = Object.freeze({
   istioAuto: { major: 1, minor: 27 }, // ENABLE_NATIVE_SIDECARS=auto: on when the kubelet is ≥ 1.33
 });
 
+/** Kubernetes' preStop `sleep` action: beta (on by default) in 1.30, GA in 1.34 (KEP-3960). Before it, a delay needs exec sleep. */
+export const PRESTOP_SLEEP_ACTION_VERSION = Object.freeze({ major: 1, minor: 30 });
+
 /** pilot-agent's status port: health (/app-health), /quitquitquit, /drain (istio/istio pkg/config/constants). */
 export const AGENT_STATUS_PORT = 15020;
 

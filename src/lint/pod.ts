@@ -3,7 +3,8 @@
  * (mesh defaults ← annotation ← injected env), native or classic sidecar, and positions for everything.
  */
 import type { Document } from 'yaml';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
+import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { goBool } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import { parseEmbedded, type LoadedFile } from '../yaml/load.js';
@@ -271,7 +272,7 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
   const injected = optedOut ? null : podShutdownFacts(site, asWritten, DEFAULT_POLICY, ctx);
   // Lint judges a pod as if it is injected (meshedBy): native means "a native sidecar if injected".
   const native = { native: facts.mode.sidecar === 'native', why: facts.mode.reason, at: modeLoc(partial, facts.mode, opts) };
-  const hold = proxyHold(partial, opts);
+  const hold = proxyHold(partial, opts, facts.mode.sidecar === 'native');
   // Istio's own rules say this pod gets no sidecar (hostNetwork, an ignored namespace, a Namespace in
   // the input without injection, ambient): the sidecar rules have nothing to judge.
   const unmeshed = facts.mode.injection === 'no' && !optedOut;
@@ -296,12 +297,30 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
 
 const STANDARD_TEMPLATES = new Set(ISTIO_TEMPLATES);
 
+/** istio-proxy's preStop in the proxy.istio.io/overrides annotation, for the sidecar kind; positions point at the annotation. */
+function overridesPreStop(pod: PodBase, native: boolean): HookView | undefined {
+  const raw = pod.annotations[INJECTOR_ANNOTATIONS.overrides];
+  if (raw === undefined) return undefined;
+  const path: Path = [...pod.base, 'metadata', 'annotations', INJECTOR_ANNOTATIONS.overrides];
+  const at = pod.locKey(['metadata', 'annotations', INJECTOR_ANNOTATIONS.overrides]);
+  const entry = proxyOverride(parseOverrides(raw, { file: at.file, line: at.line, col: at.column }), native ? 'native' : 'classic');
+  const handler = entry?.lifecycle?.preStop;
+  if (!handler) return undefined;
+  const view = hookView(pod.loaded, pod.doc, path, handler);
+  if (!view) return undefined;
+  return { ...view, path, locAt: () => at, from: `${INJECTOR_ANNOTATIONS.overrides} annotation` };
+}
+
 /**
  * The proxy's preStop, by what wins at injection: the pod's own istio-proxy entry (strategic-merged last);
  * for pods not injected yet, a custom template the pod selects, then meshdrain's patched-injector
  * annotations, then the mesh-wide global.proxy.lifecycle. An already injected pod shows what it got.
  */
-function proxyHold(pod: PodBase, opts: LintOptions): HookView | null {
+function proxyHold(pod: PodBase, opts: LintOptions, native: boolean): HookView | null {
+  // Istio reads the proxy.istio.io/overrides annotation before the pod's own entry
+  // (reapplyOverwrittenContainers): `initContainers` for a native sidecar, `containers` for a classic one.
+  const carried = overridesPreStop(pod, native);
+  if (carried) return carried;
   const own = pod.proxy?.preStop;
   if (own) return own;
   if (pod.proxy && !pod.proxyIsStub) return null; // injected already: no preStop means none

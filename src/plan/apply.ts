@@ -3,7 +3,8 @@ import { appWaitExecCommand } from '../hooks/app-wait.js';
 import { holdExecCommand, shellInitCommand } from '../hooks/hold.js';
 import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 import { templateAnnotationValue } from '../istio/template.js';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
+import { withProxyOverrides } from '../istio/overrides.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
 import type { ShellSource, ShutdownPlan } from './types.js';
 
@@ -63,6 +64,7 @@ function bringShell(spec: NonNullable<PodTemplate['spec']>, shell: ShellSource &
 
 /** Apply a plan to a pod template; returns a new object and never mutates the input. */
 export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { templateName?: string; mergeProxyConfig?: (existing: string | undefined) => string | undefined } = {}): PodTemplate {
+  if (plan.leave) return structuredClone(pod);
   const out = structuredClone(pod);
   const meta = (out.metadata ??= {});
   const spec = (out.spec ??= {});
@@ -74,19 +76,43 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
   const mergedConfig = opts.mergeProxyConfig?.(annotations[ANNOTATIONS.proxyConfig]);
   if (mergedConfig !== undefined) annotations[ANNOTATIONS.proxyConfig] = mergedConfig;
 
-  if ((plan.hold || plan.proxyPreStop) && plan.via === 'template') {
+  const classicHandler = proxyPreStop(plan);
+  const nativeHandler: Handler | undefined = plan.nativeDrain ? { exec: { command: [...plan.nativeDrain] } } : undefined;
+  // The shell a distroless proxy needs: for the hold, and for a native drain that sleeps first.
+  const needsShell = plan.shell.kind === 'init-container' && ((classicHandler !== undefined && !plan.proxyPreStop && plan.via !== 'template') || (nativeHandler !== undefined && plan.nativeDrain![0] !== 'pilot-agent'));
+  const withShell = (c: Container): Container => {
+    if (needsShell && plan.shell.kind === 'init-container') bringShell(spec, plan.shell, c);
+    return c;
+  };
+  const viaTemplate = plan.via === 'template';
+  if (viaTemplate && classicHandler) {
     annotations[ANNOTATIONS.templates] = templateAnnotationValue(plan.templateName ?? opts.templateName ?? DEFAULT_TEMPLATE_NAME, annotations[ANNOTATIONS.templates]);
-  } else if (plan.hold || plan.proxyPreStop) {
-    const handler = proxyPreStop(plan)!;
+  }
+  // With the template, the classic hold comes from istiod; a native drain still goes in the annotation.
+  const classicHere = viaTemplate ? undefined : classicHandler;
+  if (classicHere || nativeHandler) {
     const containers = (spec.containers ??= []);
-    let proxy = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
-    if (!proxy) {
-      // The override stub Istio strategic-merges into the injected sidecar; auto-injection stays on.
-      proxy = { name: PROXY_CONTAINER, image: 'auto' };
-      containers.push(proxy);
+    const own = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+    if (own || plan.via === 'override') {
+      // The pod's own istio-proxy entry (the user's stub, or an injected proxy), or the override stub
+      // Istio strategic-merges into the sidecar it injects (written only where injection happens).
+      let proxy = own;
+      if (!proxy) {
+        proxy = { name: PROXY_CONTAINER, image: AUTO_IMAGE };
+        containers.push(proxy);
+      }
+      const native = plan.mode.mode === 'native' || (own !== undefined && own.restartPolicy === 'Always');
+      const handler = native ? (nativeHandler ?? classicHere) : (classicHere ?? nativeHandler);
+      setPreStop(withShell(proxy), handler!);
+    } else {
+      // The proxy.istio.io/overrides annotation: `containers` is read for a classic sidecar,
+      // `initContainers` for a native one; a pod never injected ignores it (ADR 061).
+      const entry = (h: Handler): Container => withShell({ name: PROXY_CONTAINER, lifecycle: { preStop: h } });
+      annotations[INJECTOR_ANNOTATIONS.overrides] = withProxyOverrides(annotations[INJECTOR_ANNOTATIONS.overrides], {
+        ...(classicHere ? { classic: entry(classicHere) } : {}),
+        ...(nativeHandler ? { native: entry(nativeHandler) } : {}),
+      });
     }
-    setPreStop(proxy, handler);
-    if (plan.shell.kind === 'init-container' && !plan.proxyPreStop) bringShell(spec, plan.shell, proxy);
   }
 
   for (const app of plan.apps) {

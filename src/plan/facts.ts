@@ -10,17 +10,18 @@
  */
 import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
-import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, SHELL_MOUNT_PATH } from '../constants.js';
+import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
 import { parseStrategy } from '../hooks/strategy.js';
-import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
+import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
 import { defaultHoldTimeoutMs } from '../istio/holds.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import type { ModeDecision } from '../model/data-plane.js';
 import { parseDuration } from '../model/duration.js';
-import type { Version } from '../model/version.js';
-import type { Container, PodTemplate, PodTemplateSite } from '../model/workload.js';
+import { atLeast, formatVersion, type Version } from '../model/version.js';
+import type { Container, Handler, PodTemplate, PodTemplateSite } from '../model/workload.js';
 import type { Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
 import type { SettingsT } from '../policy/schema.js';
@@ -53,7 +54,7 @@ export interface ShutdownContext {
   /** Where the pod's proxy.istio.io/config annotation is, for errors in it. */
   where?: SourcePos;
   /** Overrides the policy's `via`. */
-  via?: 'override' | 'template';
+  via?: Carrier;
   /** The workload's namespace when the manifest does not name it (a run's --namespace); default: the manifest's. */
   namespace?: string;
   /** Namespace objects of the run's input stream: evidence of injection and ambient labels. */
@@ -240,9 +241,23 @@ export interface PodShutdownFacts {
   appShutdownSeconds: number;
   /** Effective drain: mesh defaults ← the pod's ProxyConfig ← the policy. */
   drain: DrainSettings & { seconds: number; unbounded: boolean };
-  via: 'override' | 'template';
-  /** The hold meshdrain adds (override stub); null when none (native, Job, raw preStop, judging). */
+  /**
+   * How meshdrain's istio-proxy settings reach the proxy (ADR 061): the proxy.istio.io/overrides
+   * annotation (default; inert where injection does not happen), an override stub container (only
+   * where injection is known to happen), or a custom injection template.
+   */
+  via: Carrier;
+  /** The hold meshdrain adds for a classic sidecar; null when none (native, Job, raw preStop, user's kept, judging). */
   hold: HoldSpec | null;
+  /**
+   * For a native sidecar: seconds after termination starts when meshdrain's drain replaces Istio's
+   * immediate one (ADR 062); null = Istio's drain stays (policy nativeDrain: istio, no app delay, a Job, the user's own).
+   */
+  nativeDrain: { delaySeconds: number } | null;
+  /** A preStop the user gave istio-proxy: kept (meshdrain writes none) or replaced (policy replaceUserPreStop). */
+  userProxyPreStop?: 'kept' | 'replaced';
+  /** meshdrain leaves this pod template as written, and why (gateways, istiod-managed Deployments). */
+  leave?: string;
   /**
    * A hold timeout the grace period must cover whole: the template's, or one the policy names.
    * undefined when the hold's timeout follows the grace period instead.
@@ -263,6 +278,35 @@ export interface PodShutdownFacts {
 }
 
 const seconds = (d: string | number) => parseDuration(d) / 1000;
+
+export type Carrier = 'annotation' | 'override' | 'template';
+
+/** A preStop meshdrain wrote (its hold, its native drain, through its shell): regenerated, not the user's. */
+export function isMeshdrainHandler(h: Handler | undefined): boolean {
+  const cmd = h?.exec?.command;
+  return Array.isArray(cmd) && cmd.some((a) => typeof a === 'string' && /meshdrain/.test(a));
+}
+
+/** Istio's own native preStop (an injected pod read back): Istio's, not the user's; meshdrain replaces it. */
+const isIstioNativeDrain = (h: Handler | undefined): boolean => {
+  const cmd = h?.exec?.command;
+  return Array.isArray(cmd) && cmd.length === NATIVE_DRAIN_PRESTOP.length && cmd.every((a, i) => a === NATIVE_DRAIN_PRESTOP[i]);
+};
+const isUsers = (h: Handler | undefined): h is Handler => h !== undefined && !isMeshdrainHandler(h) && !isIstioNativeDrain(h);
+
+/** The user's own istio-proxy preStop: on an istio-proxy container of the pod, else in the overrides annotation. */
+export function userProxyPreStop(pod: PodTemplate, where?: SourcePos): Handler | undefined {
+  const spec = pod.spec ?? {};
+  const own = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].find((c) => c.name === PROXY_CONTAINER);
+  const fromPod = own?.lifecycle?.preStop;
+  if (isUsers(fromPod)) return fromPod;
+  const o = parseOverrides(pod.metadata?.annotations?.[INJECTOR_ANNOTATIONS.overrides], where);
+  for (const kind of ['classic', 'native'] as const) {
+    const h = proxyOverride(o, kind)?.lifecycle?.preStop;
+    if (isUsers(h)) return h;
+  }
+  return undefined;
+}
 
 /**
  * The shutdown facts of one pod template. `policy` null judges the pod as written (lint); a policy
@@ -299,6 +343,17 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   // requests still routed to it. The delay waits until inbound traffic has left the pod where a shell
   // can run the wait, else a sleep of a guessed length (not for Jobs: no Service).
   const appDelay = policy ? appDelayDecision(site, s) : undefined;
+  // Kubernetes before 1.30 has no preStop `sleep` action: an exec sleep where the policy says the
+  // app images have a shell (app.shell), else no delay at all, said plainly.
+  const noSleepAction = atLeast(ctx.kubeVersion, PRESTOP_SLEEP_ACTION_VERSION.major, PRESTOP_SLEEP_ACTION_VERSION.minor) === false;
+  const cannotDelay: string[] = [];
+  const sleepFor = (name: string, secs: number): AppContainerPlan => {
+    const whole = Math.ceil(secs);
+    if (!noSleepAction) return { name, preStop: { sleepSeconds: whole }, delaySeconds: secs };
+    if (s.app?.shell === true || s.app?.shell === 'image') return { name, preStop: { exec: ['/bin/sh', '-c', `sleep ${whole}`] }, delaySeconds: secs };
+    cannotDelay.push(name);
+    return { name, delaySeconds: 0 };
+  };
   const apps: AppContainerPlan[] = [];
   for (const c of pod.spec?.containers ?? []) {
     if (c.name === PROXY_CONTAINER) continue;
@@ -306,11 +361,15 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     // meshdrain's own wait from an earlier run is not the user's preStop: it is rendered again from the policy.
     const userPreStop = c.lifecycle?.preStop !== undefined && !(policy && isAppWaitHandler(pod, c.name));
     if (named && 'preStop' in named) apps.push({ name: c.name, preStop: { exec: named.preStop }, delaySeconds: handlerDelaySeconds({ exec: { command: named.preStop } }) });
-    else if (named && 'sleep' in named) apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(seconds(named.sleep)) }, delaySeconds: seconds(named.sleep) });
+    else if (named && 'sleep' in named) apps.push(sleepFor(c.name, seconds(named.sleep)));
     else if (appDelay?.kind === 'wait' && !userPreStop) apps.push({ name: c.name, preStop: { wait: appDelay.wait, shell: appDelay.shell }, delaySeconds: appDelay.wait.maxMs / 1000 });
-    else if ((appDelay?.kind === 'fixed' || appDelay?.kind === 'guessed') && appDelay.seconds > 0 && !userPreStop) {
-      apps.push({ name: c.name, preStop: { sleepSeconds: Math.ceil(appDelay.seconds) }, delaySeconds: appDelay.seconds });
-    } else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop ? handlerDelaySeconds(c.lifecycle.preStop) : 0 });
+    else if ((appDelay?.kind === 'fixed' || appDelay?.kind === 'guessed') && appDelay.seconds > 0 && !userPreStop) apps.push(sleepFor(c.name, appDelay.seconds));
+    else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop ? handlerDelaySeconds(c.lifecycle.preStop) : 0 });
+  }
+  if (cannotDelay.length) {
+    notes.push(
+      `no app delay can be written for ${cannotDelay.join(', ')}: Kubernetes ${formatVersion(ctx.kubeVersion!)} has no preStop sleep action (${formatVersion(PRESTOP_SLEEP_ACTION_VERSION)}+), and the policy does not say the app images have /bin/sh (app.shell: true writes an exec sleep, or the wait that ends when traffic has left the pod)`,
+    );
   }
   const appDelaySeconds = Math.max(0, ...apps.map((a) => a.delaySeconds));
   const longest = apps.find((a) => a.delaySeconds === appDelaySeconds);
@@ -323,23 +382,42 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
 
   // A pod that already selects meshdrain's injection template gets its hold from there, not twice.
   const selectsTemplate = (annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).includes(policy?.template?.name ?? DEFAULT_TEMPLATE_NAME);
-  const via = ctx.via ?? s.via ?? (selectsTemplate ? 'template' : 'override');
+  const asked: Carrier = ctx.via ?? s.via ?? (selectsTemplate ? 'template' : 'annotation');
+  // An override stub is a real container (image "auto") wherever injection does not replace it: only
+  // where the input shows injection happens (ADR 061).
+  const stubSafe = mode.injection === 'yes' && (mode.mode === 'classic' || mode.mode === 'native');
+  const via: Carrier = asked === 'override' && !stubSafe ? 'annotation' : asked;
+  if (policy && asked === 'override' && !stubSafe && (sidecars.classic || sidecars.native)) {
+    notes.push(`via override: no istio-proxy stub, because injection is not known to happen (${mode.mode}); the ${INJECTOR_ANNOTATIONS.overrides} annotation carries the settings instead, inert without injection`);
+  }
+  // A preStop the user gave istio-proxy is theirs: kept unless the policy says replace, reported either way.
+  const userHandler = policy && (sidecars.classic || sidecars.native) ? userProxyPreStop(pod, ctx.where) : undefined;
+  const userKept = userHandler !== undefined && s.proxy?.replaceUserPreStop !== true;
+  let userPre: PodShutdownFacts['userProxyPreStop'];
+  if (userHandler) {
+    userPre = userKept ? 'kept' : 'replaced';
+    notes.push(
+      userKept
+        ? `${PROXY_CONTAINER} already has a preStop of yours: kept, and meshdrain adds no hold or drain of its own (policy proxy.replaceUserPreStop: true replaces it)`
+        : `${PROXY_CONTAINER}'s own preStop replaced by meshdrain's (policy proxy.replaceUserPreStop: true)`,
+    );
+  }
   // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
-  const wantsHold = policy !== null && !native && !site.isJobLike && !s.proxy?.preStop;
+  const wantsHold = policy !== null && !native && !site.isJobLike && !s.proxy?.preStop && !userKept;
   const shape = defaultHoldShape(s);
   // A drain someone set (mesh defaults, the pod's ProxyConfig, the policy) is kept as Istio applies it:
   // after /drain, pilot-agent would skip it at SIGTERM (ADR 016).
   const drainSet = drain.terminationDrainMs !== undefined || drain.exitOnZero !== undefined || drain.minimumDrainMs !== undefined;
   if (drainSet && shape.drainAtStart) {
     delete shape.drainAtStart;
-    if (wantsHold && via === 'override') notes.push("the hold does not ask pilot-agent to drain at start: the drain settings this pod has (terminationDrainDuration, EXIT_ON_ZERO_ACTIVE_CONNECTIONS or MINIMUM_DRAIN_DURATION) run after it as Istio applies them");
+    if (wantsHold && via !== 'template') notes.push("the hold does not ask pilot-agent to drain at start: the drain settings this pod has (terminationDrainDuration, EXIT_ON_ZERO_ACTIVE_CONNECTIONS or MINIMUM_DRAIN_DURATION) run after it as Istio applies them");
   }
   const strategies: WaitStrategy[] = shape.strategies;
   const fixedSleep = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
   const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
   // Judging a pod as written: the linger of meshdrain's own hold, when istio-proxy carries one.
   const writtenLinger = policy ? undefined : ownProxyHold(pod)?.lingerMs;
-  const lingerMs = wantsHold && via === 'override' ? shape.lingerMs : writtenLinger;
+  const lingerMs = wantsHold && via !== 'template' ? shape.lingerMs : writtenLinger;
   const lingerSeconds = lingerMs !== undefined ? lingerMs / 1000 : undefined;
   const budget = shutdownBudget({ appDelaySeconds, appDelayIsBound, appShutdownSeconds, lingerSeconds, drainSeconds: drain.seconds, fixedHoldSeconds: policy ? fixedSleep || undefined : undefined });
   // A hold whose timeout does not follow this pod's grace period is honoured whole: the custom
@@ -369,6 +447,18 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     const timeoutMs = s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceValue, drain.seconds);
     hold = { ...shape, strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
   }
+  // Native: Istio's preStop drains at deletion, while the app's delay still waits for endpoint
+  // removal (#60649); meshdrain's starts the same drain just before the delay ends (ADR 062).
+  let nativeDrain: PodShutdownFacts['nativeDrain'] = null;
+  const appDelayWhole = Math.ceil(appDelaySeconds);
+  if (policy && sidecars.native && !site.isJobLike && !userKept && s.proxy?.nativeDrain !== 'istio' && appDelayWhole > 0) {
+    nativeDrain = { delaySeconds: Math.max(0, appDelayWhole - NATIVE_DRAIN_LEAD_SECONDS) };
+  }
+  let leave: string | undefined;
+  if (policy && mode.mode === 'gateway') {
+    leave = mode.managed ? `${mode.reason}: left as written` : `${mode.reason}: istio-proxy left exactly as written, no app hold (lint checks its drain against its grace period)`;
+    notes.push(leave);
+  }
 
   return {
     mode,
@@ -380,6 +470,9 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     drain,
     via,
     hold,
+    nativeDrain,
+    ...(userPre ? { userProxyPreStop: userPre } : {}),
+    ...(leave ? { leave } : {}),
     fixedHoldTimeoutSeconds,
     budget,
     grace: { set, required, value: graceValue },
@@ -396,7 +489,14 @@ const drainOf = (p: { terminationDrainMs?: number; exitOnZeroActiveConnections?:
 
 /** istio-proxy's preStop as written, when it is a hold meshdrain rendered (read back by re-rendering). */
 function ownProxyHold(pod: PodTemplate): HoldSpec | null {
-  const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === PROXY_CONTAINER);
+  // The classic entry of the proxy.istio.io/overrides annotation first (Istio reads it first), then the pod's own.
+  let carried: Container | undefined;
+  try {
+    carried = proxyOverride(parseOverrides(pod.metadata?.annotations?.[INJECTOR_ANNOTATIONS.overrides]), 'classic');
+  } catch {
+    carried = undefined; // a bad annotation is reported where it is read with a position (userProxyPreStop)
+  }
+  const c = carried?.lifecycle?.preStop ? carried : [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === PROXY_CONTAINER);
   const argv = c?.lifecycle?.preStop?.exec?.command;
   return Array.isArray(argv) ? ownHold(argv) : null;
 }

@@ -3,9 +3,11 @@ import type { SourcePos } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import { siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
-import { podShutdownFacts, type ShutdownContext } from './facts.js';
+import { podShutdownFacts, sidecarsFor, type ShutdownContext } from './facts.js';
 import type { ProxyConfigPlan, ShellSource, ShutdownPlan } from './types.js';
 import { DEFAULT_SHELL_IMAGE, SHELL_MOUNT_PATH } from '../constants.js';
+import { nativeDrainExecCommand } from '../hooks/hold.js';
+import { NATIVE_DRAIN_PRESTOP } from '../istio/facts.js';
 
 export { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, SHELL_MOUNT_PATH } from '../constants.js';
 
@@ -20,7 +22,7 @@ const seconds = (d: string | number) => parseDuration(d) / 1000;
 export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy = DEFAULT_POLICY, opts: PlanOptions = {}): ShutdownPlan {
   const f = podShutdownFacts(site, pod, policy, opts);
   const s = f.settings;
-  const native = f.mode.mode === 'native';
+  const classic = sidecarsFor(f.mode).classic;
   const shell: ShellSource =
     s.proxy?.shell === 'init-container' ? { kind: 'init-container', image: s.proxy.shellImage ?? DEFAULT_SHELL_IMAGE, mountPath: SHELL_MOUNT_PATH } : { kind: 'image' };
 
@@ -31,9 +33,14 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
   if (s.proxy?.minimumDrainDuration !== undefined) proxyConfig.minimumDrainDuration = `${seconds(s.proxy.minimumDrainDuration)}s`;
 
   const name = siteName(site);
+  // Istio's drain, started when the app delay ends; exec only (never httpGet with it: #51865).
+  const nativeDrain = f.nativeDrain ? nativeDrainExecCommand(f.nativeDrain.delaySeconds, NATIVE_DRAIN_PRESTOP, f.nativeDrain.delaySeconds > 0 ? shell : { kind: 'image' }) : undefined;
   return {
+    mode: f.mode,
+    ...(nativeDrain ? { nativeDrain } : {}),
+    ...(f.leave ? { leave: f.leave } : {}),
     hold: f.hold,
-    proxyPreStop: native ? undefined : s.proxy?.preStop,
+    proxyPreStop: classic && f.userProxyPreStop !== 'kept' ? s.proxy?.preStop : undefined,
     shell,
     apps: f.apps,
     appShutdownSeconds: f.appShutdownSeconds,

@@ -1,3 +1,5 @@
+import type { ModeDecision } from '../model/data-plane.js';
+
 /**
  * The ShutdownPlan: pure data computed once per pod template; every door (inject, hook, image,
  * istio, lint, lab) is a thin adapter around it and never re-derives a decision made here.
@@ -77,8 +79,17 @@ export interface ShutdownPlan {
   /** Ask Istio for native sidecar mode: true/false to write, undefined to leave alone. */
   nativeSidecar?: boolean;
   proxyConfig: ProxyConfigPlan;
-  /** How the hold reaches the pod: an istio-proxy override stub, or a custom injection template. */
-  via: 'override' | 'template';
+  /**
+   * How the proxy settings reach istio-proxy (ADR 061): the proxy.istio.io/overrides annotation, an
+   * override stub container (only where injection is known to happen), or a custom injection template.
+   */
+  via: 'annotation' | 'override' | 'template';
+  /** The data-plane mode and why (mesh/mode.ts classifyMode), for --explain. */
+  mode: ModeDecision;
+  /** Native sidecar: meshdrain's istio-proxy preStop replacing Istio's immediate drain (exec only); undefined = none. */
+  nativeDrain?: string[];
+  /** Leave the pod template as written (gateways, istiod-managed Deployments), and why. */
+  leave?: string;
   /** With via template: the custom injection template the pod selects. */
   templateName?: string;
   /** Human-readable notes for stderr (e.g. "Job: asking for a native sidecar"). */

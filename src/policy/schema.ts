@@ -23,6 +23,11 @@ export const ProxySettings = z
     minimumDrainDuration: duration.optional(),
     holdApplicationUntilProxyStarts: z.boolean().optional(),
     nativeSidecar: z.boolean().optional().describe('Ask Istio for a native sidecar (sidecar.istio.io/nativeSidecar)'),
+    nativeDrain: z
+      .enum(['meshdrain', 'istio'])
+      .optional()
+      .describe("Native sidecars: meshdrain (default) replaces Istio's immediate preStop drain with one that starts when the app delay ends (ADR 062); istio keeps Istio's"),
+    replaceUserPreStop: z.boolean().optional().describe("A preStop the user already gave istio-proxy is kept (and reported) unless this is true"),
   })
   .strict();
 
@@ -33,7 +38,7 @@ export const AppSettings = z
       .union([z.boolean(), z.enum(['image', 'init-container'])])
       .optional()
       .describe(
-        "The app image has a POSIX /bin/sh (true or image): SIGTERM waits until inbound traffic has left the pod. init-container: a static busybox copied in by an init container (opt-in: one more image pull). false or unset: Kubernetes' native sleep of 5s, a guess (ADR 015)",
+        "The app image has a POSIX /bin/sh (true or image): SIGTERM waits until inbound traffic has left the pod. init-container: a static busybox copied in by an init container (opt-in: one more image pull). false or unset: Kubernetes' native sleep of 5s, a guess (ADR 015). With --kube-version below 1.30 (no preStop sleep action) a fixed delay is an exec sleep only where the image has /bin/sh (true or image); otherwise no delay can be written",
       ),
     shellImage: ProxySettings.shape.shellImage.describe('Image of the init container that brings the app a shell (default busybox:1.37.0-musl; a mirror for air-gapped registries). Setting it alone means shell: init-container'),
     quiet: duration.optional().describe('The traffic-gone wait ends once no inbound connection was seen for this long (default 1s)'),
@@ -53,7 +58,10 @@ export const Settings = z
     app: AppSettings.optional(),
     containers: z.record(z.string(), ContainerSettings).optional().describe('Per app container: a preStop command or a sleep'),
     gracePeriod: duration.optional().describe('Minimum terminationGracePeriodSeconds'),
-    via: z.enum(['override', 'template']).optional().describe('override: an istio-proxy stub in the pod; template: a custom injection template'),
+    via: z
+      .enum(['annotation', 'override', 'template'])
+      .optional()
+      .describe('annotation (default): the proxy.istio.io/overrides annotation, inert where no injection happens; override: an istio-proxy stub container, written only where injection is known to happen; template: a custom injection template'),
   })
   .strict();
 

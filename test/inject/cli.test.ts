@@ -24,7 +24,7 @@ describe('meshdrain inject (process)', () => {
   it('reads stdin and writes stdout when no path is given (Helm post-renderer contract)', () => {
     const r = cli(['inject'], { input: DEPLOY });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('name: istio-proxy');
+    expect(r.stdout).toContain('proxy.istio.io/overrides:');
   });
 
   it('--check exits 1 listing file:line:col, and 0 on its own output', () => {
@@ -32,7 +32,7 @@ describe('meshdrain inject (process)', () => {
     writeFileSync(f, DEPLOY);
     const r = cli(['inject', '--check', f]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/check\.yaml:\d+:\d+: Deployment\/web: would add container istio-proxy/);
+    expect(r.stdout).toMatch(/check\.yaml:\d+:\d+: Deployment\/web: would add annotations proxy\.istio\.io\/overrides/);
     expect(readFileSync(f, 'utf8')).toBe(DEPLOY);
     const out = join(dir, 'out.yaml');
     expect(cli(['inject', f, '-o', out]).code).toBe(0);

@@ -17,7 +17,33 @@ const goldenDir = `${ROOT}fixtures/inject/golden`;
  * so the script body (a block literal starting with #!/bin/sh) is masked.
  */
 function maskHoldScripts(text: string): string {
-  return text.replace(/(- \|[-+]?\n)( +)#!\/bin\/sh\n(?:\2.*\n|\n)*/g, '$1$2#!/bin/sh <meshdrain hold script>\n');
+  return maskAnnotationScripts(text.replace(/(- \|[-+]?\n)( +)#!\/bin\/sh\n(?:\2.*\n|\n)*/g, '$1$2#!/bin/sh <meshdrain hold script>\n'));
+}
+
+/**
+ * The same script as a JSON string inside the double-quoted proxy.istio.io/overrides annotation: walk
+ * the YAML escapes (two characters each) and the JSON escapes inside them, up to the quote that ends
+ * the JSON string.
+ */
+function maskAnnotationScripts(text: string): string {
+  const MARK = String.raw`#!/bin/sh\\n# meshdrain hold`;
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf(MARK); at >= 0; at = text.indexOf(MARK, from)) {
+    out += text.slice(from, at + MARK.length) + ' <script>';
+    let i = at + MARK.length;
+    let jsonEscape = false;
+    for (;;) {
+      const yamlChar = text[i] === '\\' ? text[i + 1] : text[i];
+      const width = text[i] === '\\' ? 2 : 1;
+      if (yamlChar === undefined) break;
+      if (yamlChar === '"' && !jsonEscape) break; // the end of the JSON string (left in place)
+      jsonEscape = yamlChar === '\\' && !jsonEscape;
+      i += width;
+    }
+    from = i;
+  }
+  return out + text.slice(from);
 }
 
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
@@ -52,8 +78,12 @@ describe('golden: real manifests', () => {
             const hadProxy = /name: istio-proxy/.test(src);
             if (!hadProxy) expect([...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name), `${f}: ${site.kind}/${site.name}`).not.toContain('istio-proxy');
           } else if (!off && !native) {
-            // Every touched pod template gets an istio-proxy preStop.
-            const proxy = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === 'istio-proxy');
+            // Every touched pod template gets an istio-proxy preStop: on its own istio-proxy entry, or in
+            // the proxy.istio.io/overrides annotation for a classic sidecar (`containers`).
+            const own = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === 'istio-proxy');
+            const overrides = pod.metadata?.annotations?.['proxy.istio.io/overrides'];
+            const carried = overrides ? (JSON.parse(overrides) as { containers?: typeof own[] }).containers?.find((c) => c?.name === 'istio-proxy') : undefined;
+            const proxy = own ?? carried;
             expect(proxy?.lifecycle?.preStop?.exec?.command?.length, `${f}: ${site.kind}/${site.name}`).toBeGreaterThan(0);
           }
         }
@@ -61,7 +91,8 @@ describe('golden: real manifests', () => {
         expect(validateWorkload(value), `${f}`).toEqual(validateWorkload(before[i]));
       });
       // Everything was added, except values inject deliberately replaces (an existing istio-proxy preStop).
-      const replacesPreStop = /name: istio-proxy[\s\S]*preStop/.test(src);
+      // (and Istio's own immediate native drain on an injected native proxy, which meshdrain replaces: ADR 062).
+      const replacesPreStop = /name: istio-proxy[\s\S]*preStop/.test(src) || /- POST\s+- drain/.test(src);
       // A raised grace period replaces its line; every other original line must survive, in order.
       const kept = src.replace(/^\s*terminationGracePeriodSeconds:.*\n/gm, '').replace(/^.*: \{\}\n/gm, '');
       if (!replacesPreStop) expect(isLineSubsequence(kept, r.output), f).toBe(true);

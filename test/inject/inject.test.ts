@@ -29,15 +29,27 @@ const podSpec = (out: string, doc = 0) => {
     terminationGracePeriodSeconds?: number;
   };
 };
-const proxyOf = (out: string, doc = 0) => podSpec(out, doc).containers.find((c) => c.name === 'istio-proxy');
+type Proxy = ReturnType<typeof podSpec>['containers'][number];
+const podMeta = (out: string, doc = 0): { annotations?: Record<string, string> } => {
+  const d = parseAllDocuments(out)[doc]!.toJS();
+  return (d.kind === 'Pod' ? d.metadata : d.kind === 'CronJob' ? d.spec.jobTemplate.spec.template.metadata : d.spec.template.metadata) ?? {};
+};
+/** The classic istio-proxy entry Istio merges: the proxy.istio.io/overrides annotation's (ADR 061), else the pod's own container. */
+const overridesOf = (out: string, doc = 0): { containers?: Proxy[]; initContainers?: Proxy[] } | undefined => {
+  const raw = podMeta(out, doc).annotations?.['proxy.istio.io/overrides'];
+  return raw === undefined ? undefined : JSON.parse(raw);
+};
+const proxyOf = (out: string, doc = 0): Proxy | undefined =>
+  overridesOf(out, doc)?.containers?.find((c) => c.name === 'istio-proxy') ?? podSpec(out, doc).containers.find((c) => c.name === 'istio-proxy');
 
 describe('inject', () => {
-  it('adds the istio-proxy override stub with a /proc-based hold and keeps every original line', () => {
+  it('carries a /proc-based hold in the proxy.istio.io/overrides annotation (no image: auto stub) and keeps every original line', () => {
     const src = deployment();
     const r = injectText(src, 'd.yaml');
     expect(r.changed).toBe(true);
+    expect(podSpec(r.output).containers.map((c) => c.name)).toEqual(['web']);
     const proxy = proxyOf(r.output)!;
-    expect(proxy.image).toBe('auto');
+    expect(proxy.image).toBeUndefined();
     const cmd = proxy.lifecycle!.preStop!.exec!.command;
     expect(cmd.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(cmd[2]).toContain('/proc/net/tcp');
@@ -100,7 +112,7 @@ describe('inject', () => {
     const obj = parse(deployment());
     const r = injectText(JSON.stringify(obj, null, 2) + '\n', 'd.json');
     expect(() => JSON.parse(r.output)).not.toThrow();
-    expect(JSON.parse(r.output).spec.template.spec.containers[1].name).toBe('istio-proxy');
+    expect(JSON.parse(r.output).spec.template.metadata.annotations['proxy.istio.io/overrides']).toContain('istio-proxy');
     expect(injectText(r.output, 'd.json').changed).toBe(false);
   });
 
@@ -109,7 +121,8 @@ describe('inject', () => {
     expect(proxyOf(injectText(pod, 'p.yaml').output)).toBeDefined();
     const list = `apiVersion: v1\nkind: List\nitems:\n- ${deployment().trim().split('\n').join('\n  ')}\n`;
     const lr = parse(injectText(list, 'l.yaml').output);
-    expect(lr.items[0].spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['web', 'istio-proxy']);
+    expect(lr.items[0].spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['web']);
+    expect(lr.items[0].spec.template.metadata.annotations['proxy.istio.io/overrides']).toContain('meshdrain');
     const rollout = deployment().replace('apps/v1\nkind: Deployment', 'argoproj.io/v1alpha1\nkind: Rollout');
     expect(proxyOf(injectText(rollout, 'r.yaml').output)).toBeDefined();
   });
@@ -176,7 +189,7 @@ describe('inject', () => {
   });
 
   it('does not edit through a YAML alias (that would change a shared anchor) and says so', () => {
-    const src = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n  spec:\n    template: &tmpl\n      metadata: {labels: {app: a}}\n      spec:\n        containers:\n        - name: a\n          image: x\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b}\n  spec:\n    template: *tmpl\n`;
+    const src = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n  spec:\n    template: &tmpl\n      metadata:\n        labels: {app: a}\n      spec:\n        containers:\n        - name: a\n          image: x\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b}\n  spec:\n    template: *tmpl\n`;
     const r = injectText(src, 'a.yaml');
     // the anchored template (Deployment/a) is edited in place; Deployment/b reaches it only through *tmpl
     expect(r.notes.join('\n')).toMatch(/a\.yaml:\d+:\d+: Deployment\/b: not changed: .*alias/);
@@ -228,14 +241,14 @@ describe('inject on flow-style YAML', () => {
   };
   for (const [name, src] of Object.entries(cases)) {
     it(`${name}: valid YAML, edits at the right level, idempotent`, () => {
-      for (const via of ['override', 'template'] as const) {
+      for (const via of ['annotation', 'template'] as const) {
         const out = injectText(src, 'f.yaml', { via }).output;
         const spec = podSpec(out);
         const app = spec.containers.find((c) => c.name === 'a')!;
         expect(app.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } });
         expect(Object.keys(app).sort()).toEqual(Object.keys(app).filter((k) => ['name', 'image', 'lifecycle'].includes(k)).sort());
-        expect(spec.terminationGracePeriodSeconds).toBe(via === 'override' ? 33 : 32); // 5 + 20 + 1 (the override hold's linger) + 5 + 2
-        if (via === 'override') expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[0]).toBe('/bin/sh');
+        expect(spec.terminationGracePeriodSeconds).toBe(via === 'annotation' ? 33 : 32); // 5 + 20 + 1 (meshdrain's own hold's linger) + 5 + 2
+        if (via === 'annotation') expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[0]).toBe('/bin/sh');
         else {
           const doc = parse(out);
           const meta = doc.kind === 'Pod' ? doc.metadata : doc.spec.template.metadata;
@@ -297,7 +310,7 @@ describe('inject on JSON', () => {
     expect(out.includes('\n')).toBe(false);
     expect(out).toContain('"activeDeadlineSeconds":12345678901234567890');
     expect(out).toContain('"cpu":0.10000000000000000001');
-    expect(JSON.parse(out).spec.containers[1].name).toBe('istio-proxy');
+    expect(JSON.parse(out).metadata.annotations['proxy.istio.io/overrides']).toContain('istio-proxy');
     expect(injectText(out, 'min.json').output).toBe(out);
   });
 

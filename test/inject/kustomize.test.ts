@@ -21,6 +21,9 @@ describe('kustomize', () => {
     const [deploy] = parseAllDocuments(r.stdout).map((d) => d.toJS());
     const containers = deploy.spec.template.spec.containers;
     expect(containers.find((c: { name: string }) => c.name === 'web').lifecycle.preStop).toEqual({ sleep: { seconds: 5 } });
-    expect(containers.find((c: { name: string }) => c.name === 'istio-proxy').lifecycle.preStop.exec.command[0]).toBe('/bin/sh');
+    // The hold travels in the proxy.istio.io/overrides annotation (ADR 061): no image: auto stub.
+    expect(containers.map((c: { name: string }) => c.name)).not.toContain('istio-proxy');
+    const overrides = JSON.parse(deploy.spec.template.metadata.annotations['proxy.istio.io/overrides']);
+    expect(overrides.containers.find((c: { name: string }) => c.name === 'istio-proxy').lifecycle.preStop.exec.command[0]).toBe('/bin/sh');
   });
 });

@@ -86,7 +86,11 @@ describe('inject properties', () => {
             }
             expect(pod.spec!.terminationGracePeriodSeconds ?? 30).toBeGreaterThanOrEqual(old.spec!.terminationGracePeriodSeconds ?? 30);
             if (ann['sidecar.istio.io/nativeSidecar'] === 'true') continue;
-            const proxy = pod.spec!.containers!.find((c) => c.name === 'istio-proxy');
+            // The pod's own istio-proxy entry, else the proxy.istio.io/overrides annotation's (ADR 061).
+            const own = pod.spec!.containers!.find((c) => c.name === 'istio-proxy');
+            const raw = ann['proxy.istio.io/overrides'];
+            const carried = raw ? (JSON.parse(raw) as { containers?: typeof own[] }).containers?.find((c) => c?.name === 'istio-proxy') : undefined;
+            const proxy = own?.lifecycle?.preStop ? own : (carried ?? own);
             expect(proxy?.lifecycle?.preStop?.exec?.command?.[0]).toBe('/bin/sh');
           }
         });

@@ -75,7 +75,7 @@ describe('meshdrain inject as a KRM function', () => {
       field: { path: 'spec.template' },
       tags: { 'meshdrain.dev/change': 'true' },
     });
-    expect(web.message).toMatch(/^Deployment\/web: .*add container istio-proxy.*raise terminationGracePeriodSeconds to 38/); // +1: the hold's linger (ADR 015)
+    expect(web.message).toMatch(/^Deployment\/web: .*raise terminationGracePeriodSeconds to 38; add annotations proxy\.istio\.io\/overrides/); // +1: the hold's linger (ADR 015)
     const cron = results.filter((x) => x.resourceRef?.name === 'nightly');
     expect(cron.map((x) => x.field?.path)).toContain('spec.jobTemplate.spec.template');
     expect(cron.some((x) => /native sidecar/.test(x.message) && x.file?.path === 'jobs/nightly.yaml')).toBe(true);
@@ -204,7 +204,7 @@ describe('examples/kustomize-krm', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = rl(r.stdout);
-    expect(container(out.items[0]!, 'istio-proxy')).toBeDefined();
+    expect((out.items[0]!.spec.template as { metadata: { annotations: Record<string, string> } }).metadata.annotations['proxy.istio.io/overrides']).toContain('istio-proxy');
     expect(out.items[0]!.metadata.annotations).toEqual({ 'config.kubernetes.io/index': '0', 'internal.config.kubernetes.io/index': '0' });
     expect(out.results![0]!.resourceRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' });
   });
@@ -214,7 +214,7 @@ describe('examples/kustomize-krm', () => {
     if (kubectl.error) return ctx.skip('kubectl is not installed');
     expect(kubectl.status).toBe(0);
     const [item] = parseAllDocuments(kubectl.stdout).map((d) => d.toJS() as Item);
-    if (!container(item!, 'istio-proxy')) return ctx.skip("kubectl's embedded kustomize ignored the KRM exec function (it has no --enable-exec); needs a standalone kustomize");
+    if (!(item!.spec.template as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations?.['proxy.istio.io/overrides']) return ctx.skip("kubectl's embedded kustomize ignored the KRM exec function (it has no --enable-exec); needs a standalone kustomize");
     expect(container(item!, 'web')!.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
   });
 });

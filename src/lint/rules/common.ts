@@ -41,10 +41,13 @@ export function injectRemedy(pod: PodView): string | undefined {
   if (f.nativeRequest === true) {
     return `Run meshdrain inject: it asks Istio for a native sidecar (sidecar.istio.io/nativeSidecar: "true"), which stops after the app${grace}.`;
   }
+  if (f.userProxyPreStop === 'kept') {
+    return `istio-proxy's own preStop is what needs fixing: meshdrain inject keeps it (and says so) unless the policy sets proxy.replaceUserPreStop: true, then it writes its hold${grace}.`;
+  }
   if (f.hold) {
     const what = f.hold.strategies.map((s) => s.kind).join(' + ');
     return `Run meshdrain inject: it gives istio-proxy a preStop hold that waits for the app (${what}, at most ${secs(f.hold.timeoutMs / 1000)}s)${grace}.`;
   }
-  if (grace) return `Run meshdrain inject: it${grace}.`;
+  if (grace) return `Run meshdrain inject: it sets terminationGracePeriodSeconds: ${f.grace.value}.`;
   return undefined;
 }

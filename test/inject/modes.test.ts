@@ -1,0 +1,178 @@
+/**
+ * inject per data-plane mode (ADR 060, 061, 062, 064): never an `image: auto` stub where injection will
+ * not replace it, the proxy settings in the proxy.istio.io/overrides annotation where injection may or
+ * may not happen, no hold and no stub for pods Istio never injects (they keep the app delay and the
+ * grace period), gateways and istiod-managed Deployments left as written.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { injectText } from '../../src/inject/inject.js';
+import { loadPolicy } from '../../src/policy/load.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const deployment = (o: { ns?: string; labels?: Record<string, string>; annotations?: Record<string, string>; hostNetwork?: boolean; extra?: string } = {}) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+${o.ns ? `  namespace: ${o.ns}\n` : ''}spec:
+  template:
+    metadata:
+      labels: ${JSON.stringify({ app: 'web', ...o.labels })}
+${o.annotations ? `      annotations: ${JSON.stringify(o.annotations)}\n` : ''}    spec:
+${o.hostNetwork ? '      hostNetwork: true\n' : ''}      containers:
+      - name: web
+        image: nginx:1.27
+${o.extra ?? ''}`;
+const namespace = (name: string, labels: Record<string, string>) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n  labels: ${JSON.stringify(labels)}\n`;
+
+const docs = (out: string): Obj[] => parseAllDocuments(out).map((d) => d.toJS() as Obj);
+const workload = (out: string): Obj => docs(out).find((d) => d.kind !== 'Namespace')!;
+const template = (out: string): Obj => workload(out).spec.template;
+const names = (t: Obj): string[] => [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])].map((c: Obj) => c.name);
+const overrides = (t: Obj): Obj | undefined => (t.metadata.annotations?.['proxy.istio.io/overrides'] ? JSON.parse(t.metadata.annotations['proxy.istio.io/overrides']) : undefined);
+
+/** No istio-proxy of any kind, no overrides annotation; the app delay and a grace period that covers it stay. */
+function expectNotMeshedOutput(out: string): void {
+  const t = template(out);
+  expect(names(t)).not.toContain('istio-proxy');
+  expect(overrides(t)).toBeUndefined();
+  expect(t.metadata.annotations?.['inject.istio.io/templates']).toBeUndefined();
+  expect(t.spec.containers[0].lifecycle.preStop).toEqual({ sleep: { seconds: 5 } });
+  expect(t.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(32);
+}
+
+describe('no stray stubs: where the input shows injection will not happen, no istio-proxy carrier at all', () => {
+  it('a Namespace labelled istio.io/dataplane-mode: ambient in the same stream', () => {
+    const r = injectText(`${namespace('mesh', { 'istio.io/dataplane-mode': 'ambient' })}---\n${deployment({ ns: 'mesh' })}`, 'a.yaml');
+    expectNotMeshedOutput(r.output);
+    expect(r.modes.map((m) => m.mode)).toEqual(['ambient']);
+  });
+  it('a Namespace without injection in the same stream (and one with istio-injection=disabled)', () => {
+    for (const labels of [{}, { 'istio-injection': 'disabled' }] as Record<string, string>[]) {
+      const r = injectText(`${namespace('plain', labels)}---\n${deployment({ ns: 'plain' })}`, 'n.yaml');
+      expectNotMeshedOutput(r.output);
+      expect(r.modes[0]).toMatchObject({ mode: 'none', reason: expect.stringContaining('Namespace plain (n.yaml:4)') });
+    }
+  });
+  it('the Namespace may come from another input of the run (opts.namespaces, as the CLI passes them)', () => {
+    const r = injectText(deployment({ ns: 'plain' }), 'd.yaml', { namespaces: new Map([['plain', { name: 'plain', labels: {}, where: 'ns.yaml:4' }]]) });
+    expectNotMeshedOutput(r.output);
+  });
+  it('a hostNetwork pod (a node-exporter DaemonSet) and a pod in a namespace Istio never injects', () => {
+    expectNotMeshedOutput(injectText(deployment({ hostNetwork: true }), 'h.yaml').output);
+    expectNotMeshedOutput(injectText(deployment({ ns: 'kube-system' }), 'k.yaml').output);
+  });
+  it('a pod labelled ambient whose namespace is unknown', () => {
+    const r = injectText(deployment({ ns: 'somewhere', labels: { 'istio.io/dataplane-mode': 'ambient' } }), 'p.yaml');
+    expectNotMeshedOutput(r.output);
+    expect(r.modes[0]!.mode).toBe('ambient');
+  });
+  it("a gateway-injected pod's istio-proxy is left exactly as written, with no app hold", () => {
+    const gw = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ingress
+spec:
+  template:
+    metadata:
+      annotations:
+        inject.istio.io/templates: gateway
+      labels:
+        istio: ingressgateway
+        sidecar.istio.io/inject: "true"
+    spec:
+      containers:
+      - name: istio-proxy
+        image: auto   # the gateway template fills it in
+`;
+    const r = injectText(gw, 'gw.yaml');
+    expect(r.output).toBe(gw);
+    expect(r.changed).toBe(false);
+    expect(r.modes[0]).toMatchObject({ mode: 'gateway', wrote: 'nothing: left as written' });
+    expect(r.notes.join('\n')).toMatch(/gw\.yaml:\d+:\d+: .*gateway template: the proxy is the workload: istio-proxy left exactly as written/);
+  });
+  it('a waypoint istiod manages (gateway.istio.io/managed) is left alone, and inject says so', () => {
+    const wp = deployment({ labels: { 'gateway.istio.io/managed': 'istio.io-mesh-controller' } });
+    const r = injectText(wp, 'wp.yaml');
+    expect(r.output).toBe(wp);
+    expect(r.notes.join('\n')).toMatch(/istiod manages this Deployment .*left as written/);
+  });
+});
+
+describe('injection may or may not happen (unknown): the annotation, safe either way', () => {
+  it('carries the classic hold (containers) and the native drain (initContainers), both exec only', () => {
+    const t = template(injectText(deployment(), 'd.yaml').output);
+    expect(names(t)).toEqual(['web']);
+    const o = overrides(t)!;
+    const classic = o.containers.find((c: Obj) => c.name === 'istio-proxy');
+    const native = o.initContainers.find((c: Obj) => c.name === 'istio-proxy');
+    expect(Object.keys(classic.lifecycle.preStop)).toEqual(['exec']);
+    expect(Object.keys(native.lifecycle.preStop)).toEqual(['exec']);
+    expect(classic.image).toBeUndefined();
+    // The app sleeps 5 s; the drain starts 1 s before the app gets SIGTERM (ADR 062).
+    expect(native.lifecycle.preStop.exec.command[2]).toMatch(/^#!\/bin\/sh\n# meshdrain native drain.*\nsleep 4\nexec pilot-agent request --debug-port=15020 POST drain\n$/s);
+  });
+  it('--via override writes no stub when injection is not known, says so, and uses the annotation', () => {
+    const r = injectText(deployment(), 'd.yaml', { via: 'override' });
+    expect(names(template(r.output))).toEqual(['web']);
+    expect(overrides(template(r.output))).toBeDefined();
+    expect(r.notes.join('\n')).toMatch(/via override: no istio-proxy stub, because injection is not known to happen \(unknown\)/);
+  });
+  it('--via override writes the stub where the input shows injection and the sidecar kind', () => {
+    const r = injectText(`${namespace('web', { 'istio-injection': 'enabled' })}---\n${deployment({ ns: 'web' })}`, 'd.yaml', { via: 'override', istioVersion: { major: 1, minor: 22 } });
+    const proxy = template(r.output).spec.containers.find((c: Obj) => c.name === 'istio-proxy');
+    expect(proxy).toMatchObject({ image: 'auto' });
+    expect(proxy.lifecycle.preStop.exec.command[2]).toContain('meshdrain');
+  });
+});
+
+describe('native sidecars: meshdrain replaces Istio immediate drain', () => {
+  const nativeCluster = { nativeSidecars: { value: 'true' as const, source: 'test' }, istioVersion: { major: 1, minor: 28 } };
+  it('only the initContainers entry, exec only; no classic hold; grace still covers the app', () => {
+    const r = injectText(`${namespace('web', { 'istio-injection': 'enabled' })}---\n${deployment({ ns: 'web' })}`, 'd.yaml', nativeCluster);
+    const t = template(r.output);
+    expect(r.modes[0]!.mode).toBe('native');
+    const o = overrides(t)!;
+    expect(o.containers).toBeUndefined();
+    expect(o.initContainers).toHaveLength(1);
+    expect(o.initContainers[0].lifecycle.preStop.exec.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(t.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(5 + 20);
+  });
+  it('policy proxy.nativeDrain: istio keeps Istio own drain (nothing written for the proxy)', () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {nativeDrain: istio}\n', 'p.yaml');
+    const t = template(injectText(`${namespace('web', { 'istio-injection': 'enabled' })}---\n${deployment({ ns: 'web' })}`, 'd.yaml', { ...nativeCluster, policy }).output);
+    expect(overrides(t)).toBeUndefined();
+  });
+});
+
+describe("a user's own istio-proxy preStop", () => {
+  const own = deployment({ extra: '      - name: istio-proxy\n        image: auto\n        lifecycle:\n          preStop:\n            exec:\n              command: ["sleep", "10"]   # mine\n' });
+  it('is kept by default, and inject says so', () => {
+    const r = injectText(own, 'o.yaml');
+    expect(r.output).toContain('command: ["sleep", "10"]   # mine');
+    expect(overrides(template(r.output))).toBeUndefined();
+    expect(r.notes.join('\n')).toMatch(/istio-proxy already has a preStop of yours: kept/);
+  });
+  it('is replaced when the policy says so, and inject says that too', () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {replaceUserPreStop: true}\n', 'p.yaml');
+    const r = injectText(own, 'o.yaml', { policy });
+    const proxy = template(r.output).spec.containers.find((c: Obj) => c.name === 'istio-proxy');
+    expect(proxy.lifecycle.preStop.exec.command[2]).toContain('meshdrain');
+    expect(r.notes.join('\n')).toMatch(/own preStop replaced by meshdrain's/);
+  });
+});
+
+describe('Kubernetes before 1.30: no preStop sleep action', () => {
+  it('without a shell in the policy: no delay is written, said plainly', () => {
+    const r = injectText(deployment(), 'd.yaml', { kubeVersion: { major: 1, minor: 28 } });
+    expect(template(r.output).spec.containers[0].lifecycle).toBeUndefined();
+    expect(r.output).not.toMatch(/\bsleep:\n/);
+    expect(r.notes.join('\n')).toMatch(/no app delay can be written for web: Kubernetes 1\.28 has no preStop sleep action/);
+  });
+  it('with app.shell: true and a fixed delay: an exec sleep', () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {shell: true, delay: 6s}\n', 'p.yaml');
+    const t = template(injectText(deployment(), 'd.yaml', { policy, kubeVersion: { major: 1, minor: 29 } }).output);
+    expect(t.spec.containers[0].lifecycle.preStop).toEqual({ exec: { command: ['/bin/sh', '-c', 'sleep 6'] } });
+  });
+});
