@@ -2,7 +2,7 @@
 import { InputError } from '../errors.js';
 import { getPath, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
 import { loadDocuments, manifestCount, type LoadedFile } from '../yaml/load.js';
-import { emptyMesh, readMeshDocuments } from './mesh.js';
+import { emptyMesh, readMeshConfigs, readMeshDocuments } from './mesh.js';
 import { defaultOptions, type LintOptions, type Version } from './options.js';
 import { podView } from './pod.js';
 import { RULES } from './rules/index.js';
@@ -38,13 +38,8 @@ export interface LintResult {
 export function lint(inputs: LintInput[], meshInputs: LintInput[] = [], flags: LintFlags = {}): LintResult {
   const texts = new Map<string, string>();
   const mesh = emptyMesh();
-  for (const m of meshInputs) {
-    const loaded = loadDocuments(m.text, m.file);
-    texts.set(m.file, m.text);
-    if (readMeshDocuments(loaded, mesh) === 0) {
-      throw new InputError('no mesh settings found: expected an IstioOperator, Helm values, the istio mesh ConfigMap or the istio-sidecar-injector ConfigMap', { file: m.file, line: 1, col: 1 });
-    }
-  }
+  for (const m of meshInputs) texts.set(m.file, m.text);
+  readMeshConfigs(meshInputs, mesh, loadDocuments);
   const loadedFiles: LoadedFile[] = inputs.map((i) => {
     texts.set(i.file, i.text);
     return loadDocuments(i.text, i.file);

@@ -211,6 +211,19 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
 }
 
 /**
+ * Read mesh settings from files the user named as mesh config (--mesh-config): each must hold some.
+ * lint and inject share it (cli/mode-context.ts), so the refusal reads the same.
+ */
+export function readMeshConfigs(inputs: readonly { file: string; text: string }[], mesh: MeshSettings, load: (text: string, file: string) => LoadedFile): MeshSettings {
+  for (const m of inputs) {
+    if (readMeshDocuments(load(m.text, m.file), mesh) === 0) {
+      throw new InputError('no mesh settings found: expected an IstioOperator, Helm values, the istio mesh ConfigMap or the istio-sidecar-injector ConfigMap', { file: m.file, line: 1, col: 1 });
+    }
+  }
+  return mesh;
+}
+
+/**
  * The istio-proxy preStop command a custom injection template adds, read from its text (Go template
  * actions and all): the `command:` list after `preStop:`, as a flow list or `- item` lines.
  * Returns the argv, 'opaque' when the template has a preStop we cannot read, or null when it has none.

@@ -27,9 +27,12 @@ const DEPLOYMENT = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}
 const policyFile = (app: string, proxy = '') => `apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app:\n${app}${proxy}`;
 const run = (policyText: string, src = DEPLOYMENT) => {
   const r = injectText(src, 'd.yaml', { policy: loadPolicy(policyText, 'p.yaml') });
-  const spec = parse(r.output).spec.template.spec as Spec;
+  const tmpl = parse(r.output).spec.template;
+  const spec = tmpl.spec as Spec;
   const app = spec.containers.find((c) => c.name === 'web')!;
-  const proxy = spec.containers.find((c) => c.name === 'istio-proxy')!;
+  // The classic hold travels in the proxy.istio.io/overrides annotation (ADR 061), else on the pod's own istio-proxy.
+  const overrides = tmpl.metadata?.annotations?.['proxy.istio.io/overrides'];
+  const proxy = (overrides ? (JSON.parse(overrides) as { containers: C[] }).containers.find((c) => c.name === 'istio-proxy') : undefined) ?? spec.containers.find((c) => c.name === 'istio-proxy')!;
   return { r, spec, app, proxy, holdScript: proxy.lifecycle!.preStop!.exec!.command[2]! };
 };
 

@@ -120,3 +120,60 @@ describe('meshdrain inject (process)', () => {
     expect(r.stdout).toContain('--post-renderer meshdrain --post-renderer-args inject');
   });
 });
+
+describe('meshdrain inject: the run context and data-plane modes on the command line', () => {
+  const NS = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: plain\n';
+  const inPlain = DEPLOY.replace('  name: web\n', '  name: web\n  namespace: plain\n');
+
+  it('--explain prints each workload: mode, why, what was written; the unknown note comes once without it', () => {
+    const both = `${DEPLOY}---\n${DEPLOY.replace('name: web\nspec', 'name: api\nspec')}`;
+    const plain = cli(['inject'], { input: both });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr.match(/may or may not get an Istio sidecar/g)).toHaveLength(1);
+    expect(plain.stderr).toContain('2 workload(s)');
+    const explained = cli(['inject', '--explain'], { input: both });
+    expect(explained.stderr).toMatch(/<stdin>:\d+:\d+: Deployment\/web: unknown: injection may or may not happen: .*; wrote: the classic hold \(the proxy\.istio\.io\/overrides annotation\); the native drain/);
+    expect(explained.stderr).toMatch(/Deployment\/api: unknown:/);
+    expect(explained.stdout).toBe(plain.stdout);
+  });
+
+  it('a Namespace in another input of the same run decides the mode: not meshed, no istio-proxy carrier', () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'meshdrain-ns-'));
+    try {
+      writeFileSync(join(dir2, 'a-ns.yaml'), NS);
+      writeFileSync(join(dir2, 'b-web.yaml'), inPlain);
+      const r = cli(['inject', '--explain', join(dir2, 'a-ns.yaml'), join(dir2, 'b-web.yaml')]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/Deployment\/web: none: not meshed: Namespace plain \(.*a-ns\.yaml:4\)/);
+      expect(r.stdout).not.toContain('istio-proxy');
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
+  it('--kube-version, --istio-version and --mesh-config are read as lint reads them; a bad one is one line, exit 2', () => {
+    const old = cli(['inject', '--kube-version', '1.28'], { input: DEPLOY });
+    expect(old.code).toBe(0);
+    expect(old.stdout).not.toMatch(/\bsleep:\n/);
+    expect(old.stderr).toMatch(/no app delay can be written for web: Kubernetes 1\.28 has no preStop sleep action/);
+    const bad = cli(['inject', '--kube-version', 'one.two'], { input: DEPLOY });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    const values = join(dir, 'values.yaml');
+    writeFileSync(values, 'pilot:\n  env:\n    ENABLE_NATIVE_SIDECARS: "true"\nglobal:\n  tag: 1.28.0\n');
+    const native = cli(['inject', '--explain', '--mesh-config', values], { input: `${NS.replace('plain\n', 'plain\n  labels: {istio-injection: enabled}\n')}---\n${inPlain}` });
+    expect(native.stderr).toMatch(/Deployment\/web: native: /);
+    const noMesh = join(dir, 'nomesh.yaml');
+    writeFileSync(noMesh, 'kind: Secret\n');
+    const refused = cli(['inject', '--mesh-config', noMesh], { input: DEPLOY });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/nomesh\.yaml:1:1: no mesh settings found/);
+  });
+
+  it('--via template says once that istiod must have the template, and how to check', () => {
+    const r = cli(['inject', '--via', 'template'], { input: `${DEPLOY}---\n${DEPLOY.replace('name: web\nspec', 'name: api\nspec')}` });
+    expect(r.code).toBe(0);
+    expect(r.stderr.match(/requested template not found/g)).toHaveLength(1);
+    expect(r.stderr).toContain("kubectl -n istio-system get cm istio-sidecar-injector -o jsonpath='{.data.config}' | grep -n '^  meshdrain:'");
+  });
+});

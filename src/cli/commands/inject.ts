@@ -6,6 +6,10 @@ import { DEFAULT_POLICY } from '../../policy/policy.js';
 import type { Ctx } from '../context.js';
 import { CATALOG } from './catalog.js';
 import { readManifestInputs, requireManifests } from '../inputs.js';
+import { addModeContextOptions, readMeshInputs, readMeshSettings, runVersions, shutdownContextOf } from '../mode-context.js';
+import { scanNamespaces } from '../../mesh/namespaces.js';
+import { INJECTOR_ANNOTATIONS } from '../../istio/facts.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../constants.js';
 
 interface InjectFlags {
   config?: string;
@@ -13,8 +17,12 @@ interface InjectFlags {
   inPlace?: boolean;
   check?: boolean;
   recursive?: boolean;
-  via?: 'override' | 'template';
+  via?: 'annotation' | 'override' | 'template';
   verbose?: boolean;
+  explain?: boolean;
+  meshConfig?: string[];
+  kubeVersion?: string;
+  istioVersion?: string;
 }
 
 const EXAMPLES = `
@@ -29,8 +37,8 @@ Examples:
 Exit codes: 0 done (or nothing to change with --check), 1 --check found changes, 2 bad input.`;
 
 export function registerInject(program: Command, ctx: Ctx): void {
-  program
-    .command('inject')
+  const cmd = program.command('inject');
+  cmd
     .summary(CATALOG.inject.summary)
     .description(
       'Edit Kubernetes manifests so that at pod shutdown the Istio sidecar waits for the application and the grace period covers the whole shutdown. Comments and formatting are kept; running it twice changes nothing. Reads stdin when no PATH is given (a Helm post-renderer as it is).',
@@ -41,10 +49,17 @@ export function registerInject(program: Command, ctx: Ctx): void {
     .option('-i, --in-place', 'rewrite each changed input file (atomically)')
     .option('--check', 'write nothing; list what would change and exit 1 if anything would')
     .option('-R, --recursive', 'read directories recursively')
-    .addOption(new Option('--via <how>', 'how the hold reaches istio-proxy: an override stub in the pod, or a custom injection template').choices(['override', 'template']))
+    .addOption(
+      new Option(
+        '--via <how>',
+        'how the proxy settings reach istio-proxy: the proxy.istio.io/overrides annotation (default; inert where no injection happens), an override stub container (only where injection is known to happen), or a custom injection template (istiod must have it)',
+      ).choices(['annotation', 'override', 'template']),
+    )
     .option('-v, --verbose', 'say on stderr what was passed through untouched')
-    .addHelpText('after', EXAMPLES)
-    .action(async (paths: string[], flags: InjectFlags) => {
+    .option('--explain', "say on stderr, per workload, its data-plane mode (classic, native, ambient, gateway, none, unknown), why, and what meshdrain wrote")
+    .addHelpText('after', EXAMPLES);
+  addModeContextOptions(cmd);
+  cmd.action(async (paths: string[], flags: InjectFlags) => {
       const { io } = ctx;
       if (flags.inPlace && flags.output) throw new UsageError('use either -i/--in-place or -o/--output, not both');
       if (flags.check && (flags.inPlace || flags.output)) throw new UsageError('--check writes nothing; drop -i/-o, or drop --check');
@@ -53,16 +68,35 @@ export function registerInject(program: Command, ctx: Ctx): void {
       if (flags.inPlace && inputs.some((i) => i.path === '-')) throw new UsageError('-i/--in-place needs files, not stdin');
       // A KRM function call (kpt, kustomize): a ResourceList in, a ResourceList with results out.
       const krm = inputs.length === 1 && !flags.check && !flags.inPlace && (await import('../../krm/detect.js')).looksLikeResourceList(inputs[0]!.text);
-      if (krm && (await (await import('../krm.js')).injectKrm(inputs[0]!, flags, ctx))) return;
+      if (krm && (await (await import('../krm.js')).injectKrm(inputs[0]!, { via: flags.via, config: flags.config, output: flags.output, verbose: flags.verbose }, ctx))) return;
       // zod is loaded only when there is a policy to validate.
       const policy = flags.config ? (await import('../../policy/load.js')).loadPolicy(readText(flags.config, io.cwd), flags.config) : DEFAULT_POLICY;
 
+      // What a manifest cannot tell, once for the run; Namespace objects of every input are evidence.
+      const mesh = readMeshSettings(await readMeshInputs(flags, io));
+      const run = shutdownContextOf(runVersions(flags, mesh), mesh);
+      const namespaces = scanNamespaces(inputs);
+
       // Everything is computed before anything is written: a bad file leaves every output untouched.
-      const results: InjectResult[] = inputs.map((i) => injectText(i.text, i.file, { policy, via: flags.via }));
+      const results: InjectResult[] = inputs.map((i) => injectText(i.text, i.file, { ...run, policy, via: flags.via, namespaces }));
       requireManifests(results.reduce((n, r) => n + r.documents, 0), paths);
       for (const r of results) {
         for (const n of r.notes) io.stderr(`meshdrain: ${n}\n`);
         if (flags.verbose) for (const n of r.verbose) io.stderr(`meshdrain: ${n}\n`);
+      }
+      const modes = results.flatMap((r) => r.modes);
+      if (flags.explain) for (const m of modes) io.stderr(`meshdrain: ${m.file}:${m.line}:${m.col}: ${m.workload}: ${m.mode}: ${m.reason}; wrote: ${m.wrote}\n`);
+      const unknown = modes.filter((m) => m.mode === 'unknown');
+      if (unknown.length && !flags.explain) {
+        io.stderr(
+          `meshdrain: ${unknown.length} workload(s) may or may not get an Istio sidecar (the input has no Namespace that decides it, or the sidecar kind needs --istio-version/--kube-version/--mesh-config): what meshdrain wrote for istio-proxy (the ${INJECTOR_ANNOTATIONS.overrides} annotation, a template selection) does nothing where no injection happens; --explain says why per workload\n`,
+        );
+      }
+      if (modes.some((m) => /custom injection template/.test(m.wrote))) {
+        const name = policy.template?.name ?? DEFAULT_TEMPLATE_NAME;
+        io.stderr(
+          `meshdrain: --via template: istiod refuses a pod whose requested template is not installed ("requested template not found"); install it first (meshdrain istio template) and check: kubectl -n istio-system get cm istio-sidecar-injector -o jsonpath='{.data.config}' | grep -n '^  ${name}:'  (or lint --mesh-config with that ConfigMap)\n`,
+        );
       }
 
       if (flags.check) {

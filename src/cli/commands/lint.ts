@@ -1,10 +1,7 @@
 import { Option, type Command } from 'commander';
 import { EXIT } from '../../errors.js';
-import { readText } from '../../io/files.js';
 import { parseDuration } from '../../model/duration.js';
 import { failsAt, lint, type LintInput } from '../../lint/engine.js';
-import { formatVersion, parseVersion } from '../../model/version.js';
-import { NATIVE_SIDECAR_VERSIONS as NATIVE } from '../../istio/facts.js';
 import { DEFAULT_APP_SHUTDOWN_SECONDS } from '../../plan/budget.js';
 import { renderJson } from '../../lint/report/json.js';
 import { renderSarif } from '../../lint/report/sarif.js';
@@ -13,7 +10,9 @@ import { RULES } from '../../lint/rules/index.js';
 import type { Severity } from '../../lint/types.js';
 import type { Ctx } from '../context.js';
 import { CATALOG } from './catalog.js';
-import { readManifestInputs, requireManifests, STDIN_NAME, type ManifestInput } from '../inputs.js';
+import { addModeContextOptions, readMeshInputs, runVersions } from '../mode-context.js';
+import { emptyMesh } from '../../lint/mesh.js';
+import { readManifestInputs, requireManifests, type ManifestInput } from '../inputs.js';
 
 interface LintFlags {
   meshConfig?: string[];
@@ -41,16 +40,14 @@ Helm values, the istio mesh ConfigMap (data.mesh) or the istio-sidecar-injector 
 Rules: docs/rules/<id>.md. Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 bad input.`;
 
 export function registerLint(program: Command, ctx: Ctx): void {
-  program
-    .command('lint')
+  const cmd = program.command('lint');
+  addModeContextOptions(cmd);
+  cmd
     .summary(CATALOG.lint.summary)
     .description(
       'Check manifests (and optionally the mesh config) for shutdown problems: a grace period that does not cover app delay + hold + drain, a proxy that exits before the app, fragile or never-ending hold hooks, drain settings Istio ignores, Jobs with classic sidecars, shell hooks on distroless proxies. Directories are read recursively; no PATH or - reads stdin.',
     )
     .argument('[paths...]', 'manifest files or directories (.yaml, .yml, .json), or - for stdin')
-    .option('--mesh-config <file>', 'mesh settings: IstioOperator, Helm values, istio or istio-sidecar-injector ConfigMap (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--kube-version <X.Y>', `Kubernetes version of the cluster (native sidecars: ${formatVersion(NATIVE.kubeBeta)}+)`)
-    .option('--istio-version <X.Y>', `Istio version (native sidecars: ${formatVersion(NATIVE.istioSupport)}+, per-pod annotation ${formatVersion(NATIVE.istioAnnotation)}+); default: from the mesh config`)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(['error', 'warning', 'info']).default('error'))
     .option('--app-shutdown <duration>', `how long apps take to stop after SIGTERM, for the budget (default ${DEFAULT_APP_SHUTDOWN_SECONDS}s)`)
@@ -66,12 +63,10 @@ export function registerLint(program: Command, ctx: Ctx): void {
         return;
       }
       const inputs: LintInput[] = await readManifestInputs(paths, io, true);
-      const mesh: LintInput[] = [];
-      for (const p of flags.meshConfig ?? []) mesh.push(p === '-' ? { file: STDIN_NAME, text: await io.readStdin() } : { file: p, text: readText(p, io.cwd) });
+      const mesh: LintInput[] = await readMeshInputs(flags, io);
       const runLint = (f: LintFlags, files: LintInput[]) =>
         lint(files, mesh, {
-          kubeVersion: f.kubeVersion !== undefined ? parseVersion(f.kubeVersion, '--kube-version') : undefined,
-          istioVersion: f.istioVersion !== undefined ? parseVersion(f.istioVersion, '--istio-version') : undefined,
+          ...runVersions(f, emptyMesh()),
           appShutdownSeconds: f.appShutdown !== undefined ? parseDuration(f.appShutdown, '--app-shutdown') / 1000 : undefined,
         });
       // A KRM validator call (kpt, kustomize): a ResourceList in, the same items with results out.
