@@ -439,7 +439,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     const ignored = (['waitFor', 'timeout', 'interval', 'shell', 'shellImage', 'preStop'] as const).filter((k) => s.proxy?.[k] !== undefined);
     if (ignored.length) notes.push(`via template: the hold comes from the custom injection template, so the policy's proxy.${ignored.join(', proxy.')} is not used here; give it to \`meshdrain istio template\` (the policy's template: section)`);
   }
-  if (hold0Shell(s) && appDelay?.kind === 'wait' && appDelay.shell.kind === 'init-container' && hold0Shell(s) !== appDelay.shell.image && wantsHold && via === 'override') {
+  if (hold0Shell(s) && appDelay?.kind === 'wait' && appDelay.shell.kind === 'init-container' && hold0Shell(s) !== appDelay.shell.image && wantsHold && via !== 'template') {
     notes.push(`one shell init container serves istio-proxy and the app: it uses the proxy's image ${hold0Shell(s)}, not app.shellImage ${appDelay.shell.image}`);
   }
   let hold: HoldSpec | null = null;

@@ -53,7 +53,8 @@ describe('lab pieces that need no root', () => {
   it('scenarios: meshdrain runs inject output; native gets the drain preStop; netstat-loop is the seed recipe', () => {
     const p = { graceSeconds: 20, sleepHoldSeconds: 10 };
     const md = buildScenario('meshdrain', p);
-    expect(md.manifest).toContain('name: istio-proxy');
+    // inject carries the hold in the proxy.istio.io/overrides annotation (ADR 061); the lab reads it as Istio does.
+    expect(md.manifest).toContain('proxy.istio.io/overrides:');
     expect(md.spec.proxyPreStop && 'exec' in md.spec.proxyPreStop && md.spec.proxyPreStop.exec[0]).toBe('/bin/sh');
     // inject raised the Deployment's 20 s to its budget; the lab runs exactly what the manifest says.
     const written = Number(/terminationGracePeriodSeconds: (\d+)/.exec(md.manifest)?.[1]);
