@@ -5,6 +5,7 @@ import { loadDocuments, manifestCount, type LoadedFile } from '../yaml/load.js';
 import { emptyMesh, readMeshConfigs, readMeshDocuments } from './mesh.js';
 import { defaultOptions, type LintOptions, type Version } from './options.js';
 import { podView } from './pod.js';
+import { namespacesIn } from '../mesh/namespaces.js';
 import { RULES } from './rules/index.js';
 import { SEVERITY_RANK, type Finding, type Rule, type Severity } from './types.js';
 
@@ -47,6 +48,7 @@ export function lint(inputs: LintInput[], meshInputs: LintInput[] = [], flags: L
   for (const l of loadedFiles) readMeshDocuments(l, mesh);
 
   const opts = defaultOptions(mesh);
+  opts.namespaces = new Map(loadedFiles.flatMap((l) => namespacesIn(l)).map((n) => [n.name, n]));
   if (flags.appShutdownSeconds !== undefined) opts.appShutdownSeconds = flags.appShutdownSeconds;
   opts.kubeVersion = flags.kubeVersion;
   if (flags.istioVersion) {

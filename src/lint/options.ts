@@ -2,6 +2,7 @@
 import { DEFAULT_APP_SHUTDOWN_SECONDS } from '../plan/budget.js';
 import type { Version } from '../model/version.js';
 import type { MeshSettings } from './mesh.js';
+import type { NamespaceEvidence } from '../mesh/mode.js';
 
 export { atLeast, formatVersion, parseVersion, parseVersionLoose, type Version } from '../model/version.js';
 export { NATIVE_SIDECAR_VERSIONS as NATIVE } from '../istio/facts.js';
@@ -14,6 +15,8 @@ export interface LintOptions {
   /** Estimated seconds the app needs after SIGTERM (the budget's app-shutdown term). */
   appShutdownSeconds: number;
   mesh: MeshSettings;
+  /** Namespace objects of the linted input: evidence of injection and ambient (ADR 060). */
+  namespaces?: ReadonlyMap<string, NamespaceEvidence>;
 }
 
 export function defaultOptions(mesh: MeshSettings): LintOptions {

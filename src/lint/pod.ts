@@ -209,6 +209,7 @@ export function lintContext(opts: LintOptions, cfg: ProxyConfigView): ShutdownCo
     appShutdownSeconds: opts.appShutdownSeconds,
     // Lint judges a pod as meshed unless the input shows otherwise (meshedBy says so).
     assumeInjection: true,
+    namespaces: opts.namespaces,
   };
 }
 
@@ -264,6 +265,7 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
     metadata: { annotations, labels },
     spec: {
       ...(partial.graceSet ? { terminationGracePeriodSeconds: partial.graceSeconds } : {}),
+      ...(template.spec?.hostNetwork === true ? { hostNetwork: true } : {}),
       containers: all.filter((c) => !c.init).map((c) => c.spec),
       initContainers: all.filter((c) => c.init).map((c) => c.spec),
     },

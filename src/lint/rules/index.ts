@@ -14,6 +14,7 @@ import { jobClassicSidecar } from './job-classic-sidecar.js';
 import { nativeSidecarIgnored } from './native-sidecar-ignored.js';
 import { proxyExitsBeforeApp } from './proxy-exits-before-app.js';
 import { shellHookDistroless } from './shell-hook-distroless.js';
+import { stubNotInjected } from './stub-not-injected.js';
 
 export const RULES: readonly Rule[] = Object.freeze([
   gracePeriodTooShort,
@@ -30,6 +31,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   shellHookDistroless,
   appNoPrestopDelay,
   appDelayGuessed,
+  stubNotInjected,
 ]);
 
 export function ruleById(id: string): Rule | undefined {
