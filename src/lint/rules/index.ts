@@ -15,6 +15,7 @@ import { nativeSidecarIgnored } from './native-sidecar-ignored.js';
 import { proxyExitsBeforeApp } from './proxy-exits-before-app.js';
 import { shellHookDistroless } from './shell-hook-distroless.js';
 import { stubNotInjected } from './stub-not-injected.js';
+import { prestopTwoHandlers } from './prestop-two-handlers.js';
 
 export const RULES: readonly Rule[] = Object.freeze([
   gracePeriodTooShort,
@@ -32,6 +33,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   appNoPrestopDelay,
   appDelayGuessed,
   stubNotInjected,
+  prestopTwoHandlers,
 ]);
 
 export function ruleById(id: string): Rule | undefined {
