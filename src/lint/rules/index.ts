@@ -16,6 +16,7 @@ import { proxyExitsBeforeApp } from './proxy-exits-before-app.js';
 import { shellHookDistroless } from './shell-hook-distroless.js';
 import { stubNotInjected } from './stub-not-injected.js';
 import { prestopTwoHandlers } from './prestop-two-handlers.js';
+import { sleepActionUnsupported } from './sleep-action-unsupported.js';
 
 export const RULES: readonly Rule[] = Object.freeze([
   gracePeriodTooShort,
@@ -34,6 +35,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   appDelayGuessed,
   stubNotInjected,
   prestopTwoHandlers,
+  sleepActionUnsupported,
 ]);
 
 export function ruleById(id: string): Rule | undefined {
