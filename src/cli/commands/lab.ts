@@ -146,7 +146,11 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--scenario <name>', `run this scenario (repeatable), or all: ${SCENARIO_NAMES.join(', ')} (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--replicas <n>', 'replicas of the Deployment that is rolled', String(DEFAULT_LAB_OPTIONS.replicas))
     .option('--duration <dur>', 'minimum load time per scenario (the load also lasts until every old pod is gone)', formatDuration(DEFAULT_LAB_OPTIONS.durationMs))
-    .option('--propagation-delay <dur>', `how long a terminating pod stays in the endpoints (kube-proxy / EDS lag); repeatable: every scenario runs at each value, one table (default: ${formatDuration(DEFAULT_LAB_OPTIONS.propagationDelayMs)})`, collect, [] as string[])
+    .addOption(
+      new Option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag); repeatable: every scenario runs at each value, one table')
+        .argParser(collect)
+        .default([] as string[], formatDuration(DEFAULT_LAB_OPTIONS.propagationDelayMs)),
+    )
     .addOption(new Option('--load <kind>', 'load generator: built-in keep-alive clients, or Debian\'s siege').choices(['builtin', 'siege']).default('builtin'))
     .option('--concurrency <n>', 'concurrent keep-alive clients (siege -c)', String(DEFAULT_LAB_OPTIONS.concurrency))
     .option('--min-requests <n>', `keep each scenario under load until it has seen this many requests (at most ${formatDuration(DEFAULT_LAB_OPTIONS.maxExtraMs)} longer)`, String(DEFAULT_LAB_OPTIONS.minRequests))
