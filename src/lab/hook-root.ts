@@ -4,10 +4,12 @@
  * (Ubuntu-based) image's shell, coreutils, grep, net-tools, iproute2 and curl; the distroless image has
  * none of them (../shared/design/istio-shutdown-facts.md "The proxyv2 image"; istio docker/Dockerfile.base).
  * A hook that needs a missing tool fails as the kubelet fails it (FailedPreStopHook), and its container
- * gets SIGTERM at once. `pilot-agent` is in every variant and is the lab's own program, so a hook that
- * execs it directly runs outside the root (it execs nothing else). ADR 071.
+ * gets SIGTERM at once. `pilot-agent` is in every variant (/usr/local/bin/pilot-agent, istio
+ * pilot/docker/Dockerfile.proxyv2) and is the lab's own program: a hook that execs it directly runs
+ * outside the root (it execs nothing else), and a script that calls it (meshdrain's hold asks
+ * `pilot-agent request … POST drain`) finds it at /usr/local/bin in the root, as in the image. ADR 071.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execCmd, labEnv } from './exec.js';
 import type { ProxyVariant } from './pod-spec.js';
@@ -71,7 +73,34 @@ function which(prog: string): string | undefined {
  * Build the variant's root under `dir` (world-readable; the hook runs as UID 1337): /bin and /usr/bin
  * with the variant's programs and their libraries, /proc (mounted per hook), /tmp, /dev/null.
  */
-export async function buildHookRoot(dir: string, variant: ProxyVariant): Promise<HookRoot> {
+/** The lab's pilot-agent, to install in a root: the node binary and the agent's directory. */
+export interface PilotAgentSource {
+  node: string;
+  agentDir: string;
+  /** The agent's entry file name in agentDir. */
+  entry: string;
+}
+
+/** Where the root keeps the lab's pilot-agent (node and the agent's files); /usr/local/bin/pilot-agent runs it. */
+const ROOT_AGENT_DIR = '/usr/local/lib/meshdrain-lab';
+
+/**
+ * Install the lab's pilot-agent at /usr/local/bin/pilot-agent in the root. No shell is needed (the
+ * distroless image has none): the file's #! line names node and the agent, and the agent takes a
+ * first argument named pilot-agent as its own name.
+ */
+async function installPilotAgent(dir: string, src: PilotAgentSource): Promise<void> {
+  const node = `${ROOT_AGENT_DIR}/node`;
+  mkdirSync(join(dir, ROOT_AGENT_DIR, 'agent'), { recursive: true, mode: 0o755 });
+  copyFileSync(realpathSync(src.node), join(dir, node));
+  chmodSync(join(dir, node), 0o755);
+  for (const lib of await libsOf(src.node)) copyInto(dir, lib);
+  for (const f of readdirSync(src.agentDir)) copyFileSync(join(src.agentDir, f), join(dir, ROOT_AGENT_DIR, 'agent', f));
+  mkdirSync(join(dir, 'usr/local/bin'), { recursive: true, mode: 0o755 });
+  writeFileSync(join(dir, 'usr/local/bin/pilot-agent'), `#!${node} ${ROOT_AGENT_DIR}/agent/${src.entry}\n`, { mode: 0o755 });
+}
+
+export async function buildHookRoot(dir: string, variant: ProxyVariant, pilotAgent?: PilotAgentSource): Promise<HookRoot> {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const d of ['bin', 'usr/bin', 'proc', 'tmp', 'dev', 'etc']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
   chmodSync(join(dir, 'tmp'), 0o1777);
@@ -93,6 +122,7 @@ export async function buildHookRoot(dir: string, variant: ProxyVariant): Promise
     for (const lib of await libsOf(host)) copyInto(dir, lib);
     programs.push(prog);
   }
+  if (pilotAgent) await installPilotAgent(dir, pilotAgent);
   // The mount point for the host's /dev/null (bound per hook by the launcher).
   writeFileSync(join(dir, 'dev', 'null'), '', { mode: 0o666 });
   writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0::/:/sbin/nologin\nistio-proxy:x:1337:1337::/:/sbin/nologin\n', { mode: 0o644 });

@@ -322,6 +322,9 @@ export class Kubelet {
       // The host's PATH (chroot is in /usr/sbin); inside the root only /usr/bin and /bin exist.
       argv = hookArgv(this.d.hookRoot, PROXY_UID, ps.exec);
       uid = undefined;
+      // The root's /usr/local/bin/pilot-agent is the lab's agent: `pilot-agent request` needs its config
+      // (without it, meshdrain's hold could not ask for the drain at start and fell back to Istio's).
+      env = { [REQUEST_CONFIG_ENV]: JSON.stringify({ adminPort: PROXY_PORTS.admin } satisfies RequestConfig) };
     } else {
       argv = ps.exec;
       // The proxy image's `pilot-agent` is ours: the same program, named like Istio's.

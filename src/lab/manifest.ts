@@ -235,6 +235,12 @@ function decideHook(view: PodView, c: ContainerView, role: 'app' | 'proxy', o: M
     hooks.push({ container: c.name, at, action: 'not-run', why: `${outside}; not run (the container gets SIGTERM at once)` });
     return undefined;
   }
+  // meshdrain's own traffic-gone wait (recognised by exact re-render, not by its text): it needs only
+  // sh and /proc, which the lab's app has, so it runs as written and really watches the pod's sockets.
+  if (role === 'app' && a.appWait) {
+    hooks.push({ container: c.name, at, action: 'run', why: `meshdrain's traffic-gone wait (quiet ${formatDuration(a.appWait.quietMs)}, at most ${formatDuration(a.appWait.maxMs)}): sh and /proc only, run as written` });
+    return { exec: [...argv] };
+  }
   if (role === 'app' && !shellOnly(tools)) return standIn(`exec ${JSON.stringify(argv.join(' ').slice(0, 60))}`);
   hooks.push({
     container: c.name,

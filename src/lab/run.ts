@@ -2,6 +2,7 @@
  * One lab run: set up the network and the shared services, run each scenario's rolling restart
  * under load, and always clean up (also on abort and on errors).
  */
+import { basename, dirname } from 'node:path';
 import { InputError } from '../errors.js';
 import { AgentChannel, type AgentEvent } from './control.js';
 import { execCmd, labEnv } from './exec.js';
@@ -180,7 +181,7 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
       const ps = sc.spec.proxyPreStop;
       const variant = sc.spec.proxyVariant ?? 'default';
       if (!ps || !('exec' in ps) || execsPilotAgent(ps.exec) || roots.has(variant)) continue;
-      const root = await buildHookRoot(`${files.dir}/root-${variant}`, variant);
+      const root = await buildHookRoot(`${files.dir}/root-${variant}`, variant, { node: files.node, agentDir: dirname(files.agent), entry: basename(files.agent) });
       if (root.missing.length) progress(`the ${variant} proxy image's root lacks ${root.missing.join(', ')} (not on this host); a hook that needs one fails`);
       roots.set(variant, root);
     }

@@ -12,6 +12,10 @@ import { envoy, pilotAgent, pilotAgentRequest } from './proxy.js';
 import { balancer, load } from './traffic.js';
 import { ztunnel, ztunnelListen } from './ztunnel.js';
 
+// Run as /usr/local/bin/pilot-agent in a hook's root (a #! line naming node and this file), the
+// script's own path comes first: drop it, so `pilot-agent request …` reads as `main.js request …`.
+// (A path, not the bare role name `pilot-agent` the kubelet starts istio-proxy's PID 1 with.)
+if (/\/pilot-agent$/.test(process.argv[2] ?? '')) process.argv.splice(2, 1);
 const self = process.argv[1] ?? '';
 const role = process.argv[2] ?? '';
 const cfgOf = <R extends Role>(): RoleConfigs[R] => JSON.parse(process.argv[3] ?? '{}') as RoleConfigs[R];
