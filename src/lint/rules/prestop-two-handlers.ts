@@ -1,6 +1,7 @@
 import { getPath, isRecord } from '../../model/workload.js';
 import { locOf } from '../locate.js';
 import type { Rule } from '../types.js';
+import { examplePod } from './examples.js';
 
 /** The handler types a Kubernetes LifecycleHandler may carry; exactly one is allowed. */
 const HANDLER_TYPES = ['exec', 'httpGet', 'tcpSocket', 'sleep'] as const;
@@ -15,29 +16,8 @@ export const prestopTwoHandlers: Rule = {
 validation of LifecycleHandler: "may not specify more than 1 handler type"). A user preStop that adds
 \`exec\` to Istio's native \`httpGet\`/exec drain, or a merge of two sources, makes the whole pod invalid
 (istio/istio#51865).`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    image: web:1
-    lifecycle:
-      preStop:
-        exec: {command: ["sleep", "5"]}
-        httpGet: {path: /drain, port: 15020}
-`,
-    good: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    image: web:1
-    lifecycle:
-      preStop:
-        exec: {command: ["sleep", "5"]}
-`,
+    bad: examplePod({ app: ['lifecycle:', '  preStop:', '    exec: {command: ["sleep", "5"]}', '    httpGet: {path: /drain, port: 15020}'] }),
+    good: examplePod({ app: ['lifecycle:', '  preStop:', '    exec: {command: ["sleep", "5"]}'] }),
   },
   check(pod, _opts, report) {
     const all = [...pod.apps, ...(pod.proxy ? [pod.proxy] : [])];

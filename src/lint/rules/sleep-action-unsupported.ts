@@ -1,6 +1,7 @@
 import { PRESTOP_SLEEP_ACTION_VERSION as SINCE } from '../../istio/facts.js';
 import { atLeast, formatVersion } from '../../model/version.js';
 import type { Rule } from '../types.js';
+import { examplePod } from './examples.js';
 
 export const sleepActionUnsupported: Rule = {
   id: 'sleep-action-unsupported',
@@ -12,29 +13,9 @@ export const sleepActionUnsupported: Rule = {
 1.30, GA in 1.34. On an older API server the field is rejected or dropped, and the delay before SIGTERM that
 was meant to let endpoint removal propagate is gone. Pass \`--kube-version\` (the oldest cluster you deploy to)
 so lint can tell; ADR 004.`,
-    bad: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    image: web:1
-    lifecycle:
-      preStop:
-        sleep: {seconds: 5}
-`,
+    bad: examplePod({ app: ['lifecycle: {preStop: {sleep: {seconds: 5}}}'] }),
     badArgs: ['--kube-version', '1.28'],
-    good: `apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    image: web:1
-    lifecycle:
-      preStop:
-        exec: {command: ["/bin/sh", "-c", "sleep 5"]}
-`,
+    good: examplePod({ app: ['lifecycle: {preStop: {exec: {command: ["/bin/sh", "-c", "sleep 5"]}}}'] }),
     goodArgs: ['--kube-version', '1.28'],
   },
   check(pod, opts, report) {
