@@ -52,14 +52,7 @@ export function podIptablesRules(appPort: number, capture: Capture = 'sidecar'):
  * every other inbound TCP not for 15008 → 15006; outbound TCP not for localhost → 15001.
  */
 function ztunnelInpodRules(): string {
-  return [
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-    ':MD_INPOD_PRERT - [0:0]',
-    ':MD_INPOD_OUTPUT - [0:0]',
+  return natTable(['MD_INPOD_PRERT', 'MD_INPOD_OUTPUT'], [
     '-A PREROUTING -j MD_INPOD_PRERT',
     `-A MD_INPOD_PRERT -s ${PROBE_SOURCE_IP}/32 -p tcp -j ACCEPT`,
     `-A MD_INPOD_PRERT -s ${ZTUNNEL_IP}/32 -p tcp -j ACCEPT`,
@@ -68,30 +61,25 @@ function ztunnelInpodRules(): string {
     `-A MD_INPOD_OUTPUT -d ${PROBE_SOURCE_IP}/32 -p tcp -j ACCEPT`,
     '-A MD_INPOD_OUTPUT ! -d 127.0.0.1/32 -o lo -j ACCEPT',
     `-A MD_INPOD_OUTPUT ! -d 127.0.0.1/32 -p tcp -j REDIRECT --to-ports ${ZTUNNEL_OUTBOUND_PORT}`,
-    'COMMIT',
-    '',
-  ].join('\n');
+  ]);
 }
 
 /** Istio's sidecar interception (istio-iptables): app port → 15006; outbound → 15001 except UID 1337 and loopback. */
 function sidecarRules(appPort: number): string {
-  return [
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-    ':MD_INBOUND - [0:0]',
-    ':MD_OUTPUT - [0:0]',
+  return natTable(['MD_INBOUND', 'MD_OUTPUT'], [
     '-A PREROUTING -p tcp -j MD_INBOUND',
     `-A MD_INBOUND -p tcp --dport ${appPort} -j REDIRECT --to-ports ${INBOUND_CAPTURE_PORT}`,
     '-A OUTPUT -p tcp -j MD_OUTPUT',
     `-A MD_OUTPUT -m owner --uid-owner ${PROXY_UID} -j RETURN`,
     '-A MD_OUTPUT -d 127.0.0.0/8 -j RETURN',
     `-A MD_OUTPUT -p tcp -j REDIRECT --to-ports ${OUTBOUND_CAPTURE_PORT}`,
-    'COMMIT',
-    '',
-  ].join('\n');
+  ]);
+}
+
+/** An iptables-restore input for the nat table: the built-in chains, our chains, the rules. */
+function natTable(chains: string[], rules: string[]): string {
+  const builtin = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'].map((c) => `:${c} ACCEPT [0:0]`);
+  return ['*nat', ...builtin, ...chains.map((c) => `:${c} - [0:0]`), ...rules, 'COMMIT', ''].join('\n');
 }
 
 export class LabNet {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { unexpectedStderr } from '../helpers/inject-notes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshdrain-v8cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,6 +42,6 @@ describe('V8 code cache', () => {
     expect(() => cached(home)).toThrow();
     const ro = run({ XDG_CACHE_HOME: '/proc/meshdrain-cannot-write' });
     // nothing about the cache: stderr holds only inject's note on the guessed app delay (ADR 015)
-    expect([ro.status, ro.stderr.split('\n').filter((l) => l && !/app containers get Kubernetes' native sleep of 5s before SIGTERM, a guess/.test(l))]).toEqual([0, []]);
+    expect([ro.status, unexpectedStderr(ro.stderr)]).toEqual([0, []]);
   });
 });

@@ -15,7 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { ROOT } from '../helpers/cli.js';
+import { BIN, ROOT } from '../helpers/cli.js';
+import { unexpectedStderr } from '../helpers/inject-notes.js';
 
 interface PlatformCommand {
   os?: string;
@@ -66,11 +67,15 @@ describe('Helm 4 post-renderer plugin (plugin.yaml)', () => {
       const [main, args] = prepareCommands((plugin.runtimeConfig as { platformCommand: PlatformCommand[] }).platformCommand, extra, env);
       const r = spawnSync(main, args, { input: manifests, env, encoding: 'utf8' }); // exec.Command: no shell
       // Only the note inject gives every workload whose app delay is the guessed sleep (ADR 015).
-      expect(r.stderr.split('\n').filter(Boolean).filter((l) => !/^meshdrain: <stdin>:\d+:\d+: Deployment\/\S+: app containers get Kubernetes' native sleep of 5s before SIGTERM, a guess/.test(l))).toEqual([]);
+      expect(unexpectedStderr(r.stderr)).toEqual([]);
       expect(r.status).toBe(0);
       const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
       expect(docs.length).toBe(parseAllDocuments(manifests).length);
-      expect(r.stdout).toContain('name: istio-proxy');
+      // Exactly what `meshdrain inject` writes for the same input and flags (whatever carrier the
+      // mode calls for: docs/modes.md), and not the input unchanged.
+      const direct = spawnSync(process.execPath, [BIN, 'inject', ...extra], { input: manifests, encoding: 'utf8' });
+      expect(r.stdout).toBe(direct.stdout);
+      expect(r.stdout).not.toBe(manifests);
     }
   });
 });
