@@ -10,7 +10,7 @@ const missing = missingTools();
 if (missing.length === 0) process.exit(0);
 const names = missing.map((t) => t.command).join(', ');
 const apt = missing.filter((t) => t.pkg !== '-');
-const how = [apt.length ? 'sudo bash .ci/run (installs the Debian packages, then runs the tests)' : '', missing.some((t) => t.pkg === '-') ? 'kubectl from https://dl.k8s.io' : '']
+const how = [apt.length ? 'sudo bash .ci/run (installs the Debian packages, then runs the tests)' : '', ...missing.filter((t) => t.pkg === '-').map((t) => `${t.command} from ${t.from ?? 'its project'}`)]
   .filter(Boolean)
   .join('; ');
 if (process.env.MESHDRAIN_REQUIRE_ROOT_TESTS === '1') {

@@ -4,13 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export function requiredTools() {
-  const file = process.env.MESHDRAIN_TOOLS_FILE ?? new URL('../../.ci/tools', import.meta.url);
+  const file = process.env.MESHDRAIN_TOOLS_FILE || new URL('../../.ci/tools', import.meta.url);
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim() && !l.startsWith('#'))
     .map((l) => {
-      const [command, pkg] = l.trim().split(/\s+/);
-      return { command, pkg };
+      // <command> <Debian package>, or <command> - <where to get it> (not in Debian's archive)
+      const [command, pkg, from] = l.trim().split(/\s+/);
+      return { command, pkg, from };
     });
 }
 

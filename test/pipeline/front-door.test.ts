@@ -4,7 +4,7 @@
  * the suite with those tests reported skipped; under MESHDRAIN_REQUIRE_ROOT_TESTS=1 a missing tool fails.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { toolMissing } from '../helpers/tools.js';
 const dir = mkdtempSync(join(tmpdir(), 'meshdrain-front-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tools = join(dir, 'tools');
-writeFileSync(tools, '# as .ci/tools\nsh dash\nmeshdrain-no-such-shellcheck shellcheck\nmeshdrain-no-such-kubectl -\n');
+writeFileSync(tools, '# as .ci/tools\nsh dash\nmeshdrain-no-such-shellcheck shellcheck\nmeshdrain-no-such-kubectl - https://dl.example/kubectl\nmeshdrain-no-such-kpt - https://kpt.example/install\n');
 const preflight = (env: Record<string, string>) =>
   spawnSync(process.execPath, [`${ROOT}scripts/test-preflight.mjs`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MESHDRAIN_REQUIRE_ROOT_TESTS: '', MESHDRAIN_SKIP_MISSING_TOOLS: '', MESHDRAIN_TOOLS_FILE: tools, ...env } });
 
@@ -24,7 +24,9 @@ describe('npm test preflight', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/missing meshdrain-no-such-shellcheck, meshdrain-no-such-kubectl; install: sudo bash \.ci\/run .*; kubectl from https:\/\/dl\.k8s\.io/);
+    expect(r.stderr).toMatch(
+      /missing meshdrain-no-such-shellcheck, meshdrain-no-such-kubectl, meshdrain-no-such-kpt; install: sudo bash \.ci\/run .*; meshdrain-no-such-kubectl from https:\/\/dl\.example\/kubectl; meshdrain-no-such-kpt from https:\/\/kpt\.example\/install /,
+    );
     expect(r.stderr).toMatch(/MESHDRAIN_SKIP_MISSING_TOOLS=1 npm test/);
   });
 
@@ -61,8 +63,21 @@ describe('README, .ci/run and .ci/tools agree', () => {
     expect(ciRun).toContain('<.ci/tools');
   });
 
-  it('the README names every tool in .ci/tools and says sudo bash .ci/run installs them', () => {
+  it('the README names every tool in .ci/tools, says sudo bash .ci/run installs them, and where the others come from', () => {
     for (const tool of listed) expect(readme).toContain(`\`${tool}\``);
     expect(readme).toContain('sudo bash .ci/run');
+    const elsewhere = readFileSync(`${ROOT}.ci/tools`, 'utf8').split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[1] === '-');
+    expect(elsewhere.map((f) => f[0])).toEqual(['kubectl', 'kpt']);
+    for (const [, , from] of elsewhere) expect(readme).toContain(from);
+  });
+
+  it('.ci/run stops at once naming a tool Debian lacks and where to get it', () => {
+    // .ci/run with a tools list of one missing non-Debian tool: it must stop before apt-get or npm.
+    const copy = join(dir, 'ci');
+    mkdirSync(join(copy, '.ci'), { recursive: true });
+    writeFileSync(join(copy, '.ci/run'), ciRun);
+    writeFileSync(join(copy, '.ci/tools'), 'sh dash\nmeshdrain-no-such-kpt - https://kpt.example/install\n');
+    const r = spawnSync('bash', [join(copy, '.ci/run')], { encoding: 'utf8' });
+    expect([r.status, r.stderr]).toEqual([1, 'ci: the tests need meshdrain-no-such-kpt; install it from https://kpt.example/install\n']);
   });
 });
