@@ -3,6 +3,8 @@
  * ConfigMap whose `data` holds settings (kpt's `-- key=value` arguments arrive as such a ConfigMap).
  */
 import { InputError } from '../errors.js';
+import { isMap, isScalar, Scalar } from 'yaml';
+import type { SourcePos } from '../errors.js';
 import { isRecord } from '../model/workload.js';
 import { posOfKey, posOfPath } from '../yaml/load.js';
 import type { ResourceList } from './resource-list.js';
@@ -54,4 +56,23 @@ export function policySource(rl: ResourceList): { kind: 'none' } | { kind: 'inli
     `functionConfig must be a meshdrain.dev/v1alpha1 ShutdownPolicy or a ConfigMap with the policy in data.policy, got ${isRecord(fc) ? `${String(fc.apiVersion ?? '')} ${String(fc.kind ?? '(no kind)')}` : typeof fc}`,
     where(rl),
   );
+}
+
+/**
+ * Where line:col of the policy held in a ConfigMap's `data.policy` is in the ResourceList text: the
+ * same place for a block scalar (`policy: |`, as kpt writes `-- policy=…`); the key for any other.
+ */
+export function configMapPolicyPos(rl: ResourceList, line: number | undefined, col: number | undefined): SourcePos {
+  const key = posOfKey(rl.loaded, rl.doc, ['functionConfig', 'data'], 'policy');
+  const fc = rl.doc.get('functionConfig', true);
+  const data = isMap(fc) ? fc.get('data', true) : undefined;
+  const node = isMap(data) ? data.get('policy', true) : undefined;
+  if (line === undefined || !isScalar(node) || (node.type !== Scalar.BLOCK_LITERAL) || !node.range) return key;
+  // The block's content starts on the line after its header; its indentation is the first content line's.
+  const starts = rl.loaded.lines.lineStarts;
+  const header = starts.findIndex((s, i) => s <= node.range![0] && (starts[i + 1] ?? Infinity) > node.range![0]);
+  const first = rl.loaded.text.slice(starts[header + 1] ?? 0).match(/^ */)![0].length;
+  const target = header + line; // 0-based index of the content line in the ResourceList
+  if (starts[target] === undefined || starts[target]! >= node.range[1]) return key;
+  return { file: rl.loaded.file, line: target + 1, col: first + (col ?? 1) };
 }

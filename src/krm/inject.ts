@@ -4,7 +4,7 @@ import { injectText } from '../inject/inject.js';
 import { readText } from '../io/files.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { PlanOptions } from '../plan/plan.js';
-import { policySource } from './function-config.js';
+import { configMapPolicyPos, policySource } from './function-config.js';
 import { resultAt, type ResourceList, type Result } from './resource-list.js';
 
 export interface KrmInjectOptions extends PlanOptions {
@@ -29,7 +29,16 @@ async function policyFor(rl: ResourceList, opts: KrmInjectOptions): Promise<Poli
   // zod is loaded only when there is a policy to validate.
   const { loadPolicy } = await import('../policy/load.js');
   if (src.kind === 'inline') return loadPolicy(src.text, rl.loaded.file);
-  if (src.kind === 'configmap' && src.text !== undefined) return loadPolicy(src.text, `${rl.loaded.file} functionConfig data.policy`);
+  if (src.kind === 'configmap' && src.text !== undefined) {
+    const label = `${rl.loaded.file} functionConfig data.policy`;
+    try {
+      return loadPolicy(src.text, label);
+    } catch (e) {
+      // Point at the ResourceList line, so the error result names the functionConfig field.
+      if (e instanceof InputError && e.pos?.file === label) throw new InputError(e.message, configMapPolicyPos(rl, e.pos.line, e.pos.col), e.exitCode);
+      throw e;
+    }
+  }
   return loadPolicy(readText(opts.policyFile!, opts.cwd), opts.policyFile!);
 }
 

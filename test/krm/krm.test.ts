@@ -133,6 +133,18 @@ describe('meshdrain inject as a KRM function', () => {
     expect(rl(r.stdout).results![0]).toMatchObject({ severity: 'error', field: { path: expect.stringMatching(/^functionConfig\.defaults\.app/) } });
   });
 
+  it('a bad policy in a ConfigMap functionConfig (data.policy: |) is reported at its line in the ResourceList', () => {
+    const bad = KUSTOMIZE.replace('app: {shutdown: 40s}', 'app: {shutdown: forever}');
+    const r = cli(['inject'], { input: bad });
+    expect(r.code).toBe(2);
+    const lines = bad.split('\n');
+    const line = lines.findIndex((l) => l.includes('shutdown: forever')) + 1;
+    const col = lines[line - 1]!.indexOf('forever') + 1;
+    expect(r.stderr).toMatch(new RegExp(`^meshdrain: <stdin>:${line}:${col}: .*defaults\\.app\\.shutdown`));
+    expect(rl(r.stdout).results).toEqual([expect.objectContaining({ severity: 'error', field: { path: 'functionConfig.data.policy' } })]);
+    expect(rl(r.stdout).items).toEqual(rl(bad).items);
+  });
+
   it('refuses a policy twice (-c and functionConfig) and a functionConfig of another kind', () => {
     const both = cli(['inject', '-c', 'examples/shutdown-policy.yaml'], { input: KPT });
     expect(both.code).toBe(2);
