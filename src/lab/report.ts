@@ -5,7 +5,7 @@
 import type { LabPod, PreStopResult } from './kubelet.js';
 import type { LabOptions, ScenarioRun } from './run.js';
 import { APP_METRICS_PORT, APP_PORT } from './pod-spec.js';
-import type { Verdict } from './scenarios.js';
+import type { InjectPolicyUsed, Verdict } from './scenarios.js';
 
 export type FailureReason = 'reset' | 'refused' | '503' | 'other';
 export type FailurePhase = 'running' | 'terminating' | 'app-exited' | 'proxy-exited' | 'no-endpoint';
@@ -65,6 +65,8 @@ export interface ScenarioSummary {
   notes?: string[];
   title: string;
   expectation: string;
+  /** The `*-meshdrain` scenarios: the policy inject ran with (the lab app's description, or --policy). */
+  injectPolicy?: InjectPolicyUsed;
   requests: number;
   failedRequests: number;
   failedByReason: Record<FailureReason, number>;
@@ -186,6 +188,7 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Pa
       : {}),
     title: sc.title,
     expectation: sc.expectation,
+    ...(sc.injectPolicy ? { injectPolicy: sc.injectPolicy } : {}),
     requests,
     failedRequests,
     failedByReason,
@@ -309,6 +312,8 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
     '',
     ...sums.map((s) => `${s.name}${extra.length ? ` (${extra.map(([h, f]) => `${h} ${f(s)}`).join(', ')})` : ''}: ${s.verdict}`),
   ];
+  const policies = [...new Map(sums.filter((s) => s.injectPolicy).map((s) => [s.name, s.injectPolicy!.says])).entries()];
+  if (policies.length) out.push('', ...policies.map(([name, says]) => `${name}: inject ran with ${says}`));
   if (o.manifest) {
     out.push('', 'termination per pod (seconds from deletion): app delay, app work, proxy tail after the app exited, total');
     for (const s of sums) for (const p of s.pods) out.push(`  ${s.name} ${p.name}: ${[p.split.appDelaySeconds, p.split.appWorkSeconds, p.split.proxyTailSeconds, p.split.totalSeconds].map((x) => (x === null ? '-' : x.toFixed(2))).join(', ')}${p.killedAt !== null ? ' (SIGKILLed)' : ''}`);

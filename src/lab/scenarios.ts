@@ -63,6 +63,17 @@ export interface Scenario {
   manifestPod?: ManifestLabPod;
   /** The scenario's pass criteria: did the run show what `expectation` says? Says why either way. */
   judge(m: Measured): Verdict;
+  /** The `*-meshdrain` scenarios: the policy inject ran with (the lab app's, or --policy's file). */
+  injectPolicy?: InjectPolicyUsed;
+}
+
+/** Which policy a scenario's inject run used (report and --json, ADR 017). */
+export interface InjectPolicyUsed {
+  /** `lab-app`: the built-in description of the lab's app; `file`: the user's --policy. */
+  source: 'lab-app' | 'file';
+  file?: string;
+  /** What it says, in a few words. */
+  says: string;
 }
 
 export interface ScenarioParams {
@@ -144,8 +155,23 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 const NATIVE: ManifestExtras = { annotations: { [ANNOTATIONS.nativeSidecar]: 'true' } };
 const AMBIENT: ManifestExtras = { namespaceLabels: { [LABELS.dataplaneMode]: 'ambient' } };
 
-/** What `meshdrain inject` writes for this manifest (the policy from --policy, else its default). */
-const inject = (manifest: string, p: ScenarioParams) => injectText(manifest, 'lab-app.yaml', p.policy ? { policy: p.policy } : {}).output;
+/**
+ * The policy that describes the lab's app to inject, as a user describes theirs (ADR 017): the app
+ * image (lab/app, the agent's node runtime) has a POSIX /bin/sh, so the app's delay can wait for
+ * traffic to leave the pod instead of the guessed sleep inject keeps for an app of unknown shell.
+ * --policy replaces it whole.
+ */
+export const LAB_APP_POLICY: Policy = Object.freeze({ format: 'v1alpha1', defaults: Object.freeze({ app: Object.freeze({ shell: true }) }), rules: Object.freeze([]) }) as unknown as Policy;
+const LAB_APP_POLICY_USED: InjectPolicyUsed = Object.freeze({ source: 'lab-app', says: "the lab's app: app: {shell: true} (its image has /bin/sh)" });
+
+/** The policy a `*-meshdrain` scenario's inject runs with: --policy's, else the lab app's. */
+export function injectPolicyFor(p: ScenarioParams): { policy: Policy; used: InjectPolicyUsed } {
+  if (!p.policy) return { policy: LAB_APP_POLICY, used: LAB_APP_POLICY_USED };
+  return { policy: p.policy, used: { source: 'file', ...(p.policy.file ? { file: p.policy.file } : {}), says: `--policy ${p.policy.file ?? '(given)'}` } };
+}
+
+/** What `meshdrain inject` writes for this manifest with the scenario's policy (injectPolicyFor). */
+const inject = (manifest: string, p: ScenarioParams) => injectText(manifest, 'lab-app.yaml', { policy: injectPolicyFor(p).policy }).output;
 
 const ZERO_LOSS = 'the proxy stays until the app is gone: zero failed requests and zero failed outbound calls, no pod waits for SIGKILL';
 
@@ -165,6 +191,8 @@ interface Definition {
   expectation: string;
   manifest: string;
   judge(m: Measured, spec: LabPodSpec): Verdict;
+  /** The scenario runs inject's output: with which policy. */
+  injectPolicy?: InjectPolicyUsed;
 }
 
 const DEFINITIONS: Record<ScenarioName, (p: ScenarioParams) => Definition> = {
@@ -203,10 +231,11 @@ const DEFINITIONS: Record<ScenarioName, (p: ScenarioParams) => Definition> = {
     },
   }),
   meshdrain: (p) => ({
-    title: "meshdrain inject's default output",
+    title: "meshdrain inject's output for the lab's app",
     expectation: ZERO_LOSS,
     manifest: inject(baseManifest(p.graceSeconds), p),
     judge: zeroLoss,
+    injectPolicy: injectPolicyFor(p).used,
   }),
   native: (p) => ({
     title: "Istio's native sidecar (KEP-753 order, drain preStop)",
@@ -222,6 +251,7 @@ const DEFINITIONS: Record<ScenarioName, (p: ScenarioParams) => Definition> = {
     expectation: ZERO_LOSS,
     manifest: inject(baseManifest(p.graceSeconds, NATIVE), p),
     judge: zeroLoss,
+    injectPolicy: injectPolicyFor(p).used,
   }),
   ambient: (p) => ({
     title: 'ambient: ztunnel on the node, listeners in the pod',
@@ -239,6 +269,7 @@ const DEFINITIONS: Record<ScenarioName, (p: ScenarioParams) => Definition> = {
     expectation: ZERO_LOSS,
     manifest: inject(baseManifest(p.graceSeconds, AMBIENT), p),
     judge: zeroLoss,
+    injectPolicy: injectPolicyFor(p).used,
   }),
 };
 
@@ -246,7 +277,7 @@ const DEFINITIONS: Record<ScenarioName, (p: ScenarioParams) => Definition> = {
 export function buildScenario(name: ScenarioName, p: ScenarioParams): Scenario {
   const d = DEFINITIONS[name](p);
   const spec = labPodFromManifest(d.manifest, `${name}.yaml`).spec;
-  return { name, title: d.title, expectation: d.expectation, manifest: d.manifest, spec, judge: (m) => d.judge(m, spec) };
+  return { name, title: d.title, expectation: d.expectation, manifest: d.manifest, spec, judge: (m) => d.judge(m, spec), ...(d.injectPolicy ? { injectPolicy: d.injectPolicy } : {}) };
 }
 
 // ---------------------------------------------------------------- the user's manifest (--manifest)

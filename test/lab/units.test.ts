@@ -16,7 +16,10 @@ import { podIp, podIptablesRules } from '../../src/lab/netns.js';
 import { summarize, toHtml, toJson, toText } from '../../src/lab/report.js';
 import { DEFAULT_LAB_OPTIONS, type ScenarioRun } from '../../src/lab/run.js';
 import { NATIVE_DRAIN_PRESTOP } from '../../src/istio/facts.js';
-import { baseManifest, buildScenario, netstatLoopScript, podSpecFromManifest, SCENARIO_NAMES } from '../../src/lab/scenarios.js';
+import { baseManifest, buildScenario, LAB_APP_POLICY, netstatLoopScript, podSpecFromManifest, SCENARIO_NAMES } from '../../src/lab/scenarios.js';
+import { injectText } from '../../src/inject/inject.js';
+import { loadPolicy } from '../../src/policy/load.js';
+import { APP_WAIT_TAG } from '../../src/hooks/app-wait.js';
 
 const flags = {
   replicas: '3',
@@ -59,8 +62,19 @@ describe('lab pieces that need no root', () => {
     // inject raised the Deployment's 20 s to its budget; the lab runs exactly what the manifest says.
     const written = Number(/terminationGracePeriodSeconds: (\d+)/.exec(md.manifest)?.[1]);
     expect(md.spec.graceMs).toBe(written * 1000);
-    expect(md.spec.graceMs).toBe(33_000); // 5 + 20 + 1 (the hold's linger, ADR 015) + 5 + 2
-    expect(md.spec.appPreStop).toEqual({ sleepMs: 5000 });
+    // The lab's app is described to inject as a user would (ADR 017): its image has /bin/sh, so the
+    // app's delay is the traffic-gone wait, the one inject writes for that policy, sized at its bound.
+    expect(md.injectPolicy).toEqual({ source: 'lab-app', says: expect.stringContaining('app: {shell: true}') });
+    expect(md.manifest).toBe(injectText(baseManifest(20), 'lab-app.yaml', { policy: LAB_APP_POLICY }).output);
+    expect(md.spec.appPreStop && 'exec' in md.spec.appPreStop && md.spec.appPreStop.exec.join(' ')).toContain(APP_WAIT_TAG);
+    expect(md.spec.graceMs).toBe(58_000); // 30 (maxDelay) + 20 + 1 (the hold's linger, ADR 015) + 5 + 2
+    for (const n of ['native-meshdrain', 'ambient-meshdrain'] as const) expect(buildScenario(n, p).injectPolicy?.source).toBe('lab-app');
+    expect(buildScenario('native', p).injectPolicy).toBeUndefined();
+    // --policy wins, whole: an empty policy file is inject's default, the guessed 5 s sleep.
+    const given = buildScenario('meshdrain', { ...p, policy: loadPolicy('', 'mine.yaml') });
+    expect(given.injectPolicy).toEqual({ source: 'file', file: 'mine.yaml', says: '--policy mine.yaml' });
+    expect(given.spec.appPreStop).toEqual({ sleepMs: 5000 });
+    expect(given.spec.graceMs).toBe(33_000); // 5 + 20 + 1 + 5 + 2
     const nh = buildScenario('no-hold', p);
     expect(nh.spec.proxyPreStop).toBeUndefined();
     expect(nh.spec.terminationDrainMs).toBe(5000);
@@ -256,7 +270,11 @@ describe('lab verdicts and output formats', () => {
     const text = toText(sums, o);
     expect(text).toMatch(/^no-hold +30000 +10 +0 +10 /m);
     expect(text).toMatch(/^meshdrain +30000 +0 .* yes$/m);
+    // Which policy the meshdrain row's inject ran with is said (ADR 017); no-hold ran no inject.
+    expect(text).toMatch(/^meshdrain: inject ran with the lab's app: app: \{shell: true\}/m);
+    expect(text).not.toMatch(/^no-hold: inject ran/m);
     const json = JSON.parse(JSON.stringify(toJson(sums, o))) as { scenarios: Record<string, unknown>[] };
+    expect(json.scenarios.map((s) => (s.injectPolicy as { source?: string } | undefined)?.source)).toEqual([undefined, 'lab-app']);
     for (const s of json.scenarios) {
       for (const k of ['name', 'requests', 'failedRequests', 'failedEgress', 'availabilityPercent', 'proxyOutlivedAppSeconds', 'terminationSeconds', 'reproduced']) expect(s).toHaveProperty(k);
     }

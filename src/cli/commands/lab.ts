@@ -159,7 +159,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--app-closes-port', 'the app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits')
     .option('--envoy-drains-outbound', "model Envoy before 1.34, whose graceful inbound-only drain also drained outbound listeners (envoyproxy/envoy#35020, istio/istio#51855)")
     .option('--sleep-hold <dur>', 'the fixed preStop sleep of the sleep-hold scenario', `${DEFAULT_LAB_OPTIONS.sleepHoldSeconds}s`)
-    .option('--policy <file>', 'the policy inject uses for the meshdrain scenario (default: the built-in default)')
+    .option('--policy <file>', "the policy inject uses for the *-meshdrain scenarios (default: the lab app's description, app: {shell: true}: its image has /bin/sh; a policy given here replaces it whole)")
     .option('--manifest <file>', "run your own workload's rolling restart (the pod template as it reaches the cluster: after Helm, kustomize or inject)")
     .option('--workload <Kind/name>', 'the workload in --manifest to roll, when it holds several')
     .addOption(new Option('--proxy-variant <variant>', "the proxyv2 image istio-proxy's hooks run with (default: from sidecar.istio.io/proxyImageType, as lint reads it)").choices([...PROXY_VARIANTS]))
