@@ -7,14 +7,12 @@
 /** Exit codes (docs/architecture.md "Contracts"). 130 = 128 + SIGINT, the shell's convention. */
 export const EXIT = Object.freeze({ ok: 0, findings: 1, input: 2, internal: 3, interrupted: 130 });
 
-/** What the hold waits for when nothing says otherwise (hook, image and istio template flags). */
-export const DEFAULT_WAIT_FOR = 'app-listeners';
-
 /**
- * The hold inject writes when the policy names no waitFor (ADR 015): while the app listens, and
- * while it owns a connection (its last outbound calls after it closed its port, ADR 014 (c)).
+ * What the hold waits for when nothing names it, at every door (inject, hook, image, istio; ADR 015,
+ * plan/hold-settings.ts): while the app listens, and while it owns a connection (its last outbound
+ * calls after it closed its port, ADR 014 (c)).
  */
-export const DEFAULT_INJECT_WAIT_FOR = Object.freeze(['app-listeners', 'app-connections']);
+export const DEFAULT_WAIT_FOR = Object.freeze(['app-listeners', 'app-connections']);
 /** The hold releases only after nothing held it for this long (an app's gap between its port and its next call). */
 export const DEFAULT_HOLD_LINGER_MS = 1000;
 

@@ -20,7 +20,7 @@ export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void): { 
   const graceMs = parseDuration(flags.grace, '--grace');
   const drainMs = parseDuration(flags.drain, '--drain');
   // One validator for every door's hold settings (limits, defaults, wording): plan/hold-settings.ts.
-  const { strategies, timeoutMs, intervalMs } = holdSettings(flags, holdTimeoutMs(graceMs / 1000, drainMs / 1000));
+  const { strategies, timeoutMs, intervalMs, ...shape } = holdSettings(flags, holdTimeoutMs(graceMs / 1000, drainMs / 1000));
   if (flags.timeout !== undefined) {
     if (timeoutMs === 0) warn('--timeout 0s: the hold releases at once');
     if (!holdFits(timeoutMs / 1000, drainMs / 1000, graceMs / 1000)) {
@@ -36,6 +36,6 @@ export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void): { 
     if (s.kind === 'sleep' && s.ms > timeoutMs) warn(`${`sleep=${formatDuration(s.ms)}`} is longer than the timeout ${formatDuration(timeoutMs)}: the timeout ends it`);
   }
   const shell: ShellSource = flags.shellDir === undefined ? { kind: 'image' } : { kind: 'init-container', image: DEFAULT_SHELL_IMAGE, mountPath: flags.shellDir };
-  return { hold: { strategies, timeoutMs: Math.round(timeoutMs), intervalMs: Math.round(intervalMs) }, shell };
+  return { hold: { strategies, timeoutMs: Math.round(timeoutMs), intervalMs: Math.round(intervalMs), ...shape }, shell };
 }
 

@@ -5,7 +5,6 @@
  * same generator (hooks/hold.ts) inject uses; the template only compares the annotation value with
  * the catalog keys (ADR 030).
  */
-import { DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR } from '../constants.js';
 import { InputError } from '../errors.js';
 import { checkHold, holdExecCommand } from '../hooks/hold.js';
 import { formatStrategy, parseStrategy } from '../hooks/strategy.js';
@@ -28,7 +27,7 @@ export const BUILTIN_CATALOG: readonly string[] = Object.freeze([
 export const STRATEGY_SEPARATOR = ';';
 
 export interface HoldOptions {
-  /** `--wait-for` values (each one strategy); default app-listeners. */
+  /** `--wait-for` values (each one strategy); default app-listeners + app-connections (plan/hold-settings.ts). */
   waitFor?: string[];
   /** `--timeout`; default: what fits Kubernetes' default 30s grace period after Istio's 5s drain. */
   timeout?: string;
@@ -46,8 +45,7 @@ export function defaultHoldTimeoutMs(): number {
  * connection, released after the linger, pilot-agent's inbound drain asked for at the start.
  */
 export function holdFromOptions(o: HoldOptions): HoldSpec {
-  if (o.waitFor?.length) return checkHold(holdSettings(o, defaultHoldTimeoutMs()));
-  return checkHold({ ...holdSettings({ ...o, waitFor: [...DEFAULT_INJECT_WAIT_FOR] }, defaultHoldTimeoutMs()), lingerMs: DEFAULT_HOLD_LINGER_MS, drainAtStart: true });
+  return checkHold(holdSettings(o, defaultHoldTimeoutMs()));
 }
 
 /** Parse one catalog entry / annotation value: strategies separated by `;`. */

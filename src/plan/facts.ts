@@ -10,8 +10,8 @@
  */
 import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
-import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
-import { parseStrategy } from '../hooks/strategy.js';
+import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
+import { holdShape, parseWaitFor } from './hold-settings.js';
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
@@ -222,9 +222,7 @@ export function appDelayDecision(site: PodTemplateSite, s: SettingsT): AppDelayD
  * instead of its blind terminationDrainDuration, with nothing of the app's left in flight (ADR 016).
  */
 export function defaultHoldShape(s: SettingsT): Pick<HoldSpec, 'strategies' | 'lingerMs' | 'drainAtStart'> {
-  const strategies = (s.proxy?.waitFor ?? DEFAULT_INJECT_WAIT_FOR).map(parseStrategy);
-  const conns = strategies.some((w) => w.kind === 'app-connections');
-  return { strategies, ...(conns ? { lingerMs: DEFAULT_HOLD_LINGER_MS, drainAtStart: true } : {}) };
+  return holdShape(parseWaitFor(s.proxy?.waitFor));
 }
 
 export interface PodShutdownFacts {

@@ -6,7 +6,7 @@
 import { InputError, type SourcePos } from '../errors.js';
 import { parseStrategy } from '../hooks/strategy.js';
 import { formatDuration, parseDuration } from '../model/duration.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../constants.js';
+import { DEFAULT_HOLD_LINGER_MS, DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../constants.js';
 import { MAX_HOLD_TIMEOUT_MS } from './budget.js';
 import type { HoldSpec, WaitStrategy } from './types.js';
 
@@ -48,11 +48,23 @@ function named<T>(label: string, pos: SourcePos | undefined, f: () => T): T {
   }
 }
 
-/** The wait strategies; default app-listeners. */
+/** The wait strategies; default DEFAULT_WAIT_FOR (app-listeners + app-connections). */
 export function parseWaitFor(list: readonly string[] | undefined, o: HoldSettingsOptions = {}): WaitStrategy[] {
   const label = (o.labels ?? FLAG_LABELS).waitFor;
-  if (!list?.length) return [parseStrategy(DEFAULT_WAIT_FOR)];
+  if (!list?.length) return DEFAULT_WAIT_FOR.map(parseStrategy);
   return list.map((t, i) => named(label, o.at?.('waitFor', i), () => parseStrategy(t.trim())));
+}
+
+/**
+ * The hold's shape, one decision for every door (inject, hook, image, istio; ADR 015, 016): a hold that
+ * watches the app's connections (outbound calls, and inbound requests from Envoy it still answers after
+ * closing its port) also lingers, and asks pilot-agent to drain inbound at the start: keep-alive clients
+ * are told to go, and pilot-agent exits at once after the hold instead of its blind
+ * terminationDrainDuration, with nothing of the app's left in flight. Other holds are as named.
+ */
+export function holdShape(strategies: WaitStrategy[]): Pick<HoldSpec, 'strategies' | 'lingerMs' | 'drainAtStart'> {
+  const conns = strategies.some((w) => w.kind === 'app-connections');
+  return { strategies, ...(conns ? { lingerMs: DEFAULT_HOLD_LINGER_MS, drainAtStart: true } : {}) };
 }
 
 /** A hold timeout: 0 to 24 h (beyond a day a number is a unit mistake, not a hold). */
@@ -78,7 +90,7 @@ export function parseIntervalMs(v: string | number, o: HoldSettingsOptions = {})
 /** Validate hold settings as typed and fill the defaults (`defaultTimeoutMs` depends on the door). */
 export function holdSettings(s: HoldSettingsInput, defaultTimeoutMs: number, o: HoldSettingsOptions = {}): HoldSpec {
   return {
-    strategies: parseWaitFor(s.waitFor, o),
+    ...holdShape(parseWaitFor(s.waitFor, o)),
     timeoutMs: s.timeout !== undefined ? parseTimeoutMs(s.timeout, o) : defaultTimeoutMs,
     intervalMs: s.interval !== undefined ? parseIntervalMs(s.interval, o) : DEFAULT_INTERVAL_MS,
   };

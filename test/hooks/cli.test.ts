@@ -17,13 +17,14 @@ async function cli(...argv: string[]) {
 }
 
 describe('meshdrain hook', () => {
-  it('defaults: app-listeners, interval 200ms, timeout = 30s grace - 5s drain - 2s margin = 23s', async () => {
+  it("defaults: inject's hold (app-listeners + app-connections, 1 s linger, drain at start), interval 200ms, timeout = 30s grace - 5s drain - 2s margin = 23s", async () => {
     const r = await cli();
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout.startsWith('#!/bin/sh\n')).toBe(true);
-    expect(r.stdout).toMatch(/md_what=app-listeners\n/);
-    expect(r.stdout).toMatch(/timeout 23s, interval 200ms/);
+    expect(r.stdout).toMatch(/md_what='app-listeners, app-connections'\n/);
+    expect(r.stdout).toMatch(/timeout 23s, interval 200ms, release after 1s with nothing held/);
+    expect(r.stdout).toContain('pilot-agent request --debug-port=15020 POST drain');
     expect(r.stdout).toMatch(/-ge 23000 \]/);
   });
 

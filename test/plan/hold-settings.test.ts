@@ -4,14 +4,27 @@ import { holdFromFlags } from '../../src/hooks/flags.js';
 import { holdFromOptions } from '../../src/istio/holds.js';
 import { holdSettings, MAX_INTERVAL_MS, MIN_INTERVAL_MS, POLICY_LABELS } from '../../src/plan/hold-settings.js';
 import { loadPolicy } from '../../src/policy/load.js';
+import { defaultHoldShape } from '../../src/plan/facts.js';
 import { expectInputError } from '../helpers/errors.js';
 
 const policy = (proxy: string) => `apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy:\n${proxy}`;
 const hookFlags = (f: { interval?: string; timeout?: string; waitFor?: string[] }) => holdFromFlags({ grace: '30s', drain: '5s', ...f }, () => {});
 
 describe('hold settings', () => {
-  it('defaults: app-listeners, the door’s timeout, 200ms', () => {
-    expect(holdSettings({}, 23_000)).toEqual({ strategies: [{ kind: 'app-listeners' }], timeoutMs: 23_000, intervalMs: 200 });
+  it('defaults: the hold inject writes (app-listeners + app-connections, 1 s linger, drain at start), the door’s timeout, 200ms', () => {
+    const inject = { strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 1000, drainAtStart: true };
+    expect(holdSettings({}, 23_000)).toEqual({ ...inject, timeoutMs: 23_000, intervalMs: 200 });
+    // One decision at every door: hook and image (flags), istio (options) and inject (the facts).
+    expect(hookFlags({}).hold).toEqual({ ...inject, timeoutMs: 23_000, intervalMs: 200 });
+    expect(holdFromOptions({})).toMatchObject(inject);
+    expect(defaultHoldShape({})).toEqual(inject);
+    // A hold that names no app-connections neither lingers nor drains at the start, wherever it is named.
+    for (const shape of [hookFlags({ waitFor: ['ports=8080'] }).hold, holdFromOptions({ waitFor: ['ports=8080'] }), defaultHoldShape({ proxy: { waitFor: ['ports=8080'] } })]) {
+      expect(shape).toMatchObject({ strategies: [{ kind: 'ports', ports: [8080] }] });
+      expect(shape).not.toHaveProperty('lingerMs');
+      expect(shape).not.toHaveProperty('drainAtStart');
+    }
+    expect(hookFlags({ waitFor: ['app-connections'] }).hold).toMatchObject({ lingerMs: 1000, drainAtStart: true });
   });
 
   it('the interval range is the same for hook, image (same flags) and istio: 1ms is refused with one message', () => {

@@ -4,7 +4,7 @@ import { holdExecCommand, renderHoldScript } from '../../hooks/hold.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
 import { formatDuration } from '../../model/duration.js';
 import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../../constants.js';
+import { DEFAULT_HOLD_LINGER_MS, DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../../constants.js';
 import { holdFromFlags, type HoldFlags } from '../../hooks/flags.js';
 import type { Ctx } from '../context.js';
 import { CATALOG } from './catalog.js';
@@ -16,12 +16,16 @@ interface HookFlags extends HoldFlags {
 const EXAMPLES = `
 Strategies (repeat --wait-for to combine; the proxy is held while ANY of them holds):
   app-listeners                     a LISTEN socket on any port that is not Istio's own
+  app-connections                   a connection the app (any UID but 1337) owns: its outbound calls,
+                                    an inbound request from Envoy it still answers after closing its port
   ports=8080,9090                   these ports still listen
   http=http://127.0.0.1:8080/ready  the URL answers 2xx/3xx (curl, else wget, else "its port listens")
   file=/shared/busy                 the file exists (an app-owned marker in a shared emptyDir)
   sleep=10s                         a fixed minimum
 
-The default is ${DEFAULT_WAIT_FOR}. The timeout defaults to --grace minus Istio's drain (--drain) minus a
+The default is the hold inject writes: ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing
+held; it asks pilot-agent to drain inbound at the start, so pilot-agent exits at once after it (ADR 016).
+A hold that names no app-connections neither lingers nor drains at the start. The timeout defaults to --grace minus Istio's drain (--drain) minus a
 ${GRACE_MARGIN_SECONDS}s margin: ${DEFAULT_GRACE_SECONDS}s - ${DEFAULT_TERMINATION_DRAIN_SECONDS}s - ${GRACE_MARGIN_SECONDS}s = ${formatDuration(holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS))}.
 At the timeout the script exits 0 and logs why. Logs go to istio-proxy's PID 1 stdout (kubectl logs).
 
@@ -41,9 +45,9 @@ export function registerHook(program: Command, ctx: Ctx): void {
     .command('hook')
     .summary(CATALOG.hook.summary)
     .description(
-      "Print the script istio-proxy runs as its preStop hook: it holds the proxy while the application still needs it (its listeners, ports, an HTTP URL, a marker file, a fixed time), then exits 0 so Istio drains. It needs only POSIX sh and /proc (no netstat, ss, curl or bash) and logs each decision to the container log.",
+      "Print the script istio-proxy runs as its preStop hook: it holds the proxy while the application still needs it (its listeners, ports, an HTTP URL, a marker file, a fixed time), then exits 0 so Istio drains. By default it holds while the app listens or owns a connection, the hold inject writes. It needs only POSIX sh and /proc (no netstat, ss, curl or bash) and logs each decision to the container log.",
     )
-    .option('-w, --wait-for <strategy>', `what to wait for (repeatable): app-listeners | ports=P,.. | http=URL | file=/path | sleep=DUR (default ${DEFAULT_WAIT_FOR})`, collect)
+    .option('-w, --wait-for <strategy>', `what to wait for (repeatable): app-listeners | app-connections | ports=P,.. | http=URL | file=/path | sleep=DUR (default ${DEFAULT_WAIT_FOR.join(' + ')})`, collect)
     .option('--timeout <duration>', 'give up (exit 0, logged) after this long (default: from --grace)')
     .option('--grace <duration>', "the pod's terminationGracePeriodSeconds, for the default timeout", `${DEFAULT_GRACE_SECONDS}s`)
     .option('--drain <duration>', "Istio's drain after the hold (terminationDrainDuration)", `${DEFAULT_TERMINATION_DRAIN_SECONDS}s`)

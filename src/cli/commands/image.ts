@@ -32,7 +32,7 @@ export function registerImage(program: Command, ctx: Ctx): void {
     .description('write a build context for an istio/proxyv2 image whose entrypoint holds SIGTERM until the app is gone')
     .option('--istio-version <X.Y.Z>', 'Istio version of the base image (required): X.Y.Z or X.Y.Z-suffix')
     .option('-o, --output <dir>', 'directory to write (default: ./meshdrain-proxyv2-<istio-version>[-distroless])')
-    .option('-w, --wait-for <strategy>', `hold while this says the app is there (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR})`, (v: string, acc: string[] = []) => [...acc, v])
+    .option('-w, --wait-for <strategy>', `hold while this says the app is there (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, the hold inject writes)`, (v: string, acc: string[] = []) => [...acc, v])
     .option('--timeout <duration>', `give up holding after this long, counted from SIGTERM (default: from --grace, ${formatDuration(holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS))} for ${DEFAULT_GRACE_SECONDS}s)`)
     .option('--grace <duration>', "the pods' terminationGracePeriodSeconds, for the default timeout", `${DEFAULT_GRACE_SECONDS}s`)
     .option('--drain <duration>', "Istio's drain after the hold (terminationDrainDuration)", `${DEFAULT_TERMINATION_DRAIN_SECONDS}s`)

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { readText } from '../../io/files.js';
-import { DEFAULT_HOLD_LINGER_MS, DEFAULT_INJECT_WAIT_FOR, DEFAULT_INTERVAL_MS } from '../../constants.js';
+import { DEFAULT_HOLD_LINGER_MS, DEFAULT_WAIT_FOR, DEFAULT_INTERVAL_MS } from '../../constants.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
 import { formatDuration } from '../../model/duration.js';
 import { BUILTIN_CATALOG, defaultHoldTimeoutMs, holdFromOptions } from '../../istio/holds.js';
@@ -72,7 +72,7 @@ Pods opt in with:  inject.istio.io/templates: "sidecar,meshdrain"
 
 function addHoldOptions(cmd: Command): Command {
   return cmd
-    .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_INJECT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
+    .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
     .option(
       '--timeout <duration>',
       `give up holding after this long (default ${formatDuration(defaultHoldTimeoutMs())}: fits a ${DEFAULT_GRACE_SECONDS}s grace period after the ${DEFAULT_TERMINATION_DRAIN_SECONDS}s drain)`,
