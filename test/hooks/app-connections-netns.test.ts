@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHoldScript } from '../../src/hooks/hold.js';
 import { PROXY_UID } from '../../src/istio/facts.js';
 import type { HoldSpec } from '../../src/plan/types.js';
-import { istioListeners, Pod, PEER_IP, POD_IP, REMOTE_IP, rootStatus, SHELLS, sleep, waitForLog } from './netns.js';
+import { istioListeners, type Listener, Pod, PEER_IP, POD_IP, REMOTE_IP, rootStatus, SHELLS, sleep, waitForLog } from './netns.js';
 
 const root = rootStatus();
 const LINGER = 700;
@@ -45,28 +45,38 @@ describe.skipIf(!root.ok)('hold: app-connections and linger, in a network namesp
   });
   afterAll(() => pod?.destroy());
 
+  /**
+   * Run inject's hold (app-listeners + app-connections) while `drive` plays the app; `drive` returns the
+   * moment the last thing that held ended. The hold must exit 0, the linger after that moment.
+   */
+  async function holdEndsLingerAfter(shell: readonly string[], drive: (log: string) => Promise<number>) {
+    let ended = 0;
+    const run = await pod.runHook(shell, renderHoldScript(hold()), { path: onlySleep, whileRunning: async (log) => void (ended = await drive(log)) });
+    expect(run.code).toBe(0);
+    expect(run.exitAt - ended).toBeGreaterThanOrEqual(LINGER);
+    expect(run.exitAt - ended).toBeLessThanOrEqual(LINGER + SLACK);
+    return run;
+  }
+  /** The app closes its port 8080 once the hold has seen it listen (server.close() at SIGTERM). */
+  async function closeWhenHeld(log: string, app: Listener) {
+    await waitForLog(log, /app-listeners: holding \(port 8080 listens\)/);
+    return app.close(8080);
+  }
+
   for (const [label, shell] of SHELLS) {
     describe(label, () => {
       it('the app closes its only port, then calls out for 1.5 s a moment later: held until the call ends + linger', async () => {
         const app = await pod.listen('app', [{ port: 8080 }]);
-        let callEnd = 0;
         const call = await pod.client({ connect: [{ host: REMOTE_IP, port: 80 }], lazy: true }, APP_UID);
         try {
-          const run = await pod.runHook(shell, renderHoldScript(hold()), {
-            path: onlySleep,
-            whileRunning: async (log) => {
-              await waitForLog(log, /app-listeners: holding \(port 8080 listens\)/);
-              await app.close(8080);
-              await sleep(300); // the gap between server.close() and the first outbound call
-              await call.open();
-              await sleep(1500);
-              callEnd = await call.close();
-            },
+          const run = await holdEndsLingerAfter(shell, async (log) => {
+            await closeWhenHeld(log, app);
+            await sleep(300); // the gap between server.close() and the first outbound call
+            await call.open();
+            await sleep(1500);
+            return call.close();
           });
-          expect(run.code).toBe(0);
           expect(run.log).toMatch(new RegExp(`app-connections: holding( again)? \\(connection to port 80 owned by uid ${APP_UID}\\)`));
-          expect(run.exitAt - callEnd).toBeGreaterThanOrEqual(LINGER);
-          expect(run.exitAt - callEnd).toBeLessThanOrEqual(LINGER + SLACK);
           expect(run.log).toMatch(/end: nothing holds the proxy any more \(for 700ms\)/);
         } finally {
           await Promise.all([call.kill(), app.kill()]);
@@ -78,19 +88,12 @@ describe.skipIf(!root.ok)('hold: app-connections and linger, in a network namesp
         const envoyOut = await pod.client({ connect: [{ host: REMOTE_IP, port: 80 }] }, PROXY_UID);
         const local = await pod.client({ connect: [{ host: '127.0.0.1', port: 15000 }] }, APP_UID);
         const inbound = await pod.client({ connect: [{ host: POD_IP, port: 15006, localAddress: PEER_IP }] }, 0, 'peer');
-        let closed = 0;
         try {
-          const run = await pod.runHook(shell, renderHoldScript(hold()), {
-            path: onlySleep,
-            whileRunning: async (log) => {
-              await waitForLog(log, /app-connections: none at start; watching/);
-              await sleep(200);
-              closed = await app.close(8080);
-            },
+          await holdEndsLingerAfter(shell, async (log) => {
+            await waitForLog(log, /app-connections: none at start; watching/);
+            await sleep(200);
+            return app.close(8080);
           });
-          expect(run.code).toBe(0);
-          expect(run.exitAt - closed).toBeGreaterThanOrEqual(LINGER);
-          expect(run.exitAt - closed).toBeLessThanOrEqual(LINGER + SLACK);
         } finally {
           await Promise.all([envoyOut.kill(), local.kill(), inbound.kill(), app.kill()]);
         }
@@ -100,21 +103,13 @@ describe.skipIf(!root.ok)('hold: app-connections and linger, in a network namesp
         const app = await pod.listen('app', [{ port: 8080 }]);
         // Envoy's inbound passthrough: UID 1337, bound to 127.0.0.6, to the app's port.
         const fromEnvoy = await pod.client({ connect: [{ host: '127.0.0.1', port: 8080, localAddress: '127.0.0.6' }] }, PROXY_UID);
-        let done = 0;
         try {
-          const run = await pod.runHook(shell, renderHoldScript(hold()), {
-            path: onlySleep,
-            whileRunning: async (log) => {
-              await waitForLog(log, /app-listeners: holding \(port 8080 listens\)/);
-              await app.close(8080);
-              await waitForLog(log, /app-connections: holding( again)? \(inbound request from istio-proxy still open on port 8080/);
-              await sleep(1000);
-              done = await fromEnvoy.close();
-            },
+          await holdEndsLingerAfter(shell, async (log) => {
+            await closeWhenHeld(log, app);
+            await waitForLog(log, /app-connections: holding( again)? \(inbound request from istio-proxy still open on port 8080/);
+            await sleep(1000);
+            return fromEnvoy.close();
           });
-          expect(run.code).toBe(0);
-          expect(run.exitAt - done).toBeGreaterThanOrEqual(LINGER);
-          expect(run.exitAt - done).toBeLessThanOrEqual(LINGER + SLACK);
         } finally {
           await Promise.all([fromEnvoy.kill(), app.kill()]);
         }
