@@ -58,7 +58,7 @@ function proxyWrites(plan: ShutdownPlan): string {
   const parts: string[] = [];
   const carrier = plan.via === 'annotation' ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation` : plan.via === 'override' ? 'an istio-proxy override stub' : 'the custom injection template';
   if (plan.hold || plan.proxyPreStop) parts.push(`the classic hold (${plan.via === 'template' ? 'the custom injection template' : carrier})`);
-  if (plan.nativeDrain) parts.push(`the native drain (${plan.via === 'template' ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation` : carrier})`);
+  if (plan.nativeDrain) parts.push(`the native drain (${plan.via === 'template' && !plan.nativeDrainInTemplate ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation: the template's differs` : carrier})`);
   if (!parts.length) parts.push('no istio-proxy settings');
   const delayed = plan.apps.filter((a) => a.preStop).map((a) => a.name);
   if (delayed.length) parts.push(`app delay on ${delayed.join(', ')}`);

@@ -107,6 +107,12 @@ export interface BranchOptions {
   shell?: ShellSource;
   commandAnnotation: string;
   waitForAnnotation: string;
+  /**
+   * A native sidecar that asks (the wait-for annotation) gets meshdrain's native drain instead of
+   * Istio's immediate one: the command inject writes (hooks/hold.ts nativeDrainCommand). Absent:
+   * Istio's drain stays (policy proxy.nativeDrain: istio).
+   */
+  nativeDrain?: string[];
 }
 
 /** The lines of the annotation branch for a lifecycle site. */
@@ -125,6 +131,13 @@ export function renderAnnotationBranch(site: LifecycleSite, o: BranchOptions): s
     `${A}{{- /* ${BEGIN_MARK}: added by \`meshdrain istio injector-patch --mode annotation\`. Re-run it to update; to remove, delete the lines through the matching end comment. ${o.waitForAnnotation} selects a hold from this catalog; ${o.commandAnnotation} runs its value with /bin/sh -c. */}}`,
   );
   const notNative = site.hasNativeSidecar ? ` (not $nativeSidecar)` : '';
+  if (site.hasNativeSidecar && o.nativeDrain) {
+    // Native sidecar: the preStop runs when termination starts (KEP-753); Istio's drain would start
+    // there while the app still waits (#60649). meshdrain's starts when the app's delay ends.
+    L.push(`${A}{{- else if and $nativeSidecar (isset .ObjectMeta.Annotations ${wf}) }}`);
+    L.push(`${K}lifecycle:`, `${K}  preStop:`, `${K}    exec:`, `${K}      command:`);
+    L.push(...cmdLines(o.nativeDrain));
+  }
   L.push(site.hasNativeSidecar ? `${A}{{- else if and${notNative} (isset .ObjectMeta.Annotations ${wf}) }}` : `${A}{{- else if isset .ObjectMeta.Annotations ${wf} }}`);
   L.push(`${K}lifecycle:`);
   postStart();

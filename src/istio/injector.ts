@@ -18,6 +18,8 @@ import type { HoldSpec, ShellSource } from '../plan/types.js';
 import { loadDocuments, nodeAt, posAt } from '../yaml/load.js';
 import { ANNOTATIONS } from './facts.js';
 import { buildCatalog, holdCommand } from './holds.js';
+import { nativeDrainCommand } from '../hooks/hold.js';
+import { templateNativeDrain } from '../plan/facts.js';
 import { patchTemplateText, stripMeshdrainBlock, templateReadsGlobalLifecycle } from './injector-branch.js';
 import { findInjectors, posInScalar, stringNode, templateNode } from './injector-find.js';
 import { setGlobalLifecycle } from './injector-values.js';
@@ -38,6 +40,12 @@ export interface InjectorPatchOptions {
   waitForAnnotation?: string;
   /** Extra catalog entries ("strategy[;strategy]") besides the built-ins. */
   catalog?: string[];
+  /**
+   * The native drain native pods that ask get (annotation mode): from plan/facts.ts
+   * templateNativeDrain, as inject and the custom template. null: Istio's drain stays. Default: the
+   * default policy's.
+   */
+  nativeDrain?: { delaySeconds: number } | null;
 }
 
 export interface InjectorPatchResult {
@@ -91,7 +99,9 @@ export function patchInjectorConfigMap(text: string, file: string, o: InjectorPa
     if (o.mode === 'annotation') {
       let patched: string;
       try {
-        patched = patchTemplateText(tmpl, { catalog, defaultHold: o.hold, shell: o.shell, commandAnnotation, waitForAnnotation });
+        const drain = o.nativeDrain === undefined ? templateNativeDrain(null) : o.nativeDrain;
+        const nativeDrain = drain ? nativeDrainCommand(drain, o.shell) : undefined;
+        patched = patchTemplateText(tmpl, { catalog, defaultHold: o.hold, shell: o.shell, commandAnnotation, waitForAnnotation, ...(nativeDrain ? { nativeDrain } : {}) });
       } catch (e) {
         return err(e);
       }
@@ -151,7 +161,7 @@ export function patchInjectorConfigMap(text: string, file: string, o: InjectorPa
       notes.push(`${inj.name}: global.proxy.lifecycle already holds this hold; nothing to change`);
     }
     warnings.push(
-      `${inj.name}: global.proxy.lifecycle replaces Istio's own lifecycle for every pod: the holdApplicationUntilProxyStarts postStart and the native-sidecar drain preStop are not injected while it is set`,
+      `${inj.name}: global.proxy.lifecycle replaces Istio's own lifecycle for every pod (istio/istio#47373): the holdApplicationUntilProxyStarts postStart and the native-sidecar drain preStop are not injected while it is set, and native sidecars get this classic hold at termination start instead of meshdrain's native drain; --mode annotation keeps them apart`,
     );
   }
   warnings.push(UPGRADE_WARNING);

@@ -8,17 +8,19 @@
 import { isMap, isScalar, parseDocument, type Scalar } from 'yaml';
 import { InputError } from '../errors.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
-import { ANNOTATIONS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_UID } from './facts.js';
+import { ANNOTATIONS, ISTIO_TEMPLATES, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER, PROXY_UID } from './facts.js';
 import { goTemplateLiteral } from './gotemplate.js';
-import { checkImageRef, shellInitCommand } from '../hooks/hold.js';
+import { checkImageRef, nativeDrainCommand, shellInitCommand } from '../hooks/hold.js';
+import { templateNativeDrain } from '../plan/facts.js';
 import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_MOUNT_PATH, SHELL_VOLUME } from '../constants.js';
 import { holdCommand } from './holds.js';
 
 export { DEFAULT_TEMPLATE_NAME } from '../constants.js';
 
 /**
- * How the template tells native-sidecar pods apart (they need no hold: Kubernetes stops the app
- * first, and Istio's own drain preStop must stay):
+ * How the template tells native-sidecar pods apart (they get no hold: Kubernetes stops the app
+ * first; their istio-proxy init container gets meshdrain's native drain instead of Istio's immediate
+ * one, ADR 062):
  *  - field: the pod annotation, else istiod's `.NativeSidecars` (same test as Istio's own template;
  *    needs an Istio whose template data has that field);
  *  - annotation: only `sidecar.istio.io/nativeSidecar: "true"` (older Istio, 1.19 until the field);
@@ -35,10 +37,16 @@ export interface InjectionTemplateOptions {
    */
   shellImage?: string;
   nativeCheck?: NativeCheck;
+  /**
+   * The native drain the template gives native pods: `sleep <delay>; exec pilot-agent request … POST
+   * drain`, the one inject writes (plan/facts.ts templateNativeDrain, from the policy). null: Istio's
+   * own drain stays (policy proxy.nativeDrain: istio). Default: the default policy's.
+   */
+  nativeDrain?: { delaySeconds: number } | null;
 }
 
 /** The ShellSource a template's hold runs with. */
-export function templateShell(o: InjectionTemplateOptions): ShellSource {
+export function templateShell(o: Pick<InjectionTemplateOptions, 'shellImage'>): ShellSource {
   if (!o.shellImage) return { kind: 'image' };
   return { kind: 'init-container', image: checkImageRef(o.shellImage, '--shell-image'), mountPath: SHELL_MOUNT_PATH };
 }
@@ -87,27 +95,61 @@ export function proxyContainerPatch(o: InjectionTemplateOptions): {
   return c;
 }
 
+/** The native drain the template carries (undefined option = the default policy's), or null. */
+export function templateNativeDrainOf(o: Partial<InjectionTemplateOptions>): { delaySeconds: number } | null {
+  return o.nativeDrain === undefined ? templateNativeDrain(null) : o.nativeDrain;
+}
+
+/**
+ * The istio-proxy preStop command the template gives a native sidecar, exactly as inject renders it
+ * (plan/plan.ts): exec only, no curl; a shell only when it sleeps first. undefined = Istio's stays.
+ */
+export function templateNativeDrainCommand(o: Partial<InjectionTemplateOptions>): string[] | undefined {
+  const d = templateNativeDrainOf(o);
+  if (!d) return undefined;
+  return nativeDrainCommand(d, templateShell(o));
+}
+
+/** The shell init container (distroless proxies), as the template writes it. */
+function shellInitContainer(shell: ShellSource & { kind: 'init-container' }): Record<string, unknown> {
+  return {
+    name: SHELL_INIT_CONTAINER,
+    image: shell.image,
+    command: shellInitCommand(shell),
+    volumeMounts: [{ name: SHELL_VOLUME, mountPath: shell.mountPath }],
+    securityContext: {
+      runAsUser: PROXY_UID,
+      runAsGroup: PROXY_UID,
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+}
+
+/**
+ * What the template merges into the pod spec for a native sidecar: istio-proxy is an init container
+ * there (restartPolicy: Always), and its preStop becomes meshdrain's native drain. {} when Istio's
+ * own drain stays.
+ */
+export function templateNativePodSpecPatch(o: InjectionTemplateOptions): Record<string, unknown> {
+  const command = templateNativeDrainCommand(o);
+  if (!command) return {};
+  const shell = templateShell(o);
+  const usesShell = shell.kind === 'init-container' && command[0] !== NATIVE_DRAIN_PRESTOP[0];
+  const proxy: Record<string, unknown> = { name: PROXY_CONTAINER, lifecycle: { preStop: { exec: { command } } } };
+  if (!usesShell) return { initContainers: [proxy] };
+  proxy.volumeMounts = [{ name: SHELL_VOLUME, mountPath: shell.mountPath }];
+  return { initContainers: [proxy, shellInitContainer(shell)], volumes: [{ name: SHELL_VOLUME, emptyDir: {} }] };
+}
+
 /** What the template merges into the pod spec for a classic (non-native) sidecar. */
 export function templatePodSpecPatch(o: InjectionTemplateOptions): Record<string, unknown> {
   const shell = templateShell(o);
   const spec: Record<string, unknown> = { containers: [proxyContainerPatch(o)] };
   if (shell.kind === 'init-container') {
-    spec.initContainers = [
-      {
-        name: SHELL_INIT_CONTAINER,
-        image: shell.image,
-        command: shellInitCommand(shell),
-        volumeMounts: [{ name: SHELL_VOLUME, mountPath: shell.mountPath }],
-        securityContext: {
-          runAsUser: PROXY_UID,
-          runAsGroup: PROXY_UID,
-          runAsNonRoot: true,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          capabilities: { drop: ['ALL'] },
-        },
-      },
-    ];
+    spec.initContainers = [shellInitContainer(shell)];
     spec.volumes = [{ name: SHELL_VOLUME, emptyDir: {} }];
   }
   return spec;
@@ -146,6 +188,20 @@ function templateYaml(value: unknown, indent: string): string[] {
   return out;
 }
 
+/** The native branch: meshdrain's drain on istio-proxy's init container, or Istio's kept. */
+function nativeBody(o: InjectionTemplateOptions): string[] {
+  const patch = templateNativePodSpecPatch(o);
+  if (Object.keys(patch).length === 0) {
+    return ["{{- /* native sidecar: Kubernetes stops the app first; Istio's own drain preStop stays (policy proxy.nativeDrain: istio, or no app delay) */}}", 'spec: {}'];
+  }
+  const d = templateNativeDrainOf(o)!;
+  return [
+    `{{- /* native sidecar: Kubernetes stops the app first; Istio's drain starts ${d.delaySeconds}s after termination starts, when the app's delay ends, not at once (ADR 062) */}}`,
+    'spec:',
+    ...templateYaml(patch, '  '),
+  ];
+}
+
 /** The Go template text (what goes under `templates.<name>`). */
 export function renderInjectionTemplate(o: InjectionTemplateOptions): string {
   const name = checkTemplateName(o.name ?? DEFAULT_TEMPLATE_NAME);
@@ -157,8 +213,7 @@ export function renderInjectionTemplate(o: InjectionTemplateOptions): string {
     [
       head,
       `{{- if ${NATIVE_EXPR[check]} }}`,
-      '{{- /* native sidecar: Kubernetes stops the app first and Istio drains on its own; keep its preStop */}}',
-      'spec: {}',
+      ...nativeBody(o),
       '{{- else }}',
       ...body,
       '{{- end }}',

@@ -85,12 +85,14 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     return c;
   };
   const viaTemplate = plan.via === 'template';
-  if (viaTemplate && classicHandler) {
+  if (viaTemplate && (classicHandler || nativeHandler)) {
     annotations[ANNOTATIONS.templates] = templateAnnotationValue(plan.templateName ?? opts.templateName ?? DEFAULT_TEMPLATE_NAME, annotations[ANNOTATIONS.templates]);
   }
-  // With the template, the classic hold comes from istiod; a native drain still goes in the annotation.
+  // With the template, the classic hold comes from istiod, and so does the native drain when the
+  // template carries this pod's exactly; a different one goes in the annotation (applied after it).
   const classicHere = viaTemplate ? undefined : classicHandler;
-  if (classicHere || nativeHandler) {
+  const nativeHere = viaTemplate && plan.nativeDrainInTemplate ? undefined : nativeHandler;
+  if (classicHere || nativeHere) {
     const containers = (spec.containers ??= []);
     const own = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
     if (own || plan.via === 'override') {
@@ -102,7 +104,7 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
         containers.push(proxy);
       }
       const native = plan.mode.mode === 'native' || (own !== undefined && own.restartPolicy === 'Always');
-      const handler = native ? (nativeHandler ?? classicHere) : (classicHere ?? nativeHandler);
+      const handler = native ? (nativeHere ?? classicHere) : (classicHere ?? nativeHere);
       setPreStop(withShell(proxy), handler!);
     } else {
       // The proxy.istio.io/overrides annotation: `containers` is read for a classic sidecar,
@@ -110,7 +112,7 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
       const entry = (h: Handler): Container => withShell({ name: PROXY_CONTAINER, lifecycle: { preStop: h } });
       annotations[INJECTOR_ANNOTATIONS.overrides] = withProxyOverrides(annotations[INJECTOR_ANNOTATIONS.overrides], {
         ...(classicHere ? { classic: entry(classicHere) } : {}),
-        ...(nativeHandler ? { native: entry(nativeHandler) } : {}),
+        ...(nativeHere ? { native: entry(nativeHere) } : {}),
       });
     }
   }

@@ -22,7 +22,7 @@ import type { ModeDecision } from '../model/data-plane.js';
 import { parseDuration } from '../model/duration.js';
 import { atLeast, formatVersion, type Version } from '../model/version.js';
 import type { Container, Handler, PodTemplate, PodTemplateSite } from '../model/workload.js';
-import type { Policy } from '../policy/policy.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
 import type { SettingsT } from '../policy/schema.js';
 import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, graceForHold, holdTimeoutMs, shutdownBudget, type Budget } from './budget.js';
@@ -172,6 +172,23 @@ export function effectiveDrain(layers: (DrainSettings | undefined)[]): DrainSett
 export function templateHoldTimeoutMs(policy: Policy | null): number {
   const t = policy?.template?.timeout;
   return t !== undefined ? parseDuration(t, 'template.timeout') : defaultHoldTimeoutMs();
+}
+
+/**
+ * The native drain a custom injection template carries (`meshdrain istio template`): one template
+ * serves every pod that selects it, so it carries the drain inject gives a Deployment's native pod
+ * under the policy's defaults (rules match single workloads). The same derivation as inject's
+ * (podShutdownFacts), so the two cannot differ. null = Istio's own drain stays (policy
+ * proxy.nativeDrain: istio, or no app delay).
+ */
+export function templateNativeDrain(policy: Policy | null): PodShutdownFacts['nativeDrain'] {
+  const p: Policy = { ...(policy ?? DEFAULT_POLICY), rules: [] };
+  const site: PodTemplateSite = { kind: 'Deployment', apiVersion: 'apps/v1', name: '', labels: {}, templatePath: [], isJobLike: false };
+  const pod: PodTemplate = {
+    metadata: { labels: { [ANNOTATIONS.inject]: 'true' }, annotations: { [ANNOTATIONS.nativeSidecar]: 'true' } },
+    spec: { containers: [{ name: 'app' }] },
+  };
+  return podShutdownFacts(site, pod, p, {}).nativeDrain;
 }
 
 /**

@@ -3,11 +3,11 @@ import type { SourcePos } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import { siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
-import { podShutdownFacts, sidecarsFor, type ShutdownContext } from './facts.js';
+import { podShutdownFacts, sidecarsFor, templateNativeDrain, type ShutdownContext } from './facts.js';
 import type { ProxyConfigPlan, ShellSource, ShutdownPlan } from './types.js';
 import { DEFAULT_SHELL_IMAGE, SHELL_MOUNT_PATH } from '../constants.js';
-import { nativeDrainExecCommand } from '../hooks/hold.js';
-import { NATIVE_DRAIN_PRESTOP } from '../istio/facts.js';
+import { nativeDrainCommand } from '../hooks/hold.js';
+import { templateNativeDrainCommand } from '../istio/template.js';
 
 export { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, SHELL_MOUNT_PATH } from '../constants.js';
 
@@ -34,10 +34,16 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
 
   const name = siteName(site);
   // Istio's drain, started when the app delay ends; exec only (never httpGet with it: #51865).
-  const nativeDrain = f.nativeDrain ? nativeDrainExecCommand(f.nativeDrain.delaySeconds, NATIVE_DRAIN_PRESTOP, f.nativeDrain.delaySeconds > 0 ? shell : { kind: 'image' }) : undefined;
+  const nativeDrain = f.nativeDrain ? nativeDrainCommand(f.nativeDrain, shell) : undefined;
+  // Via the custom template: the template carries the native drain when it is this pod's exactly
+  // (same policy defaults, same shell); otherwise the overrides annotation does, which istiod applies
+  // after the templates (webhook.go injectPod: RunTemplate, then reapplyOverwrittenContainers).
+  const templateDrain = f.via === 'template' && nativeDrain ? templateNativeDrainCommand({ nativeDrain: templateNativeDrain(policy), shellImage: policy.template?.shellImage }) : undefined;
+  const nativeDrainInTemplate = templateDrain !== undefined && JSON.stringify(templateDrain) === JSON.stringify(nativeDrain);
   return {
     mode: f.mode,
     ...(nativeDrain ? { nativeDrain } : {}),
+    ...(nativeDrainInTemplate ? { nativeDrainInTemplate } : {}),
     ...(f.leave ? { leave: f.leave } : {}),
     hold: f.hold,
     proxyPreStop: classic && f.userProxyPreStop !== 'kept' ? s.proxy?.preStop : undefined,

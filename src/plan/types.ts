@@ -88,6 +88,8 @@ export interface ShutdownPlan {
   mode: ModeDecision;
   /** Native sidecar: meshdrain's istio-proxy preStop replacing Istio's immediate drain (exec only); undefined = none. */
   nativeDrain?: string[];
+  /** via template: the custom template carries exactly this native drain, so no annotation is written for it. */
+  nativeDrainInTemplate?: boolean;
   /** Leave the pod template as written (gateways, istiod-managed Deployments), and why. */
   leave?: string;
   /** With via template: the custom injection template the pod selects. */

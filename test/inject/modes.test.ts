@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { injectText } from '../../src/inject/inject.js';
 import { loadPolicy } from '../../src/policy/load.js';
+import { templateNativeDrainCommand } from '../../src/istio/template.js';
+import { templateNativeDrain } from '../../src/plan/facts.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -174,5 +176,48 @@ describe('Kubernetes before 1.30: no preStop sleep action', () => {
     const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {shell: true, delay: 6s}\n', 'p.yaml');
     const t = template(injectText(deployment(), 'd.yaml', { policy, kubeVersion: { major: 1, minor: 29 } }).output);
     expect(t.spec.containers[0].lifecycle.preStop).toEqual({ exec: { command: ['/bin/sh', '-c', 'sleep 6'] } });
+  });
+});
+
+describe('via template on a native pod: the custom template carries the native drain inject writes', () => {
+  const native = deployment({ labels: { 'sidecar.istio.io/inject': 'true' }, annotations: { 'sidecar.istio.io/nativeSidecar': 'true' } });
+  const templateNative = (policy: ReturnType<typeof loadPolicy> | undefined) =>
+    templateNativeDrainCommand({ nativeDrain: templateNativeDrain(policy ?? null), shellImage: policy?.template?.shellImage });
+  const annotationDrain = (t: Obj) => overrides(t)?.initContainers?.find((c: Obj) => c.name === 'istio-proxy')?.lifecycle.preStop.exec.command;
+
+  it('the same drain as via annotation: the template annotation only, no overrides', () => {
+    const viaAnnotation = template(injectText(native, 'n.yaml').output);
+    const r = injectText(native, 'n.yaml', { via: 'template' });
+    const t = template(r.output);
+    expect(t.metadata.annotations['inject.istio.io/templates']).toBe('sidecar,meshdrain');
+    expect(overrides(t)).toBeUndefined();
+    // What the template renders for native pods is exactly what via annotation puts in the overrides.
+    expect(templateNative(undefined)).toEqual(annotationDrain(viaAnnotation));
+    expect(annotationDrain(viaAnnotation)[2]).toContain('sleep 4\nexec pilot-agent request --debug-port=15020 POST drain');
+    expect(r.modes[0]!.wrote).toMatch(/the native drain \(the custom injection template\)/);
+  });
+
+  it("the policy's app delay reaches the template too (one derivation): 10s → drain at 9s", () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 10s}\n', 'p.yaml');
+    expect(templateNative(policy)![2]).toContain('sleep 9\n');
+    const t = template(injectText(native, 'n.yaml', { via: 'template', policy }).output);
+    expect(overrides(t)).toBeUndefined();
+  });
+
+  it("a pod whose drain differs from the template's (a rule for this workload) gets it in the annotation, which istiod applies after the template", () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\nrules:\n- match: {names: [web]}\n  app: {delay: 12s}\n', 'p.yaml');
+    const r = injectText(native, 'n.yaml', { via: 'template', policy });
+    const t = template(r.output);
+    expect(t.metadata.annotations['inject.istio.io/templates']).toBe('sidecar,meshdrain');
+    expect(annotationDrain(t)[2]).toContain('sleep 11\n');
+    expect(templateNative(policy)![2]).toContain('sleep 4\n');
+    expect(r.modes[0]!.wrote).toMatch(/the native drain \(the proxy\.istio\.io\/overrides annotation: the template's differs\)/);
+  });
+
+  it('proxy.nativeDrain: istio: neither the template nor the annotation carries a drain', () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {nativeDrain: istio}\n', 'p.yaml');
+    expect(templateNativeDrain(policy)).toBeNull();
+    const t = template(injectText(native, 'n.yaml', { via: 'template', policy }).output);
+    expect(overrides(t)).toBeUndefined();
   });
 });

@@ -12,8 +12,13 @@ import {
   renderInjectionTemplate,
   renderTemplateOutput,
   templateAnnotationValue,
+  templateNativeDrainCommand,
+  templateNativePodSpecPatch,
   templatePodSpecPatch,
 } from '../../src/istio/template.js';
+import { templateNativeDrain } from '../../src/plan/facts.js';
+import { DEFAULT_POLICY } from '../../src/policy/policy.js';
+import { NATIVE_DRAIN_PRESTOP } from '../../src/istio/facts.js';
 import { goExecute, goParses } from './gorender.js';
 import { FIX, INJECTOR, kubectlPatch, read, regexBalance, runCli, templateOf } from './helpers.js';
 import { needTools } from '../helpers/tools.js';
@@ -114,7 +119,14 @@ describe('the custom injection template', () => {
     const b = regexBalance(tmpl);
     expect(b.openers).toBe(b.ends);
     expect(renderFor(false, tmpl)).toEqual({ spec: { containers: [proxyContainerPatch(opts)] } });
-    expect(renderFor(true, tmpl)).toEqual({ spec: {} });
+    // Native: istio-proxy's init container gets inject's native drain (default policy: app delay 5s → drain at 4s), exec only, no curl.
+    const nativeCmd = ['/bin/sh', '-c', "#!/bin/sh\n# meshdrain native drain for istio-proxy's preStop: drain inbound 4s after termination starts\nsleep 4\nexec pilot-agent request --debug-port=15020 POST drain\n"];
+    expect(renderFor(true, tmpl)).toEqual({ spec: { initContainers: [{ name: 'istio-proxy', lifecycle: { preStop: { exec: { command: nativeCmd } } } }] } });
+    expect(tmpl).not.toContain('curl');
+    expect(tmpl).not.toContain('httpGet');
+    // proxy.nativeDrain: istio keeps Istio's own drain: the native branch writes nothing.
+    const istioDrain = renderInjectionTemplate({ ...opts, nativeDrain: null });
+    expect(renderFor(true, istioDrain)).toEqual({ spec: {} });
     // Native detection mirrors Istio's own template expression.
     const istio = read(`${FIX}injected/injection-template.yaml`);
     expect(istio).toContain('(index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf "%t" .NativeSidecars)) "false"');
@@ -128,15 +140,16 @@ describe('the custom injection template', () => {
       const t = renderInjectionTemplate({ hold, nativeCheck });
       await goParses(t);
       const classic = { spec: { containers: [proxyContainerPatch(opts)] } };
+      const native = { spec: templateNativePodSpecPatch(opts) };
       const r = (a: Record<string, string>, n: boolean) => goRenderTemplate(t, a, n);
       if (nativeCheck === 'off') {
         expect(await r({ 'sidecar.istio.io/nativeSidecar': 'true' }, true)).toEqual(classic);
         continue;
       }
       expect(await r({}, false)).toEqual(classic);
-      expect(await r({ 'sidecar.istio.io/nativeSidecar': 'true' }, false)).toEqual({ spec: {} });
+      expect(await r({ 'sidecar.istio.io/nativeSidecar': 'true' }, false)).toEqual(native);
       expect(await r({ 'sidecar.istio.io/nativeSidecar': 'false' }, true)).toEqual(classic);
-      expect(await r({}, true)).toEqual(nativeCheck === 'field' ? { spec: {} } : classic);
+      expect(await r({}, true)).toEqual(nativeCheck === 'field' ? native : classic);
     }
   });
 
@@ -175,6 +188,9 @@ describe('the custom injection template', () => {
       const before = clone(spec[where.list][where.index]) as Obj;
       const expectProxy = clone(before);
       expectProxy.lifecycle = { ...(before.lifecycle ?? {}), preStop: proxyContainerPatch(opts).lifecycle.preStop };
+      // A native sidecar: Istio's immediate drain (as injected) becomes inject's native drain, and nothing else.
+      const expectNative = clone(before);
+      expectNative.lifecycle = { ...(before.lifecycle ?? {}), preStop: { exec: { command: templateNativeDrainCommand(opts) } } };
 
       const check = (after: Obj, wantProxy: Obj) => {
         const s = getIn(after, [...pp, 'spec']);
@@ -200,8 +216,16 @@ describe('the custom injection template', () => {
       expect(out).toEqual(renderFor(native, renderInjectionTemplate(opts)));
       const merged = kubectlPatch(JSON.stringify(base), nest(pp, out)) as Obj;
       if (native) {
-        // Native sidecars need no hold: the template leaves Istio's own drain preStop alone.
-        expect(merged).toEqual(base);
+        // Istio injected its immediate drain; the template replaces exactly that preStop (exec only).
+        // (proxy-override.yaml carries the user's own preStop in proxy.istio.io/overrides: istiod
+        // reapplies that after the templates, webhook.go injectPod, so there the user's stays.)
+        const users = getIn(obj, pp).metadata?.annotations?.['proxy.istio.io/overrides'] !== undefined;
+        if (!users) expect(before.lifecycle.preStop).toEqual({ exec: { command: [...NATIVE_DRAIN_PRESTOP] } });
+        check(merged, expectNative);
+        expect(Object.keys(getIn(merged, [...pp, 'spec'])[where.list][where.index].lifecycle.preStop)).toEqual(['exec']);
+        // With proxy.nativeDrain: istio the template leaves Istio's drain alone.
+        const kept = await goRenderTemplate(renderInjectionTemplate({ ...opts, nativeDrain: null }), annotations, native);
+        expect(kubectlPatch(JSON.stringify(base), nest(pp, kept))).toEqual(base);
       } else {
         check(merged, expectProxy);
       }
@@ -222,7 +246,13 @@ describe('the template for distroless proxies (--shell-image)', () => {
     expect(spec.containers[0].lifecycle.preStop.exec.command[0]).toBe('/meshdrain/bin/sh');
     expect(spec.initContainers[0].command.join(' ')).toContain('/meshdrain/bin');
     expect(spec.volumes).toEqual([{ name: 'meshdrain-bin', emptyDir: {} }]);
-    expect(await goRenderTemplate(tmpl, {}, true)).toEqual({ spec: {} });
+    // Native: the drain sleeps first, so it runs in the brought-in shell, on istio-proxy's init container.
+    const nat = (await goRenderTemplate(tmpl, {}, true)).spec as Obj;
+    expect(nat).toEqual(templateNativePodSpecPatch(o));
+    expect(nat.initContainers[0]).toMatchObject({ name: 'istio-proxy', volumeMounts: [{ name: 'meshdrain-bin', mountPath: '/meshdrain/bin' }] });
+    expect(nat.initContainers[0].lifecycle.preStop.exec.command[0]).toBe('/meshdrain/bin/sh');
+    expect(nat.initContainers[1].name).toBe('meshdrain-shell');
+    expect(nat.volumes).toEqual([{ name: 'meshdrain-bin', emptyDir: {} }]);
   });
 
   it('strategic merge onto the real classic injected pod adds exactly that', async () => {

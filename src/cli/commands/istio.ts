@@ -16,6 +16,7 @@ import {
   type TemplateFormat,
 } from '../../istio/template.js';
 import type { Ctx } from '../context.js';
+import { templateNativeDrain } from '../../plan/facts.js';
 import { CATALOG } from './catalog.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -89,7 +90,7 @@ function holdOf(f: HoldFlags) {
  * The template settings from the policy's `template:` section. A flag that sets the same thing as the
  * policy is refused: inject sizes grace periods from the policy, so the two must not differ.
  */
-async function templateFromPolicy(ctx: Ctx, flags: TemplateFlags): Promise<HoldFlags & { name?: string; shellImage?: string }> {
+async function templateFromPolicy(ctx: Ctx, flags: TemplateFlags): Promise<HoldFlags & { name?: string; shellImage?: string; nativeDrain: { delaySeconds: number } | null }> {
   const { loadPolicy } = await import('../../policy/load.js');
   const policy = loadPolicy(readText(flags.config!, ctx.io.cwd), flags.config!);
   const t = policy.template ?? {};
@@ -98,7 +99,15 @@ async function templateFromPolicy(ctx: Ctx, flags: TemplateFlags): Promise<HoldF
     const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     throw new UsageError(`${both.map(flag).join(', ')}: also set in ${flags.config} (template.${both.join(', template.')}); keep one, so that inject --via template sizes grace periods for the template you install`);
   }
-  return { name: t.name ?? flags.name, waitFor: t.waitFor ?? flags.waitFor, timeout: t.timeout !== undefined ? String(t.timeout) : flags.timeout, interval: t.interval !== undefined ? String(t.interval) : flags.interval, shellImage: t.shellImage ?? flags.shellImage };
+  return {
+    name: t.name ?? flags.name,
+    waitFor: t.waitFor ?? flags.waitFor,
+    timeout: t.timeout !== undefined ? String(t.timeout) : flags.timeout,
+    interval: t.interval !== undefined ? String(t.interval) : flags.interval,
+    shellImage: t.shellImage ?? flags.shellImage,
+    // Native pods: the drain inject writes under this policy's defaults (one derivation, plan/facts.ts).
+    nativeDrain: templateNativeDrain(policy),
+  };
 }
 
 async function readInput(ctx: Ctx, file: string | undefined): Promise<{ text: string; name: string }> {
@@ -160,14 +169,14 @@ export function registerIstio(program: Command, ctx: Ctx): void {
     .option('--shell-image <image>', 'distroless proxies: also add an init container that copies busybox (sh, sleep) from this image into an emptyDir for the hold (e.g. busybox:1.36.1-musl)')
     .addOption(new Option('--format <format>', 'where it goes').choices(['helm-values', 'istio-operator', 'configmap', 'raw']).default('helm-values'))
     .addOption(
-      new Option('--native-check <how>', 'how native-sidecar pods (which need no hold) are recognized: field = as current Istio\'s own template does (pod annotation, else istiod\'s NativeSidecars), annotation = only sidecar.istio.io/nativeSidecar: "true", off = never')
+      new Option('--native-check <how>', 'how native-sidecar pods (no hold; meshdrain\'s native drain, or Istio\'s with the policy\'s proxy.nativeDrain: istio) are recognized: field = as current Istio\'s own template does (pod annotation, else istiod\'s NativeSidecars), annotation = only sidecar.istio.io/nativeSidecar: "true", off = never')
         .choices(['field', 'annotation', 'off'])
         .default('field'),
     )
     .addHelpText('after', TEMPLATE_HELP)
     .action(async (file: string | undefined, flags: TemplateFlags) => {
       const t = flags.config ? await templateFromPolicy(ctx, flags) : flags;
-      const opts = { name: checkTemplateName(t.name ?? DEFAULT_TEMPLATE_NAME), hold: holdOf(t), nativeCheck: flags.nativeCheck, shellImage: t.shellImage };
+      const opts = { name: checkTemplateName(t.name ?? DEFAULT_TEMPLATE_NAME), hold: holdOf(t), nativeCheck: flags.nativeCheck, shellImage: t.shellImage, nativeDrain: 'nativeDrain' in t ? t.nativeDrain : templateNativeDrain(null) };
       if (flags.format !== 'configmap') {
         if (file !== undefined) throw new UsageError(`a FILE is read only with --format configmap`);
         ctx.io.stdout(renderTemplateOutput(flags.format, opts));
