@@ -5,7 +5,7 @@ import { readText } from '../io/files.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { PlanOptions } from '../plan/plan.js';
 import { configMapPolicyPos, policySource } from './function-config.js';
-import { resultAt, type ResourceList, type Result } from './resource-list.js';
+import { pathAt, resultAt, type ResourceList, type Result } from './resource-list.js';
 
 export interface KrmInjectOptions extends PlanOptions {
   /** -c: a policy file, used when the functionConfig carries none. */
@@ -77,6 +77,16 @@ export async function injectResourceList(rl: ResourceList, opts: KrmInjectOption
     // A workload left unchanged (an edit through a YAML alias) is a warning; decisions are info.
     const severity = /: not changed: /.test(n) ? 'warning' : 'info';
     results.push(s ? resultAt(rl, s.line, s.col, s.message, severity) : { message: n, severity });
+  }
+  // A workload whose data-plane mode the input cannot decide (docs/modes.md, ADR 061): what was
+  // written for istio-proxy is inert where no injection happens. inject says so once on stderr; here
+  // each changed workload carries it. Unchanged ones (a second run) have nothing new to say.
+  const changedItems = new Set(r.changes.map((c) => pathAt(rl, c.line, c.col)[1]));
+  for (const m of r.modes) {
+    if (m.mode !== 'unknown' || !changedItems.has(pathAt(rl, m.line, m.col)[1])) continue;
+    // The words of `inject --explain`, and what that means for what was written.
+    const message = `${m.workload}: ${m.mode}: ${m.reason}; wrote: ${m.wrote}; the istio-proxy part does nothing where no injection happens`;
+    results.push(resultAt(rl, m.line, m.col, message, 'info', { 'meshdrain.dev/mode': m.mode }));
   }
   return { text: r.output, results, notes: r.notes };
 }

@@ -82,6 +82,21 @@ describe('meshdrain inject as a KRM function', () => {
     expect(results.some((x) => x.resourceRef?.kind === 'Service')).toBe(false);
   });
 
+  it('a workload whose data-plane mode the list cannot decide says so in a result; a Namespace item decides it', () => {
+    const unknown = (text: string) => rl(cli(['inject'], { input: text }).stdout).results!.filter((x) => x.tags?.['meshdrain.dev/mode'] === 'unknown');
+    const bare = KPT.slice(0, KPT.indexOf('functionConfig:')); // the default policy, as plain inject below
+    const web = unknown(bare).find((x) => x.resourceRef?.name === 'web')!;
+    expect(web).toMatchObject({ severity: 'info', resourceRef: { kind: 'Deployment', name: 'web', namespace: 'shop' }, file: { path: 'deploy/web.yaml', index: 0 } });
+    // --explain's words for the same workload
+    const explain = cli(['inject', '--explain'], { input: itemsAsStream(bare) }).stderr;
+    const line = /Deployment\/web: unknown: ([^\n]*)/.exec(explain)![1]!;
+    expect(web.message).toBe(`Deployment/web: unknown: ${line}; the istio-proxy part does nothing where no injection happens`);
+    // The shop Namespace, injection disabled, sent as one more item: the mode is known (none).
+    const ns = '- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: shop\n    labels: {istio-injection: disabled}\n';
+    const withNs = KPT.replace('items:\n', `items:\n${ns}`);
+    expect(unknown(withNs).map((x) => x.resourceRef?.name)).toEqual(['nightly']);
+  });
+
   it('kustomize shape: a ConfigMap functionConfig with the policy in data.policy; kustomize annotations kept', () => {
     const r = cli(['inject'], { input: KUSTOMIZE });
     expect(r.code).toBe(0);
