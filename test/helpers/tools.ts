@@ -5,11 +5,16 @@
  */
 import { beforeEach } from 'vitest';
 // @ts-expect-error plain JS shared with scripts/test-preflight.mjs
-import { hasTool } from './tool-list.mjs';
+import { hasTool, requiredTools } from './tool-list.mjs';
 
+/** Why a test that needs `commands` cannot run here, naming what is missing and how to get it. */
 export const toolMissing = (...commands: string[]): string | undefined => {
   const missing = commands.filter((c) => !(hasTool as (c: string) => boolean)(c));
-  return missing.length ? `needs ${missing.join(', ')} (missing here; sudo bash .ci/run installs it)` : undefined;
+  if (!missing.length) return undefined;
+  const listed = new Map((requiredTools as () => { command: string; pkg: string; from?: string }[])().map((t) => [t.command, t]));
+  const how = missing.map((c) => listed.get(c)).filter((t) => t?.pkg === '-').map((t) => `${t!.command} from ${t!.from}`);
+  const debian = missing.some((c) => listed.get(c)?.pkg !== '-');
+  return `needs ${missing.join(', ')} (missing here; ${[debian ? 'sudo bash .ci/run installs it' : '', ...how].filter(Boolean).join('; ')})`;
 };
 
 export function needTools(...commands: string[]): void {

@@ -20,6 +20,7 @@ function expectForwardedSoon(ms: number, out: string): void {
   if (ms > DESIGN_BOUND_MS) console.warn(`entrypoint: SIGTERM forwarded ${ms} ms after the app closed (design bound ${DESIGN_BOUND_MS} ms; machine under load?)`);
   expect(ms, out).toBeLessThanOrEqual(DESIGN_BOUND_MS + FORWARD_SLACK_MS);
 }
+import { needTools } from '../helpers/tools.js';
 import { Pod, SHELLS, rootSkipReason, sleep } from './harness.js';
 
 const skip = rootSkipReason();
@@ -48,6 +49,7 @@ afterEach(async () => {
 describe.skipIf(skip)('meshdrain image entrypoint (real signals)', () => {
   for (const sh of SHELLS) {
     describe(sh.name, () => {
+      needTools(sh.argv[0]!);
       it('holds SIGTERM while the app listens, forwards it ≤0.5 s after the app closes, passes args and the exit code through', async () => {
         const pod = newPod();
         await pod.startApp(8080);
@@ -174,55 +176,61 @@ describe.skipIf(skip)('meshdrain image entrypoint (real signals)', () => {
     expect(mask & 0x6n).toBe(0n); // bits of SIGINT (2) and SIGQUIT (3)
   });
 
-  it('distroless variant: runs under busybox with no coreutils on PATH and still holds and forwards', async () => {
-    const pod = newPod();
-    await pod.startApp(9090);
-    // PATH points at an empty directory: sleep and date must come from busybox via the generated functions.
-    pod.startEntrypoint(script(pod, {}, 'distroless'), ['/usr/bin/busybox', 'sh'], ['proxy', 'sidecar'], { PATH: pod.dir + '/nothing', FAKE_EXIT_ON_TERM: '4' });
-    await pod.agentStarted();
-    pod.ep!.kill('SIGTERM');
-    await pod.until('the hold to start', () => pod.epOut.includes('holding it until the application is gone'));
-    await sleep(800);
-    expect(pod.signalsSeen()).toEqual([]);
-    const closedAt = await pod.closeApp();
-    const exit = await pod.epExit!;
-    const term = pod.agentRecs().find((r) => r.sig === 'SIGTERM');
-    expect(term, pod.epOut).toBeDefined();
-    expectForwardedSoon(term!.t - closedAt, pod.epOut);
-    expect(exit.code).toBe(4);
-    expect(pod.epOut).not.toMatch(/not found/);
-    expect(pod.epOut).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ meshdrain-entrypoint: started pilot-agent/m);
+  describe('distroless', () => {
+    needTools('busybox');
+    it('distroless variant: runs under busybox with no coreutils on PATH and still holds and forwards', async () => {
+      const pod = newPod();
+      await pod.startApp(9090);
+      // PATH points at an empty directory: sleep and date must come from busybox via the generated functions.
+      pod.startEntrypoint(script(pod, {}, 'distroless'), ['/usr/bin/busybox', 'sh'], ['proxy', 'sidecar'], { PATH: pod.dir + '/nothing', FAKE_EXIT_ON_TERM: '4' });
+      await pod.agentStarted();
+      pod.ep!.kill('SIGTERM');
+      await pod.until('the hold to start', () => pod.epOut.includes('holding it until the application is gone'));
+      await sleep(800);
+      expect(pod.signalsSeen()).toEqual([]);
+      const closedAt = await pod.closeApp();
+      const exit = await pod.epExit!;
+      const term = pod.agentRecs().find((r) => r.sig === 'SIGTERM');
+      expect(term, pod.epOut).toBeDefined();
+      expectForwardedSoon(term!.t - closedAt, pod.epOut);
+      expect(exit.code).toBe(4);
+      expect(pod.epOut).not.toMatch(/not found/);
+      expect(pod.epOut).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ meshdrain-entrypoint: started pilot-agent/m);
+    });
   });
 });
 
 describe('generated entrypoint text', () => {
-  for (const variant of ['default', 'distroless'] as const) {
-    it(`passes shellcheck -S style as sh, dash and bash (${variant})`, () => {
-      const text = renderEntrypoint({
-        hold: { strategies: [{ kind: 'app-listeners' }, { kind: 'ports', ports: [8080] }, { kind: 'file', path: '/var/run/app.lock' }], timeoutMs: 25_000, intervalMs: 200 },
-        variant,
+  describe('shellcheck', () => {
+    needTools('shellcheck');
+    for (const variant of ['default', 'distroless'] as const) {
+      it(`passes shellcheck -S style as sh, dash and bash (${variant})`, () => {
+        const text = renderEntrypoint({
+          hold: { strategies: [{ kind: 'app-listeners' }, { kind: 'ports', ports: [8080] }, { kind: 'file', path: '/var/run/app.lock' }], timeoutMs: 25_000, intervalMs: 200 },
+          variant,
+        });
+        for (const dialect of ['sh', 'dash', 'bash']) {
+          const r = spawnSync('shellcheck', ['-s', dialect, '-S', 'style', '-'], { input: text, encoding: 'utf8' });
+          expect(r.stdout + r.stderr, dialect).toBe('');
+          expect(r.status).toBe(0);
+        }
       });
-      for (const dialect of ['sh', 'dash', 'bash']) {
-        const r = spawnSync('shellcheck', ['-s', dialect, '-S', 'style', '-'], { input: text, encoding: 'utf8' });
-        expect(r.stdout + r.stderr, dialect).toBe('');
-        expect(r.status).toBe(0);
+    }
+
+    it('the wrapper itself passes shellcheck (wait logic replaced by a minimal stub)', () => {
+      for (const variant of ['default', 'distroless'] as const) {
+        const text = renderEntrypoint({
+          hold: { strategies: [{ kind: 'app-listeners' }], timeoutMs: 1000, intervalMs: 200 },
+          variant,
+          waitFunctions: 'md_log() { printf \'%s\\n\' "$*" >>"${MESHDRAIN_HOLD_LOG:-/dev/stderr}"; }\nmeshdrain_wait() { md_log waiting; sleep 1; }\n',
+        });
+        for (const dialect of ['sh', 'dash', 'bash']) {
+          const r = spawnSync('shellcheck', ['-s', dialect, '-S', 'style', '-'], { input: text, encoding: 'utf8' });
+          expect(r.stdout + r.stderr, `${variant} ${dialect}`).toBe('');
+          expect(r.status).toBe(0);
+        }
       }
     });
-  }
-
-  it('the wrapper itself passes shellcheck (wait logic replaced by a minimal stub)', () => {
-    for (const variant of ['default', 'distroless'] as const) {
-      const text = renderEntrypoint({
-        hold: { strategies: [{ kind: 'app-listeners' }], timeoutMs: 1000, intervalMs: 200 },
-        variant,
-        waitFunctions: 'md_log() { printf \'%s\\n\' "$*" >>"${MESHDRAIN_HOLD_LOG:-/dev/stderr}"; }\nmeshdrain_wait() { md_log waiting; sleep 1; }\n',
-      });
-      for (const dialect of ['sh', 'dash', 'bash']) {
-        const r = spawnSync('shellcheck', ['-s', dialect, '-S', 'style', '-'], { input: text, encoding: 'utf8' });
-        expect(r.stdout + r.stderr, `${variant} ${dialect}`).toBe('');
-        expect(r.status).toBe(0);
-      }
-    }
   });
 
   it('starts the original /usr/local/bin/pilot-agent with "$@" and uses the right shebang per variant', () => {

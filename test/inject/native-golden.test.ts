@@ -14,9 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { injectText } from '../../src/inject/inject.js';
 import { ROOT } from '../helpers/cli.js';
+import { needTools } from '../helpers/tools.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 
 const SRC = `apiVersion: v1
 kind: Namespace
@@ -39,7 +39,8 @@ spec:
         image: fake.docker.io/google-samples/hello-go-gke:1.0
 `;
 
-describe.runIf(hasKubectl)("native golden: inject's override merged onto Istio's real native istio-proxy", () => {
+describe("native golden: inject's override merged onto Istio's real native istio-proxy", () => {
+  needTools('kubectl');
   it('istio-proxy gets exactly meshdrain preStop (exec only); every other field is as Istio wrote it', () => {
     const out = injectText(SRC, 'native.yaml', { nativeSidecars: { value: 'true', source: 'test' }, istioVersion: { major: 1, minor: 28 } });
     const deploy = parseAllDocuments(out.output).map((d) => d.toJS() as Obj).find((d) => d.kind === 'Deployment')!;

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startEchoServer, startGrpcLoad } from '../../src/lab/protocols/grpc.js';
 import { drainSession, h2loadArgv, parseH2loadReport, startH2Load, startH2Server } from '../../src/lab/protocols/http2.js';
 import { startWsLoad, startWsServer } from '../../src/lab/protocols/websocket.js';
+import { needTools } from '../helpers/tools.js';
 
 // Real sockets on loopback only; every load loop is bounded (maxMs) and stopped; every server closed.
 const HOST = '127.0.0.1';
@@ -63,20 +64,22 @@ describe('http2 (h2c): GOAWAY on drain as Envoy does it', () => {
     expect(() => parseH2loadReport('h2load: command not found')).toThrow(/no summary/);
   });
 
-  const h2load = spawnSync('h2load', ['--version'], { encoding: 'utf8' }).status === 0;
-  it.skipIf(!h2load)("Debian's h2load against the lab's h2c server (skipped without nghttp2-client)", async () => {
-    const { port } = await h2Server();
-    const r = await new Promise<string>((resolve) => {
-      const argv = h2loadArgv(`http://${HOST}:${port}/`, 4, 10, 1);
-      const child = spawn(argv[0]!, argv.slice(1));
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d));
-      child.on('close', () => resolve(out));
-    });
-    const t = parseH2loadReport(r);
-    expect(t.requests).toBeGreaterThan(10);
-    expect(t.failed).toBe(0);
-  }, 20_000);
+  describe("Debian's h2load", () => {
+    needTools('h2load');
+    it("against the lab's h2c server", async () => {
+      const { port } = await h2Server();
+      const r = await new Promise<string>((resolve) => {
+        const argv = h2loadArgv(`http://${HOST}:${port}/`, 4, 10, 1);
+        const child = spawn(argv[0]!, argv.slice(1));
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d));
+        child.on('close', () => resolve(out));
+      });
+      const t = parseH2loadReport(r);
+      expect(t.requests).toBeGreaterThan(10);
+      expect(t.failed).toBe(0);
+    }, 20_000);
+  });
 });
 
 describe('grpc (@grpc/grpc-js): non-OK status and unclean stream ends count as failed', () => {

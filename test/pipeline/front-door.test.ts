@@ -46,6 +46,18 @@ describe('npm test preflight', () => {
   it('the test helper names what a skipped test needs', () => {
     expect(toolMissing('sh')).toBeUndefined();
     expect(toolMissing('sh', 'meshdrain-no-such-tool')).toBe('needs meshdrain-no-such-tool (missing here; sudo bash .ci/run installs it)');
+    // A tool Debian lacks: where it comes from, not .ci/run.
+    const saved = process.env.MESHDRAIN_TOOLS_FILE;
+    process.env.MESHDRAIN_TOOLS_FILE = tools;
+    try {
+      expect(toolMissing('meshdrain-no-such-kpt')).toBe('needs meshdrain-no-such-kpt (missing here; meshdrain-no-such-kpt from https://kpt.example/install)');
+      expect(toolMissing('meshdrain-no-such-shellcheck', 'meshdrain-no-such-kubectl')).toBe(
+        'needs meshdrain-no-such-shellcheck, meshdrain-no-such-kubectl (missing here; sudo bash .ci/run installs it; meshdrain-no-such-kubectl from https://dl.example/kubectl)',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.MESHDRAIN_TOOLS_FILE;
+      else process.env.MESHDRAIN_TOOLS_FILE = saved;
+    }
   });
 });
 
