@@ -27,7 +27,9 @@ const versionPlugin = {
   },
 };
 
-// @grpc/grpc-js and ws stay runtime dependencies (ws has optional native add-ons esbuild cannot bundle).
+// @grpc/grpc-js and ws stay runtime dependencies of the CLI bundle. The lab's agent bundles them: it
+// is copied to a temp directory and run there, away from node_modules (ADR 076); ws's optional native
+// add-ons (bufferutil, utf-8-validate) stay out, and ws falls back to JavaScript without them.
 // jsonc-parser's `main` is a UMD build whose require('./impl/format') esbuild cannot follow (the
 // bundled CLI failed with "Cannot find module './impl/format'"); its ESM build bundles cleanly.
 const alias = { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' };
@@ -49,7 +51,7 @@ await build({
   banner: { js: 'var __meshdrainImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 await build({ ...common, bundle: false, alias: undefined, external: undefined, entryPoints: { 'cli/main': 'src/cli/start.ts' }, outdir: 'dist' });
-if (existsSync(`${root}src/lab/agent/main.ts`)) await build({ ...common, banner, entryPoints: { 'lab/agent/main': 'src/lab/agent/main.ts' }, outdir: 'dist' });
+if (existsSync(`${root}src/lab/agent/main.ts`)) await build({ ...common, banner, external: ['bufferutil', 'utf-8-validate'], entryPoints: { 'lab/agent/main': 'src/lab/agent/main.ts' }, outdir: 'dist' });
 await build({
   ...common,
   banner,

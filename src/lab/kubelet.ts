@@ -36,7 +36,8 @@ export const SIDECAR_READINESS_PROBES: readonly Probe[] = Object.freeze([
 ]);
 /** Without a sidecar (ambient) the kubelet probes the app itself. */
 export const APP_READINESS_PROBES: readonly Probe[] = Object.freeze([{ port: APP_PORT, path: '/ready' }]);
-const appReadinessProbes = (port: number, h2: boolean): readonly Probe[] => (port === APP_PORT && !h2 ? APP_READINESS_PROBES : [{ port, path: '/ready', ...(h2 ? { h2 } : {}) }]);
+const appReadinessProbes = (port: number, protocol: LabProtocol): readonly Probe[] =>
+  protocol === 'grpc' ? [{ port, path: '/meshdrain.lab.Echo/Ready', grpc: true }] : port === APP_PORT && protocol !== 'http2' ? APP_READINESS_PROBES : [{ port, path: '/ready', ...(protocol === 'http2' ? { h2: true } : {}) }];
 
 /** The node's ztunnel, as the kubelet's CNI sees it: a pod's listeners are added before its containers start, removed once they are all gone. */
 export interface ZtunnelClient {
@@ -266,7 +267,7 @@ export class Kubelet {
     waits.push(this.startContainer(pod, 'app', [files.node, files.agent, 'app', JSON.stringify(appCfg)], APP_UID, 'app-ready').ready(readyTimeoutMs));
     await Promise.all(waits);
     const deadline = Date.now() + readyTimeoutMs;
-    const probes = ambient ? appReadinessProbes(appPort, protocol === 'http2') : SIDECAR_READINESS_PROBES;
+    const probes = ambient ? appReadinessProbes(appPort, protocol) : SIDECAR_READINESS_PROBES;
     while (!(await this.d.probe(pod.ip, probes))) {
       if (Date.now() > deadline) throw new LabEnvError(`${pod.name} never became ready in ${readyTimeoutMs} ms`);
       await sleep(50);

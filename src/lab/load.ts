@@ -2,7 +2,7 @@
  * Load against the balancer: the built-in bounded keep-alive clients, or Debian's real `siege`
  * (as the original study used), stopped with SIGINT so it prints its report, which we parse.
  */
-import type { LoadConfig } from './agent/config.js';
+import type { LabProtocol, LoadConfig } from './agent/config.js';
 import { AgentChannel, parseEvent } from './control.js';
 import { LabEnvError } from './errors.js';
 import type { LabFiles } from './files.js';
@@ -18,10 +18,20 @@ export interface LoadResult {
   reasons: Record<string, number>;
   /** siege's own figures when it ran. */
   siege?: SiegeReport;
+  /** websocket: connections cut before the app closed them (also in failed). */
+  cut?: number;
+  /**
+   * websocket: the load's own timeline (messages per bucket, each failure with its pod); the balancer
+   * sees connections, not messages, so the report reads these instead of the balancer's.
+   */
+  buckets?: Record<string, [number, number]>;
+  failures?: { t: number; reason: string; pod: string }[];
 }
 
 export interface LoadRun {
   stop(): Promise<LoadResult>;
+  /** Requests sent so far, when the load itself counts them (websocket messages); else undefined. */
+  count?(): Promise<number>;
 }
 
 export interface SiegeReport {
@@ -52,11 +62,13 @@ export const SIEGE_RC = ['connection = keep-alive', 'protocol = HTTP/1.1', 'logg
   // siege gives up after 1024 failures by default; the lab wants to count them all.
   'failures = 100000000', ''].join('\n');
 
-export function startBuiltinLoad(procs: ProcTable, files: LabFiles, ns: string, concurrency: number, maxMs: number): Promise<LoadRun> {
+/** The built-in load; `protocol` grpc or websocket runs those clients (ADR 076), anything else HTTP/1.1 keep-alive. */
+export function startBuiltinLoad(procs: ProcTable, files: LabFiles, ns: string, concurrency: number, maxMs: number, protocol: LabProtocol = 'http1', bucketMs?: number): Promise<LoadRun> {
   const ch = new AgentChannel('load-start');
   let done: ((r: LoadResult) => void) | undefined;
   const result = new Promise<LoadResult>((r) => (done = r));
-  const cfg: LoadConfig = { target: CLIENT_IP, port: BALANCER_PORT, concurrency, maxMs, maxRequests: 50_000_000 };
+  const own = protocol === 'grpc' || protocol === 'websocket';
+  const cfg: LoadConfig = { target: CLIENT_IP, port: BALANCER_PORT, concurrency, maxMs, maxRequests: 50_000_000, ...(own ? { protocol, ...(protocol === 'websocket' && bucketMs ? { bucketMs } : {}) } : {}) };
   const proc = ch.attach((onLine) =>
     procs.spawn([files.node, files.agent, 'load', JSON.stringify(cfg)], {
       name: 'load',
@@ -64,11 +76,20 @@ export function startBuiltinLoad(procs: ProcTable, files: LabFiles, ns: string, 
       onLine: (l) => {
         onLine(l);
         const e = parseEvent(l);
-        if (e?.ev === 'load-done') done?.({ kind: 'builtin', requests: Number(e.requests), failed: Number(e.failed), reasons: (e.reasons ?? {}) as Record<string, number> });
+        if (e?.ev === 'load-done')
+          done?.({
+            kind: 'builtin',
+            requests: Number(e.requests),
+            failed: Number(e.failed),
+            reasons: (e.reasons ?? {}) as Record<string, number>,
+            ...(typeof e.cut === 'number' ? { cut: e.cut } : {}),
+            ...(e.buckets ? { buckets: e.buckets as LoadResult['buckets'], failures: (e.failures ?? []) as LoadResult['failures'] } : {}),
+          });
       },
     }),
   );
   return ch.ready().then(() => ({
+    ...(protocol === 'websocket' ? { count: async () => Number((await ch.request({ op: 'count' })).requests) } : {}),
     async stop() {
       proc.child.stdin?.write('stop\n');
       const r = await Promise.race([result, proc.exited.then(() => null), sleepMs(15_000).then(() => null)]);

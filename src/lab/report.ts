@@ -54,6 +54,8 @@ export interface ScenarioSummary {
   name: string;
   /** The protocol of the load (http1: keep-alive HTTP/1.1). */
   protocol: string;
+  /** websocket: connections cut before the app closed them (each also in failedRequests). */
+  cutConnections?: number;
   propagationDelaySeconds: number;
   app: AppBehaviour;
   /** The proxy image variant istio-proxy's hooks ran with. */
@@ -154,7 +156,8 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Pa
   const reasons = run.load.kind === 'builtin' ? run.load.reasons : run.balancer.reasons;
   for (const [k, n] of Object.entries(reasons)) failedByReason[reasonOf(k)] += n;
   const failedByPhase: Partial<Record<FailurePhase, number>> = {};
-  for (const f of run.balancer.failures) {
+  // WebSocket: the load's own failures (messages, with the pod each connection reached); else the balancer's.
+  for (const f of run.load.failures ?? run.balancer.failures) {
     const ph = phaseOf(f.t, byName.get(f.pod));
     failedByPhase[ph] = (failedByPhase[ph] ?? 0) + 1;
   }
@@ -212,6 +215,7 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Pa
     pods,
   };
   if (run.load.siege) s.siege = run.load.siege;
+  if (run.load.cut !== undefined) s.cutConnections = run.load.cut;
   const v = judge(s, run);
   s.reproduced = v.ok;
   s.verdict = v.why;
@@ -271,7 +275,12 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
 /** The protocol when the rows share one other than http1 (several: the table has a column). */
 function protocolNote(sums: ScenarioSummary[]): string {
   const ps = [...new Set(sums.map((s) => s.protocol))];
-  return ps.length === 1 && ps[0] !== 'http1' ? `, app protocol ${ps[0]} (h2c between the client-side proxy and the pod)` : '';
+  const how: Record<string, string> = {
+    http2: 'h2c between the client-side proxy and the pod',
+    grpc: 'grpc-js unary calls and Watch streams, h2c end to end',
+    websocket: 'long-lived ws connections, an HTTP/1.1 upgrade tunnelled by both proxies',
+  };
+  return ps.length === 1 && ps[0] !== 'http1' ? `, app protocol ${ps[0]} (${how[ps[0]!] ?? ps[0]})` : '';
 }
 
 export function toText(sums: ScenarioSummary[], o: LabOptions): string {
@@ -359,7 +368,7 @@ function timelineSvg(run: ScenarioRun): string {
   const parts: string[] = [];
   // requests per second
   const chartH = 110;
-  const buckets = Object.entries(run.balancer.buckets).map(([k, v]) => ({ t: Number(k) * run.bucketMs, ok: v[0], fail: v[1] }));
+  const buckets = Object.entries(run.load.buckets ?? run.balancer.buckets).map(([k, v]) => ({ t: Number(k) * run.bucketMs, ok: v[0], fail: v[1] }));
   const perSec = 1000 / run.bucketMs;
   const maxRps = Math.max(1, ...buckets.map((b) => (b.ok + b.fail) * perSec));
   const bw = Math.max(1, (run.bucketMs / span) * plotW - 0.5);

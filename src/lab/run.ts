@@ -134,7 +134,7 @@ export async function preflight(o: Pick<LabOptions, 'load' | 'scenarios'>, path 
 class Balancer {
   readonly ch = new AgentChannel('balancer-ready');
   async setEndpoints(pods: LabPod[], client?: number): Promise<void> {
-    await this.ch.request({ op: 'set', ...(client !== undefined ? { client } : {}), endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip, ...(p.appPort !== APP_PORT ? { port: p.appPort } : {}), ...(p.protocol === 'http2' ? { h2: true } : {}) })) });
+    await this.ch.request({ op: 'set', ...(client !== undefined ? { client } : {}), endpoints: pods.map((p) => ({ pod: p.name, ip: p.ip, ...(p.appPort !== APP_PORT ? { port: p.appPort } : {}), ...(p.protocol === 'http2' || p.protocol === 'grpc' ? { h2: true } : {}) })) });
   }
   async probe(ip: string, probes: readonly Probe[]): Promise<boolean> {
     const e = await this.ch.request({ op: 'probe', ip, probes });
@@ -361,7 +361,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
     await balancer.stats(true);
     checkAbort();
     const load: LoadRun =
-      o.load === 'siege' ? await startSiege(env.procs, env.files, env.net.clientNs, o.concurrency) : await startBuiltinLoad(env.procs, env.files, env.net.clientNs, o.concurrency, 30 * 60_000);
+      o.load === 'siege' ? await startSiege(env.procs, env.files, env.net.clientNs, o.concurrency) : await startBuiltinLoad(env.procs, env.files, env.net.clientNs, o.concurrency, 30 * 60_000, protocol, BUCKET_MS);
     const startedAt = Date.now();
     await pause(o.warmupMs, o.signal);
     checkAbort();
@@ -403,7 +403,9 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       // A slow machine still gets the request count the claim is about, within a bound.
       const cap = Date.now() + o.maxExtraMs;
       const minRequests = !o.minRequestsFor || o.minRequestsFor.includes(sc.name) ? o.minRequests : 0;
-      while (!o.signal?.aborted && Date.now() < cap && (await balancer.count()) < minRequests) await pause(250, o.signal);
+      // WebSocket messages are counted by the load (the balancer sees connections).
+      const count = load.count ? () => load.count!() : () => balancer.count();
+      while (!o.signal?.aborted && Date.now() < cap && (await count()) < minRequests) await pause(250, o.signal);
       await pause(o.settleMs, o.signal);
       checkAbort();
       if (pushError) throw pushError;

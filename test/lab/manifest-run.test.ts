@@ -200,10 +200,13 @@ describe('repeatable --propagation-delay', () => {
 });
 
 describe('--protocol', () => {
-  it('repeatable, each once; grpc and websocket are refused naming what is missing; unknown names too', () => {
+  it('repeatable, each once; grpc and websocket run with the built-in load only, grpc not through kube-proxy clients; unknown names refused', () => {
     expect(labOptionsFrom({ ...flags, protocol: ['http2', 'http1', 'http2'] }, cwd).protocols).toEqual(['http2', 'http1']);
     expect(labOptionsFrom({ ...flags }, cwd).protocols).toBeUndefined();
-    expect(inputError(() => labOptionsFrom({ ...flags, protocol: ['grpc'] }, cwd))).toMatch(/^--protocol grpc: not in the lab's pods yet/);
+    expect(labOptionsFrom({ ...flags, protocol: ['grpc', 'websocket'] }, cwd).protocols).toEqual(['grpc', 'websocket']);
+    expect(inputError(() => labOptionsFrom({ ...flags, protocol: ['websocket'], load: 'siege' }, cwd))).toMatch(/^--load siege with --protocol websocket: siege speaks HTTP\/1\.1 only/);
+    expect(inputError(() => labOptionsFrom({ ...flags, protocol: ['grpc'], kubeProxyClients: '1' }, cwd))).toMatch(/^--kube-proxy-clients with --protocol grpc:/);
+    expect(labOptionsFrom({ ...flags, protocol: ['websocket'], kubeProxyClients: '1' }, cwd).clients).toEqual(['mesh', 'kube-proxy']);
     expect(inputError(() => labOptionsFrom({ ...flags, protocol: ['h3'] }, cwd))).toMatch(/^--protocol: unknown protocol "h3"/);
   });
 });

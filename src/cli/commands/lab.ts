@@ -46,9 +46,8 @@ interface LabFlags {
   quick?: boolean;
 }
 
-/** What --protocol accepts; grpc and websocket are modelled (src/lab/protocols/) but not wired into the lab's pods yet. */
-const PROTOCOLS = ['http1', 'http2', 'grpc', 'websocket'] as const;
-const LAB_PROTOCOLS: readonly LabProtocol[] = ['http1', 'http2'];
+/** What --protocol accepts (ADR 074, 076). */
+const PROTOCOLS = ['http1', 'http2', 'grpc', 'websocket'] as const satisfies readonly LabProtocol[];
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -89,9 +88,11 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     const ps = [...new Set(f.protocol)];
     for (const p of ps) {
       if (!(PROTOCOLS as readonly string[]).includes(p)) throw new InputError(`--protocol: unknown protocol ${JSON.stringify(p)} (one of ${PROTOCOLS.join(', ')})`);
-      if (!(LAB_PROTOCOLS as readonly string[]).includes(p)) throw new InputError(`--protocol ${p}: not in the lab's pods yet (this version runs ${LAB_PROTOCOLS.join(' and ')}; ${p} is modelled in src/lab/protocols/ but its app, proxy and balancer are not wired)`);
     }
     o.protocols = ps as LabProtocol[];
+    const own = ps.filter((p) => p === 'grpc' || p === 'websocket');
+    // siege speaks HTTP/1.1 only; grpc and websocket need their own clients (grpc-js, ws).
+    if (own.length && o.load === 'siege') throw new InputError(`--load siege with --protocol ${own[0]}: siege speaks HTTP/1.1 only; ${own[0]} uses the built-in ${own[0] === 'grpc' ? 'grpc-js' : 'ws'} client (--load builtin)`);
   }
   if (f.clientProxies !== undefined || f.kubeProxyClients !== undefined) {
     const mesh = f.clientProxies !== undefined ? intIn(f.clientProxies, 'client-proxies', 0, 16) : 1;
@@ -99,6 +100,9 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     if (mesh + kube === 0) throw new InputError('--client-proxies 0 and --kube-proxy-clients 0: the Service needs at least one client');
     if (mesh + kube > o.concurrency) throw new InputError(`--client-proxies + --kube-proxy-clients (${mesh + kube}) exceed --concurrency ${o.concurrency}: every client needs a connection`);
     o.clients = [...Array<'mesh'>(mesh).fill('mesh'), ...Array<'kube-proxy'>(kube).fill('kube-proxy')];
+    // A kube-proxy path pins a connection to a pod; one grpc-js channel is one connection, so the
+    // lab's gRPC client would be one pinned client, not a population of them: not modelled.
+    if (kube && o.protocols?.includes('grpc')) throw new InputError('--kube-proxy-clients with --protocol grpc: the lab models gRPC clients behind a client-side proxy only (one grpc-js channel is one connection)');
   }
   if (f.appMetricsPort !== undefined) o.appMetricsPort = f.appMetricsPort.trim() === 'none' ? null : intIn(f.appMetricsPort, 'app-metrics-port', 1, 65535);
   if (f.policy) {
@@ -166,7 +170,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--app-prestop-time <dur>', "stand in for an app container's preStop that runs the app image's own program (the lab cannot run it): a timed wait this long")
     .option('--compare-inject', 'also run --manifest after meshdrain inject, side by side; the exit status judges the injected row')
     .option('--app-metrics-port <port|none>', "the app's second port, kept open until it exits (default 9090; --manifest: its second containerPort); none: the app has one port")
-    .option('--protocol <p>', `what the app's port speaks, repeatable (every scenario runs in each): ${PROTOCOLS.join(', ')} (default http1; this version runs ${LAB_PROTOCOLS.join(' and ')})`, collect)
+    .option('--protocol <p>', `what the app's port speaks, repeatable (every scenario runs in each): ${PROTOCOLS.join(', ')} (default http1)`, collect)
     .option('--client-proxies <n>', "client-side proxies with their own endpoint view; with several (or any kube-proxy client) istiod's removal reaches each, and the pod's own proxy, at its own time within the propagation delay (default 1)")
     .option('--kube-proxy-clients <n>', 'clients outside the mesh, through a kube-proxy-like path: each keep-alive connection stays on its pod until the server closes it (default 0)')
     .option('--sweep', 'run the matrix: scenarios × protocols × propagation delays × app behaviours (default delays 1s, 3s, 6s, 12s; both app behaviours); one table, --report writes the HTML matrix')

@@ -2,6 +2,8 @@
 import http from 'node:http';
 import type { AppConfig, ExternalConfig } from './config.js';
 import { h2Server, listenH2 } from './h2.js';
+import { startEchoServer, type EchoServer } from '../protocols/grpc.js';
+import { attachWsEcho } from '../protocols/websocket.js';
 import { ev, listen, now, out, reasonOf, request, sleep, stdinLines } from './util.js';
 
 /**
@@ -45,8 +47,13 @@ export async function app(cfg: AppConfig): Promise<void> {
           stream.end('hello from ' + cfg.pod + '\n');
         })
       : undefined;
+  // --protocol websocket: the HTTP server also takes upgrades and echoes every message (ADR 076).
+  const ws = cfg.protocol === 'websocket' ? attachWsEcho(server) : undefined;
   const metrics = http.createServer((_req, res) => res.end('app_requests_total ' + served + '\n'));
-  if (h2) await listenH2(h2.server, cfg.appPort, '0.0.0.0');
+  // --protocol grpc: the app is a gRPC server (@grpc/grpc-js): Unary, Watch (server streaming), Ready.
+  let grpcApp: EchoServer | undefined;
+  if (cfg.protocol === 'grpc') grpcApp = await startEchoServer('0.0.0.0', cfg.appPort, 100, () => !terminating);
+  else if (h2) await listenH2(h2.server, cfg.appPort, '0.0.0.0');
   else await listen(server, cfg.appPort, '0.0.0.0');
   if (cfg.metricsPort !== null) await listen(metrics, cfg.metricsPort, '0.0.0.0');
   ev('app-ready');
@@ -65,6 +72,13 @@ export async function app(cfg: AppConfig): Promise<void> {
           h2.server.close();
           for (const s of h2.sessions) s.close();
         }
+        // gRPC's graceful stop (grpc-js tryShutdown, Go's GracefulStop): no new calls, GOAWAY, the
+        // app ends its Watch streams itself (OK); WebSocket: goodbye, then a close frame to each client.
+        if (grpcApp) {
+          grpcApp.closeStreams();
+          grpcApp.server.tryShutdown(() => undefined);
+        }
+        ws?.closeAll();
         const t0 = now();
         while (inflight > 0 && now() - t0 < 2000) await sleep(5);
         ev('app-closed-port', { inflight });
@@ -83,12 +97,23 @@ export async function app(cfg: AppConfig): Promise<void> {
         const wait = cfg.egressIntervalMs - (now() - started);
         if (wait > 0) await sleep(wait);
       }
+      // Long-lived calls and connections end with the app's own clean close before it exits.
+      if (grpcApp) {
+        grpcApp.closeStreams();
+        grpcApp.server.tryShutdown(() => undefined);
+        await sleep(300);
+      }
+      if (ws && ws.wss.clients.size) {
+        ws.closeAll();
+        await sleep(300);
+      }
       // Listeners close with the process (the HTTP server is the last thing to stop).
       ev('app-exit');
       server.close();
       server.closeAllConnections();
       if (h2) for (const s of h2.sessions) s.destroy();
       if (cfg.metricsPort !== null) metrics.close();
+      grpcApp?.server.forceShutdown();
       process.exit(0);
     })();
   });

@@ -1,8 +1,9 @@
 /**
  * What each role of the lab agent is told when it starts (one JSON argument). Shared, type-only,
- * between the lab (which builds these) and the agent (which runs them): the agent itself imports
- * nothing but node: modules and its own directory, because it is copied to a world-readable temp
- * directory and run there by plain `node` as UID 1337 / 1000 (docs/adr/050-lab-isolation.md).
+ * between the lab (which builds these) and the agent (which runs them). The agent is one bundled file
+ * (scripts/build.mjs; @grpc/grpc-js and ws are bundled into it), because it is copied to a
+ * world-readable temp directory and run there by plain `node` as UID 1337 / 1000
+ * (docs/adr/050-lab-isolation.md, 076-lab-grpc-websocket-wired.md).
  */
 
 /** The ports Istio's proxy processes listen on in a pod (values from src/istio/facts.ts). */
@@ -21,8 +22,14 @@ export interface ProxyPorts {
   health: number;
 }
 
-/** What the app's serving port speaks (ADR 074); metrics, probes to pilot-agent and egress stay HTTP/1.1. */
-export type LabProtocol = 'http1' | 'http2';
+/**
+ * What the app's serving port speaks (ADR 074, 076); metrics, probes to pilot-agent and egress stay
+ * HTTP/1.1. grpc: @grpc/grpc-js over h2c; websocket: `ws`, an HTTP/1.1 upgrade.
+ */
+export type LabProtocol = 'http1' | 'http2' | 'grpc' | 'websocket';
+
+/** The balancer's h2c listener for gRPC clients (the HTTP/1.1 one, upgrades included, is BALANCER_PORT). */
+export const BALANCER_GRPC_PORT = 81;
 
 export interface EnvoyConfig {
   pod: string;
@@ -111,6 +118,8 @@ export interface Probe {
   path: string;
   /** Sent over h2c (the app's port under --protocol http2). */
   h2?: boolean;
+  /** A gRPC readiness call (the app's port under --protocol grpc); `path` is not used. */
+  grpc?: boolean;
 }
 
 export interface LoadConfig {
@@ -119,6 +128,13 @@ export interface LoadConfig {
   concurrency: number;
   maxMs: number;
   maxRequests: number;
+  /** What the clients speak: http1 (default, also for http2 apps: the client proxy speaks h2 upstream), grpc or websocket. */
+  protocol?: LabProtocol;
+  /** grpc: server-streaming calls held open; websocket: the interval between one connection's messages. */
+  streams?: number;
+  messageIntervalMs?: number;
+  /** Bucket width for the load's own timeline (websocket: the balancer sees connections, not messages). */
+  bucketMs?: number;
 }
 
 export interface RoleConfigs {

@@ -2,7 +2,7 @@
  * HTTP/2 cleartext (h2c) pieces the agent's roles share (ADR 072/074): a session pool that opens a new
  * session once the old one got a GOAWAY (what Envoy's and Node's clients do), one request that never
  * rejects, and Envoy's drain of a server session (shutdown notice, then the final GOAWAY after the
- * HCM's drain_timeout). Imports only node: modules (the agent runs from a copy).
+ * HCM's drain_timeout).
  */
 import http2 from 'node:http2';
 
@@ -19,7 +19,7 @@ const NOTICE_ORIGIN = 'http://shutdown-notice.lab';
 /** Envoy's HttpConnectionManager drain_timeout default (5 s): shutdown notice → final GOAWAY. */
 export const ENVOY_H2_DRAIN_TIMEOUT_MS = 5000;
 
-type Session = http2.ClientHttp2Session & { mdGoaway?: boolean; mdConnected?: boolean; mdError?: string };
+export type Session = http2.ClientHttp2Session & { mdGoaway?: boolean; mdConnected?: boolean; mdError?: string };
 
 /** One client session to an authority at a time; a GOAWAY'd or closed one is replaced on next use. */
 export class H2Pool {
@@ -101,21 +101,26 @@ export function h2Request(pool: H2Pool, headers: http2.OutgoingHttpHeaders, time
         resolve({ status, headers: resHeaders, body: Buffer.concat(chunks) });
         return;
       }
-      // Never connected: the connection itself failed (refused: nothing listens on the pod's port).
-      if (!s.mdConnected) {
-        resolve({ error: s.mdError === 'session-error' || !s.mdError ? 'refused' : s.mdError, unprocessed: true });
-        return;
-      }
       // Our own timeout first (a stream that hung is not a GOAWAY race, even on a draining session).
-      if (timedOut) {
+      if (timedOut && s.mdConnected) {
         resolve({ error: 'timeout', unprocessed: false });
         return;
       }
-      const unprocessed = status === 0 && (code === http2.constants.NGHTTP2_REFUSED_STREAM || s.mdGoaway === true || s.destroyed);
-      resolve({ error: unprocessed ? (code === http2.constants.NGHTTP2_REFUSED_STREAM ? 'refused-stream' : 'goaway') : 'reset', unprocessed });
+      resolve(streamFailure(s, code, status));
     });
     req.end();
   });
+}
+
+/**
+ * Why a client stream that did not end cleanly failed, in the lab's words: `refused` (never connected:
+ * nothing listens), `refused-stream` / `goaway` (the server never processed it), `reset` (anything else).
+ */
+export function streamFailure(s: Session, code: number | undefined, status: number): { error: string; unprocessed: boolean } {
+  // Never connected: the connection itself failed (refused: nothing listens on the pod's port).
+  if (!s.mdConnected) return { error: s.mdError === 'session-error' || !s.mdError ? 'refused' : s.mdError, unprocessed: true };
+  const unprocessed = status === 0 && (code === http2.constants.NGHTTP2_REFUSED_STREAM || s.mdGoaway === true || s.destroyed);
+  return { error: unprocessed ? (code === http2.constants.NGHTTP2_REFUSED_STREAM ? 'refused-stream' : 'goaway') : 'reset', unprocessed };
 }
 
 /**

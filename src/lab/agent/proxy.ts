@@ -7,7 +7,9 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import type { EnvoyConfig, PilotAgentConfig, RequestConfig } from './config.js';
 import { drainServerSession, ENVOY_H2_DRAIN_TIMEOUT_MS, H2Pool, h2Request, h2Server, listenH2 } from './h2.js';
+import { forwardGrpcStream, grpcReady } from './grpc.js';
 import { ev, listen, request, sleep, stdinCommands, stdinLines, stripHop } from './util.js';
+import { tunnelUpgrade } from './ws.js';
 
 /** inbound → the app, outbound → the Host header's destination, admin on localhost, Prometheus. */
 export async function envoy(cfg: EnvoyConfig): Promise<void> {
@@ -47,12 +49,20 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
     req.pipe(up);
   });
   inbound.keepAliveTimeout = 3_600_000;
+  // --protocol websocket: an upgrade becomes a tunnel to the app that the drain does not touch (ADR 076).
+  if (cfg.protocol === 'websocket') inbound.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => void tunnelUpgrade(req, socket, head, '127.0.0.1', cfg.appPort));
   countConns(inbound, 'inbound');
   // --protocol http2: inbound is h2c, forwarded to the app over h2c. Draining starts Envoy's drain
   // sequence on every inbound session, those opened while draining included (ADR 072/074).
   const appH2 = new H2Pool(`http://127.0.0.1:${cfg.appPort}`);
   const inboundH2 =
-    cfg.protocol === 'http2'
+    cfg.protocol === 'grpc'
+      ? h2Server((stream, headers) => {
+          // gRPC is HTTP/2 to Envoy: the same drain sequence; each call is a stream forwarded as it comes.
+          if (drainClose('inbound')) drainServerSession(stream.session as import('node:http2').ServerHttp2Session, ENVOY_H2_DRAIN_TIMEOUT_MS);
+          void forwardGrpcStream(stream, headers, appH2);
+        })
+      : cfg.protocol === 'http2'
       ? h2Server((stream, headers) => {
           if (drainClose('inbound')) drainServerSession(stream.session as import('node:http2').ServerHttp2Session, ENVOY_H2_DRAIN_TIMEOUT_MS);
           void h2Request(appH2, { ':method': String(headers[':method'] ?? 'GET'), ':path': String(headers[':path'] ?? '/') }, 5000).then((r) => {
@@ -194,6 +204,11 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
       }
       if (u.pathname.startsWith('/app-health/')) {
         // The injector's rewritten probe: pilot-agent asks the app itself, in the app's protocol.
+        if (cfg.protocol === 'grpc') {
+          res.writeHead((await grpcReady(`http://127.0.0.1:${cfg.appPort}`, 500)) ? 200 : 503);
+          res.end();
+          return;
+        }
         const r = cfg.protocol === 'http2' ? await h2Request(appProbe, { ':path': '/ready' }, 500) : await request({ host: '127.0.0.1', port: cfg.appPort, path: '/ready', timeout: 500 });
         res.writeHead(r.error !== undefined || !('status' in r) ? 503 : r.status);
         res.end();

@@ -1,8 +1,13 @@
 /** The client side: a Service-like per-request balancer (with the kubelet's probes) and the load. */
 import http from 'node:http';
-import type { BalancerConfig, LoadConfig, Probe } from './config.js';
-import { H2Pool, h2Request } from './h2.js';
+import { BALANCER_GRPC_PORT, type BalancerConfig, type LoadConfig, type Probe } from './config.js';
+import { forwardGrpcStream, grpcReady } from './grpc.js';
+import { H2Pool, h2Request, h2Server, listenH2 } from './h2.js';
+import { startGrpcLoad } from '../protocols/grpc.js';
+import type { ProtocolLoad } from '../protocols/tally.js';
+import { startWsLoad } from '../protocols/websocket.js';
 import { ev, listen, now, reasonOf, request, stdinCommands, stdinLines, timeoutError } from './util.js';
+import { tunnelUpgrade } from './ws.js';
 
 interface Endpoint {
   pod: string;
@@ -146,11 +151,46 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
   });
   server.keepAliveTimeout = 3_600_000;
   server.on('connection', (s) => clientOf.set(s, conns++ % clients.length));
+  // WebSocket (ADR 076): the upgrade is one request, routed like any other (round robin over this
+  // client's endpoints); the connection then stays with that pod (Envoy keeps an upgraded stream on
+  // its upstream; a host removed by EDS keeps it too). The balancer sees connections, not messages:
+  // it counts upgrades; the load counts messages.
+  server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
+    const client = clients[clientOf.get(req.socket) ?? 0]!;
+    const ep = client.endpoints.length ? client.endpoints[client.rr++ % client.endpoints.length] : undefined;
+    if (!ep) {
+      record(false, 'no-endpoint', '');
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nx-md-fail: no-endpoint\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    void tunnelUpgrade(req, socket, head, ep.ip, ep.port ?? cfg.appPort, { 'x-md-pod': ep.pod }).then((o) => record(o.ok, o.reason, ep.pod));
+  });
   await listen(server, cfg.port, '0.0.0.0');
+  // gRPC (ADR 076): an h2c listener; each call is routed per request like Envoy's HTTP/2 upstream pool
+  // and counted by its grpc-status (a client's own cancel is the client's to count).
+  // One grpc-js channel is one connection: its calls take turns over the clients (each a client proxy's view).
+  let grpcTurn = 0;
+  const grpcFront = h2Server((stream, headers) => {
+    const client = clients[grpcTurn++ % clients.length]!;
+    const ep = client.endpoints.length ? client.endpoints[client.rr++ % client.endpoints.length] : undefined;
+    if (!ep?.h2) {
+      record(false, 'no-endpoint', '');
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'no healthy upstream' }, { endStream: true });
+      return;
+    }
+    void forwardGrpcStream(stream, headers, ep.h2).then((o) => {
+      if (!o.cancelled) record(o.ok, o.reason, ep.pod);
+    });
+  });
+  await listenH2(grpcFront.server, BALANCER_GRPC_PORT, '0.0.0.0');
   ev('balancer-ready');
   // From the node's own address, as the kubelet probes (ambient lets it past ztunnel).
   const probe = async (ip: string, probes: Probe[]) => {
     for (const p of probes) {
+      if (p.grpc) {
+        if (!(await grpcReady(`http://${ip}:${p.port}`, 500, cfg.probeSource))) return false;
+        continue;
+      }
       if (p.h2) {
         const pool = new H2Pool(`http://${ip}:${p.port}`, { localAddress: cfg.probeSource } as never);
         const r = await h2Request(pool, { ':path': p.path }, 500);
@@ -204,9 +244,41 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
   stdinCommands<Command>((m) => void handle(m));
 }
 
-/** Bounded concurrent keep-alive clients against the balancer; `stop` on stdin ends them. */
+/**
+ * Bounded concurrent keep-alive clients against the balancer; `stop` on stdin ends them. grpc: a
+ * grpc-js channel with unary callers and Watch streams (its own client, reconnecting after GOAWAY);
+ * websocket: long-lived `ws` connections, one message every messageIntervalMs each (ADR 076).
+ */
 export async function load(cfg: LoadConfig): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.concurrency });
+  if (cfg.protocol === 'grpc' || cfg.protocol === 'websocket') return protocolLoad(cfg);
+  return httpLoad(cfg);
+}
+
+async function protocolLoad(cfg: LoadConfig): Promise<void> {
+  const run: ProtocolLoad =
+    cfg.protocol === 'grpc'
+      ? startGrpcLoad({ host: cfg.target, port: BALANCER_GRPC_PORT }, { concurrency: cfg.concurrency, streams: cfg.streams ?? 5, maxMs: cfg.maxMs, ...(cfg.bucketMs ? { bucketMs: cfg.bucketMs } : {}) })
+      : startWsLoad({ host: cfg.target, port: cfg.port }, { connections: cfg.concurrency, intervalMs: cfg.messageIntervalMs ?? 20, maxMs: cfg.maxMs, podHeader: 'x-md-pod', ...(cfg.bucketMs ? { bucketMs: cfg.bucketMs } : {}) });
+  let stopping = false;
+  ev('load-start');
+  stdinLines((line) => {
+    if (line.trim() === 'stop') {
+      if (stopping) return;
+      stopping = true;
+      void run.stop().then((t) => ev('load-done', { requests: t.requests, failed: t.failed, reasons: t.reasons, ...(t.cut !== undefined ? { cut: t.cut } : {}), ...(t.buckets ? { buckets: t.buckets, failures: t.failures } : {}) }));
+      return;
+    }
+    let m: { op?: string; id?: number };
+    try {
+      m = JSON.parse(line) as typeof m;
+    } catch {
+      return;
+    }
+    if (m.op === 'count') ev('count', { id: m.id, requests: run.count() });
+  });
+}
+
+async function httpLoad(cfg: LoadConfig): Promise<void> {  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.concurrency });
   let stop = false;
   let requests = 0;
   let failed = 0;

@@ -6,7 +6,7 @@
  * that ends in anything but the app's own clean close (OK).
  */
 import * as grpc from '@grpc/grpc-js';
-import { fail, newTally, type LoadTarget, type ProtocolLoad, type ProtocolTally } from './tally.js';
+import { fail, newTally, succeed, type LoadTarget, type ProtocolLoad, type ProtocolTally } from './tally.js';
 
 type Msg = Record<string, unknown>;
 const json = {
@@ -14,8 +14,12 @@ const json = {
   deserialize: (b: Buffer) => JSON.parse(b.toString()) as Msg,
 };
 
-/** The lab's service: `meshdrain.lab.Echo/Unary` and `/Watch` (server streaming). */
+/**
+ * The lab's service: `meshdrain.lab.Echo/Unary`, `/Watch` (server streaming) and `/Ready` (the
+ * readiness call the kubelet's gRPC probe makes; answers `{serving}` like grpc.health.v1's Check).
+ */
 export const ECHO_SERVICE = {
+  ready: { path: '/meshdrain.lab.Echo/Ready', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
   unary: { path: '/meshdrain.lab.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
   watch: { path: '/meshdrain.lab.Echo/Watch', requestStream: false, responseStream: true, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
 } satisfies grpc.ServiceDefinition;
@@ -27,11 +31,15 @@ export interface EchoServer {
   closeStreams(): void;
 }
 
-/** The app's gRPC face: Unary answers at once; Watch sends a tick every `tickMs` until the app closes it. */
-export async function startEchoServer(host: string, port: number, tickMs = 100): Promise<EchoServer> {
+/**
+ * The app's gRPC face: Unary answers at once; Watch sends a tick every `tickMs` until the app closes it;
+ * Ready says whether the app still serves (`isServing`: false once it is shutting down).
+ */
+export async function startEchoServer(host: string, port: number, tickMs = 100, isServing: () => boolean = () => true): Promise<EchoServer> {
   const server = new grpc.Server();
   const open = new Set<grpc.ServerWritableStream<Msg, Msg>>();
   server.addService(ECHO_SERVICE, {
+    ready: (_call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => cb(null, { serving: isServing() }),
     unary: (call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => cb(null, { ok: true, n: call.request.n }),
     watch: (call: grpc.ServerWritableStream<Msg, Msg>) => {
       open.add(call);
@@ -67,11 +75,13 @@ export interface GrpcLoadOptions {
   streams: number;
   maxMs: number;
   deadlineMs?: number;
+  /** Keep the load's own timeline (newTally(bucketMs)). */
+  bucketMs?: number;
 }
 
 /** Unary calls in a bounded loop plus long-lived Watch streams, reopened when they end. */
 export function startGrpcLoad(target: LoadTarget, o: GrpcLoadOptions): ProtocolLoad {
-  const tally = newTally();
+  const tally = newTally(o.bucketMs);
   const Client = grpc.makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
   const address = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   const client = new Client(address, grpc.credentials.createInsecure()) as unknown as {
@@ -88,6 +98,7 @@ export function startGrpcLoad(target: LoadTarget, o: GrpcLoadOptions): ProtocolL
       client.unary({ n }, { deadline: Date.now() + (o.deadlineMs ?? 5000) }, (err) => {
         tally.requests++;
         if (err) fail(tally, status(err.code));
+        else succeed(tally);
         resolve();
       });
     });
@@ -101,6 +112,9 @@ export function startGrpcLoad(target: LoadTarget, o: GrpcLoadOptions): ProtocolL
       call.on('error', (e: grpc.ServiceError) => {
         // Our own cancel at the end of the run is not a failure.
         if (!(stopped && e.code === grpc.status.CANCELLED)) fail(tally, `stream ${status(e.code)}`);
+      });
+      call.on('status', (st: grpc.StatusObject) => {
+        if (st.code === grpc.status.OK) succeed(tally);
       });
       call.on('close', () => {
         openStreams.delete(call);
@@ -119,6 +133,7 @@ export function startGrpcLoad(target: LoadTarget, o: GrpcLoadOptions): ProtocolL
   };
   const workers = [...Array.from({ length: o.concurrency }, unaryWorker), ...Array.from({ length: o.streams }, streamWorker)];
   return {
+    count: () => tally.requests,
     async stop(): Promise<ProtocolTally> {
       stopped = true;
       for (const c of openStreams) c.cancel();

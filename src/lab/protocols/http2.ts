@@ -103,6 +103,7 @@ export function startH2Load(target: LoadTarget, o: H2LoadOptions): ProtocolLoad 
   };
   const workers = Array.from({ length: o.concurrency }, worker);
   return {
+    count: () => tally.requests,
     async stop(): Promise<ProtocolTally> {
       stopped = true;
       await Promise.all(workers);

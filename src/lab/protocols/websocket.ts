@@ -6,8 +6,9 @@
  * sends is a request; one without an answer counts as failed. A connection that ends without the app's
  * close frame (code 1006: cut) counts as failed and is reported as cut.
  */
+import type http from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
-import { fail, newTally, type LoadTarget, type ProtocolLoad, type ProtocolTally } from './tally.js';
+import { fail, newTally, succeed, type LoadTarget, type ProtocolLoad, type ProtocolTally } from './tally.js';
 
 /** The close code the app sends when it shuts down (RFC 6455 1001 "going away"). */
 export const APP_CLOSE_CODE = 1001;
@@ -24,6 +25,31 @@ export interface EchoWsServer {
   /** The app's own clean close: a goodbye to every client, then (after goodbyeMs) a close frame. */
   closeAll(goodbyeMs?: number): void;
   stop(): Promise<void>;
+}
+
+/**
+ * The app's WebSocket face on its own HTTP server (which keeps answering plain requests, e.g. /ready):
+ * echoes every message; `closeAll` is the app's clean close (goodbye, then a close frame).
+ */
+export function attachWsEcho(server: http.Server): { wss: WebSocketServer; closeAll(goodbyeMs?: number): void } {
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => undefined);
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => ws.send(data));
+    ws.on('error', () => undefined);
+  });
+  return {
+    wss,
+    closeAll(goodbyeMs = 100) {
+      for (const c of wss.clients) c.send(APP_GOODBYE);
+      setTimeout(() => {
+        for (const c of wss.clients) c.close(APP_CLOSE_CODE, 'app shutting down');
+      }, goodbyeMs).unref();
+    },
+  };
 }
 
 /** The app's WebSocket face: echoes every message. */
@@ -58,11 +84,14 @@ export interface WsLoadOptions {
   maxMs: number;
   /** How long a message may wait for its answer (at the end of the run). */
   answerMs?: number;
+  /** Keep the load's own timeline (newTally(bucketMs)); failures name the pod from this response header. */
+  bucketMs?: number;
+  podHeader?: string;
 }
 
 /** Long-lived connections, each sending a numbered message every intervalMs; reconnects when closed. */
 export function startWsLoad(target: LoadTarget, o: WsLoadOptions): ProtocolLoad {
-  const tally: ProtocolTally = { ...newTally(), cut: 0 };
+  const tally: ProtocolTally = { ...newTally(o.bucketMs), cut: 0 };
   let stopped = false;
   const until = Date.now() + o.maxMs;
   const live = () => !stopped && Date.now() < until;
@@ -75,6 +104,10 @@ export function startWsLoad(target: LoadTarget, o: WsLoadOptions): ProtocolLoad 
       const pending = new Set<string>();
       let n = 0;
       let timer: NodeJS.Timeout | undefined;
+      let pod = '';
+      ws.on('upgrade', (res: http.IncomingMessage) => {
+        if (o.podHeader) pod = String(res.headers[o.podHeader] ?? '');
+      });
       ws.on('open', () => {
         timer = setInterval(() => {
           if (ws.readyState !== WebSocket.OPEN) return;
@@ -87,21 +120,26 @@ export function startWsLoad(target: LoadTarget, o: WsLoadOptions): ProtocolLoad 
       ws.on('message', (d) => {
         const text = d.toString();
         if (text === APP_GOODBYE) clearInterval(timer);
-        else pending.delete(text);
+        else if (pending.delete(text)) succeed(tally);
+      });
+      // Not a 101 (a proxy's 503): note the pod, abort the handshake (ws then emits error and close 1006).
+      ws.on('unexpected-response', (req: http.ClientRequest, res: http.IncomingMessage) => {
+        if (o.podHeader) pod = String(res.headers[o.podHeader] ?? '');
+        res.resume();
+        req.destroy(new Error(`unexpected response ${res.statusCode}`));
       });
       ws.on('error', () => undefined);
-      ws.on('unexpected-response', () => undefined);
       ws.on('close', (code) => {
         clearInterval(timer);
         sockets.delete(ws);
-        for (let i = 0; i < pending.size; i++) fail(tally, 'no answer');
+        for (let i = 0; i < pending.size; i++) fail(tally, 'no answer', pod);
         if (n === 0 && code === 1006) {
-          // Never opened: a refused or reset connection attempt is one failed request.
+          // Never opened: a refused or reset connection attempt (or a non-101 answer) is one failed request.
           tally.requests++;
-          fail(tally, 'connect');
+          fail(tally, 'connect', pod);
         } else if (code === 1006 && !(stopped && closingOurselves.has(ws))) {
           tally.cut!++;
-          fail(tally, 'cut');
+          fail(tally, 'cut', pod);
         }
         resolve();
       });
@@ -115,6 +153,7 @@ export function startWsLoad(target: LoadTarget, o: WsLoadOptions): ProtocolLoad 
   };
   const workers = Array.from({ length: o.connections }, worker);
   return {
+    count: () => tally.requests,
     async stop(): Promise<ProtocolTally> {
       // Let answers in flight arrive, then close our side cleanly.
       await new Promise((r) => setTimeout(r, o.answerMs ?? 200));
