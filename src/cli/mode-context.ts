@@ -68,6 +68,8 @@ export function shutdownContextOf(versions: RunVersions, mesh: MeshSettings): Sh
     kubeVersion: versions.kubeVersion,
     istioVersion: versions.istioVersion,
     ...(mesh.nativeSidecars ? { nativeSidecars: { value: mesh.nativeSidecars.value, source: mesh.nativeSidecars.source } } : {}),
+    ...(mesh.enableNamespacesByDefault ? { enableNamespacesByDefault: mesh.enableNamespacesByDefault.value } : {}),
+    ...(mesh.injectionPolicy ? { injectionPolicy: mesh.injectionPolicy.value } : {}),
     ...(hasDrain ? { meshProxyConfig: { terminationDrainMs: d.terminationDrainMs?.value, exitOnZero: d.exitOnZero?.value, minimumDrainMs: d.minimumDrainMs?.value } } : {}),
   };
 }

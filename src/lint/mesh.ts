@@ -38,6 +38,22 @@ export interface MeshSettings {
   variant?: Setting<string>;
   /** global.proxy.lifecycle.preStop.exec.command: a preStop every injected proxy gets. */
   lifecyclePreStop?: Setting<string[]>;
+  /**
+   * global.proxy.lifecycle set at all (non-empty): Istio's template then writes it instead of its own
+   * postStart hold and native drain (injection-template.yaml:215-217 at 86c9f01, #47373).
+   */
+  lifecycle?: Setting<string[]>;
+  /** holdApplicationUntilProxyStarts (values global.proxy, or meshConfig.defaultConfig). */
+  holdApplicationUntilProxyStarts?: Setting<boolean>;
+  /**
+   * Where the template names came from: an injector ConfigMap's data.config lists every template
+   * istiod has; Helm values / IstioOperator list only custom ones (Istio's own come with the chart).
+   */
+  templatesFrom?: 'injector-config' | 'values';
+  /** sidecarInjectorWebhook.enableNamespacesByDefault (adds the webhook for unlabelled namespaces). */
+  enableNamespacesByDefault?: Setting<boolean>;
+  /** The injector's default policy: data.config `policy`, from values global.proxy.autoInject. */
+  injectionPolicy?: Setting<'enabled' | 'disabled'>;
   istioVersion?: Setting<Version>;
   /** Custom injection templates by name (sidecarInjectorWebhook.templates, injector data.config templates). */
   templates: Map<string, Setting<string>>;
@@ -119,6 +135,19 @@ function readValues(values: unknown, where: Where, source: string, mesh: MeshSet
   }
   const variant = getPath(values, ['global', 'variant']);
   if (typeof variant === 'string' && variant !== '') mesh.variant = { value: variant, at: where.loc(['global', 'variant']), source: `${source} global.variant` };
+  const lifecycle = getPath(values, ['global', 'proxy', 'lifecycle']);
+  if (isRecord(lifecycle) && Object.keys(lifecycle).length > 0) {
+    mesh.lifecycle = { value: Object.keys(lifecycle), at: where.loc(['global', 'proxy', 'lifecycle'], true), source: `${source} global.proxy.lifecycle` };
+  }
+  const holdApp = getPath(values, ['global', 'proxy', 'holdApplicationUntilProxyStarts']);
+  if (typeof holdApp === 'boolean') mesh.holdApplicationUntilProxyStarts = { value: holdApp, at: where.loc(['global', 'proxy', 'holdApplicationUntilProxyStarts']), source: `${source} global.proxy.holdApplicationUntilProxyStarts` };
+  const dcHold = getPath(values, ['meshConfig', 'defaultConfig', 'holdApplicationUntilProxyStarts']);
+  if (typeof dcHold === 'boolean') mesh.holdApplicationUntilProxyStarts = { value: dcHold, at: where.loc(['meshConfig', 'defaultConfig', 'holdApplicationUntilProxyStarts']), source: `${source} meshConfig.defaultConfig` };
+  const nsDefault = getPath(values, ['sidecarInjectorWebhook', 'enableNamespacesByDefault']);
+  if (typeof nsDefault === 'boolean') mesh.enableNamespacesByDefault = { value: nsDefault, at: where.loc(['sidecarInjectorWebhook', 'enableNamespacesByDefault']), source: `${source} sidecarInjectorWebhook.enableNamespacesByDefault` };
+  const autoInject = getPath(values, ['global', 'proxy', 'autoInject']);
+  // The injector ConfigMap's data.config `policy` is what istiod reads; values only rendered it.
+  if ((autoInject === 'enabled' || autoInject === 'disabled') && !mesh.injectionPolicy?.source.endsWith('config policy')) mesh.injectionPolicy = { value: autoInject, at: where.loc(['global', 'proxy', 'autoInject']), source: `${source} global.proxy.autoInject` };
   const cmd = getPath(values, ['global', 'proxy', 'lifecycle', 'preStop', 'exec', 'command']);
   if (Array.isArray(cmd) && cmd.every((x) => typeof x === 'string')) {
     mesh.lifecyclePreStop = { value: cmd, at: where.loc(['global', 'proxy', 'lifecycle', 'preStop']), source: `${source} global.proxy.lifecycle` };
@@ -128,6 +157,7 @@ function readValues(values: unknown, where: Where, source: string, mesh: MeshSet
   if (v) mesh.istioVersion = { value: v, at: where.loc(['global', 'tag']), source: `${source} global.tag` };
   const templates = getPath(values, ['sidecarInjectorWebhook', 'templates']);
   if (isRecord(templates)) {
+    mesh.templatesFrom ??= 'values';
     for (const [name, text] of Object.entries(templates)) {
       if (typeof text === 'string') mesh.templates.set(name, { value: text, at: where.loc(['sidecarInjectorWebhook', 'templates', name], true), source: `${source} sidecarInjectorWebhook.templates.${name}` });
     }
@@ -184,7 +214,11 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
         }
         const { value: cfg, where } = parsed ?? { value: undefined, where: docWhere(loaded, doc, ['data', 'config']) };
         const templates = getPath(cfg, ['templates']);
+        const policy = getPath(cfg, ['policy']);
+        if (policy === 'enabled' || policy === 'disabled') mesh.injectionPolicy = { value: policy, at: where.loc(['policy']), source: `ConfigMap ${name} config policy` };
         if (isRecord(templates)) {
+          // The injector's own list: every template istiod has (pkg/kube/inject/inject.go RunTemplate).
+          mesh.templatesFrom = 'injector-config';
           for (const [tname, text] of Object.entries(templates)) {
             if (typeof text === 'string') mesh.templates.set(tname, { value: text, at: where.loc(['templates', tname], true), source: `ConfigMap ${name} config templates.${tname}` });
           }

@@ -72,6 +72,12 @@ export interface PodView {
   native: { native: boolean; why: string; at?: Loc };
   /** The proxy's preStop (from the pod or the injector's global.proxy.lifecycle); null = none. */
   hold: HookView | null;
+  /**
+   * The preStop istio-proxy gets, Istio's own native drain included (`hold` leaves that out): the
+   * pod's, the overrides annotation's, a selected template's, the global lifecycle's; null = none found
+   * (then a pod not injected yet gets what Istio's template writes).
+   */
+  proxyPreStop: HookView | null;
   distroless: Setting<string> | null;
   /** The longest app container preStop delay (known sleeps and bounded scripts; from the facts). */
   appDelaySeconds: number;
@@ -83,7 +89,7 @@ export interface PodView {
 
 const SECS = (ms: number) => ms / 1000;
 
-type PodBase = Omit<PodView, 'proxyConfig' | 'native' | 'distroless' | 'exitOnZero' | 'drainSeconds' | 'hold' | 'facts' | 'injected' | 'appDelaySeconds'>;
+type PodBase = Omit<PodView, 'proxyConfig' | 'native' | 'distroless' | 'exitOnZero' | 'drainSeconds' | 'hold' | 'proxyPreStop' | 'facts' | 'injected' | 'appDelaySeconds'>;
 
 function hookView(loaded: LoadedFile, doc: Document.Parsed, path: Path, handler: unknown): HookView | undefined {
   if (!isRecord(handler)) return undefined;
@@ -210,6 +216,8 @@ export function lintContext(opts: LintOptions, cfg: ProxyConfigView): ShutdownCo
     // Lint judges a pod as meshed unless the input shows otherwise (meshedBy says so).
     assumeInjection: true,
     namespaces: opts.namespaces,
+    enableNamespacesByDefault: opts.mesh.enableNamespacesByDefault?.value,
+    injectionPolicy: opts.mesh.injectionPolicy?.value,
   };
 }
 
@@ -291,6 +299,7 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
     drainSeconds: facts.drain.seconds,
     native,
     hold: hold?.analysis?.pilotAgentDrain && !hold.analysis.ownHold ? null : hold,
+    proxyPreStop: hold,
     distroless: null,
   };
   view.distroless = distrolessOf(view, cfg, opts);

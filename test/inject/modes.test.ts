@@ -10,6 +10,8 @@ import { injectText } from '../../src/inject/inject.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { templateNativeDrainCommand } from '../../src/istio/template.js';
 import { templateNativeDrain } from '../../src/plan/facts.js';
+import { readFileSync } from 'node:fs';
+import { readMeshSettings, runVersions, shutdownContextOf } from '../../src/cli/mode-context.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -219,5 +221,56 @@ describe('via template on a native pod: the custom template carries the native d
     expect(templateNativeDrain(policy)).toBeNull();
     const t = template(injectText(native, 'n.yaml', { via: 'template', policy }).output);
     expect(overrides(t)).toBeUndefined();
+  });
+});
+
+describe("--mesh-config: the injector's policy and enableNamespacesByDefault (injectRequired, pkg/kube/inject/inject.go:201-290)", () => {
+  const REAL = 'fixtures/istio/injector/istio-sidecar-injector-configmap.yaml';
+  const real = readFileSync(REAL, 'utf8');
+  const ctxOf = (file: string, text: string) => {
+    const mesh = readMeshSettings([{ file, text }]);
+    return { mesh, ctx: shutdownContextOf(runVersions({}, mesh), mesh) };
+  };
+
+  it("reads the real injector ConfigMap's data.config policy (enabled) with where it came from", () => {
+    const { mesh, ctx } = ctxOf(REAL, real);
+    expect(mesh.injectionPolicy?.value).toBe('enabled');
+    expect(mesh.injectionPolicy?.source).toBe('ConfigMap istio-sidecar-injector config policy');
+    expect(ctx.injectionPolicy).toBe('enabled');
+    // enabled is injectRequired's default: a pod the input cannot place stays unknown (both carriers).
+    expect(injectText(deployment(), 'd.yaml', ctx).modes[0]!.mode).toBe('unknown');
+  });
+
+  it('policy: disabled → only pods that ask are injected: no proxy settings for the others, app delay kept', () => {
+    expect(real).toContain('\n    policy: enabled\n');
+    const { ctx } = ctxOf('disabled.yaml', real.replace('\n    policy: enabled\n', '\n    policy: disabled\n'));
+    expect(ctx.injectionPolicy).toBe('disabled');
+    const r = injectText(deployment(), 'd.yaml', ctx);
+    expect(r.modes[0]!.mode).toBe('none');
+    expect(r.modes[0]!.reason).toMatch(/policy is disabled/);
+    const t = template(r.output);
+    expect(overrides(t)).toBeUndefined();
+    expect(t.spec.containers[0].lifecycle.preStop).toEqual({ sleep: { seconds: 5 } });
+    // A pod that asks (sidecar.istio.io/inject label) is still injected.
+    const asks = injectText(deployment({ labels: { 'sidecar.istio.io/inject': 'true' } }), 'd.yaml', ctx);
+    expect(asks.modes[0]!.mode).not.toBe('none');
+    expect(overrides(template(asks.output))).toBeDefined();
+  });
+
+  it('enableNamespacesByDefault from Helm values: a Namespace without injection labels is injected', () => {
+    const stream = namespace('shop', {}) + '---\n' + deployment({ ns: 'shop' });
+    expect(injectText(stream, 's.yaml').modes[0]!.mode).toBe('none');
+    const { mesh, ctx } = ctxOf('values.yaml', 'sidecarInjectorWebhook:\n  enableNamespacesByDefault: true\n');
+    expect(mesh.enableNamespacesByDefault?.value).toBe(true);
+    const r = injectText(stream, 's.yaml', ctx);
+    expect(r.modes[0]!.reason).toMatch(/enableNamespacesByDefault is on/);
+    expect(overrides(template(r.output))).toBeDefined();
+  });
+
+  it("the real Istio 1.5 injector's values say enableNamespacesByDefault: false, and the config's policy wins over values' autoInject", () => {
+    const v15 = readFileSync('fixtures/istio/injector/istio-1.5.10-sidecar-injector-configmap.yaml', 'utf8');
+    const { mesh } = ctxOf('v15.yaml', v15.replace('"autoInject": "enabled"', '"autoInject": "disabled"'));
+    expect(mesh.enableNamespacesByDefault?.value).toBe(false);
+    expect(mesh.injectionPolicy?.value).toBe('enabled');
   });
 });

@@ -18,7 +18,8 @@ SIGKILL ends the drain, and with it every hold and app shutdown that was meant t
     good: examplePod({ annotations: [DRAIN_30S], grace: 60 }),
   },
   check(pod, _opts, report) {
-    if (!pod.meshed) return;
+    // A gateway's drain against its grace period is gateway-drain-grace's (with the margin).
+    if (!pod.meshed || pod.facts.mode.mode === 'gateway') return;
     const setting = pod.exitOnZero ? pod.proxyConfig.minimumDrainMs : pod.proxyConfig.terminationDrainMs;
     if (pod.drainSeconds < pod.graceSeconds) return;
     // Istio's default drain counts too when the user set a grace period below it.

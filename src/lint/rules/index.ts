@@ -17,6 +17,10 @@ import { shellHookDistroless } from './shell-hook-distroless.js';
 import { stubNotInjected } from './stub-not-injected.js';
 import { prestopTwoHandlers } from './prestop-two-handlers.js';
 import { sleepActionUnsupported } from './sleep-action-unsupported.js';
+import { nativeDrainAtStart } from './native-drain-at-start.js';
+import { globalLifecycleOverrides } from './global-lifecycle-overrides.js';
+import { templateNotInstalled } from './template-not-installed.js';
+import { gatewayDrainGrace } from './gateway-drain-grace.js';
 
 export const RULES: readonly Rule[] = Object.freeze([
   gracePeriodTooShort,
@@ -36,6 +40,10 @@ export const RULES: readonly Rule[] = Object.freeze([
   stubNotInjected,
   prestopTwoHandlers,
   sleepActionUnsupported,
+  nativeDrainAtStart,
+  globalLifecycleOverrides,
+  templateNotInstalled,
+  gatewayDrainGrace,
 ]);
 
 export function ruleById(id: string): Rule | undefined {
