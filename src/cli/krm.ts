@@ -18,7 +18,9 @@ export async function injectKrm(input: ManifestInput, flags: PlanOptions & { con
   const rl = parseResourceList(input.text, input.file);
   if (!rl) return false;
   await answer(rl, ctx, { to: flags.output }, async () => {
-    const r = await injectResourceList(rl, { via: flags.via, policyFile: flags.config, cwd: ctx.io.cwd });
+    // The run context (--kube-version, --istio-version, --mesh-config) as plain inject takes it.
+    const { config, output: _to, verbose: _v, ...run } = flags;
+    const r = await injectResourceList(rl, { ...run, policyFile: config, cwd: ctx.io.cwd });
     for (const n of r.notes) ctx.io.stderr(`meshdrain: ${n}\n`);
     return { text: r.text, results: r.results, exit: EXIT.ok };
   });

@@ -27,7 +27,7 @@ const configMapData = (rl: ResourceList): Record<string, unknown> | undefined =>
   return isRecord(fc.data) ? fc.data : {};
 };
 
-const where = (rl: ResourceList, key?: string) =>
+export const where = (rl: ResourceList, key?: string) =>
   key === undefined ? posOfPath(rl.loaded, rl.doc, ['functionConfig']) : posOfKey(rl.loaded, rl.doc, ['functionConfig', 'data'], key);
 
 /** Settings from a ConfigMap functionConfig, limited to `allowed` keys; undefined when there is none. */
@@ -44,12 +44,15 @@ export function configMapSettings(rl: ResourceList, allowed: readonly string[]):
 }
 
 /** What kind of functionConfig this is, for inject: a policy in place, a ConfigMap, or none. */
-export function policySource(rl: ResourceList): { kind: 'none' } | { kind: 'inline'; text: string } | { kind: 'configmap'; text: string | undefined } {
+/** The keys inject's ConfigMap functionConfig takes: the policy, and the run's versions (as the flags). */
+export const INJECT_CONFIG_KEYS = ['policy', 'kube-version', 'istio-version'] as const;
+
+export function policySource(rl: ResourceList): { kind: 'none' } | { kind: 'inline'; text: string } | { kind: 'configmap'; text: string | undefined; settings: Record<string, string> } {
   const fc = rl.functionConfig;
   if (fc === undefined || fc === null) return { kind: 'none' };
   if (isRecord(fc) && fc.kind === 'ConfigMap') {
-    const data = configMapSettings(rl, ['policy']);
-    return { kind: 'configmap', text: data?.policy };
+    const data = configMapSettings(rl, INJECT_CONFIG_KEYS) ?? {};
+    return { kind: 'configmap', text: data.policy, settings: data };
   }
   if (isRecord(fc) && fc.kind === 'ShutdownPolicy') return { kind: 'inline', text: functionConfigText(rl)! };
   throw new InputError(

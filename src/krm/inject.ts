@@ -4,7 +4,8 @@ import { injectText } from '../inject/inject.js';
 import { readText } from '../io/files.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { PlanOptions } from '../plan/plan.js';
-import { configMapPolicyPos, policySource } from './function-config.js';
+import { configMapPolicyPos, policySource, where } from './function-config.js';
+import { parseVersion, type Version } from '../model/version.js';
 import { pathAt, resultAt, type ResourceList, type Result } from './resource-list.js';
 
 export interface KrmInjectOptions extends PlanOptions {
@@ -42,6 +43,27 @@ async function policyFor(rl: ResourceList, opts: KrmInjectOptions): Promise<Poli
   return loadPolicy(readText(opts.policyFile!, opts.cwd), opts.policyFile!);
 }
 
+/**
+ * --kube-version / --istio-version from a ConfigMap functionConfig (kpt: `-- kube-version=1.33`),
+ * parsed as the flags are; they win over the flags, as lint's functionConfig keys do.
+ */
+function functionConfigVersions(rl: ResourceList): { kubeVersion?: Version; istioVersion?: Version } {
+  const src = policySource(rl);
+  if (src.kind !== 'configmap') return {};
+  const out: { kubeVersion?: Version; istioVersion?: Version } = {};
+  for (const [key, field] of [['kube-version', 'kubeVersion'], ['istio-version', 'istioVersion']] as const) {
+    const v = src.settings[key];
+    if (v === undefined) continue;
+    try {
+      out[field] = parseVersion(v, `functionConfig data.${key}`);
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(e.message, where(rl, key), e.exitCode);
+      throw e;
+    }
+  }
+  return out;
+}
+
 /** `file:line:col: message`, as inject's notes are written. */
 function splitNote(note: string, file: string): { line: number; col: number; message: string } | undefined {
   if (!note.startsWith(`${file}:`)) return undefined;
@@ -53,7 +75,8 @@ function splitNote(note: string, file: string): { line: number; col: number; mes
 export async function injectResourceList(rl: ResourceList, opts: KrmInjectOptions): Promise<KrmInjected> {
   const { file, text } = rl.loaded;
   const policy = await policyFor(rl, opts);
-  const r = injectText(text, file, { policy, via: opts.via });
+  const { policyFile: _p, cwd: _c, ...run } = opts;
+  const r = injectText(text, file, { ...run, ...functionConfigVersions(rl), policy });
   const results: Result[] = [];
   // One result per workload: what inject changed in it, at its pod template.
   const byWorkload = new Map<string, { at: { line: number; col: number }; what: string[] }>();

@@ -68,13 +68,13 @@ export function registerInject(program: Command, ctx: Ctx): void {
       if (flags.inPlace && inputs.some((i) => i.path === '-')) throw new UsageError('-i/--in-place needs files, not stdin');
       // A KRM function call (kpt, kustomize): a ResourceList in, a ResourceList with results out.
       const krm = inputs.length === 1 && !flags.check && !flags.inPlace && (await import('../../krm/detect.js')).looksLikeResourceList(inputs[0]!.text);
-      if (krm && (await (await import('../krm.js')).injectKrm(inputs[0]!, { via: flags.via, config: flags.config, output: flags.output, verbose: flags.verbose }, ctx))) return;
+      // What a manifest cannot tell, once for the run (the KRM door takes it too); Namespace objects of every input are evidence.
+      const mesh = readMeshSettings(await readMeshInputs(flags, io));
+      const run = shutdownContextOf(runVersions(flags, mesh), mesh);
+      if (krm && (await (await import('../krm.js')).injectKrm(inputs[0]!, { ...run, via: flags.via, config: flags.config, output: flags.output, verbose: flags.verbose }, ctx))) return;
       // zod is loaded only when there is a policy to validate.
       const policy = flags.config ? (await import('../../policy/load.js')).loadPolicy(readText(flags.config, io.cwd), flags.config) : DEFAULT_POLICY;
 
-      // What a manifest cannot tell, once for the run; Namespace objects of every input are evidence.
-      const mesh = readMeshSettings(await readMeshInputs(flags, io));
-      const run = shutdownContextOf(runVersions(flags, mesh), mesh);
       const namespaces = scanNamespaces(inputs);
 
       // Everything is computed before anything is written: a bad file leaves every output untouched.
