@@ -149,7 +149,12 @@ function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp
         const keyIndent = parent ? col((parent.range as [number, number, number])[0]) : 0;
         const lead = start > 0 && text[start - 1] === ' ' ? start - 1 : start;
         const ind = isSeq(parent) && !opts.indentSeq ? keyIndent + 2 : keyIndent + 2;
-        out.push({ at: lead, end: valueEnd, text: '\n' + renderBlock(op.value, ind, opts), order });
+        // A comment after the old value stays with its key: left where it was, it would trail the
+        // block's last line, inside a block scalar's text (a script) when the block ends with one.
+        const eol = text.indexOf('\n', valueEnd);
+        const tail = text.slice(valueEnd, eol < 0 ? text.length : eol).replace(/\r$/, '');
+        const comment = /^\s*#/.test(tail) ? tail.trimEnd() : '';
+        out.push({ at: lead, end: valueEnd + (comment ? tail.length : 0), text: comment + '\n' + renderBlock(op.value, ind, opts), order });
       } else {
         const ind = col(start);
         out.push({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: renderBlock(op.value, ind, opts), order });

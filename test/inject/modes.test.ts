@@ -164,6 +164,9 @@ describe("a user's own istio-proxy preStop", () => {
     const proxy = template(r.output).spec.containers.find((c: Obj) => c.name === 'istio-proxy');
     expect(proxy.lifecycle.preStop.exec.command[2]).toContain('meshdrain');
     expect(r.notes.join('\n')).toMatch(/own preStop replaced by meshdrain's/);
+    // The user's trailing comment stays on the command key, not stranded inside the generated script.
+    expect(proxy.lifecycle.preStop.exec.command[2]).not.toContain('# mine');
+    expect(r.output).toMatch(/\n {14}command: {3}# mine\n/);
   });
 });
 

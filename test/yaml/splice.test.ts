@@ -102,6 +102,16 @@ spec:
     expect(out).toBe(src.replace('labels: {app: web}}', "labels: {app: web}, annotations: {proxy.istio.io/config: \"{}\"}}"));
   });
 
+  it("a flow value replaced by a block ending in a block scalar: the old value's comment stays on its key line, not in the scalar's text", () => {
+    const text = 'c:\n  exec:\n    command: ["sleep", "10"]   # mine\n  x: 1\n';
+    const out = edit(text, [{ path: ['c', 'exec', 'command'], value: ['/bin/sh', '-c', 'sleep 1\nexec drain\n'] }]);
+    expect(out).toBe('c:\n  exec:\n    command:   # mine\n      - /bin/sh\n      - -c\n      - |\n        sleep 1\n        exec drain\n  x: 1\n');
+    const v = loadDocuments(out, 'o.yaml').docs[0]!.value as { c: { exec: { command: string[] } } };
+    expect(v.c.exec.command[2]).toBe('sleep 1\nexec drain\n');
+    // No comment: as before.
+    expect(edit('command: [a]\nx: 1\n', [{ path: ['command'], value: ['b', 'c'] }])).toBe('command:\n  - b\n  - c\nx: 1\n');
+  });
+
   it('adds a missing nested key below the deepest existing map', () => {
     const out = edit(src, [{ path: ['spec', 'template', 'metadata', 'annotations', 'a'], value: 'b' }]);
     expect(loadDocuments(out, 'x').docs[0]!.value).toMatchObject({ spec: { template: { metadata: { annotations: { a: 'b' } } } } });
