@@ -34,11 +34,33 @@ const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(
 /** Go's os.Expand: $VAR and ${VAR}, unknown → empty. */
 const goExpand = (s: string, env: Record<string, string>) => s.replace(/\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g, (_m, a: string | undefined, b: string | undefined) => env[a ?? b ?? ''] ?? '');
 
-/** subprocess_commands.go PrepareCommands for this platform (linux), expandArgs = true. */
+const GOOS = 'linux';
+const GOARCH = ({ x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
+
+/** subprocess_commands.go getPlatformCommand, line for line: exact os+arch, else the first os-only match, else the first with neither. */
+function getPlatformCommand(cmds: PlatformCommand[]): [string[], string[]] {
+  const eq = (a = '', b = '') => a.toLowerCase() === b.toLowerCase();
+  let command: string[] = [];
+  let args: string[] = [];
+  let found = false;
+  let foundOs = false;
+  for (const c of cmds) {
+    if (eq(c.os, GOOS) && eq(c.arch, GOARCH)) return [c.command.split(' '), c.args ?? []];
+    if ((c.os && !eq(c.os, GOOS)) || c.arch) continue;
+    if (!foundOs && c.os && eq(c.os, GOOS)) {
+      [command, args, found, foundOs] = [c.command.split(' '), c.args ?? [], true, true];
+    } else if (!found) {
+      [command, args, found] = [c.command.split(' '), c.args ?? [], true];
+    }
+  }
+  return [command, args];
+}
+
+/** subprocess_commands.go PrepareCommands with expandArgs = true (runPostrenderer). */
 function prepareCommands(cmds: PlatformCommand[], extraArgs: string[], env: Record<string, string>): [string, string[]] {
-  const c = cmds.find((x) => (!x.os || x.os.toLowerCase() === 'linux') && (!x.arch || x.arch === 'amd64' || x.arch === 'arm64'))!;
-  const parts = c.command.split(' ');
-  return [goExpand(parts[0]!, env), [...parts.slice(1), ...(c.args ?? [])].map((a) => goExpand(a, env)).concat(extraArgs)];
+  const [parts, args] = getPlatformCommand(cmds);
+  if (!parts.length || !parts[0]) throw new Error('no plugin command is applicable');
+  return [goExpand(parts[0], env), [...parts.slice(1), ...args].map((a) => goExpand(a, env)).concat(extraArgs)];
 }
 
 describe('Helm 4 post-renderer plugin (plugin.yaml)', () => {
