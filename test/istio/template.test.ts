@@ -340,6 +340,27 @@ describe('istio template CLI', () => {
     }
   });
 
+  it("-c POLICY: native pods get the drain inject writes under that policy (app.delay 10s → 9s; proxy.nativeDrain: istio → Istio's)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshdrain-tmpl-native-'));
+    try {
+      const file = join(dir, 'policy.yaml');
+      writeFileSync(file, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 10s}\n');
+      const r = await runCli(['istio', 'template', '--format', 'raw', '-c', file]);
+      expect(r.code).toBe(0);
+      const native = renderFor(true, r.stdout) as Obj;
+      expect(native.spec.initContainers[0].lifecycle.preStop.exec.command[2]).toContain('sleep 9\nexec pilot-agent request --debug-port=15020 POST drain');
+      // The very command inject writes for a native pod under that policy.
+      const inj = await runCli(['inject', '-c', file, '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: {sidecar.istio.io/nativeSidecar: "true"}, labels: {sidecar.istio.io/inject: "true"}}\nspec:\n  containers: [{name: app, image: a}]\n');
+      const o = JSON.parse(parseYaml(inj.stdout).metadata.annotations['proxy.istio.io/overrides']);
+      expect(native.spec.initContainers[0].lifecycle.preStop).toEqual(o.initContainers[0].lifecycle.preStop);
+      writeFileSync(file, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {nativeDrain: istio}\n');
+      const kept = await runCli(['istio', 'template', '--format', 'raw', '-c', file]);
+      expect(renderFor(true, kept.stdout)).toEqual({ spec: {} });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--format configmap adds the template to the real injector ConfigMap, idempotently', async () => {
     const src = read(INJECTOR.modern);
     const r = await runCli(['istio', 'template', '--format', 'configmap', '-'], src);
