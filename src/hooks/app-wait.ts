@@ -58,7 +58,7 @@ md_irow() {
 md_inbound() {
   md_tw=0
   for md_file in /proc/net/tcp /proc/net/tcp6; do
-    [ -r "$md_file" ] && md_rows "$md_file" md_irow && return 0
+    [ -r "$md_file" ] && md_rows "$md_file" md_irow tw && return 0
   done
   return 1
 }

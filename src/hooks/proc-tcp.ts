@@ -10,31 +10,46 @@
 export const hexPort = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
 
 /**
- * md_rows FILE FUNC: calls FUNC LOCAL REMOTE STATE UID TIMER for every row; status 0 as soon as FUNC
- * returns 0. bash reads a seq_file line by line by seeking back after each buffered read, and every
- * seek regenerates the file from its start (quadratic: ADR 010), so bash slurps the file with one
- * `read -d ''` and splits it; dash and busybox read it with a plain `while read` (linear).
+ * md_rows FILE FUNC [tw]: calls FUNC LOCAL REMOTE STATE UID TIMER for every row; status 0 as soon as
+ * FUNC returns 0. TIME_WAIT rows (state 06) reach FUNC only with `tw`: the others are skipped before
+ * the row is split, which is most of the table in a draining pod (ADR 018). ` 06 ` is only ever the
+ * state column: every other field is joined by a colon, 8 or more hex digits, or decimal without a
+ * leading zero (net/ipv4/tcp_ipv4.c get_tcp4_sock, get_timewait4_sock; tcp6 likewise). The table is read whole and split in memory where the shell can: bash reads a seq_file
+ * line by line by seeking back after each buffered read, and every seek regenerates the file from its
+ * start (quadratic: ADR 010), so bash slurps it with one `read -d ''`; dash's and busybox's `read`
+ * take one byte per read(2), which costs seconds per poll once a pod holds thousands of TIME_WAIT rows
+ * (a draining Envoy closes every inbound connection after its response: ADR 018), so they slurp it
+ * with `cat` where the image has one, and read it with a plain `while read` (linear) where it has not.
  */
 export const SH_ROWS = `md_rows() {
+  md_all=; md_fn=$2; md_keeptw=\${3-}
   if [ -n "\${BASH_VERSION-}" ]; then
-    md_all=; md_fn=$2
     # shellcheck disable=SC3045
     { IFS= read -r -d '' md_all <"$1"; } 2>/dev/null
-    md_ifs=$IFS; IFS='
-'
-    set -f
-    for md_row in $md_all; do
-      IFS=' '
-      # shellcheck disable=SC2086
-      set -- $md_row
-      if [ "$#" -ge 8 ] && "$md_fn" "$2" "$3" "$4" "$8" "$6"; then IFS=$md_ifs; set +f; return 0; fi
-    done
-    IFS=$md_ifs; set +f
-    return 1
+  else
+    if [ -z "\${md_cat-}" ]; then
+      if command -v cat >/dev/null 2>&1; then md_cat=y; else md_cat=n; fi
+    fi
+    if [ "$md_cat" = n ]; then
+      { while read -r _ md_l md_rm md_st _ md_tm _ md_u _; do
+          [ "$md_st" = 06 ] && [ -z "$md_keeptw" ] && continue
+          "$2" "$md_l" "$md_rm" "$md_st" "$md_u" "$md_tm" && return 0
+        done <"$1"; } 2>/dev/null
+      return 1
+    fi
+    md_all=$(cat "$1" 2>/dev/null) || md_all=
   fi
-  { while read -r _ md_l md_rm md_st _ md_tm _ md_u _; do
-      "$2" "$md_l" "$md_rm" "$md_st" "$md_u" "$md_tm" && return 0
-    done <"$1"; } 2>/dev/null
+  md_ifs=$IFS; IFS='
+'
+  set -f
+  for md_row in $md_all; do
+    case $md_row in *' 06 '*) [ -z "$md_keeptw" ] && continue ;; esac
+    IFS=' '
+    # shellcheck disable=SC2086
+    set -- $md_row
+    if [ "$#" -ge 8 ] && "$md_fn" "$2" "$3" "$4" "$8" "$6"; then IFS=$md_ifs; set +f; return 0; fi
+  done
+  IFS=$md_ifs; set +f
   return 1
 }
 `;

@@ -23,7 +23,7 @@ describe('meshdrain hook', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout.startsWith('#!/bin/sh\n')).toBe(true);
     expect(r.stdout).toMatch(/md_what='app-listeners, app-connections'\n/);
-    expect(r.stdout).toMatch(/timeout 23s, interval 200ms, release after 1s with nothing held/);
+    expect(r.stdout).toMatch(/timeout 23s, interval 200ms, release after 500ms with nothing held/);
     expect(r.stdout).toContain('pilot-agent request --debug-port=15020 POST drain');
     expect(r.stdout).toMatch(/-ge 23000 \]/);
   });

@@ -41,10 +41,10 @@ describe('inject: the app delay from the policy', () => {
     const { r, spec, app, holdScript } = run(policyFile('    shell: true\n    quiet: 2s\n    maxDelay: 15s\n'));
     expect(app.lifecycle!.preStop).toEqual({ exec: { command: appWaitExecCommand({ quietMs: 2000, maxMs: 15_000, intervalMs: 200 }) } });
     expect(app.lifecycle!.preStop!.exec!.command[0]).toBe('/bin/sh');
-    // 15 (maxDelay) + 20 (app shutdown) + 1 (hold linger) + 5 (Istio drain, kept in case /drain fails) + 2 (margin)
+    // 15 (maxDelay) + 20 (app shutdown) + 0.5 (hold linger) + 5 (Istio drain, kept in case /drain fails) + 2 (margin)
     expect(spec.terminationGracePeriodSeconds).toBe(43);
     expect(holdScript).toContain('app-listeners, app-connections');
-    expect(holdScript).toContain('release after 1s with nothing held');
+    expect(holdScript).toContain('release after 500ms with nothing held');
     expect(holdScript).toContain('timeout 36s'); // 43 - 5 - 2
     expect(holdScript).toContain('asked pilot-agent to drain inbound');
     expect(spec.initContainers).toBeUndefined();

@@ -132,7 +132,7 @@ describe('inject', () => {
     expect(podSpec(high).terminationGracePeriodSeconds).toBe(120);
     const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 10s, shutdown: 40s}\n', 'p.yaml');
     const low = injectText(deployment('\n      terminationGracePeriodSeconds: 10'), 'd.yaml', { policy }).output;
-    // 10 (app delay) + 40 (app shutdown) + 1 (hold linger, ADR 015) + 5 (Istio drain) + 2 (margin)
+    // 10 (app delay) + 40 (app shutdown) + 0.5 (hold linger, ADR 018) + 5 (Istio drain) + 2 (margin)
     expect(podSpec(low).terminationGracePeriodSeconds).toBe(58);
     expect(podSpec(low).containers[0]!.lifecycle!.preStop!.sleep!.seconds).toBe(10);
     const hold = proxyOf(low)!.lifecycle!.preStop!.exec!.command[2]!;
@@ -208,7 +208,7 @@ describe('inject defaults', () => {
     const src = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - name: w\n        image: x\n';
     const out = parse(injectText(src, 'd.yaml').output).spec.template.spec;
     expect(out.containers[0].lifecycle.preStop).toEqual({ sleep: { seconds: 5 } });
-    // 5 (app delay) + 20 (app shutdown) + 1 (hold linger) + 5 (Istio drain) + 2 (margin)
+    // 5 (app delay) + 20 (app shutdown) + 0.5 (hold linger) + 5 (Istio drain) + 2 (margin)
     expect(out.terminationGracePeriodSeconds).toBe(33);
     const off = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 0s}\n', 'p.yaml');
     const none = parse(injectText(src, 'd.yaml', { policy: off }).output).spec.template.spec;
@@ -247,7 +247,7 @@ describe('inject on flow-style YAML', () => {
         const app = spec.containers.find((c) => c.name === 'a')!;
         expect(app.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } });
         expect(Object.keys(app).sort()).toEqual(Object.keys(app).filter((k) => ['name', 'image', 'lifecycle'].includes(k)).sort());
-        expect(spec.terminationGracePeriodSeconds).toBe(via === 'annotation' ? 33 : 32); // 5 + 20 + 1 (meshdrain's own hold's linger) + 5 + 2
+        expect(spec.terminationGracePeriodSeconds).toBe(via === 'annotation' ? 33 : 32); // 5 + 20 + 0.5 (meshdrain's own hold's linger) + 5 + 2
         if (via === 'annotation') expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[0]).toBe('/bin/sh');
         else {
           const doc = parse(out);
@@ -317,7 +317,7 @@ describe('inject on JSON', () => {
   it('pretty JSON: original lines kept, output valid JSON', () => {
     const src = JSON.stringify(parse(deployment()), null, 2) + '\n';
     const out = injectText(src, 'd.json').output;
-    expect(JSON.parse(out).spec.template.spec.terminationGracePeriodSeconds).toBe(33); // 5 + 20 + 1 (hold linger) + 5 + 2
+    expect(JSON.parse(out).spec.template.spec.terminationGracePeriodSeconds).toBe(33); // 5 + 20 + 0.5 (hold linger) + 5 + 2
     const kept = src.split('\n').filter((l) => !/^\s*[\]}],?$/.test(l) && !/[}\]]$/.test(l.trim()) && !/"containerPort": 8080$/.test(l));
     expect(isLineSubsequence(kept.join('\n'), out)).toBe(true);
   });

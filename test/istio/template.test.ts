@@ -394,7 +394,7 @@ describe('istio template CLI', () => {
 
 describe("the template's default hold is inject's (ADR 015)", () => {
   it('without --wait-for: app-listeners + app-connections, 1s linger, drain at start', () => {
-    expect(holdFromOptions({})).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 1000, drainAtStart: true, timeoutMs: 23_000, intervalMs: 200 });
+    expect(holdFromOptions({})).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 500, drainAtStart: true, timeoutMs: 23_000, intervalMs: 200 });
     // a --wait-for the user names is kept as written, without a linger
     expect(holdFromOptions({ waitFor: ['app-listeners'] })).toEqual({ strategies: [{ kind: 'app-listeners' }], timeoutMs: 23_000, intervalMs: 200 });
   });

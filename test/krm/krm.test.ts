@@ -75,7 +75,7 @@ describe('meshdrain inject as a KRM function', () => {
       field: { path: 'spec.template' },
       tags: { 'meshdrain.dev/change': 'true' },
     });
-    expect(web.message).toMatch(/^Deployment\/web: .*raise terminationGracePeriodSeconds to 38; add annotations proxy\.istio\.io\/overrides/); // +1: the hold's linger (ADR 015)
+    expect(web.message).toMatch(/^Deployment\/web: .*raise terminationGracePeriodSeconds to 38; add annotations proxy\.istio\.io\/overrides/); // +0.5: the hold's linger (ADR 018), rounded up
     const cron = results.filter((x) => x.resourceRef?.name === 'nightly');
     expect(cron.map((x) => x.field?.path)).toContain('spec.jobTemplate.spec.template');
     expect(cron.some((x) => /native sidecar/.test(x.message) && x.file?.path === 'jobs/nightly.yaml')).toBe(true);
@@ -102,7 +102,7 @@ describe('meshdrain inject as a KRM function', () => {
     expect(r.code).toBe(0);
     const out = rl(r.stdout);
     const api = out.items[0]!;
-    // shutdown 40s from the policy: 5 (app delay) + 40 + 1 (hold linger) + 5 (drain) + 2 = 53
+    // shutdown 40s from the policy: 5 (app delay) + 40 + 0.5 (hold linger) + 5 (drain) + 2 = 53
     expect((api.spec.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds).toBe(53);
     expect(api.metadata.annotations).toEqual(rl(KUSTOMIZE).items[0]!.metadata.annotations);
     expect(out.results![0]!.resourceRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' });

@@ -67,7 +67,7 @@ describe('lab pieces that need no root', () => {
     expect(md.injectPolicy).toEqual({ source: 'lab-app', says: expect.stringContaining('app: {shell: true}') });
     expect(md.manifest).toBe(injectText(baseManifest(20), 'lab-app.yaml', { policy: LAB_APP_POLICY }).output);
     expect(md.spec.appPreStop && 'exec' in md.spec.appPreStop && md.spec.appPreStop.exec.join(' ')).toContain(APP_WAIT_TAG);
-    expect(md.spec.graceMs).toBe(58_000); // 30 (maxDelay) + 20 + 1 (the hold's linger, ADR 015) + 5 + 2
+    expect(md.spec.graceMs).toBe(58_000); // 30 (maxDelay) + 20 + 0.5 (the hold's linger, ADR 018) + 5 + 2
     for (const n of ['native-meshdrain', 'ambient-meshdrain'] as const) expect(buildScenario(n, p).injectPolicy?.source).toBe('lab-app');
     expect(buildScenario('native', p).injectPolicy).toBeUndefined();
     // --policy wins, whole: an empty policy file is inject's default, the guessed 5 s sleep.

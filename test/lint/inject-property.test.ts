@@ -198,7 +198,7 @@ describe('lint ∘ inject', () => {
       spec: { containers: [{ name: 'app', image: 'a' }] },
     });
     const injected = injectText(text, 'gen.yaml').output;
-    expect(injected).toContain('terminationGracePeriodSeconds: 48'); // 5 + 20 + 1 (hold linger) + 20 (minimum drain) + 2
+    expect(injected).toContain('terminationGracePeriodSeconds: 48'); // 5 + 20 + 0.5 (hold linger) + 20 (minimum drain) + 2
     expect(lint([{ file: 'gen.yaml', text: injected }]).findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 

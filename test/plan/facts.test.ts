@@ -69,10 +69,10 @@ describe('podShutdownFacts', () => {
     expect(f.appDelay).toEqual({ kind: 'guessed', seconds: 5 });
     expect(f.notes.join('\n')).toMatch(/native sleep of 5s before SIGTERM, a guess .*app\.shell: true/);
     expect(f.drain.seconds).toBe(5);
-    // 5 (app sleep) + 20 (app shutdown) + 1 (linger) + 5 (drain) + 2 (margin)
+    // 5 (app sleep) + 20 (app shutdown) + 0.5 (linger) + 5 (drain) + 2 (margin)
     expect(f.grace).toEqual({ set: undefined, required: 33, value: 33 });
     // The hold watches the app's connections (inbound from Envoy included), so it drains at start (ADR 016).
-    expect(f.hold).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 1000, drainAtStart: true, timeoutMs: 26_000, intervalMs: 200 });
+    expect(f.hold).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 500, drainAtStart: true, timeoutMs: 26_000, intervalMs: 200 });
   });
   it('app.shell: the traffic-gone wait with its defaults; the grace period counts its upper bound; pilot-agent drains at start', () => {
     const f = podShutdownFacts(site(), pod(), policy({ defaults: { app: { shell: true } } }));
@@ -83,12 +83,12 @@ describe('podShutdownFacts', () => {
     expect(f.budget.parts.map((p) => [p.label, p.seconds])).toEqual([
       ['app delay, upper bound', 30],
       ['app shutdown', 20],
-      ['hold linger', 1],
+      ['hold linger', 0.5],
       ['Istio drain', 5],
       ['margin', 2],
     ]);
     expect(f.grace.value).toBe(58);
-    expect(f.hold).toMatchObject({ drainAtStart: true, lingerMs: 1000, timeoutMs: (58 - 5 - 2) * 1000 });
+    expect(f.hold).toMatchObject({ drainAtStart: true, lingerMs: 500, timeoutMs: (58 - 5 - 2) * 1000 });
   });
   it('app.quiet and app.maxDelay shape the wait; shellImage alone brings a shell in; app.delay stays the fixed sleep', () => {
     const f = podShutdownFacts(site(), pod(), policy({ defaults: { app: { quiet: '2s', maxDelay: '12s', shellImage: 'mirror.local/busybox:1' } } }));
@@ -110,7 +110,7 @@ describe('podShutdownFacts', () => {
   it('drain settings someone set are kept: no drain at start (pilot-agent would skip them), said', () => {
     const byPolicy = podShutdownFacts(site(), pod(), policy({ defaults: { proxy: { exitOnZeroActiveConnections: true } } }));
     expect(byPolicy.hold?.drainAtStart).toBeUndefined();
-    expect(byPolicy.hold?.lingerMs).toBe(1000);
+    expect(byPolicy.hold?.lingerMs).toBe(500);
     expect(byPolicy.notes.join('\n')).toMatch(/does not ask pilot-agent to drain at start/);
     const byPod = podShutdownFacts(site(), pod({ annotations: { 'proxy.istio.io/config': '{"terminationDrainDuration": "12s"}' } }), DEFAULT_POLICY);
     expect(byPod.hold?.drainAtStart).toBeUndefined();

@@ -11,8 +11,8 @@ const policy = (proxy: string) => `apiVersion: meshdrain.dev/v1alpha1\nkind: Shu
 const hookFlags = (f: { interval?: string; timeout?: string; waitFor?: string[] }) => holdFromFlags({ grace: '30s', drain: '5s', ...f }, () => {});
 
 describe('hold settings', () => {
-  it('defaults: the hold inject writes (app-listeners + app-connections, 1 s linger, drain at start), the door’s timeout, 200ms', () => {
-    const inject = { strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 1000, drainAtStart: true };
+  it('defaults: the hold inject writes (app-listeners + app-connections, 500 ms linger, drain at start), the door’s timeout, 200ms', () => {
+    const inject = { strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 500, drainAtStart: true };
     expect(holdSettings({}, 23_000)).toEqual({ ...inject, timeoutMs: 23_000, intervalMs: 200 });
     // One decision at every door: hook and image (flags), istio (options) and inject (the facts).
     expect(hookFlags({}).hold).toEqual({ ...inject, timeoutMs: 23_000, intervalMs: 200 });
@@ -24,7 +24,7 @@ describe('hold settings', () => {
       expect(shape).not.toHaveProperty('lingerMs');
       expect(shape).not.toHaveProperty('drainAtStart');
     }
-    expect(hookFlags({ waitFor: ['app-connections'] }).hold).toMatchObject({ lingerMs: 1000, drainAtStart: true });
+    expect(hookFlags({ waitFor: ['app-connections'] }).hold).toMatchObject({ lingerMs: 500, drainAtStart: true });
   });
 
   it('the interval range is the same for hook, image (same flags) and istio: 1ms is refused with one message', () => {

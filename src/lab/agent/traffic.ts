@@ -215,13 +215,18 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
         next.push({ pod: e.pod, ip: e.ip, ...(e.port !== undefined ? { port: e.port } : {}), agent, ...(e.h2 && h2 ? { h2 } : {}) });
       }
       for (const c of targets) c.endpoints = next;
-      // Like Envoy draining the connection pool of a host removed by EDS: idle connections close
-      // now, the rest once their in-flight request is done (none lasts 2 s here).
+      // Like Envoy draining the connection pool of a host removed by EDS (cluster_manager_impl.cc
+      // ClusterEntry::drainConnPools → DrainAndDelete; conn_pool_base.cc drainConnectionsImpl closes the
+      // idle clients now, and checkForIdleAndCloseIdleConnsIfDraining closes each busy one as soon as its
+      // stream ends): idle sockets close now, a busy one when its request is done (an agent without
+      // keep-alive destroys a socket when it is freed), none stays pooled (ADR 018). The 2 s destroy
+      // bounds a request that never ends (none lasts 2 s here).
       // A host leaves the shared pools once no client routes to it any more.
       const keep = new Set(clients.flatMap((c) => c.endpoints.map((e) => e.pod)));
       for (const [pod, agent] of agents) {
         if (keep.has(pod)) continue;
         agents.delete(pod);
+        (agent as http.Agent & { keepAlive: boolean }).keepAlive = false;
         for (const list of Object.values(agent.freeSockets)) for (const sock of list ?? []) sock.destroy();
         setTimeout(() => agent.destroy(), 2000);
       }
