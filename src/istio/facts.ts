@@ -132,3 +132,23 @@ export const IGNORED_NAMESPACES: readonly string[] = Object.freeze(['kube-system
 export const AUTO_IMAGE = 'auto';
 /** Istio's injection template for gateways: the proxy is the workload. */
 export const GATEWAY_TEMPLATE = 'gateway';
+
+/**
+ * Istio's default retry policy on every HTTP route it writes for sidecar outbound traffic and gateways
+ * when no VirtualService sets `retries` (pilot/pkg/networking/core/route/retry/retry.go `DefaultPolicy`,
+ * `ConvertPolicy(nil)`): 2 retries on connect-failure, refused-stream, unavailable and cancelled (gRPC
+ * status 14 / 1), `retriable-status-codes` with no codes since istio/istio#52111 (Istio 1.24: 503 is no
+ * longer retried), another host per retry (`envoy.retry_host_predicates.previous_hosts`, up to 5 host
+ * selections). Inbound routes get none. Envoy's default back-off: fully jittered, base 25 ms, capped at
+ * 10× base (envoy api route.proto RetryPolicy.RetryBackOff). Istio lifts Envoy's default of 3 concurrent
+ * retries per cluster to MaxUint32 (cluster_traffic_policy.go `getDefaultCircuitBreakerThresholds`),
+ * so no retry budget applies.
+ */
+export const ISTIO_DEFAULT_RETRY = Object.freeze({
+  numRetries: 2,
+  retryOn: Object.freeze(['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes']),
+  retriableStatusCodes: Object.freeze([] as number[]),
+  hostSelectionRetryMaxAttempts: 5,
+  backoffBaseMs: 25,
+  backoffMaxMs: 250,
+});

@@ -56,6 +56,11 @@ export interface ScenarioSummary {
   protocol: string;
   /** websocket: connections cut before the app closed them (each also in failedRequests). */
   cutConnections?: number;
+  /**
+   * The mesh clients' retries (ADR 077): the policy, requests the client proxy retried, those that then
+   * succeeded (not in failedRequests: the client never saw them fail), and retried attempts by reason.
+   */
+  clientRetries: { policy: string; retriedRequests: number; recoveredRequests: number; retries: Record<string, number> };
   propagationDelaySeconds: number;
   app: AppBehaviour;
   /** The proxy image variant istio-proxy's hooks ran with. */
@@ -148,7 +153,7 @@ export function summarizePod(p: LabPod): PodSummary {
   };
 }
 
-export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Partial<Pick<LabOptions, 'appShutdownMs' | 'appClosesPortOnSigterm'>>): ScenarioSummary {
+export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Partial<Pick<LabOptions, 'appShutdownMs' | 'appClosesPortOnSigterm' | 'clientRetries'>>): ScenarioSummary {
   const sc = run.scenario;
   const pods = run.terminated.map(summarizePod);
   const byName = new Map([...run.terminated, ...run.created].map((p) => [p.name, p]));
@@ -181,6 +186,12 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Pa
       metricsPort: sc.spec.metricsPort === undefined ? APP_METRICS_PORT : sc.spec.metricsPort,
     },
     proxyVariant: sc.spec.proxyVariant ?? 'default',
+    clientRetries: {
+      policy: o.clientRetries ?? 'istio-default',
+      retriedRequests: run.balancer.retriedRequests ?? 0,
+      recoveredRequests: run.balancer.recoveredRequests ?? 0,
+      retries: { ...(run.balancer.retries ?? {}) },
+    },
     ...(mp
       ? {
           workload: mp.workload,
@@ -255,6 +266,7 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
       graceSeconds: o.graceSeconds,
       appShutdownSeconds: o.appShutdownMs / 1000,
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
+      clientRetries: o.clientRetries ?? 'istio-default',
       minimumDurationSeconds: o.durationMs / 1000,
     },
     ...(o.manifest
@@ -314,13 +326,19 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   const grace = o.manifest ? `grace as the manifest says (${sums.map((s) => `${s.name} ${s.graceSeconds}s`).join(', ')})` : `grace ${o.graceSeconds}s (meshdrain: as inject writes it)`;
   const out = [
     `meshdrain lab: ${shape}, ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients${protocolNote(sums)},`,
-    `endpoint propagation ${[...new Set(sums.map((s) => s.propagationDelaySeconds))].map((d) => `${d}s`).join(', ') || `${o.propagationDelayMs / 1000}s`}, app shutdown work ${o.appShutdownMs / 1000}s${o.appClosesPortOnSigterm ? ' (app closes its port at SIGTERM)' : ''}, ${grace}`,
+    `endpoint propagation ${[...new Set(sums.map((s) => s.propagationDelaySeconds))].map((d) => `${d}s`).join(', ') || `${o.propagationDelayMs / 1000}s`}, app shutdown work ${o.appShutdownMs / 1000}s${o.appClosesPortOnSigterm ? ' (app closes its port at SIGTERM)' : ''}, ${grace},`,
+    (o.clientRetries ?? 'istio-default') === 'istio-default' ? "client proxies retry as Istio's default route does (2 retries: connect-failure, refused-stream, unavailable, cancelled; --client-retries none turns it off)" : 'no client retries (--client-retries none)',
     '',
     line(head),
     ...rows.map(line),
     '',
     ...sums.map((s) => `${s.name}${extra.length ? ` (${extra.map(([h, f]) => `${h} ${f(s)}`).join(', ')})` : ''}: ${s.verdict}`),
   ];
+  const retriedRows = sums.filter((s) => s.clientRetries.retriedRequests > 0);
+  if (retriedRows.length) {
+    out.push('', 'retried by the client proxies (not counted as failed when the retry succeeded):');
+    for (const s of retriedRows) out.push(`  ${s.name}${extra.length ? ` (${extra.map(([h, f]) => `${h} ${f(s)}`).join(', ')})` : ''}: ${s.clientRetries.retriedRequests} requests retried (${Object.entries(s.clientRetries.retries).map(([k, n]) => `${n} ${k}`).join(', ')}), ${s.clientRetries.recoveredRequests} then succeeded`);
+  }
   const policies = [...new Map(sums.filter((s) => s.injectPolicy).map((s) => [s.name, s.injectPolicy!.says])).entries()];
   if (policies.length) out.push('', ...policies.map(([name, says]) => `${name}: inject ran with ${says}`));
   if (o.manifest) {

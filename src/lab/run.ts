@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import { AgentChannel, type AgentEvent } from './control.js';
 import { execCmd, labEnv } from './exec.js';
 import { compiledAgentDir, installLabFiles, nodeUsableByOthers, type LabFiles } from './files.js';
-import { ZTUNNEL_INBOUND_PLAINTEXT_PORT, ZTUNNEL_OUTBOUND_PORT } from '../istio/facts.js';
+import { ISTIO_DEFAULT_RETRY, ZTUNNEL_INBOUND_PLAINTEXT_PORT, ZTUNNEL_OUTBOUND_PORT } from '../istio/facts.js';
 import type { BalancerConfig, ExternalConfig, LabClientKind, LabProtocol, Probe, ZtunnelConfig } from './agent/config.js';
 import { LabEnvError } from './errors.js';
 import { EXTERNAL_PORT, Kubelet, type LabPod, type ZtunnelClient } from './kubelet.js';
@@ -38,6 +38,12 @@ export interface LabOptions {
   propagationDelayMs: number;
   /** The Service's clients, each with its own endpoint view (ADR 075); default one client-side proxy. */
   clients?: LabClientKind[];
+  /**
+   * The mesh clients' retry policy (ADR 077): `istio-default`, Istio's default route retries
+   * (src/istio/facts.ts ISTIO_DEFAULT_RETRY) that every client-side proxy and gateway applies; `none`:
+   * no retries. kube-proxy clients never retry.
+   */
+  clientRetries: ClientRetries;
   /** What the app speaks (repeatable --protocol): every scenario runs in each; default http1 only. */
   protocols?: LabProtocol[];
   /** Several propagation delays (repeatable --propagation-delay): every scenario runs at each, in order. */
@@ -78,11 +84,20 @@ export const DEFAULT_LAB_OPTIONS: Omit<LabOptions, 'scenarios'> = {
   settleMs: 1_000,
   egressIntervalMs: 100,
   envoyDrainDirectionAware: true,
+  clientRetries: 'istio-default',
 };
+
+/** What --client-retries accepts. */
+export const CLIENT_RETRIES = ['istio-default', 'none'] as const;
+export type ClientRetries = (typeof CLIENT_RETRIES)[number];
 
 export interface BalancerStats {
   requests: number;
   failed: number;
+  /** Mesh clients' retries (ADR 077): retried attempts by reason, requests retried, and those that then succeeded. */
+  retries?: Record<string, number>;
+  retriedRequests?: number;
+  recoveredRequests?: number;
   reasons: Record<string, number>;
   buckets: Record<string, [number, number]>;
   failures: { t: number; reason: string; pod: string }[];
@@ -194,7 +209,7 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     );
     const balancer = new Balancer();
     balancer.ch.attach((onLine) =>
-      procs.spawn([files!.node, files!.agent, 'balancer', JSON.stringify({ port: BALANCER_PORT, appPort: APP_PORT, bucketMs: BUCKET_MS, probeSource: PROBE_SOURCE_IP, ...(o.clients?.length ? { clients: o.clients } : {}) } satisfies BalancerConfig)], {
+      procs.spawn([files!.node, files!.agent, 'balancer', JSON.stringify({ port: BALANCER_PORT, appPort: APP_PORT, bucketMs: BUCKET_MS, probeSource: PROBE_SOURCE_IP, ...(o.clients?.length ? { clients: o.clients } : {}), ...((o.clientRetries ?? 'istio-default') === 'istio-default' ? { retry: ISTIO_DEFAULT_RETRY } : {}) } satisfies BalancerConfig)], {
         name: 'balancer',
         ns: net.clientNs,
         onLine,

@@ -36,7 +36,7 @@ export function loadPolicy(text: string, file: string): Policy {
   if ('apiVersion' in value || 'kind' in value) {
     const r = ShutdownPolicySchema.safeParse(value);
     if (!r.success) throw schemaError(loaded, r.error.issues[0]!, 'ShutdownPolicy');
-    const policy: Policy = { format: 'v1alpha1', file, defaults: r.data.defaults ?? {}, rules: r.data.rules ?? [], ...(r.data.template ? { template: r.data.template } : {}) };
+    const policy: Policy = { format: 'v1alpha1', file, defaults: r.data.defaults ?? {}, rules: r.data.rules ?? [], ...(r.data.template ? { template: r.data.template } : {}), ...(r.data.lab ? { lab: r.data.lab } : {}) };
     checkValues(loaded, policy);
     return policy;
   }
@@ -72,6 +72,10 @@ function checkValues(loaded: LoadedFile, policy: Policy): void {
       if (v !== undefined) atPos(at([...base, 'proxy', key]), () => parseDuration(v, key));
     }
     if (s.app) checkApp(s.app, (key) => at([...base, 'app', key]));
+  }
+  for (const key of ['shutdown', 'prestopTime'] as const) {
+    const v = policy.lab?.app?.[key];
+    if (v !== undefined) atPos(at(['lab', 'app', key]), () => parseDuration(v, key));
   }
   const t = policy.template;
   if (t) {

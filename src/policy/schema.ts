@@ -76,6 +76,23 @@ export const TemplateSettings = z
   .strict()
   .describe('The hold of the custom injection template: `meshdrain istio template -c POLICY` renders it, and `meshdrain inject --via template` sizes grace periods with its timeout');
 
+export const LabAppSettings = z
+  .object({
+    shutdown: duration.optional().describe("How long the real app's shutdown work takes after SIGTERM; the lab's app calls out for this long (lab --app-shutdown)"),
+    closesPort: z.boolean().optional().describe('The app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits (lab --app-closes-port)'),
+    metricsPort: z
+      .union([z.number().int().min(1).max(65535), z.literal('none')])
+      .optional()
+      .describe("The app's second port, kept open until it exits; none: the app has one port (lab --app-metrics-port; --manifest takes the ports from containerPort)"),
+    prestopTime: duration.optional().describe("How long the app container's own preStop program takes, which the lab cannot run (lab --app-prestop-time)"),
+  })
+  .strict();
+
+export const LabSettings = z
+  .object({ app: LabAppSettings.optional() })
+  .strict()
+  .describe('How the real app behaves at shutdown, for `meshdrain lab --policy`: recorded once instead of repeating the lab flags (a flag given on the command line wins)');
+
 export const Match = z
   .object({
     kinds: z.array(z.string()).optional(),
@@ -95,6 +112,7 @@ export const ShutdownPolicySchema = z
     defaults: Settings.optional(),
     rules: z.array(Rule).optional(),
     template: TemplateSettings.optional(),
+    lab: LabSettings.optional(),
   })
   .strict();
 
@@ -104,6 +122,7 @@ export const LegacyPolicySchema = z.record(z.string(), z.record(z.string(), z.re
 export type SettingsT = z.infer<typeof Settings>;
 export type RuleT = z.infer<typeof Rule>;
 export type TemplateSettingsT = z.infer<typeof TemplateSettings>;
+export type LabSettingsT = z.infer<typeof LabSettings>;
 export type ShutdownPolicyT = z.infer<typeof ShutdownPolicySchema>;
 
 /** The published JSON Schema (schema/shutdown-policy.schema.json is generated from this). */

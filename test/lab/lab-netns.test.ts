@@ -15,21 +15,10 @@ import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } f
 import { buildScenario } from '../../src/lab/scenarios.js';
 import { InputError } from '../../src/errors.js';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { labRoot, requireLabRoot, runAndSummarize } from './fixture.js';
 
-const required = process.env.MESHDRAIN_REQUIRE_ROOT_TESTS === '1';
-const root = (() => {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root for ip netns and iptables' };
-  for (const tool of ['ip', 'iptables-restore', 'setpriv', 'netstat', 'siege']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return { ok: false, reason: `${tool} missing` };
-  }
-  return { ok: true, reason: '' };
-})();
-
-describe.runIf(!root.ok && required)('lab (required)', () => {
-  it('has root, ip, iptables, setpriv, netstat and siege', () => {
-    throw new Error(`MESHDRAIN_REQUIRE_ROOT_TESTS=1 but ${root.reason}`);
-  });
-});
+const root = labRoot(['ip', 'iptables-restore', 'setpriv', 'netstat', 'siege']);
+requireLabRoot('lab', root);
 
 /** Processes still running from a run's temp directory (every lab agent's argv names it). */
 function processesOf(prefix: string): string[] {
@@ -70,9 +59,7 @@ describe.skipIf(!root.ok)('meshdrain lab on real namespaces', () => {
   beforeAll(async () => {
     // Only meshdrain's claim needs ≥ 20,000 requests; the others show their failures (or SIGKILLs)
     // during the rollout itself, so they need no extra load time (keeps the suite inside its budget).
-    const o: LabOptions = { ...base, scenarios: ['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain'], minRequestsFor: ['meshdrain'], onPrefix: (p) => (prefix = p), progress: (l) => log.push(l) };
-    const runs = await runLab(o);
-    sums = Object.fromEntries(runs.map((r) => [r.scenario.name, summarize(r, o)]));
+    ({ sums, prefix } = await runAndSummarize({ ...base, scenarios: ['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain'], minRequestsFor: ['meshdrain'], progress: (l) => log.push(l) }));
   }, 300_000);
 
   it('no-hold: the proxy dies before the app, outbound calls and requests fail', () => {
@@ -135,8 +122,7 @@ describe.skipIf(!root.ok)('meshdrain lab: native and ambient, app closes its por
   let prefix = '';
 
   beforeAll(async () => {
-    const runs = await runLab({ ...o, onPrefix: (p) => (prefix = p) });
-    sums = Object.fromEntries(runs.map((r) => [r.scenario.name, summarize(r, o)]));
+    ({ sums, prefix } = await runAndSummarize(o));
   }, 300_000);
 
   it("native: Istio's drain starts at termination, outbound untouched (Envoy 1.34+), pilot-agent exits at once on SIGTERM", () => {

@@ -11,24 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
-import { answerLine, summarize, type ScenarioSummary } from '../../src/lab/report.js';
-import { DEFAULT_LAB_OPTIONS, runLab, type LabOptions } from '../../src/lab/run.js';
+import { answerLine, type ScenarioSummary } from '../../src/lab/report.js';
 import { manifestScenarios, type Scenario } from '../../src/lab/scenarios.js';
+import { labRoot, requireLabRoot, runAndSummarize } from './fixture.js';
 
-const required = process.env.MESHDRAIN_REQUIRE_ROOT_TESTS === '1';
-const root = (() => {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root for ip netns, iptables and chroot' };
-  for (const tool of ['ip', 'iptables-restore', 'setpriv', 'unshare', 'chroot', 'netstat']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return { ok: false, reason: `${tool} missing` };
-  }
-  return { ok: true, reason: '' };
-})();
-
-describe.runIf(!root.ok && required)('lab --manifest (required)', () => {
-  it('has root and the tools', () => {
-    throw new Error(`MESHDRAIN_REQUIRE_ROOT_TESTS=1 but ${root.reason}`);
-  });
-});
+const root = labRoot(['ip', 'iptables-restore', 'setpriv', 'unshare', 'chroot', 'netstat']);
+requireLabRoot('lab --manifest', root);
 
 const read = (name: string) => readFileSync(new URL(`../../fixtures/lab/manifests/${name}`, import.meta.url), 'utf8');
 const rename = (sc: Scenario, name: string): Scenario => ({ ...sc, name });
@@ -41,18 +29,14 @@ describe.skipIf(!root.ok)('meshdrain lab --manifest on real namespaces', () => {
     const template = manifestScenarios(read('seed-template-netstat.yaml'), 'seed-template-netstat.yaml', {}).scenarios[0]!;
     const port = manifestScenarios(read('seed-port-20000.yaml'), 'seed-port-20000.yaml', { proxyVariant: 'distroless' }).scenarios[0]!;
     const plain = manifestScenarios(read('plain.yaml'), 'plain.yaml', { compareInject: true }).scenarios[1]!;
-    const o: LabOptions = {
-      ...DEFAULT_LAB_OPTIONS,
+    ({ sums, prefix } = await runAndSummarize({
       scenarios: [],
       scenarioList: [rename(template, 'template-netstat'), rename(port, 'port-20000-distroless'), rename(plain, 'plain-injected')],
       minRequests: 0,
       durationMs: 0,
       warmupMs: 1000,
       propagationDelayMs: 3000,
-      onPrefix: (p) => (prefix = p),
-    };
-    const runs = await runLab(o);
-    sums = Object.fromEntries(runs.map((r) => [r.scenario.name, summarize(r, o)]));
+    }));
   }, 400_000);
 
   it('the template netstat loop (default image) holds every pod until SIGKILL; the answer says so', () => {

@@ -6,7 +6,7 @@ import { answerLine, summarize, timelineSection, toHtml, toJson, toText, type Sc
 import { matrixHtml, matrixText, type MatrixResult } from '../../lab/matrix.js';
 import { conditionKey, conditionLabel, progressLine, QUICK_AXES, type AppBehaviour } from '../../lab/sweep.js';
 import type { ScenarioRun } from '../../lab/run.js';
-import { DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type LabOptions } from '../../lab/run.js';
+import { CLIENT_RETRIES, DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type ClientRetries, type LabOptions } from '../../lab/run.js';
 import { DEFAULT_SCENARIOS, manifestScenarios, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
 import { PROXY_VARIANTS, type ProxyVariant } from '../../lab/pod-spec.js';
 import type { LabProtocol } from '../../lab/agent/config.js';
@@ -26,7 +26,8 @@ interface LabFlags {
   concurrency: string;
   minRequests: string;
   grace: string;
-  appShutdown: string;
+  /** Absent: the policy's `lab.app.shutdown`, else the default (a flag wins over the policy). */
+  appShutdown?: string;
   appClosesPort?: boolean;
   envoyDrainsOutbound?: boolean;
   sleepHold: string;
@@ -40,6 +41,7 @@ interface LabFlags {
   compareInject?: boolean;
   appMetricsPort?: string;
   protocol?: string[];
+  clientRetries?: ClientRetries;
   clientProxies?: string;
   kubeProxyClients?: string;
   sweep?: boolean;
@@ -54,6 +56,18 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 function intIn(text: string, what: string, min: number, max: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max) throw new InputError(`--${what}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
   return Number(text);
+}
+
+/**
+ * The policy's `lab.app` section: the real app's shutdown behaviour recorded once (values checked
+ * with positions when the policy loaded). A flag given on the command line wins.
+ */
+function applyLabApp(o: LabOptions, f: LabFlags): void {
+  const app = o.policy?.lab?.app;
+  if (!app) return;
+  if (f.appShutdown === undefined && app.shutdown !== undefined) o.appShutdownMs = parseDuration(app.shutdown);
+  if (f.appClosesPort === undefined && app.closesPort !== undefined) o.appClosesPortOnSigterm = app.closesPort;
+  if (f.appMetricsPort === undefined && app.metricsPort !== undefined) o.appMetricsPort = app.metricsPort === 'none' ? null : app.metricsPort;
 }
 
 /** Flags → LabOptions; every bad value is one InputError naming the flag. */
@@ -79,9 +93,10 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     ...(delays.length > 1 ? { propagationDelaysMs: delays } : {}),
     load: f.load,
     graceSeconds: grace / 1000,
-    appShutdownMs: parseDuration(f.appShutdown, '--app-shutdown'),
+    appShutdownMs: f.appShutdown !== undefined ? parseDuration(f.appShutdown, '--app-shutdown') : DEFAULT_LAB_OPTIONS.appShutdownMs,
     appClosesPortOnSigterm: f.appClosesPort === true,
     envoyDrainDirectionAware: f.envoyDrainsOutbound !== true,
+    clientRetries: f.clientRetries ?? DEFAULT_LAB_OPTIONS.clientRetries,
     sleepHoldSeconds: Math.ceil(sleepHold / 1000),
   };
   if (f.protocol?.length) {
@@ -114,6 +129,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
       throw new InputError(`cannot read policy: ${(e as Error).message}`, { file: f.policy });
     }
     o.policy = loadPolicy(text, f.policy);
+    applyLabApp(o, f);
   }
   const manifestOnly = (['workload', 'proxyVariant', 'appPrestopTime', 'compareInject'] as const).filter((k) => f[k] !== undefined);
   if (!f.manifest) {
@@ -131,7 +147,11 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
   const m = manifestScenarios(text, f.manifest, {
     ...(f.workload !== undefined ? { workload: f.workload } : {}),
     ...(f.proxyVariant !== undefined ? { proxyVariant: f.proxyVariant } : {}),
-    ...(f.appPrestopTime !== undefined ? { appPrestopMs: parseDuration(f.appPrestopTime, '--app-prestop-time') } : {}),
+    ...(f.appPrestopTime !== undefined
+      ? { appPrestopMs: parseDuration(f.appPrestopTime, '--app-prestop-time') }
+      : o.policy?.lab?.app?.prestopTime !== undefined
+        ? { appPrestopMs: parseDuration(o.policy.lab.app.prestopTime) }
+        : {}),
     ...(o.policy ? { policy: o.policy } : {}),
     compareInject: f.compareInject === true,
   });
@@ -159,7 +179,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--concurrency <n>', 'concurrent keep-alive clients (siege -c)', String(DEFAULT_LAB_OPTIONS.concurrency))
     .option('--min-requests <n>', `keep each scenario under load until it has seen this many requests (at most ${formatDuration(DEFAULT_LAB_OPTIONS.maxExtraMs)} longer)`, String(DEFAULT_LAB_OPTIONS.minRequests))
     .option('--grace <dur>', "the Deployment's terminationGracePeriodSeconds (inject may raise it for meshdrain)", `${DEFAULT_LAB_OPTIONS.graceSeconds}s`)
-    .option('--app-shutdown <dur>', 'how long the app keeps calling the external service after SIGTERM', formatDuration(DEFAULT_LAB_OPTIONS.appShutdownMs))
+    .option('--app-shutdown <dur>', `how long the app keeps calling the external service after SIGTERM (default: the policy's lab.app.shutdown, else ${formatDuration(DEFAULT_LAB_OPTIONS.appShutdownMs)})`)
     .option('--app-closes-port', 'the app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits')
     .option('--envoy-drains-outbound', "model Envoy before 1.34, whose graceful inbound-only drain also drained outbound listeners (envoyproxy/envoy#35020, istio/istio#51855)")
     .option('--sleep-hold <dur>', 'the fixed preStop sleep of the sleep-hold scenario', `${DEFAULT_LAB_OPTIONS.sleepHoldSeconds}s`)
@@ -171,6 +191,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--compare-inject', 'also run --manifest after meshdrain inject, side by side; the exit status judges the injected row')
     .option('--app-metrics-port <port|none>', "the app's second port, kept open until it exits (default 9090; --manifest: its second containerPort); none: the app has one port")
     .option('--protocol <p>', `what the app's port speaks, repeatable (every scenario runs in each): ${PROTOCOLS.join(', ')} (default http1)`, collect)
+    .addOption(new Option('--client-retries <policy>', "the client-side proxies' retries: Istio's default route retry policy (every sidecar and gateway has it when no VirtualService sets retries), or none; kube-proxy clients never retry").choices([...CLIENT_RETRIES]).default(DEFAULT_LAB_OPTIONS.clientRetries))
     .option('--client-proxies <n>', "client-side proxies with their own endpoint view; with several (or any kube-proxy client) istiod's removal reaches each, and the pod's own proxy, at its own time within the propagation delay (default 1)")
     .option('--kube-proxy-clients <n>', 'clients outside the mesh, through a kube-proxy-like path: each keep-alive connection stays on its pod until the server closes it (default 0)')
     .option('--sweep', 'run the matrix: scenarios × protocols × propagation delays × app behaviours (default delays 1s, 3s, 6s, 12s; both app behaviours); one table, --report writes the HTML matrix')

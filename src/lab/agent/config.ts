@@ -102,8 +102,20 @@ export interface ZtunnelListenConfig {
 /** A client of the Service: a client-side proxy (per request), or a non-mesh client via kube-proxy (per connection). */
 export type LabClientKind = 'mesh' | 'kube-proxy';
 
+/** A client proxy's route retry policy, as Envoy reads it (values: src/istio/facts.ts ISTIO_DEFAULT_RETRY; ADR 077). */
+export interface RetryPolicy {
+  numRetries: number;
+  retryOn: readonly string[];
+  retriableStatusCodes: readonly number[];
+  hostSelectionRetryMaxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
 export interface BalancerConfig {
   port: number;
+  /** The mesh clients' (client-side proxies') retry policy; kube-proxy clients never retry. Absent: none. */
+  retry?: RetryPolicy;
   /** The Service's clients, each with its own endpoint view; default one mesh client. */
   clients?: LabClientKind[];
   appPort: number;

@@ -8,7 +8,9 @@
  */
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import type { RetryPolicy } from './config.js';
 import { H2Pool, streamFailure, type Session } from './h2.js';
+import { backoff, retriable } from './retry.js';
 
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'http2-settings']);
 
@@ -27,6 +29,23 @@ export interface StreamOutcome {
   ok: boolean;
   reason: string;
   cancelled?: boolean;
+  /** The upstream that answered last (the first one, or the last retry's). */
+  target?: string;
+  /** The reason of each attempt that was retried (ADR 077). */
+  retried?: string[];
+}
+
+/** Where one attempt goes: the host's session pool and its name. */
+export interface UpstreamTarget {
+  pool: H2Pool;
+  name: string;
+}
+
+/** A route's retries for forwardGrpcStream (client-side proxies only; inbound routes have none). */
+export interface GrpcRetry {
+  policy: RetryPolicy;
+  /** The host for a retry (previous_hosts applied by the caller through nextHost). */
+  next(tried: ReadonlySet<string>): UpstreamTarget | undefined;
 }
 
 /** Envoy's local reply to a gRPC request: trailers-only, grpc-status 14 UNAVAILABLE, HTTP 200. */
@@ -38,74 +57,133 @@ function localReply(down: http2.ServerHttp2Stream, why: string): void {
   );
 }
 
-/** Forward one gRPC call (an h2 stream) to `pool`; resolves with its outcome, never rejects. No timeout: Istio's routes have none by default. */
-export function forwardGrpcStream(down: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, pool: H2Pool): Promise<StreamOutcome> {
+type Attempt =
+  | { kind: 'committed'; outcome: StreamOutcome }
+  | { kind: 'trailers-only'; headers: http2.IncomingHttpHeaders; grpcStatus: string }
+  | { kind: 'failed'; reason: string };
+
+/**
+ * One upstream attempt with the whole request body. A response with headers and messages is committed
+ * to the client at once (streamed; no retry after that, as in Envoy); a trailers-only answer or a
+ * failure before any answer comes back to the caller, who may retry it.
+ */
+function attempt(down: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, t: UpstreamTarget, body: Buffer, onUp: (up: http2.ClientHttp2Stream) => void): Promise<Attempt> {
+  return new Promise((resolve) => {
+    let s: Session;
+    let up: http2.ClientHttp2Stream;
+    try {
+      s = t.pool.get();
+      up = s.request({ ':method': String(headers[':method'] ?? 'POST'), ':path': String(headers[':path'] ?? '/'), ':authority': String(headers[':authority'] ?? 'app'), ...plain(headers) });
+    } catch {
+      resolve({ kind: 'failed', reason: 'goaway' });
+      return;
+    }
+    onUp(up);
+    let status = 0;
+    let grpcStatus: string | undefined;
+    let trailersOnly: http2.IncomingHttpHeaders | undefined;
+    let trailers: http2.OutgoingHttpHeaders | undefined;
+    let committed = false;
+    up.on('error', () => undefined);
+    up.on('response', (h) => {
+      status = Number(h[':status']);
+      if (h['grpc-status'] !== undefined) {
+        grpcStatus = String(h['grpc-status']);
+        trailersOnly = h;
+        return;
+      }
+      if (down.destroyed || down.closed) return;
+      committed = true;
+      down.respond({ ':status': status, ...plain(h) }, { waitForTrailers: true });
+      down.on('wantTrailers', () => down.sendTrailers(trailers ?? { 'grpc-status': String(grpc.status.INTERNAL), 'grpc-message': 'no trailers from upstream' }));
+    });
+    up.on('data', (d: Buffer) => {
+      if (committed && !down.destroyed && !down.closed) down.write(d);
+    });
+    up.on('trailers', (tr) => {
+      trailers = plain(tr);
+      grpcStatus = String(tr['grpc-status'] ?? '');
+    });
+    up.on('close', () => {
+      const code = up.rstCode;
+      const clean = status !== 0 && (code === undefined || code === http2.constants.NGHTTP2_NO_ERROR) && grpcStatus !== undefined;
+      if (trailersOnly && clean) {
+        resolve({ kind: 'trailers-only', headers: trailersOnly, grpcStatus: grpcStatus! });
+        return;
+      }
+      if (clean) {
+        if (!down.destroyed && !down.closed && !down.writableEnded) down.end();
+        resolve({ kind: 'committed', outcome: grpcStatus === '0' ? { ok: true, reason: '' } : { ok: false, reason: `grpc-${grpcStatusName(grpcStatus)}` } });
+        return;
+      }
+      if (!committed) {
+        // Before any answer: the h2 reason (refused, refused-stream, goaway, reset).
+        resolve({ kind: 'failed', reason: streamFailure(s, code, status).error });
+        return;
+      }
+      // Cut after the headers: Envoy resets the downstream stream.
+      if (!down.destroyed && !down.closed) down.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      resolve({ kind: 'committed', outcome: { ok: false, reason: 'reset' } });
+    });
+    up.end(body);
+  });
+}
+
+/**
+ * Forward one gRPC call (an h2 stream) to `first`, retrying under `retry` (a client-side proxy's route)
+ * before anything reached the client; resolves with its outcome, never rejects. The request body is
+ * read whole first (the lab's calls are unary or server-streaming), as Envoy buffers it for retries.
+ * No timeout: Istio's routes have none by default.
+ */
+export function forwardGrpcStream(down: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, first: UpstreamTarget | H2Pool, retry?: GrpcRetry): Promise<StreamOutcome> {
+  const firstTarget: UpstreamTarget = first instanceof H2Pool ? { pool: first, name: '' } : first;
   return new Promise((resolve) => {
     let settled = false;
+    let current: http2.ClientHttp2Stream | undefined;
     const done = (o: StreamOutcome) => {
       if (settled) return;
       settled = true;
       resolve(o);
     };
-    let s: Session;
-    let up: http2.ClientHttp2Stream;
-    try {
-      s = pool.get();
-      up = s.request({ ':method': String(headers[':method'] ?? 'POST'), ':path': String(headers[':path'] ?? '/'), ':authority': String(headers[':authority'] ?? 'app'), ...plain(headers) }, { endStream: false });
-    } catch {
-      localReply(down, 'connection termination');
-      done({ ok: false, reason: 'goaway' });
-      return;
-    }
-    let status = 0;
-    let grpcStatus: string | undefined;
-    let trailers: http2.OutgoingHttpHeaders | undefined;
-    up.on('error', () => undefined);
     down.on('error', () => undefined);
-    down.pipe(up);
     // The client cancelled (its deadline, or the end of the run): pass the cancel on, count nothing here.
     down.on('close', () => {
       if (settled) return;
-      if (!up.closed) up.close(http2.constants.NGHTTP2_CANCEL);
+      if (current && !current.closed) current.close(http2.constants.NGHTTP2_CANCEL);
       done({ ok: false, reason: 'cancelled', cancelled: true });
     });
-    up.on('response', (h) => {
-      status = Number(h[':status']);
-      if (down.destroyed || down.closed) return;
-      if (h['grpc-status'] !== undefined) {
-        // Trailers-only (an error status, or the app's own local answer).
-        grpcStatus = String(h['grpc-status']);
-        down.respond({ ':status': status, ...plain(h) }, { endStream: true });
-        return;
-      }
-      down.respond({ ':status': status, ...plain(h) }, { waitForTrailers: true });
-      down.on('wantTrailers', () => down.sendTrailers(trailers ?? { 'grpc-status': String(grpc.status.INTERNAL), 'grpc-message': 'no trailers from upstream' }));
-    });
-    up.on('data', (d: Buffer) => {
-      if (!down.destroyed && !down.closed) down.write(d);
-    });
-    up.on('trailers', (t) => {
-      trailers = plain(t);
-      grpcStatus = String(t['grpc-status'] ?? '');
-    });
-    up.on('close', () => {
-      const code = up.rstCode;
-      const clean = status !== 0 && (code === undefined || code === http2.constants.NGHTTP2_NO_ERROR) && grpcStatus !== undefined;
-      if (clean) {
-        if (!down.destroyed && !down.closed && !down.writableEnded) down.end();
-        done(grpcStatus === '0' ? { ok: true, reason: '' } : { ok: false, reason: `grpc-${grpcStatusName(grpcStatus)}` });
-        return;
-      }
-      if (status === 0) {
-        // Before any answer: Envoy's local reply, UNAVAILABLE, under the h2 reason (refused, refused-stream, goaway, reset).
-        const f = streamFailure(s, code, status);
-        localReply(down, f.error === 'refused' ? 'connection failure' : 'connection termination');
-        done({ ok: false, reason: f.error });
-        return;
-      }
-      // Cut after the headers: Envoy resets the downstream stream.
-      if (!down.destroyed && !down.closed) down.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-      done({ ok: false, reason: 'reset' });
+    const chunks: Buffer[] = [];
+    down.on('data', (d: Buffer) => chunks.push(d));
+    down.on('end', () => {
+      void (async () => {
+        const body = Buffer.concat(chunks);
+        const tried = new Set<string>([firstTarget.name]);
+        const retried: string[] = [];
+        let target = firstTarget;
+        for (;;) {
+          if (settled) return;
+          const r = await attempt(down, headers, target, body, (up) => (current = up));
+          const reason = r.kind === 'failed' ? r.reason : r.kind === 'trailers-only' && r.grpcStatus !== '0' ? `grpc-${grpcStatusName(r.grpcStatus)}` : '';
+          if (reason && retry && retried.length < retry.policy.numRetries && retriable(retry.policy, reason) && !settled) {
+            const next = retry.next(tried);
+            if (next) {
+              retried.push(reason);
+              await backoff(retry.policy, retried.length);
+              tried.add(next.name);
+              target = next;
+              continue;
+            }
+          }
+          const extra = { target: target.name, ...(retried.length ? { retried } : {}) };
+          if (r.kind === 'committed') return done({ ...r.outcome, ...extra });
+          if (r.kind === 'trailers-only') {
+            if (!down.destroyed && !down.closed && !down.headersSent) down.respond({ ':status': Number(r.headers[':status'] ?? 200), ...plain(r.headers) }, { endStream: true });
+            return done({ ok: r.grpcStatus === '0', reason, ...extra });
+          }
+          localReply(down, r.reason === 'refused' ? 'connection failure' : 'connection termination');
+          return done({ ok: false, reason: r.reason, ...extra });
+        }
+      })();
     });
   });
 }

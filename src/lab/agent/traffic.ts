@@ -6,6 +6,7 @@ import { H2Pool, h2Request, h2Server, listenH2 } from './h2.js';
 import { startGrpcLoad } from '../protocols/grpc.js';
 import type { ProtocolLoad } from '../protocols/tally.js';
 import { startWsLoad } from '../protocols/websocket.js';
+import { backoff, nextHost, retriable } from './retry.js';
 import { ev, listen, now, reasonOf, request, stdinCommands, stdinLines, timeoutError } from './util.js';
 import { tunnelUpgrade } from './ws.js';
 
@@ -22,6 +23,10 @@ interface Endpoint {
 interface Stats {
   requests: number;
   failed: number;
+  /** Mesh clients' retries (ADR 077): retried attempts by the reason they failed, requests retried, and those that then succeeded. */
+  retries: Record<string, number>;
+  retriedRequests: number;
+  recoveredRequests: number;
   reasons: Record<string, number>;
   buckets: Record<string, [number, number]>;
   failures: { t: number; reason: string; pod: string }[];
@@ -49,7 +54,7 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
   let conns = 0;
   const agents = new Map<string, http.Agent>();
   const pools = new Map<string, H2Pool>();
-  const fresh = (): Stats => ({ requests: 0, failed: 0, reasons: {}, buckets: {}, failures: [] });
+  const fresh = (): Stats => ({ requests: 0, failed: 0, retries: {}, retriedRequests: 0, recoveredRequests: 0, reasons: {}, buckets: {}, failures: [] });
   let stats = fresh();
   const record = (ok: boolean, reason: string, pod: string) => {
     const t = now();
@@ -64,6 +69,40 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
     stats.failed++;
     stats.reasons[reason] = (stats.reasons[reason] ?? 0) + 1;
     if (stats.failures.length < 20_000) stats.failures.push({ t, reason, pod });
+  };
+  /** One attempt to an endpoint: its whole answer, or why there was none. */
+  type Outcome = { ok: true; status: number; body: Buffer; close: boolean } | { ok: false; reason: string };
+  const http1Attempt = (ep: Endpoint, agent: http.Agent, path: string) =>
+    new Promise<Outcome>((resolve) => {
+      let done = false;
+      const fin = (o: Outcome) => {
+        if (done) return;
+        done = true;
+        resolve(o);
+      };
+      const up = http.request({ host: ep.ip, port: ep.port ?? cfg.appPort, method: 'GET', path, headers: { host: 'app.lab.svc' }, agent }, (ur) => {
+        const chunks: Buffer[] = [];
+        ur.on('data', (d: Buffer) => chunks.push(d));
+        ur.on('error', (e) => up.emit('error', e));
+        ur.on('end', () => fin({ ok: true, status: ur.statusCode ?? 502, body: Buffer.concat(chunks), close: ur.headers.connection === 'close' }));
+      });
+      up.setTimeout(5000, () => up.destroy(timeoutError()));
+      up.on('error', (e) => fin({ ok: false, reason: reasonOf(e) }));
+      up.end();
+    });
+  // The client-side proxy's h2 hop: a stream the server never processed (GOAWAY race, refused stream)
+  // fails like any other unless the route's retry policy resends it.
+  const h2Attempt = (ep: Endpoint, path: string): Promise<Outcome> =>
+    h2Request(ep.h2!, { ':method': 'GET', ':path': path, ':authority': 'app.lab.svc' }, 5000).then((r) => (r.error !== undefined ? { ok: false, reason: r.error } : { ok: true, status: r.status, body: r.body, close: false }));
+  const failReason = (o: Outcome) => (!o.ok ? o.reason : o.status >= 500 ? String(o.status) : '');
+  /** A mesh client's next host for a retry (round robin, previous_hosts). */
+  const retryHost = (client: { endpoints: Endpoint[]; rr: number }, tried: ReadonlySet<string>) =>
+    nextHost(cfg.retry!, () => (client.endpoints.length ? client.endpoints[client.rr++ % client.endpoints.length] : undefined), (e) => tried.has(e.pod));
+  const countRetries = (retried: string[], ok: boolean) => {
+    if (!retried.length) return;
+    stats.retriedRequests++;
+    if (ok) stats.recoveredRequests++;
+    for (const r of retried) stats.retries[r] = (stats.retries[r] ?? 0) + 1;
   };
   const server = http.createServer((req, res) => {
     req.resume();
@@ -85,69 +124,55 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       res.end();
       return;
     }
-    if (ep.h2 && !stick) {
-      // The client-side proxy's h2 hop: a stream the server never processed (GOAWAY race, refused
-      // stream) fails like any other; the lab's balancer does not retry (neither does its HTTP/1 path).
-      void h2Request(ep.h2, { ':method': 'GET', ':path': req.url ?? '/', ':authority': 'app.lab.svc' }, 5000).then((r) => {
-        if (r.error !== undefined) {
-          record(false, r.error, ep.pod);
-          res.writeHead(502, { 'x-md-fail': r.error, 'x-md-pod': ep.pod, 'content-length': 0 });
-          res.end();
-          return;
+    void (async () => {
+      // A mesh client is a client-side Envoy with the route's retry policy (ADR 077); a kube-proxy
+      // path is L4 and never retries.
+      const retry = client.kind === 'mesh' ? cfg.retry : undefined;
+      const path = req.url ?? '/';
+      const tried = new Set<string>([ep.pod]);
+      const retried: string[] = [];
+      let target = ep;
+      let o: Outcome;
+      for (;;) {
+        o = target.h2 && !stick ? await h2Attempt(target, path) : await http1Attempt(target, stick ? stick.agent : target.agent, path);
+        const reason = failReason(o);
+        if (reason && retry && retried.length < retry.numRetries && retriable(retry, reason)) {
+          const next = retryHost(client, tried);
+          if (next) {
+            retried.push(reason);
+            await backoff(retry, retried.length);
+            tried.add(next.pod);
+            target = next;
+            continue;
+          }
         }
-        const failed = r.status >= 500;
-        record(!failed, failed ? String(r.status) : '', ep.pod);
-        const h: http.OutgoingHttpHeaders = { 'content-type': 'text/plain', 'content-length': r.body.length, 'x-md-pod': ep.pod };
-        if (failed) h['x-md-fail'] = String(r.status);
-        res.writeHead(r.status, h);
-        res.end(r.body);
-      });
-      return;
-    }
-    let done = false;
-    const up = http.request({ host: ep.ip, port: ep.port ?? cfg.appPort, method: 'GET', path: req.url, headers: { host: 'app.lab.svc' }, agent: stick ? stick.agent : ep.agent }, (ur) => {
-      const status = ur.statusCode ?? 502;
-      const failed = status >= 500;
-      const chunks: Buffer[] = [];
-      ur.on('data', (d: Buffer) => chunks.push(d));
-      ur.on('error', (e) => up.emit('error', e));
-      ur.on('end', () => {
-        if (done) return;
-        done = true;
-        record(!failed, failed ? String(status) : '', ep.pod);
-        // A full body with Content-Length: siege 4.0.7 stalls on chunked keep-alive responses.
-        const body = Buffer.concat(chunks);
-        const h: http.OutgoingHttpHeaders = { 'content-type': 'text/plain', 'content-length': body.length, 'x-md-pod': ep.pod };
-        if (failed) h['x-md-fail'] = String(status);
-        if (stick && ur.headers.connection === 'close') {
-          // The server closed this client's connection (a draining Envoy's `connection: close`): the
-          // client reconnects, and kube-proxy sends the new connection to a current endpoint.
-          h.connection = 'close';
-          sticky.delete(req.socket);
-        }
-        res.writeHead(status, h);
-        res.end(body);
-      });
-    });
-    up.setTimeout(5000, () => up.destroy(timeoutError()));
-    up.on('error', (e) => {
-      if (done) return;
-      done = true;
-      const reason = reasonOf(e);
-      record(false, reason, ep.pod);
-      if (stick) {
-        // An L4 path: the client's own connection to the pod was reset or refused with it.
-        sticky.delete(req.socket);
-        res.shouldKeepAlive = false;
+        break;
       }
-      if (res.headersSent) {
-        res.destroy();
+      const reason = failReason(o);
+      countRetries(retried, !reason);
+      record(!reason, reason, target.pod);
+      if (!o.ok) {
+        if (stick) {
+          // An L4 path: the client's own connection to the pod was reset or refused with it.
+          sticky.delete(req.socket);
+          res.shouldKeepAlive = false;
+        }
+        res.writeHead(502, { 'x-md-fail': o.reason, 'x-md-pod': target.pod, 'content-length': 0 });
+        res.end();
         return;
       }
-      res.writeHead(502, { 'x-md-fail': reason, 'x-md-pod': ep.pod, 'content-length': 0 });
-      res.end();
-    });
-    up.end();
+      // A full body with Content-Length: siege 4.0.7 stalls on chunked keep-alive responses.
+      const h: http.OutgoingHttpHeaders = { 'content-type': 'text/plain', 'content-length': o.body.length, 'x-md-pod': target.pod };
+      if (reason) h['x-md-fail'] = reason;
+      if (stick && o.close) {
+        // The server closed this client's connection (a draining Envoy's `connection: close`): the
+        // client reconnects, and kube-proxy sends the new connection to a current endpoint.
+        h.connection = 'close';
+        sticky.delete(req.socket);
+      }
+      res.writeHead(o.status, h);
+      res.end(o.body);
+    })();
   });
   server.keepAliveTimeout = 3_600_000;
   server.on('connection', (s) => clientOf.set(s, conns++ % clients.length));
@@ -178,8 +203,14 @@ export async function balancer(cfg: BalancerConfig): Promise<void> {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'no healthy upstream' }, { endStream: true });
       return;
     }
-    void forwardGrpcStream(stream, headers, ep.h2).then((o) => {
-      if (!o.cancelled) record(o.ok, o.reason, ep.pod);
+    const retry = cfg.retry && client.kind === 'mesh' ? { policy: cfg.retry, next: (tried: ReadonlySet<string>) => {
+      const e = retryHost(client, tried);
+      return e?.h2 ? { pool: e.h2, name: e.pod } : undefined;
+    } } : undefined;
+    void forwardGrpcStream(stream, headers, { pool: ep.h2, name: ep.pod }, retry).then((o) => {
+      if (o.cancelled) return;
+      countRetries(o.retried ?? [], o.ok);
+      record(o.ok, o.reason, o.target || ep.pod);
     });
   });
   await listenH2(grpcFront.server, BALANCER_GRPC_PORT, '0.0.0.0');
