@@ -13,6 +13,7 @@ import { podIp } from '../../src/lab/netns.js';
 import { labDataPlaneMode } from '../../src/lab/pod-spec.js';
 import { answerLine, summarize, toJson, toText } from '../../src/lab/report.js';
 import { DEFAULT_LAB_OPTIONS, type ScenarioRun } from '../../src/lab/run.js';
+import { fakeTerminatedRun } from '../helpers/lab-run.js';
 import { buildScenario, manifestScenarios, type Scenario } from '../../src/lab/scenarios.js';
 
 const dir = new URL('../../fixtures/lab/manifests/', import.meta.url);
@@ -114,35 +115,15 @@ describe.runIf(existsSync(BIN))('--manifest on the CLI: bad input is one line an
 /** A measured-looking run of the user's workload, to exercise the answer (it must be able to say NOT). */
 function fakeManifestRun(o: { failedEgress?: number; failed?: number; killed?: boolean; hookFailed?: boolean } = {}): ScenarioRun {
   const sc = manifestScenarios(read('seed-port-20000.yaml'), 'seed.yaml', {}).scenarios[0]!;
-  const t0 = 1_000_000;
-  const old = new LabPod(1, 'lab-app-v1-1', 'x-p1', podIp(1), 1, t0);
-  old.readyAt = t0 + 500;
-  old.terminatingAt = t0 + 2000;
-  old.endpointRemovedAt = t0 + 8000;
-  old.appSigtermAt = t0 + 2100;
-  old.appExitAt = t0 + 10_100;
-  old.proxySigtermAt = o.hookFailed ? t0 + 2050 : t0 + 10_200;
-  old.proxyExitAt = o.hookFailed ? t0 + 7050 : t0 + 15_200;
-  if (o.killed) old.killedAt = t0 + 32_000;
-  old.goneAt = t0 + 16_000;
-  old.preStops.push(o.hookFailed ? { container: 'istio-proxy', ok: false, detail: 'FailedPreStopHook: /bin/sh is not in the proxy image' } : { container: 'istio-proxy', ok: true, detail: 'exit 0' });
-  for (let i = 0; i < 80; i++) old.egress.push({ t: t0 + 2100 + i * 100, ok: i < 80 - (o.failedEgress ?? 0), reason: i >= 80 - (o.failedEgress ?? 0) ? 'refused' : '', close: false });
-  const fresh = new LabPod(2, 'lab-app-v2-2', 'x-p2', podIp(2), 2, t0);
-  const fresh2 = new LabPod(3, 'lab-app-v2-3', 'x-p3', podIp(3), 2, t0);
-  const failed = o.failed ?? 0;
-  return {
-    scenario: sc,
-    startedAt: t0,
-    rolloutStartedAt: t0 + 1500,
-    rolloutDoneAt: t0 + 2000,
-    endedAt: t0 + 17_000,
-    terminated: [old],
-    created: [fresh, fresh2],
-    load: { kind: 'builtin', requests: 9000, failed, reasons: failed ? { refused: failed } : {} },
-    balancer: { requests: 9000, failed, reasons: {}, buckets: {}, failures: Array.from({ length: failed }, () => ({ t: t0 + 7500, reason: 'refused', pod: old.name })) },
-    bucketMs: 250,
-    propagationDelayMs: 6000,
-  };
+  return fakeTerminatedRun(sc, {
+    timeline: { appSigterm: 2100, appExit: 10_100, proxySigterm: o.hookFailed ? 2050 : 10_200, proxyExit: o.hookFailed ? 7050 : 15_200, ...(o.killed ? { killed: 32_000 } : {}) },
+    preStop: o.hookFailed ? { container: 'istio-proxy', ok: false, detail: 'FailedPreStopHook: /bin/sh is not in the proxy image' } : { container: 'istio-proxy', ok: true, detail: 'exit 0' },
+    failedEgress: o.failedEgress ?? 0,
+    failedEgressAt: 'last',
+    failed: o.failed ?? 0,
+    requests: 9000,
+    created: 2,
+  });
 }
 
 describe('the one-line answer and the rows', () => {

@@ -15,6 +15,7 @@ import { parseSiegeReport } from '../../src/lab/load.js';
 import { podIp, podIptablesRules } from '../../src/lab/netns.js';
 import { summarize, toHtml, toJson, toText } from '../../src/lab/report.js';
 import { DEFAULT_LAB_OPTIONS, type ScenarioRun } from '../../src/lab/run.js';
+import { fakeTerminatedRun } from '../helpers/lab-run.js';
 import { NATIVE_DRAIN_PRESTOP } from '../../src/istio/facts.js';
 import { baseManifest, buildScenario, LAB_APP_POLICY, netstatLoopScript, podSpecFromManifest, SCENARIO_NAMES } from '../../src/lab/scenarios.js';
 import { injectText } from '../../src/inject/inject.js';
@@ -212,36 +213,16 @@ describe('lab pieces that need no root', () => {
 
 /** A measured-looking run, built to exercise the verdicts (they must be able to say NO). */
 function fakeRun(name: 'meshdrain' | 'no-hold' | 'netstat-loop', o: { failedEgress?: number; failed?: number; killed?: boolean; proxyFirst?: boolean } = {}): ScenarioRun {
-  const sc = buildScenario(name, { graceSeconds: 20, sleepHoldSeconds: 10 });
-  const t0 = 1_000_000;
-  const mk = (n: number, v: number) => new LabPod(n, `lab-app-v${v}-${n}`, `x-p${n}`, podIp(n), v, t0);
-  const old = mk(1, 1);
-  old.readyAt = t0 + 500;
-  old.terminatingAt = t0 + 2000;
-  old.endpointRemovedAt = t0 + 8000;
-  old.appSigtermAt = t0 + 2000;
-  old.appExitAt = t0 + 10_000;
-  old.proxySigtermAt = o.proxyFirst ? t0 + 2000 : t0 + 10_100;
-  old.proxyExitAt = o.proxyFirst ? t0 + 7000 : t0 + 15_100;
-  if (o.killed) old.killedAt = t0 + 22_000;
-  old.goneAt = t0 + 16_000;
-  for (let i = 0; i < 80; i++) old.egress.push({ t: t0 + 2000 + i * 100, ok: i >= (o.failedEgress ?? 0), reason: i < (o.failedEgress ?? 0) ? 'refused' : '', close: false });
-  const fresh = mk(2, 2);
-  fresh.readyAt = t0 + 1900;
-  const failed = o.failed ?? 0;
-  return {
-    scenario: sc,
-    startedAt: t0,
-    rolloutStartedAt: t0 + 1500,
-    rolloutDoneAt: t0 + 2000,
-    endedAt: t0 + 17_000,
-    terminated: [old],
-    created: [fresh],
-    load: { kind: 'builtin', requests: 30_000, failed, reasons: failed ? { refused: failed } : {} },
-    balancer: { requests: 30_000, failed, reasons: {}, buckets: { [String(t0 / 250)]: [100, failed] }, failures: Array.from({ length: failed }, () => ({ t: t0 + 7500, reason: 'refused', pod: old.name })) },
-    bucketMs: 250,
-    propagationDelayMs: 6000,
-  };
+  return fakeTerminatedRun(buildScenario(name, { graceSeconds: 20, sleepHoldSeconds: 10 }), {
+    timeline: { appSigterm: 2000, appExit: 10_000, proxySigterm: o.proxyFirst ? 2000 : 10_100, proxyExit: o.proxyFirst ? 7000 : 15_100, ...(o.killed ? { killed: 22_000 } : {}) },
+    failedEgress: o.failedEgress ?? 0,
+    failedEgressAt: 'first',
+    failed: o.failed ?? 0,
+    requests: 30_000,
+    created: 1,
+    createdReadyAt: 1900,
+    bucket: true,
+  });
 }
 
 describe('lab verdicts and output formats', () => {
