@@ -1,5 +1,26 @@
 /** A minimal PNG reader for screenshots (8-bit RGB/RGBA, not interlaced): enough to look at pixel colours. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+
+/** Debian's chromium (or chromium-browser), if installed. */
+export const CHROMIUM = ['chromium', 'chromium-browser'].find((c) => spawnSync(c, ['--version'], { encoding: 'utf8' }).status === 0);
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars', '--force-device-scale-factor=1'];
+
+/** Run headless chromium with a throw-away profile; its stdout. */
+export function runChromium(args: string[]): string {
+  if (!CHROMIUM) throw new Error('chromium is not installed (Debian: apt-get install chromium)');
+  const profile = mkdtempSync(join(tmpdir(), 'meshdrain-chromium-'));
+  try {
+    const r = spawnSync(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, ...args], { encoding: 'utf8', timeout: 90_000 });
+    if (r.status !== 0) throw new Error(`chromium exited ${r.status}: ${r.stderr.split('\n').slice(-3).join(' / ')}`);
+    return r.stdout;
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
 
 export interface Image {
   width: number;
@@ -49,4 +70,40 @@ export function readPng(buf: Buffer): Image {
     height,
     hex: (x, y) => '#' + px.subarray(y * stride + x * bpp, y * stride + x * bpp + 3).toString('hex'),
   };
+}
+
+/**
+ * Coloured table cells in a screenshot, counted per colour: bands of pixel rows that cross cells (the
+ * cell colour shows on every line, between glyphs too). In a band, most lines are solid above and
+ * below the text: there each cell is one run of its colour at least `minWidth` px wide (the lab's
+ * matrix cells are ≥ 90 px; its legend's swatches 12 px). Count those, per colour.
+ */
+export function colouredCells(img: Image, cellColours: readonly string[], minWidth = 60): Record<string, number> {
+  const colours = new Set(cellColours);
+  const counts: Record<string, number> = {};
+  let band: string[] = [];
+  const close = () => {
+    const freq = new Map<string, number>();
+    for (const l of band) if (l) freq.set(l, (freq.get(l) ?? 0) + 1);
+    const solid = [...freq].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (solid) for (const c of solid.split(',')) counts[c] = (counts[c] ?? 0) + 1;
+    band = [];
+  };
+  for (let y = 0; y < img.height; y++) {
+    const runs: string[] = [];
+    let any = false;
+    let x = 0;
+    while (x < img.width) {
+      const c = img.hex(x, y);
+      let e = x;
+      while (e < img.width && img.hex(e, y) === c) e++;
+      if (colours.has(c)) any = true;
+      if (colours.has(c) && e - x >= minWidth) runs.push(c);
+      x = e;
+    }
+    if (any) band.push(runs.join(','));
+    else close();
+  }
+  close();
+  return counts;
 }

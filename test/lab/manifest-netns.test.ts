@@ -13,6 +13,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
 import { answerLine, type ScenarioSummary } from '../../src/lab/report.js';
 import { manifestScenarios, type Scenario } from '../../src/lab/scenarios.js';
+import { CELL_COLORS } from '../../src/lab/matrix.js';
+import { CHROMIUM, colouredCells, readPng, runChromium } from '../helpers/png.js';
 import { labRoot, requireLabRoot, runAndSummarize } from './fixture.js';
 
 const root = labRoot(['ip', 'iptables-restore', 'setpriv', 'unshare', 'chroot', 'netstat']);
@@ -94,6 +96,15 @@ describe.skipIf(!root.ok || !existsSync(BIN))('meshdrain lab --quick (the CLI, a
       expect(html.match(/<td class="cell"/g)).toHaveLength(2);
       expect(html).toContain('href="#meshdrain--http1--3s--serves-until-exit"');
       expect(html).toContain('<section id="meshdrain--http1--3s--serves-until-exit">');
+      if (CHROMIUM) {
+        // The real sweep's page in a real browser: the matrix (top of the page) shows one coloured
+        // cell per entry, meshdrain's green (nothing failed), no-hold's not.
+        const png = process.env.MESHDRAIN_KEEP_PNG ?? join(dir, 'quick.png');
+        runChromium([`--screenshot=${png}`, '--window-size=1300,420', `file://${report}`]);
+        const cells = colouredCells(readPng(readFileSync(png)), Object.values(CELL_COLORS));
+        expect(Object.values(cells).reduce((a, b) => a + b, 0), JSON.stringify(cells)).toBe(2);
+        expect(cells[CELL_COLORS.none], JSON.stringify(cells)).toBe(1);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

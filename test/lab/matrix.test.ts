@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CELL_COLORS, cellColor, matrixHtml, matrixText, type MatrixResult } from '../../src/lab/matrix.js';
 import { progressLine, QUICK_AXES, sweepEntries, type SweepAxes } from '../../src/lab/sweep.js';
-import { readPng } from '../helpers/png.js';
+import { CHROMIUM, colouredCells, readPng, runChromium } from '../helpers/png.js';
 
 const axes: SweepAxes = {
   scenarios: ['no-hold', 'netstat-loop', 'meshdrain'],
@@ -62,9 +61,8 @@ describe('sweep matrix', () => {
 
 // ------------------------------------------------------------ a real browser
 
-const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync(c, ['--version'], { encoding: 'utf8' }).status === 0);
+const chromium = CHROMIUM;
 const required = process.env.MESHDRAIN_REQUIRE_ROOT_TESTS === '1';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars', '--force-device-scale-factor=1'];
 
 describe.runIf(!chromium && required)('sweep matrix in Chromium (required)', () => {
   it('has chromium', () => {
@@ -75,11 +73,7 @@ describe.runIf(!chromium && required)('sweep matrix in Chromium (required)', () 
 describe.skipIf(!chromium)('sweep matrix in headless Chromium (skipped without chromium: apt-get install chromium)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshdrain-matrix-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (args: string[]) => {
-    const r = spawnSync(chromium!, [...FLAGS, `--user-data-dir=${mkdtempSync(join(dir, 'profile-'))}`, ...args], { encoding: 'utf8', timeout: 90_000 });
-    if (r.status !== 0) throw new Error(`chromium exited ${r.status}: ${r.stderr.split('\n').slice(-3).join(' / ')}`);
-    return r.stdout;
-  };
+  const run = runChromium;
   const r = results();
   const page = join(dir, 'matrix.html');
   writeFileSync(page, matrixHtml(r, { title: 'meshdrain lab sweep', subtitle: '3 replicas' }));
@@ -96,35 +90,7 @@ describe.skipIf(!chromium)('sweep matrix in headless Chromium (skipped without c
     run([`--screenshot=${png}`, '--window-size=1300,700', `file://${page}`]);
     const img = readPng(readFileSync(png));
     expect(img.width).toBe(1300);
-    const colours = new Set<string>(Object.values(CELL_COLORS));
-    // Bands of pixel rows that cross cells (the cell colour shows on every line, between glyphs too).
-    // In a band, most lines are solid above and below the text: there each cell is one run of its
-    // colour ≥ 60 px wide (cells are ≥ 90 px; the legend's swatches are 12 px). Count those, per colour.
-    const counts: Record<string, number> = {};
-    let band: string[] = [];
-    const close = () => {
-      const freq = new Map<string, number>();
-      for (const l of band) if (l) freq.set(l, (freq.get(l) ?? 0) + 1);
-      const solid = [...freq].sort((a, b) => b[1] - a[1])[0]?.[0];
-      if (solid) for (const c of solid.split(',')) counts[c] = (counts[c] ?? 0) + 1;
-      band = [];
-    };
-    for (let y = 0; y < img.height; y++) {
-      const runs: string[] = [];
-      let any = false;
-      let x = 0;
-      while (x < img.width) {
-        const c = img.hex(x, y);
-        let e = x;
-        while (e < img.width && img.hex(e, y) === c) e++;
-        if (colours.has(c)) any = true;
-        if (colours.has(c) && e - x >= 60) runs.push(c);
-        x = e;
-      }
-      if (any) band.push(runs.join(','));
-      else close();
-    }
-    close();
+    const counts = colouredCells(img, Object.values(CELL_COLORS));
     const want: Record<string, number> = {};
     for (const x of r) want[cellColor(x)] = (want[cellColor(x)] ?? 0) + 1;
     expect(counts).toEqual(want);
