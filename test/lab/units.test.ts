@@ -227,6 +227,18 @@ function fakeRun(name: 'meshdrain' | 'no-hold' | 'netstat-loop', o: { failedEgre
 
 describe('lab verdicts and output formats', () => {
   const o = { ...DEFAULT_LAB_OPTIONS, scenarios: [...SCENARIO_NAMES], replicas: 1 };
+  it("the client proxies' retries (ADR 077): in each row's JSON, in the text, and the policy in the header", () => {
+    const run = fakeRun('meshdrain');
+    run.balancer = { ...run.balancer, retries: { 'refused-stream': 7 }, retriedRequests: 6, recoveredRequests: 6 };
+    const s = summarize(run, o);
+    expect(s.clientRetries).toEqual({ policy: 'istio-default', retriedRequests: 6, recoveredRequests: 6, retries: { 'refused-stream': 7 } });
+    const text = toText([s], o);
+    expect(text).toContain("client proxies retry as Istio's default route does");
+    expect(text).toMatch(/^  meshdrain: 6 requests retried \(7 refused-stream\), 6 then succeeded$/m);
+    const none = { ...o, clientRetries: 'none' as const };
+    expect(toText([summarize(fakeRun('meshdrain'), none)], none)).toContain('no client retries (--client-retries none)');
+    expect((toJson([s], o) as { lab: { clientRetries: string } }).lab.clientRetries).toBe('istio-default');
+  });
   it('meshdrain is "as expected" only with zero failures of both kinds', () => {
     expect(summarize(fakeRun('meshdrain'), o).reproduced).toBe(true);
     expect(summarize(fakeRun('meshdrain', { failedEgress: 1 }), o).reproduced).toBe(false);
