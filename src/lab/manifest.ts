@@ -9,15 +9,15 @@ import type { Document } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
 import type { Loc } from '../lint/locate.js';
 import { ANNOTATIONS, AGENT_STATUS_PORT, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, ISTIO_PORTS, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER } from '../istio/facts.js';
-import { defaultOptions } from '../lint/options.js';
+import { defaultOptions, type LintOptions } from '../lint/options.js';
 import { emptyMesh } from '../lint/mesh.js';
-import { podView, type ContainerView, type PodView } from '../lint/pod.js';
+import { lintContext, podView, type ContainerView, type PodView } from '../lint/pod.js';
 import { getPath, isRecord, podTemplateSites, siteName, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import { formatDuration } from '../model/duration.js';
 import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, type RolloutShape } from './rollout.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
-import { podShutdownFacts } from '../plan/facts.js';
+import { podShutdownFacts, type ShutdownContext } from '../plan/facts.js';
 import type { NamespaceEvidence } from '../mesh/mode.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type HttpGetPreStop, type LabMode, type LabPodSpec, type LabPreStop, type ProxyVariant } from './pod-spec.js';
 
@@ -55,6 +55,16 @@ export interface ManifestLabPod {
   notes: string[];
 }
 
+/**
+ * What a manifest cannot tell, given once for the run (`--istio-version`, `--kube-version`,
+ * `--mesh-config`, parsed in cli/mode-context.ts as for inject and lint): as lint reads a pod, and as
+ * inject runs (`--compare-inject`).
+ */
+export interface LabModeContext {
+  lint: Pick<LintOptions, 'kubeVersion' | 'istioVersion' | 'istioVersionSource' | 'mesh'>;
+  inject: ShutdownContext;
+}
+
 export interface ManifestOptions {
   /** `--workload Kind/name`. */
   workload?: string;
@@ -63,6 +73,8 @@ export interface ManifestOptions {
   /** `--proxy-variant`; defaults from the pod as lint reads it. */
   proxyVariant?: ProxyVariant;
   maxReplicas?: number;
+  /** The run's mode context; default: none given (no versions, no mesh config). */
+  context?: LabModeContext;
 }
 
 /** Commands any shell offers (builtins and the coreutils a sleep-style hook uses): not the app image's own program. */
@@ -256,15 +268,6 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   const loaded = loadDocuments(text, file);
   const f = findWorkload(loaded, o.workload);
   const template = getPath(f.obj, f.site.templatePath.slice(f.site.templatePath.length - rel(f.site))) as PodTemplate;
-  const view = podView(loaded, f.doc, f.site, template, defaultOptions(emptyMesh()));
-  const notes: string[] = [];
-  const hooks: HookDecision[] = [];
-  const variant: ManifestLabPod['proxyVariant'] = o.proxyVariant
-    ? { value: o.proxyVariant, source: '--proxy-variant' }
-    : view.distroless
-      ? { value: 'distroless', source: `${view.distroless.source} (${where(view.distroless.at)})` }
-      : { value: 'default', source: 'no distroless marker on the pod' };
-  const opts = { ...o, proxyVariant: variant.value };
   // The data-plane mode is the lab's one decision of it (scenarios.ts labDataPlaneMode). A manifest
   // without its Namespace is taken as injected at the namespace (what lint assumes too), said in a note.
   const namespaces = new Map<string, NamespaceEvidence>();
@@ -274,11 +277,24 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
     const at = posOfPath(loaded, doc, ['metadata', 'name']);
     namespaces.set(name, { name, labels: (getPath(value, ['metadata', 'labels']) ?? {}) as Record<string, string>, where: `${file}:${at.line ?? 1}` });
   }
+  // The pod as lint reads it, with the run's versions and mesh settings (mesh-wide ProxyConfig,
+  // ENABLE_NATIVE_SIDECARS, the injector's policy and variant).
+  const lintOpts: LintOptions = { ...defaultOptions(emptyMesh()), ...o.context?.lint, namespaces };
+  const view = podView(loaded, f.doc, f.site, template, lintOpts);
+  const notes: string[] = [];
+  const hooks: HookDecision[] = [];
+  const variant: ManifestLabPod['proxyVariant'] = o.proxyVariant
+    ? { value: o.proxyVariant, source: '--proxy-variant' }
+    : view.distroless
+      ? { value: 'distroless', source: `${view.distroless.source} (${where(view.distroless.at)})` }
+      : { value: 'default', source: 'no distroless marker on the pod' };
+  const opts = { ...o, proxyVariant: variant.value };
   if (!namespaces.has(f.site.namespace ?? '')) notes.push(`the namespace is not in the manifest: judged as injected (as lint judges it)`);
-  // The mode is the shared derivation's (podShutdownFacts → classifyMode), with this input's Namespaces.
-  const facts = podShutdownFacts(f.site, template, null, { namespaces, assumeInjection: true });
+  // The mode is the shared derivation's (podShutdownFacts → classifyMode) with lint's context: this
+  // input's Namespaces and the run's versions and mesh settings.
+  const facts = podShutdownFacts(f.site, template, null, lintContext(lintOpts, view.proxyConfig));
   const dataPlane = labDataPlaneMode(facts);
-  if (dataPlane && facts.mode.mode === 'unknown') notes.push(`${facts.mode.reason}: the lab runs a classic sidecar (set sidecar.istio.io/nativeSidecar to choose)`);
+  if (dataPlane && facts.mode.mode === 'unknown') notes.push(`${facts.mode.reason}: the lab runs a classic sidecar (set sidecar.istio.io/nativeSidecar, or give --kube-version, --istio-version or --mesh-config, to decide)`);
   if (!dataPlane) {
     const what = facts.mode.mode === 'none' ? 'the pod is not meshed' : `the pod's data plane is ${facts.mode.mode}`;
     throw new InputError(`${siteName(f.site)}: ${what} (${facts.mode.reason}); the lab runs sidecar and ambient pods`, posOf(view.loc(['metadata'])));

@@ -324,7 +324,8 @@ function manifestScenario(name: string, title: string, text: string, pod: Manife
 export function manifestScenarios(text: string, file: string, o: ManifestOptions & { policy?: Policy; compareInject?: boolean }): ManifestRun {
   const { policy, compareInject, ...mo } = o;
   const asWritten = labPodFromManifest(text, file, mo);
-  const inj = injectText(text, file, policy ? { policy } : {});
+  // inject with the run's mode context (--istio-version, --kube-version, --mesh-config), as `meshdrain inject` takes it.
+  const inj = injectText(text, file, { ...mo.context?.inject, ...(policy ? { policy } : {}) });
   const [kind, name] = asWritten.workload.split('/');
   const mine = inj.changes.filter((c) => c.workload === asWritten.workload || c.workload.endsWith(`${kind}/${name}`) || c.workload === name);
   const scenarios = [manifestScenario(MANIFEST_SCENARIO, `${asWritten.workload} as written`, text, asWritten)];

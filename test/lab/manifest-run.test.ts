@@ -76,6 +76,19 @@ describe('--manifest: the rows the lab runs', () => {
     expect(inputError(() => labOptionsFrom({ ...flags, appMetricsPort: 'x' }, cwd))).toMatch(/--app-metrics-port/);
   });
 
+  it('--istio-version, --kube-version, --mesh-config: parsed as inject parses them, passed to both rows; they need --manifest', () => {
+    const f = { ...flags, manifest: 'fixtures/lab/manifests/plain.yaml', compareInject: true };
+    expect(labOptionsFrom(f, cwd).scenarioList?.map((s) => s.spec.mode)).toEqual(['classic', 'classic']);
+    const o = labOptionsFrom({ ...f, kubeVersion: '1.33', istioVersion: '1.27' }, cwd);
+    expect(o.scenarioList?.map((s) => s.spec.mode)).toEqual(['native', 'native']);
+    expect(inputError(() => labOptionsFrom({ ...f, kubeVersion: 'soon' }, cwd))).toMatch(/^--kube-version: expected a version like/);
+    expect(inputError(() => labOptionsFrom({ ...f, istioVersion: 'x' }, cwd))).toMatch(/^--istio-version/);
+    expect(inputError(() => labOptionsFrom({ ...f, meshConfig: ['nope.yaml'] }, cwd))).toMatch(/no such file/);
+    expect(inputError(() => labOptionsFrom({ ...f, meshConfig: ['-'] }, cwd))).toMatch(/^--mesh-config -: stdin is not read here/);
+    expect(inputError(() => labOptionsFrom({ ...flags, kubeVersion: '1.33' }, cwd))).toMatch(/^--kube-version needs --manifest/);
+    expect(inputError(() => labOptionsFrom({ ...flags, meshConfig: ['m.yaml'] }, cwd))).toMatch(/^--mesh-config needs --manifest/);
+  });
+
   it("the mode is the shared derivation's (podShutdownFacts → classifyMode) with the input's Namespaces as evidence", () => {
     const d = (mode: string) => ({ mode: { mode, reason: 'x', by: 'pod', injection: 'yes' } }) as never;
     expect(labDataPlaneMode(d('native'))).toBe('native');
@@ -103,6 +116,20 @@ describe.runIf(existsSync(BIN))('--manifest on the CLI: bad input is one line an
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/fixtures\/lab\/manifests\/app-program-hook\.yaml:\d+:\d+: db: preStop .*--app-prestop-time/);
+  });
+  it('a bad --kube-version, --istio-version or --mesh-config', () => {
+    const lab = (...a: string[]) => spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/plain.yaml', ...a], { cwd, encoding: 'utf8' });
+    for (const [args, re] of [
+      [['--kube-version', 'soon'], /--kube-version: expected a version like 1\.\d+, got "soon"/],
+      [['--istio-version', '1'], /--istio-version/],
+      [['--mesh-config', 'fixtures/lab/manifests/plain.yaml'], /plain\.yaml.*mesh/i],
+    ] as const) {
+      const r = lab(...args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(re);
+    }
+    expect(spawnSync(process.execPath, [BIN, 'lab', '--help'], { encoding: 'utf8' }).stdout).toMatch(/--istio-version <X\.Y>[\s\S]*--kube-version <X\.Y>|--kube-version <X\.Y>[\s\S]*--istio-version <X\.Y>/);
   });
   it('a kind the lab cannot roll', () => {
     const r = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/job.yaml'], { cwd, encoding: 'utf8' });

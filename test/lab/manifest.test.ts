@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { labPodFromManifest, reachesOutside } from '../../src/lab/manifest.js';
 import { rolloutWaves, scaleIntOrPercent, resolveFenceposts } from '../../src/lab/rollout.js';
-import { netstatLoopScript } from '../../src/lab/scenarios.js';
+import { manifestScenarios, MANIFEST_INJECTED_SCENARIO, netstatLoopScript } from '../../src/lab/scenarios.js';
+import { labModeContext, runModeContext, shutdownContextOf } from '../../src/cli/mode-context.js';
+import { injectText } from '../../src/inject/inject.js';
 import { expectInputError } from '../helpers/errors.js';
 
 const dir = new URL('../../fixtures/lab/manifests/', import.meta.url);
@@ -69,6 +71,68 @@ describe('the user workload from --manifest', () => {
     const m = labPodFromManifest(native, 'n.yaml');
     expect(m.dataPlane).toBe('native');
     expect(m.spec.proxyPreStop).toEqual({ exec: ['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain'] });
+  });
+});
+
+describe('--manifest with the run\'s mode context (--istio-version, --kube-version, --mesh-config: cli/mode-context.ts)', () => {
+  const plain = read('plain.yaml');
+  const ctx = (flags: { kubeVersion?: string; istioVersion?: string }, mesh: { file: string; text: string }[] = []) => labModeContext(flags, mesh);
+  const injector = (policy: 'enabled' | 'disabled') => {
+    const text = readFileSync(new URL('../../fixtures/lint/mesh/injector-configmap-real.yaml', import.meta.url), 'utf8');
+    expect(text).toContain('\n    policy: enabled\n');
+    return [{ file: 'injector.yaml', text: text.replace('\n    policy: enabled\n', `\n    policy: ${policy}\n`) }];
+  };
+
+  it('kubelet 1.33 and Istio 1.27 make an undecided pod native (ENABLE_NATIVE_SIDECARS=auto), as inject and lint decide it', () => {
+    const none = labPodFromManifest(plain, 'plain.yaml');
+    expect(none.dataPlane).toBe('classic');
+    expect(none.notes.join('\n')).toMatch(/--kube-version, --istio-version or --mesh-config/);
+    const m = labPodFromManifest(plain, 'plain.yaml', { context: ctx({ kubeVersion: '1.33', istioVersion: '1.27' }) });
+    expect(m.dataPlane).toBe('native');
+    expect(m.spec.mode).toBe('native');
+    expect(m.spec.proxyPreStop).toEqual({ exec: ['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain'] });
+    expect(m.notes.join('\n')).not.toMatch(/runs a classic sidecar/);
+    // Below Istio's native default, or with a kubelet older than 1.33: classic, decided.
+    expect(labPodFromManifest(plain, 'plain.yaml', { context: ctx({ kubeVersion: '1.33', istioVersion: '1.26' }) }).dataPlane).toBe('classic');
+    const old = labPodFromManifest(plain, 'plain.yaml', { context: ctx({ kubeVersion: '1.32', istioVersion: '1.27' }) });
+    expect(old.dataPlane).toBe('classic');
+    expect(old.notes.join('\n')).not.toMatch(/runs a classic sidecar/);
+  });
+
+  it("--mesh-config: an injector ConfigMap with policy disabled leaves a pod that does not ask unmeshed (exit 2, file:line:col); enabled keeps it", () => {
+    expectInputError(() => labPodFromManifest(plain, 'plain.yaml', { context: ctx({}, injector('disabled')) }), /^plain.yaml:11:7: Deployment\/web: the pod is not meshed \(.*policy is disabled.*\); the lab runs sidecar and ambient pods$/);
+    expect(labPodFromManifest(plain, 'plain.yaml', { context: ctx({}, injector('enabled')) }).dataPlane).toBe('classic');
+    const asks = plain.replace('labels: {app: web}\n    spec:', 'labels: {app: web, sidecar.istio.io/inject: "true"}\n    spec:');
+    expect(labPodFromManifest(asks, 'plain.yaml', { context: ctx({}, injector('disabled')) }).dataPlane).toBe('classic');
+  });
+
+  it("--mesh-config: an IstioOperator's mesh-wide drain and ENABLE_NATIVE_SIDECARS reach the pod the lab runs", () => {
+    const text = readFileSync(new URL('../../fixtures/lint/mesh/istio-operator-exit-on-zero.yaml', import.meta.url), 'utf8');
+    const none = labPodFromManifest(plain, 'plain.yaml', { context: ctx({ kubeVersion: '1.33', istioVersion: '1.27' }) });
+    expect(none.spec).toMatchObject({ mode: 'native', terminationDrainMs: 5000, exitOnZero: false });
+    const m = labPodFromManifest(plain, 'plain.yaml', { context: ctx({ kubeVersion: '1.33', istioVersion: '1.27' }, [{ file: 'iop.yaml', text }]) });
+    // pilot.env ENABLE_NATIVE_SIDECARS "false" wins over the versions; the drain is the mesh's.
+    expect(m.spec).toMatchObject({ mode: 'classic', terminationDrainMs: 15_000, exitOnZero: true, minimumDrainMs: 8000 });
+    expect(m.notes.join('\n')).not.toMatch(/runs a classic sidecar/);
+  });
+
+  it('--compare-inject runs inject with the same context: its output is what `inject --kube-version 1.33 --istio-version 1.27` writes', () => {
+    const flags = { kubeVersion: '1.33', istioVersion: '1.27' };
+    const run = manifestScenarios(plain, 'plain.yaml', { compareInject: true, context: ctx(flags) });
+    const injected = run.scenarios.find((s) => s.name === MANIFEST_INJECTED_SCENARIO)!;
+    const { versions, mesh } = runModeContext(flags, []);
+    const byInject = injectText(plain, 'plain.yaml', shutdownContextOf(versions, mesh)).output;
+    expect(injected.manifest).toBe(byInject);
+    // ...which the context changes (without it the pod's sidecar kind is unknown to inject).
+    expect(injectText(plain, 'plain.yaml').output).not.toBe(byInject);
+    expect(injected.manifestPod?.dataPlane).toBe('native');
+    expect(run.scenarios[0]!.manifestPod?.dataPlane).toBe('native');
+  });
+
+  it('bad values are one InputError naming the flag (the parser inject and lint use)', () => {
+    expectInputError(() => ctx({ kubeVersion: 'soon' }), /--kube-version: expected a version like/);
+    expectInputError(() => ctx({ istioVersion: '1' }), /--istio-version/);
+    expectInputError(() => ctx({}, [{ file: 'm.yaml', text: 'kind: Service\nmetadata: {name: x}\n' }]), /^m.yaml/);
   });
 });
 

@@ -14,9 +14,10 @@ import { formatDuration, parseDuration } from '../../model/duration.js';
 import { writeAtomic } from '../../io/files.js';
 import { loadPolicy } from '../../policy/load.js';
 import type { Ctx } from '../context.js';
+import { addModeContextOptions, labModeContext, readMeshFiles, readMeshInputs, type MeshInput, type ModeFlags } from '../mode-context.js';
 import { CATALOG } from './catalog.js';
 
-interface LabFlags {
+interface LabFlags extends ModeFlags {
   scenario?: string[];
   replicas: string;
   duration: string;
@@ -70,8 +71,8 @@ function applyLabApp(o: LabOptions, f: LabFlags): void {
   if (f.appMetricsPort === undefined && app.metricsPort !== undefined) o.appMetricsPort = app.metricsPort === 'none' ? null : app.metricsPort;
 }
 
-/** Flags → LabOptions; every bad value is one InputError naming the flag. */
-export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
+/** Flags → LabOptions; every bad value is one InputError naming the flag. meshInputs: the --mesh-config texts (default: read from cwd). */
+export function labOptionsFrom(f: LabFlags, cwd: string, meshInputs?: readonly MeshInput[]): LabOptions {
   const scenarios = (f.scenario?.length ? f.scenario : [...DEFAULT_SCENARIOS]).flatMap((s) => {
     if (s === 'all') return [...SCENARIO_NAMES];
     if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new InputError(`--scenario: unknown scenario ${JSON.stringify(s)} (one of ${SCENARIO_NAMES.join(', ')}, or all)`);
@@ -131,7 +132,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
     o.policy = loadPolicy(text, f.policy);
     applyLabApp(o, f);
   }
-  const manifestOnly = (['workload', 'proxyVariant', 'appPrestopTime', 'compareInject'] as const).filter((k) => f[k] !== undefined);
+  const manifestOnly = (['workload', 'proxyVariant', 'appPrestopTime', 'compareInject', 'istioVersion', 'kubeVersion', 'meshConfig'] as const).filter((k) => f[k] !== undefined);
   if (!f.manifest) {
     if (manifestOnly.length) throw new InputError(`--${manifestOnly[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} needs --manifest FILE`);
     return o;
@@ -144,6 +145,8 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
   } catch (e) {
     throw new InputError(`cannot read manifest: ${(e as Error).message}`, { file: f.manifest });
   }
+  // What a manifest cannot tell, once for the run, parsed as inject and lint parse it (cli/mode-context.ts).
+  const mode = labModeContext(f, meshInputs ?? readMeshFiles(f, cwd));
   const m = manifestScenarios(text, f.manifest, {
     ...(f.workload !== undefined ? { workload: f.workload } : {}),
     ...(f.proxyVariant !== undefined ? { proxyVariant: f.proxyVariant } : {}),
@@ -154,6 +157,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
         : {}),
     ...(o.policy ? { policy: o.policy } : {}),
     compareInject: f.compareInject === true,
+    context: mode,
   });
   const { scenarios: list, ...rest } = m;
   o.scenarios = [];
@@ -163,7 +167,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string): LabOptions {
 }
 
 export function registerLab(program: Command, ctx: Ctx): void {
-  program
+  const cmd = program
     .command('lab')
     .summary(CATALOG.lab.summary)
     .description('reproduce the Istio shutdown race on this machine (network namespaces, iptables, real processes) and compare hooks side by side')
@@ -197,7 +201,8 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--sweep', 'run the matrix: scenarios × protocols × propagation delays × app behaviours (default delays 1s, 3s, 6s, 12s; both app behaviours); one table, --report writes the HTML matrix')
     .option('--quick', `a reduced sweep for CI (${QUICK_AXES.scenarios.join(', ')} at ${QUICK_AXES.propagationDelaysSeconds.join(', ')}s, http1): still shows the race, in about 2 minutes`)
     .option('--json', 'print the results as JSON on stdout')
-    .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario')
+    .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario');
+  addModeContextOptions(cmd)
     .addHelpText(
       'after',
       `
@@ -211,17 +216,20 @@ Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (about 2 minutes);
 With --manifest it rolls your workload instead (replicas capped at 5) and prints one line first:
 exit 0 nothing failed, 1 a request or an outbound call failed or a pod was SIGKILLed (each with
 its phase and cause), 2 the manifest cannot be run as written (one line naming file:line:col).
+--istio-version, --kube-version and --mesh-config decide its data-plane mode (classic, native,
+ambient, not meshed) as they do for inject and lint; --compare-inject runs inject with them.
 
 Examples:
   sudo npx meshdrain lab                                  # the built-in comparison (~2 minutes)
   sudo npx meshdrain lab --manifest deploy.yaml --compare-inject
+  sudo npx meshdrain lab --manifest deploy.yaml --compare-inject --kube-version 1.33 --istio-version 1.27
   sudo npx meshdrain lab --manifest app.yaml --workload Deployment/web --proxy-variant distroless --app-prestop-time 10s
   sudo npx meshdrain lab --scenario all --app-closes-port --propagation-delay 3s
   sudo npx meshdrain lab --scenario no-hold --scenario meshdrain --report lab.html
   sudo npx meshdrain lab --load siege --propagation-delay 8s --json > lab.json`,
     )
     .action(async (flags: LabFlags) => {
-      const o = labOptionsFrom(flags, ctx.io.cwd);
+      const o = labOptionsFrom(flags, ctx.io.cwd, flags.manifest ? await readMeshInputs(flags, ctx.io) : undefined);
       let reportPath: string | undefined;
       if (flags.report) {
         reportPath = resolve(ctx.io.cwd, flags.report);
