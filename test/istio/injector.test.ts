@@ -385,6 +385,44 @@ describe('injector-patch: bad input → one line, exit 2, nothing written', () =
 });
 
 describe('CLI', () => {
+  it("-c POLICY: native pods that ask get the drain inject writes under that policy (app.delay 10s → sleep 9; proxy.nativeDrain: istio → Istio's), as istio template -c", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshdrain-patch-native-'));
+    try {
+      const file = join(dir, 'policy.yaml');
+      const src = read(INJECTOR.modern);
+      // The native drain line of the patched sidecar template, as the string the pod gets.
+      const drainOf = (out: string): string[] => {
+        const cm = parseYaml(out) as { data: { config: string } };
+        const tmpl = (parseYaml(cm.data.config) as { templates: { sidecar: string } }).templates.sidecar;
+        return tmpl.split('\n').filter((l) => l.includes('meshdrain native drain')).map((l) => parseYaml(l.trim().replace(/^- /, '')) as string);
+      };
+      expect(drainOf((await runCli(['istio', 'injector-patch', '-'], src)).stdout)[0]).toContain('sleep 4\nexec pilot-agent request --debug-port=15020 POST drain');
+      writeFileSync(file, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 10s}\n');
+      const r = await runCli(['istio', 'injector-patch', '-c', file, '-'], src);
+      expect(r.code).toBe(0);
+      const drains = drainOf(r.stdout);
+      expect(drains).toHaveLength(1);
+      expect(drains[0]).toContain('sleep 9\nexec pilot-agent request --debug-port=15020 POST drain');
+      // The very script inject writes for a native pod under that policy.
+      const inj = await runCli(['inject', '-c', file, '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: {sidecar.istio.io/nativeSidecar: "true"}, labels: {sidecar.istio.io/inject: "true"}}\nspec:\n  containers: [{name: app, image: a}]\n');
+      const o = JSON.parse(parseYaml(inj.stdout).metadata.annotations['proxy.istio.io/overrides']);
+      expect(drains[0]).toBe(o.initContainers[0].lifecycle.preStop.exec.command[2]);
+      // proxy.nativeDrain: istio keeps Istio's immediate drain: no meshdrain native branch.
+      writeFileSync(file, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {nativeDrain: istio}\n');
+      const kept = await runCli(['istio', 'injector-patch', '-c', file, '-'], src);
+      expect(kept.code).toBe(0);
+      expect(drainOf(kept.stdout)).toEqual([]);
+      // global mode has no native branch: -c there is a usage error, one line.
+      const g = await runCli(['istio', 'injector-patch', '--mode', 'global', '-c', file, '-'], src);
+      expect(g.code).toBe(2);
+      expect(g.stdout).toBe('');
+      expect(g.stderr.trim().split('\n')).toHaveLength(1);
+      expect(g.stderr).toMatch(/-c\/--config .*--mode global/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints the whole patched ConfigMap on stdout and the Helm warning on stderr', async () => {
     const src = read(INJECTOR.modern);
     const r = await runCli(['istio', 'injector-patch', '-'], src);

@@ -29,6 +29,7 @@ interface HoldFlags {
 
 interface PatchFlags extends HoldFlags {
   mode: InjectorMode;
+  config?: string;
   annotation?: string;
   waitForAnnotation?: string;
   allow?: string[];
@@ -139,10 +140,15 @@ export function registerIstio(program: Command, ctx: Ctx): void {
     .option('--annotation <name>', 'the raw-command annotation the template accepts', ANNOTATIONS.legacyPreStop)
     .option('--wait-for-annotation <name>', 'the wait-strategy annotation the template accepts', 'meshdrain.dev/wait-for')
     .option('--allow <strategies>', 'add a catalog entry for the wait-strategy annotation (repeatable; "a;b" = hold while any)', collect)
+    .option('-c, --config <policy>', "annotation mode: native pods that ask get the drain `meshdrain inject -c POLICY` writes under that policy (app.delay; proxy.nativeDrain: istio keeps Istio's), as `istio template -c` (default: the default policy's)")
     .addHelpText('after', PATCH_HELP)
     .action(async (file: string | undefined, flags: PatchFlags) => {
+      if (flags.config !== undefined && flags.mode !== 'annotation') throw new UsageError('-c/--config sets the native drain of the annotation branch; --mode global writes global.proxy.lifecycle for every pod and has none');
+      // The native drain from the policy, as the custom template and inject take it (one derivation, plan/facts.ts).
+      const nativeDrain = flags.config ? templateNativeDrain((await import('../../policy/load.js')).loadPolicy(readText(flags.config, ctx.io.cwd), flags.config)) : undefined;
       const { text, name } = await readInput(ctx, file);
       const result = patchInjectorConfigMap(text, name, {
+        ...(nativeDrain !== undefined ? { nativeDrain } : {}),
         mode: flags.mode,
         hold: holdOf(flags),
         commandAnnotation: flags.annotation,
