@@ -5,7 +5,6 @@
  * (With --app-closes-port that one-port app shows issue 12's failure: inject's app-listeners hold ends
  * at SIGTERM and the app's later outbound calls fail — measured in ADR 073, not asserted here.)
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { LabNet } from '../../src/lab/netns.js';
 import { answerLine, type ScenarioSummary } from '../../src/lab/report.js';
 import { manifestScenarios, type Scenario } from '../../src/lab/scenarios.js';
 import { CELL_COLORS } from '../../src/lab/matrix.js';
+import { runAsync } from '../helpers/cli.js';
 import { CHROMIUM, colouredCells, readPng, runChromium } from '../helpers/png.js';
 import { labRoot, requireLabRoot, runAndSummarize } from './fixture.js';
 
@@ -80,11 +80,11 @@ describe.skipIf(!root.ok)('meshdrain lab --manifest on real namespaces', () => {
 const BIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
 describe.skipIf(!root.ok || !existsSync(BIN))('meshdrain lab --quick (the CLI, a reduced sweep for CI)', () => {
-  it('shows the race in one table and an HTML matrix with one linked cell per entry, exit 0', () => {
+  it('shows the race in one table and an HTML matrix with one linked cell per entry, exit 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshdrain-quick-'));
     try {
       const report = join(dir, 'quick.html');
-      const r = spawnSync(process.execPath, [BIN, 'lab', '--quick', '--report', report], { encoding: 'utf8', timeout: 400_000 });
+      const r = await runAsync(process.execPath, [BIN, 'lab', '--quick', '--report', report], { timeoutMs: 400_000 });
       expect(r.status, r.stderr.slice(-2000)).toBe(0);
       expect(r.stdout).toMatch(/^scenario +protocol +delay +app +failed\/requests +failed\/outbound/m);
       const noHold = /^no-hold +http1 +3s +serves-until-exit +(\d+)\/\d+ +(\d+)\/\d+/m.exec(r.stdout);

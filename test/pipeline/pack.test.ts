@@ -10,23 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, runAsync } from '../helpers/cli.js';
 
 let dir: string;
 let app: string;
 let files: string[];
-const npm = (args: string[], cwd: string) => spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+const npm = (args: string[], cwd: string) => runAsync('npm', args, { cwd, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshdrain-pack-'));
   // dist/ is built by npm test's pretest; --ignore-scripts packs exactly that.
-  const packed = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
+  const packed = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
   if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
   const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string; mode: number }[] }[];
   files = info[0]!.files.map((f) => f.path);
   app = join(dir, 'app');
   mkdirSync(app);
-  const installed = npm(['install', '--prefer-offline', '--no-package-lock', join(dir, info[0]!.filename)], app);
+  const installed = await npm(['install', '--prefer-offline', '--no-package-lock', join(dir, info[0]!.filename)], app);
   if (installed.status !== 0) throw new Error(`npm install of the tarball failed: ${installed.stderr}`);
 }, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
