@@ -144,7 +144,13 @@ md_connections() {
  * (ADR 014). Keep-alive clients get Connection: close / GOAWAY and reconnect through their current
  * endpoint view; pilot-agent then exits at once on SIGTERM instead of waiting terminationDrainDuration.
  */
-const DRAIN_AT_START = `  if command -v ${NATIVE_DRAIN_PRESTOP[0]} >/dev/null 2>&1; then
+/**
+ * The drain at start (ADR 016), run right after the hold's first look at the app (meshdrain_wait): the
+ * first poll decides what the app still has (a port it closes a moment later must be seen, or the
+ * strategy holds until the timeout: ADR 011), so no request to pilot-agent may delay it (ADR 018).
+ */
+const DRAIN_AT_START = `md_drain_start() {
+  if command -v ${NATIVE_DRAIN_PRESTOP[0]} >/dev/null 2>&1; then
     if ${NATIVE_DRAIN_PRESTOP.join(' ')} >/dev/null 2>&1; then
       md_log "asked pilot-agent to drain inbound: keep-alive clients are told to go; it exits at SIGTERM without its drain wait"
     else
@@ -153,6 +159,7 @@ const DRAIN_AT_START = `  if command -v ${NATIVE_DRAIN_PRESTOP[0]} >/dev/null 2>
   else
     md_log "no ${NATIVE_DRAIN_PRESTOP[0]} on PATH: cannot drain at start; Istio's drain runs after the hold"
   fi
+}
 `;
 
 /**
@@ -255,17 +262,20 @@ meshdrain_init() {
   ${SH_CLOCK_INIT}
 ${setups.map((x) => `  ${x}\n`).join('')}  md_what=${shQuote(names.join(', '))}
   md_log "start: holding istio-proxy while: $md_what; timeout ${formatDuration(hold.timeoutMs)}, interval ${formatDuration(hold.intervalMs)}${linger ? `, release after ${formatDuration(linger)} with nothing held` : ''}; log to \${md_out:-stderr}"
-${hold.drainAtStart ? DRAIN_AT_START : ''}${httpInit}  ${pauseInit(hold.intervalMs)}
+${httpInit}  ${pauseInit(hold.intervalMs)}
 }
+${hold.drainAtStart ? DRAIN_AT_START : ''}
 # meshdrain_wait: the whole hold. Always returns 0; the log says why it ended.
 meshdrain_wait() {
   meshdrain_init
   while :; do
     md_now
-    if meshdrain_poll; then
+${hold.drainAtStart ? '    md_first1=$md_first\n' : ''}    if meshdrain_poll; then
       md_free=
     else
       [ -n "$md_free" ] || md_free=$md_ms
+    fi
+${hold.drainAtStart ? '    [ -z "$md_first1" ] || md_drain_start\n' : ''}    if [ -n "$md_free" ]; then
       if [ "$((md_ms - md_free))" -ge ${linger} ]; then
         md_log "end: nothing holds the proxy any more${linger ? ` (for ${formatDuration(linger)})` : ''}; releasing after $(((md_ms - md_t0) / 1000)).$(((md_ms - md_t0) % 1000 / 100))s"
         return 0
