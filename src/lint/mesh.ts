@@ -263,9 +263,13 @@ export function readMeshConfigs(inputs: readonly { file: string; text: string }[
  * Returns the argv, 'opaque' when the template has a preStop we cannot read, or null when it has none.
  */
 export function templatePreStop(text: string): string[] | 'opaque' | null {
-  const at = text.search(/\bpreStop:/);
+  // meshdrain's own template puts the native-sidecar branch first ({{- if <native> }} native drain
+  // {{- else }} hold {{- end }}, istio/template.ts); the hold is the classic branch's preStop.
+  const native = /\{\{-? if [^}\n]*ativeSidecar[^}\n]*\}\}[\s\S]*?\n[ \t]*\{\{-? else \}\}/.exec(text);
+  const classic = native ? text.slice(native.index + native[0].length) : text;
+  const at = classic.search(/\bpreStop:/);
   if (at < 0) return null;
-  const rest = text.slice(at).split('\n');
+  const rest = classic.slice(at).split('\n');
   const cmdLine = rest.findIndex((l) => /^\s*command:/.test(l));
   if (cmdLine < 0 || cmdLine > 4) return 'opaque';
   const item = (raw: string): string | undefined => {
