@@ -12,6 +12,7 @@ import { INBOUND_CAPTURE_PORT, ISTIO_PORTS } from '../istio/facts.js';
 import { formatDuration } from '../model/duration.js';
 import type { AppWaitSpec, ShellSource } from '../plan/types.js';
 import { embedded, shellExecCommand } from './hold.js';
+import { shQuote } from './quote.js';
 import { hexPort, SH_LISTEN_PORTS, SH_LOOPBACK, SH_ROWS, TIME_WAIT_TICK_MS, TIME_WAIT_TICKS } from './proc-tcp.js';
 import { pauseInit, renderClock, SH_CLOCK_INIT, SH_PAUSE } from './sh-log.js';
 
@@ -104,4 +105,9 @@ meshdrain_app_wait
 /** The app container's preStop exec.command for the wait, with its image's shell or a brought-in one. */
 export function appWaitExecCommand(w: AppWaitSpec, shell: ShellSource = { kind: 'image' }): string[] {
   return shellExecCommand(embedded(renderAppWaitScript(w)), shell);
+}
+
+/** The embedded wait, then `exec` of a command once it has ended (the native drain after the app's wait). */
+export function appWaitScriptThen(w: AppWaitSpec, then: readonly string[]): string {
+  return `${embedded(renderAppWaitScript(w))}exec ${then.map(shQuote).join(' ')}\n`;
 }

@@ -348,14 +348,6 @@ export function nativeDrainExecCommand(sleepSeconds: number, drain: readonly str
 }
 
 /**
- * meshdrain's native drain for a drain decision (plan/facts.ts nativeDrain): the one rendering inject,
- * the custom template and the injector patch share. A shell only when it sleeps first.
- */
-export function nativeDrainCommand(drain: { delaySeconds: number }, shell: ShellSource = { kind: 'image' }): string[] {
-  return nativeDrainExecCommand(drain.delaySeconds, NATIVE_DRAIN_PRESTOP, drain.delaySeconds > 0 ? shell : { kind: 'image' });
-}
-
-/**
  * The script as it is embedded in a manifest: the explanatory comment lines are left to
  * `meshdrain hook` (a fifth of the text, repeated in every workload); the header lines stay. The
  * generator writes comments only as whole lines outside any quoted string, so this is line-exact.

@@ -18,7 +18,7 @@ import type { HoldSpec, ShellSource } from '../plan/types.js';
 import { loadDocuments, nodeAt, posAt } from '../yaml/load.js';
 import { ANNOTATIONS } from './facts.js';
 import { buildCatalog, holdCommand } from './holds.js';
-import { nativeDrainCommand } from '../hooks/hold.js';
+import { nativeDrainCommand } from '../hooks/native-drain.js';
 import { templateNativeDrain } from '../plan/facts.js';
 import { patchTemplateText, stripMeshdrainBlock, templateReadsGlobalLifecycle } from './injector-branch.js';
 import { findInjectors, posInScalar, stringNode, templateNode } from './injector-find.js';

@@ -8,9 +8,11 @@
 import { isMap, isScalar, parseDocument, type Scalar } from 'yaml';
 import { InputError } from '../errors.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
+import type { PodShutdownFacts } from '../plan/facts.js';
 import { ANNOTATIONS, ISTIO_TEMPLATES, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER, PROXY_UID } from './facts.js';
 import { goTemplateLiteral } from './gotemplate.js';
-import { checkImageRef, nativeDrainCommand, shellInitCommand } from '../hooks/hold.js';
+import { checkImageRef, shellInitCommand } from '../hooks/hold.js';
+import { nativeDrainCommand } from '../hooks/native-drain.js';
 import { templateNativeDrain } from '../plan/facts.js';
 import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_MOUNT_PATH, SHELL_VOLUME } from '../constants.js';
 import { holdCommand } from './holds.js';
@@ -42,7 +44,7 @@ export interface InjectionTemplateOptions {
    * drain`, the one inject writes (plan/facts.ts templateNativeDrain, from the policy). null: Istio's
    * own drain stays (policy proxy.nativeDrain: istio). Default: the default policy's.
    */
-  nativeDrain?: { delaySeconds: number } | null;
+  nativeDrain?: PodShutdownFacts['nativeDrain'];
 }
 
 /** The ShellSource a template's hold runs with. */

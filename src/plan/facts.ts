@@ -268,7 +268,7 @@ export interface PodShutdownFacts {
    * For a native sidecar: seconds after termination starts when meshdrain's drain replaces Istio's
    * immediate one (ADR 062); null = Istio's drain stays (policy nativeDrain: istio, no app delay, a Job, the user's own).
    */
-  nativeDrain: { delaySeconds: number } | null;
+  nativeDrain: { delaySeconds: number; wait?: AppWaitSpec } | null;
   /** A preStop the user gave istio-proxy: kept (meshdrain writes none) or replaced (policy replaceUserPreStop). */
   userProxyPreStop?: 'kept' | 'replaced';
   /** meshdrain leaves this pod template as written, and why (gateways, istiod-managed Deployments). */
@@ -467,7 +467,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   let nativeDrain: PodShutdownFacts['nativeDrain'] = null;
   const appDelayWhole = Math.ceil(appDelaySeconds);
   if (policy && sidecars.native && !site.isJobLike && !userKept && s.proxy?.nativeDrain !== 'istio' && appDelayWhole > 0) {
-    nativeDrain = { delaySeconds: Math.max(0, appDelayWhole - NATIVE_DRAIN_LEAD_SECONDS) };
+    nativeDrain = { delaySeconds: Math.max(0, appDelayWhole - NATIVE_DRAIN_LEAD_SECONDS), ...(appDelay?.kind === 'wait' && appDelayIsBound ? { wait: appDelay.wait } : {}) };
   }
   let leave: string | undefined;
   if (policy && mode.mode === 'gateway') {

@@ -6,7 +6,7 @@ import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { podShutdownFacts, sidecarsFor, templateNativeDrain, type ShutdownContext } from './facts.js';
 import type { ProxyConfigPlan, ShellSource, ShutdownPlan } from './types.js';
 import { DEFAULT_SHELL_IMAGE, SHELL_MOUNT_PATH } from '../constants.js';
-import { nativeDrainCommand } from '../hooks/hold.js';
+import { nativeDrainCommand } from '../hooks/native-drain.js';
 import { templateNativeDrainCommand } from '../istio/template.js';
 
 export { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, SHELL_MOUNT_PATH } from '../constants.js';

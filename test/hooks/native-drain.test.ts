@@ -3,7 +3,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { appWaitExecCommand } from '../../src/hooks/app-wait.js';
 import { nativeDrainExecCommand } from '../../src/hooks/hold.js';
+import { nativeDrainCommand } from '../../src/hooks/native-drain.js';
+import { templateNativeDrain } from '../../src/plan/facts.js';
+import { loadPolicy } from '../../src/policy/load.js';
 import { NATIVE_DRAIN_PRESTOP } from '../../src/istio/facts.js';
 import { shellcheck } from '../istio/helpers.js';
 import { needTools } from '../helpers/tools.js';
@@ -47,5 +51,31 @@ describe('the native-mode drain preStop', () => {
 
   it('refuses a delay that is not whole seconds', () => {
     expect(() => nativeDrainExecCommand(1.5, NATIVE_DRAIN_PRESTOP)).toThrow(/whole seconds/);
+  });
+
+  it("after an observed app wait (app.shell) it waits for the same event, then drains — not a sleep of the wait's 30 s bound", () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {shell: true}\n', 'p.yaml');
+    const drain = templateNativeDrain(policy)!;
+    expect(drain.wait).toBeDefined();
+    const script = nativeDrainCommand(drain)[2]!;
+    // The app container's own wait, re-rendered, then the drain: one decision, two containers.
+    const appWait = appWaitExecCommand(drain.wait!)[2]!;
+    expect(script.startsWith(appWait)).toBe(true);
+    expect(script.slice(appWait.length)).toBe('exec pilot-agent request --debug-port=15020 POST drain\n');
+    expect(script).not.toMatch(/\nsleep \d/);
+    expect(shellcheck(script, ['-S', 'style']).out).toBe('');
+    expect(templateNativeDrain(null)!.wait).toBeUndefined();
+  });
+
+  it('runs under dash: the wait ends (quiet window or bound), then pilot-agent request … POST drain', () => {
+    const log = join(dir, 'wait.log');
+    const fake = join(dir, 'pilot-agent');
+    writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\n`);
+    chmodSync(fake, 0o755);
+    const script = nativeDrainCommand({ delaySeconds: 1, wait: { intervalMs: 100, quietMs: 200, maxMs: 3000 } })[2]!;
+    const r = spawnSync('dash', ['-c', script], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/meshdrain-app-delay.*end: /);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['request', '--debug-port=15020', 'POST', 'drain']);
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { nativeDrainCommand } from '../../src/hooks/hold.js';
+import { nativeDrainCommand } from '../../src/hooks/native-drain.js';
 import { NATIVE_DRAIN_PRESTOP } from '../../src/istio/facts.js';
 import { templateNativeDrain } from '../../src/plan/facts.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
