@@ -1,6 +1,7 @@
 import { ANNOTATIONS } from '../../istio/facts.js';
 import { parseProxyConfigAnnotation } from '../../istio/proxy-config.js';
 import type { Rule } from '../types.js';
+import { examplePod } from './examples.js';
 import { origin } from './common.js';
 
 const IOP = (extra: string) => `apiVersion: install.istio.io/v1alpha1
@@ -11,17 +12,7 @@ spec:
     global:
       proxy:
 ${extra}---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    sidecar.istio.io/nativeSidecar: "true"
-spec:
-  containers:
-  - name: web
-    image: web:1
-`;
+${examplePod({ annotations: ['sidecar.istio.io/nativeSidecar: "true"'] })}`;
 
 export const globalLifecycleOverrides: Rule = {
   id: 'global-lifecycle-overrides',

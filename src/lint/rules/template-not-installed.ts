@@ -1,5 +1,6 @@
 import { ANNOTATIONS, ISTIO_TEMPLATES } from '../../istio/facts.js';
 import type { Rule } from '../types.js';
+import { examplePod } from './examples.js';
 
 const CM = (templates: string) => `apiVersion: v1
 kind: ConfigMap
@@ -9,17 +10,7 @@ data:
     policy: enabled
     templates:
 ${templates}---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    inject.istio.io/templates: "sidecar,meshdrain"
-spec:
-  containers:
-  - name: web
-    image: web:1
-`;
+${examplePod({ annotations: ['inject.istio.io/templates: "sidecar,meshdrain"'] })}`;
 
 export const templateNotInstalled: Rule = {
   id: 'template-not-installed',
