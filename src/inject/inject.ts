@@ -9,9 +9,9 @@ import { planFor, type PlanOptions } from '../plan/plan.js';
 import type { ShutdownPlan } from '../plan/types.js';
 import type { DataPlaneMode } from '../model/data-plane.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
-import { loadDocuments, manifestCount, pathCrossesAlias, posOfPath } from '../yaml/load.js';
-import { namespacesIn } from '../mesh/namespaces.js';
-import { applyEdits, detectIndentSeq, diffValues, type Path, type SetOp } from '../yaml/splice.js';
+import { holdsSomething, pathCrossesAlias, posOfPath, streamOf } from '../yaml/load.js';
+import { scanNamespaces } from '../mesh/namespaces.js';
+import { applySplices, detectIndentSeq, diffValues, planSplices, type Path, type SetOp, type Splice } from '../yaml/splice.js';
 
 export interface InjectOptions extends PlanOptions {
   policy?: Policy;
@@ -90,14 +90,19 @@ const reachesIntoAlias = (doc: Document, path: Path): boolean => pathCrossesAlia
 /** Inject the shutdown plan into every pod template of a file. Throws InputError on bad input. */
 export function injectText(text: string, file: string, opts: InjectOptions = {}): InjectResult {
   const policy = opts.policy ?? DEFAULT_POLICY;
-  const loaded = loadDocuments(text, file);
   // Namespace objects are evidence of injection and ambient (ADR 060): the run's (the CLI scans every
   // input), else this file's own.
-  const namespaces = opts.namespaces ?? new Map(namespacesIn(loaded).map((n) => [n.name, n]));
-  const res: InjectResult = { file, output: text, changed: false, documents: manifestCount(loaded), changes: [], notes: [], verbose: [], modes: [] };
-  const edits: { doc: Document; ops: SetOp[] }[] = [];
+  const namespaces = opts.namespaces ?? scanNamespaces([{ file, text }]);
+  const res: InjectResult = { file, output: text, changed: false, documents: 0, changes: [], notes: [], verbose: [], modes: [] };
+  // Each document's edits become text splices as soon as it is parsed, and its syntax tree is let go:
+  // a long stream (Helm output, 1,000 Deployments) never holds every tree at once.
+  const loaded = streamOf(text, file);
+  const spliceOpts = { indentSeq: detectIndentSeq(text), json: loaded.format === 'json' };
+  const splices: Splice[] = [];
+  let order = 0;
 
   for (const { doc, value } of loaded.docs) {
+    if (holdsSomething({ doc, value })) res.documents++;
     const sites = podTemplateSites(value);
     if (sites.length === 0 && isRecord(value)) {
       const meta = isRecord(value.metadata) ? value.metadata : {};
@@ -136,13 +141,16 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       }
       ops.push(...siteOps);
     }
-    if (ops.length) edits.push({ doc, ops });
+    if (ops.length) {
+      splices.push(...planSplices(text, doc, loaded.lines, ops, spliceOpts, order));
+      order += ops.length;
+    }
   }
 
-  if (edits.length === 0) return res;
+  if (order === 0) return res;
   res.changed = true;
   // JSON is flow YAML: the same splices keep its layout and every number as written.
-  res.output = applyEdits(text, edits, loaded.lines, { indentSeq: detectIndentSeq(text), json: loaded.format === 'json' });
+  res.output = applySplices(text, splices);
   return res;
 }
 

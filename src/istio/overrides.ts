@@ -6,6 +6,7 @@
  */
 import { InputError, type SourcePos } from '../errors.js';
 import { isRecord, type Container, type PodTemplate } from '../model/workload.js';
+import { valueKey } from '../model/value-key.js';
 import { AUTO_IMAGE, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from './facts.js';
 
 export interface ProxyOverrides {
@@ -49,6 +50,19 @@ export function proxyOverride(o: ProxyOverrides, kind: 'classic' | 'native'): Co
  * the annotation text. Compact JSON, keys in a fixed order, so a second run writes the same bytes.
  */
 export function withProxyOverrides(existing: string | undefined, entries: { classic?: Container; native?: Container }, where?: SourcePos): string {
+  // The same hold on a thousand pods: the ~10 KB JSON is written once (bad input throws before it is kept).
+  const key = valueKey([existing ?? null, entries]);
+  const hit = written.get(key);
+  if (hit !== undefined) return hit;
+  const out = writeProxyOverrides(existing, entries, where);
+  if (written.size >= 1000) written.clear();
+  written.set(key, out);
+  return out;
+}
+
+const written = new Map<string, string>();
+
+function writeProxyOverrides(existing: string | undefined, entries: { classic?: Container; native?: Container }, where?: SourcePos): string {
   const o = parseOverrides(existing, where);
   const put = (list: Container[] | undefined, c: Container): Container[] => {
     const out = [...(list ?? [])];

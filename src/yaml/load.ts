@@ -1,4 +1,4 @@
-import { Document, LineCounter, parseAllDocuments, parseDocument, isAlias, isCollection, isMap, isScalar, isSeq, visit, type Alias, type Node } from 'yaml';
+import { Composer, Document, LineCounter, Parser, parseDocument, isAlias, isCollection, isMap, isScalar, isSeq, visit, type Alias, type Node } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
 
 /** Largest input meshdrain reads; bigger files are refused with a clear error, not an OOM. */
@@ -55,38 +55,65 @@ export function checkText(text: string, file: string, bytes = Buffer.byteLength(
   }
 }
 
+/** Where positions in a file are read from: its name and its line starts. */
+export type Positions = Pick<LoadedFile, 'file' | 'lines'>;
+
+const PARSE_OPTIONS = { merge: true, prettyErrors: false, uniqueKeys: true } as const;
+
+const formatOf = (text: string): LoadedFile['format'] => {
+  const trimmed = text.trimStart();
+  return trimmed.startsWith('{') || trimmed.startsWith('[') ? 'json' : 'yaml';
+};
+
 /**
- * Parse a manifest file (multi-document YAML, or JSON) keeping comments and source ranges.
+ * The documents of a manifest file (multi-document YAML, or JSON) one at a time, in order, keeping
+ * comments and source ranges; `lines` fills as the parser goes (a document's own offsets are counted
+ * by the time it is yielded). A caller that keeps no document lets each be collected: a 1,000-document
+ * file never holds 1,000 syntax trees (docs/adr/081-bundled-build.md, throughput). Throws InputError
+ * naming file:line:col on the first syntax error or alias bomb, at the document that has it.
+ */
+export function* eachDocument(text: string, file: string, lines: LineCounter): Generator<LoadedDoc> {
+  checkText(text, file);
+  // What parseAllDocuments does, as a stream (yaml's own Parser → Composer pipeline).
+  const composer = new Composer(PARSE_OPTIONS);
+  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) yield checked(doc as Document.Parsed, file, lines);
+}
+
+function checked(doc: Document.Parsed, file: string, lines: LineCounter): LoadedDoc {
+  const err = doc.errors[0];
+  if (err) {
+    const first = err.message.split('\n')[0] ?? err.message;
+    throw new InputError(`YAML syntax error: ${first.replace(/ at line \d+, column \d+.*$/, '')}`, posAt(file, lines, err.pos[0]));
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const pos = posAt(file, lines, doc.range[0]);
+    if (/excessive alias/i.test(msg)) throw new InputError(`more than ${MAX_ALIAS_COUNT} YAML alias expansions (an alias bomb?); refusing`, pos);
+    const unknown = unresolvedAlias(doc);
+    if (unknown) throw new InputError(`unknown YAML alias *${unknown.source}: no anchor &${unknown.source} before it`, posAt(file, lines, unknown.range![0]));
+    throw new InputError(msg, pos);
+  }
+  return { doc, value };
+}
+
+/**
+ * Parse a manifest file (multi-document YAML, or JSON) keeping comments and source ranges: every
+ * document at once (eachDocument is the stream).
  * Throws InputError naming file:line:col on the first syntax error or an alias bomb.
  */
 export function loadDocuments(text: string, file: string): LoadedFile {
-  checkText(text, file);
   const lines = new LineCounter();
-  const trimmed = text.trimStart();
-  const format = trimmed.startsWith('{') || trimmed.startsWith('[') ? 'json' : 'yaml';
-  const parsed = parseAllDocuments(text, { lineCounter: lines, merge: true, prettyErrors: false, uniqueKeys: true });
-  const list = Array.isArray(parsed) ? parsed : [];
-  const docs: LoadedDoc[] = [];
-  for (const doc of list) {
-    const err = doc.errors[0];
-    if (err) {
-      const first = err.message.split('\n')[0] ?? err.message;
-      throw new InputError(`YAML syntax error: ${first.replace(/ at line \d+, column \d+.*$/, '')}`, posAt(file, lines, err.pos[0]));
-    }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (e) {
-      const msg = (e as Error).message;
-      const pos = posAt(file, lines, doc.range[0]);
-      if (/excessive alias/i.test(msg)) throw new InputError(`more than ${MAX_ALIAS_COUNT} YAML alias expansions (an alias bomb?); refusing`, pos);
-      const unknown = unresolvedAlias(doc);
-      if (unknown) throw new InputError(`unknown YAML alias *${unknown.source}: no anchor &${unknown.source} before it`, posAt(file, lines, unknown.range![0]));
-      throw new InputError(msg, pos);
-    }
-    docs.push({ doc, value });
-  }
-  return { file, text, format, docs, lines };
+  const docs = [...eachDocument(text, file, lines)];
+  return { file, text, format: formatOf(text), docs, lines };
+}
+
+/** The stream's companion: the file's format, and its positions filled as eachDocument goes. */
+export function streamOf(text: string, file: string): Positions & { format: LoadedFile['format']; docs: Iterable<LoadedDoc> } {
+  const lines = new LineCounter();
+  return { file, lines, format: formatOf(text), docs: eachDocument(text, file, lines) };
 }
 
 /**
@@ -109,8 +136,10 @@ export function parseEmbedded(text: string, what: string, at: (offset: number) =
 }
 
 /** How many documents of a file hold something (a bare `---` or a comment-only document is not a manifest). */
+export const holdsSomething = (d: LoadedDoc): boolean => d.value !== null && d.value !== undefined;
+
 export function manifestCount(loaded: LoadedFile): number {
-  return loaded.docs.filter((d) => d.value !== null && d.value !== undefined).length;
+  return loaded.docs.filter(holdsSomething).length;
 }
 
 /** Walk source nodes along a path without following aliases: where it ended, and whether an alias stopped it. */
@@ -138,7 +167,7 @@ export function pathCrossesAlias(doc: Document, path: readonly (string | number)
 }
 
 /** file:line:col of the node at a path (or its nearest existing ancestor). */
-export function posOfPath(loaded: LoadedFile, doc: Document.Parsed, path: readonly (string | number)[]) {
+export function posOfPath(loaded: Positions, doc: Document.Parsed, path: readonly (string | number)[]) {
   for (let n = path.length; n >= 0; n--) {
     const node = nodeAt(doc, path.slice(0, n));
     if (node?.range) return posAt(loaded.file, loaded.lines, node.range[0]);
@@ -147,7 +176,7 @@ export function posOfPath(loaded: LoadedFile, doc: Document.Parsed, path: readon
 }
 
 /** file:line:col of a key in the map at `path` (for "unknown field" errors), else of the map. */
-export function posOfKey(loaded: LoadedFile, doc: Document.Parsed, path: readonly (string | number)[], key: string) {
+export function posOfKey(loaded: Positions, doc: Document.Parsed, path: readonly (string | number)[], key: string) {
   const map = nodeAt(doc, path);
   if (isMap(map)) {
     const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);

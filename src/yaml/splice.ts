@@ -7,6 +7,7 @@
 import { isMap, isScalar, isSeq, stringify, type Document, type Node } from 'yaml';
 import type { LineCounter } from 'yaml';
 import { isRecord } from '../model/workload.js';
+import { valueKey } from '../model/value-key.js';
 
 export type Path = (string | number)[];
 export interface SetOp {
@@ -42,7 +43,7 @@ export function diffValues(a: unknown, b: unknown, path: Path = []): SetOp[] {
   return [{ path, value: b }];
 }
 
-interface Splice {
+export interface Splice {
   at: number;
   end: number;
   text: string;
@@ -66,7 +67,7 @@ export function detectIndentSeq(text: string): boolean {
 const rendered = new Map<string, string>();
 
 function renderBlock(value: unknown, indent: number, opts: SpliceOptions): string {
-  const key = `${indent}:${opts.indentSeq}:${JSON.stringify(value)}`;
+  const key = `${indent}:${opts.indentSeq}:${opts.json ?? false}:${valueKey(value)}`;
   const hit = rendered.get(key);
   if (hit !== undefined) return hit;
   const out = renderBlockUncached(value, indent, opts);
@@ -115,7 +116,7 @@ function nest(path: Path, value: unknown): unknown {
 }
 
 /** Apply set-ops to one document's source text range. Returns the list of text splices. */
-function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp[], opts: SpliceOptions, order0: number): Splice[] {
+export function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp[], opts: SpliceOptions, order0: number): Splice[] {
   const out: Splice[] = [];
   ops.forEach((op, n) => {
     const order = order0 + n;
@@ -206,6 +207,14 @@ export function applyEdits(text: string, edits: { doc: Document; ops: SetOp[] }[
     splices.push(...planSplices(text, doc, lines, ops, opts, order));
     order += ops.length;
   }
+  return applySplices(text, splices);
+}
+
+/**
+ * Splices (planSplices' answers, each document's `order0` after the previous document's ops) applied
+ * to the whole text. A caller that plans each document as it is parsed keeps no syntax tree.
+ */
+export function applySplices(text: string, splices: Splice[]): string {
   // One pass, in source order (same offset: in the order the ops were made), so cost is linear in the text.
   splices.sort((a, b) => a.at - b.at || a.order - b.order);
   const parts: string[] = [];
