@@ -8,10 +8,10 @@
  * read or written the bundle simply compiles as usual. MESHDRAIN_NO_COMPILE_CACHE=1 turns it off.
  * Built unbundled next to the bundle (scripts/build.mjs); it imports only node: built-ins.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
@@ -38,6 +38,29 @@ function cacheFile(): string | undefined {
   const key = fnv1a64(`${bundle}\0${st.size}\0${st.mtimeMs}\0${process.version}`);
   const word = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
   return join(base, 'meshdrain', `${key}-${/^[a-z]{1,16}$/.test(word) ? word : 'main'}.v8cache`);
+}
+
+/** Caches of another bundle or Node (an upgrade leaves them behind) older than this are removed. */
+const STALE_MS = 7 * 24 * 3600 * 1000;
+/** A temp file a killed run left (writes take milliseconds). */
+const ORPHAN_MS = 3600 * 1000;
+
+/**
+ * Remove what no run will read again: other bundles' caches not written for a week (another install
+ * still in use rewrites its own once), and temp files of killed runs. Runs only when a cache is
+ * written, so a run that reads its cache pays nothing.
+ */
+function prune(dir: string, keep: string): void {
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    const tmp = name.endsWith('.tmp');
+    if (!tmp && (!name.endsWith('.v8cache') || name.startsWith(`${keep}-`))) continue;
+    try {
+      if (now - statSync(join(dir, name)).mtimeMs > (tmp ? ORPHAN_MS : STALE_MS)) unlinkSync(join(dir, name));
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
 }
 
 /**
@@ -70,6 +93,7 @@ if (cache && (!cachedData || script.cachedDataRejected)) {
       const tmp = `${cache}.${process.pid}.tmp`;
       writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       renameSync(tmp, cache);
+      prune(dirname(cache), basename(cache).split('-')[0]!);
     } catch {
       /* a read-only or missing home: run without a cache */
     }

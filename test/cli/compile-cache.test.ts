@@ -1,6 +1,6 @@
 /** The bin starts the bundle through V8's code cache (src/cli/start.ts); the cache never changes what runs. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,5 +43,27 @@ describe('V8 code cache', () => {
     const ro = run({ XDG_CACHE_HOME: '/proc/meshdrain-cannot-write' });
     // nothing about the cache: stderr holds only inject's note on the guessed app delay (ADR 015)
     expect([ro.status, unexpectedStderr(ro.stderr)]).toEqual([0, []]);
+  });
+});
+
+describe('V8 code cache: what an upgrade leaves behind', () => {
+  it("a week-old cache of another bundle and a killed run's temp file are removed when a cache is written; fresh ones and this bundle's stay", () => {
+    const home = join(dir, 'd');
+    expect(run({ XDG_CACHE_HOME: home }).status).toBe(0);
+    const cacheDir = join(home, 'meshdrain');
+    const [own] = cached(home);
+    const old = (name: string, days: number) => {
+      const f = join(cacheDir, name);
+      writeFileSync(f, 'x');
+      const t = new Date(Date.now() - days * 24 * 3600 * 1000);
+      utimesSync(f, t, t);
+    };
+    old('0123456789abcdef-inject.v8cache', 8); // another bundle, not written for 8 days: removed
+    old('fedcba9876543210-inject.v8cache', 2); // another bundle, recent: another install still uses it
+    old(`${own!.split('-')[0]}-lint.v8cache.999.tmp`, 1); // a killed run's temp file
+    old('notes.txt', 30); // not meshdrain's cache: left alone
+    utimesSync(join(cacheDir, own!), new Date(0), new Date(0)); // this bundle's own, however old: kept
+    expect(run({ XDG_CACHE_HOME: home }, ['--version']).status).toBe(0); // a new command: writes its cache
+    expect(cached(home).sort()).toEqual([own!, 'fedcba9876543210-inject.v8cache', `${own!.split('-')[0]}-main.v8cache`, 'notes.txt'].sort());
   });
 });
