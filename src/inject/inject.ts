@@ -154,3 +154,57 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
   return res;
 }
 
+
+/** A note as inject writes it: `file:line:col: Kind/name: message` (the workload part when there is one). */
+export interface SplitNote {
+  line: number;
+  col: number;
+  workload?: string;
+  message: string;
+}
+
+/** Take a note of `file` apart; undefined when it is not one of that file's positioned notes. */
+export function splitNote(note: string, file: string): SplitNote | undefined {
+  if (!note.startsWith(`${file}:`)) return undefined;
+  const m = /^(\d+):(\d+): (.*)$/s.exec(note.slice(file.length + 1));
+  if (!m) return undefined;
+  const rest = m[3]!;
+  const w = /^([A-Za-z][A-Za-z0-9]*\/[^\s:]+): (.*)$/s.exec(rest);
+  return { line: Number(m[1]), col: Number(m[2]), ...(w ? { workload: w[1]!, message: w[2]! } : { message: rest }) };
+}
+
+/** How many workloads a grouped note names before "…". */
+const GROUP_NAMES = 3;
+
+/**
+ * The notes of a run for stderr. The same note about more than two workloads (1,000 Deployments with
+ * no app shell named) is printed once in full, for its first workload, and then one line names how many
+ * more have it; `all` (--verbose) prints every one.
+ */
+export function noteLines(results: readonly InjectResult[], all = false): string[] {
+  const notes = results.flatMap((r) => r.notes.map((n) => ({ n, s: splitNote(n, r.file) })));
+  if (all) return notes.map(({ n }) => n);
+  const groups = new Map<string, { first: string; names: string[] }>();
+  const out: (string | { key: string })[] = [];
+  for (const { n, s } of notes) {
+    if (!s?.workload) {
+      out.push(n);
+      continue;
+    }
+    const g = groups.get(s.message);
+    if (g) g.names.push(s.workload);
+    else {
+      groups.set(s.message, { first: n, names: [s.workload] });
+      out.push({ key: s.message });
+    }
+  }
+  return out.flatMap((o) => {
+    if (typeof o === 'string') return [o];
+    const { first, names } = groups.get(o.key)!;
+    // Two stay as they are: a summary line would be no shorter.
+    if (names.length <= 2) return notes.filter(({ s }) => s?.message === o.key).map(({ n }) => n);
+    const more = names.slice(1);
+    const shown = more.slice(0, GROUP_NAMES).join(', ') + (more.length > GROUP_NAMES ? ', …' : '');
+    return [first, `the same for ${more.length} more workloads: ${shown} (--verbose lists each)`];
+  });
+}

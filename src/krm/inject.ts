@@ -1,6 +1,6 @@
 /** `meshdrain inject` as a KRM function: ResourceList in, ResourceList out (see resource-list.ts). */
 import { InputError } from '../errors.js';
-import { injectText } from '../inject/inject.js';
+import { injectText, splitNote } from '../inject/inject.js';
 import { readText } from '../io/files.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { PlanOptions } from '../plan/plan.js';
@@ -64,13 +64,6 @@ function functionConfigVersions(rl: ResourceList): { kubeVersion?: Version; isti
   return out;
 }
 
-/** `file:line:col: message`, as inject's notes are written. */
-function splitNote(note: string, file: string): { line: number; col: number; message: string } | undefined {
-  if (!note.startsWith(`${file}:`)) return undefined;
-  const m = /^(\d+):(\d+): (.*)$/s.exec(note.slice(file.length + 1));
-  return m ? { line: Number(m[1]), col: Number(m[2]), message: m[3]! } : undefined;
-}
-
 /** Edit the items as inject edits manifests; what changed and inject's notes become results. Throws InputError. */
 export async function injectResourceList(rl: ResourceList, opts: KrmInjectOptions): Promise<KrmInjected> {
   const { file, text } = rl.loaded;
@@ -95,11 +88,18 @@ export async function injectResourceList(rl: ResourceList, opts: KrmInjectOption
     const { field: _first, ...rest } = res;
     results.push(t >= 0 ? { ...rest, field: { path: path.slice(0, t + 'template'.length) } } : rest);
   }
+  // Notes for stderr name the item's own file (kustomize's and kpt's path annotation), not a line of
+  // the ResourceList the user never sees.
+  const notes: string[] = [];
   for (const n of r.notes) {
     const s = splitNote(n, file);
     // A workload left unchanged (an edit through a YAML alias) is a warning; decisions are info.
-    const severity = /: not changed: /.test(n) ? 'warning' : 'info';
-    results.push(s ? resultAt(rl, s.line, s.col, s.message, severity) : { message: n, severity });
+    const severity: Result['severity'] = /: not changed: /.test(n) ? 'warning' : 'info';
+    const message = s ? (s.workload ? `${s.workload}: ${s.message}` : s.message) : n;
+    const res: Result = s ? resultAt(rl, s.line, s.col, message, severity) : { message: n, severity };
+    results.push(res);
+    const where = res.file ? `${res.file.path}${res.file.index ? ` (document ${res.file.index + 1})` : ''}: ` : res.resourceRef ? '' : `${file}: `;
+    notes.push(s ? `${where}${message}` : n);
   }
   // A workload whose data-plane mode the input cannot decide (docs/modes.md, ADR 061): what was
   // written for istio-proxy is inert where no injection happens. inject says so once on stderr; here
@@ -111,5 +111,5 @@ export async function injectResourceList(rl: ResourceList, opts: KrmInjectOption
     const message = `${m.workload}: ${m.mode}: ${m.reason}; wrote: ${m.wrote}; the istio-proxy part does nothing where no injection happens`;
     results.push(resultAt(rl, m.line, m.col, message, 'info', { 'meshdrain.dev/mode': m.mode }));
   }
-  return { text: r.output, results, notes: r.notes };
+  return { text: r.output, results, notes };
 }

@@ -27,6 +27,23 @@ describe('meshdrain inject (process)', () => {
     expect(r.stdout).toContain('proxy.istio.io/overrides:');
   });
 
+  it('the same note for many workloads is printed once, then one line names the others; --verbose prints each', () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => DEPLOY.replace('name: web\n', `name: web${i}\n`)).join('---\n');
+    const notesOf = (stderr: string) => stderr.split('\n').filter((l) => /native sleep of 5s/.test(l));
+    const r = cli(['inject'], { input: many(6) });
+    expect(r.code).toBe(0);
+    expect(notesOf(r.stderr)).toHaveLength(1);
+    expect(notesOf(r.stderr)[0]).toMatch(/^meshdrain: <stdin>:\d+:\d+: Deployment\/web0: app containers get Kubernetes' native sleep of 5s/);
+    expect(r.stderr).toContain('meshdrain: the same for 5 more workloads: Deployment/web1, Deployment/web2, Deployment/web3, … (--verbose lists each)\n');
+    const v = cli(['inject', '--verbose'], { input: many(6) });
+    expect(notesOf(v.stderr).map((l) => /Deployment\/web\d/.exec(l)![0])).toEqual(['Deployment/web0', 'Deployment/web1', 'Deployment/web2', 'Deployment/web3', 'Deployment/web4', 'Deployment/web5']);
+    expect(v.stderr).not.toContain('the same for');
+    // Two stay as they are: a summary would be no shorter.
+    const two = cli(['inject'], { input: many(2) });
+    expect(notesOf(two.stderr)).toHaveLength(2);
+    expect(two.stderr).not.toContain('the same for');
+  });
+
   it('--check exits 1 listing file:line:col, and 0 on its own output', () => {
     const f = join(dir, 'check.yaml');
     writeFileSync(f, DEPLOY);

@@ -64,6 +64,14 @@ describe('meshdrain inject as a KRM function', () => {
     expect(r.stdout).toContain(service);
   });
 
+  it("stderr names a note's item by its own file (the path annotation), not a line of the ResourceList", () => {
+    const r = cli(['inject'], { input: KPT });
+    expect(r.code).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^meshdrain: jobs\/nightly\.yaml: CronJob\/nightly: asking Istio for a native sidecar/));
+    expect(r.stderr).not.toMatch(/<stdin>:\d+:\d+/);
+  });
+
   it('results: one per changed workload (resourceRef, file path/index, field path) and the notes', () => {
     const out = rl(cli(['inject'], { input: KPT }).stdout);
     const results = out.results!;

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { EXIT, UsageError } from '../../errors.js';
-import { injectText, type InjectResult } from '../../inject/inject.js';
+import { injectText, noteLines, type InjectResult } from '../../inject/inject.js';
 import { readText, writeAtomic } from '../../io/files.js';
 import { DEFAULT_POLICY } from '../../policy/policy.js';
 import type { Ctx } from '../context.js';
@@ -80,10 +80,8 @@ export function registerInject(program: Command, ctx: Ctx): void {
       // Everything is computed before anything is written: a bad file leaves every output untouched.
       const results: InjectResult[] = inputs.map((i) => injectText(i.text, i.file, { ...run, policy, via: flags.via, namespaces }));
       requireManifests(results.reduce((n, r) => n + r.documents, 0), paths);
-      for (const r of results) {
-        for (const n of r.notes) io.stderr(`meshdrain: ${n}\n`);
-        if (flags.verbose) for (const n of r.verbose) io.stderr(`meshdrain: ${n}\n`);
-      }
+      for (const n of noteLines(results, flags.verbose)) io.stderr(`meshdrain: ${n}\n`);
+      if (flags.verbose) for (const r of results) for (const n of r.verbose) io.stderr(`meshdrain: ${n}\n`);
       const modes = results.flatMap((r) => r.modes);
       if (flags.explain) for (const m of modes) io.stderr(`meshdrain: ${m.file}:${m.line}:${m.col}: ${m.workload}: ${m.mode}: ${m.reason}; wrote: ${m.wrote}\n`);
       const unknown = modes.filter((m) => m.mode === 'unknown');
