@@ -48,6 +48,8 @@ export interface Splice {
   end: number;
   text: string;
   order: number;
+  /** An insertion: how deep the collection it adds to is (inserts at one offset go deepest first). */
+  depth?: number;
 }
 
 export interface SpliceOptions {
@@ -99,6 +101,22 @@ function renderScalar(value: unknown): string {
   return stringify(value, { lineWidth: 0 }).replace(/\n$/, '');
 }
 
+/**
+ * A scalar written where a value of a block collection was, its content `indent` columns in: a
+ * multi-line string becomes a literal block scalar indented under its key (yaml's stringify writes
+ * one at column 0, as at a document's top). A block whose header needs an indentation indicator or
+ * keep chomping (leading spaces, trailing blank lines) is written double-quoted instead: one line,
+ * valid at any indentation.
+ */
+function renderScalarAt(value: unknown, indent: number): string {
+  if (typeof value !== 'string' || !value.includes('\n')) return renderScalar(value);
+  const rendered = stringify(value, { lineWidth: 0, blockQuote: 'literal' }).replace(/\n$/, '');
+  const [header, ...body] = rendered.split('\n');
+  if (!/^\|-?$/.test(header!)) return JSON.stringify(value);
+  const pad = ' '.repeat(indent);
+  return [header, ...body.map((l) => (l.length ? pad + l : l))].join('\n');
+}
+
 const isBlockCollection = (v: unknown) => (isPlainObject(v) && Object.keys(v).length > 0) || (Array.isArray(v) && v.length > 0);
 
 function lineStart(text: string, at: number): number {
@@ -139,17 +157,38 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
     if (i === op.path.length) {
       // Replace an existing node.
       const n = node as Node;
-      const [start, valueEnd] = n.range!;
+      const [start, rangeEnd] = n.range!;
       const isFlowOrScalar = isScalar(n) || (n as { flow?: boolean }).flow;
+      // A block scalar's range takes in its last line break; the text after it keeps its own.
+      const blockScalar = isScalar(n) && (n.type === 'BLOCK_LITERAL' || n.type === 'BLOCK_FOLDED');
+      const valueEnd = blockScalar ? trimEnd(text, rangeEnd) : rangeEnd;
+      const keyIndent = parent ? col((parent.range as [number, number, number])[0]) : 0;
       if (inFlow) {
         out.push({ at: start, end: valueEnd, text: renderFlow(op.value, opts.json), order });
       } else if (!isBlockCollection(op.value)) {
-        out.push({ at: start, end: isFlowOrScalar ? valueEnd : trimEnd(text, valueEnd), text: renderScalar(op.value), order });
+        const scalar = (indent: number) => renderScalarAt(op.value, indent);
+        const ls = lineStart(text, start);
+        if (isFlowOrScalar || !/^[ \t]*$/.test(text.slice(ls, start))) {
+          const end = isFlowOrScalar ? valueEnd : trimEnd(text, valueEnd);
+          const written = scalar(keyIndent + 2);
+          // A block scalar's text runs to its last line: a comment after the old value moves up to
+          // its header, or it would become part of the text.
+          const eol = text.indexOf('\n', end);
+          const tail = text.slice(end, eol < 0 ? text.length : eol).replace(/\r$/, '');
+          if (written.startsWith('|') && /^\s*#/.test(tail)) {
+            const nl = written.indexOf('\n');
+            out.push({ at: start, end: end + tail.length, text: `${written.slice(0, nl)} ${tail.trim()}${written.slice(nl)}`, order });
+          } else out.push({ at: start, end, text: written, order });
+        } else {
+          // A block collection on lines of its own (an indentless sequence at its key's column
+          // included) becomes a scalar on the first of them, indented under its key.
+          const ind = Math.max(col(start), keyIndent + 2);
+          out.push({ at: ls, end: trimEnd(text, valueEnd), text: ' '.repeat(ind) + scalar(ind), order });
+        }
       } else if (isFlowOrScalar) {
         // key: <scalar or flow>  →  key:\n  <block>
-        const keyIndent = parent ? col((parent.range as [number, number, number])[0]) : 0;
         const lead = start > 0 && text[start - 1] === ' ' ? start - 1 : start;
-        const ind = isSeq(parent) && !opts.indentSeq ? keyIndent + 2 : keyIndent + 2;
+        const ind = keyIndent + 2;
         // A comment after the old value stays with its key: left where it was, it would trail the
         // block's last line, inside a block scalar's text (a script) when the block ends with one.
         const eol = text.indexOf('\n', valueEnd);
@@ -157,8 +196,14 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
         const comment = /^\s*#/.test(tail) ? tail.trimEnd() : '';
         out.push({ at: lead, end: valueEnd + (comment ? tail.length : 0), text: comment + '\n' + renderBlock(op.value, ind, opts), order });
       } else {
-        const ind = col(start);
-        out.push({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: renderBlock(op.value, ind, opts), order });
+        // A map needs its own indentation under its key; an indentless sequence had none.
+        const ind = isSeq(parent) || Array.isArray(op.value) ? col(start) : Math.max(col(start), keyIndent + 2);
+        const ls = lineStart(text, start);
+        const block = renderBlock(op.value, ind, opts);
+        // On lines of its own, the block replaces them whole; a compact one ("- - x", "- a: 1") starts
+        // after its parent's dash and keeps it.
+        if (/^[ \t]*$/.test(text.slice(ls, start))) out.push({ at: ls, end: trimEnd(text, valueEnd), text: block, order });
+        else out.push({ at: start, end: trimEnd(text, valueEnd), text: block.slice(ind), order });
       }
       return;
     }
@@ -178,7 +223,7 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
       // unless a comment ends that line; then just before the bracket.
       const last = trimEnd(text, close);
       const at = empty || text.slice(lineStart(text, last), last).includes('#') ? close : last;
-      out.push({ at, end: at, text: empty ? item : `, ${item}`, order });
+      out.push({ at, end: at, text: empty ? item : `, ${item}`, order, depth: i });
       return;
     }
     const [start, valueEnd] = coll.range;
@@ -187,7 +232,7 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
     const entry = isSeq(coll) ? [rest] : { [key]: rest };
     const body = renderBlock(entry, ind, opts);
     const needsNl = at > 0 && text[at - 1] !== '\n';
-    out.push({ at, end: at, text: (needsNl ? '\n' : '') + body + '\n', order });
+    out.push({ at, end: at, text: (needsNl ? '\n' : '') + body + '\n', order, depth: i });
   });
   return out;
 }
@@ -216,7 +261,10 @@ export function applyEdits(text: string, edits: { doc: Document; ops: SetOp[] }[
  */
 export function applySplices(text: string, splices: Splice[]): string {
   // One pass, in source order (same offset: in the order the ops were made), so cost is linear in the text.
-  splices.sort((a, b) => a.at - b.at || a.order - b.order);
+  // At one offset, insertions go first, the deepest collection's first: each continues the block
+  // that ends there, innermost outward; a replacement starting there comes after them.
+  const rank = (s: Splice) => (s.at === s.end && s.depth !== undefined ? -s.depth : 1);
+  splices.sort((a, b) => a.at - b.at || rank(a) - rank(b) || a.order - b.order);
   const parts: string[] = [];
   let pos = 0;
   // New lines follow the file's own line ending (a CRLF file stays CRLF).

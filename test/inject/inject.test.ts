@@ -171,6 +171,17 @@ describe('inject', () => {
     expect(injectText(r.output, 'd.yaml', { policy }).changed).toBe(false);
   });
 
+  it.each(['|', '|-'])('merges into a block-style proxy.istio.io/config (%s), keeping it a block under its key and the annotations after it', (header) => {
+    const src = deployment().replace('labels: {app: web}', `labels: {app: web}\n      annotations:\n        proxy.istio.io/config: ${header}\n          concurrency: 2\n        other: x`);
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {exitOnZeroActiveConnections: true, terminationDrainDuration: 7s}\n', 'p.yaml');
+    const r = injectText(src, 'd.yaml', { policy });
+    const ann = parse(r.output).spec.template.metadata.annotations;
+    expect(ann.other).toBe('x');
+    expect(parse(ann['proxy.istio.io/config'])).toEqual({ concurrency: 2, terminationDrainDuration: '7s', proxyMetadata: { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true' } });
+    expect(r.output).toContain(`        proxy.istio.io/config: ${header}\n          concurrency: 2\n`);
+    expect(injectText(r.output, 'd.yaml', { policy }).changed).toBe(false);
+  });
+
   it('via template: only the template annotation, no stub', () => {
     const r = injectText(deployment(), 'd.yaml', { via: 'template' });
     expect(proxyOf(r.output)).toBeUndefined();

@@ -1,6 +1,7 @@
 /** yaml/splice: diff plain objects into set-ops, splice them into the source; every other byte stays. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Document, isCollection, isScalar, parse, stringify, visit } from 'yaml';
 import { loadDocuments } from '../../src/yaml/load.js';
 import { applyEdits, deepEqual, detectIndentSeq, diffValues, type SetOp } from '../../src/yaml/splice.js';
 
@@ -20,6 +21,51 @@ describe('deepEqual', () => {
     [null, {}, false],
   ])('%j vs %j → %s', (a, b, same) => {
     expect(deepEqual(a, b)).toBe(same);
+  });
+});
+
+describe('splices, as a property', () => {
+  // Text written by yaml's own stringify (block style, literal block scalars for multi-line
+  // strings, as Helm and kubectl write them), edited from a to b, parses as b.
+  const leaf = fc.oneof(fc.integer(), fc.boolean(), fc.constantFrom('x', 'a b', 'k: v', 'one\ntwo\n', 'one\ntwo', 'c: 2\nd:\n  e: "f"\n', '#', ''));
+  const tree = fc.letrec((tie) => ({
+    node: fc.oneof({ depthSize: 'small' }, leaf, fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('node'), { minKeys: 1, maxKeys: 3 }), fc.array(tie('node'), { minLength: 1, maxLength: 2 })),
+  })).node;
+  const root = fc.dictionary(fc.constantFrom('a', 'b', 'c'), tree, { minKeys: 1, maxKeys: 3 });
+  it.each([true, false])('edited text parses as the edited value (indentSeq %s)', (indentSeq) => {
+    fc.assert(
+      fc.property(root, root, (a, b) => {
+        const text = stringify(a, { lineWidth: 0, blockQuote: 'literal', indentSeq });
+        const out = edit(text, diffValues(a, b));
+        expect(parse(out)).toEqual(b);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('also with flow collections and trailing comments in the text', () => {
+    fc.assert(
+      fc.property(root, root, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (a, b, flags) => {
+        const doc = new Document(a);
+        let k = 0;
+        visit(doc, {
+          Node(_, node) {
+            const f = flags[k++ % flags.length]!;
+            if (isCollection(node) && node !== doc.contents && f) node.flow = true;
+            if (isScalar(node) && f) node.comment = ' note';
+          },
+        });
+        const text = doc.toString({ lineWidth: 0, blockQuote: 'literal' });
+        const out = edit(text, diffValues(a, b));
+        expect(parse(out)).toEqual(b);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('a block scalar value replaced by a longer one stays a block under its key (proxy.istio.io/config merged)', () => {
+    const text = 'm:\n  annotations:\n    proxy.istio.io/config: |\n      concurrency: 2\n    other: x\n';
+    const merged = 'concurrency: 2\nproxyMetadata:\n  EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"\n';
+    const out = edit(text, [{ path: ['m', 'annotations', 'proxy.istio.io/config'], value: merged }]);
+    expect(out).toBe('m:\n  annotations:\n    proxy.istio.io/config: |\n      concurrency: 2\n      proxyMetadata:\n        EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"\n    other: x\n');
   });
 });
 
