@@ -2,6 +2,7 @@
  * One pod template as the rules see it: its containers and hooks analysed, the effective proxy config
  * (mesh defaults ← annotation ← injected env), native or classic sidecar, and positions for everything.
  */
+import { distrolessSource } from '../istio/image-type.js';
 import type { Document } from 'yaml';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
@@ -32,6 +33,8 @@ export interface HookView {
   from?: string;
   /** Delivered by the injector in a form lint cannot read (assumed to wait; bound unknown). */
   opaque?: boolean;
+  /** Mount paths the carrier gives istio-proxy with the hook (the overrides annotation's entry). */
+  mountPaths?: string[];
 }
 
 export interface ContainerView {
@@ -223,13 +226,19 @@ export function lintContext(opts: LintOptions, cfg: ProxyConfigView): ShutdownCo
 
 function distrolessOf(pod: PodBase, cfg: ProxyConfigView, opts: LintOptions): Setting<string> | null {
   const ann = pod.annotations[ANNOTATIONS.proxyImageType];
-  if (ann === 'distroless') return { value: ann, at: pod.locKey(['metadata', 'annotations', ANNOTATIONS.proxyImageType]), source: `${ANNOTATIONS.proxyImageType} annotation` };
   const image = pod.proxy?.spec.image;
-  if (typeof image === 'string' && /-distroless(@|$)/.test(image)) return { value: image, at: locOf(pod.loaded, pod.doc, [...pod.proxy!.path, 'image']), source: `${PROXY_CONTAINER} image` };
-  if (ann !== undefined) return null; // an explicit other type (default, debug) wins over mesh-wide settings
-  if (cfg.imageType?.value === 'distroless') return cfg.imageType;
-  if (opts.mesh.variant?.value === 'distroless') return opts.mesh.variant;
-  return null;
+  switch (distrolessSource({ annotation: ann, proxyImage: image, proxyConfigImageType: cfg.imageType?.value, meshVariant: opts.mesh.variant?.value })) {
+    case 'annotation':
+      return { value: ann!, at: pod.locKey(['metadata', 'annotations', ANNOTATIONS.proxyImageType]), source: `${ANNOTATIONS.proxyImageType} annotation` };
+    case 'image':
+      return { value: image as string, at: locOf(pod.loaded, pod.doc, [...pod.proxy!.path, 'image']), source: `${PROXY_CONTAINER} image` };
+    case 'proxy-config':
+      return cfg.imageType!;
+    case 'mesh-variant':
+      return opts.mesh.variant!;
+    case null:
+      return null;
+  }
 }
 
 /** Build the view of one pod template site. */
@@ -319,7 +328,8 @@ function overridesPreStop(pod: PodBase, native: boolean): HookView | undefined {
   if (!handler) return undefined;
   const view = hookView(pod.loaded, pod.doc, path, handler);
   if (!view) return undefined;
-  return { ...view, path, locAt: () => at, from: `${INJECTOR_ANNOTATIONS.overrides} annotation` };
+  const mountPaths = (Array.isArray(entry?.volumeMounts) ? (entry.volumeMounts as unknown[]) : []).flatMap((m) => (isRecord(m) && typeof m.mountPath === 'string' ? [m.mountPath] : []));
+  return { ...view, path, locAt: () => at, from: `${INJECTOR_ANNOTATIONS.overrides} annotation`, mountPaths };
 }
 
 /**

@@ -8,6 +8,7 @@
  *     → data-plane mode and why; each container's preStop delay; effective drain;
  *       hold and its timeout; grace period required and set
  */
+import { distrolessSource, distrolessSourceWords } from '../istio/image-type.js';
 import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
@@ -22,6 +23,7 @@ import type { ModeDecision } from '../model/data-plane.js';
 import { parseDuration } from '../model/duration.js';
 import { atLeast, formatVersion, type Version } from '../model/version.js';
 import type { Container, Handler, PodTemplate, PodTemplateSite } from '../model/workload.js';
+import { getPath } from '../model/workload.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
 import type { SettingsT } from '../policy/schema.js';
@@ -63,6 +65,8 @@ export interface ShutdownContext {
   enableNamespacesByDefault?: boolean;
   /** The injector config's `policy`. */
   injectionPolicy?: 'enabled' | 'disabled';
+  /** The mesh's proxy image type: Helm's global.variant, meshConfig defaultConfig image.imageType. */
+  meshImage?: { variant?: string; imageType?: string };
   /** Judge pods the input cannot place as injected (lint, the lab); never for inject. */
   assumeInjection?: boolean;
 }
@@ -329,7 +333,7 @@ export function userProxyPreStop(pod: PodTemplate, where?: SourcePos): Handler |
  */
 export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy: Policy | null, ctx: ShutdownContext = {}): PodShutdownFacts {
   const annotations = pod.metadata?.annotations ?? {};
-  const s: SettingsT = policy ? resolveSettings(policy, site, pod.metadata?.labels ?? {}) : {};
+  let s: SettingsT = policy ? resolveSettings(policy, site, pod.metadata?.labels ?? {}) : {};
   const notes: string[] = [];
   const userNative = annotations[ANNOTATIONS.nativeSidecar];
   const request = policy ? nativeRequest(site, userNative, s) : undefined;
@@ -342,7 +346,20 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   }
   if (request?.by === 'job' && sidecars.native) notes.push(`asking Istio for a native sidecar (${ANNOTATIONS.nativeSidecar}: "true"); a proxy hold cannot help a Job, a classic sidecar keeps it from completing`);
 
-  const pc = ctx.podProxyConfig ?? drainOf(parseProxyConfigAnnotation(annotations[ANNOTATIONS.proxyConfig], ctx.where));
+  const podConfig = ctx.podProxyConfig ? undefined : parseProxyConfigAnnotation(annotations[ANNOTATIONS.proxyConfig], ctx.where);
+  const pc = ctx.podProxyConfig ?? drainOf(podConfig!);
+  // A distroless istio-proxy has no shell: meshdrain's hook brings one unless the policy names the shell.
+  const podImageType = getPath(podConfig?.raw, ['image', 'imageType']);
+  const distroless = policy
+    ? distrolessSource({
+        annotation: annotations[ANNOTATIONS.proxyImageType],
+        proxyImage: [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === PROXY_CONTAINER)?.image,
+        proxyConfigImageType: typeof podImageType === 'string' ? podImageType : ctx.meshImage?.imageType,
+        meshVariant: ctx.meshImage?.variant,
+      })
+    : null;
+  const shellBrought = distroless !== null && s.proxy?.shell === undefined;
+  if (shellBrought) s = { ...s, proxy: { ...s.proxy, shell: 'init-container' } };
   const drain = effectiveDrain([
     ctx.meshProxyConfig,
     pc,
@@ -468,6 +485,11 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const appDelayWhole = Math.ceil(appDelaySeconds);
   if (policy && sidecars.native && !site.isJobLike && !userKept && s.proxy?.nativeDrain !== 'istio' && appDelayWhole > 0) {
     nativeDrain = { delaySeconds: Math.max(0, appDelayWhole - NATIVE_DRAIN_LEAD_SECONDS), ...(appDelay?.kind === 'wait' && appDelayIsBound ? { wait: appDelay.wait } : {}) };
+  }
+  if (shellBrought && ((hold && via !== 'template') || nativeDrain)) {
+    notes.push(
+      `${PROXY_CONTAINER} is distroless (${distrolessSourceWords(distroless!)}), with no shell: meshdrain's ${hold ? 'hold' : 'drain'} runs in a static busybox an init container copies in (policy proxy.shell: init-container; proxy.shell: image keeps /bin/sh)`,
+    );
   }
   let leave: string | undefined;
   if (policy && mode.mode === 'gateway') {

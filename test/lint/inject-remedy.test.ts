@@ -2,6 +2,9 @@
  * A finding that says "run meshdrain inject" says what inject would really do to this pod: the same
  * derivation decides both (lint's pod.injected is podShutdownFacts with the default policy).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { run } from '../../src/cli/run.js';
@@ -49,5 +52,51 @@ describe('proxy-exits-before-app: the fix is what inject would write', () => {
     expect(out.spec.template.metadata.annotations['sidecar.istio.io/nativeSidecar']).toBe('true');
     expect(f!.fix).toContain('sidecar.istio.io/nativeSidecar: "true"');
     expect(f!.fix).not.toContain('hold');
+  });
+});
+
+describe('a distroless istio-proxy: inject brings its hook a shell, so lint finds none missing', () => {
+  const deploy = (annotations: string, proxy = '') => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dl}
+spec:
+  template:
+    metadata:
+      annotations: {${annotations}}
+    spec:
+      containers:
+      - {name: app, image: app}
+${proxy}`;
+  const injectWith = async (args: string[], text: string) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(['inject', ...args, '-'], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => text, cwd: ROOT, isStdinTTY: false, env: {} });
+    expect(code).toBe(0);
+    return { stdout, stderr };
+  };
+  const hookArgv0 = (out: string): string => {
+    const t = parseAllDocuments(out)[0]!.toJS().spec.template;
+    // In the overrides annotation, or on the pod's own istio-proxy entry when it has one.
+    const ann = t.metadata.annotations?.['proxy.istio.io/overrides'];
+    const containers = ann ? JSON.parse(ann).containers : t.spec.containers;
+    return containers.find((c: { name: string }) => c.name === 'istio-proxy').lifecycle.preStop.exec.command[0];
+  };
+  const values = join(mkdtempSync(join(tmpdir(), 'meshdrain-variant-')), 'values.yaml');
+  writeFileSync(values, 'global:\n  variant: distroless\n');
+  it.each([
+    ['the proxyImageType annotation', deploy('sidecar.istio.io/proxyImageType: distroless'), [], /sidecar\.istio\.io\/proxyImageType: distroless/],
+    ['a -distroless istio-proxy image', deploy('', '      - {name: istio-proxy, image: "docker.io/istio/proxyv2:1.24.2-distroless"}\n'), [], /-distroless tag/],
+    ['ProxyConfig image.imageType', deploy('proxy.istio.io/config: "image: {imageType: distroless}"'), [], /ProxyConfig image\.imageType/],
+    ["Helm's global.variant (--mesh-config)", deploy(''), ['--mesh-config', values], /global\.variant: distroless/],
+  ])('%s', async (_what, text, args, source) => {
+    const before = await lintJson([...args, '-'], { stdin: await injectWith(['-c', `${ROOT}fixtures/inject/policy-proxy-shell-image.yaml`, ...args], text).then((r) => r.stdout) });
+    // The rule fires on a /bin/sh hook the policy insists on (proxy.shell: image)…
+    expect(before.findings.map((f) => f.rule)).toContain('shell-hook-distroless');
+    // …and inject's own choice brings a shell in: lint is quiet, stderr says why.
+    const { stdout, stderr } = await injectWith(args, text);
+    expect(hookArgv0(stdout)).toBe('/meshdrain/bin/sh');
+    expect(stderr).toMatch(source);
+    const after = await lintJson([...args, '-'], { stdin: stdout });
+    expect(after.findings.map((f) => f.rule)).not.toContain('shell-hook-distroless');
   });
 });

@@ -49,8 +49,10 @@ spec:
     const argv0 = hold.argv[0] ?? '';
     if (argv0 === 'pilot-agent' || argv0.endsWith('/pilot-agent')) return; // the proxy's own binary exists
     // A shell brought in on a volume (an init container copied it) is fine.
+    // Istio merges the overrides annotation's entry into the injected container: its mounts count too.
     const mounts = Array.isArray(pod.proxy?.spec.volumeMounts) ? (pod.proxy!.spec.volumeMounts as unknown[]) : [];
-    const fromVolume = mounts.some((m) => isRecord(m) && typeof m.mountPath === 'string' && argv0.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+    const paths = [...mounts.flatMap((m) => (isRecord(m) && typeof m.mountPath === 'string' ? [m.mountPath] : [])), ...(hold.mountPaths ?? [])];
+    const fromVolume = paths.some((p) => argv0.startsWith(`${p.replace(/\/$/, '')}/`));
     if (fromVolume) return;
     report({
       at: hold.locAt(-1),
