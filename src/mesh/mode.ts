@@ -187,6 +187,12 @@ export function classifyMode(input: ModeInput, ctx: ModeContext = {}): ModeDecis
   if (templatesOf(annotations).includes(GATEWAY_TEMPLATE)) {
     return { mode: 'gateway', reason: `${ANNOTATIONS.templates} selects the ${GATEWAY_TEMPLATE} template: the proxy is the workload`, by: 'pod', injection: 'yes' };
   }
+  // A pod whose only container is istio-proxy (istioctl's gateway Deployments; Istio's own
+  // only-proxy-container.yaml injection test) runs the proxy as its workload: there is no app to wait for.
+  const containers = pod.spec?.containers ?? [];
+  if (containers.length > 0 && containers.every((c) => c.name === PROXY_CONTAINER)) {
+    return { mode: 'gateway', reason: `${PROXY_CONTAINER} is its only container: the proxy is the workload`, by: 'pod', injection: 'yes' };
+  }
   const already = injectedProxy(pod);
   if (already) {
     return { mode: already, reason: `istio-proxy is already injected${already === 'native' ? ' as a native sidecar (init container, restartPolicy: Always)' : ''}`, by: 'injected', injection: 'yes', sidecar: already };

@@ -72,12 +72,17 @@ describe('golden: real manifests', () => {
           const native =
             pod.metadata?.annotations?.['sidecar.istio.io/nativeSidecar'] === 'true' ||
             (pod.spec?.initContainers ?? []).some((c) => c.name === 'istio-proxy' && c.restartPolicy === 'Always');
+          // A gateway's proxy is the workload (the gateway template, istiod-managed, or istio-proxy alone): left as written.
+          const gateway =
+            (pod.spec?.containers ?? []).every((c) => c.name === 'istio-proxy') ||
+            (pod.metadata?.annotations?.['inject.istio.io/templates'] ?? '').split(',').includes('gateway') ||
+            pod.metadata?.labels?.['gateway.istio.io/managed'] !== undefined;
           // Istio's own rules (hostNetwork, IgnoredNamespaces): a pod it never injects gets no istio-proxy.
           const neverInjected = pod.spec?.hostNetwork === true || ['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage'].includes(site.namespace ?? '');
           if (neverInjected) {
             const hadProxy = /name: istio-proxy/.test(src);
             if (!hadProxy) expect([...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name), `${f}: ${site.kind}/${site.name}`).not.toContain('istio-proxy');
-          } else if (!off && !native) {
+          } else if (!off && !native && !gateway) {
             // Every touched pod template gets an istio-proxy preStop: on its own istio-proxy entry, or in
             // the proxy.istio.io/overrides annotation for a classic sidecar (`containers`).
             const own = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === 'istio-proxy');

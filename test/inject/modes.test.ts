@@ -96,6 +96,15 @@ spec:
     expect(r.modes[0]).toMatchObject({ mode: 'gateway', wrote: 'nothing: left as written' });
     expect(r.notes.join('\n')).toMatch(/gw\.yaml:\d+:\d+: .*gateway template: the proxy is the workload: istio-proxy left exactly as written/);
   });
+  it.each([
+    ['the sidecar template (Istio test only-proxy-container.yaml)', '      - name: istio-proxy\n        image: auto\n'],
+    ["istioctl's gateway Deployment", '      - name: istio-proxy\n        image: docker.io/istio/proxyv2:1.24.2\n        args: [proxy, router]\n'],
+  ])('a pod whose only container is istio-proxy is a gateway, left as written: %s', (_what, proxy) => {
+    const src = `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ingress\nspec:\n  template:\n    metadata:\n      labels: {istio: ingressgateway}\n    spec:\n      containers:\n${proxy}`;
+    const r = injectText(src, 'gw.yaml');
+    expect(r.output).toBe(src);
+    expect(r.modes[0]).toMatchObject({ mode: 'gateway', reason: 'istio-proxy is its only container: the proxy is the workload' });
+  });
   it('a waypoint istiod manages (gateway.istio.io/managed) is left alone, and inject says so', () => {
     const wp = deployment({ labels: { 'gateway.istio.io/managed': 'istio.io-mesh-controller' } });
     const r = injectText(wp, 'wp.yaml');

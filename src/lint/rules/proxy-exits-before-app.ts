@@ -27,6 +27,8 @@ the app) each avoid it.`,
   },
   check(pod, opts, report) {
     if (!pod.meshed || pod.native.native || pod.exitOnZero) return;
+    // A gateway's proxy is the workload: no app outlives it (gateway-drain-grace judges its drain).
+    if (pod.facts.mode.mode === 'gateway') return;
     const hold = pod.hold;
     const loops = (hold?.analysis?.loops.length ?? 0) > 0;
     if (hold && holdWaits(hold) && (loops || hold.opaque)) return; // waits for something: the hook rules judge how well
