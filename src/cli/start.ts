@@ -44,23 +44,49 @@ function cacheFile(): string | undefined {
 const STALE_MS = 7 * 24 * 3600 * 1000;
 /** A temp file a killed run left (writes take milliseconds). */
 const ORPHAN_MS = 3600 * 1000;
+/**
+ * Other bundles whose caches stay however recent: installs in use side by side (npx in several
+ * projects). Beyond them the least recently written go: rebuilds (a developer's, CI's) each name a new
+ * bundle, and a week of them filled ~/.cache/meshdrain with 177 MB (a QA pass, ADR 081).
+ */
+const KEEP_OTHER_BUNDLES = 7;
 
 /**
- * Remove what no run will read again: other bundles' caches not written for a week (another install
- * still in use rewrites its own once), and temp files of killed runs. Runs only when a cache is
+ * Remove what no run will read again: other bundles' caches not written for a week or beyond the
+ * most recent KEEP_OTHER_BUNDLES bundles, and temp files of killed runs. Runs only when a cache is
  * written, so a run that reads its cache pays nothing.
  */
 function prune(dir: string, keep: string): void {
   const now = Date.now();
-  for (const name of readdirSync(dir)) {
-    const tmp = name.endsWith('.tmp');
-    if (!tmp && (!name.endsWith('.v8cache') || name.startsWith(`${keep}-`))) continue;
+  const bundles = new Map<string, { files: string[]; newest: number }>();
+  const remove = (name: string) => {
     try {
-      if (now - statSync(join(dir, name)).mtimeMs > (tmp ? ORPHAN_MS : STALE_MS)) unlinkSync(join(dir, name));
+      unlinkSync(join(dir, name));
     } catch {
       /* gone already, or not ours to remove */
     }
+  };
+  for (const name of readdirSync(dir)) {
+    const tmp = name.endsWith('.tmp');
+    if (!tmp && (!name.endsWith('.v8cache') || name.startsWith(`${keep}-`))) continue;
+    let mtime: number;
+    try {
+      mtime = statSync(join(dir, name)).mtimeMs;
+    } catch {
+      continue;
+    }
+    if (now - mtime > (tmp ? ORPHAN_MS : STALE_MS)) remove(name);
+    else if (!tmp) {
+      const b = bundles.get(name.split('-')[0]!) ?? { files: [], newest: 0 };
+      b.files.push(name);
+      b.newest = Math.max(b.newest, mtime);
+      bundles.set(name.split('-')[0]!, b);
+    }
   }
+  [...bundles.values()]
+    .sort((a, b) => b.newest - a.newest)
+    .slice(KEEP_OTHER_BUNDLES)
+    .forEach((b) => b.files.forEach(remove));
 }
 
 /**

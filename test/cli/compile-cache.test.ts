@@ -66,4 +66,23 @@ describe('V8 code cache: what an upgrade leaves behind', () => {
     expect(run({ XDG_CACHE_HOME: home }, ['--version']).status).toBe(0); // a new command: writes its cache
     expect(cached(home).sort()).toEqual([own!, 'fedcba9876543210-inject.v8cache', `${own!.split('-')[0]}-main.v8cache`, 'notes.txt'].sort());
   });
+  it('beyond the 7 most recently written other bundles, older ones go even within the week', () => {
+    const home = join(dir, 'e');
+    expect(run({ XDG_CACHE_HOME: home }).status).toBe(0);
+    const cacheDir = join(home, 'meshdrain');
+    const [own] = cached(home);
+    // Ten other bundles written 1..10 hours ago, two commands each.
+    for (let h = 1; h <= 10; h++) {
+      for (const cmd of ['inject', 'lint']) {
+        const f = join(cacheDir, `${String(h).padStart(16, '0')}-${cmd}.v8cache`);
+        writeFileSync(f, 'x');
+        const t = new Date(Date.now() - h * 3600 * 1000);
+        utimesSync(f, t, t);
+      }
+    }
+    expect(run({ XDG_CACHE_HOME: home }, ['--version']).status).toBe(0); // writes its cache: prunes
+    const others = cached(home).filter((n) => !n.startsWith(own!.split('-')[0]!));
+    expect(new Set(others.map((n) => n.split('-')[0]))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7].map((h) => String(h).padStart(16, '0'))));
+    expect(others).toHaveLength(14);
+  });
 });
