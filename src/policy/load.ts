@@ -11,9 +11,23 @@ import { LegacyPolicySchema, ShutdownPolicySchema, type RuleT, type SettingsT } 
 
 export { DEFAULT_POLICY, type Policy } from './policy.js';
 
+/** The values an enum, a boolean or a union of them takes, as a user writes them; undefined for others. */
+function allowedValues(issue: z.core.$ZodIssue): string[] | undefined {
+  if (issue.code === 'invalid_value') return issue.values.map((v) => JSON.stringify(v));
+  if (issue.code === 'invalid_type' && issue.expected === 'boolean') return ['true', 'false'];
+  if (issue.code === 'invalid_union') {
+    const branches = issue.errors.map((b) => (b.length === 1 ? allowedValues(b[0]!) : undefined));
+    return branches.every((b) => b !== undefined) ? branches.flat() : undefined;
+  }
+  return undefined;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   const field = issue.path.length ? `${issue.path.join('.')}: ` : '';
   if (issue.code === 'unrecognized_keys') return `${field}unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  // "Invalid input" says nothing a user can act on; name what the field takes.
+  const allowed = allowedValues(issue);
+  if (allowed) return `${field}expected one of ${allowed.join(', ')}`;
   return `${field}${issue.message}`;
 }
 

@@ -30,6 +30,12 @@ describe('policy schema', () => {
     expect(p.rules[0]).toEqual({ match: { kinds: ['deployment'], names: ['httpbin'] }, containers: { httpbin: { preStop: ['/bin/sh', '-c', 'sleep 5'] } } });
   });
 
+  it('a value outside an enum names what the field takes, at its position', () => {
+    const head = 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n';
+    expectInputError(() => loadPolicy(`${head}  app:\n    shell: maybe\n`, 'p.yaml'), /^p\.yaml:5:12: invalid ShutdownPolicy: defaults\.app\.shell: expected one of true, false, "image", "init-container"$/);
+    expectInputError(() => loadPolicy(`${head}  proxy:\n    shell: sometimes\n`, 'p.yaml'), /^p\.yaml:5:12: invalid ShutdownPolicy: defaults\.proxy\.shell: expected one of "image", "init-container"$/);
+  });
+
   it('rejects hostile wait strategies with a position', () => {
     const text = 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\nrules:\n- match: {}\n  proxy:\n    waitFor:\n    - "http=http://x/$(reboot)"\n';
     expectInputError(() => loadPolicy(text, 'p.yaml'), /^p\.yaml:7:7: waitFor: http: expected a URL/);
