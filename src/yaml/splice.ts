@@ -50,6 +50,8 @@ export interface Splice {
   order: number;
   /** An insertion: how deep the collection it adds to is (inserts at one offset go deepest first). */
   depth?: number;
+  /** Starts a line: a line break goes first where the text before it ends none (no final newline). */
+  ownLine?: boolean;
 }
 
 export interface SpliceOptions {
@@ -231,8 +233,7 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
     const at = afterLine(text, trimEnd(text, valueEnd));
     const entry = isSeq(coll) ? [rest] : { [key]: rest };
     const body = renderBlock(entry, ind, opts);
-    const needsNl = at > 0 && text[at - 1] !== '\n';
-    out.push({ at, end: at, text: (needsNl ? '\n' : '') + body + '\n', order, depth: i });
+    out.push({ at, end: at, text: body + '\n', order, depth: i, ownLine: true });
   });
   return out;
 }
@@ -269,8 +270,13 @@ export function applySplices(text: string, splices: Splice[]): string {
   let pos = 0;
   // New lines follow the file's own line ending (a CRLF file stays CRLF).
   const crlf = /\r\n/.test(text.slice(0, 4096));
+  let last = '\n';
   for (const s of splices) {
-    parts.push(text.slice(pos, s.at), crlf ? s.text.replace(/\r?\n/g, '\r\n') : s.text);
+    const before = text.slice(pos, s.at);
+    if (before) last = before;
+    const t = s.ownLine && !last.endsWith('\n') ? `\n${s.text}` : s.text;
+    if (t) last = t;
+    parts.push(before, crlf ? t.replace(/\r?\n/g, '\r\n') : t);
     pos = Math.max(pos, s.end);
   }
   parts.push(text.slice(pos));
