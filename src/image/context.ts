@@ -4,6 +4,7 @@
 import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, chmodSync, mkdirSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { cannotWrite } from '../io/files.js';
 import type { HoldSpec } from '../plan/types.js';
 import { formatStrategy } from '../hooks/strategy.js';
 import { formatDuration } from '../model/duration.js';
@@ -89,9 +90,10 @@ function isNonEmptyDir(p: string): boolean {
 /**
  * Write the files into DIR: build them in a temp directory beside it, then rename into place.
  * A non-empty DIR is refused unless force; with force it is replaced as a whole (never merged).
+ * Messages name `dir`, the path as the user wrote it (default: `path`).
  */
-export function writeContext(dir: string, files: ContextFile[], force: boolean): string {
-  const target = resolve(dir);
+export function writeContext(path: string, files: ContextFile[], force: boolean, dir = path): string {
+  const target = resolve(path);
   if (existsSync(target) && !statSync(target).isDirectory()) {
     throw new InputError(`${dir}: exists and is not a directory`);
   }
@@ -105,8 +107,14 @@ export function writeContext(dir: string, files: ContextFile[], force: boolean):
     }
   }
   const parent = dirname(target);
-  mkdirSync(parent, { recursive: true });
-  const tmp = mkdtempSync(join(parent, `.${basename(target)}.meshdrain-`));
+  let tmp: string;
+  try {
+    mkdirSync(parent, { recursive: true });
+    tmp = mkdtempSync(join(parent, `.${basename(target)}.meshdrain-`));
+  } catch (err) {
+    // Under a file (EEXIST/ENOTDIR), in a directory the user cannot write (EACCES): the user's path.
+    throw cannotWrite(err, dir);
+  }
   let old: string | undefined;
   try {
     for (const f of files) {
@@ -122,10 +130,13 @@ export function writeContext(dir: string, files: ContextFile[], force: boolean):
     }
     renameSync(tmp, target);
   } catch (err) {
-    if (old && !existsSync(target)) renameSync(old, target);
-    rmSync(tmp, { recursive: true, force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code) throw new InputError(`cannot write the build context: ${code === 'EACCES' ? 'permission denied' : code === 'EBUSY' ? 'the directory is in use (a mount point or /)' : code}`, { file: dir });
+    try {
+      if (old && !existsSync(target)) renameSync(old, target);
+      rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      /* the first error is the one to report */
+    }
+    if ((err as NodeJS.ErrnoException).code) throw cannotWrite(err, dir);
     throw err;
   }
   if (old) rmSync(old, { recursive: true, force: true });

@@ -15,12 +15,27 @@ const ERRNO: Record<string, string> = {
   ENOTDIR: 'a parent is not a directory',
   EROFS: 'read-only file system',
   ENOSPC: 'no space left on the device',
+  EEXIST: 'a parent is not a directory',
+  EBUSY: 'the path is in use (a mount point or /)',
+  EDQUOT: 'disk quota exceeded',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links',
 };
 /** An errno in words a person reads, not a code. */
 const why = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code;
   return (code && ERRNO[code]) ?? code ?? (e as Error).message;
 };
+
+/**
+ * A failed write as the user's problem: `PATH: cannot write: <reason in words>`, exit 2. Every write
+ * of a user-named output (inject -o/-i, lab --report, image -o) goes through this, so an output path
+ * under a file, in a directory the user cannot write, or on a full disk is one line, never exit 3.
+ * EEXIST comes only from mkdir on a path whose parent is a file (an existing directory is no error).
+ */
+export function cannotWrite(e: unknown, path: string, what = 'cannot write'): InputError {
+  return new InputError(`${what}: ${why(e)}`, { file: path });
+}
 
 /** Expand PATH arguments: files as given, directories only with recursion. '-' means stdin. */
 export function expandPaths(paths: string[], cwd: string, recursive: boolean): string[] {
@@ -100,7 +115,13 @@ export function writeAtomic(path: string, text: string, cwd: string): void {
     }
     renameSync(tmp, abs);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new InputError(`cannot write: ${why(e)}`, { file: path });
+    // rmSync's force forgives only ENOENT: under a file (ENOTDIR) or an unreadable directory (EACCES)
+    // the clean-up fails too, and must not replace the user's error with an internal one.
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* nothing was created */
+    }
+    throw cannotWrite(e, path);
   }
 }

@@ -166,6 +166,16 @@ describe('meshdrain image (CLI)', () => {
     expect(readdirSync(cwd)).toEqual(['ctx']);
   });
 
+  it('-o under a file: PATH: cannot write: <reason>, exit 2, one line, nothing written', async () => {
+    const cwd = tmp();
+    writeFileSync(join(cwd, 'afile'), 'keep');
+    const r = await cli(cwd, '--istio-version', '1.24.2', '-o', 'afile/ctx');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('meshdrain: afile/ctx: cannot write: a parent is not a directory\n');
+    expect(readdirSync(cwd)).toEqual(['afile']);
+    expect(readFileSync(join(cwd, 'afile'), 'utf8')).toBe('keep');
+  });
+
   it('an empty existing DIR is fine without --force', async () => {
     const cwd = tmp();
     mkdirSync(join(cwd, 'ctx'));

@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, cli } from '../helpers/cli.js';
 
 let dir: string;
 const DEPLOY = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx\n';
@@ -81,6 +82,34 @@ describe('meshdrain inject (process)', () => {
     chmodSync(ro, 0o555);
     oneLineError(cli(['inject', '-i', join(ro, 'a.yaml')]), /cannot write/);
     expect(readFileSync(join(ro, 'a.yaml'), 'utf8')).toBe(DEPLOY);
+  });
+
+  // The errors a non-root user meets (root ignores permissions): as root the CLI runs as nobody.
+  it('an output path the user cannot write: PATH: cannot write: <reason>, exit 2 (inject -o, image -o)', () => {
+    const base = mkdtempSync(join(tmpdir(), 'meshdrain-perm-'));
+    try {
+      chmodSync(base, 0o755);
+      writeFileSync(join(base, 'in.yaml'), DEPLOY, { mode: 0o644 });
+      mkdirSync(join(base, 'locked'), { mode: 0o000 }); // lstat inside fails: EACCES
+      mkdirSync(join(base, 'ro'));
+      chmodSync(join(base, 'ro'), 0o555); // mkdtemp inside fails: EACCES
+      chmodSync(join(base, 'locked'), 0o000);
+      const as = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      const run = (args: string[]) => {
+        const r = spawnSync(process.execPath, [BIN, ...args], { cwd: base, encoding: 'utf8', input: '', ...as });
+        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+      };
+      // inject's notes about the workload come first; the error is the last line, and nothing else fails.
+      const inj = run(['inject', '-o', 'locked/x.yaml', 'in.yaml']);
+      expect(inj.code).toBe(2);
+      expect(inj.stderr.trim().split('\n').at(-1)).toBe('meshdrain: locked/x.yaml: cannot write: permission denied');
+      expect(inj.stderr).not.toMatch(/internal error|\n\s+at /);
+      oneLineError(run(['image', '--istio-version', '1.24.2', '-o', 'ro/ctx']), /^meshdrain: ro\/ctx: cannot write: permission denied\n$/);
+      expect(readdirSync(join(base, 'ro'))).toEqual([]);
+    } finally {
+      chmodSync(join(base, 'locked'), 0o755);
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad input with one line, file:line:col and exit 2', () => {

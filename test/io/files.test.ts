@@ -80,4 +80,9 @@ describe('writeAtomic', () => {
     expectInputError(() => writeAtomic('no/such/dir/x.yaml', 'y\n', dir), /^no\/such\/dir\/x\.yaml: cannot write: no such file or directory$/);
     expect(existsSync(join(dir, 'no'))).toBe(false);
   });
+  it('under a file (ENOTDIR): the same one line, not the temp file clean-up\'s own error', () => {
+    writeFileSync(join(dir, 'afile'), 'keep\n');
+    expectInputError(() => writeAtomic('afile/out.yaml', 'y\n', dir), /^afile\/out\.yaml: cannot write: a parent is not a directory$/);
+    expect(readFileSync(join(dir, 'afile'), 'utf8')).toBe('keep\n');
+  });
 });

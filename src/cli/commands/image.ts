@@ -75,7 +75,7 @@ and defaults): the timeout defaults to --grace minus --drain minus a ${GRACE_MAR
         busyboxImage: o.busyboxImage,
       });
       const dir = o.output ?? `meshdrain-proxyv2-${istioVersion}${variant === 'distroless' ? '-distroless' : ''}`;
-      const written = writeContext(resolve(ctx.io.cwd, dir), files, Boolean(o.force));
+      const written = writeContext(resolve(ctx.io.cwd, dir), files, Boolean(o.force), dir);
       ctx.io.stderr(`meshdrain image: wrote ${files.map((f) => f.name).join(', ')} to ${written}\n`);
       ctx.io.stdout(`${written}\n`);
     });
