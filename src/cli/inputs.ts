@@ -22,7 +22,12 @@ export const STDIN_NAME = '<stdin>';
  */
 export async function readManifestInputs(paths: readonly string[], io: Io, recursive: boolean): Promise<ManifestInput[]> {
   if (paths.length === 0 && io.isStdinTTY) throw new UsageError('no input: give manifest files or directories, or pipe manifests to stdin (see --help)');
-  const expanded = expandPaths(paths.length ? [...paths] : ['-'], io.cwd, recursive);
+  const skipped: string[] = [];
+  const expanded = expandPaths(paths.length ? [...paths] : ['-'], io.cwd, recursive, skipped);
+  if (skipped.length) {
+    const list = skipped.length > 3 ? `${skipped.slice(0, 3).join(', ')} and ${skipped.length - 3} more` : skipped.join(', ');
+    io.stderr(`meshdrain: skipped Helm chart templates under ${list}: render them first (helm template) and pipe the result\n`);
+  }
   if (expanded.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
   const inputs: ManifestInput[] = [];
   for (const path of expanded) {

@@ -37,8 +37,14 @@ export function cannotWrite(e: unknown, path: string, what = 'cannot write'): In
   return new InputError(`${what}: ${why(e)}`, { file: path });
 }
 
-/** Expand PATH arguments: files as given, directories only with recursion. '-' means stdin. */
-export function expandPaths(paths: string[], cwd: string, recursive: boolean): string[] {
+/**
+ * Expand PATH arguments: files as given, directories only with recursion. '-' means stdin.
+ * A directory walk leaves out a Helm chart's `templates/` and `charts/` (a directory holding
+ * Chart.yaml): Go templates are not YAML until rendered, and one such file stopped the whole walk
+ * (ADR 083). The left-out directories, as the user would write them, are pushed onto `skipped`.
+ * A file named explicitly is always read.
+ */
+export function expandPaths(paths: string[], cwd: string, recursive: boolean, skipped: string[] = []): string[] {
   const out: string[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -54,17 +60,31 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean): s
     }
     if (st.isDirectory()) {
       if (!recursive) throw new InputError('is a directory; pass -R to read the manifests under it', { file: p });
-      out.push(...walk(abs).map((f) => join(p, f.slice(abs.length + 1))));
+      const shown = (f: string) => join(p, f.slice(abs.length + 1));
+      const left: string[] = [];
+      out.push(...walk(abs, left).map(shown));
+      skipped.push(...left.map(shown));
     } else out.push(p);
   }
   return out;
 }
 
-function walk(dir: string): string[] {
+/** A Helm chart's directories that hold Go templates (its own, and its subcharts'), not manifests. */
+export const HELM_TEMPLATE_DIRS = ['templates', 'charts'];
+
+function walk(dir: string, skipped: string[]): string[] {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const chart = entries.some((e) => e.isFile() && e.name === 'Chart.yaml');
   return entries.flatMap((e) => {
     const full = join(dir, e.name);
-    if (e.isDirectory()) return e.name.startsWith('.') ? [] : walk(full);
+    if (e.isDirectory()) {
+      if (e.name.startsWith('.')) return [];
+      if (chart && HELM_TEMPLATE_DIRS.includes(e.name)) {
+        skipped.push(full);
+        return [];
+      }
+      return walk(full, skipped);
+    }
     return e.isFile() && MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase()) ? [full] : [];
   });
 }

@@ -76,14 +76,19 @@ export function* eachDocument(text: string, file: string, lines: LineCounter): G
   checkText(text, file);
   // What parseAllDocuments does, as a stream (yaml's own Parser → Composer pipeline).
   const composer = new Composer(PARSE_OPTIONS);
-  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) yield checked(doc as Document.Parsed, file, lines);
+  const template = looksLikeTemplate(text);
+  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) yield checked(doc as Document.Parsed, file, lines, template);
 }
 
-function checked(doc: Document.Parsed, file: string, lines: LineCounter): LoadedDoc {
+/** Go template actions ({{ … }}, Helm's chart templates): not YAML until rendered. */
+const looksLikeTemplate = (text: string): boolean => /\{\{-?\s*[-.$/"a-zA-Z(]/.test(text);
+const TEMPLATE_HINT = '; the file looks like a Go/Helm template: render it first (helm template) and pipe the result';
+
+function checked(doc: Document.Parsed, file: string, lines: LineCounter, template = false): LoadedDoc {
   const err = doc.errors[0];
   if (err) {
     const first = err.message.split('\n')[0] ?? err.message;
-    throw new InputError(`YAML syntax error: ${first.replace(/ at line \d+, column \d+.*$/, '')}`, posAt(file, lines, err.pos[0]));
+    throw new InputError(`YAML syntax error: ${first.replace(/ at line \d+, column \d+.*$/, '')}${template ? TEMPLATE_HINT : ''}`, posAt(file, lines, err.pos[0]));
   }
   let value: unknown;
   try {

@@ -72,3 +72,60 @@ describe('no PATH with a terminal on stdin', () => {
     expect(stderr).toBe('meshdrain: no input: give manifest files or directories, or pipe manifests to stdin (see --help)\n');
   });
 });
+
+describe('Helm charts in a directory walk (ADR 083)', () => {
+  const TEMPLATE = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include "web.fullname" . }}\n  labels:\n    {{- include "web.labels" . | nindent 4 }}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: "{{ .Values.image }}"\n';
+  let repo: string;
+  beforeAll(() => {
+    repo = join(dir, 'repo');
+    mkdirSync(join(repo, 'k8s'), { recursive: true });
+    mkdirSync(join(repo, 'chart', 'templates'), { recursive: true });
+    mkdirSync(join(repo, 'chart', 'charts', 'sub', 'templates'), { recursive: true });
+    mkdirSync(join(repo, 'chart', 'crds'), { recursive: true });
+    writeFileSync(join(repo, 'k8s', 'cm.yaml'), CONFIGMAP);
+    writeFileSync(join(repo, 'chart', 'Chart.yaml'), 'apiVersion: v2\nname: web\nversion: 0.1.0\n');
+    writeFileSync(join(repo, 'chart', 'values.yaml'), 'image: nginx\n');
+    writeFileSync(join(repo, 'chart', 'crds', 'crd.yaml'), CRD);
+    writeFileSync(join(repo, 'chart', 'templates', 'deploy.yaml'), TEMPLATE);
+    writeFileSync(join(repo, 'chart', 'charts', 'sub', 'Chart.yaml'), 'apiVersion: v2\nname: sub\nversion: 0.1.0\n');
+    writeFileSync(join(repo, 'chart', 'charts', 'sub', 'templates', 'svc.yaml'), 'kind: Service\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n');
+  });
+  const runIn = async (argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => '', cwd: dir, isStdinTTY: false, env: {} });
+    return { code, stdout, stderr };
+  };
+  const NOTE = 'meshdrain: skipped Helm chart templates under repo/chart/charts, repo/chart/templates: render them first (helm template) and pipe the result\n';
+
+  it.each([
+    [['lint', 'repo']],
+    [['lint', '-f', 'sarif', 'repo']],
+    [['inject', '--check', '-R', 'repo']],
+    [['inject', '-R', 'repo']],
+  ])('%j: the chart\'s templates/ and charts/ are left out, said once on stderr; the rest is read (exit 0)', async (argv) => {
+    const r = await runIn(argv);
+    expect(r.stderr, r.stderr).toContain(NOTE);
+    expect(r.stderr.split(NOTE)).toHaveLength(2);
+    expect(r.code, r.stderr).toBe(0);
+    if (argv[0] === 'inject' && !argv.includes('--check')) expect(r.stdout).toContain('name: widgets.example.com'); // crds/ is read
+  });
+
+  it('a template named explicitly is still read: the syntax error says it looks like a template', async () => {
+    const r = await runIn(['lint', 'repo/chart/templates/deploy.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^meshdrain: repo\/chart\/templates\/deploy\.yaml:\d+:\d+: YAML syntax error: .*; the file looks like a Go\/Helm template: render it first \(helm template\) and pipe the result\n$/);
+    // Plain YAML with a syntax error gets no such hint.
+    writeFileSync(join(dir, 'broken.yaml'), 'kind: [broken\n');
+    expect((await runIn(['lint', 'broken.yaml'])).stderr).not.toMatch(/template/);
+  });
+
+  it('a directory without Chart.yaml keeps its templates/ directory', async () => {
+    mkdirSync(join(dir, 'plain', 'templates'), { recursive: true });
+    writeFileSync(join(dir, 'plain', 'templates', 'cm.yaml'), CONFIGMAP);
+    const r = await runIn(['inject', '-R', 'plain']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(CONFIGMAP);
+    expect(r.stderr).not.toMatch(/Helm/);
+  });
+});

@@ -20,6 +20,17 @@ describe('expandPaths', () => {
   it('directories (with -R): manifest extensions only, sorted, dot-directories skipped, paths as the user wrote them', () => {
     expect(expandPaths(['k8s'], dir, true)).toEqual(['k8s/a.yml', 'k8s/b/c.json', 'k8s/b/d.YAML', 'k8s/z.yaml']);
   });
+  it('a Helm chart (a directory with Chart.yaml): its templates/ and charts/ are left out and reported, crds/ is read', () => {
+    mkdirSync(join(dir, 'repo/chart/templates'), { recursive: true });
+    mkdirSync(join(dir, 'repo/chart/charts/sub'), { recursive: true });
+    mkdirSync(join(dir, 'repo/chart/crds'), { recursive: true });
+    for (const f of ['repo/chart/Chart.yaml', 'repo/chart/templates/d.yaml', 'repo/chart/charts/sub/v.yaml', 'repo/chart/crds/c.yaml', 'repo/x.yaml']) writeFileSync(join(dir, f), 'kind: X\n');
+    const skipped: string[] = [];
+    expect(expandPaths(['repo'], dir, true, skipped)).toEqual(['repo/chart/Chart.yaml', 'repo/chart/crds/c.yaml', 'repo/x.yaml']);
+    expect(skipped).toEqual(['repo/chart/charts', 'repo/chart/templates']);
+    // Named explicitly, a template directory or file is read.
+    expect(expandPaths(['repo/chart/templates', 'repo/chart/templates/d.yaml'], dir, true)).toEqual(['repo/chart/templates/d.yaml', 'repo/chart/templates/d.yaml']);
+  });
   it('files as given (any extension), and - for stdin, in argument order', () => {
     expect(expandPaths(['k8s/notes.txt', '-', 'k8s/z.yaml'], dir, false)).toEqual(['k8s/notes.txt', '-', 'k8s/z.yaml']);
   });
