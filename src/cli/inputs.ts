@@ -1,9 +1,10 @@
 /**
  * Manifest inputs for the commands that read manifests (inject, lint): PATH arguments → texts, with
- * the same refusals for both — no PATH on a terminal, stdin twice, and an input with no manifests.
+ * the same refusals for both — no PATH on a terminal, stdin twice, a directory with no manifest files —
+ * and the same note for files or stdin that hold no manifests (not an error, ADR 083).
  */
-import { InputError, UsageError } from '../errors.js';
-import { expandPaths, MANIFEST_EXTENSIONS, readText } from '../io/files.js';
+import { UsageError } from '../errors.js';
+import { expandPaths, readText } from '../io/files.js';
 import type { Io } from './context.js';
 
 export interface ManifestInput {
@@ -37,12 +38,17 @@ export async function readManifestInputs(paths: readonly string[], io: Io, recur
 }
 
 /**
- * Zero YAML documents across all inputs is a mistake (an empty directory, a pipe from a failed
- * command), not a success. A stream of only ConfigMaps or CRDs is not empty and passes.
+ * Zero YAML documents across all inputs that were named (files, stdin) is not an error: a
+ * pre-commit hook passes only the changed files, one of them may be emptied; a Helm post-renderer
+ * gets nothing from a chart that renders nothing. The caller passes the input through unchanged and
+ * exits 0; this says so once on stderr. (A directory with no manifest files at all is refused in
+ * expandPaths: a wrong path, not an empty input. ADR 083.) A stream of only ConfigMaps or CRDs
+ * holds documents and gets no note.
  */
-export function requireManifests(documents: number, paths: readonly string[]): void {
-  if (documents > 0) return;
-  const where = paths.length ? paths.map((p) => (p === '-' ? STDIN_NAME : p)).join(', ') : STDIN_NAME;
-  const hint = paths.some((p) => p !== '-') ? ` (directories are searched for ${MANIFEST_EXTENSIONS.join(', ')} files)` : '';
-  throw new InputError(`no manifests found in ${where}${hint}`);
+export function noteIfNoManifests(documents: number, inputs: readonly Pick<ManifestInput, 'file'>[], io: Io): boolean {
+  if (documents > 0) return false;
+  const files = inputs.map((i) => i.file);
+  const where = files.length > 3 ? `${files.slice(0, 3).join(', ')} and ${files.length - 3} more` : files.join(', ');
+  io.stderr(`meshdrain: no manifests in ${where}\n`);
+  return true;
 }

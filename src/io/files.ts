@@ -62,7 +62,10 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean, sk
       if (!recursive) throw new InputError('is a directory; pass -R to read the manifests under it', { file: p });
       const shown = (f: string) => join(p, f.slice(abs.length + 1));
       const left: string[] = [];
-      out.push(...walk(abs, left).map(shown));
+      const found = walk(abs, left);
+      // Nothing to read under a directory is a wrong path (or a missing -R target), not an empty input.
+      if (!found.length && !left.length) throw new InputError(`no ${MANIFEST_EXTENSIONS.join(', ')} files in this directory`, { file: p });
+      out.push(...found.map(shown));
       skipped.push(...left.map(shown));
     } else out.push(p);
   }

@@ -1,4 +1,4 @@
-/** inject and lint read manifests the same way: empty inputs are errors, a terminal on stdin is refused. */
+/** inject and lint read manifests the same way: inputs without manifests pass with a note, a directory without manifest files and a terminal on stdin are refused. */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,36 +19,52 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const CONFIGMAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: "1"\n';
 const CRD = 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n';
 
-const noManifests = (r: { code: number; stdout: string; stderr: string }, where: string) => {
+const noManifestFiles = (r: { code: number; stdout: string; stderr: string }, where: string) => {
   expect(r.code).toBe(2);
   expect(r.stdout).toBe('');
-  expect(r.stderr).toBe(`meshdrain: no manifests found in ${where}${where === '<stdin>' ? '' : ' (directories are searched for .yaml, .yml, .json files)'}\n`);
+  expect(r.stderr).toBe(`meshdrain: ${where}: no .yaml, .yml, .json files in this directory\n`);
 };
 
 describe.each([
   ['inject', ['inject', '--check', '-R']],
   ['inject', ['inject', '-R']],
   ['lint', ['lint']],
-])('%s: zero documents in all inputs', (_name, argv) => {
-  it('an empty directory (or one without manifests) is exit 2, naming it', () => {
-    noManifests(cli([...argv, join(dir, 'empty')]), join(dir, 'empty'));
-    noManifests(cli([...argv, join(dir, 'notes'), join(dir, 'empty')]), `${join(dir, 'notes')}, ${join(dir, 'empty')}`);
+])('%s: inputs without manifests (ADR 083)', (_name, argv) => {
+  const noR = argv.filter((a) => a !== '-R');
+  /** No manifests is a pass: exit 0, the input unchanged on stdout (inject), one note on stderr. */
+  const passes = (r: { code: number; stdout: string; stderr: string }, where: string, input: string) => {
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe(`meshdrain: no manifests in ${where}`);
+    expect(r.stderr).not.toMatch(/no pod templates/); // one note, not two
+    if (argv[0] === 'inject' && !argv.includes('--check')) expect(r.stdout).toBe(input);
+    if (argv.includes('--check')) expect(r.stdout).toBe('');
+    if (argv[0] === 'lint') expect(r.stdout).toBe('no findings\n');
+  };
+  it('a directory with no manifest files is still exit 2, naming it: a wrong path, not an empty input', () => {
+    noManifestFiles(cli([...argv, join(dir, 'empty')]), join(dir, 'empty'));
+    noManifestFiles(cli([...argv, join(dir, 'notes'), join(dir, 'empty')]), join(dir, 'notes'));
   });
-  it('empty stdin, or only comments and bare ---, is exit 2', () => {
-    noManifests(cli(argv.filter((a) => a !== '-R'), { input: '' }), '<stdin>');
-    noManifests(cli(argv.filter((a) => a !== '-R'), { input: '# just a comment\n---\n---\n' }), '<stdin>');
-    noManifests(cli([...argv, join(dir, 'comments.yaml')]), join(dir, 'comments.yaml'));
+  it('empty stdin, or only comments and bare ---: exit 0, passed through, one note (a Helm post-renderer on a chart that renders nothing)', () => {
+    passes(cli(noR, { input: '' }), '<stdin>', '');
+    passes(cli(noR, { input: '# just a comment\n---\n---\n' }), '<stdin>', '# just a comment\n---\n---\n');
   });
-  it('a stream of only ConfigMaps and CRDs is not empty: exit 0', () => {
-    const r = cli(argv.filter((a) => a !== '-R'), { input: `${CONFIGMAP}---\n${CRD}` });
+  it('a named empty or comment-only file: exit 0, one note (pre-commit passes only the changed files)', () => {
+    writeFileSync(join(dir, 'e.yaml'), '');
+    passes(cli([...argv, join(dir, 'e.yaml')]), join(dir, 'e.yaml'), '');
+    passes(cli([...argv, join(dir, 'comments.yaml')]), join(dir, 'comments.yaml'), '# nothing here yet\n---\n');
+  });
+  it('a stream of only ConfigMaps and CRDs is not empty: exit 0, no note', () => {
+    const r = cli(noR, { input: `${CONFIGMAP}---\n${CRD}` });
     expect(r.stderr).not.toMatch(/no manifests/);
     expect(r.code).toBe(0);
     if (argv[0] === 'inject' && !argv.includes('--check')) expect(r.stdout).toBe(`${CONFIGMAP}---\n${CRD}`);
   });
-  it('one empty file beside a real one is fine', () => {
+  it('one empty file beside a real one is fine, no note', () => {
     const f = join(dir, 'cm.yaml');
     writeFileSync(f, CONFIGMAP);
-    expect(cli([...argv, f, join(dir, 'comments.yaml')]).code).toBe(0);
+    const r = cli([...argv, f, join(dir, 'comments.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/no manifests/);
   });
 });
 

@@ -5,7 +5,7 @@ import { readText, writeAtomic } from '../../io/files.js';
 import { DEFAULT_POLICY } from '../../policy/policy.js';
 import type { Ctx } from '../context.js';
 import { CATALOG } from './catalog.js';
-import { readManifestInputs, requireManifests } from '../inputs.js';
+import { noteIfNoManifests, readManifestInputs } from '../inputs.js';
 import { addModeContextOptions, readMeshInputs, readMeshSettings, runVersions, shutdownContextOf } from '../mode-context.js';
 import { scanNamespaces } from '../../mesh/namespaces.js';
 import { INJECTOR_ANNOTATIONS } from '../../istio/facts.js';
@@ -79,7 +79,7 @@ export function registerInject(program: Command, ctx: Ctx): void {
 
       // Everything is computed before anything is written: a bad file leaves every output untouched.
       const results: InjectResult[] = inputs.map((i) => injectText(i.text, i.file, { ...run, policy, via: flags.via, namespaces }));
-      requireManifests(results.reduce((n, r) => n + r.documents, 0), paths);
+      noteIfNoManifests(results.reduce((n, r) => n + r.documents, 0), inputs, io);
       for (const n of noteLines(results, flags.verbose)) io.stderr(`meshdrain: ${n}\n`);
       if (flags.verbose) for (const r of results) for (const n of r.verbose) io.stderr(`meshdrain: ${n}\n`);
       const modes = results.flatMap((r) => r.modes);

@@ -12,7 +12,7 @@ import type { Ctx } from '../context.js';
 import { CATALOG } from './catalog.js';
 import { addModeContextOptions, readMeshInputs, runVersions } from '../mode-context.js';
 import { emptyMesh } from '../../lint/mesh.js';
-import { readManifestInputs, requireManifests, type ManifestInput } from '../inputs.js';
+import { noteIfNoManifests, readManifestInputs, type ManifestInput } from '../inputs.js';
 
 interface LintFlags {
   meshConfig?: string[];
@@ -74,11 +74,11 @@ export function registerLint(program: Command, ctx: Ctx): void {
       if (krm && (await (await import('../krm.js')).lintKrm(inputs[0] as ManifestInput, flags, runLint, ctx))) return;
 
       const result = runLint(flags, inputs);
-      requireManifests(result.documentCount, paths);
+      const none = noteIfNoManifests(result.documentCount, inputs, io);
       if (flags.format === 'json') io.stdout(renderJson(result.findings));
       else if (flags.format === 'sarif') io.stdout(renderSarif(result.findings, RULES, io.cwd));
       else io.stdout(renderText(result.findings, { texts: result.texts, color: Boolean(flags.color) }));
-      if (result.podCount === 0) io.stderr('meshdrain: no pod templates found in the input\n');
+      if (result.podCount === 0 && !none) io.stderr('meshdrain: no pod templates found in the input\n');
       if (flags.verbose) {
         const o = result.options;
         const v = (x?: { major: number; minor: number }) => (x ? `${x.major}.${x.minor}` : 'unknown');
