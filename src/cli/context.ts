@@ -9,6 +9,17 @@ export interface Io {
   isStderrTTY?: boolean;
   /** Environment (for PATH lookups, MESHDRAIN_* settings). */
   env: NodeJS.ProcessEnv;
+  /** The name the user invoked, for usage lines (default meshdrain; `kubectl meshdrain` as a plugin). */
+  programName?: string;
+}
+
+/**
+ * The program name from the invoked path (process.argv[1], a symlink's own name): kubectl runs the
+ * plugin as kubectl-meshdrain, and its user types `kubectl meshdrain`, so help says that.
+ */
+export function programNameOf(invoked: string | undefined): string {
+  const base = (invoked ?? '').split(/[\\/]/).pop()!.replace(/\.(c?js|mjs|cmd|exe)$/i, '');
+  return /^kubectl-meshdrain$/i.test(base) ? 'kubectl meshdrain' : 'meshdrain';
 }
 
 export interface Ctx {
@@ -35,6 +46,7 @@ export function processIo(): Io {
     isStdinTTY: Boolean(process.stdin.isTTY),
     isStderrTTY: Boolean(process.stderr.isTTY),
     env: process.env,
+    programName: programNameOf(process.argv[1]),
   };
 }
 

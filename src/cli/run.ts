@@ -7,7 +7,7 @@ import { VERSION, type Ctx, type Io } from './context.js';
 export async function run(argv: string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
   const ctx: Ctx = { io, setExit: (c) => void (exitCode = Math.max(exitCode, c)) };
-  const program = new Command('meshdrain')
+  const program = new Command(io.programName ?? 'meshdrain')
     .description('Make pod shutdown in an Istio mesh lose nothing: the proxy waits for the app, the grace period fits.')
     .version(VERSION, '-V, --version')
     .option('--debug', 'print stack traces for internal errors')

@@ -74,7 +74,7 @@ Pods opt in with:  inject.istio.io/templates: "sidecar,meshdrain"
 
 function addHoldOptions(cmd: Command): Command {
   return cmd
-    .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
+    .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
     .option(
       '--timeout <duration>',
       `give up holding after this long (default ${formatDuration(defaultHoldTimeoutMs())}: fits a ${DEFAULT_GRACE_SECONDS}s grace period after the ${DEFAULT_TERMINATION_DRAIN_SECONDS}s drain)`,

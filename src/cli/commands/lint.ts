@@ -7,6 +7,7 @@ import { renderJson } from '../../lint/report/json.js';
 import { renderSarif } from '../../lint/report/sarif.js';
 import { renderText } from '../../lint/report/text.js';
 import { RULES } from '../../lint/rules/index.js';
+import { DOCS_BASE_URI } from '../../lint/docs.js';
 import type { Severity } from '../../lint/types.js';
 import type { Ctx } from '../context.js';
 import { CATALOG } from './catalog.js';
@@ -37,7 +38,7 @@ Examples:
 
 Mesh settings (--mesh-config, repeatable; also picked up from the linted files): an IstioOperator,
 Helm values, the istio mesh ConfigMap (data.mesh) or the istio-sidecar-injector ConfigMap (data.values).
-Rules: docs/rules/<id>.md. Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 bad input.`;
+Rules: --list-rules; each rule's page is ${DOCS_BASE_URI}<id> (the SARIF helpUri). Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 bad input.`;
 
 export function registerLint(program: Command, ctx: Ctx): void {
   const cmd = program.command('lint');
