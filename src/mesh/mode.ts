@@ -81,7 +81,8 @@ export function sidecarKind(annotations: Record<string, string>, ctx: ModeContex
   }
   if (env === undefined && ctx.istioVersion) {
     env = atLeast(ctx.istioVersion, NATIVE.istioAuto.major, NATIVE.istioAuto.minor) ? 'auto' : 'false';
-    envFrom = `ENABLE_NATIVE_SIDECARS defaults to ${env} in Istio ${formatVersion(ctx.istioVersion)}`;
+    // A subject for '… is false' / '… is auto and …' below: 'ENABLE_NATIVE_SIDECARS, Istio 1.24's default, is false'.
+    envFrom = `ENABLE_NATIVE_SIDECARS, Istio ${formatVersion(ctx.istioVersion)}'s default,`;
     by = 'versions';
   }
   if (env === 'true' || env === 'false') return { kind: env === 'true' ? 'native' : 'classic', why: `${envFrom} is ${env}${ignored}`, by };

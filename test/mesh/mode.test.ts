@@ -137,6 +137,9 @@ describe('native or classic (template $nativeSidecar, DetectNativeSidecar)', () 
     expect(sidecarKind({}, { istioVersion: v('1.27'), kubeVersion: v('1.34') }).kind).toBe('native');
     expect(sidecarKind({}, { istioVersion: v('1.27') }).kind).toBe('either');
     expect(sidecarKind({}, { kubeVersion: v('1.30') }).kind).toBe('classic');
+    // The reason reads as one sentence (it said "… defaults to false in Istio 1.24 is false").
+    expect(sidecarKind({}, { istioVersion: v('1.24'), kubeVersion: v('1.31') }).why).toBe("ENABLE_NATIVE_SIDECARS, Istio 1.24's default, is false");
+    expect(sidecarKind({}, { istioVersion: v('1.27'), kubeVersion: v('1.34') }).why).toBe("ENABLE_NATIVE_SIDECARS, Istio 1.27's default, is auto and the kubelet is 1.34 (native from 1.33)");
     expect(sidecarKind({}, {}).kind).toBe('either');
   });
   it('an injected pod whose kind is not known is unknown, with both reasons', () => {
