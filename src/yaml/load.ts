@@ -51,7 +51,8 @@ export function checkText(text: string, file: string, bytes = Buffer.byteLength(
     const before = text.slice(0, at);
     const line = before.split('\n').length;
     const col = at - before.lastIndexOf('\n');
-    throw new InputError('binary data, not YAML or JSON text', { file, line, col });
+    // A NUL (binary, UTF-16) or a byte that is not UTF-8 (Latin-1, Windows-1252: "café" saved by an old editor).
+    throw new InputError('not UTF-8 text (binary data or another encoding)', { file, line, col });
   }
 }
 

@@ -117,7 +117,7 @@ describe('meshdrain inject (process)', () => {
     oneLineError(cli(['inject', dir]), /is a directory; pass -R/);
     const bin = join(dir, 'junk.yaml');
     writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe]));
-    oneLineError(cli(['inject', bin]), /junk\.yaml:1:\d+: binary data/);
+    oneLineError(cli(['inject', bin]), /junk\.yaml:1:\d+: not UTF-8 text \(binary data or another encoding\)/);
     const bomb = join(dir, 'bomb.yaml');
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);

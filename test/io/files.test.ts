@@ -45,9 +45,12 @@ describe('readText', () => {
     writeFileSync(join(dir, 'u.yaml'), 'name: café\n');
     expect(readText('u.yaml', dir)).toBe('name: café\n');
   });
-  it('refuses binary input and a missing file with the path', () => {
+  it('refuses binary or non-UTF-8 input and a missing file with the path', () => {
     writeFileSync(join(dir, 'bin.yaml'), Buffer.from([0x6b, 0x00, 0x01, 0x02]));
-    expectInputError(() => readText('bin.yaml', dir), /^bin\.yaml:1:2: binary data, not YAML or JSON text$/);
+    expectInputError(() => readText('bin.yaml', dir), /^bin\.yaml:1:2: not UTF-8 text \(binary data or another encoding\)$/);
+    // Latin-1 is text, just not UTF-8: the message must not call it binary only.
+    writeFileSync(join(dir, 'latin1.yaml'), Buffer.from('name: caf\xe9\n', 'latin1'));
+    expectInputError(() => readText('latin1.yaml', dir), /^latin1\.yaml:1:10: not UTF-8 text \(binary data or another encoding\)$/);
     expectInputError(() => readText('missing.yaml', dir), /^missing\.yaml: no such file or directory$/);
   });
   it('refuses a file over the size limit before reading it', () => {
