@@ -5,6 +5,27 @@ import { InputError, type SourcePos } from '../errors.js';
 export const MAX_INPUT_BYTES = 32 * 1024 * 1024;
 /** A YAML alias bomb expands aliases exponentially; past this many alias expansions we refuse. */
 export const MAX_ALIAS_COUNT = 1000;
+/**
+ * Deepest nesting meshdrain reads. The parser, toJS and every walker recurse; a document thousands of
+ * levels deep overflowed the stack ("Maximum call stack size exceeded", reported as a YAML syntax
+ * error or exit 3); the parser alone overflowed near 900 levels of flow lists. Real manifests nest
+ * tens of levels (a CRD schema perhaps a hundred).
+ */
+export const MAX_NESTING_DEPTH = 500;
+const tooDeep = (pos: SourcePos) => new InputError(`nested too deeply: meshdrain reads documents up to ${MAX_NESTING_DEPTH} levels of mappings and lists`, pos);
+const isStackOverflow = (e: unknown) => e instanceof RangeError || /maximum call stack size exceeded/i.test(String((e as Error)?.message ?? e));
+
+/** How deep a plain value nests (iteratively: the check must not overflow the stack itself). */
+function depthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= max) return true;
+    for (const c of Array.isArray(v) ? v : Object.values(v as object)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return false;
+}
 
 export interface LoadedDoc {
   doc: Document.Parsed;
@@ -87,6 +108,7 @@ const TEMPLATE_HINT = '; the file looks like a Go/Helm template: render it first
 
 function checked(doc: Document.Parsed, file: string, lines: LineCounter, template = false): LoadedDoc {
   const err = doc.errors[0];
+  if (err && isStackOverflow(err.message)) throw tooDeep(posAt(file, lines, doc.range[0]));
   if (err) {
     const first = err.message.split('\n')[0] ?? err.message;
     throw new InputError(`YAML syntax error: ${first.replace(/ at line \d+, column \d+.*$/, '')}${template ? TEMPLATE_HINT : ''}`, posAt(file, lines, err.pos[0]));
@@ -97,11 +119,13 @@ function checked(doc: Document.Parsed, file: string, lines: LineCounter, templat
   } catch (e) {
     const msg = (e as Error).message;
     const pos = posAt(file, lines, doc.range[0]);
+    if (isStackOverflow(e)) throw tooDeep(pos);
     if (/excessive alias/i.test(msg)) throw new InputError(`more than ${MAX_ALIAS_COUNT} YAML alias expansions (an alias bomb?); refusing`, pos);
     const unknown = unresolvedAlias(doc);
     if (unknown) throw new InputError(`unknown YAML alias *${unknown.source}: no anchor &${unknown.source} before it`, posAt(file, lines, unknown.range![0]));
     throw new InputError(msg, pos);
   }
+  if (depthExceeds(value, MAX_NESTING_DEPTH)) throw tooDeep(posAt(file, lines, doc.range[0]));
   return { doc, value };
 }
 
