@@ -42,7 +42,9 @@ export function cannotWrite(e: unknown, path: string, what = 'cannot write'): In
  * A directory walk leaves out a Helm chart's `templates/` and `charts/` (a directory holding
  * Chart.yaml): Go templates are not YAML until rendered, and one such file stopped the whole walk
  * (ADR 083). The left-out directories, as the user would write them, are pushed onto `skipped`.
- * A file named explicitly is always read.
+ * A file named explicitly is always read. A file reached twice (named twice, named and under a named
+ * directory, or through a symlink) is read once, at its first place: twice it was injected twice
+ * ("updated 2 of 2" for one file) and linted twice.
  */
 export function expandPaths(paths: string[], cwd: string, recursive: boolean, skipped: string[] = []): string[] {
   const out: string[] = [];
@@ -69,7 +71,19 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean, sk
       skipped.push(...left.map(shown));
     } else out.push(p);
   }
-  return out;
+  const seen = new Set<string>();
+  return out.filter((p) => {
+    if (p === '-') return true;
+    let real = resolve(cwd, p);
+    try {
+      real = realpathSync(real);
+    } catch {
+      /* read later, and refused there */
+    }
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  });
 }
 
 /** A Helm chart's directories that hold Go templates (its own, and its subcharts'), not manifests. */

@@ -84,6 +84,19 @@ describe('meshdrain inject (process)', () => {
     expect(readFileSync(join(ro, 'a.yaml'), 'utf8')).toBe(DEPLOY);
   });
 
+  it('-i with one file named twice edits it once and says so ("updated 2 of 2" before)', () => {
+    const f = join(dir, 'twice.yaml');
+    writeFileSync(f, DEPLOY);
+    const r = cli(['inject', '-i', f, f]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('meshdrain: updated 1 of 1 file(s)\n');
+    const once = readFileSync(f, 'utf8');
+    expect(once.match(/istio-proxy/g)?.length).toBe(cli(['inject'], { input: DEPLOY }).stdout.match(/istio-proxy/g)?.length);
+    // To stdout, the manifests once.
+    writeFileSync(f, DEPLOY);
+    expect(cli(['inject', f, f]).stdout).toBe(cli(['inject', f]).stdout);
+  });
+
   // The errors a non-root user meets (root ignores permissions): as root the CLI runs as nobody.
   it('an output path the user cannot write: PATH: cannot write: <reason>, exit 2 (inject -o, image -o)', () => {
     const base = mkdtempSync(join(tmpdir(), 'meshdrain-perm-'));

@@ -29,10 +29,16 @@ describe('expandPaths', () => {
     expect(expandPaths(['repo'], dir, true, skipped)).toEqual(['repo/chart/Chart.yaml', 'repo/chart/crds/c.yaml', 'repo/x.yaml']);
     expect(skipped).toEqual(['repo/chart/charts', 'repo/chart/templates']);
     // Named explicitly, a template directory or file is read.
-    expect(expandPaths(['repo/chart/templates', 'repo/chart/templates/d.yaml'], dir, true)).toEqual(['repo/chart/templates/d.yaml', 'repo/chart/templates/d.yaml']);
+    expect(expandPaths(['repo/chart/templates'], dir, true)).toEqual(['repo/chart/templates/d.yaml']);
+    expect(expandPaths(['repo/chart/templates/d.yaml'], dir, true)).toEqual(['repo/chart/templates/d.yaml']);
   });
   it('files as given (any extension), and - for stdin, in argument order', () => {
     expect(expandPaths(['k8s/notes.txt', '-', 'k8s/z.yaml'], dir, false)).toEqual(['k8s/notes.txt', '-', 'k8s/z.yaml']);
+  });
+  it('a file reached twice (named twice, under a named directory, through a symlink) is listed once, at its first place', () => {
+    symlinkSync(join(dir, 'k8s/z.yaml'), join(dir, 'z-link.yaml'));
+    expect(expandPaths(['k8s/z.yaml', 'k8s/z.yaml', './k8s/z.yaml', 'z-link.yaml'], dir, false)).toEqual(['k8s/z.yaml']);
+    expect(expandPaths(['k8s/a.yml', 'k8s', '-'], dir, true)).toEqual(['k8s/a.yml', 'k8s/b/c.json', 'k8s/b/d.YAML', 'k8s/z.yaml', '-']);
   });
   it('a directory without -R, or a missing path: InputError naming the path', () => {
     expectInputError(() => expandPaths(['k8s'], dir, false), /^k8s: is a directory; pass -R to read the manifests under it$/);
