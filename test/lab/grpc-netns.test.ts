@@ -2,8 +2,8 @@
  * --protocol grpc for real (ADR 076): the app is a grpc-js server, both proxies forward h2 streams
  * (messages and grpc-status trailers), the pod's Envoy drains with GOAWAY, the load is a grpc-js
  * channel with unary callers and Watch streams. no-hold loses calls and outbound calls when the
- * proxy exits under the app; meshdrain loses no outbound call, kills no pod and its Watch streams end
- * only by the app's own clean close.
+ * proxy exits under the app; meshdrain loses no call and no outbound call, kills no pod and its Watch
+ * streams end only by the app's own clean close.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
@@ -31,9 +31,10 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol grpc on real namespaces', ()
     // Counted by the grpc-js client by status name (UNAVAILABLE, stream INTERNAL, ...), never as OK.
     expect(Object.keys(s.failureReasons).every((k) => /^(stream )?[A-Z_]+$/.test(k)), JSON.stringify(s.failureReasons)).toBe(true);
   });
-  it('meshdrain: zero failed outbound calls, no SIGKILL, no Watch stream cut, over ≥ 5,000 calls', () => {
+  it('meshdrain: zero failed calls and outbound calls, no SIGKILL, no Watch stream cut, over ≥ 5,000 calls (ADR 078)', () => {
     const s = sums.meshdrain!;
     expect(s.requests).toBeGreaterThanOrEqual(5000);
+    expect(s.failedRequests, `${answerLine(s)}; retried ${JSON.stringify(s.clientRetries)}`).toBe(0);
     expect(s.failedEgress, answerLine(s)).toBe(0);
     expect(s.podsKilled).toBe(0);
     expect(Object.keys(s.failureReasons).filter((k) => k.startsWith('stream ')), JSON.stringify(s.failureReasons)).toEqual([]);

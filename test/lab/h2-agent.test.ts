@@ -58,6 +58,38 @@ describe('h2c in the lab agent', () => {
     expect(results.filter((r) => r.error !== undefined)).toEqual([]);
   });
 
+  it("a host removed while its session is still connecting: the streams queued on it are served, as Envoy's drained pool serves pending streams (ADR 078)", async () => {
+    const srv = await server();
+    const pool = new H2Pool(`http://127.0.0.1:${srv.port}`);
+    closers.push(() => pool.destroy());
+    // The first streams open the session; the removal comes before it is connected.
+    const queued = Array.from({ length: 5 }, () => h2Request(pool, { ':path': '/' }, 2000));
+    const session = pool.get();
+    expect(session.connecting).toBe(true);
+    pool.close();
+    const results = await Promise.all(queued);
+    expect(results.filter((r) => r.error !== undefined)).toEqual([]);
+    // Then the session closes: nothing new is opened on it.
+    for (let i = 0; i < 100 && !session.closed; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(session.closed).toBe(true);
+  });
+
+  it('a stream given to a drained pool after the removal (its host chosen before) still goes out, and its session then closes', async () => {
+    const srv = await server();
+    const pool = new H2Pool(`http://127.0.0.1:${srv.port}`);
+    closers.push(() => pool.destroy());
+    expect(await h2Request(pool, { ':path': '/' }, 2000)).toMatchObject({ status: 200 });
+    const before = pool.get();
+    pool.close();
+    expect(before.closed).toBe(true);
+    const reply = h2Request(pool, { ':path': '/' }, 2000);
+    const late = pool.get();
+    expect(late).not.toBe(before);
+    expect(await reply).toMatchObject({ status: 200 });
+    for (let i = 0; i < 100 && !late.closed; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(late.closed).toBe(true);
+  });
+
   it('a stream cut by a server that goes away fails (reset); a port nothing listens on is refused', async () => {
     const srv = await server((stream) => {
       // Take the stream, then the whole server dies before answering (the proxy exits).

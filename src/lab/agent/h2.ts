@@ -21,9 +21,14 @@ export const ENVOY_H2_DRAIN_TIMEOUT_MS = 5000;
 
 export type Session = http2.ClientHttp2Session & { mdGoaway?: boolean; mdConnected?: boolean; mdError?: string };
 
-/** One client session to an authority at a time; a GOAWAY'd or closed one is replaced on next use. */
+/**
+ * One client session to an authority at a time; a GOAWAY'd or closed one is replaced on next use.
+ * `close()` is Envoy's drain of a removed host's pool (ADR 078): streams already given to the pool are
+ * served, those waiting for the connection included, and the sessions close once they are done.
+ */
 export class H2Pool {
   private session?: Session;
+  private draining = false;
   constructor(
     private readonly authority: string,
     private readonly opts: http2.SecureClientSessionOptions = {},
@@ -49,14 +54,39 @@ export class H2Pool {
       next.close();
     });
     this.session = next;
+    // A stream given to a drained pool (a call whose host was chosen before the removal) still goes out.
+    if (this.draining) closeWhenDone(next);
     return next;
   }
+  /**
+   * The host left the endpoints: Envoy's DrainAndDelete of its pool (conn_pool_base.cc
+   * closeIdleConnectionsForDrainingPool closes a connecting client only when no stream is pending on
+   * it; a busy one closes when its last stream ends). No new stream is opened here after this.
+   */
   close(): void {
-    this.session?.close();
+    this.draining = true;
+    if (this.session) closeWhenDone(this.session);
   }
   destroy(): void {
     this.session?.destroy();
   }
+}
+
+/**
+ * Close a client session once its streams are done, those still waiting for the connection included.
+ * Node's `session.close()` on a session still connecting fails every stream queued on it when the
+ * connection comes up (requestOnConnect: "New streams cannot be created after receiving a GOAWAY",
+ * then RST_STREAM INTERNAL_ERROR), which Envoy's pool never does: so a connecting session is closed
+ * only after its queued streams went out (they are submitted by a 'connect' listener; the close waits
+ * a turn of the loop after it).
+ */
+function closeWhenDone(s: Session): void {
+  if (s.closed || s.destroyed) return;
+  if (s.connecting) {
+    s.once('connect', () => setImmediate(() => s.close()));
+    return;
+  }
+  s.close();
 }
 
 export type H2Reply = { status: number; headers: http2.IncomingHttpHeaders; body: Buffer; error?: undefined } | { error: string; unprocessed: boolean };
