@@ -175,6 +175,8 @@ export interface KubeletDeps {
   appShutdownMs: number;
   /** The app stops accepting on its port at SIGTERM (server.close()) instead of serving until exit. */
   appClosesPortOnSigterm: boolean;
+  /** The app's shutdown work calls the external service (default true; ADR 079). */
+  appCallsOut?: boolean;
   egressIntervalMs: number;
   propagationDelayMs: number;
   /** What the app's serving port speaks (--protocol); default http1. */
@@ -262,6 +264,7 @@ export class Kubelet {
       shutdownWorkMs: this.d.appShutdownMs,
       egressIntervalMs: this.d.egressIntervalMs,
       closeOnSigterm: this.d.appClosesPortOnSigterm,
+      callsOut: this.d.appCallsOut !== false,
       protocol,
     };
     waits.push(this.startContainer(pod, 'app', [files.node, files.agent, 'app', JSON.stringify(appCfg)], APP_UID, 'app-ready').ready(readyTimeoutMs));

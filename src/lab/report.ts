@@ -45,6 +45,8 @@ export interface PodSummary {
 export interface AppBehaviour {
   shutdownSeconds: number;
   closesPort: boolean;
+  /** The app called the external service during its shutdown work (--app-calls-out, lab.app.callsOut; ADR 079). */
+  callsOut: boolean;
   port: number;
   /** The second port kept open until exit; null: none. */
   metricsPort: number | null;
@@ -153,7 +155,7 @@ export function summarizePod(p: LabPod): PodSummary {
   };
 }
 
-export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Partial<Pick<LabOptions, 'appShutdownMs' | 'appClosesPortOnSigterm' | 'clientRetries'>>): ScenarioSummary {
+export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Partial<Pick<LabOptions, 'appShutdownMs' | 'appClosesPortOnSigterm' | 'appCallsOut' | 'clientRetries'>>): ScenarioSummary {
   const sc = run.scenario;
   const pods = run.terminated.map(summarizePod);
   const byName = new Map([...run.terminated, ...run.created].map((p) => [p.name, p]));
@@ -182,6 +184,7 @@ export function summarize(run: ScenarioRun, o: Pick<LabOptions, 'replicas'> & Pa
     app: {
       shutdownSeconds: (o.appShutdownMs ?? 0) / 1000,
       closesPort: o.appClosesPortOnSigterm === true,
+      callsOut: o.appCallsOut !== false,
       port: sc.spec.appPort ?? APP_PORT,
       metricsPort: sc.spec.metricsPort === undefined ? APP_METRICS_PORT : sc.spec.metricsPort,
     },
@@ -250,6 +253,7 @@ function judge(s: ScenarioSummary, run: ScenarioRun): Verdict {
     propagationDelaySeconds: run.propagationDelayMs / 1000,
     egressConnectionClose: s.egressConnectionClose,
     firstDrainSeconds: s.pods.some((p) => p.drainStartedAt !== null) ? Math.min(...s.pods.map((p) => p.drainStartedAt ?? Infinity)) : null,
+    appCallsOut: s.app.callsOut,
   });
 }
 
@@ -266,6 +270,7 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
       graceSeconds: o.graceSeconds,
       appShutdownSeconds: o.appShutdownMs / 1000,
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
+      appCallsOut: o.appCallsOut !== false,
       clientRetries: o.clientRetries ?? 'istio-default',
       minimumDurationSeconds: o.durationMs / 1000,
     },
@@ -293,6 +298,12 @@ function protocolNote(sums: ScenarioSummary[]): string {
     websocket: 'long-lived ws connections, an HTTP/1.1 upgrade tunnelled by both proxies',
   };
   return ps.length === 1 && ps[0] !== 'http1' ? `, app protocol ${ps[0]} (${how[ps[0]!] ?? ps[0]})` : '';
+}
+
+/** The app's behaviour flags for the text header: ` (app closes its port at SIGTERM; ...)` or nothing. */
+function appNotes(o: Pick<LabOptions, 'appClosesPortOnSigterm' | 'appCallsOut'>): string {
+  const notes = [o.appClosesPortOnSigterm ? 'app closes its port at SIGTERM' : '', o.appCallsOut === false ? 'no outbound calls after SIGTERM' : ''].filter(Boolean);
+  return notes.length ? ` (${notes.join('; ')})` : '';
 }
 
 export function toText(sums: ScenarioSummary[], o: LabOptions): string {
@@ -326,7 +337,7 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   const grace = o.manifest ? `grace as the manifest says (${sums.map((s) => `${s.name} ${s.graceSeconds}s`).join(', ')})` : `grace ${o.graceSeconds}s (meshdrain: as inject writes it)`;
   const out = [
     `meshdrain lab: ${shape}, ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients${protocolNote(sums)},`,
-    `endpoint propagation ${[...new Set(sums.map((s) => s.propagationDelaySeconds))].map((d) => `${d}s`).join(', ') || `${o.propagationDelayMs / 1000}s`}, app shutdown work ${o.appShutdownMs / 1000}s${o.appClosesPortOnSigterm ? ' (app closes its port at SIGTERM)' : ''}, ${grace},`,
+    `endpoint propagation ${[...new Set(sums.map((s) => s.propagationDelaySeconds))].map((d) => `${d}s`).join(', ') || `${o.propagationDelayMs / 1000}s`}, app shutdown work ${o.appShutdownMs / 1000}s${appNotes(o)}, ${grace},`,
     (o.clientRetries ?? 'istio-default') === 'istio-default' ? "client proxies retry as Istio's default route does (2 retries: connect-failure, refused-stream, unavailable, cancelled; --client-retries none turns it off)" : 'no client retries (--client-retries none)',
     '',
     line(head),

@@ -53,6 +53,8 @@ export interface LabOptions {
   graceSeconds: number;
   appShutdownMs: number;
   appClosesPortOnSigterm: boolean;
+  /** The app calls the external service during its shutdown work (ADR 079); false: it works without calling out. */
+  appCallsOut: boolean;
   sleepHoldSeconds: number;
   warmupMs: number;
   settleMs: number;
@@ -79,6 +81,7 @@ export const DEFAULT_LAB_OPTIONS: Omit<LabOptions, 'scenarios'> = {
   graceSeconds: 20,
   appShutdownMs: 8_000,
   appClosesPortOnSigterm: false,
+  appCallsOut: true,
   sleepHoldSeconds: 10,
   warmupMs: 1_500,
   settleMs: 1_000,
@@ -186,7 +189,7 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     if (o.signal?.aborted) throw new LabAborted();
   };
   try {
-    const scenarios = (o.scenarioList ?? o.scenarios.map((name) => buildScenario(name, { graceSeconds: o.graceSeconds, sleepHoldSeconds: o.sleepHoldSeconds, policy: o.policy }))).map((sc) =>
+    const scenarios = (o.scenarioList ?? o.scenarios.map((name) => buildScenario(name, { graceSeconds: o.graceSeconds, sleepHoldSeconds: o.sleepHoldSeconds, policy: o.policy, appCallsOut: o.appCallsOut !== false }))).map((sc) =>
       o.appMetricsPort === undefined ? sc : { ...sc, spec: { ...sc.spec, metricsPort: o.appMetricsPort } },
     );
     files = installLabFiles(prefix);
@@ -355,6 +358,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
       clients: clientKinds.length,
       appShutdownMs: o.appShutdownMs,
       appClosesPortOnSigterm: o.appClosesPortOnSigterm,
+      appCallsOut: o.appCallsOut !== false,
       egressIntervalMs: o.egressIntervalMs,
       propagationDelayMs: o.propagationDelayMs,
       protocol,

@@ -41,6 +41,8 @@ export interface Measured {
   egressConnectionClose: number;
   /** Earliest start of Envoy's drain, seconds after termination start (null: no drain seen). */
   firstDrainSeconds: number | null;
+  /** The app called out during its shutdown work (ADR 079); false: there were no outbound calls to lose. */
+  appCallsOut: boolean;
 }
 
 export interface Verdict {
@@ -80,6 +82,8 @@ export interface ScenarioParams {
   graceSeconds: number;
   sleepHoldSeconds: number;
   policy?: Policy;
+  /** The app calls out during its shutdown work (default true; ADR 079): what no-hold can show depends on it. */
+  appCallsOut?: boolean;
 }
 
 /** The seed template recipe: filters only envoy, so pilot-agent's 15020/15021 keep it looping. */
@@ -198,18 +202,23 @@ interface Definition {
 const DEFINITIONS: Record<ScenarioName, (p: ScenarioParams) => Definition> = {
   'no-hold': (p) => ({
     title: 'Istio defaults, no hold',
-    expectation: 'the proxy exits ~5 s after SIGTERM while the app still works: failed outbound calls, and failed requests when endpoint removal lags past the drain',
+    expectation:
+      p.appCallsOut === false
+        ? 'the proxy exits ~5 s after SIGTERM while the app still works: failed requests when endpoint removal lags past the drain (this app makes no outbound calls after SIGTERM, so none can fail)'
+        : 'the proxy exits ~5 s after SIGTERM while the app still works: failed outbound calls, and failed requests when endpoint removal lags past the drain',
     manifest: baseManifest(p.graceSeconds),
     judge(m, spec) {
       const drainS = spec.terminationDrainMs / 1000;
       const needReq = m.propagationDelaySeconds > drainS;
-      const ok = m.failedEgress > 0 && (!needReq || m.failedRequests > 0);
+      // An app that does not call out after SIGTERM has no outbound call for the dead proxy to fail (ADR 079).
+      const ok = (!m.appCallsOut || m.failedEgress > 0) && (!needReq || m.failedRequests > 0);
       const note = needReq
         ? ''
         : m.failed503 > 0
           ? ` (the 503s are the app's: it stopped listening while its endpoint was still routed; the proxy's own failures need endpoint removal after the ${drainS}s drain)`
           : ` (endpoint removal after ${m.propagationDelaySeconds}s happens before the ${drainS}s drain ends, so requests are not expected to fail)`;
-      return { ok, why: `${ok ? 'reproduced' : 'NOT reproduced'}: proxy outlived the app by ${m.proxyOutlivedAppSeconds}s; ${fails(m)}${note}` };
+      const quiet = m.appCallsOut ? '' : ' (the app makes no outbound calls after SIGTERM)';
+      return { ok, why: `${ok ? 'reproduced' : 'NOT reproduced'}: proxy outlived the app by ${m.proxyOutlivedAppSeconds}s; ${fails(m)}${quiet}${note}` };
     },
   }),
   'sleep-hold': (p) => ({

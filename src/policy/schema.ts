@@ -78,7 +78,8 @@ export const TemplateSettings = z
 
 export const LabAppSettings = z
   .object({
-    shutdown: duration.optional().describe("How long the real app's shutdown work takes after SIGTERM; the lab's app calls out for this long (lab --app-shutdown)"),
+    shutdown: duration.optional().describe("How long the real app's shutdown work takes after SIGTERM; the lab's app works (and calls out, unless callsOut is false) for this long (lab --app-shutdown)"),
+    callsOut: z.boolean().optional().describe('The app calls other services (through istio-proxy) during its shutdown work; false: its shutdown work stays inside the pod (lab --app-calls-out / --no-app-calls-out; default true)'),
     closesPort: z.boolean().optional().describe('The app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits (lab --app-closes-port)'),
     metricsPort: z
       .union([z.number().int().min(1).max(65535), z.literal('none')])

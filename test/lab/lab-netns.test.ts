@@ -166,6 +166,35 @@ describe.skipIf(!root.ok)('meshdrain lab: native and ambient, app closes its por
   });
 });
 
+/**
+ * An app whose shutdown work stays inside the pod (--no-app-calls-out, ADR 079): the same 8 s of work
+ * after SIGTERM, no call out. Under no-hold the proxy still dies ~5 s after SIGTERM, before the app is
+ * done (the first describe shows the calling app losing its outbound calls there); this app has none
+ * to lose.
+ */
+describe.skipIf(!root.ok)('meshdrain lab: an app that makes no outbound call after SIGTERM', () => {
+  let sums: Record<string, ScenarioSummary> = {};
+  let prefix = '';
+  beforeAll(async () => {
+    ({ sums, prefix } = await runAndSummarize({ ...base, replicas: 1, minRequests: 0, appCallsOut: false, scenarios: ['no-hold'] }));
+  }, 300_000);
+
+  it('no-hold: the app works its 8 s and the proxy dies under it, but no outbound call is made, so none fails', () => {
+    const s = sums['no-hold']!;
+    expect(s.app.callsOut).toBe(false);
+    expect(s.egressCalls, s.verdict).toBe(0);
+    expect(s.failedEgress).toBe(0);
+    for (const p of s.pods) {
+      expect(p.split.appWorkSeconds!).toBeGreaterThanOrEqual(base.appShutdownMs / 1000);
+      expect(p.proxyOutlivedAppSeconds!).toBeLessThan(0);
+    }
+    expect(s.verdict).toContain('the app makes no outbound calls after SIGTERM');
+  });
+  it('leaves no namespace, process or temp directory behind', async () => {
+    await expectClean(prefix);
+  });
+});
+
 describe.skipIf(!root.ok)('meshdrain lab: policies, siege, failures, Ctrl-C and refusal', () => {
   it('--load siege: siege counts the failures the balancer attributes', async () => {
     let prefix = '';

@@ -212,8 +212,8 @@ describe('lab pieces that need no root', () => {
 });
 
 /** A measured-looking run, built to exercise the verdicts (they must be able to say NO). */
-function fakeRun(name: 'meshdrain' | 'no-hold' | 'netstat-loop', o: { failedEgress?: number; failed?: number; killed?: boolean; proxyFirst?: boolean } = {}): ScenarioRun {
-  return fakeTerminatedRun(buildScenario(name, { graceSeconds: 20, sleepHoldSeconds: 10 }), {
+function fakeRun(name: 'meshdrain' | 'no-hold' | 'netstat-loop', o: { failedEgress?: number; failed?: number; killed?: boolean; proxyFirst?: boolean; appCallsOut?: boolean } = {}): ScenarioRun {
+  return fakeTerminatedRun(buildScenario(name, { graceSeconds: 20, sleepHoldSeconds: 10, ...(o.appCallsOut !== undefined ? { appCallsOut: o.appCallsOut } : {}) }), {
     timeline: { appSigterm: 2000, appExit: 10_000, proxySigterm: o.proxyFirst ? 2000 : 10_100, proxyExit: o.proxyFirst ? 7000 : 15_100, ...(o.killed ? { killed: 22_000 } : {}) },
     failedEgress: o.failedEgress ?? 0,
     failedEgressAt: 'first',
@@ -256,6 +256,23 @@ describe('lab verdicts and output formats', () => {
     expect(nh.failedByPhase).toEqual({ 'proxy-exited': 10 });
     expect(summarize(fakeRun('netstat-loop'), o).reproduced).toBe(false);
     expect(summarize(fakeRun('netstat-loop', { killed: true }), o).reproduced).toBe(true);
+  });
+  it('an app that makes no outbound call after SIGTERM (ADR 079): no-hold needs only its failed requests, and every row says how the app behaved', () => {
+    const quiet = { ...o, appCallsOut: false };
+    // No outbound call to fail: the request failures (propagation 6 s > the 5 s drain) are what it shows.
+    const nh = summarize(fakeRun('no-hold', { failed: 10, proxyFirst: true, appCallsOut: false }), quiet);
+    expect(nh.reproduced, nh.verdict).toBe(true);
+    expect(nh.app.callsOut).toBe(false);
+    expect(nh.verdict).toContain('the app makes no outbound calls after SIGTERM');
+    expect(nh.expectation).toContain('makes no outbound calls after SIGTERM');
+    expect(summarize(fakeRun('no-hold', { proxyFirst: true, appCallsOut: false }), quiet).reproduced).toBe(false);
+    // The same figures from an app that calls out: no failed outbound call means not reproduced.
+    expect(summarize(fakeRun('no-hold', { failed: 10, proxyFirst: true }), o).reproduced).toBe(false);
+    expect(summarize(fakeRun('no-hold', { failed: 10, proxyFirst: true }), o).app.callsOut).toBe(true);
+    expect(toText([nh], quiet)).toContain('(no outbound calls after SIGTERM)');
+    const json = JSON.parse(JSON.stringify(toJson([nh], quiet))) as { lab: { appCallsOut: boolean }; scenarios: { app: { callsOut: boolean } }[] };
+    expect(json.lab.appCallsOut).toBe(false);
+    expect(json.scenarios[0]!.app.callsOut).toBe(false);
   });
   it('text, JSON and a self-contained HTML page', () => {
     const runs = [fakeRun('no-hold', { failedEgress: 30, failed: 10, proxyFirst: true }), fakeRun('meshdrain')];

@@ -30,6 +30,8 @@ interface LabFlags extends ModeFlags {
   /** Absent: the policy's `lab.app.shutdown`, else the default (a flag wins over the policy). */
   appShutdown?: string;
   appClosesPort?: boolean;
+  /** --app-calls-out / --no-app-calls-out; absent: the policy's lab.app.callsOut, else true. */
+  appCallsOut?: boolean;
   envoyDrainsOutbound?: boolean;
   sleepHold: string;
   policy?: string;
@@ -68,6 +70,7 @@ function applyLabApp(o: LabOptions, f: LabFlags): void {
   if (!app) return;
   if (f.appShutdown === undefined && app.shutdown !== undefined) o.appShutdownMs = parseDuration(app.shutdown);
   if (f.appClosesPort === undefined && app.closesPort !== undefined) o.appClosesPortOnSigterm = app.closesPort;
+  if (f.appCallsOut === undefined && app.callsOut !== undefined) o.appCallsOut = app.callsOut;
   if (f.appMetricsPort === undefined && app.metricsPort !== undefined) o.appMetricsPort = app.metricsPort === 'none' ? null : app.metricsPort;
 }
 
@@ -96,6 +99,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string, meshInputs?: readonly M
     graceSeconds: grace / 1000,
     appShutdownMs: f.appShutdown !== undefined ? parseDuration(f.appShutdown, '--app-shutdown') : DEFAULT_LAB_OPTIONS.appShutdownMs,
     appClosesPortOnSigterm: f.appClosesPort === true,
+    appCallsOut: f.appCallsOut ?? DEFAULT_LAB_OPTIONS.appCallsOut,
     envoyDrainDirectionAware: f.envoyDrainsOutbound !== true,
     clientRetries: f.clientRetries ?? DEFAULT_LAB_OPTIONS.clientRetries,
     sleepHoldSeconds: Math.ceil(sleepHold / 1000),
@@ -183,8 +187,10 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--concurrency <n>', 'concurrent keep-alive clients (siege -c)', String(DEFAULT_LAB_OPTIONS.concurrency))
     .option('--min-requests <n>', `keep each scenario under load until it has seen this many requests (at most ${formatDuration(DEFAULT_LAB_OPTIONS.maxExtraMs)} longer)`, String(DEFAULT_LAB_OPTIONS.minRequests))
     .option('--grace <dur>', "the Deployment's terminationGracePeriodSeconds (inject may raise it for meshdrain)", `${DEFAULT_LAB_OPTIONS.graceSeconds}s`)
-    .option('--app-shutdown <dur>', `how long the app keeps calling the external service after SIGTERM (default: the policy's lab.app.shutdown, else ${formatDuration(DEFAULT_LAB_OPTIONS.appShutdownMs)})`)
+    .option('--app-shutdown <dur>', `how long the app's shutdown work takes after SIGTERM, calling the external service meanwhile unless --no-app-calls-out (default: the policy's lab.app.shutdown, else ${formatDuration(DEFAULT_LAB_OPTIONS.appShutdownMs)})`)
     .option('--app-closes-port', 'the app stops accepting on its port at SIGTERM (server.close()) instead of serving until it exits')
+    .option('--app-calls-out', "the app calls another service through istio-proxy during its shutdown work (the default; the policy's lab.app.callsOut)")
+    .option('--no-app-calls-out', 'the app makes no outbound call after SIGTERM: its shutdown work stays inside the pod')
     .option('--envoy-drains-outbound', "model Envoy before 1.34, whose graceful inbound-only drain also drained outbound listeners (envoyproxy/envoy#35020, istio/istio#51855)")
     .option('--sleep-hold <dur>', 'the fixed preStop sleep of the sleep-hold scenario', `${DEFAULT_LAB_OPTIONS.sleepHoldSeconds}s`)
     .option('--policy <file>', "the policy inject uses for the *-meshdrain scenarios (default: the lab app's description, app: {shell: true}: its image has /bin/sh; a policy given here replaces it whole)")

@@ -8,8 +8,9 @@ import { ev, listen, now, out, reasonOf, request, sleep, stdinLines } from './ut
 
 /**
  * Serves on appPort and metrics on metricsPort. On SIGTERM it does its shutdown work (calls the
- * external service for shutdownWorkMs every egressIntervalMs, recording each outcome) while still
- * answering requests that reach it, then exits. With closeOnSigterm it first stops accepting on
+ * external service for shutdownWorkMs every egressIntervalMs, recording each outcome; with callsOut
+ * false the same time passes without a call, ADR 079) while still answering requests that reach it,
+ * then exits. With closeOnSigterm it first stops accepting on
  * appPort and finishes in-flight requests (server.close() at SIGTERM).
  */
 export async function app(cfg: AppConfig): Promise<void> {
@@ -87,8 +88,11 @@ export async function app(cfg: AppConfig): Promise<void> {
       // shows (the pool opens a new connection), and a proxy that is gone fails the next call.
       const egressAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const end = now() + cfg.shutdownWorkMs;
+      // An app whose shutdown work stays inside the pod (flushes to disk, finishes in-memory jobs):
+      // the same time, no call out.
+      if (cfg.callsOut === false) await sleep(cfg.shutdownWorkMs);
       let n = 0;
-      while (now() < end) {
+      while (cfg.callsOut !== false && now() < end) {
         const started = now();
         n++;
         const r = await request({ host: cfg.externalIp, port: cfg.externalPort, path: `/call?pod=${encodeURIComponent(cfg.pod)}&n=${n}`, agent: egressAgent, timeout: 1000 });

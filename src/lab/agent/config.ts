@@ -77,6 +77,11 @@ export interface AppConfig {
   shutdownWorkMs: number;
   egressIntervalMs: number;
   closeOnSigterm: boolean;
+  /**
+   * The shutdown work calls the external service (every egressIntervalMs, through the pod's proxy);
+   * false: it is the same wait without a call out (ADR 079). Absent: true, the lab's app as before.
+   */
+  callsOut?: boolean;
   /** http2: the serving port is h2c only. Default http1. */
   protocol?: LabProtocol;
 }
