@@ -296,8 +296,11 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   const dataPlane = labDataPlaneMode(facts);
   if (dataPlane && facts.mode.mode === 'unknown') notes.push(`${facts.mode.reason}: the lab runs a classic sidecar (set sidecar.istio.io/nativeSidecar, or give --kube-version, --istio-version or --mesh-config, to decide)`);
   if (!dataPlane) {
+    // One line: what the pod is, that the lab cannot roll it, then why (the mode's reason, which for a
+    // pod without a mesh already begins "not meshed: ", said once).
     const what = facts.mode.mode === 'none' ? 'the pod is not meshed' : `the pod's data plane is ${facts.mode.mode}`;
-    throw new InputError(`${siteName(f.site)}: ${what} (${facts.mode.reason}); the lab runs sidecar and ambient pods`, posOf(view.loc(['metadata'])));
+    const why = facts.mode.reason.replace(/^not meshed: /, '');
+    throw new InputError(`${siteName(f.site)}: ${what}, and the lab runs only sidecar and ambient pods: ${why}`, posOf(view.loc(['metadata'])));
   }
 
   const withPorts = view.apps.find((c) => Array.isArray(c.spec.ports) && c.spec.ports.length > 0);

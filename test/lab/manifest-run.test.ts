@@ -106,7 +106,10 @@ describe('--manifest: the rows the lab runs', () => {
     // A Namespace in the input that injects nothing and is not ambient: not meshed, with the reason.
     const plain = read('plain.yaml').replace('metadata:\n  name: web\n', 'metadata:\n  name: web\n  namespace: quiet\n');
     const m = inputError(() => manifestScenarios('apiVersion: v1\nkind: Namespace\nmetadata: {name: quiet}\n---\n' + plain, 'q.yaml', {}));
-    expect(m).toMatch(/Deployment\/web: the pod is not meshed \(.*quiet.*\); the lab runs sidecar and ambient pods/);
+    // One line that says it once: what the pod is, that the lab cannot roll it, then why.
+    expect(m).toMatch(/^Deployment\/web: the pod is not meshed, and the lab runs only sidecar and ambient pods: Namespace quiet .*$/);
+    expect(m.match(/not meshed/g)).toHaveLength(1);
+    expect(m).not.toContain('\n');
   });
 });
 

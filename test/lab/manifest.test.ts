@@ -100,7 +100,7 @@ describe('--manifest with the run\'s mode context (--istio-version, --kube-versi
   });
 
   it("--mesh-config: an injector ConfigMap with policy disabled leaves a pod that does not ask unmeshed (exit 2, file:line:col); enabled keeps it", () => {
-    expectInputError(() => labPodFromManifest(plain, 'plain.yaml', { context: ctx({}, injector('disabled')) }), /^plain.yaml:11:7: Deployment\/web: the pod is not meshed \(.*policy is disabled.*\); the lab runs sidecar and ambient pods$/);
+    expectInputError(() => labPodFromManifest(plain, 'plain.yaml', { context: ctx({}, injector('disabled')) }), /^plain.yaml:11:7: Deployment\/web: the pod is not meshed, and the lab runs only sidecar and ambient pods: the injector's policy is disabled and the pod does not ask \(sidecar\.istio\.io\/inject\)$/);
     expect(labPodFromManifest(plain, 'plain.yaml', { context: ctx({}, injector('enabled')) }).dataPlane).toBe('classic');
     const asks = plain.replace('labels: {app: web}\n    spec:', 'labels: {app: web, sidecar.istio.io/inject: "true"}\n    spec:');
     expect(labPodFromManifest(asks, 'plain.yaml', { context: ctx({}, injector('disabled')) }).dataPlane).toBe('classic');
