@@ -139,7 +139,9 @@ export const GATEWAY_TEMPLATE = 'gateway';
  * `ConvertPolicy(nil)`): 2 retries on connect-failure, refused-stream, unavailable and cancelled (gRPC
  * status 14 / 1), `retriable-status-codes` with no codes since istio/istio#52111 (Istio 1.24: 503 is no
  * longer retried), another host per retry (`envoy.retry_host_predicates.previous_hosts`, up to 5 host
- * selections). Inbound routes get none. Envoy's default back-off: fully jittered, base 25 ms, capped at
+ * selections). Inbound routes (the pod's own Envoy → its app) get another since Istio 1.24:
+ * `reset-before-request`, 2 retries, not on gRPC ports (retry.go `defaultInboundRetryOn`, route.go
+ * `BuildDefaultHTTPInboundRoute`); the lab does not model that one (ADR 078). Envoy's default back-off: fully jittered, base 25 ms, capped at
  * 10× base (envoy api route.proto RetryPolicy.RetryBackOff). Istio lifts Envoy's default of 3 concurrent
  * retries per cluster to MaxUint32 (cluster_traffic_policy.go `getDefaultCircuitBreakerThresholds`),
  * so no retry budget applies.

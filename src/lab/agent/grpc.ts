@@ -41,7 +41,7 @@ export interface UpstreamTarget {
   name: string;
 }
 
-/** A route's retries for forwardGrpcStream (client-side proxies only; inbound routes have none). */
+/** A route's retries for forwardGrpcStream (client-side proxies only; Istio gives gRPC inbound routes none, ADR 078). */
 export interface GrpcRetry {
   policy: RetryPolicy;
   /** The host for a retry (previous_hosts applied by the caller through nextHost). */
