@@ -4,7 +4,7 @@ import { ANNOTATIONS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/fac
 import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
 import { InputError } from '../errors.js';
-import { applyPlan } from '../plan/apply.js';
+import { applyPlan, proxyPlacement, type ProxyCarrier } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
 import type { ShutdownPlan } from '../plan/types.js';
 import type { DataPlaneMode } from '../model/data-plane.js';
@@ -52,13 +52,21 @@ export interface WorkloadMode {
   wrote: string;
 }
 
-/** What meshdrain wrote for istio-proxy, in words, from the plan. */
-function proxyWrites(plan: ShutdownPlan): string {
+/** Each carrier of istio-proxy settings, in words (docs/modes.md). */
+const CARRIER_WORDS: Record<ProxyCarrier, string> = {
+  own: `the pod's own ${PROXY_CONTAINER} entry`,
+  stub: `an ${PROXY_CONTAINER} override stub`,
+  annotation: `the ${INJECTOR_ANNOTATIONS.overrides} annotation`,
+  template: 'the custom injection template',
+};
+
+/** What meshdrain wrote for istio-proxy, in words: from the placement applyPlan writes by. */
+function proxyWrites(pod: PodTemplate, plan: ShutdownPlan): string {
   if (plan.leave) return 'nothing: left as written';
-  const parts: string[] = [];
-  const carrier = plan.via === 'annotation' ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation` : plan.via === 'override' ? 'an istio-proxy override stub' : 'the custom injection template';
-  if (plan.hold || plan.proxyPreStop) parts.push(`the classic hold (${plan.via === 'template' ? 'the custom injection template' : carrier})`);
-  if (plan.nativeDrain) parts.push(`the native drain (${plan.via === 'template' && !plan.nativeDrainInTemplate ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation: the template's differs` : carrier})`);
+  const parts = proxyPlacement(pod, plan).map((w) => {
+    const where = CARRIER_WORDS[w.carrier] + (w.what === 'native' && w.carrier === 'annotation' && plan.via === 'template' ? ": the template's differs" : '');
+    return `${w.what === 'classic' ? 'the classic hold' : 'the native drain'} (${where})`;
+  });
   if (!parts.length) parts.push('no istio-proxy settings');
   const delayed = plan.apps.filter((a) => a.preStop).map((a) => a.name);
   if (delayed.length) parts.push(`app delay on ${delayed.join(', ')}`);
@@ -124,7 +132,7 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       const where = posOfPath(loaded, doc, [...site.templatePath, 'metadata', 'annotations', ANNOTATIONS.proxyConfig]);
       const plan = planFor(site, pod, policy, { ...opts, namespaces, where });
       res.notes.push(...plan.notes.map((n) => `${file}:${pos.line}:${pos.col}: ${n}`));
-      res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: plan.mode.mode, reason: plan.mode.reason, wrote: proxyWrites(plan) });
+      res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: plan.mode.mode, reason: plan.mode.reason, wrote: proxyWrites(pod, plan) });
       const edited = applyPlan(pod, plan, {
         mergeProxyConfig: Object.keys(plan.proxyConfig).length ? (existing) => mergeProxyConfigAnnotation(existing, plan.proxyConfig, pos) : undefined,
       });
