@@ -196,6 +196,16 @@ describe('meshdrain inject: the run context and data-plane modes on the command 
     expect(explained.stdout).toBe(plain.stdout);
   });
 
+  it("the unknown note counts only workloads given istio-proxy settings: a Job gets only the nativeSidecar request, no carrier", () => {
+    const JOB = 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: once\n        image: busybox:1.36\n';
+    const jobOnly = cli(['inject'], { input: JOB });
+    expect(jobOnly.code).toBe(0);
+    expect(jobOnly.stdout).toContain('sidecar.istio.io/nativeSidecar');
+    expect(jobOnly.stderr).not.toMatch(/may or may not get an Istio sidecar/);
+    const both = cli(['inject'], { input: `${JOB}---\n${DEPLOY}` });
+    expect(both.stderr).toMatch(/meshdrain: 1 workload\(s\) may or may not get an Istio sidecar/);
+  });
+
   it('a Namespace in another input of the same run decides the mode: not meshed, no istio-proxy carrier', () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'meshdrain-ns-'));
     try {
