@@ -273,6 +273,11 @@ export interface PodShutdownFacts {
    * immediate one (ADR 062); null = Istio's drain stays (policy nativeDrain: istio, no app delay, a Job, the user's own).
    */
   nativeDrain: { delaySeconds: number; wait?: AppWaitSpec } | null;
+  /**
+   * Native sidecar with no meshdrain drain: why (so lint's fix says what inject really does). `app-prestop`:
+   * these app containers keep their own preStop, whose delay meshdrain cannot read (nginx -s quit).
+   */
+  noNativeDrain?: { why: 'gateway' | 'job' | 'user-prestop' | 'policy-istio' | 'no-app-delay' } | { why: 'app-prestop'; containers: string[] };
   /** A preStop the user gave istio-proxy: kept (meshdrain writes none) or replaced (policy replaceUserPreStop). */
   userProxyPreStop?: 'kept' | 'replaced';
   /** meshdrain leaves this pod template as written, and why (gateways, istiod-managed Deployments). */
@@ -486,6 +491,11 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   if (policy && sidecars.native && !site.isJobLike && !userKept && s.proxy?.nativeDrain !== 'istio' && appDelayWhole > 0) {
     nativeDrain = { delaySeconds: Math.max(0, appDelayWhole - NATIVE_DRAIN_LEAD_SECONDS), ...(appDelay?.kind === 'wait' && appDelayIsBound ? { wait: appDelay.wait } : {}) };
   }
+  let noNativeDrain: PodShutdownFacts['noNativeDrain'];
+  if (policy && sidecars.native && !nativeDrain) {
+    const own = apps.filter((a) => !a.preStop && a.delaySeconds === 0 && pod.spec?.containers?.find((c) => c.name === a.name)?.lifecycle?.preStop !== undefined).map((a) => a.name);
+    noNativeDrain = mode.mode === 'gateway' ? { why: 'gateway' } : site.isJobLike ? { why: 'job' } : userKept ? { why: 'user-prestop' } : s.proxy?.nativeDrain === 'istio' ? { why: 'policy-istio' } : own.length ? { why: 'app-prestop', containers: own } : { why: 'no-app-delay' };
+  }
   if (shellBrought && ((hold && via !== 'template') || nativeDrain)) {
     notes.push(
       `${PROXY_CONTAINER} is distroless (${distrolessSourceWords(distroless!)}), with no shell: meshdrain's ${hold ? 'hold' : 'drain'} runs in a static busybox an init container copies in (policy proxy.shell: init-container; proxy.shell: image keeps /bin/sh)`,
@@ -508,6 +518,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     via,
     hold,
     nativeDrain,
+    ...(noNativeDrain ? { noNativeDrain } : {}),
     ...(userPre ? { userProxyPreStop: userPre } : {}),
     ...(leave ? { leave } : {}),
     fixedHoldTimeoutSeconds,
