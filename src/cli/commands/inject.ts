@@ -99,7 +99,8 @@ export function registerInject(program: Command, ctx: Ctx): void {
       }
 
       if (flags.check) {
-        const changes = results.flatMap((r) => r.changes);
+        // In file order, then line and column: a document's edits are collected per kind, not per place.
+        const changes = results.flatMap((r) => [...r.changes].sort((a, b) => a.line - b.line || a.col - b.col));
         for (const c of changes) io.stdout(`${c.file}:${c.line}:${c.col}: ${c.workload}: would ${c.what}\n`);
         const files = results.filter((r) => r.changed).length;
         io.stderr(files ? `meshdrain: ${files} of ${results.length} file(s) would change\n` : `meshdrain: ${results.length} file(s) up to date\n`);
