@@ -13,6 +13,8 @@ export default defineConfig({
     pool: 'forks',
     // Tags this run's network namespaces and removes them at the end, also after a killed worker.
     globalSetup: ['test/global-netns.ts'],
+    // Lets each worker answer vitest's progress RPC between tests (its 60 s limit, ADR 002).
+    setupFiles: ['test/setup-yield.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
