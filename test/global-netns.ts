@@ -38,8 +38,15 @@ export function removeTaggedNamespaces(tag: string): string[] {
   return left;
 }
 
+/** Set once per vitest process: every project runs the global setup (vitest.config.ts has two). */
+const RUN_TAG = Symbol.for('meshdrain.test.netnsTag');
+
 export default function setup(): () => void {
+  const g = globalThis as { [RUN_TAG]?: string };
+  // The second project's setup shares the first one's tag; the first one's teardown removes them all.
+  if (g[RUN_TAG]) return () => undefined;
   const tag = Array.from({ length: 6 }, () => String.fromCharCode(97 + randomInt(26))).join('');
+  g[RUN_TAG] = tag;
   process.env[NETNS_TAG_ENV] = tag;
   if (process.getuid?.() !== 0) return () => undefined;
   let done = false;

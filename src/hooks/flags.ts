@@ -3,7 +3,7 @@ import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../ist
 import { formatDuration, parseDuration } from '../model/duration.js';
 import { GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs } from '../plan/budget.js';
 import { DEFAULT_SHELL_IMAGE } from '../constants.js';
-import { holdSettings } from '../plan/hold-settings.js';
+import { holdSettings, ZERO_TIMEOUT_WORDS } from '../plan/hold-settings.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
 
 export interface HoldFlags {
@@ -22,7 +22,7 @@ export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void): { 
   // One validator for every door's hold settings (limits, defaults, wording): plan/hold-settings.ts.
   const { strategies, timeoutMs, intervalMs, ...shape } = holdSettings(flags, holdTimeoutMs(graceMs / 1000, drainMs / 1000));
   if (flags.timeout !== undefined) {
-    if (timeoutMs === 0) warn('--timeout 0s: the hold releases at once');
+    if (timeoutMs === 0) warn(`--timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
     if (!holdFits(timeoutMs / 1000, drainMs / 1000, graceMs / 1000)) {
       warn(`--timeout ${formatDuration(timeoutMs)} + drain ${formatDuration(drainMs)} + margin ${GRACE_MARGIN_SECONDS}s exceeds --grace ${formatDuration(graceMs)}: the kubelet may SIGKILL the proxy mid-hold`);
     }

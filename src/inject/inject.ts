@@ -4,7 +4,7 @@ import { ANNOTATIONS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/fac
 import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
 import { InputError } from '../errors.js';
-import { applyPlan } from '../plan/apply.js';
+import { applyPlan, proxyPlacement, type ProxyCarrier, type ProxyWrite } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
 import type { ShutdownPlan } from '../plan/types.js';
 import type { DataPlaneMode } from '../model/data-plane.js';
@@ -50,15 +50,25 @@ export interface WorkloadMode {
   reason: string;
   /** What meshdrain wrote for the proxy, in words (docs/modes.md). */
   wrote: string;
+  /** Where it wrote istio-proxy's settings (none: nothing istio-proxy-specific, e.g. a Job's nativeSidecar request only). */
+  carriers: ProxyCarrier[];
 }
 
-/** What meshdrain wrote for istio-proxy, in words, from the plan. */
-function proxyWrites(plan: ShutdownPlan): string {
+/** Each carrier of istio-proxy settings, in words (docs/modes.md). */
+const CARRIER_WORDS: Record<ProxyCarrier, string> = {
+  own: `the pod's own ${PROXY_CONTAINER} entry`,
+  stub: `an ${PROXY_CONTAINER} override stub`,
+  annotation: `the ${INJECTOR_ANNOTATIONS.overrides} annotation`,
+  template: 'the custom injection template',
+};
+
+/** What meshdrain wrote for istio-proxy, in words: from the placement applyPlan writes by. */
+function proxyWrites(plan: ShutdownPlan, placed: readonly ProxyWrite[]): string {
   if (plan.leave) return 'nothing: left as written';
-  const parts: string[] = [];
-  const carrier = plan.via === 'annotation' ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation` : plan.via === 'override' ? 'an istio-proxy override stub' : 'the custom injection template';
-  if (plan.hold || plan.proxyPreStop) parts.push(`the classic hold (${plan.via === 'template' ? 'the custom injection template' : carrier})`);
-  if (plan.nativeDrain) parts.push(`the native drain (${plan.via === 'template' && !plan.nativeDrainInTemplate ? `the ${INJECTOR_ANNOTATIONS.overrides} annotation: the template's differs` : carrier})`);
+  const parts = placed.map((w) => {
+    const where = CARRIER_WORDS[w.carrier] + (w.what === 'native' && w.carrier === 'annotation' && plan.via === 'template' ? ": the template's differs" : '');
+    return `${w.what === 'classic' ? 'the classic hold' : 'the native drain'} (${where})`;
+  });
   if (!parts.length) parts.push('no istio-proxy settings');
   const delayed = plan.apps.filter((a) => a.preStop).map((a) => a.name);
   if (delayed.length) parts.push(`app delay on ${delayed.join(', ')}`);
@@ -117,14 +127,15 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       if (problem) throw new InputError(`${name}: ${problem.message}`, posOfPath(loaded, doc, [...site.templatePath, ...problem.path]));
       if (injectionDisabled(pod)) {
         res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: ${ANNOTATIONS.inject} is "false"; left alone`);
-        res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: 'none', reason: `${ANNOTATIONS.inject} is "false"`, wrote: 'nothing: opted out' });
+        res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: 'none', reason: `${ANNOTATIONS.inject} is "false"`, wrote: 'nothing: opted out', carriers: [] });
         continue;
       }
       // Errors about the pod's proxy config point at that annotation.
       const where = posOfPath(loaded, doc, [...site.templatePath, 'metadata', 'annotations', ANNOTATIONS.proxyConfig]);
       const plan = planFor(site, pod, policy, { ...opts, namespaces, where });
       res.notes.push(...plan.notes.map((n) => `${file}:${pos.line}:${pos.col}: ${n}`));
-      res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: plan.mode.mode, reason: plan.mode.reason, wrote: proxyWrites(plan) });
+      const placed = proxyPlacement(pod, plan);
+      res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: plan.mode.mode, reason: plan.mode.reason, wrote: proxyWrites(plan, placed), carriers: [...new Set(placed.map((w) => w.carrier))] });
       const edited = applyPlan(pod, plan, {
         mergeProxyConfig: Object.keys(plan.proxyConfig).length ? (existing) => mergeProxyConfigAnnotation(existing, plan.proxyConfig, pos) : undefined,
       });

@@ -62,6 +62,44 @@ function bringShell(spec: NonNullable<PodTemplate['spec']>, shell: ShellSource &
   if (!volumes.some((v) => v.name === SHELL_VOLUME)) volumes.push({ name: SHELL_VOLUME, emptyDir: {} } as { name: string });
 }
 
+/** Where meshdrain puts one istio-proxy setting (ADR 061): the pod's own istio-proxy entry (a user's stub or an injected proxy), the override stub it adds, the proxy.istio.io/overrides annotation, or the custom injection template (istiod renders it). */
+export type ProxyCarrier = 'own' | 'stub' | 'annotation' | 'template';
+export interface ProxyWrite {
+  /** The classic hold (or a policy's raw preStop), or the native drain. */
+  what: 'classic' | 'native';
+  carrier: ProxyCarrier;
+}
+
+/**
+ * What of the plan's istio-proxy settings goes where in this pod: the one decision applyPlan writes by
+ * and --explain reports. A settings left out (an own entry takes one preStop) is not listed.
+ */
+export function proxyPlacement(pod: PodTemplate, plan: ShutdownPlan): ProxyWrite[] {
+  if (plan.leave) return [];
+  const classic = plan.proxyPreStop !== undefined || plan.hold !== null;
+  const native = plan.nativeDrain !== undefined;
+  const viaTemplate = plan.via === 'template';
+  const out: ProxyWrite[] = [];
+  // With the template, the classic hold comes from istiod, and so does the native drain when the
+  // template carries this pod's exactly; a different one goes in the annotation (applied after it).
+  if (viaTemplate && classic) out.push({ what: 'classic', carrier: 'template' });
+  if (viaTemplate && native && plan.nativeDrainInTemplate) out.push({ what: 'native', carrier: 'template' });
+  const classicHere = classic && !viaTemplate;
+  const nativeHere = native && !(viaTemplate && plan.nativeDrainInTemplate);
+  if (!classicHere && !nativeHere) return out;
+  const own = pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+  if (own || plan.via === 'override') {
+    // One container takes one preStop: the native drain where the sidecar is native, else the hold.
+    const nativeProxy = plan.mode.mode === 'native' || (own !== undefined && own.restartPolicy === 'Always');
+    const what = nativeProxy ? (nativeHere ? 'native' : 'classic') : classicHere ? 'classic' : 'native';
+    out.push({ what, carrier: own ? 'own' : 'stub' });
+  } else {
+    if (classicHere) out.push({ what: 'classic', carrier: 'annotation' });
+    if (nativeHere) out.push({ what: 'native', carrier: 'annotation' });
+  }
+  return out;
+}
+
 /** Apply a plan to a pod template; returns a new object and never mutates the input. */
 export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { templateName?: string; mergeProxyConfig?: (existing: string | undefined) => string | undefined } = {}): PodTemplate {
   if (plan.leave) return structuredClone(pod);
@@ -84,37 +122,32 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     if (needsShell && plan.shell.kind === 'init-container') bringShell(spec, plan.shell, c);
     return c;
   };
-  const viaTemplate = plan.via === 'template';
-  if (viaTemplate && (classicHandler || nativeHandler)) {
+  if (plan.via === 'template' && (classicHandler || nativeHandler)) {
     annotations[ANNOTATIONS.templates] = templateAnnotationValue(plan.templateName ?? opts.templateName ?? DEFAULT_TEMPLATE_NAME, annotations[ANNOTATIONS.templates]);
   }
-  // With the template, the classic hold comes from istiod, and so does the native drain when the
-  // template carries this pod's exactly; a different one goes in the annotation (applied after it).
-  const classicHere = viaTemplate ? undefined : classicHandler;
-  const nativeHere = viaTemplate && plan.nativeDrainInTemplate ? undefined : nativeHandler;
-  if (classicHere || nativeHere) {
+  const placed = proxyPlacement(pod, plan);
+  const handlerOf = (w: ProxyWrite): Handler => (w.what === 'classic' ? classicHandler! : nativeHandler!);
+  const onContainer = placed.find((w) => w.carrier === 'own' || w.carrier === 'stub');
+  if (onContainer) {
+    // The pod's own istio-proxy entry (the user's stub, or an injected proxy), or the override stub
+    // Istio strategic-merges into the sidecar it injects (written only where injection happens).
     const containers = (spec.containers ??= []);
-    const own = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
-    if (own || plan.via === 'override') {
-      // The pod's own istio-proxy entry (the user's stub, or an injected proxy), or the override stub
-      // Istio strategic-merges into the sidecar it injects (written only where injection happens).
-      let proxy = own;
-      if (!proxy) {
-        proxy = { name: PROXY_CONTAINER, image: AUTO_IMAGE };
-        containers.push(proxy);
-      }
-      const native = plan.mode.mode === 'native' || (own !== undefined && own.restartPolicy === 'Always');
-      const handler = native ? (nativeHere ?? classicHere) : (classicHere ?? nativeHere);
-      setPreStop(withShell(proxy), handler!);
-    } else {
-      // The proxy.istio.io/overrides annotation: `containers` is read for a classic sidecar,
-      // `initContainers` for a native one; a pod never injected ignores it (ADR 061).
-      const entry = (h: Handler): Container => withShell({ name: PROXY_CONTAINER, lifecycle: { preStop: h } });
-      annotations[INJECTOR_ANNOTATIONS.overrides] = withProxyOverrides(annotations[INJECTOR_ANNOTATIONS.overrides], {
-        ...(classicHere ? { classic: entry(classicHere) } : {}),
-        ...(nativeHere ? { native: entry(nativeHere) } : {}),
-      });
+    let proxy = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+    if (!proxy) {
+      proxy = { name: PROXY_CONTAINER, image: AUTO_IMAGE };
+      containers.push(proxy);
     }
+    setPreStop(withShell(proxy), handlerOf(onContainer));
+  }
+  const inAnnotation = placed.filter((w) => w.carrier === 'annotation');
+  if (inAnnotation.length) {
+    // The proxy.istio.io/overrides annotation: `containers` is read for a classic sidecar,
+    // `initContainers` for a native one; a pod never injected ignores it (ADR 061).
+    const entry = (h: Handler): Container => withShell({ name: PROXY_CONTAINER, lifecycle: { preStop: h } });
+    annotations[INJECTOR_ANNOTATIONS.overrides] = withProxyOverrides(
+      annotations[INJECTOR_ANNOTATIONS.overrides],
+      Object.fromEntries(inAnnotation.map((w) => [w.what, entry(handlerOf(w))])),
+    );
   }
 
   for (const app of plan.apps) {

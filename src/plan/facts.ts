@@ -12,7 +12,7 @@ import { distrolessSource, distrolessSourceWords } from '../istio/image-type.js'
 import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
-import { holdShape, parseWaitFor } from './hold-settings.js';
+import { holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
@@ -273,6 +273,11 @@ export interface PodShutdownFacts {
    * immediate one (ADR 062); null = Istio's drain stays (policy nativeDrain: istio, no app delay, a Job, the user's own).
    */
   nativeDrain: { delaySeconds: number; wait?: AppWaitSpec } | null;
+  /**
+   * Native sidecar with no meshdrain drain: why (so lint's fix says what inject really does). `app-prestop`:
+   * these app containers keep their own preStop, whose delay meshdrain cannot read (nginx -s quit).
+   */
+  noNativeDrain?: { why: 'gateway' | 'job' | 'user-prestop' | 'policy-istio' | 'no-app-delay' } | { why: 'app-prestop'; containers: string[] };
   /** A preStop the user gave istio-proxy: kept (meshdrain writes none) or replaced (policy replaceUserPreStop). */
   userProxyPreStop?: 'kept' | 'replaced';
   /** meshdrain leaves this pod template as written, and why (gateways, istiod-managed Deployments). */
@@ -379,8 +384,10 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   // app images have a shell (app.shell), else no delay at all, said plainly.
   const noSleepAction = atLeast(ctx.kubeVersion, PRESTOP_SLEEP_ACTION_VERSION.major, PRESTOP_SLEEP_ACTION_VERSION.minor) === false;
   const cannotDelay: string[] = [];
+  const roundedUp = new Set<string>();
   const sleepFor = (name: string, secs: number): AppContainerPlan => {
     const whole = Math.ceil(secs);
+    if (whole !== secs) roundedUp.add(`${secs}s → ${whole}s`);
     if (!noSleepAction) return { name, preStop: { sleepSeconds: whole }, delaySeconds: secs };
     if (s.app?.shell === true || s.app?.shell === 'image') return { name, preStop: { exec: ['/bin/sh', '-c', `sleep ${whole}`] }, delaySeconds: secs };
     cannotDelay.push(name);
@@ -397,6 +404,10 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     else if (appDelay?.kind === 'wait' && !userPreStop) apps.push({ name: c.name, preStop: { wait: appDelay.wait, shell: appDelay.shell }, delaySeconds: appDelay.wait.maxMs / 1000 });
     else if ((appDelay?.kind === 'fixed' || appDelay?.kind === 'guessed') && appDelay.seconds > 0 && !userPreStop) apps.push(sleepFor(c.name, appDelay.seconds));
     else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop ? handlerDelaySeconds(c.lifecycle.preStop) : 0 });
+  }
+  if (roundedUp.size) notes.push(`the app delay is rounded up to whole seconds (${[...roundedUp].join(', ')}): the preStop sleep takes whole seconds`);
+  if (appDelay?.kind === 'fixed' && s.app?.shell !== undefined && s.app.shell !== false) {
+    notes.push('the policy names both app.delay and app.shell: the fixed app.delay wins, and app.shell is not used for the app (it is for the wait that ends when traffic has left the pod)');
   }
   if (cannotDelay.length) {
     notes.push(
@@ -478,6 +489,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   if (wantsHold) {
     const timeoutMs = s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceValue, drain.seconds);
     hold = { ...shape, strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
+    if (timeoutMs === 0 && via !== 'template') notes.push(`proxy.timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
   }
   // Native: Istio's preStop drains at deletion, while the app's delay still waits for endpoint
   // removal (#60649); meshdrain's starts the same drain just before the delay ends (ADR 062).
@@ -485,6 +497,11 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const appDelayWhole = Math.ceil(appDelaySeconds);
   if (policy && sidecars.native && !site.isJobLike && !userKept && s.proxy?.nativeDrain !== 'istio' && appDelayWhole > 0) {
     nativeDrain = { delaySeconds: Math.max(0, appDelayWhole - NATIVE_DRAIN_LEAD_SECONDS), ...(appDelay?.kind === 'wait' && appDelayIsBound ? { wait: appDelay.wait } : {}) };
+  }
+  let noNativeDrain: PodShutdownFacts['noNativeDrain'];
+  if (policy && sidecars.native && !nativeDrain) {
+    const own = apps.filter((a) => !a.preStop && a.delaySeconds === 0 && pod.spec?.containers?.find((c) => c.name === a.name)?.lifecycle?.preStop !== undefined).map((a) => a.name);
+    noNativeDrain = mode.mode === 'gateway' ? { why: 'gateway' } : site.isJobLike ? { why: 'job' } : userKept ? { why: 'user-prestop' } : s.proxy?.nativeDrain === 'istio' ? { why: 'policy-istio' } : own.length ? { why: 'app-prestop', containers: own } : { why: 'no-app-delay' };
   }
   if (shellBrought && ((hold && via !== 'template') || nativeDrain)) {
     notes.push(
@@ -508,6 +525,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     via,
     hold,
     nativeDrain,
+    ...(noNativeDrain ? { noNativeDrain } : {}),
     ...(userPre ? { userProxyPreStop: userPre } : {}),
     ...(leave ? { leave } : {}),
     fixedHoldTimeoutSeconds,

@@ -82,7 +82,8 @@ describe('inject: the app delay from the policy', () => {
     expect(r.notes[0]).toMatch(/^d\.yaml:\d+:\d+: Deployment\/web: app containers get Kubernetes' native sleep of 5s before SIGTERM, a guess/);
     const fixed = run(policyFile('    delay: 8s\n    shell: true\n'));
     expect(fixed.app.lifecycle!.preStop).toEqual({ sleep: { seconds: 8 } });
-    expect(fixed.r.notes).toEqual([]);
+    // the only note: app.delay wins over app.shell (said, not silent)
+    expect(fixed.r.notes).toEqual([expect.stringMatching(/app\.delay wins, and app\.shell is not used for the app/)]);
     // the hold drains at start whatever the app's delay: it watches the app's inbound requests itself (ADR 016)
     expect(fixed.holdScript).toContain('asked pilot-agent to drain inbound');
     const listenersOnly = run(policyFile('    shell: true\n', '  proxy:\n    waitFor: [app-listeners]\n'));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { BIN, cli } from '../helpers/cli.js';
+import { BIN, cli, ROOT } from '../helpers/cli.js';
 
 let dir: string;
 const DEPLOY = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx\n';
@@ -43,6 +43,15 @@ describe('meshdrain inject (process)', () => {
     const two = cli(['inject'], { input: many(2) });
     expect(notesOf(two.stderr)).toHaveLength(2);
     expect(two.stderr).not.toContain('the same for');
+  });
+
+  it('--check lists the would-lines of each file in line and column order', () => {
+    const f = join(ROOT, 'fixtures/inject/real/istio-bookinfo.yaml');
+    const r = cli(['inject', '--check', f]);
+    expect(r.code).toBe(1);
+    const at = r.stdout.trim().split('\n').map((l) => /:(\d+):(\d+): /.exec(l.slice(f.length))!.slice(1).map(Number) as [number, number]);
+    expect(at.length).toBeGreaterThan(5);
+    expect(at).toEqual([...at].sort((a, b) => a[0] - b[0] || a[1] - b[1]));
   });
 
   it('--check exits 1 listing file:line:col, and 0 on its own output', () => {
@@ -194,6 +203,16 @@ describe('meshdrain inject: the run context and data-plane modes on the command 
     expect(explained.stderr).toMatch(/<stdin>:\d+:\d+: Deployment\/web: unknown: injection may or may not happen: .*; wrote: the classic hold \(the proxy\.istio\.io\/overrides annotation\); the native drain/);
     expect(explained.stderr).toMatch(/Deployment\/api: unknown:/);
     expect(explained.stdout).toBe(plain.stdout);
+  });
+
+  it("the unknown note counts only workloads given istio-proxy settings: a Job gets only the nativeSidecar request, no carrier", () => {
+    const JOB = 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: once\n        image: busybox:1.36\n';
+    const jobOnly = cli(['inject'], { input: JOB });
+    expect(jobOnly.code).toBe(0);
+    expect(jobOnly.stdout).toContain('sidecar.istio.io/nativeSidecar');
+    expect(jobOnly.stderr).not.toMatch(/may or may not get an Istio sidecar/);
+    const both = cli(['inject'], { input: `${JOB}---\n${DEPLOY}` });
+    expect(both.stderr).toMatch(/meshdrain: 1 workload\(s\) may or may not get an Istio sidecar/);
   });
 
   it('a Namespace in another input of the same run decides the mode: not meshed, no istio-proxy carrier', () => {

@@ -286,3 +286,21 @@ describe("--mesh-config: the injector's policy and enableNamespacesByDefault (in
     expect(mesh.injectionPolicy?.value).toBe('enabled');
   });
 });
+
+describe('--explain names the carrier inject really wrote to (one placement decision)', () => {
+  it("an injected native istio-proxy: the drain goes on the pod's own istio-proxy entry, not the annotation", () => {
+    const text = readFileSync(new URL('../../fixtures/inject/real/istio-inject-hello.injected.yaml', import.meta.url), 'utf8');
+    const r = injectText(text, 'h.yaml');
+    const t = template(r.output);
+    expect(overrides(t)).toBeUndefined();
+    const own = t.spec.initContainers.find((c: Obj) => c.name === 'istio-proxy');
+    expect(own.lifecycle.preStop.exec.command).toBeDefined();
+    expect(r.modes[0]!.wrote).toMatch(/^the native drain \(the pod's own istio-proxy entry\); /);
+    expect(r.modes[0]!.wrote).not.toMatch(/annotation/);
+  });
+
+  it('an unknown mode: both settings in the annotation, each named', () => {
+    const r = injectText(deployment(), 'd.yaml');
+    expect(r.modes[0]!.wrote).toMatch(/^the classic hold \(the proxy\.istio\.io\/overrides annotation\); the native drain \(the proxy\.istio\.io\/overrides annotation\); /);
+  });
+});

@@ -100,3 +100,19 @@ ${proxy}`;
     expect(after.findings.map((f) => f.rule)).not.toContain('shell-hook-distroless');
   });
 });
+
+describe('native-drain-at-start: the fix follows what inject would really do', () => {
+  const file = join(ROOT, 'fixtures/inject/real/istio-inject-frontend.injected.yaml');
+
+  it("the app keeps its own preStop (nginx -s quit): inject writes no drain, so the fix does not send the user to inject for one", async () => {
+    // inject changes nothing on this pod: --check says so.
+    let out = '';
+    const check = await run(['inject', '--check', file], { stdout: (t) => void (out += t), stderr: () => undefined, readStdin: async () => '', cwd: ROOT, isStdinTTY: false, env: {} });
+    expect(check).toBe(0);
+    expect(out).toBe('');
+    const { findings } = await lintJson([file]);
+    const f = findings.find((x) => x.rule === 'native-drain-at-start');
+    expect(f).toBeDefined();
+    expect(f!.fix).toMatch(/^meshdrain inject writes no drain here: nginx keeps its own preStop, whose delay meshdrain cannot read; give istio-proxy `sleep <app delay - 1>; exec pilot-agent request/);
+  });
+});

@@ -97,7 +97,7 @@ describe('podShutdownFacts', () => {
     const fixed = podShutdownFacts(site(), pod(), policy({ defaults: { app: { delay: '7s', shell: true } } }));
     expect(fixed.apps[0]).toEqual({ name: 'app', preStop: { sleepSeconds: 7 }, delaySeconds: 7 });
     expect(fixed.appDelay).toEqual({ kind: 'fixed', seconds: 7 });
-    expect(fixed.notes).toEqual([]);
+    expect(fixed.notes).toEqual([expect.stringMatching(/app\.delay wins, and app\.shell is not used for the app/)]);
   });
   it('a container with its own preStop keeps it; a waitFor without app-connections gets neither linger nor drain at start', () => {
     const two = pod({ containers: [{ name: 'app', image: 'a' }, { name: 'side', image: 'b', lifecycle: { preStop: { exec: { command: ['sleep', '3'] } } } }] });

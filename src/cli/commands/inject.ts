@@ -84,13 +84,14 @@ export function registerInject(program: Command, ctx: Ctx): void {
       if (flags.verbose) for (const r of results) for (const n of r.verbose) io.stderr(`meshdrain: ${n}\n`);
       const modes = results.flatMap((r) => r.modes);
       if (flags.explain) for (const m of modes) io.stderr(`meshdrain: ${m.file}:${m.line}:${m.col}: ${m.workload}: ${m.mode}: ${m.reason}; wrote: ${m.wrote}\n`);
-      const unknown = modes.filter((m) => m.mode === 'unknown');
+      // Only where something istio-proxy-specific was written: a Job's nativeSidecar request alone is no carrier.
+      const unknown = modes.filter((m) => m.mode === 'unknown' && m.carriers.length > 0);
       if (unknown.length && !flags.explain) {
         io.stderr(
           `meshdrain: ${unknown.length} workload(s) may or may not get an Istio sidecar (the input has no Namespace that decides it, or the sidecar kind needs --istio-version/--kube-version/--mesh-config): what meshdrain wrote for istio-proxy (the ${INJECTOR_ANNOTATIONS.overrides} annotation, a template selection) does nothing where no injection happens; --explain says why per workload\n`,
         );
       }
-      if (modes.some((m) => /custom injection template/.test(m.wrote))) {
+      if (modes.some((m) => m.carriers.includes('template'))) {
         const name = policy.template?.name ?? DEFAULT_TEMPLATE_NAME;
         io.stderr(
           `meshdrain: --via template: istiod refuses a pod whose requested template is not installed ("requested template not found"); install it first (meshdrain istio template) and check: kubectl -n istio-system get cm istio-sidecar-injector -o jsonpath='{.data.config}' | grep -n '^  ${name}:'  (or lint --mesh-config with that ConfigMap)\n`,
@@ -98,7 +99,8 @@ export function registerInject(program: Command, ctx: Ctx): void {
       }
 
       if (flags.check) {
-        const changes = results.flatMap((r) => r.changes);
+        // In file order, then line and column: a document's edits are collected per kind, not per place.
+        const changes = results.flatMap((r) => [...r.changes].sort((a, b) => a.line - b.line || a.col - b.col));
         for (const c of changes) io.stdout(`${c.file}:${c.line}:${c.col}: ${c.workload}: would ${c.what}\n`);
         const files = results.filter((r) => r.changed).length;
         io.stderr(files ? `meshdrain: ${files} of ${results.length} file(s) would change\n` : `meshdrain: ${results.length} file(s) up to date\n`);

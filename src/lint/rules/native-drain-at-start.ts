@@ -43,10 +43,22 @@ meshdrain starts the same drain, exec only and without curl, just before the app
     const works = `needs up to ${work}s to shut down, its outbound calls drained meanwhile (#51855)`;
     const needs = delay > 0 && work > 0 ? `${waits} and then ${works}` : delay > 0 ? waits : `its app ${works}`;
     const drain = pod.injected?.nativeDrain;
+    // What inject would really do for this pod (one derivation): with no drain of its own, say what the user can do.
+    const none = pod.injected?.noNativeDrain;
+    const byHand = `give istio-proxy \`sleep <app delay - 1>; exec ${DRAIN}\` (exec only) yourself`;
+    const fix = drain
+      ? `meshdrain inject writes \`sleep ${drain.delaySeconds}; exec ${DRAIN}\` in its place (exec only): the drain starts as the app's delay ends.`
+      : none?.why === 'app-prestop'
+        ? `meshdrain inject writes no drain here: ${none.containers.join(', ')} keep${none.containers.length === 1 ? 's' : ''} ${none.containers.length === 1 ? 'its' : 'their'} own preStop, whose delay meshdrain cannot read; ${byHand}, the app's own preStop time as the delay, or begin that preStop with \`sleep N; …\` (or a sleep action) so inject reads the delay and writes the drain.`
+        : none?.why === 'no-app-delay'
+          ? `meshdrain inject writes no drain here: the pod has no app delay before SIGTERM; give the app one (policy app.delay, or a preStop sleep) so inject writes the drain after it, or ${byHand}.`
+          : none?.why === 'gateway'
+            ? `meshdrain inject leaves a gateway's istio-proxy as written; ${byHand}, in the gateway's own manifest or chart.`
+            : undefined;
     report({
       at: h ? h.locAt(-1) : (pod.native.at ?? pod.loc([])),
       message: `${h ? `istio-proxy's preStop is Istio's immediate drain (${h.from ?? DRAIN})` : `Istio will give istio-proxy its immediate drain preStop (${DRAIN})`}: it starts when termination starts, while ${needs}`,
-      ...(drain ? { fix: `meshdrain inject writes \`sleep ${drain.delaySeconds}; exec ${DRAIN}\` in its place (exec only): the drain starts as the app's delay ends.` } : {}),
+      ...(fix ? { fix } : {}),
     });
   },
 };
