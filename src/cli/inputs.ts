@@ -17,6 +17,11 @@ export interface ManifestInput {
 
 export const STDIN_NAME = '<stdin>';
 
+/** Up to three names, then how many more: "a, b, c and 4 more". */
+function firstFew(names: readonly string[]): string {
+  return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+}
+
 /**
  * Read every input named by PATH arguments (stdin when none). A terminal on stdin with no PATH is a
  * usage error: waiting for a Ctrl-D the user does not know to type looks like a hang.
@@ -25,10 +30,7 @@ export async function readManifestInputs(paths: readonly string[], io: Io, recur
   if (paths.length === 0 && io.isStdinTTY) throw new UsageError('no input: give manifest files or directories, or pipe manifests to stdin (see --help)');
   const skipped: string[] = [];
   const expanded = expandPaths(paths.length ? [...paths] : ['-'], io.cwd, recursive, skipped);
-  if (skipped.length) {
-    const list = skipped.length > 3 ? `${skipped.slice(0, 3).join(', ')} and ${skipped.length - 3} more` : skipped.join(', ');
-    io.stderr(`meshdrain: skipped Helm chart templates under ${list}: render them first (helm template) and pipe the result\n`);
-  }
+  if (skipped.length) io.stderr(`meshdrain: skipped Helm chart templates under ${firstFew(skipped)}: render them first (helm template) and pipe the result\n`);
   if (expanded.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
   const inputs: ManifestInput[] = [];
   for (const path of expanded) {
@@ -47,8 +49,6 @@ export async function readManifestInputs(paths: readonly string[], io: Io, recur
  */
 export function noteIfNoManifests(documents: number, inputs: readonly Pick<ManifestInput, 'file'>[], io: Io): boolean {
   if (documents > 0) return false;
-  const files = inputs.map((i) => i.file);
-  const where = files.length > 3 ? `${files.slice(0, 3).join(', ')} and ${files.length - 3} more` : files.join(', ');
-  io.stderr(`meshdrain: no manifests in ${where}\n`);
+  io.stderr(`meshdrain: no manifests in ${firstFew(inputs.map((i) => i.file))}\n`);
   return true;
 }

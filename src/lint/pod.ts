@@ -328,8 +328,12 @@ function overridesPreStop(pod: PodBase, native: boolean): HookView | undefined {
   if (!handler) return undefined;
   const view = hookView(pod.loaded, pod.doc, path, handler);
   if (!view) return undefined;
-  const mountPaths = (Array.isArray(entry?.volumeMounts) ? (entry.volumeMounts as unknown[]) : []).flatMap((m) => (isRecord(m) && typeof m.mountPath === 'string' ? [m.mountPath] : []));
-  return { ...view, path, locAt: () => at, from: `${INJECTOR_ANNOTATIONS.overrides} annotation`, mountPaths };
+  return { ...view, path, locAt: () => at, from: `${INJECTOR_ANNOTATIONS.overrides} annotation`, mountPaths: mountPathsOf(entry?.volumeMounts) };
+}
+
+/** The mount paths of a container's volumeMounts as written (anything else is skipped). */
+export function mountPathsOf(volumeMounts: unknown): string[] {
+  return (Array.isArray(volumeMounts) ? (volumeMounts as unknown[]) : []).flatMap((m) => (isRecord(m) && typeof m.mountPath === 'string' ? [m.mountPath] : []));
 }
 
 /**

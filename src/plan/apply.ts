@@ -7,6 +7,7 @@ import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, P
 import { withProxyOverrides } from '../istio/overrides.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
 import type { ShellSource, ShutdownPlan } from './types.js';
+import { proxyContainerOf } from './facts.js';
 
 export { SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 
@@ -87,7 +88,7 @@ export function proxyPlacement(pod: PodTemplate, plan: ShutdownPlan): ProxyWrite
   const classicHere = classic && !viaTemplate;
   const nativeHere = native && !(viaTemplate && plan.nativeDrainInTemplate);
   if (!classicHere && !nativeHere) return out;
-  const own = pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+  const own = proxyContainerOf(pod);
   if (own || plan.via === 'override') {
     // One container takes one preStop: the native drain where the sidecar is native, else the hold.
     const nativeProxy = plan.mode.mode === 'native' || (own !== undefined && own.restartPolicy === 'Always');
@@ -132,7 +133,7 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     // The pod's own istio-proxy entry (the user's stub, or an injected proxy), or the override stub
     // Istio strategic-merges into the sidecar it injects (written only where injection happens).
     const containers = (spec.containers ??= []);
-    let proxy = containers.find((c) => c.name === PROXY_CONTAINER) ?? spec.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+    let proxy = proxyContainerOf({ spec });
     if (!proxy) {
       proxy = { name: PROXY_CONTAINER, image: AUTO_IMAGE };
       containers.push(proxy);

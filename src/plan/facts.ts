@@ -318,11 +318,14 @@ const isIstioNativeDrain = (h: Handler | undefined): boolean => {
 };
 const isUsers = (h: Handler | undefined): h is Handler => h !== undefined && !isMeshdrainHandler(h) && !isIstioNativeDrain(h);
 
+/** The pod's own istio-proxy entry: a container (classic, or a stub), else an init container (native). */
+export function proxyContainerOf(pod: Pick<PodTemplate, 'spec'>): Container | undefined {
+  return pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+}
+
 /** The user's own istio-proxy preStop: on an istio-proxy container of the pod, else in the overrides annotation. */
 export function userProxyPreStop(pod: PodTemplate, where?: SourcePos): Handler | undefined {
-  const spec = pod.spec ?? {};
-  const own = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].find((c) => c.name === PROXY_CONTAINER);
-  const fromPod = own?.lifecycle?.preStop;
+  const fromPod = proxyContainerOf(pod)?.lifecycle?.preStop;
   if (isUsers(fromPod)) return fromPod;
   const o = parseOverrides(pod.metadata?.annotations?.[INJECTOR_ANNOTATIONS.overrides], where);
   for (const kind of ['classic', 'native'] as const) {
@@ -358,7 +361,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const distroless = policy
     ? distrolessSource({
         annotation: annotations[ANNOTATIONS.proxyImageType],
-        proxyImage: [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === PROXY_CONTAINER)?.image,
+        proxyImage: proxyContainerOf(pod)?.image,
         proxyConfigImageType: typeof podImageType === 'string' ? podImageType : ctx.meshImage?.imageType,
         meshVariant: ctx.meshImage?.variant,
       })
@@ -551,7 +554,7 @@ function ownProxyHold(pod: PodTemplate): HoldSpec | null {
   } catch {
     carried = undefined; // a bad annotation is reported where it is read with a position (userProxyPreStop)
   }
-  const c = carried?.lifecycle?.preStop ? carried : [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === PROXY_CONTAINER);
+  const c = carried?.lifecycle?.preStop ? carried : proxyContainerOf(pod);
   const argv = c?.lifecycle?.preStop?.exec?.command;
   return Array.isArray(argv) ? ownHold(argv) : null;
 }

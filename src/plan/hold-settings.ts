@@ -10,10 +10,10 @@ import { DEFAULT_HOLD_LINGER_MS, DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '.
 import { MAX_HOLD_TIMEOUT_MS } from './budget.js';
 import type { HoldSpec, WaitStrategy } from './types.js';
 
-/** Shortest poll interval: anything shorter is a busy loop. */
 /** What a hold timeout of 0 does, in words: every door warns the same (hook --timeout, policy proxy.timeout). */
 export const ZERO_TIMEOUT_WORDS = 'the hold releases at once';
 
+/** Shortest poll interval: anything shorter is a busy loop. */
 export const MIN_INTERVAL_MS = 10;
 /** Longest poll interval: a hold that looks once a minute is a sleep, not a wait. */
 export const MAX_INTERVAL_MS = 60_000;

@@ -124,6 +124,16 @@ const isBlockCollection = (v: unknown) => (isPlainObject(v) && Object.keys(v).le
 function lineStart(text: string, at: number): number {
   return text.lastIndexOf('\n', at - 1) + 1;
 }
+/** Nothing but indentation before `at` on its line. */
+function onOwnLine(text: string, at: number): boolean {
+  return /^[ \t]*$/.test(text.slice(lineStart(text, at), at));
+}
+/** The rest of the line from `at` when it is only a comment (its leading spaces included), else ''. */
+function trailingComment(text: string, at: number): string {
+  const eol = text.indexOf('\n', at);
+  const tail = text.slice(at, eol < 0 ? text.length : eol).replace(/\r$/, '');
+  return /^\s*#/.test(tail) ? tail : '';
+}
 /** Offset just past the line containing `at - 1` (where a new sibling line goes). */
 function afterLine(text: string, at: number): number {
   if (at > 0 && text[at - 1] === '\n') return at;
@@ -169,23 +179,21 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
         out.push({ at: start, end: valueEnd, text: renderFlow(op.value, opts.json), order });
       } else if (!isBlockCollection(op.value)) {
         const scalar = (indent: number) => renderScalarAt(op.value, indent);
-        const ls = lineStart(text, start);
-        if (isFlowOrScalar || !/^[ \t]*$/.test(text.slice(ls, start))) {
+        if (isFlowOrScalar || !onOwnLine(text, start)) {
           const end = isFlowOrScalar ? valueEnd : trimEnd(text, valueEnd);
           const written = scalar(keyIndent + 2);
           // A block scalar's text runs to its last line: a comment after the old value moves up to
           // its header, or it would become part of the text.
-          const eol = text.indexOf('\n', end);
-          const tail = text.slice(end, eol < 0 ? text.length : eol).replace(/\r$/, '');
-          if (written.startsWith('|') && /^\s*#/.test(tail)) {
+          const comment = written.startsWith('|') ? trailingComment(text, end) : '';
+          if (comment) {
             const nl = written.indexOf('\n');
-            out.push({ at: start, end: end + tail.length, text: `${written.slice(0, nl)} ${tail.trim()}${written.slice(nl)}`, order });
+            out.push({ at: start, end: end + comment.length, text: `${written.slice(0, nl)} ${comment.trim()}${written.slice(nl)}`, order });
           } else out.push({ at: start, end, text: written, order });
         } else {
           // A block collection on lines of its own (an indentless sequence at its key's column
           // included) becomes a scalar on the first of them, indented under its key.
           const ind = Math.max(col(start), keyIndent + 2);
-          out.push({ at: ls, end: trimEnd(text, valueEnd), text: ' '.repeat(ind) + scalar(ind), order });
+          out.push({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: ' '.repeat(ind) + scalar(ind), order });
         }
       } else if (isFlowOrScalar) {
         // key: <scalar or flow>  →  key:\n  <block>
@@ -193,18 +201,15 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
         const ind = keyIndent + 2;
         // A comment after the old value stays with its key: left where it was, it would trail the
         // block's last line, inside a block scalar's text (a script) when the block ends with one.
-        const eol = text.indexOf('\n', valueEnd);
-        const tail = text.slice(valueEnd, eol < 0 ? text.length : eol).replace(/\r$/, '');
-        const comment = /^\s*#/.test(tail) ? tail.trimEnd() : '';
-        out.push({ at: lead, end: valueEnd + (comment ? tail.length : 0), text: comment + '\n' + renderBlock(op.value, ind, opts), order });
+        const comment = trailingComment(text, valueEnd);
+        out.push({ at: lead, end: valueEnd + comment.length, text: comment.trimEnd() + '\n' + renderBlock(op.value, ind, opts), order });
       } else {
         // A map needs its own indentation under its key; an indentless sequence had none.
         const ind = isSeq(parent) || Array.isArray(op.value) ? col(start) : Math.max(col(start), keyIndent + 2);
-        const ls = lineStart(text, start);
         const block = renderBlock(op.value, ind, opts);
         // On lines of its own, the block replaces them whole; a compact one ("- - x", "- a: 1") starts
         // after its parent's dash and keeps it.
-        if (/^[ \t]*$/.test(text.slice(ls, start))) out.push({ at: ls, end: trimEnd(text, valueEnd), text: block, order });
+        if (onOwnLine(text, start)) out.push({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: block, order });
         else out.push({ at: start, end: trimEnd(text, valueEnd), text: block.slice(ind), order });
       }
       return;

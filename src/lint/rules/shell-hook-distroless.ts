@@ -1,5 +1,5 @@
 import { PROXY_CONTAINER } from '../../istio/facts.js';
-import { isRecord } from '../../model/workload.js';
+import { mountPathsOf } from '../pod.js';
 import type { Rule } from '../types.js';
 import { origin } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
@@ -50,8 +50,7 @@ spec:
     if (argv0 === 'pilot-agent' || argv0.endsWith('/pilot-agent')) return; // the proxy's own binary exists
     // A shell brought in on a volume (an init container copied it) is fine.
     // Istio merges the overrides annotation's entry into the injected container: its mounts count too.
-    const mounts = Array.isArray(pod.proxy?.spec.volumeMounts) ? (pod.proxy!.spec.volumeMounts as unknown[]) : [];
-    const paths = [...mounts.flatMap((m) => (isRecord(m) && typeof m.mountPath === 'string' ? [m.mountPath] : [])), ...(hold.mountPaths ?? [])];
+    const paths = [...mountPathsOf(pod.proxy?.spec.volumeMounts), ...(hold.mountPaths ?? [])];
     const fromVolume = paths.some((p) => argv0.startsWith(`${p.replace(/\/$/, '')}/`));
     if (fromVolume) return;
     report({
