@@ -32,6 +32,29 @@ describe('--help', () => {
     if (!pkg.files.some((f) => f.startsWith('docs'))) expect(text).not.toMatch(/docs\/rules\/<id>\.md/);
   });
 
+  it.each([[[]], [['istio']]])('%j: examples a new user can copy, each a real command', async (cmd) => {
+    const text = await help(cmd);
+    const examples = text.slice(text.indexOf('Examples:'));
+    expect(text).toContain('Examples:');
+    // Every example line names a command that exists, with options its --help lists.
+    const lines = examples.split('\n').filter((l) => /^\s+(sudo )?meshdrain /.test(l) || /\| meshdrain /.test(l));
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) {
+      const args = l.replace(/^.*?meshdrain /, '').replace(/#.*$/, '').trim().split(/\s+/);
+      const sub = args[0] === 'istio' ? args.slice(0, 2) : args.slice(0, 1);
+      const subHelp = await help(sub);
+      expect(subHelp, l).toMatch(new RegExp(`^Usage: meshdrain ${sub.join(' ')} `));
+      for (const flag of args.filter((a) => a.startsWith('--'))) expect(subHelp, `${l}: ${flag}`).toContain(flag);
+    }
+  });
+
+  it('an unknown option is one line: the suggestion stays on it', async () => {
+    let err = '';
+    const code = await run(['inject', '--chekc', 'x.yaml'], { stdout: () => {}, stderr: (t) => void (err += t), readStdin: async () => '', cwd: ROOT, isStdinTTY: false, env: {} });
+    expect(code).toBe(2);
+    expect(err).toBe("meshdrain: unknown option '--chekc' (Did you mean --check?) (see --help)\n");
+  });
+
   it('the usage line names the program as invoked: kubectl meshdrain as a kubectl plugin', async () => {
     expect(programNameOf('/usr/local/bin/kubectl-meshdrain')).toBe('kubectl meshdrain');
     expect(programNameOf('/usr/lib/node_modules/meshdrain/dist/cli/main.js')).toBe('meshdrain');

@@ -123,7 +123,16 @@ export function registerIstio(program: Command, ctx: Ctx): void {
   const istio = program
     .command('istio')
     .summary(CATALOG.istio.summary)
-    .description('Make Istio itself inject the meshdrain hold: patch the sidecar injector ConfigMap, or emit a custom injection template.');
+    .description('Make Istio itself inject the meshdrain hold: patch the sidecar injector ConfigMap, or emit a custom injection template.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  meshdrain istio template > meshdrain-values.yaml     # a custom injection template for istiod's Helm values
+  kubectl -n istio-system get cm istio-sidecar-injector -o yaml | meshdrain istio injector-patch | kubectl apply -f -
+
+See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
+    );
 
   addHoldOptions(
     istio
