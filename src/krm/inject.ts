@@ -28,7 +28,7 @@ async function policyFor(rl: ResourceList, opts: KrmInjectOptions): Promise<Poli
   if (inList && opts.policyFile) throw new InputError('the policy comes from the ResourceList functionConfig; drop -c, or drop the functionConfig');
   if (!inList && !opts.policyFile) return DEFAULT_POLICY;
   // zod is loaded only when there is a policy to validate.
-  const { loadPolicy } = await import('../policy/load.js');
+  const { loadPolicy, loadPolicyFile } = await import('../policy/load.js');
   if (src.kind === 'inline') return loadPolicy(src.text, rl.loaded.file);
   if (src.kind === 'configmap' && src.text !== undefined) {
     const label = `${rl.loaded.file} functionConfig data.policy`;
@@ -40,7 +40,7 @@ async function policyFor(rl: ResourceList, opts: KrmInjectOptions): Promise<Poli
       throw e;
     }
   }
-  return loadPolicy(readText(opts.policyFile!, opts.cwd), opts.policyFile!);
+  return loadPolicyFile(opts.policyFile!, opts.cwd);
 }
 
 /**

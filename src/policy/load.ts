@@ -5,6 +5,7 @@ import { holdSettings, POLICY_LABELS, type HoldField } from '../plan/hold-settin
 import { formatDuration, parseDuration } from '../model/duration.js';
 import { MAX_APP_DELAY_MS } from '../plan/budget.js';
 import { isRecord } from '../model/workload.js';
+import { readText } from '../io/files.js';
 import { loadDocuments, posOfKey, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { DEFAULT_POLICY, type Policy } from './policy.js';
 import { LegacyPolicySchema, ShutdownPolicySchema, type RuleT, type SettingsT } from './schema.js';
@@ -36,6 +37,11 @@ function schemaError(loaded: LoadedFile, issue: z.core.$ZodIssue, kind: string):
   const doc = loaded.docs[0]!.doc;
   const pos = issue.code === 'unrecognized_keys' ? posOfKey(loaded, doc, path, issue.keys[0]!) : posOfPath(loaded, doc, path);
   return new InputError(`invalid ${kind}: ${describeIssue(issue)}`, pos);
+}
+
+/** A policy named on the command line (-c, --policy), read as every manifest is read (the same words for a missing or binary file), then loaded. */
+export function loadPolicyFile(path: string, cwd: string): Policy {
+  return loadPolicy(readText(path, cwd), path);
 }
 
 /** Load a policy file: the versioned ShutdownPolicy or the legacy injection.py config. */

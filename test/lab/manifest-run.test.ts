@@ -70,7 +70,9 @@ describe('--manifest: the rows the lab runs', () => {
     expect(inputError(() => labOptionsFrom({ ...flags, compareInject: true }, cwd))).toMatch(/^--compare-inject needs --manifest/);
     expect(inputError(() => labOptionsFrom({ ...flags, proxyVariant: 'distroless' }, cwd))).toMatch(/^--proxy-variant needs --manifest/);
     expect(inputError(() => labOptionsFrom({ ...f, appPrestopTime: '1s', scenario: ['no-hold'] }, cwd))).toMatch(/--scenario and --manifest/);
-    expect(inputError(() => labOptionsFrom({ ...flags, manifest: 'nope.yaml' }, cwd))).toMatch(/cannot read manifest/);
+    // The words inject and lint use for a missing file, not Node's ENOENT text.
+    expect(inputError(() => labOptionsFrom({ ...flags, manifest: 'nope.yaml' }, cwd))).toBe('no such file or directory');
+    expect(inputError(() => labOptionsFrom({ ...flags, policy: 'nope.yaml' }, cwd))).toBe('no such file or directory');
     expect(labOptionsFrom({ ...flags, appMetricsPort: 'none' }, cwd).appMetricsPort).toBeNull();
     expect(labOptionsFrom({ ...flags, appMetricsPort: '9102' }, cwd).appMetricsPort).toBe(9102);
     expect(inputError(() => labOptionsFrom({ ...flags, appMetricsPort: 'x' }, cwd))).toMatch(/--app-metrics-port/);

@@ -73,7 +73,7 @@ export function registerInject(program: Command, ctx: Ctx): void {
       const run = shutdownContextOf(runVersions(flags, mesh), mesh);
       if (krm && (await (await import('../krm.js')).injectKrm(inputs[0]!, { ...run, via: flags.via, config: flags.config, output: flags.output, verbose: flags.verbose }, ctx))) return;
       // zod is loaded only when there is a policy to validate.
-      const policy = flags.config ? (await import('../../policy/load.js')).loadPolicy(readText(flags.config, io.cwd), flags.config) : DEFAULT_POLICY;
+      const policy = flags.config ? (await import('../../policy/load.js')).loadPolicyFile(flags.config, io.cwd) : DEFAULT_POLICY;
 
       const namespaces = scanNamespaces(inputs);
 

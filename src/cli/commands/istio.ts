@@ -92,8 +92,8 @@ function holdOf(f: HoldFlags) {
  * policy is refused: inject sizes grace periods from the policy, so the two must not differ.
  */
 async function templateFromPolicy(ctx: Ctx, flags: TemplateFlags): Promise<HoldFlags & { name?: string; shellImage?: string; nativeDrain: { delaySeconds: number } | null }> {
-  const { loadPolicy } = await import('../../policy/load.js');
-  const policy = loadPolicy(readText(flags.config!, ctx.io.cwd), flags.config!);
+  const { loadPolicyFile } = await import('../../policy/load.js');
+  const policy = loadPolicyFile(flags.config!, ctx.io.cwd);
   const t = policy.template ?? {};
   const both = (['name', 'waitFor', 'timeout', 'interval', 'shellImage'] as const).filter((k) => flags[k] !== undefined && t[k] !== undefined);
   if (both.length) {
@@ -154,7 +154,7 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
     .action(async (file: string | undefined, flags: PatchFlags) => {
       if (flags.config !== undefined && flags.mode !== 'annotation') throw new UsageError('-c/--config sets the native drain of the annotation branch; --mode global writes global.proxy.lifecycle for every pod and has none');
       // The native drain from the policy, as the custom template and inject take it (one derivation, plan/facts.ts).
-      const nativeDrain = flags.config ? templateNativeDrain((await import('../../policy/load.js')).loadPolicy(readText(flags.config, ctx.io.cwd), flags.config)) : undefined;
+      const nativeDrain = flags.config ? templateNativeDrain((await import('../../policy/load.js')).loadPolicyFile(flags.config, ctx.io.cwd)) : undefined;
       const { text, name } = await readInput(ctx, file);
       const result = patchInjectorConfigMap(text, name, {
         ...(nativeDrain !== undefined ? { nativeDrain } : {}),

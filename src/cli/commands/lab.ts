@@ -11,8 +11,8 @@ import { DEFAULT_SCENARIOS, manifestScenarios, SCENARIO_NAMES, type ScenarioName
 import { PROXY_VARIANTS, type ProxyVariant } from '../../lab/pod-spec.js';
 import type { LabProtocol } from '../../lab/agent/config.js';
 import { formatDuration, parseDuration } from '../../model/duration.js';
-import { writeAtomic } from '../../io/files.js';
-import { loadPolicy } from '../../policy/load.js';
+import { readText, writeAtomic } from '../../io/files.js';
+import { loadPolicyFile } from '../../policy/load.js';
 import type { Ctx } from '../context.js';
 import { addModeContextOptions, labModeContext, readMeshFiles, readMeshInputs, type MeshInput, type ModeFlags } from '../mode-context.js';
 import { CATALOG } from './catalog.js';
@@ -126,14 +126,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string, meshInputs?: readonly M
   }
   if (f.appMetricsPort !== undefined) o.appMetricsPort = f.appMetricsPort.trim() === 'none' ? null : intIn(f.appMetricsPort, 'app-metrics-port', 1, 65535);
   if (f.policy) {
-    const file = resolve(cwd, f.policy);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new InputError(`cannot read policy: ${(e as Error).message}`, { file: f.policy });
-    }
-    o.policy = loadPolicy(text, f.policy);
+    o.policy = loadPolicyFile(f.policy, cwd);
     applyLabApp(o, f);
   }
   const manifestOnly = (['workload', 'proxyVariant', 'appPrestopTime', 'compareInject', 'istioVersion', 'kubeVersion', 'meshConfig'] as const).filter((k) => f[k] !== undefined);
@@ -142,13 +135,8 @@ export function labOptionsFrom(f: LabFlags, cwd: string, meshInputs?: readonly M
     return o;
   }
   if (f.scenario?.length) throw new InputError('--scenario and --manifest: pick one (--manifest runs your workload; --compare-inject adds it after meshdrain inject)');
-  const file = resolve(cwd, f.manifest);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read manifest: ${(e as Error).message}`, { file: f.manifest });
-  }
+  // Read as inject and lint read a manifest: the same words for a missing file, binary or oversize input.
+  const text = readText(f.manifest, cwd);
   // What a manifest cannot tell, once for the run, parsed as inject and lint parse it (cli/mode-context.ts).
   const mode = labModeContext(f, meshInputs ?? readMeshFiles(f, cwd));
   const m = manifestScenarios(text, f.manifest, {
