@@ -408,6 +408,13 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     else if ((appDelay?.kind === 'fixed' || appDelay?.kind === 'guessed') && appDelay.seconds > 0 && !userPreStop) apps.push(sleepFor(c.name, appDelay.seconds));
     else apps.push({ name: c.name, delaySeconds: c.lifecycle?.preStop ? handlerDelaySeconds(c.lifecycle.preStop) : 0 });
   }
+  // A container the policy names that this pod does not have (a typo, a renamed container) is said:
+  // its preStop is not written, and the user would otherwise believe it is in place.
+  const podContainers = (pod.spec?.containers ?? []).map((c) => c.name).filter((n) => n !== PROXY_CONTAINER);
+  const unknown = Object.keys(s.containers ?? {}).filter((n) => !podContainers.includes(n));
+  if (unknown.length) {
+    notes.push(`the policy names container${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}, which this pod does not have (its containers: ${podContainers.join(', ') || 'none'}): not used here`);
+  }
   if (roundedUp.size) notes.push(`the app delay is rounded up to whole seconds (${[...roundedUp].join(', ')}): the preStop sleep takes whole seconds`);
   if (appDelay?.kind === 'fixed' && s.app?.shell !== undefined && s.app.shell !== false) {
     notes.push('the policy names both app.delay and app.shell: the fixed app.delay wins, and app.shell is not used for the app (it is for the wait that ends when traffic has left the pod)');

@@ -153,6 +153,15 @@ describe('inject', () => {
     expect(podSpec(other).containers[0]!.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } }); // the default delay, not the rule's command
   });
 
+  it('says when the policy names a container the pod does not have (a typo: its command is not written)', () => {
+    const typo = loadPolicy(`deployment:\n  web:\n    wbe: ["/bin/sh", "-c", "sleep 7"]\n`, 'legacy.yaml');
+    const r = injectText(deployment(), 'd.yaml', { policy: typo });
+    expect(r.notes.filter((n) => n.includes('"wbe"'))).toEqual([expect.stringMatching(/^d\.yaml:\d+:\d+: Deployment\/web: the policy names container "wbe", which this pod does not have \(its containers: web\): not used here$/)]);
+    // Named right, nothing is said about it.
+    const right = loadPolicy(`deployment:\n  web:\n    web: ["/bin/sh", "-c", "sleep 7"]\n`, 'legacy.yaml');
+    expect(injectText(deployment(), 'd.yaml', { policy: right }).notes.join('\n')).not.toMatch(/does not have/);
+  });
+
   it("keeps a user's own app preStop unless the policy names one", () => {
     const src = deployment().replace("        ports:\n", "        lifecycle:\n          preStop:\n            exec: {command: [/app/drain]}\n        ports:\n");
     const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {delay: 5s}\n', 'p.yaml');
