@@ -102,6 +102,23 @@ export function* eachDocument(text: string, file: string, lines: LineCounter): G
   for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) yield checked(doc as Document.Parsed, file, lines, template);
 }
 
+/** Where the first mapping key that is a collection starts (its flow map's `{`), if any. */
+function collectionKey(doc: Document.Parsed): number | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Pair(_, pair, path) {
+      if (isCollection(pair.key) && pair.key.range) {
+        // At the map that holds it: `{{` where the template action starts.
+        const parent = path[path.length - 1] as Node | undefined;
+        at = (isMap(parent) && parent.flow && parent.range ? parent.range : pair.key.range)[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return at;
+}
+
 /** Go template actions ({{ … }}, Helm's chart templates): not YAML until rendered. */
 const looksLikeTemplate = (text: string): boolean => /\{\{-?\s*[-.$/"a-zA-Z(]/.test(text);
 const TEMPLATE_HINT = '; the file looks like a Go/Helm template: render it first (helm template) and pipe the result';
@@ -112,6 +129,13 @@ function checked(doc: Document.Parsed, file: string, lines: LineCounter, templat
   if (err) {
     const first = err.message.split('\n')[0] ?? err.message;
     throw new InputError(`YAML syntax error: ${first.replace(/ at line \d+, column \d+.*$/, '')}${template ? TEMPLATE_HINT : ''}`, posAt(file, lines, err.pos[0]));
+  }
+  // `name: {{ .Release.Name }}` parses: as a flow map whose key is a flow map. No manifest has a
+  // collection for a key (JSON cannot write one), so in a file that looks like a template it is one,
+  // and is said so before toJS turns the key into a string (with a Node warning on stderr).
+  if (template) {
+    const key = collectionKey(doc);
+    if (key) throw new InputError(`a mapping key that is itself a mapping or list${TEMPLATE_HINT}`, posAt(file, lines, key));
   }
   let value: unknown;
   try {

@@ -136,6 +136,16 @@ describe('Helm charts in a directory walk (ADR 083)', () => {
     expect((await runIn(['lint', 'broken.yaml'])).stderr).not.toMatch(/template/);
   });
 
+  it.each([[['lint']], [['inject', '--check']], [['inject']]])('%j: a template that happens to parse ({{ .Release.Name }} is a flow map) is refused as a template, at the action, without a Node warning', async (argv) => {
+    writeFileSync(join(dir, 'parses.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicaCount }}\n');
+    const r = await runIn([...argv, 'parses.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('meshdrain: parses.yaml:4:9: a mapping key that is itself a mapping or list; the file looks like a Go/Helm template: render it first (helm template) and pipe the result\n');
+    // Template actions inside strings are not templates: Prometheus or Argo values pass.
+    writeFileSync(join(dir, 'strings.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: alerts\ndata:\n  summary: Instance {{ $labels.instance }} down\n  q: "{{ .x }}"\n');
+    expect((await runIn([...argv, 'strings.yaml'])).code).toBe(0);
+  });
+
   it('a directory without Chart.yaml keeps its templates/ directory', async () => {
     mkdirSync(join(dir, 'plain', 'templates'), { recursive: true });
     writeFileSync(join(dir, 'plain', 'templates', 'cm.yaml'), CONFIGMAP);
