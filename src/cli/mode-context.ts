@@ -9,7 +9,7 @@ import { NATIVE_SIDECAR_VERSIONS as NATIVE } from '../istio/facts.js';
 import { InputError } from '../errors.js';
 import { readText } from '../io/files.js';
 import { emptyMesh, readMeshConfigs, type MeshSettings } from '../lint/mesh.js';
-import { formatVersion, parseVersion, type Version } from '../model/version.js';
+import { formatVersion, parseKubeVersion, parseVersion, type Version } from '../model/version.js';
 import type { ShutdownContext } from '../plan/facts.js';
 import type { LabModeContext } from '../lab/manifest.js';
 import { loadDocuments } from '../yaml/load.js';
@@ -64,7 +64,7 @@ export interface RunVersions {
 
 /** The versions: the flags win; Istio's version may come from the mesh config. */
 export function runVersions(flags: Pick<ModeFlags, 'kubeVersion' | 'istioVersion'>, mesh: MeshSettings): RunVersions {
-  const kubeVersion = flags.kubeVersion !== undefined ? parseVersion(flags.kubeVersion, '--kube-version') : undefined;
+  const kubeVersion = flags.kubeVersion !== undefined ? parseKubeVersion(flags.kubeVersion, '--kube-version') : undefined;
   if (flags.istioVersion !== undefined) return { kubeVersion, istioVersion: parseVersion(flags.istioVersion, '--istio-version'), istioVersionSource: '--istio-version' };
   if (mesh.istioVersion) return { kubeVersion, istioVersion: mesh.istioVersion.value, istioVersionSource: mesh.istioVersion.source };
   return { kubeVersion };

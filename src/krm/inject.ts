@@ -5,7 +5,7 @@ import { readText } from '../io/files.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { PlanOptions } from '../plan/plan.js';
 import { configMapPolicyPos, policySource, where } from './function-config.js';
-import { parseVersion, type Version } from '../model/version.js';
+import { parseKubeVersion, parseVersion, type Version } from '../model/version.js';
 import { pathAt, resultAt, type ResourceList, type Result } from './resource-list.js';
 
 export interface KrmInjectOptions extends PlanOptions {
@@ -55,7 +55,7 @@ function functionConfigVersions(rl: ResourceList): { kubeVersion?: Version; isti
     const v = src.settings[key];
     if (v === undefined) continue;
     try {
-      out[field] = parseVersion(v, `functionConfig data.${key}`);
+      out[field] = (key === 'kube-version' ? parseKubeVersion : parseVersion)(v, `functionConfig data.${key}`);
     } catch (e) {
       if (e instanceof InputError) throw new InputError(e.message, where(rl, key), e.exitCode);
       throw e;

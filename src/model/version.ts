@@ -18,6 +18,23 @@ export function parseVersion(text: string, flag: string): Version {
   return v;
 }
 
+/** The oldest Kubernetes meshdrain plans for: nothing older ran any Istio still in use. */
+export const OLDEST_KUBE = { major: 1, minor: 10 } as const;
+
+/**
+ * A Kubernetes version as parseVersion reads it, below 1.10 refused: `kube-version: 1.30` unquoted in
+ * YAML (a GitHub Action's `with:`, a kpt argument file) arrives as the number 1.3, and every answer
+ * would then be about a 2016 cluster.
+ */
+export function parseKubeVersion(text: string, flag: string): Version {
+  const v = parseVersion(text, flag);
+  if (!atLeast(v, OLDEST_KUBE.major, OLDEST_KUBE.minor)) {
+    const meant = /^v?1\.[1-9]$/.test(text.trim()) ? `; if you meant ${text.trim()}0, quote it in YAML ("${text.trim()}0"): unquoted, YAML reads it as the number ${text.trim()}` : '';
+    throw new InputError(`${flag}: Kubernetes ${formatVersion(v)} is older than meshdrain plans for (${formatVersion(OLDEST_KUBE)}+)${meant}`);
+  }
+  return v;
+}
+
 export function atLeast(v: Version | undefined, major: number, minor: number): boolean | undefined {
   if (!v) return undefined;
   return v.major > major || (v.major === major && v.minor >= minor);
