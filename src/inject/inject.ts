@@ -2,7 +2,7 @@
 import type { Document } from 'yaml';
 import { ANNOTATIONS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
-import { getPath, injectionDisabled, isRecord, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
+import { getPath, injectionDisabled, isRecord, nearWorkloadKind, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
 import { InputError } from '../errors.js';
 import { applyPlan, proxyPlacement, type ProxyCarrier, type ProxyWrite } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
@@ -117,6 +117,11 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
     if (sites.length === 0 && isRecord(value)) {
       const meta = isRecord(value.metadata) ? value.metadata : {};
       res.verbose.push(`${file}: ${String(value.kind ?? '(no kind)')}/${String(meta.name ?? '')}: not a workload, passed through`);
+      const near = typeof value.kind === 'string' ? nearWorkloadKind(value.kind) : undefined;
+      if (near) {
+        const at = posOfPath(loaded, doc, ['kind']);
+        res.notes.push(`${file}:${at.line}:${at.col}: ${value.kind}/${String(meta.name ?? '')}: kind "${value.kind}" is not a workload kind (did you mean ${near}?): passed through unchanged`);
+      }
     }
     const ops: SetOp[] = [];
     for (const site of sites) {

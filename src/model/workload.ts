@@ -18,6 +18,29 @@ const TEMPLATE_PATHS: Record<string, Path> = {
 
 export const WORKLOAD_KINDS = Object.freeze(Object.keys(TEMPLATE_PATHS));
 
+/** Edits (insert, delete, substitute, swap two neighbours) from a to b, case-insensitive. */
+function editDistance(a: string, b: string): number {
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[x.length]![y.length]!;
+}
+
+/**
+ * The workload kind a kind that is none was probably meant to be (`Deploymnet`, `deployment`, `Jobs`):
+ * such a document passes through unedited, which the user should hear. One edit away for short kinds
+ * (Node is two from Pod), two for longer ones.
+ */
+export function nearWorkloadKind(kind: string): string | undefined {
+  if (!kind || Object.hasOwn(TEMPLATE_PATHS, kind)) return undefined;
+  return WORKLOAD_KINDS.find((k) => editDistance(kind, k) <= (k.length <= 4 ? 1 : 2));
+}
+
 export interface PodTemplateSite {
   kind: string;
   apiVersion: string;

@@ -153,6 +153,18 @@ describe('inject', () => {
     expect(podSpec(other).containers[0]!.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } }); // the default delay, not the rule's command
   });
 
+  it('a kind one typo away from a workload kind is said (the document passes through unedited); real kinds are not', () => {
+    const typo = deployment().replace('kind: Deployment', 'kind: Deploymnet');
+    const r = injectText(typo, 'd.yaml');
+    expect(r.changed).toBe(false);
+    expect(r.notes).toEqual([expect.stringMatching(/^d\.yaml:\d+:\d+: Deploymnet\/web: kind "Deploymnet" is not a workload kind \(did you mean Deployment\?\): passed through unchanged$/)]);
+    expect(injectText(deployment().replace('kind: Deployment', 'kind: deployment'), 'd.yaml').notes.join()).toMatch(/did you mean Deployment\?/);
+    expect(injectText(deployment().replace('kind: Deployment', 'kind: Jobs'), 'd.yaml').notes.join()).toMatch(/did you mean Job\?/);
+    for (const kind of ['Node', 'Role', 'Service', 'ConfigMap', 'PodDisruptionBudget', 'Route', 'Secret']) {
+      expect(injectText(deployment().replace('kind: Deployment', `kind: ${kind}`), 'd.yaml').notes, kind).toEqual([]);
+    }
+  });
+
   it('says when the policy names a container the pod does not have (a typo: its command is not written)', () => {
     const typo = loadPolicy(`deployment:\n  web:\n    wbe: ["/bin/sh", "-c", "sleep 7"]\n`, 'legacy.yaml');
     const r = injectText(deployment(), 'd.yaml', { policy: typo });
