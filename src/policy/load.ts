@@ -5,6 +5,7 @@ import { holdSettings, POLICY_LABELS, type HoldField } from '../plan/hold-settin
 import { formatDuration, parseDuration } from '../model/duration.js';
 import { MAX_APP_DELAY_MS } from '../plan/budget.js';
 import { isRecord } from '../model/workload.js';
+import { basename } from 'node:path';
 import { readText } from '../io/files.js';
 import { loadDocuments, posOfKey, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { DEFAULT_POLICY, type Policy } from './policy.js';
@@ -41,8 +42,21 @@ function schemaError(loaded: LoadedFile, issue: z.core.$ZodIssue, kind: string):
 
 /** A policy named on the command line (-c, --policy), read as every manifest is read (the same words for a missing or binary file), then loaded. */
 export function loadPolicyFile(path: string, cwd: string): Policy {
-  return loadPolicy(readText(path, cwd), path);
+  const text = readText(path, cwd);
+  if (!KUSTOMIZE_COPY.test(basename(path))) return loadPolicy(text, path);
+  try {
+    return loadPolicy(text, path);
+  } catch (e) {
+    // kustomize's exec transformer hands over its own re-serialised copy of the user's ShutdownPolicy
+    // in a temp file it deletes: its line and column lead nowhere. Name the policy as the user wrote
+    // it; the message keeps the field path (defaults.app.delay).
+    if (!(e instanceof InputError)) throw e;
+    const name = /^metadata:\s*\n(?:[ \t]+.*\n)*?[ \t]+name:[ \t]*['"]?([^'"\s#]+)/m.exec(text)?.[1];
+    throw new InputError(e.message, { file: `ShutdownPolicy${name ? `/${name}` : ''} (kustomize's copy)` }, e.exitCode);
+  }
 }
+/** The temp file kustomize's legacy exec plugin loader writes a transformer's config to (kustomize api/internal/plugins/execplugin). */
+const KUSTOMIZE_COPY = /^kust-plugin-config-\d+$/;
 
 /** Load a policy file: the versioned ShutdownPolicy or the legacy injection.py config. */
 export function loadPolicy(text: string, file: string): Policy {
