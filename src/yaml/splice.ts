@@ -167,7 +167,9 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
     }
     const col = (at: number) => lines.linePos(at).col - 1;
     if (i === op.path.length) {
-      // Replace an existing node.
+      // Replace an existing node. An empty value (`key:`, `key: # note`) has an empty range right
+      // after the colon or at the comment: what is written there must not touch either.
+      const put = (sp: Splice) => void out.push(apart(text, sp));
       const n = node as Node;
       const [start, rangeEnd] = n.range!;
       const isFlowOrScalar = isScalar(n) || (n as { flow?: boolean }).flow;
@@ -176,7 +178,7 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
       const valueEnd = blockScalar ? trimEnd(text, rangeEnd) : rangeEnd;
       const keyIndent = parent ? col((parent.range as [number, number, number])[0]) : 0;
       if (inFlow) {
-        out.push({ at: start, end: valueEnd, text: renderFlow(op.value, opts.json), order });
+        put({ at: start, end: valueEnd, text: renderFlow(op.value, opts.json), order });
       } else if (!isBlockCollection(op.value)) {
         const scalar = (indent: number) => renderScalarAt(op.value, indent);
         if (isFlowOrScalar || !onOwnLine(text, start)) {
@@ -187,13 +189,13 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
           const comment = written.startsWith('|') ? trailingComment(text, end) : '';
           if (comment) {
             const nl = written.indexOf('\n');
-            out.push({ at: start, end: end + comment.length, text: `${written.slice(0, nl)} ${comment.trim()}${written.slice(nl)}`, order });
-          } else out.push({ at: start, end, text: written, order });
+            put({ at: start, end: end + comment.length, text: `${written.slice(0, nl)} ${comment.trim()}${written.slice(nl)}`, order });
+          } else put({ at: start, end, text: written, order });
         } else {
           // A block collection on lines of its own (an indentless sequence at its key's column
           // included) becomes a scalar on the first of them, indented under its key.
           const ind = Math.max(col(start), keyIndent + 2);
-          out.push({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: ' '.repeat(ind) + scalar(ind), order });
+          put({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: ' '.repeat(ind) + scalar(ind), order });
         }
       } else if (isFlowOrScalar) {
         // key: <scalar or flow>  →  key:\n  <block>
@@ -202,15 +204,15 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
         // A comment after the old value stays with its key: left where it was, it would trail the
         // block's last line, inside a block scalar's text (a script) when the block ends with one.
         const comment = trailingComment(text, valueEnd);
-        out.push({ at: lead, end: valueEnd + comment.length, text: comment.trimEnd() + '\n' + renderBlock(op.value, ind, opts), order });
+        put({ at: lead, end: valueEnd + comment.length, text: comment.trimEnd() + '\n' + renderBlock(op.value, ind, opts), order });
       } else {
         // A map needs its own indentation under its key; an indentless sequence had none.
         const ind = isSeq(parent) || Array.isArray(op.value) ? col(start) : Math.max(col(start), keyIndent + 2);
         const block = renderBlock(op.value, ind, opts);
         // On lines of its own, the block replaces them whole; a compact one ("- - x", "- a: 1") starts
         // after its parent's dash and keeps it.
-        if (onOwnLine(text, start)) out.push({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: block, order });
-        else out.push({ at: start, end: trimEnd(text, valueEnd), text: block.slice(ind), order });
+        if (onOwnLine(text, start)) put({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: block, order });
+        else put({ at: start, end: trimEnd(text, valueEnd), text: block.slice(ind), order });
       }
       return;
     }
@@ -243,6 +245,21 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
   return out;
 }
 
+/**
+ * A replacement kept apart from its neighbours: after a key's colon a value needs a space (`key:33`
+ * is no mapping), and a comment after it needs one too (`33# note` is the string "33# note"); spaces
+ * that ended the old value's line go with it.
+ */
+function apart(text: string, sp: Splice): Splice {
+  if (!sp.text) return sp;
+  const before = sp.at > 0 && text[sp.at - 1] === ':' && !/^\s/.test(sp.text) ? ' ' : '';
+  const after = text[sp.end] === '#' && !/\s$/.test(sp.text) ? ' ' : '';
+  // Spaces left at the end of the old value's line (`- - ` of an empty item, `key: ` Helm leaves)
+  // would end the new value's last line, inside its text when that is a block scalar.
+  const trailing = /^[ \t]+(?=\r?\n|$)/.exec(text.slice(sp.end, sp.end + 256))?.[0].length ?? 0;
+  return before || after || trailing ? { ...sp, end: sp.end + trailing, text: before + sp.text + after } : sp;
+}
+
 /** valueEnd of a block collection may include trailing blank lines/comments; stop at the content. */
 function trimEnd(text: string, end: number): number {
   let e = end;
@@ -269,7 +286,9 @@ export function applySplices(text: string, splices: Splice[]): string {
   // One pass, in source order (same offset: in the order the ops were made), so cost is linear in the text.
   // At one offset, insertions go first, the deepest collection's first: each continues the block
   // that ends there, innermost outward; a replacement starting there comes after them.
-  const rank = (s: Splice) => (s.at === s.end && s.depth !== undefined ? -s.depth : 1);
+  // An empty value replaced (`key:` at the end of a file without a final newline) belongs to its
+  // key's line, before anything inserted after that line.
+  const rank = (s: Splice) => (s.at === s.end ? (s.depth !== undefined ? -s.depth : -Infinity) : 1);
   splices.sort((a, b) => a.at - b.at || rank(a) - rank(b) || a.order - b.order);
   const parts: string[] = [];
   let pos = 0;
