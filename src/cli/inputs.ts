@@ -29,8 +29,12 @@ function firstFew(names: readonly string[]): string {
 export async function readManifestInputs(paths: readonly string[], io: Io, recursive: boolean): Promise<ManifestInput[]> {
   if (paths.length === 0 && io.isStdinTTY) throw new UsageError('no input: give manifest files or directories, or pipe manifests to stdin (see --help)');
   const skipped: string[] = [];
-  const expanded = expandPaths(paths.length ? [...paths] : ['-'], io.cwd, recursive, skipped);
+  const patches: string[] = [];
+  const expanded = expandPaths(paths.length ? [...paths] : ['-'], io.cwd, recursive, skipped, patches);
   if (skipped.length) io.stderr(`meshdrain: skipped Helm chart templates under ${firstFew(skipped)}: render them first (helm template) and pipe the result\n`);
+  if (patches.length) {
+    io.stderr(`meshdrain: skipped kustomize patches ${firstFew(patches)} (listed in a kustomization: partial objects that kustomize merges): run on kubectl kustomize output, or run meshdrain as a kustomize transformer\n`);
+  }
   if (expanded.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
   const inputs: ManifestInput[] = [];
   for (const path of expanded) {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { parse } from 'yaml';
 import { MAX_INPUT_BYTES, checkText } from '../yaml/load.js';
 
 export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -46,7 +47,7 @@ export function cannotWrite(e: unknown, path: string, what = 'cannot write'): In
  * directory, or through a symlink) is read once, at its first place: twice it was injected twice
  * ("updated 2 of 2" for one file) and linted twice.
  */
-export function expandPaths(paths: string[], cwd: string, recursive: boolean, skipped: string[] = []): string[] {
+export function expandPaths(paths: string[], cwd: string, recursive: boolean, skipped: string[] = [], patches: string[] = []): string[] {
   const out: string[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -64,11 +65,13 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean, sk
       if (!recursive) throw new InputError('is a directory; pass -R to read the manifests under it', { file: p });
       const shown = (f: string) => join(p, f.slice(abs.length + 1));
       const left: string[] = [];
-      const found = walk(abs, left);
+      const leftPatches: string[] = [];
+      const found = walk(abs, left, leftPatches);
       // Nothing to read under a directory is a wrong path (or a missing -R target), not an empty input.
-      if (!found.length && !left.length) throw new InputError(`no ${MANIFEST_EXTENSIONS.join(', ')} files in this directory`, { file: p });
+      if (!found.length && !left.length && !leftPatches.length) throw new InputError(`no ${MANIFEST_EXTENSIONS.join(', ')} files in this directory`, { file: p });
       out.push(...found.map(shown));
       skipped.push(...left.map(shown));
+      patches.push(...leftPatches.map(shown));
     } else out.push(p);
   }
   const seen = new Set<string>();
@@ -89,9 +92,41 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean, sk
 /** A Helm chart's directories that hold Go templates (its own, and its subcharts'), not manifests. */
 export const HELM_TEMPLATE_DIRS = ['templates', 'charts'];
 
-function walk(dir: string, skipped: string[]): string[] {
+/** The names kustomize reads a kustomization from (kustomize api/konfig: RecognizedKustomizationFileNames). */
+export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/**
+ * The patch files a kustomization in `dir` lists (`patches[].path`, `patchesStrategicMerge`,
+ * `patchesJson6902[].path`), as absolute paths. A strategic-merge patch is a partial Deployment:
+ * edited as a whole one, its preStop and grace period override the base's when kustomize merges them
+ * (a pod with two preStop handlers, a grace period lowered). A kustomization that does not parse
+ * lists nothing here; kustomize says what is wrong with it.
+ */
+function kustomizePatches(dir: string, names: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const file = KUSTOMIZATION_FILES.find((f) => names.includes(f));
+  if (!file) return out;
+  let k: unknown;
+  try {
+    k = parse(readFileSync(join(dir, file), 'utf8'));
+  } catch {
+    return out;
+  }
+  if (!k || typeof k !== 'object') return out;
+  const { patches, patchesStrategicMerge, patchesJson6902 } = k as Record<string, unknown>;
+  const add = (p: unknown) => {
+    // patchesStrategicMerge also takes a patch written inline: only a path names a file.
+    if (typeof p === 'string' && !p.includes('\n')) out.add(resolve(dir, p));
+  };
+  for (const list of [patches, patchesJson6902]) if (Array.isArray(list)) for (const e of list) add((e as { path?: unknown } | null)?.path);
+  if (Array.isArray(patchesStrategicMerge)) patchesStrategicMerge.forEach(add);
+  return out;
+}
+
+function walk(dir: string, skipped: string[], patches: string[]): string[] {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
   const chart = entries.some((e) => e.isFile() && e.name === 'Chart.yaml');
+  const patchFiles = kustomizePatches(dir, entries.filter((e) => e.isFile()).map((e) => e.name));
   return entries.flatMap((e) => {
     const full = join(dir, e.name);
     if (e.isDirectory()) {
@@ -100,9 +135,14 @@ function walk(dir: string, skipped: string[]): string[] {
         skipped.push(full);
         return [];
       }
-      return walk(full, skipped);
+      return walk(full, skipped, patches);
     }
-    return e.isFile() && MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase()) ? [full] : [];
+    if (!e.isFile() || !MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase())) return [];
+    if (patchFiles.has(full)) {
+      patches.push(full);
+      return [];
+    }
+    return [full];
   });
 }
 

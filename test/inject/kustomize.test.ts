@@ -1,11 +1,11 @@
 /** meshdrain as a kustomize transformer, run by the real kustomize inside kubectl. */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { ROOT } from '../helpers/cli.js';
+import { BIN, ROOT } from '../helpers/cli.js';
 import { needTools } from '../helpers/tools.js';
 
 describe('kustomize', () => {
@@ -39,6 +39,36 @@ describe('kustomize', () => {
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/^\s*meshdrain: ShutdownPolicy\/meshdrain \(kustomize's copy\): invalid ShutdownPolicy: defaults\.app\.delay: .*$/m);
       expect(r.stderr).not.toMatch(/meshdrain: \/tmp\/kust-plugin-config-/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('inject -R -i on a base/overlay tree leaves the overlay\'s patch alone: the rendered pod keeps one preStop handler and its grace period', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshdrain-kzo-'));
+    try {
+      const files: Record<string, string> = {
+        'base/kustomization.yaml': 'resources: [deploy.yaml]\n',
+        'base/deploy.yaml':
+          'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      terminationGracePeriodSeconds: 90\n      containers:\n      - name: web\n        image: nginx\n        lifecycle:\n          preStop:\n            exec:\n              command: [sh, -c, sleep 20]\n',
+        'overlays/prod/kustomization.yaml': 'resources: [../../base]\npatches:\n- path: patch.yaml\n',
+        'overlays/prod/patch.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        resources:\n          limits: {memory: 512Mi}\n',
+      };
+      for (const [f, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, f)), { recursive: true });
+        writeFileSync(join(dir, f), text);
+      }
+      const r = spawnSync(process.execPath, [BIN, 'inject', '-R', '-i', dir], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/skipped kustomize patches .*overlays\/prod\/patch\.yaml/);
+      expect(readFileSync(join(dir, 'overlays/prod/patch.yaml'), 'utf8')).toBe(files['overlays/prod/patch.yaml']);
+      const k = spawnSync('kubectl', ['kustomize', join(dir, 'overlays/prod')], { encoding: 'utf8' });
+      expect(k.status, k.stderr).toBe(0);
+      const spec = parseAllDocuments(k.stdout)[0]!.toJS().spec.template.spec;
+      expect(Object.keys(spec.containers[0].lifecycle.preStop)).toEqual(['exec']);
+      expect(spec.terminationGracePeriodSeconds).toBe(90);
+      // The CI gate on the tree, after the edit, finds nothing to change.
+      expect(spawnSync(process.execPath, [BIN, 'inject', '--check', '-R', dir], { encoding: 'utf8' }).status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -32,6 +32,25 @@ describe('expandPaths', () => {
     expect(expandPaths(['repo/chart/templates'], dir, true)).toEqual(['repo/chart/templates/d.yaml']);
     expect(expandPaths(['repo/chart/templates/d.yaml'], dir, true)).toEqual(['repo/chart/templates/d.yaml']);
   });
+  it.each(['kustomization.yaml', 'kustomization.yml', 'Kustomization'])('a kustomize overlay (%s): the patch files it lists are left out and reported; resources are read', (name) => {
+    const o = `kz-${name}`;
+    mkdirSync(join(dir, o, 'base'), { recursive: true });
+    mkdirSync(join(dir, o, 'prod'), { recursive: true });
+    for (const f of ['base/deploy.yaml', 'prod/patch.yaml', 'prod/smp.yaml', 'prod/json6902.yaml', 'prod/extra.yaml']) writeFileSync(join(dir, o, f), 'kind: X\n');
+    writeFileSync(join(dir, o, 'base', name), 'resources: [deploy.yaml]\n');
+    writeFileSync(
+      join(dir, o, 'prod', name),
+      'resources: [../base, extra.yaml]\npatches:\n- path: patch.yaml\n- patch: |-\n    kind: Deployment\npatchesStrategicMerge:\n- smp.yaml\n- |-\n  kind: Deployment\npatchesJson6902:\n- path: json6902.yaml\n  target: {kind: Deployment, name: x}\n',
+    );
+    const patches: string[] = [];
+    const own = name === 'Kustomization' ? [] : [name];
+    expect(expandPaths([o], dir, true, [], patches)).toEqual([`${o}/base/deploy.yaml`, ...own.map((n) => `${o}/base/${n}`), `${o}/prod/extra.yaml`, ...own.map((n) => `${o}/prod/${n}`)]);
+    expect(patches).toEqual([`${o}/prod/json6902.yaml`, `${o}/prod/patch.yaml`, `${o}/prod/smp.yaml`]);
+    // Named explicitly, a patch is read; a kustomization that does not parse lists nothing.
+    expect(expandPaths([`${o}/prod/patch.yaml`], dir, true)).toEqual([`${o}/prod/patch.yaml`]);
+    writeFileSync(join(dir, o, 'prod', name), 'patches: [\n');
+    expect(expandPaths([`${o}/prod`], dir, true)).toContain(`${o}/prod/patch.yaml`);
+  });
   it('files as given (any extension), and - for stdin, in argument order', () => {
     expect(expandPaths(['k8s/notes.txt', '-', 'k8s/z.yaml'], dir, false)).toEqual(['k8s/notes.txt', '-', 'k8s/z.yaml']);
   });
