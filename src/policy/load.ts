@@ -43,6 +43,10 @@ function schemaError(loaded: LoadedFile, issue: z.core.$ZodIssue, kind: string):
 /** A policy named on the command line (-c, --policy), read as every manifest is read (the same words for a missing or binary file), then loaded. */
 export function loadPolicyFile(path: string, cwd: string): Policy {
   const text = readText(path, cwd);
+  // A file named as the policy that holds none (a redirect that failed, the wrong file) would run
+  // with the defaults without a word.
+  const loaded = loadDocuments(text, path);
+  if (!loaded.docs.some((d) => d.value != null)) throw new InputError('holds no policy (empty, or only comments): give a ShutdownPolicy, or no policy file for the defaults', { file: path });
   if (!KUSTOMIZE_COPY.test(basename(path))) return loadPolicy(text, path);
   try {
     return loadPolicy(text, path);

@@ -180,6 +180,11 @@ describe('meshdrain inject (process)', () => {
     oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:4:3: invalid ShutdownPolicy: defaults: unknown field "proxee"/);
     writeFileSync(p, 'deployment:\n  web:\n    web: "/bin/sh -c stop"\n');
     oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml:3:10: invalid legacy policy/);
+    // A policy file that holds none (emptied by a failed redirect) is not the defaults in silence.
+    for (const text of ['', '# only a comment\n', '---\n']) {
+      writeFileSync(p, text);
+      oneLineError(cli(['inject', '-c', p], { input: DEPLOY }), /policy\.yaml: holds no policy \(empty, or only comments\)/);
+    }
   });
 
   it('prints help with an example', () => {
