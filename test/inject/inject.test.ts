@@ -258,7 +258,7 @@ describe('inject on flow-style YAML', () => {
         const app = spec.containers.find((c) => c.name === 'a')!;
         expect(app.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } });
         expect(Object.keys(app).sort()).toEqual(Object.keys(app).filter((k) => ['name', 'image', 'lifecycle'].includes(k)).sort());
-        expect(spec.terminationGracePeriodSeconds).toBe(via === 'annotation' ? 33 : 32); // 5 + 20 + 0.5 (meshdrain's own hold's linger) + 5 + 2
+        expect(spec.terminationGracePeriodSeconds).toBe(33); // 5 + 20 + 0.5 (meshdrain's hold lingers, in the annotation or the template) + 5 + 2
         if (via === 'annotation') expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[0]).toBe('/bin/sh');
         else {
           const doc = parse(out);

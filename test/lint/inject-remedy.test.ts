@@ -116,3 +116,18 @@ describe('native-drain-at-start: the fix follows what inject would really do', (
     expect(f!.fix).toMatch(/^meshdrain inject writes no drain here: nginx keeps its own preStop, whose delay meshdrain cannot read; give istio-proxy `sleep <app delay - 1>; exec pilot-agent request/);
   });
 });
+
+describe('grace-period-too-short: the budget inject sizes the grace period with', () => {
+  it("counts the linger of meshdrain's own hold, so one second short of inject's grace period is a finding", async () => {
+    let injected = '';
+    expect(await run(['inject', '-'], { stdout: (t) => void (injected += t), stderr: () => undefined, readStdin: async () => pod('Deployment'), cwd: ROOT, isStdinTTY: false, env: {} })).toBe(0);
+    const grace = (parseAllDocuments(injected)[0]!.toJS() as Record<string, any>).spec.template.spec.terminationGracePeriodSeconds as number;
+    expect(grace).toBe(38); // 10 (app preStop) + 20 (app shutdown) + 0.5 (hold linger) + 5 (drain) + 2 (margin), rounded up
+    expect((await lintJson(['-'], { stdin: injected })).findings.filter((x) => x.rule === 'grace-period-too-short')).toEqual([]);
+    const short = injected.replace(`terminationGracePeriodSeconds: ${grace}`, `terminationGracePeriodSeconds: ${grace - 1}`);
+    expect(short).not.toBe(injected);
+    const f = (await lintJson(['-'], { stdin: short })).findings.find((x) => x.rule === 'grace-period-too-short');
+    expect(f?.message).toContain('0.5 (hold linger)');
+    expect(f?.fix).toContain(`terminationGracePeriodSeconds: ${grace}`);
+  });
+});
