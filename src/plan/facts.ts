@@ -329,6 +329,17 @@ const isIstioNativeDrain = (h: Handler | undefined): boolean => {
 };
 const isUsers = (h: Handler | undefined): h is Handler => h !== undefined && !isMeshdrainHandler(h) && !isIstioNativeDrain(h);
 
+/**
+ * Is this istio-proxy preStop meshdrain's own, so that inject may take it back when the carrier
+ * changes? Classic: exactly a hold meshdrain renders (re-rendered, analysis/own-hold.ts). Native: a
+ * drain meshdrain wrote, or Istio's own drain command (which the template renders anyway).
+ */
+export function isOwnProxyPreStop(kind: 'classic' | 'native', h: Handler): boolean {
+  const cmd = h.exec?.command;
+  if (kind === 'classic') return Array.isArray(cmd) && ownHold(cmd) !== null;
+  return isMeshdrainHandler(h) || isIstioNativeDrain(h);
+}
+
 /** The pod's own istio-proxy entry: a container (classic, or a stub), else an init container (native). */
 export function proxyContainerOf(pod: Pick<PodTemplate, 'spec'>): Container | undefined {
   return pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
