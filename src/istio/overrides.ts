@@ -5,7 +5,7 @@
  * `initContainers` for a native one. On a pod that is never injected it does nothing.
  */
 import { InputError, type SourcePos } from '../errors.js';
-import { isRecord, type Container, type PodTemplate } from '../model/workload.js';
+import { isRecord, type Container, type Handler, type PodTemplate } from '../model/workload.js';
 import { valueKey } from '../model/value-key.js';
 import { AUTO_IMAGE, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from './facts.js';
 
@@ -76,6 +76,48 @@ function writeProxyOverrides(existing: string | undefined, entries: { classic?: 
   const initContainers = entries.native ? put(o.initContainers, entries.native) : o.initContainers;
   if (containers) next.containers = containers;
   if (initContainers) next.initContainers = initContainers;
+  return JSON.stringify(next);
+}
+
+/**
+ * The annotation without meshdrain's own istio-proxy entries for the given kinds: `own` says which
+ * preStop is meshdrain's (the caller recognises what meshdrain renders). Only meshdrain's part goes:
+ * the preStop, and the shell mount it added (`shellVolume`); an entry left with only its name is
+ * dropped, every other entry and field kept. undefined = nothing of meshdrain's there (no edit).
+ * An annotation left empty is `{}`: Istio reads it as no overrides (webhook.go reapplyOverwrittenContainers).
+ */
+export function withoutOwnProxyEntries(
+  existing: string | undefined,
+  kinds: readonly ('classic' | 'native')[],
+  own: (kind: 'classic' | 'native', preStop: Handler) => boolean,
+  shellVolume: string,
+  where?: SourcePos,
+): string | undefined {
+  if (existing === undefined) return undefined;
+  const o = parseOverrides(existing, where);
+  let changed = false;
+  const strip = (list: Container[] | undefined, kind: 'classic' | 'native'): Container[] | undefined => {
+    if (!list) return list;
+    return list.flatMap((c) => {
+      const pre = c.lifecycle?.preStop;
+      if (c.name !== PROXY_CONTAINER || pre === undefined || !own(kind, pre)) return [c];
+      changed = true;
+      const rest: Container = { ...c };
+      const { preStop: _, ...lifecycle } = c.lifecycle!;
+      if (Object.keys(lifecycle).length) rest.lifecycle = lifecycle;
+      else delete rest.lifecycle;
+      const mounts = (Array.isArray(c.volumeMounts) ? (c.volumeMounts as unknown[]) : []).filter((m) => !isRecord(m) || m.name !== shellVolume);
+      if (mounts.length) rest.volumeMounts = mounts;
+      else delete rest.volumeMounts;
+      return Object.keys(rest).length > 1 ? [rest] : [];
+    });
+  };
+  const next: ProxyOverrides = {};
+  const containers = kinds.includes('classic') ? strip(o.containers, 'classic') : o.containers;
+  const initContainers = kinds.includes('native') ? strip(o.initContainers, 'native') : o.initContainers;
+  if (!changed) return undefined;
+  if (containers?.length) next.containers = containers;
+  if (initContainers?.length) next.initContainers = initContainers;
   return JSON.stringify(next);
 }
 

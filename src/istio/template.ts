@@ -80,6 +80,22 @@ export function templateAnnotationValue(name: string = DEFAULT_TEMPLATE_NAME, ex
   return [...parts, name].join(',');
 }
 
+/**
+ * The `inject.istio.io/templates` value without the template `name` (its other templates kept, in
+ * order), as meshdrain wrote it or the user did; undefined = the name is not there (no edit). What
+ * templateAnnotationValue prepends to an empty value, `sidecar`, stays: the pod is still injected.
+ */
+export function templateAnnotationWithout(name: string, existing: string | undefined): string | undefined {
+  if (existing === undefined) return undefined;
+  const parts = existing
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!parts.includes(name)) return undefined;
+  const rest = parts.filter((p) => p !== name);
+  return (rest.length ? rest : ['sidecar']).join(',');
+}
+
 const NATIVE_EXPR: Record<Exclude<NativeCheck, 'off'>, string> = {
   field: `ne (index .ObjectMeta.Annotations \`${ANNOTATIONS.nativeSidecar}\` | default (printf "%t" .NativeSidecars)) "false"`,
   annotation: `eq (index .ObjectMeta.Annotations \`${ANNOTATIONS.nativeSidecar}\`) "true"`,

@@ -190,9 +190,13 @@ export function classifyMode(input: ModeInput, ctx: ModeContext = {}): ModeDecis
   }
   // A pod whose only container is istio-proxy (istioctl's gateway Deployments; Istio's own
   // only-proxy-container.yaml injection test) runs the proxy as its workload: there is no app to wait for.
+  // Injected natively, the same pod has `containers: []` and istio-proxy as a sidecar init container
+  // (the injector moves the user's istio-proxy there, pkg/kube/inject/inject.go RunTemplate moveContainer;
+  // Istio's only-proxy-container.yaml.injected): still no app, still a gateway.
   const containers = pod.spec?.containers ?? [];
-  if (containers.length > 0 && containers.every((c) => c.name === PROXY_CONTAINER)) {
-    return { mode: 'gateway', reason: `${PROXY_CONTAINER} is its only container: the proxy is the workload`, by: 'pod', injection: 'yes' };
+  const nativeProxyOnly = containers.length === 0 && (pod.spec?.initContainers ?? []).some((c) => c.name === PROXY_CONTAINER && c.restartPolicy === 'Always');
+  if ((containers.length > 0 && containers.every((c) => c.name === PROXY_CONTAINER)) || nativeProxyOnly) {
+    return { mode: 'gateway', reason: `${PROXY_CONTAINER} is its only container${nativeProxyOnly ? ' (injected as a sidecar init container, with no app container)' : ''}: the proxy is the workload`, by: 'pod', injection: 'yes' };
   }
   const already = injectedProxy(pod);
   if (already) {

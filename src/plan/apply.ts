@@ -2,12 +2,12 @@
 import { appWaitExecCommand } from '../hooks/app-wait.js';
 import { holdExecCommand, shellInitCommand } from '../hooks/hold.js';
 import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
-import { templateAnnotationValue } from '../istio/template.js';
+import { templateAnnotationValue, templateAnnotationWithout } from '../istio/template.js';
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
-import { withProxyOverrides } from '../istio/overrides.js';
+import { withoutOwnProxyEntries, withProxyOverrides } from '../istio/overrides.js';
 import type { Container, Handler, PodTemplate } from '../model/workload.js';
 import type { ShellSource, ShutdownPlan } from './types.js';
-import { proxyContainerOf } from './facts.js';
+import { isOwnProxyPreStop, proxyContainerOf } from './facts.js';
 
 export { SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 
@@ -123,10 +123,21 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     if (needsShell && plan.shell.kind === 'init-container') bringShell(spec, plan.shell, c);
     return c;
   };
+  const templateName = plan.templateName ?? opts.templateName ?? DEFAULT_TEMPLATE_NAME;
   if (plan.via === 'template' && (classicHandler || nativeHandler)) {
-    annotations[ANNOTATIONS.templates] = templateAnnotationValue(plan.templateName ?? opts.templateName ?? DEFAULT_TEMPLATE_NAME, annotations[ANNOTATIONS.templates]);
+    annotations[ANNOTATIONS.templates] = templateAnnotationValue(templateName, annotations[ANNOTATIONS.templates]);
   }
   const placed = proxyPlacement(pod, plan);
+  // A carrier changed since an earlier run: meshdrain's own earlier settings go, or the pod carries two
+  // (istiod applies the overrides annotation after the templates, webhook.go reapplyOverwrittenContainers).
+  const inTemplate = placed.filter((w) => w.carrier === 'template').map((w) => w.what);
+  if (inTemplate.length) {
+    const stripped = withoutOwnProxyEntries(annotations[INJECTOR_ANNOTATIONS.overrides], inTemplate, isOwnProxyPreStop, SHELL_VOLUME);
+    if (stripped !== undefined) annotations[INJECTOR_ANNOTATIONS.overrides] = stripped;
+  } else if (plan.via !== 'template' && placed.length) {
+    const rest = templateAnnotationWithout(templateName, annotations[ANNOTATIONS.templates]);
+    if (rest !== undefined) annotations[ANNOTATIONS.templates] = rest;
+  }
   const handlerOf = (w: ProxyWrite): Handler => (w.what === 'classic' ? classicHandler! : nativeHandler!);
   const onContainer = placed.find((w) => w.carrier === 'own' || w.carrier === 'stub');
   if (onContainer) {

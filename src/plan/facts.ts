@@ -12,7 +12,7 @@ import { distrolessSource, distrolessSourceWords } from '../istio/image-type.js'
 import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
-import { holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
+import { holdSettings, holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
@@ -172,10 +172,21 @@ export function effectiveDrain(layers: (DrainSettings | undefined)[]): DrainSett
   return { ...out, seconds: effectiveDrainMs(out) / 1000, unbounded: out.exitOnZero === true };
 }
 
-/** The hold a custom injection template carries: the policy's `template:` section, else the defaults. */
+/**
+ * The hold a custom injection template carries (`meshdrain istio template [-c POLICY]` renders it):
+ * the policy's `template:` section through the one validator, else the defaults: its strategies, its
+ * linger (a hold on app-connections lingers, hold-settings.ts holdShape), timeout and interval. inject
+ * `--via template` sizes the grace period from this hold, what the template really runs (ADR 031 addendum).
+ */
+export function templateHold(policy: Policy | null): HoldSpec {
+  const t = policy?.template;
+  return holdSettings({ waitFor: t?.waitFor, timeout: t?.timeout, interval: t?.interval }, defaultHoldTimeoutMs(), { labels: TEMPLATE_LABELS });
+}
+const TEMPLATE_LABELS = { waitFor: 'template.waitFor', timeout: 'template.timeout', interval: 'template.interval' } as const;
+
+/** The template's hold timeout (templateHold). */
 export function templateHoldTimeoutMs(policy: Policy | null): number {
-  const t = policy?.template?.timeout;
-  return t !== undefined ? parseDuration(t, 'template.timeout') : defaultHoldTimeoutMs();
+  return templateHold(policy).timeoutMs;
 }
 
 /**
@@ -318,6 +329,17 @@ const isIstioNativeDrain = (h: Handler | undefined): boolean => {
 };
 const isUsers = (h: Handler | undefined): h is Handler => h !== undefined && !isMeshdrainHandler(h) && !isIstioNativeDrain(h);
 
+/**
+ * Is this istio-proxy preStop meshdrain's own, so that inject may take it back when the carrier
+ * changes? Classic: exactly a hold meshdrain renders (re-rendered, analysis/own-hold.ts). Native: a
+ * drain meshdrain wrote, or Istio's own drain command (which the template renders anyway).
+ */
+export function isOwnProxyPreStop(kind: 'classic' | 'native', h: Handler): boolean {
+  const cmd = h.exec?.command;
+  if (kind === 'classic') return Array.isArray(cmd) && ownHold(cmd) !== null;
+  return isMeshdrainHandler(h) || isIstioNativeDrain(h);
+}
+
 /** The pod's own istio-proxy entry: a container (classic, or a stub), else an init container (native). */
 export function proxyContainerOf(pod: Pick<PodTemplate, 'spec'>): Container | undefined {
   return pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
@@ -457,11 +479,15 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   }
   // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
   const wantsHold = policy !== null && !native && !site.isJobLike && !s.proxy?.preStop && !userKept;
-  const shape = defaultHoldShape(s);
+  // The hold as the chosen carrier runs it: the custom template's own (one for every pod that selects
+  // it), else the policy's. The budget counts what really runs: its linger and any fixed sleep.
+  const carried = policy && via === 'template' ? templateHold(policy) : undefined;
+  const shape = carried ? holdShape(carried.strategies) : defaultHoldShape(s);
   // A drain someone set (mesh defaults, the pod's ProxyConfig, the policy) is kept as Istio applies it:
   // after /drain, pilot-agent would skip it at SIGTERM (ADR 016).
   const drainSet = drain.terminationDrainMs !== undefined || drain.exitOnZero !== undefined || drain.minimumDrainMs !== undefined;
-  if (drainSet && shape.drainAtStart) {
+  // The template's hold is rendered once for every pod: it asks for the drain at start whatever this pod sets.
+  if (drainSet && shape.drainAtStart && !carried) {
     delete shape.drainAtStart;
     if (wantsHold && via !== 'template') notes.push("the hold does not ask pilot-agent to drain at start: the drain settings this pod has (terminationDrainDuration, EXIT_ON_ZERO_ACTIVE_CONNECTIONS or MINIMUM_DRAIN_DURATION) run after it as Istio applies them");
   }
@@ -470,15 +496,15 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
   // Judging a pod as written: the linger of meshdrain's own hold, when istio-proxy carries one.
   const writtenLinger = policy ? undefined : ownProxyHold(pod)?.lingerMs;
-  const lingerMs = wantsHold && via !== 'template' ? shape.lingerMs : writtenLinger;
+  const lingerMs = wantsHold ? shape.lingerMs : writtenLinger;
   const lingerSeconds = lingerMs !== undefined ? lingerMs / 1000 : undefined;
   const budget = shutdownBudget({ appDelaySeconds, appDelayIsBound, appShutdownSeconds, lingerSeconds, drainSeconds: drain.seconds, fixedHoldSeconds: policy ? fixedSleep || undefined : undefined });
   // A hold whose timeout does not follow this pod's grace period is honoured whole: the custom
   // injection template's (one for every pod), or a timeout the policy names.
   let fixedHoldTimeoutSeconds: number | undefined;
   if (policy && !native) {
-    if (via === 'template') fixedHoldTimeoutSeconds = templateHoldTimeoutMs(policy) / 1000;
-    if (!s.proxy?.preStop && s.proxy?.timeout !== undefined) fixedHoldTimeoutSeconds = Math.max(fixedHoldTimeoutSeconds ?? 0, seconds(s.proxy.timeout));
+    if (carried) fixedHoldTimeoutSeconds = carried.timeoutMs / 1000;
+    if (!carried && !s.proxy?.preStop && s.proxy?.timeout !== undefined) fixedHoldTimeoutSeconds = Math.max(fixedHoldTimeoutSeconds ?? 0, seconds(s.proxy.timeout));
   }
   const set = pod.spec?.terminationGracePeriodSeconds;
   const required = Math.max(
@@ -497,8 +523,9 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   }
   let hold: HoldSpec | null = null;
   if (wantsHold) {
-    const timeoutMs = s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceValue, drain.seconds);
-    hold = { ...shape, strategies, timeoutMs, intervalMs: s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS };
+    const timeoutMs = carried ? carried.timeoutMs : s.proxy?.timeout !== undefined ? parseDuration(s.proxy.timeout) : holdTimeoutMs(graceValue, drain.seconds);
+    const intervalMs = carried ? carried.intervalMs : s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS;
+    hold = { ...shape, strategies, timeoutMs, intervalMs };
     if (timeoutMs === 0 && via !== 'template') notes.push(`proxy.timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
   }
   // Native: Istio's preStop drains at deletion, while the app's delay still waits for endpoint

@@ -279,7 +279,7 @@ describe('inject on flow-style YAML', () => {
         const app = spec.containers.find((c) => c.name === 'a')!;
         expect(app.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } });
         expect(Object.keys(app).sort()).toEqual(Object.keys(app).filter((k) => ['name', 'image', 'lifecycle'].includes(k)).sort());
-        expect(spec.terminationGracePeriodSeconds).toBe(via === 'annotation' ? 33 : 32); // 5 + 20 + 0.5 (meshdrain's own hold's linger) + 5 + 2
+        expect(spec.terminationGracePeriodSeconds).toBe(33); // 5 + 20 + 0.5 (meshdrain's hold lingers, in the annotation or the template) + 5 + 2
         if (via === 'annotation') expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[0]).toBe('/bin/sh');
         else {
           const doc = parse(out);
@@ -352,5 +352,61 @@ describe('inject on JSON', () => {
     expect(JSON.parse(out).spec.template.spec.terminationGracePeriodSeconds).toBe(33); // 5 + 20 + 0.5 (hold linger) + 5 + 2
     const kept = src.split('\n').filter((l) => !/^\s*[\]}],?$/.test(l) && !/[}\]]$/.test(l.trim()) && !/"containerPort": 8080$/.test(l));
     expect(isLineSubsequence(kept.join('\n'), out)).toBe(true);
+  });
+});
+
+describe('re-injection with another carrier takes back only meshdrain\'s earlier hold', () => {
+  const deploy = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  template:
+    metadata:
+      annotations:
+        team: a # the owner's comment
+    spec:
+      containers:
+      - name: app # the app
+        image: app:1
+`;
+  const meta = (out: string) => parse(out).spec.template.metadata.annotations as Record<string, string>;
+  const overrides = (out: string) => JSON.parse(meta(out)['proxy.istio.io/overrides'] ?? '{}') as { containers?: Proxy[]; initContainers?: Proxy[] };
+
+  it('annotation → template: the overrides annotation loses meshdrain\'s hold, the comments stay, and a second run changes nothing', () => {
+    const first = injectText(deploy, 'd.yaml').output;
+    expect(overrides(first).containers![0]!.lifecycle!.preStop).toBeDefined();
+    const again = injectText(first, 'd.yaml', { via: 'template' }).output;
+    expect(meta(again)['inject.istio.io/templates']).toBe('sidecar,meshdrain');
+    expect(overrides(again)).toEqual({});
+    expect(again).toContain('team: a # the owner\'s comment');
+    expect(again).toContain('- name: app # the app');
+    expect(injectText(again, 'd.yaml', { via: 'template' }).output).toBe(again);
+  });
+
+  it("the user's own fields in meshdrain's entry, and the user's other entries, are kept", () => {
+    const user = deploy.replace('team: a', `team: a\n        proxy.istio.io/overrides: '{"containers":[{"name":"istio-proxy","resources":{"limits":{"cpu":"1"}}},{"name":"other","image":"x"}]}'`);
+    const first = injectText(user, 'd.yaml').output;
+    expect(overrides(first).containers![0]).toMatchObject({ resources: { limits: { cpu: '1' } }, lifecycle: { preStop: {} } });
+    const again = injectText(first, 'd.yaml', { via: 'template' }).output;
+    expect(overrides(again)).toEqual({ containers: [{ name: 'istio-proxy', resources: { limits: { cpu: '1' } } }, { name: 'other', image: 'x' }] });
+  });
+
+  it("a preStop of the user's own in the annotation is never taken (it is kept, and no hold is added)", () => {
+    const user = deploy.replace('team: a', `team: a\n        proxy.istio.io/overrides: '{"containers":[{"name":"istio-proxy","lifecycle":{"preStop":{"exec":{"command":["/bin/sh","-c","sleep 10"]}}}}]}'`);
+    for (const via of ['template', 'annotation'] as const) {
+      const out = injectText(user, 'd.yaml', { via }).output;
+      expect(overrides(out).containers![0]!.lifecycle!.preStop!.exec!.command).toEqual(['/bin/sh', '-c', 'sleep 10']);
+    }
+  });
+
+  it('template → annotation: the pod stops selecting meshdrain\'s template (its other templates kept) and a second run changes nothing', () => {
+    const first = injectText(deploy, 'd.yaml', { via: 'template' }).output;
+    expect(meta(first)['inject.istio.io/templates']).toBe('sidecar,meshdrain');
+    const again = injectText(first, 'd.yaml', { via: 'annotation' }).output;
+    expect(meta(again)['inject.istio.io/templates']).toBe('sidecar');
+    expect(overrides(again).containers![0]!.lifecycle!.preStop).toBeDefined();
+    expect(injectText(again, 'd.yaml', { via: 'annotation' }).output).toBe(again);
+    const custom = deploy.replace('team: a', 'team: a\n        inject.istio.io/templates: "sidecar,mine,meshdrain"');
+    expect(meta(injectText(custom, 'd.yaml', { via: 'annotation' }).output)['inject.istio.io/templates']).toBe('sidecar,mine');
   });
 });

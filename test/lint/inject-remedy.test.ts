@@ -2,7 +2,7 @@
  * A finding that says "run meshdrain inject" says what inject would really do to this pod: the same
  * derivation decides both (lint's pod.injected is podShutdownFacts with the default policy).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -114,5 +114,35 @@ describe('native-drain-at-start: the fix follows what inject would really do', (
     const f = findings.find((x) => x.rule === 'native-drain-at-start');
     expect(f).toBeDefined();
     expect(f!.fix).toMatch(/^meshdrain inject writes no drain here: nginx keeps its own preStop, whose delay meshdrain cannot read; give istio-proxy `sleep <app delay - 1>; exec pilot-agent request/);
+  });
+});
+
+describe('grace-period-too-short: the budget inject sizes the grace period with', () => {
+  it("counts the linger of meshdrain's own hold, so one second short of inject's grace period is a finding", async () => {
+    let injected = '';
+    expect(await run(['inject', '-'], { stdout: (t) => void (injected += t), stderr: () => undefined, readStdin: async () => pod('Deployment'), cwd: ROOT, isStdinTTY: false, env: {} })).toBe(0);
+    const grace = (parseAllDocuments(injected)[0]!.toJS() as Record<string, any>).spec.template.spec.terminationGracePeriodSeconds as number;
+    expect(grace).toBe(38); // 10 (app preStop) + 20 (app shutdown) + 0.5 (hold linger) + 5 (drain) + 2 (margin), rounded up
+    expect((await lintJson(['-'], { stdin: injected })).findings.filter((x) => x.rule === 'grace-period-too-short')).toEqual([]);
+    const short = injected.replace(`terminationGracePeriodSeconds: ${grace}`, `terminationGracePeriodSeconds: ${grace - 1}`);
+    expect(short).not.toBe(injected);
+    const f = (await lintJson(['-'], { stdin: short })).findings.find((x) => x.rule === 'grace-period-too-short');
+    expect(f?.message).toContain('0.5 (hold linger)');
+    expect(f?.fix).toContain(`terminationGracePeriodSeconds: ${grace}`);
+  });
+});
+
+describe("a pod whose only container is istio-proxy is a gateway in lint's words too (mesh/mode.ts)", () => {
+  it('as written and as Istio injected it natively (containers: [], istio-proxy an init container): no app to wait for, no native-sidecar advice', async () => {
+    for (const f of ['only-proxy-container.yaml', 'only-proxy-container.yaml.injected']) {
+      const { findings } = await lintJson([`${ROOT}fixtures/lint/real/istio-inject/${f}`, '--fail-on', 'info']);
+      expect({ f, rules: findings.map((x) => x.rule) }).toEqual({ f, rules: [] });
+    }
+    // The same classification in inject: left as written, named a gateway.
+    let stderr = '';
+    const text = readFileSync(`${ROOT}fixtures/lint/real/istio-inject/only-proxy-container.yaml.injected`, 'utf8');
+    await run(['inject', '--explain', '-'], { stdout: () => undefined, stderr: (t) => void (stderr += t), readStdin: async () => text, cwd: ROOT, isStdinTTY: false, env: {} });
+    expect(stderr).toMatch(/gateway/);
+    expect(stderr).not.toMatch(/native sidecar/);
   });
 });

@@ -58,6 +58,22 @@ function runLintStep(given: Record<string, string>) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, output: readFileSync(out, 'utf8') };
 }
 
+/**
+ * The `with:` of each step that uses the action in a document's indented code blocks: the block's
+ * lines from the first `- uses:` on, parsed as the workflow YAML they are.
+ */
+function actionExamples(md: string): Record<string, unknown>[] {
+  const blocks = md.split(/\n(?!    |\n)/).map((b) => b.split('\n').filter((l) => l.startsWith('    ') || l === '').map((l) => l.slice(4)).join('\n'));
+  const out: Record<string, unknown>[] = [];
+  for (const b of blocks) {
+    if (!/- uses: <org>\/meshdrain@/.test(b)) continue;
+    const from = b.slice(b.search(/^\s*- uses:/m));
+    const steps = parse(from.replace(/^(\s*)- uses: <org>\//gm, '$1- uses: org/')) as { uses?: string; with?: Record<string, unknown> }[];
+    for (const st of steps) if (st.uses?.startsWith('org/meshdrain@')) out.push(st.with ?? {});
+  }
+  return out;
+}
+
 describe('action.yml (composite)', () => {
   it('installs meshdrain with npm ci in the action checkout, then runs the lint step', () => {
     expect(action.runs.using).toBe('composite');
@@ -89,6 +105,20 @@ describe('action.yml (composite)', () => {
     const strict = runLintStep({ paths: 'good.yaml\nwarn.yaml', 'fail-on': 'warning', 'sarif-file': 'strict.sarif' });
     expect(strict.code).toBe(1);
     expect(JSON.parse(readFileSync(join(dir, 'strict.sarif'), 'utf8')).runs[0].results.length).toBeGreaterThan(findings.length);
+  });
+
+  it("the docs' Actions examples fail on the README's problem manifest (httpbin: proxy-exits-before-app is a warning there)", () => {
+    // Every `uses: <org>/meshdrain@…` step in README.md and docs/pipelines.md, with its own fail-on and
+    // versions, run on examples/istio-httpbin.yaml, the manifest the README shows the problem with.
+    const examples = ['README.md', 'docs/pipelines.md'].flatMap((doc) => actionExamples(readFileSync(`${ROOT}${doc}`, 'utf8')).map((w) => ({ doc, w })));
+    expect(examples.map((e) => e.doc)).toEqual(['README.md', 'docs/pipelines.md']);
+    for (const { doc, w } of examples) {
+      const given = Object.fromEntries(Object.entries(w).filter(([k]) => ['fail-on', 'kube-version', 'istio-version'].includes(k)).map(([k, v]) => [k, String(v)]));
+      const r = runLintStep({ ...given, paths: 'warn.yaml', 'sarif-file': 'example.sarif' });
+      expect({ doc, code: r.code }).toEqual({ doc, code: 1 });
+      const rules = (JSON.parse(readFileSync(join(dir, 'example.sarif'), 'utf8')).runs[0].results as { ruleId: string }[]).map((x) => x.ruleId);
+      expect(rules).toContain('proxy-exits-before-app');
+    }
   });
 
   it('bad input: exit 2, one line naming the file, no SARIF left behind', () => {

@@ -155,7 +155,27 @@ describe('podShutdownFacts', () => {
     expect(f.grace.value).toBe(67); // 60 + 5 drain + 2 margin
     // Without the section: the template's default timeout (fits 30s after the 5s drain).
     expect(templateHoldTimeoutMs(null)).toBe(23_000);
-    expect(podShutdownFacts(site(), pod(), policy({ defaults: { via: 'template' } })).grace.value).toBe(32);
+    // The template's default hold watches app-connections, so it lingers 500 ms, as the annotation's
+    // does: the grace period is the same 33 s (5 delay + 20 shutdown + 0.5 linger + 5 drain + 2 margin).
+    const viaDefault = podShutdownFacts(site(), pod(), policy({ defaults: { via: 'template' } }));
+    expect(viaDefault.grace.value).toBe(33);
+    expect(viaDefault.grace.value).toBe(podShutdownFacts(site(), pod(), policy({ defaults: { via: 'annotation' } })).grace.value);
+    expect(viaDefault.budget.parts).toContainEqual({ label: 'hold linger', seconds: 0.5 });
+    expect(viaDefault.hold).toMatchObject({ lingerMs: 500, timeoutMs: 23_000 });
+  });
+  it("via template: the template's own waitFor decides the linger and a fixed sleep, not the policy's proxy: section", () => {
+    // A template hold on listeners only does not linger: 5 + 20 + 5 + 2.
+    const listeners = policy({ defaults: { via: 'template', proxy: { waitFor: ['app-connections'] } }, template: { waitFor: ['app-listeners'] } });
+    const f = podShutdownFacts(site(), pod(), listeners);
+    expect(f.budget.parts.map((p) => p.label)).not.toContain('hold linger');
+    expect(f.grace.value).toBe(32);
+    expect(f.hold?.strategies.map((w) => w.kind)).toEqual(['app-listeners']);
+    // A template sleep longer than the app counts whole (its timeout at least as long as the sleep).
+    const sleeping = policy({ defaults: { via: 'template' }, template: { waitFor: ['sleep=40s'], timeout: '45s' } });
+    expect(podShutdownFacts(site(), pod(), sleeping).budget.parts).toContainEqual({ label: 'proxy hold beyond the app', seconds: 15 });
+    // The policy's proxy.timeout is not the template's: it does not size the grace period.
+    const proxyTimeout = policy({ defaults: { via: 'template', proxy: { timeout: '90s' } } });
+    expect(podShutdownFacts(site(), pod(), proxyTimeout).grace.value).toBe(33);
   });
   it('a policy timeout is honoured whole and never lowers the grace period', () => {
     const p = policy({ defaults: { proxy: { timeout: '50s' } } });

@@ -1,5 +1,5 @@
 import { formatBudget, GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs, shutdownBudget } from '../../plan/budget.js';
-import { holdBoundSeconds, holdWaits } from '../pod.js';
+import { holdBoundSeconds, holdWaits, type PodView } from '../pod.js';
 import type { Rule } from '../types.js';
 import { graceLoc, secs } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
@@ -37,6 +37,9 @@ grace period, and a **warning** when it takes the estimated app shutdown time to
     const budget = shutdownBudget({
       appDelaySeconds: pod.appDelaySeconds,
       appShutdownSeconds: opts.appShutdownSeconds,
+      // meshdrain's own hold lingers after the app (read back exactly, analysis/own-hold.ts): the
+      // budget inject sizes the grace period with counts it, so this one does too.
+      lingerSeconds: ownLingerMs(hold) / 1000,
       drainSeconds: pod.drainSeconds,
       fixedHoldSeconds: fixedOnly && bound !== null ? bound : undefined,
     });
@@ -64,3 +67,6 @@ grace period, and a **warning** when it takes the estimated app shutdown time to
     }
   },
 };
+
+/** The linger of meshdrain's own hold as written (0 for any other hold, or none). */
+const ownLingerMs = (hold: PodView['hold']): number => hold?.analysis?.ownHold?.lingerMs ?? 0;
