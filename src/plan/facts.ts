@@ -366,9 +366,16 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   let s: SettingsT = policy ? resolveSettings(policy, site, pod.metadata?.labels ?? {}) : {};
   const notes: string[] = [];
   const userNative = annotations[ANNOTATIONS.nativeSidecar];
-  const request = policy ? nativeRequest(site, userNative, s) : undefined;
-  const mode = podMode(site, pod, request, ctx);
+  const requested = policy ? nativeRequest(site, userNative, s) : undefined;
+  const mode = podMode(site, pod, requested, ctx);
   const sidecars = sidecarsFor(mode);
+  // A native sidecar asked for where the mode is still classic (the versions given have none, or
+  // istio-proxy is already injected classic) would be an annotation Istio ignores: not written, said.
+  const ignored = requested?.native === true && sidecars.classic && !sidecars.native;
+  const request = ignored ? undefined : requested;
+  if (ignored && site.isJobLike) {
+    notes.push(`a classic istio-proxy keeps this Job's pods from completing, and no native sidecar can be asked for here (${mode.reason}): ${ANNOTATIONS.nativeSidecar} not written; end the Job's command with \`pilot-agent request POST quitquitquit\``);
+  }
   // The hold and its grace-period terms are for a classic sidecar; a native one drains in native order.
   const native = !sidecars.classic;
   if (policy && site.isJobLike && userNative === 'false') {

@@ -193,6 +193,22 @@ describe('Kubernetes before 1.30: no preStop sleep action', () => {
   });
 });
 
+describe('a Job where no native sidecar can be had', () => {
+  const job = 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\nspec:\n  template:\n    metadata:\n      labels: {sidecar.istio.io/inject: "true"}\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: task\n        image: busybox\n';
+  it.each([
+    [{ major: 1, minor: 28 }, { major: 1, minor: 24 }],
+    [{ major: 1, minor: 30 }, { major: 1, minor: 18 }],
+  ])('Kubernetes %j, Istio %j: no inert nativeSidecar annotation; stderr says the Job will not complete and what to do', (kubeVersion, istioVersion) => {
+    const r = injectText(job, 'j.yaml', { kubeVersion, istioVersion });
+    expect(r.output).not.toContain('sidecar.istio.io/nativeSidecar');
+    expect(r.notes.join('\n')).toMatch(/a classic istio-proxy keeps this Job's pods from completing, and no native sidecar can be asked for here \(.+\): sidecar\.istio\.io\/nativeSidecar not written; end the Job's command with `pilot-agent request POST quitquitquit`/);
+  });
+  it('where the versions allow it, or are not known, the annotation is written as before', () => {
+    expect(injectText(job, 'j.yaml', { kubeVersion: { major: 1, minor: 30 }, istioVersion: { major: 1, minor: 24 } }).output).toContain('sidecar.istio.io/nativeSidecar: "true"');
+    expect(injectText(job, 'j.yaml').output).toContain('sidecar.istio.io/nativeSidecar: "true"');
+  });
+});
+
 describe('via template on a native pod: the custom template carries the native drain inject writes', () => {
   const native = deployment({ labels: { 'sidecar.istio.io/inject': 'true' }, annotations: { 'sidecar.istio.io/nativeSidecar': 'true' } });
   const templateNative = (policy: ReturnType<typeof loadPolicy> | undefined) =>
