@@ -20,7 +20,7 @@ import { defaultHoldTimeoutMs } from '../istio/holds.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import type { ModeDecision } from '../model/data-plane.js';
-import { parseDuration } from '../model/duration.js';
+import { formatDuration, parseDuration } from '../model/duration.js';
 import { atLeast, formatVersion, type Version } from '../model/version.js';
 import type { Container, Handler, PodTemplate, PodTemplateSite } from '../model/workload.js';
 import { getPath } from '../model/workload.js';
@@ -534,6 +534,17 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     const intervalMs = carried ? carried.intervalMs : s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS;
     hold = { ...shape, strategies, timeoutMs, intervalMs };
     if (timeoutMs === 0 && via !== 'template') notes.push(`proxy.timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
+    // The proxy outlives the app by the hold and Istio's drain (lint's proxy-exits-before-app counts
+    // the same). A timeout fixed by the template or the policy can fall short of what the app needs.
+    const proxyLife = timeoutMs / 1000 + drain.seconds;
+    const appNeeds = appDelaySeconds + appShutdownSeconds;
+    if (timeoutMs > 0 && proxyLife < appNeeds) {
+      const whose = carried ? "the injection template's timeout" : 'proxy.timeout';
+      const remedy = carried ? 'raise template.timeout in the policy and render `meshdrain istio template -c` again' : 'raise proxy.timeout, or leave it out and the timeout follows the grace period';
+      notes.push(
+        `istio-proxy's hold gives up after ${formatDuration(timeoutMs)} (${whose}) and drains ${drain.seconds}s: ${proxyLife}s, less than the app's ${appDelaySeconds}s delay + ~${appShutdownSeconds}s shutdown (app.shutdown): its last outbound calls fail; ${remedy}`,
+      );
+    }
   }
   // Native: Istio's preStop drains at deletion, while the app's delay still waits for endpoint
   // removal (#60649); meshdrain's starts the same drain just before the delay ends (ADR 062).

@@ -193,6 +193,20 @@ describe('Kubernetes before 1.30: no preStop sleep action', () => {
   });
 });
 
+describe("a hold timeout fixed shorter than the app's shutdown is said", () => {
+  const p = (yaml: string) => loadPolicy(`apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n${yaml}`, 'p.yaml');
+  it.each([
+    ['proxy.timeout', p('  app: {shutdown: 45s}\n  proxy: {timeout: 10s}\n'), {}, /hold gives up after 10s \(proxy\.timeout\) and drains 5s: 15s, less than the app's 5s delay \+ ~45s shutdown/],
+    ['the template', p('  app: {shutdown: 45s}\n'), { via: 'template' as const }, /hold gives up after 23s \(the injection template's timeout\) and drains 5s: 28s, less than the app's 5s delay \+ ~45s shutdown .*raise template\.timeout/],
+  ])('%s', (_, policy, opts, note) => {
+    expect(injectText(deployment(), 'd.yaml', { policy, ...opts }).notes.join('\n')).toMatch(note);
+  });
+  it('not when the timeout follows the grace period (the default), nor a template whose timeout covers the app', () => {
+    expect(injectText(deployment(), 'd.yaml', { policy: p('  app: {shutdown: 45s}\n') }).notes.join('\n')).not.toMatch(/hold gives up/);
+    expect(injectText(deployment(), 'd.yaml', { via: 'template' }).notes.join('\n')).not.toMatch(/hold gives up/);
+  });
+});
+
 describe('a Job where no native sidecar can be had', () => {
   const job = 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\nspec:\n  template:\n    metadata:\n      labels: {sidecar.istio.io/inject: "true"}\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: task\n        image: busybox\n';
   it.each([

@@ -21,7 +21,8 @@ refused, 503. Inbound requests still routed to the pod (endpoint removal lags 1â
 The finding is an **error** when the app's own preStop delay alone outlasts the proxy, and a **warning**
 when only the estimated app shutdown time (\`--app-shutdown\`, default 20s) does.
 A loop hold on istio-proxy, \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS=true\`, or a native sidecar (which stops after
-the app) each avoid it.`,
+the app) each avoid it. A hold that gives up at a timeout (a custom injection template's 23s, a
+\`proxy.timeout\`) shorter than the app's delay and shutdown, less the drain, is a **warning** too.`,
     bad: examplePod({ kind: 'Deployment', app: [EXEC_SLEEP_10] }),
     good: examplePod({ kind: 'Deployment', grace: 40, app: [EXEC_SLEEP_10], hold: HOLD_UNBOUNDED }),
   },
@@ -31,10 +32,22 @@ the app) each avoid it.`,
     if (pod.facts.mode.mode === 'gateway') return;
     const hold = pod.hold;
     const loops = (hold?.analysis?.loops.length ?? 0) > 0;
-    if (hold && holdWaits(hold) && (loops || hold.opaque)) return; // waits for something: the hook rules judge how well
+    const appNeeds = pod.appDelaySeconds + opts.appShutdownSeconds;
+    if (hold && holdWaits(hold) && (loops || hold.opaque)) {
+      // Waits for something (the hook rules judge how well), but gives up at its timeout: a timeout
+      // that falls short of the app leaves it without a proxy as surely as a fixed sleep would.
+      const bound = holdBoundSeconds(hold);
+      if (bound === null || bound + pod.drainSeconds >= appNeeds) return;
+      report({
+        severity: 'warning',
+        at: hold.locAt(-1),
+        fix: `Give the hold a timeout of at least ${secs(appNeeds - pod.drainSeconds)}s (meshdrain: proxy.timeout, or leave it out and it follows the grace period), or use native sidecars.`,
+        message: `${PROXY_CONTAINER}'s hold gives up after its ${secs(bound)}s timeout + ${pod.drainSeconds}s drain = ${secs(bound + pod.drainSeconds)}s; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
+      });
+      return;
+    }
     const fixed = hold && holdWaits(hold) ? holdBoundSeconds(hold) ?? 0 : 0;
     const proxyLife = fixed + pod.drainSeconds;
-    const appNeeds = pod.appDelaySeconds + opts.appShutdownSeconds;
     if (appNeeds <= proxyLife) return;
     const proxyDesc = fixed > 0 ? `${secs(fixed)}s fixed hold + ${pod.drainSeconds}s drain = ${secs(proxyLife)}s` : `${pod.drainSeconds}s drain, no hold`;
     const at = pod.proxy?.preStop ? pod.proxy.preStop.locAt(-1) : pod.proxy ? pod.loc([...pod.proxy.path.slice(pod.base.length)]) : pod.locKey(['spec', 'containers']);
