@@ -147,6 +147,18 @@ describe.runIf(existsSync(BIN))('--manifest on the CLI: bad input is one line an
     }
     expect(spawnSync(process.execPath, [BIN, 'lab', '--help'], { encoding: 'utf8' }).stdout).toMatch(/--istio-version <X\.Y>[\s\S]*--kube-version <X\.Y>|--kube-version <X\.Y>[\s\S]*--istio-version <X\.Y>/);
   });
+  it('--sweep-calls-out needs --sweep and runs the app both ways (no --app-calls-out / --no-app-calls-out beside it)', () => {
+    for (const [args, re] of [
+      [['--sweep-calls-out'], /^meshdrain: --sweep-calls-out needs --sweep$/],
+      [['--sweep', '--sweep-calls-out', '--no-app-calls-out'], /^meshdrain: --sweep-calls-out runs the app both ways; drop --no-app-calls-out$/],
+      [['--quick', '--sweep-calls-out'], /needs --sweep/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [BIN, 'lab', ...args], { cwd, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toMatch(re);
+    }
+    expect(spawnSync(process.execPath, [BIN, 'lab', '--help'], { encoding: 'utf8' }).stdout).toContain('--sweep-calls-out');
+  });
   it('a kind the lab cannot roll', () => {
     const r = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/job.yaml'], { cwd, encoding: 'utf8' });
     expect(r.status).toBe(2);

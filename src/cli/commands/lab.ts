@@ -49,6 +49,8 @@ interface LabFlags extends ModeFlags {
   kubeProxyClients?: string;
   sweep?: boolean;
   quick?: boolean;
+  /** --sweep-calls-out: the app's outbound calls after SIGTERM as a sweep axis (ADR 079). */
+  sweepCallsOut?: boolean;
 }
 
 /** What --protocol accepts (ADR 074, 076). */
@@ -206,6 +208,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--kube-proxy-clients <n>', 'clients outside the mesh, through a kube-proxy-like path: each keep-alive connection stays on its pod until the server closes it (default 0)')
     .option('--sweep', 'run the matrix: scenarios × protocols × propagation delays × app behaviours (default delays 1s, 3s, 6s, 12s; both app behaviours); one table, --report writes the HTML matrix')
     .option('--quick', `a reduced sweep for CI (${QUICK_AXES.scenarios.join(', ')} at ${QUICK_AXES.propagationDelaysSeconds.join(', ')}s, http1): still shows the race, in about 2 minutes`)
+    .option('--sweep-calls-out', 'with --sweep: also run every entry with an app that makes no outbound call after SIGTERM, next to one that does (the app column says which)')
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario');
   addModeContextOptions(cmd)
@@ -244,6 +247,10 @@ Examples:
       }
       const sweep = flags.sweep === true || flags.quick === true;
       if (sweep && o.manifest) throw new InputError('--sweep/--quick and --manifest: pick one');
+      if (flags.sweepCallsOut && !flags.sweep) throw new InputError('--sweep-calls-out needs --sweep');
+      if (flags.sweepCallsOut && flags.appCallsOut !== undefined) throw new InputError(`--sweep-calls-out runs the app both ways; drop ${flags.appCallsOut ? '--app-calls-out' : '--no-app-calls-out'}`);
+      // The calls-out axis (ADR 079): both values, each marked in the cell; without it one unmarked value.
+      const callsOutAxis: (boolean | undefined)[] = flags.sweepCallsOut ? [true, false] : [undefined];
       if (flags.quick) {
         o.scenarios = [...QUICK_AXES.scenarios] as ScenarioName[];
         o.propagationDelaysMs = QUICK_AXES.propagationDelaysSeconds.map((s) => s * 1000);
@@ -280,12 +287,12 @@ Examples:
         else {
           // One lab run per app behaviour; each runs scenarios × protocols × delays. The progress line
           // gives the time left at the pace so far.
-          const total = apps.length * o.scenarios.length * (o.protocols?.length || 1) * (o.propagationDelaysMs?.length || 1);
+          const total = apps.length * callsOutAxis.length * o.scenarios.length * (o.protocols?.length || 1) * (o.propagationDelaysMs?.length || 1);
           const t0 = Date.now();
           let done = 0;
           runs = [];
-          for (const app of apps) {
-            const oa: LabOptions = { ...o, appClosesPortOnSigterm: app === 'closes-port', signal: ac.signal };
+          for (const app of apps) for (const callsOut of callsOutAxis) {
+            const oa: LabOptions = { ...o, appClosesPortOnSigterm: app === 'closes-port', ...(callsOut === undefined ? {} : { appCallsOut: callsOut }), signal: ac.signal };
             oa.progress = (l, transient) => {
               if (/\] done: /.test(l)) {
                 done++;
@@ -294,7 +301,7 @@ Examples:
               }
               progress(l, transient);
             };
-            for (const r of await runLab(oa)) runs.push(Object.assign(r, { appClosesPort: app === 'closes-port' }));
+            for (const r of await runLab(oa)) runs.push(Object.assign(r, { appClosesPort: app === 'closes-port', callsOutAxis: callsOut }));
           }
         }
       } catch (e) {
@@ -308,10 +315,13 @@ Examples:
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
       }
-      const sums = runs.map((r) => summarize(r, { ...o, appClosesPortOnSigterm: (r as ScenarioRun & { appClosesPort?: boolean }).appClosesPort ?? o.appClosesPortOnSigterm }));
+      const sums = runs.map((r) => {
+        const x = r as SweepRun;
+        return summarize(r, { ...o, appClosesPortOnSigterm: x.appClosesPort ?? o.appClosesPortOnSigterm, appCallsOut: x.callsOutAxis ?? o.appCallsOut });
+      });
       if (sweep) {
         const cells = sweepCells(sums, runs);
-        ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : matrixText(cells.map((c) => c.result)) + '\n' + sums.map((s) => `${s.name} (${s.protocol}, ${s.propagationDelaySeconds}s, ${s.app.closesPort ? 'closes-port' : 'serves-until-exit'}): ${s.verdict}`).join('\n') + '\n');
+        ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : matrixText(cells.map((c) => c.result)) + '\n' + sums.map((s, i) => `${s.name} (${s.protocol}, ${s.propagationDelaySeconds}s, ${s.app.closesPort ? 'closes-port' : 'serves-until-exit'}${(runs[i] as SweepRun).callsOutAxis === undefined ? '' : s.app.callsOut ? ', calls out' : ', no calls out'}): ${s.verdict}`).join('\n') + '\n');
         if (reportPath) {
           const timelines = new Map(cells.map((c) => [c.result.entry.id, c.section]));
           const subtitle = `${o.replicas} replicas, ${o.load} load with ${o.concurrency} clients, grace ${o.graceSeconds}s, app shutdown work ${o.appShutdownMs / 1000}s`;
@@ -343,10 +353,19 @@ Examples:
     });
 }
 
+/** A run of a sweep, with the app behaviour and the calls-out value (when that is an axis) it ran with. */
+type SweepRun = ScenarioRun & { appClosesPort?: boolean; callsOutAxis?: boolean };
+
 /** Each run of a sweep as a matrix cell, with its timeline section. */
 function sweepCells(sums: ScenarioSummary[], runs: ScenarioRun[]): { result: MatrixResult; section: string }[] {
   return sums.map((s, i) => {
-    const condition = { protocol: s.protocol as MatrixResult['entry']['condition']['protocol'], propagationDelaySeconds: s.propagationDelaySeconds, app: (s.app.closesPort ? 'closes-port' : 'serves-until-exit') as AppBehaviour };
+    const callsOut = (runs[i] as SweepRun).callsOutAxis;
+    const condition = {
+      protocol: s.protocol as MatrixResult['entry']['condition']['protocol'],
+      propagationDelaySeconds: s.propagationDelaySeconds,
+      app: (s.app.closesPort ? 'closes-port' : 'serves-until-exit') as AppBehaviour,
+      ...(callsOut === undefined ? {} : { callsOut }),
+    };
     const entry = { id: `${s.name}--${conditionKey(condition)}`, scenario: s.name, condition };
     const result: MatrixResult = { entry, requests: s.requests, failedRequests: s.failedRequests, egressCalls: s.egressCalls, failedEgress: s.failedEgress, podsKilled: s.podsKilled, podsTerminated: s.podsTerminated };
     return { result, section: timelineSection(entry.id, `${s.name} · ${conditionLabel(condition)}`, s, runs[i]!) };
