@@ -348,7 +348,7 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
     const inits = (template.spec?.initContainers ?? []) as { name?: unknown }[];
     const at = where(view.loc(['spec', 'initContainers', inits.findIndex((c) => c.name === d.initContainer)]));
     notes.push(
-      `init container ${d.initContainer} (${at}) copies its image's static busybox into emptyDir ${d.volume} before the app starts; ${PROXY_CONTAINER} mounts it at ${d.mountPath}: the hook root has a static busybox there (${d.applets.join(', ')}), standing in for ${d.image}'s`,
+      `init container ${d.initContainer} (${at}) copies its image's static busybox into emptyDir ${d.volume} before the app starts; ${PROXY_CONTAINER} mounts it at ${d.mountPath}: the hook root has busybox there with ${d.applets.join(', ')} linked (the host's, standing in for ${d.image}'s)`,
     );
   }
   const templates = (view.annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).filter(Boolean);

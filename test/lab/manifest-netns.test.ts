@@ -2,8 +2,9 @@
  * `--manifest` for real (network namespaces, iptables, the proxy image's root): the issue's seed
  * hooks as users wrote them, and a plain Deployment after meshdrain inject, in one bounded run with
  * 3 s endpoint propagation. The app listens on the manifest's one port (no second metrics port).
- * (With --app-closes-port that one-port app shows issue 12's failure: inject's app-listeners hold ends
- * at SIGTERM and the app's later outbound calls fail — measured in ADR 073, not asserted here.)
+ * Then the same injected Deployment with an app that closes its port at SIGTERM (the issue's
+ * `--app-closes-port --propagation-delay 3s`): the hold's app-connections wait keeps istio-proxy up
+ * while the app's shutdown calls go out, so nothing fails.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,6 +106,30 @@ describe.skipIf(!root.ok)('meshdrain lab --manifest on real namespaces', () => {
     }
     expect(s.failedEgress).toBeGreaterThan(0);
     expect(answerLine(s)).toMatch(/NOT safe: .*FailedPreStopHook: \/meshdrain\/bin\/sh is not in the proxy image/);
+  });
+
+  it('leaves no namespace behind', async () => {
+    expect(await LabNet.leftovers(prefix)).toEqual([]);
+  });
+});
+
+describe.skipIf(!root.ok)('a plain Deployment after inject, the app closing its port at SIGTERM, 3 s propagation', () => {
+  let prefix = '';
+  let sums: Record<string, ScenarioSummary> = {};
+  beforeAll(async () => {
+    const plain = manifestScenarios(read('plain.yaml'), 'plain.yaml', { compareInject: true }).scenarios[1]!;
+    ({ sums, prefix } = await runAndSummarize({ scenarios: [], scenarioList: [plain], appClosesPortOnSigterm: true, minRequests: 0, durationMs: 0, warmupMs: 1000, propagationDelayMs: 3000 }));
+  }, 300_000);
+
+  it('nothing lost, nothing SIGKILLed: exit 0 for the judged row', () => {
+    const s = sums['manifest-injected']!;
+    expect(s.app.closesPort).toBe(true);
+    expect(s.propagationDelaySeconds).toBe(3);
+    expect(s.egressCalls).toBeGreaterThan(0);
+    expect(s.failedRequests, answerLine(s)).toBe(0);
+    expect(s.failedEgress, answerLine(s)).toBe(0);
+    expect(s.podsKilled).toBe(0);
+    expect(s.reproduced).toBe(true);
   });
 
   it('leaves no namespace behind', async () => {
