@@ -176,14 +176,11 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
   const net = new LabNet(prefix);
   const procs = new ProcTable();
   let files: LabFiles | undefined;
-  let cleaned: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaned ??= (async () => {
-      await procs.killAll();
-      await net.teardown();
-      files?.remove();
-    })());
-  const onAbort = () => void cleanup();
+  // An abort kills the run's processes at once, so every step waiting on one fails fast; the
+  // namespaces and the temp directory go in the finally below, once no step is still under way (an
+  // abort during the hook root's copy removed the directory while the copy went on writing into it:
+  // root-default was left behind, qa7 F11).
+  const onAbort = () => void procs.killAll();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   const checkAbort = () => {
     if (o.signal?.aborted) throw new LabAborted();
@@ -202,6 +199,7 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
       const variant = sc.spec.proxyVariant ?? 'default';
       const key = rootKey(sc);
       if (!ps || !('exec' in ps) || execsPilotAgent(ps.exec) || roots.has(key)) continue;
+      checkAbort();
       const root = await buildHookRoot(`${files.dir}/root-${roots.size}-${variant}`, variant, { node: files.node, agentDir: dirname(files.agent), entry: basename(files.agent) }, sc.spec.proxyBusyboxDirs);
       if (root.missing.length) progress(`the ${variant} proxy image's root lacks ${root.missing.join(', ')} (not on this host); a hook that needs one fails`);
       for (const n of root.notes) progress(n);
@@ -242,7 +240,9 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     throw err;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
-    await cleanup();
+    await procs.killAll();
+    await net.teardown();
+    files?.remove();
   }
 }
 
