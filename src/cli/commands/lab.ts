@@ -7,6 +7,7 @@ import { matrixHtml, matrixText, type MatrixResult } from '../../lab/matrix.js';
 import { conditionKey, conditionLabel, progressLine, QUICK_AXES, type AppBehaviour } from '../../lab/sweep.js';
 import type { ScenarioRun } from '../../lab/run.js';
 import { CLIENT_RETRIES, DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type ClientRetries, type LabOptions } from '../../lab/run.js';
+import { removeStaleRuns, staleSweepLine } from '../../lab/stale.js';
 import { DEFAULT_SCENARIOS, manifestScenarios, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
 import { PROXY_VARIANTS, type ProxyVariant } from '../../lab/pod-spec.js';
 import type { LabProtocol } from '../../lab/agent/config.js';
@@ -217,7 +218,10 @@ export function registerLab(program: Command, ctx: Ctx): void {
       `
 Needs root, ip (iproute2), iptables and setpriv; everything runs in network namespaces it creates
 and removes (addresses from 198.18.0.0/15); nothing touches the host's network.
-Exit status: 0 every scenario showed what it is expected to show, 1 one did not, 2 cannot run here.
+Exit status: 0 every scenario showed what it is expected to show, 1 one did not, 2 cannot run here,
+130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM, after removing the run's namespaces,
+processes and temp directory. A second signal during that cleanup is answered with one line and the
+cleanup goes on; a third quits at once, and the next meshdrain lab removes what the run left.
 
 Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (about 2 minutes);
 --scenario all adds ${SCENARIO_NAMES.filter((n) => !DEFAULT_SCENARIOS.includes(n)).join(', ')}.
@@ -262,13 +266,36 @@ Examples:
       }
       const apps: AppBehaviour[] = flags.quick ? [...QUICK_AXES.apps] : flags.sweep ? (flags.appClosesPort ? ['closes-port'] : ['serves-until-exit', 'closes-port']) : [o.appClosesPortOnSigterm ? 'closes-port' : 'serves-until-exit'];
       await preflight(o);
+      // What dead lab runs left (a lab killed mid-teardown), before this run adds its own.
+      const stale = staleSweepLine(await removeStaleRuns());
+      if (stale) ctx.io.stderr(`meshdrain lab: ${stale}\n`);
       const ac = new AbortController();
+      // The first SIGINT/SIGTERM stops the run and cleans up; the second says the cleanup goes on
+      // (an impatient Ctrl-C Ctrl-C killed the process mid-teardown: qa7 F10); a third gives the
+      // signal its default action at once and leaves the rest to the next run's sweep above.
+      let first: NodeJS.Signals | undefined;
+      let signals = 0;
+      let prefix = '';
       const onSignal = (sig: NodeJS.Signals) => {
-        ctx.io.stderr(`meshdrain lab: ${sig}: stopping and cleaning up...\n`);
-        ac.abort();
+        signals++;
+        if (signals === 1) {
+          first = sig;
+          ctx.io.stderr(`meshdrain lab: ${sig}: stopping and cleaning up...\n`);
+          ac.abort();
+        } else if (signals === 2) {
+          ctx.io.stderr(`meshdrain lab: ${sig}: still cleaning up (the run's namespaces and temp directory); once more quits at once and leaves them to the next meshdrain lab\n`);
+        } else {
+          ctx.io.stderr(`meshdrain lab: ${sig}: quitting without cleaning up; the next meshdrain lab removes what ${prefix || 'this run'} left (docs/lab.md, "Leftovers")\n`);
+          process.removeListener('SIGINT', onSignal);
+          process.removeListener('SIGTERM', onSignal);
+          process.kill(process.pid, sig);
+        }
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      o.onPrefix = (p) => {
+        prefix = p;
+      };
       let runs;
       try {
         // On a terminal the periodic status line updates in place; in a log every line stays.
@@ -307,7 +334,7 @@ Examples:
       } catch (e) {
         if (e instanceof LabAborted) {
           ctx.io.stderr(`meshdrain lab: ${e.message}\n`);
-          ctx.setExit(EXIT.interrupted);
+          ctx.setExit(first === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
           return;
         }
         throw e;
