@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXIT, InputError } from '../../errors.js';
-import { answerLine, summarize, timelineSection, toHtml, toJson, toText, type ScenarioSummary } from '../../lab/report.js';
+import { answerLine, runNotes, summarize, timelineSection, toHtml, toJson, toText, type ScenarioSummary } from '../../lab/report.js';
 import { matrixHtml, matrixText, type MatrixResult } from '../../lab/matrix.js';
 import { conditionKey, conditionLabel, progressLine, QUICK_AXES, type AppBehaviour } from '../../lab/sweep.js';
 import type { ScenarioRun } from '../../lab/run.js';
@@ -362,7 +362,11 @@ Examples:
         // The one line first (on stderr with --json, so stdout stays one JSON document).
         const judged = sums.find((s) => s.name === o.manifest!.judged);
         const lines = sums.map((s) => `${sums.length > 1 ? `[${s.name}] ` : ''}${answerLine(s)}`);
-        if (flags.json) ctx.io.stderr(lines.map((l) => `meshdrain lab: ${l}\n`).join(''));
+        if (flags.json) {
+          // stderr is for notes: those that change what a verdict means go there too, not only into the JSON.
+          const notes = [...new Set(sums.flatMap((s) => runNotes(s).map((n) => `${sums.length > 1 ? `[${s.name}] ` : ''}note: ${n}`)))];
+          ctx.io.stderr([...lines, ...notes].map((l) => `meshdrain lab: ${l}\n`).join(''));
+        }
         ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : lines.join('\n') + '\n\n' + toText(sums, o));
         if (reportPath) {
           writeAtomic(reportPath, toHtml(sums, runs, o), ctx.io.cwd);
