@@ -176,6 +176,12 @@ export class LabNet {
         /* keep going: remove everything we can */
       }
     }
+    // Then whatever still carries the run's prefix: the bookkeeping can lose a name (a pod's removeNs
+    // forgets it after its del, even if the name was added again meanwhile); one `md<pid>x1-p1` was
+    // left after a Ctrl-C while every other namespace went.
+    for (const ns of (await LabNet.leftovers(this.prefix).catch(() => [] as string[])).sort((a, b) => rank(a) - rank(b))) {
+      await execCmd(['ip', 'netns', 'del', ns]).catch(() => undefined);
+    }
     function rank(ns: string): number {
       return ns.endsWith('-lab') ? 2 : ns.endsWith('-cli') || ns.endsWith('-ext') || ns.endsWith('-zt') ? 1 : 0;
     }
