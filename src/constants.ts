@@ -4,8 +4,8 @@
  * Istio's names and numbers live in istio/facts.ts; Kubernetes' defaults there too.
  */
 
-/** Exit codes (docs/architecture.md "Contracts"). 130 = 128 + SIGINT, the shell's convention. */
-export const EXIT = Object.freeze({ ok: 0, findings: 1, input: 2, internal: 3, interrupted: 130 });
+/** Exit codes (docs/architecture.md "Contracts"). 130 = 128 + SIGINT, 143 = 128 + SIGTERM: the shell's convention. */
+export const EXIT = Object.freeze({ ok: 0, findings: 1, input: 2, internal: 3, interrupted: 130, terminated: 143 });
 
 /**
  * What the hold waits for when nothing names it, at every door (inject, hook, image, istio; ADR 015,

@@ -13,7 +13,9 @@ export function execCmd(argv: string[], input?: string, timeoutMs = 20_000): Pro
   return new Promise((resolve, reject) => {
     const [file, ...args] = argv;
     if (!file) return reject(new LabEnvError('execCmd: empty argv'));
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: labEnv() });
+    // Own process group: a terminal's Ctrl-C reaches the whole foreground group, and a second one
+    // killed the teardown's `ip netns del` with the lab (qa7 F10). The lab decides when its commands stop.
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: labEnv(), detached: true });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

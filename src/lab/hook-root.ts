@@ -32,6 +32,16 @@ export interface HookRoot {
   missing: string[];
   /** The launcher: unshare --mount, mount /proc, chroot as the hook's user. */
   launcher: string;
+  /** Directories with a static busybox an init container would have copied onto a shared emptyDir (ADR 085). */
+  busyboxDirs: string[];
+  /** What the root differs in from the pod's (said once per run). */
+  notes: string[];
+}
+
+/** A directory of the pod's istio-proxy that holds a static busybox and its applet links (pod-spec.ts proxyBusyboxDirs). */
+export interface BusyboxDir {
+  mountPath: string;
+  applets: readonly string[];
 }
 
 const LAUNCHER = `#!/bin/sh
@@ -100,7 +110,36 @@ async function installPilotAgent(dir: string, src: PilotAgentSource): Promise<vo
   writeFileSync(join(dir, 'usr/local/bin/pilot-agent'), `#!${node} ${ROOT_AGENT_DIR}/agent/${src.entry}\n`, { mode: 0o755 });
 }
 
-export async function buildHookRoot(dir: string, variant: ProxyVariant, pilotAgent?: PilotAgentSource): Promise<HookRoot> {
+/**
+ * What meshdrain's shell init container leaves on its emptyDir, where istio-proxy mounts it: `busybox`
+ * (mode 0555) and the applets as links to it (hooks/hold.ts shellInitCommand: `cp /bin/busybox DIR/busybox
+ * && chmod 0555 … && ln -sf busybox DIR/APPLET`). The host's busybox stands in for the image's static
+ * one; a dynamically linked host busybox brings its libraries, which the image's would not need (noted).
+ */
+async function installBusybox(dir: string, dirs: readonly BusyboxDir[], missing: string[], notes: string[]): Promise<void> {
+  const host = which('busybox');
+  if (!host) {
+    missing.push('busybox');
+    notes.push(`no busybox on this host: the shell an init container copies to ${dirs.map((d) => d.mountPath).join(', ')} is missing from the root, and a hook that runs it fails`);
+    return;
+  }
+  for (const d of dirs) {
+    const at = join(dir, d.mountPath);
+    mkdirSync(at, { recursive: true, mode: 0o755 });
+    copyFileSync(realpathSync(host), join(at, 'busybox'));
+    chmodSync(join(at, 'busybox'), 0o555);
+    for (const a of d.applets) if (!existsSync(join(at, a))) symlinkSync('busybox', join(at, a));
+  }
+  // The image's busybox (docker-library's musl build: defconfig + CONFIG_STATIC) runs only the applets
+  // linked by name; one built with FEATURE_SH_STANDALONE (Debian's busybox-static) finds every applet
+  // without a link, which would give the hook tools the pod does not have: said, not hidden.
+  const standalone = await execCmd(['env', 'PATH=/nonexistent', host, 'sh', '-c', 'command -v cat']);
+  if (standalone.code === 0) notes.push(`this host's busybox (${host}) finds every applet without a link (FEATURE_SH_STANDALONE), unlike the image's: a hook in the root finds more than ${dirs.map((d) => d.applets.join(', ')).join('; ')}`);
+  // Debian's busybox is dynamically linked: its shared libraries come along (no program comes with them).
+  for (const lib of await libsOf(host)) copyInto(dir, lib);
+}
+
+export async function buildHookRoot(dir: string, variant: ProxyVariant, pilotAgent?: PilotAgentSource, busyboxDirs: readonly BusyboxDir[] = []): Promise<HookRoot> {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const d of ['bin', 'usr/bin', 'proc', 'tmp', 'dev', 'etc']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
   chmodSync(join(dir, 'tmp'), 0o1777);
@@ -123,12 +162,14 @@ export async function buildHookRoot(dir: string, variant: ProxyVariant, pilotAge
     programs.push(prog);
   }
   if (pilotAgent) await installPilotAgent(dir, pilotAgent);
+  const notes: string[] = [];
+  if (busyboxDirs.length) await installBusybox(dir, busyboxDirs, missing, notes);
   // The mount point for the host's /dev/null (bound per hook by the launcher).
   writeFileSync(join(dir, 'dev', 'null'), '', { mode: 0o666 });
   writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0::/:/sbin/nologin\nistio-proxy:x:1337:1337::/:/sbin/nologin\n', { mode: 0o644 });
   const launcher = join(dir, '..', `launch-${variant}.sh`);
   writeFileSync(launcher, LAUNCHER, { mode: 0o755 });
-  return { variant, dir, programs, missing, launcher };
+  return { variant, dir, programs, missing, launcher, busyboxDirs: busyboxDirs.map((d) => d.mountPath), notes };
 }
 
 /** True when the hook execs pilot-agent itself (present in every proxyv2 image; the lab's own program). */

@@ -18,6 +18,7 @@ import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, type RolloutShape } from './rollout.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { podShutdownFacts, type ShutdownContext } from '../plan/facts.js';
+import { proxyShellVolumes } from './shell-volume.js';
 import type { NamespaceEvidence } from '../mesh/mode.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type HttpGetPreStop, type LabMode, type LabPodSpec, type LabPreStop, type ProxyVariant } from './pod-spec.js';
 
@@ -339,6 +340,17 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
     proxyPreStop = { exec: [...NATIVE_DRAIN_PRESTOP] };
     hooks.push({ container: PROXY_CONTAINER, at: 'injected', action: 'run', why: `native mode: Istio's template preStop (pilot-agent request --debug-port=${AGENT_STATUS_PORT} POST drain)` });
   }
+  // What the pod's init containers leave on emptyDirs istio-proxy mounts (they run before the app, the
+  // volume is shared): meshdrain's static busybox for a distroless proxy's hook (ADR 085).
+  const shell = dataPlane === 'ambient' ? { dirs: [], notes: [] } : proxyShellVolumes(template, [view.proxy?.spec, annEntry]);
+  notes.push(...shell.notes);
+  for (const d of shell.dirs) {
+    const inits = (template.spec?.initContainers ?? []) as { name?: unknown }[];
+    const at = where(view.loc(['spec', 'initContainers', inits.findIndex((c) => c.name === d.initContainer)]));
+    notes.push(
+      `init container ${d.initContainer} (${at}) copies its image's static busybox into emptyDir ${d.volume} before the app starts; ${PROXY_CONTAINER} mounts it at ${d.mountPath}: the hook root has busybox there with ${d.applets.join(', ')} linked (the host's, standing in for ${d.image}'s)`,
+    );
+  }
   const templates = (view.annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
   const custom = templates.filter((t) => t !== 'sidecar' && t !== 'spire');
   if (custom.length) notes.push(`injection templates ${custom.join(', ')}: the lab cannot see what they inject; it runs the pod's own istio-proxy entry only`);
@@ -365,6 +377,7 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
       exitOnZero: view.exitOnZero,
       minimumDrainMs: pc.minimumDrainMs?.value ?? DEFAULT_MINIMUM_DRAIN_SECONDS * 1000,
       proxyVariant: variant.value,
+      ...(shell.dirs.length ? { proxyBusyboxDirs: shell.dirs.map((d) => ({ mountPath: d.mountPath, applets: d.applets })) } : {}),
       appPort,
       metricsPort,
       ...(unstartable ? { unstartable } : {}),

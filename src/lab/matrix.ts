@@ -3,7 +3,7 @@
  * (protocol · propagation delay · app behaviour), each cell coloured by its failures and linking to
  * its timeline. Pure; the timelines' HTML comes from report.ts.
  */
-import { conditionKey, conditionLabel, type Condition, type MatrixEntry } from './sweep.js';
+import { appLabel, conditionKey, conditionLabel, type Condition, type MatrixEntry } from './sweep.js';
 
 /** What one cell shows: the figures of one scenario run under one condition. */
 export interface MatrixResult {
@@ -65,7 +65,7 @@ export function matrixText(results: readonly MatrixResult[]): string {
     r.entry.scenario,
     r.entry.condition.protocol,
     `${r.entry.condition.propagationDelaySeconds}s`,
-    r.entry.condition.app,
+    appLabel(r.entry.condition),
     `${r.failedRequests}/${r.requests}`,
     `${r.failedEgress}/${r.egressCalls}`,
     `${r.podsKilled}/${r.podsTerminated}`,
@@ -89,7 +89,7 @@ export interface MatrixPage {
 /** The HTML matrix: scenario rows, condition columns, cells coloured by failures, each linking to its timeline. */
 export function matrixHtml(results: readonly MatrixResult[], page: MatrixPage): string {
   const g = grid(results);
-  const head = g.cols.map((c) => `<th scope="col">${esc(c.protocol)}<br>${c.propagationDelaySeconds}s<br><span class="sub">${esc(c.app)}</span></th>`).join('');
+  const head = g.cols.map((c) => `<th scope="col">${esc(c.protocol)}<br>${c.propagationDelaySeconds}s<br><span class="sub">${esc(appLabel(c))}</span></th>`).join('');
   const body = g.rows
     .map((scenario) => {
       const cells = g.cols

@@ -5,6 +5,7 @@
  * interface and iptables rule we made (docs/adr/050-lab-isolation.md).
  */
 import { INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT, PROXY_UID, ZTUNNEL_HBONE_PORT, ZTUNNEL_INBOUND_PLAINTEXT_PORT, ZTUNNEL_OUTBOUND_PORT } from '../istio/facts.js';
+import { LabEnvError } from './errors.js';
 import { execCmd, mustExec } from './exec.js';
 
 /** Addresses come from the benchmarking range 198.18.0.0/15 only. */
@@ -101,10 +102,24 @@ export class LabNet {
     return `${this.prefix}-p${n}`;
   }
 
+  /** Set by teardown: a step still under way (a pod being created) adds no namespace after it. */
+  private closed = false;
+  /** Namespaces being added: teardown waits for them, so an `ip netns add` cannot land after its `del`. */
+  private readonly adding = new Set<Promise<void>>();
+
   private async addNs(name: string): Promise<void> {
+    if (this.closed) throw new LabEnvError(`not creating namespace ${name}: the lab is shutting down`);
     this.created.add(name);
-    await mustExec(['ip', 'netns', 'add', name]);
-    await mustExec(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+    const p = (async () => {
+      await mustExec(['ip', 'netns', 'add', name]);
+      await mustExec(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+    })();
+    this.adding.add(p);
+    try {
+      await p;
+    } finally {
+      this.adding.delete(p);
+    }
   }
 
   /** Join namespace `ns` to the bridge as eth0 with `ip`. The lab side is called `port`. */
@@ -151,6 +166,8 @@ export class LabNet {
 
   /** Delete every namespace this run created, pods first; never throws. */
   async teardown(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.adding]);
     const order = [...this.created].sort((a, b) => rank(a) - rank(b));
     for (const ns of order) {
       try {
@@ -158,6 +175,12 @@ export class LabNet {
       } catch {
         /* keep going: remove everything we can */
       }
+    }
+    // Then whatever still carries the run's prefix: the bookkeeping can lose a name (a pod's removeNs
+    // forgets it after its del, even if the name was added again meanwhile); one `md<pid>x1-p1` was
+    // left after a Ctrl-C while every other namespace went.
+    for (const ns of (await LabNet.leftovers(this.prefix).catch(() => [] as string[])).sort((a, b) => rank(a) - rank(b))) {
+      await execCmd(['ip', 'netns', 'del', ns]).catch(() => undefined);
     }
     function rank(ns: string): number {
       return ns.endsWith('-lab') ? 2 : ns.endsWith('-cli') || ns.endsWith('-ext') || ns.endsWith('-zt') ? 1 : 0;

@@ -46,6 +46,11 @@ export interface LabPodSpec {
   appPort?: number;
   /** A second port the app keeps open until it exits (metrics); null: none; default APP_METRICS_PORT. */
   metricsPort?: number | null;
+  /**
+   * Directories istio-proxy mounts from an emptyDir that an init container filled with a static busybox
+   * (meshdrain's shell copy, recognised in shell-volume.ts; ADR 085): the hook root has them too.
+   */
+  proxyBusyboxDirs?: { mountPath: string; applets: readonly string[] }[];
   /** Why this pod can never start (e.g. an `image: auto` stub nothing replaces); undefined when it can. */
   unstartable?: string;
 }

@@ -122,6 +122,10 @@ export class ProcTable {
     this.closed = true;
     const left = this.live;
     for (const p of left) this.killGroup(p);
-    await Promise.race([Promise.all(left.map((p) => p.exited)), new Promise((r) => setTimeout(r, 3000))]);
+    // The bound's timer is cleared: left running it kept the process alive 3 s after the cleanup,
+    // long enough for a second Ctrl-C to meet no handler.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(left.map((p) => p.exited)), new Promise((r) => (timer = setTimeout(r, 3000)))]);
+    clearTimeout(timer);
   }
 }

@@ -359,7 +359,7 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
       out.push('', `${s.name}: hooks (${s.proxyVariant} proxy image)`);
       for (const h of s.hooks ?? []) out.push(`  ${h.at} ${h.container}: ${h.action}: ${h.why}`);
       if (!s.hooks?.length) out.push('  none');
-      for (const n of [...(s.rollout?.notes ?? []), ...(s.notes ?? [])]) out.push(`  note: ${n}`);
+      for (const n of runNotes(s)) out.push(`  note: ${n}`);
     }
     out.push('', o.manifest.injectChanges.length ? `meshdrain inject would change ${o.manifest.workload}:` : `meshdrain inject would change nothing in ${o.manifest.workload}`);
     for (const c of o.manifest.injectChanges) out.push(`  ${c.at}: ${c.what}`);
@@ -567,4 +567,13 @@ export function timelineSection(id: string, label: string, s: ScenarioSummary, r
   return `<section id="${esc(id)}"><h2>${esc(label)}</h2>
 <p>${esc(s.verdict)}. Requests ${s.requests}, failed ${s.failedRequests} (${esc(breakdown(s.failedByReason))}); outbound ${s.failedEgress}/${s.egressCalls}; termination mean ${s.terminationSeconds}s.</p>
 ${timelineSvg(run)}</section>`;
+}
+
+/**
+ * A --manifest row's notes: what the lab could not run as written (an injection template it cannot
+ * see, a rollout it capped...), which changes what the row's verdict means. The text report lists
+ * them under the row's hooks; with --json they also go to stderr beside the answer line (qa7 F16).
+ */
+export function runNotes(s: ScenarioSummary): string[] {
+  return [...(s.rollout?.notes ?? []), ...(s.notes ?? [])];
 }

@@ -176,14 +176,11 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
   const net = new LabNet(prefix);
   const procs = new ProcTable();
   let files: LabFiles | undefined;
-  let cleaned: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaned ??= (async () => {
-      await procs.killAll();
-      await net.teardown();
-      files?.remove();
-    })());
-  const onAbort = () => void cleanup();
+  // An abort kills the run's processes at once, so every step waiting on one fails fast; the
+  // namespaces and the temp directory go in the finally below, once no step is still under way (an
+  // abort during the hook root's copy removed the directory while the copy went on writing into it:
+  // root-default was left behind, qa7 F11).
+  const onAbort = () => void procs.killAll();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   const checkAbort = () => {
     if (o.signal?.aborted) throw new LabAborted();
@@ -193,15 +190,20 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
       o.appMetricsPort === undefined ? sc : { ...sc, spec: { ...sc.spec, metricsPort: o.appMetricsPort } },
     );
     files = installLabFiles(prefix);
-    // istio-proxy's exec hooks run with only the proxy image's tools: one root per variant (ADR 071).
-    const roots = new Map<ProxyVariant, HookRoot>();
+    // istio-proxy's exec hooks run with only the proxy image's tools (ADR 071), plus what the pod's init
+    // containers leave on the emptyDirs istio-proxy mounts (ADR 085): one root per variant and such dirs.
+    const roots = new Map<string, HookRoot>();
+    const rootKey = (sc: Scenario) => [sc.spec.proxyVariant ?? 'default', ...(sc.spec.proxyBusyboxDirs ?? []).map((d) => d.mountPath)].join(' ');
     for (const sc of scenarios) {
       const ps = sc.spec.proxyPreStop;
       const variant = sc.spec.proxyVariant ?? 'default';
-      if (!ps || !('exec' in ps) || execsPilotAgent(ps.exec) || roots.has(variant)) continue;
-      const root = await buildHookRoot(`${files.dir}/root-${variant}`, variant, { node: files.node, agentDir: dirname(files.agent), entry: basename(files.agent) });
+      const key = rootKey(sc);
+      if (!ps || !('exec' in ps) || execsPilotAgent(ps.exec) || roots.has(key)) continue;
+      checkAbort();
+      const root = await buildHookRoot(`${files.dir}/root-${roots.size}-${variant}`, variant, { node: files.node, agentDir: dirname(files.agent), entry: basename(files.agent) }, sc.spec.proxyBusyboxDirs);
       if (root.missing.length) progress(`the ${variant} proxy image's root lacks ${root.missing.join(', ')} (not on this host); a hook that needs one fails`);
-      roots.set(variant, root);
+      for (const n of root.notes) progress(n);
+      roots.set(key, root);
     }
     progress(`lab ${prefix}: network namespaces on a bridge, 198.18.0.0/15`);
     await net.setup();
@@ -228,7 +230,7 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     const plan = protocols.flatMap((protocol) => delays.flatMap((d) => scenarios.map((sc) => ({ sc, d, protocol }))));
     for (const [i, { sc, d, protocol }] of plan.entries()) {
       checkAbort();
-      const env = { net, procs, files, balancer, ztunnel, progress, checkAbort, hookRoot: roots.get(sc.spec.proxyVariant ?? 'default') };
+      const env = { net, procs, files, balancer, ztunnel, progress, checkAbort, hookRoot: roots.get(rootKey(sc)) };
       const suffix = `${protocols.length > 1 || protocol !== 'http1' ? ` ${protocol}` : ''}${delays.length > 1 ? ` ${d / 1000}s` : ''}`;
       runs.push(await runScenario(sc, i, plan.length, { ...o, propagationDelayMs: d }, env, suffix, protocol));
     }
@@ -238,7 +240,9 @@ export async function runLab(o: LabOptions): Promise<ScenarioRun[]> {
     throw err;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
-    await cleanup();
+    await procs.killAll();
+    await net.teardown();
+    files?.remove();
   }
 }
 

@@ -9,6 +9,7 @@
 import { injectText } from '../inject/inject.js';
 import { ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import type { Policy } from '../policy/load.js';
+import { DEFAULT_POLICY } from '../policy/policy.js';
 import { labPodFromManifest, type ManifestLabPod, type ManifestOptions } from './manifest.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, type LabPodSpec } from './pod-spec.js';
 import type { RolloutShape } from './rollout.js';
@@ -293,6 +294,18 @@ export function buildScenario(name: ScenarioName, p: ScenarioParams): Scenario {
 
 export const MANIFEST_SCENARIO = 'manifest';
 export const MANIFEST_INJECTED_SCENARIO = 'manifest-injected';
+/**
+ * With --compare-inject on a pod whose istio-proxy already has a preStop of the user's: inject keeps
+ * that hook by default (ADR 061, 064), so `manifest-injected` runs the user's hook again; this row runs
+ * what inject writes with `proxy.replaceUserPreStop: true` — inject's hold instead of the user's.
+ */
+export const MANIFEST_INJECT_HOLD_SCENARIO = 'manifest-inject-hold';
+
+/** The policy with `proxy.replaceUserPreStop: true` wherever it decides it (defaults and every rule that names it). */
+function replacingUserHook(p: Policy): Policy {
+  const rules = p.rules.map((r) => (r.proxy?.replaceUserPreStop === false ? { ...r, proxy: { ...r.proxy, replaceUserPreStop: true } } : r));
+  return { ...p, defaults: { ...p.defaults, proxy: { ...p.defaults.proxy, replaceUserPreStop: true } }, rules };
+}
 
 export interface ManifestRun {
   /** The rows to run: as written, then (with --compare-inject) after inject. */
@@ -341,6 +354,12 @@ export function manifestScenarios(text: string, file: string, o: ManifestOptions
   if (compareInject) {
     const injected = labPodFromManifest(inj.output, file, { ...mo, workload: asWritten.workload });
     scenarios.push(manifestScenario(MANIFEST_INJECTED_SCENARIO, `${asWritten.workload} after meshdrain inject`, inj.output, injected));
+    // inject kept the user's istio-proxy hook: also show what inject's own hook would do instead.
+    const replaced = injectText(text, file, { ...mo.context?.inject, policy: replacingUserHook(policy ?? DEFAULT_POLICY) });
+    if (replaced.output !== inj.output) {
+      const pod = labPodFromManifest(replaced.output, file, { ...mo, workload: asWritten.workload });
+      scenarios.push(manifestScenario(MANIFEST_INJECT_HOLD_SCENARIO, `${asWritten.workload} after meshdrain inject with proxy.replaceUserPreStop: true (inject's hold instead of your istio-proxy preStop)`, replaced.output, pod));
+    }
   }
   return {
     scenarios,

@@ -17,6 +17,11 @@ export interface Condition {
   protocol: Protocol;
   propagationDelaySeconds: number;
   app: AppBehaviour;
+  /**
+   * false: the app makes no outbound call after SIGTERM (ADR 079). Set only by a sweep with the
+   * calls-out axis (`--sweep-calls-out`); absent, the app calls out, as every sweep before it.
+   */
+  callsOut?: boolean;
 }
 
 export interface MatrixEntry {
@@ -31,6 +36,8 @@ export interface SweepAxes {
   protocols: readonly Protocol[];
   propagationDelaysSeconds: readonly number[];
   apps: readonly AppBehaviour[];
+  /** The calls-out axis (ADR 079): `[true, false]` runs every entry with an app that calls out and one that does not; absent, one value, unmarked. */
+  callsOut?: readonly boolean[];
 }
 
 /** The reduced matrix `--quick` runs for CI: still shows the race (no-hold fails, meshdrain does not). */
@@ -41,18 +48,29 @@ export const QUICK_AXES: SweepAxes = {
   apps: ['serves-until-exit'],
 };
 
+/** The app column's words: its behaviour at SIGTERM, and whether it calls out when that is an axis. */
+export function appLabel(c: Condition): string {
+  return c.callsOut === undefined ? c.app : `${c.app}, ${c.callsOut ? 'calls out' : 'no calls out'}`;
+}
+
 export function conditionLabel(c: Condition): string {
-  return `${c.protocol} · ${c.propagationDelaySeconds}s · ${c.app}`;
+  return `${c.protocol} · ${c.propagationDelaySeconds}s · ${appLabel(c)}`;
 }
 
+/** The condition's part of an entry id; the calls-out axis adds `--calls-out` / `--no-calls-out` (ids without it unchanged). */
 export function conditionKey(c: Condition): string {
-  return `${c.protocol}--${c.propagationDelaySeconds}s--${c.app}`;
+  return `${c.protocol}--${c.propagationDelaySeconds}s--${c.app}${c.callsOut === undefined ? '' : c.callsOut ? '--calls-out' : '--no-calls-out'}`;
 }
 
-/** Every column of the matrix, in axis order (protocol outermost). */
+/** Every column of the matrix, in axis order (protocol outermost, calls-out innermost). */
 export function conditions(a: Omit<SweepAxes, 'scenarios'>): Condition[] {
   const out: Condition[] = [];
-  for (const protocol of a.protocols) for (const propagationDelaySeconds of a.propagationDelaysSeconds) for (const app of a.apps) out.push({ protocol, propagationDelaySeconds, app });
+  for (const protocol of a.protocols)
+    for (const propagationDelaySeconds of a.propagationDelaysSeconds)
+      for (const app of a.apps) {
+        if (!a.callsOut) out.push({ protocol, propagationDelaySeconds, app });
+        else for (const callsOut of a.callsOut) out.push({ protocol, propagationDelaySeconds, app, callsOut });
+      }
   return out;
 }
 

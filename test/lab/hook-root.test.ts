@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROXY_UID } from '../../src/istio/facts.js';
 import { buildHookRoot, execsPilotAgent, hookArgv, preStopOutcome, type HookRoot } from '../../src/lab/hook-root.js';
 import { rootStatus } from '../hooks/netns.js';
+import { holdExecCommand, SHELL_APPLETS } from '../../src/hooks/hold.js';
 
 const root = rootStatus();
 
@@ -30,9 +31,11 @@ describe.skipIf(!root.ok)('hooks see only the proxy image’s tools (mount names
   chmodSync(dir, 0o755);
   let def: HookRoot;
   let distroless: HookRoot;
+  let withShell: HookRoot;
   beforeAll(async () => {
     def = await buildHookRoot(join(dir, 'default'), 'default');
     distroless = await buildHookRoot(join(dir, 'distroless'), 'distroless');
+    withShell = await buildHookRoot(join(dir, 'distroless-shell'), 'distroless', undefined, [{ mountPath: '/meshdrain/bin', applets: SHELL_APPLETS }]);
   }, 60_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const run = (r: HookRoot, argv: string[]) => {
@@ -60,6 +63,22 @@ describe.skipIf(!root.ok)('hooks see only the proxy image’s tools (mount names
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(r.status).toBe(127);
     expect(preStopOutcome(r.status, null, r.stderr.split('\n'))).toEqual({ ok: false, detail: 'FailedPreStopHook: /bin/sh is not in the proxy image' });
+  });
+
+  it("distroless with meshdrain's shell volume (ADR 085): <mountPath>/sh and its applets run, nothing else is there; without it the hook fails", () => {
+    const hold = holdExecCommand({ strategies: [{ kind: 'sleep', ms: 300 }], timeoutMs: 2000, intervalMs: 100 }, { kind: 'init-container', image: 'busybox:1.37.0-musl', mountPath: '/meshdrain/bin' });
+    const probe = [hold[0]!, '-c', 'PATH=/meshdrain/bin:$PATH; sleep 0.1 && date -u +%Y >/dev/null && echo applets-ok; for p in cat netstat curl bash; do command -v $p >/dev/null && echo has-$p; done; test -e /bin/sh && echo has-bin-sh; echo done'];
+    const r = run(withShell, probe);
+    expect(r.stderr).toBe('');
+    expect(withShell.busyboxDirs).toEqual(['/meshdrain/bin']);
+    // Debian's busybox, like the image's (defconfig), runs only linked applets: cat, netstat, curl are
+    // not found. A host busybox built standalone would find them, and the root says so.
+    if (withShell.notes.some((n) => /FEATURE_SH_STANDALONE/.test(n))) expect(r.stdout).toMatch(/^applets-ok\nhas-cat\n/);
+    else expect(r.stdout).toBe('applets-ok\ndone\n');
+    // inject's own hold runs to its end there (exit 0), and fails at once without the volume.
+    expect(run(withShell, hold).status).toBe(0);
+    const none = run(distroless, hold);
+    expect(preStopOutcome(none.status, null, none.stderr.split('\n'))).toEqual({ ok: false, detail: 'FailedPreStopHook: /meshdrain/bin/sh is not in the proxy image' });
   });
 
   it('leaves no /proc mount behind on the host', () => {

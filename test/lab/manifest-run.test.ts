@@ -36,10 +36,23 @@ function inputError(f: () => unknown): string {
 describe('--manifest: the rows the lab runs', () => {
   it('as written and after inject: the workload, its rollout, its ports, the judged row and what inject changes', () => {
     const m = manifestScenarios(read('seed-port-20000.yaml'), 'seed-port-20000.yaml', { compareInject: true });
-    expect(m.scenarios.map((s) => s.name)).toEqual(['manifest', 'manifest-injected']);
+    // inject keeps the seed's own istio-proxy hook, so a third row shows inject's hold instead of it.
+    expect(m.scenarios.map((s) => s.name)).toEqual(['manifest', 'manifest-injected', 'manifest-inject-hold']);
     expect(m.judged).toBe('manifest-injected');
     expect(m.workload).toBe('Deployment/orders');
-    const [written, injected] = m.scenarios as [Scenario, Scenario];
+    const [written, injected, hold] = m.scenarios as [Scenario, Scenario, Scenario];
+    expect(injected.spec.proxyPreStop).toEqual(written.spec.proxyPreStop);
+    const holdScript = (hold.spec.proxyPreStop as { exec: string[] }).exec.join(' ');
+    expect(holdScript).toContain("# meshdrain hold for istio-proxy's preStop");
+    expect(holdScript).not.toContain('netstat');
+    expect(hold.spec.appPreStop).toEqual(injected.spec.appPreStop);
+    // A pod without a hook of the user's: inject's row already runs inject's hold, no third row.
+    expect(manifestScenarios(read('plain.yaml'), 'plain.yaml', { compareInject: true }).scenarios.map((s) => s.name)).toEqual(['manifest', 'manifest-injected']);
+    // A policy that already replaces the user's hook: the injected row is that, no third row.
+    const replacing = { format: 'default', defaults: { proxy: { replaceUserPreStop: true } }, rules: [] } as never;
+    const r = manifestScenarios(read('seed-port-20000.yaml'), 'seed-port-20000.yaml', { compareInject: true, policy: replacing });
+    expect(r.scenarios.map((s) => s.name)).toEqual(['manifest', 'manifest-injected']);
+    expect(r.scenarios[1]!.spec.proxyPreStop).toEqual(hold.spec.proxyPreStop);
     expect(written.rollout).toMatchObject({ replicas: 2, maxSurge: 1, maxUnavailable: 0 });
     // The app listens where the manifest says: 20000 only, so the seed's `grep :20000` sees it.
     expect(written.spec).toMatchObject({ appPort: 20000, metricsPort: null, graceMs: 30_000, proxyVariant: 'default' });
@@ -64,7 +77,7 @@ describe('--manifest: the rows the lab runs', () => {
     const f = { ...flags, manifest: 'fixtures/lab/manifests/app-program-hook.yaml' };
     expect(inputError(() => labOptionsFrom(f, cwd))).toMatch(/db: preStop exec .*graceful_termination\.sh.*--app-prestop-time/);
     const o = labOptionsFrom({ ...f, appPrestopTime: '10s', compareInject: true }, cwd);
-    expect(o.scenarioList?.map((s) => s.name)).toEqual(['manifest', 'manifest-injected']);
+    expect(o.scenarioList?.map((s) => s.name)).toEqual(['manifest', 'manifest-injected', 'manifest-inject-hold']);
     expect(o.scenarioList?.[0]?.spec.appPreStop).toEqual({ sleepMs: 10_000 });
     expect(o.manifest?.judged).toBe('manifest-injected');
     expect(inputError(() => labOptionsFrom({ ...flags, compareInject: true }, cwd))).toMatch(/^--compare-inject needs --manifest/);
@@ -135,6 +148,18 @@ describe.runIf(existsSync(BIN))('--manifest on the CLI: bad input is one line an
       expect(r.stderr).toMatch(re);
     }
     expect(spawnSync(process.execPath, [BIN, 'lab', '--help'], { encoding: 'utf8' }).stdout).toMatch(/--istio-version <X\.Y>[\s\S]*--kube-version <X\.Y>|--kube-version <X\.Y>[\s\S]*--istio-version <X\.Y>/);
+  });
+  it('--sweep-calls-out needs --sweep and runs the app both ways (no --app-calls-out / --no-app-calls-out beside it)', () => {
+    for (const [args, re] of [
+      [['--sweep-calls-out'], /^meshdrain: --sweep-calls-out needs --sweep$/],
+      [['--sweep', '--sweep-calls-out', '--no-app-calls-out'], /^meshdrain: --sweep-calls-out runs the app both ways; drop --no-app-calls-out$/],
+      [['--quick', '--sweep-calls-out'], /needs --sweep/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [BIN, 'lab', ...args], { cwd, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toMatch(re);
+    }
+    expect(spawnSync(process.execPath, [BIN, 'lab', '--help'], { encoding: 'utf8' }).stdout).toContain('--sweep-calls-out');
   });
   it('a kind the lab cannot roll', () => {
     const r = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/job.yaml'], { cwd, encoding: 'utf8' });

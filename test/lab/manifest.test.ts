@@ -165,3 +165,37 @@ describe('rollout waves', () => {
     expect(w.reduce((s, x) => s + x.start, 0)).toBe(4);
   });
 });
+
+describe("a distroless istio-proxy's shell from an init container (ADR 085)", () => {
+  const injected = () => injectText(read('plain-distroless.yaml'), 'plain-distroless.yaml').output;
+  it('after inject: the hook runs <mountPath>/sh and the root gets the static busybox where istio-proxy mounts the emptyDir', () => {
+    const m = labPodFromManifest(injected(), 'plain-distroless.yaml');
+    expect(m.proxyVariant.value).toBe('distroless');
+    const exec = (m.spec.proxyPreStop as { exec: string[] }).exec;
+    expect(exec[0]).toBe('/meshdrain/bin/sh');
+    expect(m.spec.proxyBusyboxDirs).toEqual([{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget'] }]);
+    expect(m.notes.join('\n')).toMatch(/init container meshdrain-shell \(plain-distroless\.yaml:\d+:\d+\) copies its image's static busybox into emptyDir meshdrain-bin .* mounts it at \/meshdrain\/bin/);
+    // As written (nothing injected yet): no init container, nothing brought in.
+    expect(labPodFromManifest(read('plain-distroless.yaml'), 'p.yaml').spec.proxyBusyboxDirs).toBeUndefined();
+    // --compare-inject reads the injected row the same way.
+    const rows = manifestScenarios(read('plain-distroless.yaml'), 'plain-distroless.yaml', { compareInject: true }).scenarios;
+    expect(rows.map((r) => r.spec.proxyBusyboxDirs)).toEqual([undefined, [{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget'] }]]);
+  });
+
+  it('only what the pod would have: no init container, another command, a volume that is not an emptyDir, or istio-proxy not mounting it → nothing', () => {
+    const text = injected();
+    const dirs = (t: string) => labPodFromManifest(t, 'x.yaml').spec.proxyBusyboxDirs;
+    // The init container removed (its command and mount): the hook's /meshdrain/bin/sh is not there.
+    const noInit = text.replace(/      initContainers:\n(?: {6}- | {8}).*\n(?: {8,}.*\n)*/, '');
+    expect(noInit).not.toContain('meshdrain-shell');
+    expect(dirs(noInit)).toBeUndefined();
+    // Another command (copies only sh, not what meshdrain writes): not recognised.
+    expect(dirs(text.replace('&& ln -sf busybox /meshdrain/bin/wget', ''))).toBeUndefined();
+    // The volume is a hostPath, not the pod's own emptyDir.
+    expect(dirs(text.replace('emptyDir: {}', 'hostPath: {path: /opt/bin}'))).toBeUndefined();
+    // istio-proxy mounts another volume name: the shell is on a volume it does not see.
+    expect(dirs(text.replace(/\\"name\\":\\"meshdrain-bin\\",\\"mountPath/g, '\\"name\\":\\"other\\",\\"mountPath'))).toBeUndefined();
+    // istio-proxy mounts it elsewhere: the busybox is where it mounts it.
+    expect(dirs(text.replace(/\\"mountPath\\":\\"\/meshdrain\/bin\\"/g, '\\"mountPath\\":\\"/opt/md\\"'))).toEqual([{ mountPath: '/opt/md', applets: ['sh', 'sleep', 'date', 'wget'] }]);
+  });
+});

@@ -32,6 +32,25 @@ describe('sweep matrix', () => {
     expect(sweepEntries(QUICK_AXES).map((x) => x.scenario)).toEqual(['no-hold', 'meshdrain']);
   });
 
+  it('the calls-out axis (ADR 079) doubles the columns, marks its cells; ids without it are unchanged', () => {
+    const e = sweepEntries({ ...axes, callsOut: [true, false] });
+    expect(e).toHaveLength(24);
+    expect(e.slice(0, 2).map((x) => x.id)).toEqual(['no-hold--http1--3s--serves-until-exit--calls-out', 'no-hold--http1--3s--serves-until-exit--no-calls-out']);
+    expect(e[1]!.condition).toEqual({ protocol: 'http1', propagationDelaySeconds: 3, app: 'serves-until-exit', callsOut: false });
+    expect(new Set(e.map((x) => x.id)).size).toBe(24);
+    // A sweep without the axis keeps its ids and columns.
+    expect(sweepEntries(axes).map((x) => x.id)).toEqual(sweepEntries({ ...axes }).map((x) => x.id));
+    expect(sweepEntries(axes).every((x) => !('callsOut' in x.condition))).toBe(true);
+    const r = e.map((entry) => ({ entry, requests: 1000, failedRequests: 0, egressCalls: entry.condition.callsOut ? 80 : 0, failedEgress: 0, podsKilled: 0, podsTerminated: 3 }));
+    const t = matrixText(r).split('\n');
+    expect(t[1]).toMatch(/^no-hold\s+http1\s+3s\s+serves-until-exit, calls out\s+0\/1000\s+0\/80\s/);
+    expect(t[2]).toMatch(/^no-hold\s+http1\s+3s\s+serves-until-exit, no calls out\s+0\/1000\s+0\/0\s/);
+    const html = matrixHtml(r, { title: 't', subtitle: 's' });
+    expect(html.match(/<td class="cell"/g)).toHaveLength(24);
+    expect(html).toContain('<span class="sub">closes-port, no calls out</span></th>');
+    expect(html).toContain('href="#meshdrain--http2--3s--closes-port--no-calls-out"');
+  });
+
   it('the progress line estimates the time left from the pace so far', () => {
     expect(progressLine(0, 12, 0, 60_000)).toBe('sweep 0/12 done, ~12m left');
     expect(progressLine(3, 12, 90_000, 60_000)).toBe('sweep 3/12 done, ~4m30s left');

@@ -2,11 +2,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXIT, InputError } from '../../errors.js';
-import { answerLine, summarize, timelineSection, toHtml, toJson, toText, type ScenarioSummary } from '../../lab/report.js';
+import { answerLine, runNotes, summarize, timelineSection, toHtml, toJson, toText, type ScenarioSummary } from '../../lab/report.js';
 import { matrixHtml, matrixText, type MatrixResult } from '../../lab/matrix.js';
 import { conditionKey, conditionLabel, progressLine, QUICK_AXES, type AppBehaviour } from '../../lab/sweep.js';
 import type { ScenarioRun } from '../../lab/run.js';
 import { CLIENT_RETRIES, DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type ClientRetries, type LabOptions } from '../../lab/run.js';
+import { removeStaleRuns, staleSweepLine } from '../../lab/stale.js';
 import { DEFAULT_SCENARIOS, manifestScenarios, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
 import { PROXY_VARIANTS, type ProxyVariant } from '../../lab/pod-spec.js';
 import type { LabProtocol } from '../../lab/agent/config.js';
@@ -49,6 +50,8 @@ interface LabFlags extends ModeFlags {
   kubeProxyClients?: string;
   sweep?: boolean;
   quick?: boolean;
+  /** --sweep-calls-out: the app's outbound calls after SIGTERM as a sweep axis (ADR 079). */
+  sweepCallsOut?: boolean;
 }
 
 /** What --protocol accepts (ADR 074, 076). */
@@ -194,6 +197,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--kube-proxy-clients <n>', 'clients outside the mesh, through a kube-proxy-like path: each keep-alive connection stays on its pod until the server closes it (default 0)')
     .option('--sweep', 'run the matrix: scenarios × protocols × propagation delays × app behaviours (default delays 1s, 3s, 6s, 12s; both app behaviours); one table, --report writes the HTML matrix')
     .option('--quick', `a reduced sweep for CI (${QUICK_AXES.scenarios.join(', ')} at ${QUICK_AXES.propagationDelaysSeconds.join(', ')}s, http1): still shows the race, in about 2 minutes`)
+    .option('--sweep-calls-out', 'with --sweep: also run every entry with an app that makes no outbound call after SIGTERM, next to one that does (the app column says which)')
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario');
   addModeContextOptions(cmd)
@@ -202,7 +206,10 @@ export function registerLab(program: Command, ctx: Ctx): void {
       `
 Needs root, ip (iproute2), iptables and setpriv; everything runs in network namespaces it creates
 and removes (addresses from 198.18.0.0/15); nothing touches the host's network.
-Exit status: 0 every scenario showed what it is expected to show, 1 one did not, 2 cannot run here.
+Exit status: 0 every scenario showed what it is expected to show, 1 one did not, 2 cannot run here,
+130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM, after removing the run's namespaces,
+processes and temp directory. A second signal during that cleanup is answered with one line and the
+cleanup goes on; a third quits at once, and the next meshdrain lab removes what the run left.
 
 Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (about 2 minutes);
 --scenario all adds ${SCENARIO_NAMES.filter((n) => !DEFAULT_SCENARIOS.includes(n)).join(', ')}.
@@ -232,6 +239,10 @@ Examples:
       }
       const sweep = flags.sweep === true || flags.quick === true;
       if (sweep && o.manifest) throw new InputError('--sweep/--quick and --manifest: pick one');
+      if (flags.sweepCallsOut && !flags.sweep) throw new InputError('--sweep-calls-out needs --sweep');
+      if (flags.sweepCallsOut && flags.appCallsOut !== undefined) throw new InputError(`--sweep-calls-out runs the app both ways; drop ${flags.appCallsOut ? '--app-calls-out' : '--no-app-calls-out'}`);
+      // The calls-out axis (ADR 079): both values, each marked in the cell; without it one unmarked value.
+      const callsOutAxis: (boolean | undefined)[] = flags.sweepCallsOut ? [true, false] : [undefined];
       if (flags.quick) {
         o.scenarios = [...QUICK_AXES.scenarios] as ScenarioName[];
         o.propagationDelaysMs = QUICK_AXES.propagationDelaysSeconds.map((s) => s * 1000);
@@ -243,13 +254,36 @@ Examples:
       }
       const apps: AppBehaviour[] = flags.quick ? [...QUICK_AXES.apps] : flags.sweep ? (flags.appClosesPort ? ['closes-port'] : ['serves-until-exit', 'closes-port']) : [o.appClosesPortOnSigterm ? 'closes-port' : 'serves-until-exit'];
       await preflight(o);
+      // What dead lab runs left (a lab killed mid-teardown), before this run adds its own.
+      const stale = staleSweepLine(await removeStaleRuns());
+      if (stale) ctx.io.stderr(`meshdrain lab: ${stale}\n`);
       const ac = new AbortController();
+      // The first SIGINT/SIGTERM stops the run and cleans up; the second says the cleanup goes on
+      // (an impatient Ctrl-C Ctrl-C killed the process mid-teardown: qa7 F10); a third gives the
+      // signal its default action at once and leaves the rest to the next run's sweep above.
+      let first: NodeJS.Signals | undefined;
+      let signals = 0;
+      let prefix = '';
       const onSignal = (sig: NodeJS.Signals) => {
-        ctx.io.stderr(`meshdrain lab: ${sig}: stopping and cleaning up...\n`);
-        ac.abort();
+        signals++;
+        if (signals === 1) {
+          first = sig;
+          ctx.io.stderr(`meshdrain lab: ${sig}: stopping and cleaning up...\n`);
+          ac.abort();
+        } else if (signals === 2) {
+          ctx.io.stderr(`meshdrain lab: ${sig}: still cleaning up (the run's namespaces and temp directory); once more quits at once and leaves them to the next meshdrain lab\n`);
+        } else {
+          ctx.io.stderr(`meshdrain lab: ${sig}: quitting without cleaning up; the next meshdrain lab removes what ${prefix || 'this run'} left (docs/lab.md, "Leftovers")\n`);
+          process.removeListener('SIGINT', onSignal);
+          process.removeListener('SIGTERM', onSignal);
+          process.kill(process.pid, sig);
+        }
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      o.onPrefix = (p) => {
+        prefix = p;
+      };
       let runs;
       try {
         // On a terminal the periodic status line updates in place; in a log every line stays.
@@ -268,12 +302,12 @@ Examples:
         else {
           // One lab run per app behaviour; each runs scenarios × protocols × delays. The progress line
           // gives the time left at the pace so far.
-          const total = apps.length * o.scenarios.length * (o.protocols?.length || 1) * (o.propagationDelaysMs?.length || 1);
+          const total = apps.length * callsOutAxis.length * o.scenarios.length * (o.protocols?.length || 1) * (o.propagationDelaysMs?.length || 1);
           const t0 = Date.now();
           let done = 0;
           runs = [];
-          for (const app of apps) {
-            const oa: LabOptions = { ...o, appClosesPortOnSigterm: app === 'closes-port', signal: ac.signal };
+          for (const app of apps) for (const callsOut of callsOutAxis) {
+            const oa: LabOptions = { ...o, appClosesPortOnSigterm: app === 'closes-port', ...(callsOut === undefined ? {} : { appCallsOut: callsOut }), signal: ac.signal };
             oa.progress = (l, transient) => {
               if (/\] done: /.test(l)) {
                 done++;
@@ -282,13 +316,13 @@ Examples:
               }
               progress(l, transient);
             };
-            for (const r of await runLab(oa)) runs.push(Object.assign(r, { appClosesPort: app === 'closes-port' }));
+            for (const r of await runLab(oa)) runs.push(Object.assign(r, { appClosesPort: app === 'closes-port', callsOutAxis: callsOut }));
           }
         }
       } catch (e) {
         if (e instanceof LabAborted) {
           ctx.io.stderr(`meshdrain lab: ${e.message}\n`);
-          ctx.setExit(EXIT.interrupted);
+          ctx.setExit(first === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
           return;
         }
         throw e;
@@ -296,10 +330,13 @@ Examples:
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
       }
-      const sums = runs.map((r) => summarize(r, { ...o, appClosesPortOnSigterm: (r as ScenarioRun & { appClosesPort?: boolean }).appClosesPort ?? o.appClosesPortOnSigterm }));
+      const sums = runs.map((r) => {
+        const x = r as SweepRun;
+        return summarize(r, { ...o, appClosesPortOnSigterm: x.appClosesPort ?? o.appClosesPortOnSigterm, appCallsOut: x.callsOutAxis ?? o.appCallsOut });
+      });
       if (sweep) {
         const cells = sweepCells(sums, runs);
-        ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : matrixText(cells.map((c) => c.result)) + '\n' + sums.map((s) => `${s.name} (${s.protocol}, ${s.propagationDelaySeconds}s, ${s.app.closesPort ? 'closes-port' : 'serves-until-exit'}): ${s.verdict}`).join('\n') + '\n');
+        ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : matrixText(cells.map((c) => c.result)) + '\n' + sums.map((s, i) => `${s.name} (${s.protocol}, ${s.propagationDelaySeconds}s, ${s.app.closesPort ? 'closes-port' : 'serves-until-exit'}${(runs[i] as SweepRun).callsOutAxis === undefined ? '' : s.app.callsOut ? ', calls out' : ', no calls out'}): ${s.verdict}`).join('\n') + '\n');
         if (reportPath) {
           const timelines = new Map(cells.map((c) => [c.result.entry.id, c.section]));
           const subtitle = `${o.replicas} replicas, ${o.load} load with ${o.concurrency} clients, grace ${o.graceSeconds}s, app shutdown work ${o.appShutdownMs / 1000}s`;
@@ -313,7 +350,11 @@ Examples:
         // The one line first (on stderr with --json, so stdout stays one JSON document).
         const judged = sums.find((s) => s.name === o.manifest!.judged);
         const lines = sums.map((s) => `${sums.length > 1 ? `[${s.name}] ` : ''}${answerLine(s)}`);
-        if (flags.json) ctx.io.stderr(lines.map((l) => `meshdrain lab: ${l}\n`).join(''));
+        if (flags.json) {
+          // stderr is for notes: those that change what a verdict means go there too, not only into the JSON.
+          const notes = [...new Set(sums.flatMap((s) => runNotes(s).map((n) => `${sums.length > 1 ? `[${s.name}] ` : ''}note: ${n}`)))];
+          ctx.io.stderr([...lines, ...notes].map((l) => `meshdrain lab: ${l}\n`).join(''));
+        }
         ctx.io.stdout(flags.json ? JSON.stringify(toJson(sums, o), null, 2) + '\n' : lines.join('\n') + '\n\n' + toText(sums, o));
         if (reportPath) {
           writeAtomic(reportPath, toHtml(sums, runs, o), ctx.io.cwd);
@@ -331,10 +372,19 @@ Examples:
     });
 }
 
+/** A run of a sweep, with the app behaviour and the calls-out value (when that is an axis) it ran with. */
+type SweepRun = ScenarioRun & { appClosesPort?: boolean; callsOutAxis?: boolean };
+
 /** Each run of a sweep as a matrix cell, with its timeline section. */
 function sweepCells(sums: ScenarioSummary[], runs: ScenarioRun[]): { result: MatrixResult; section: string }[] {
   return sums.map((s, i) => {
-    const condition = { protocol: s.protocol as MatrixResult['entry']['condition']['protocol'], propagationDelaySeconds: s.propagationDelaySeconds, app: (s.app.closesPort ? 'closes-port' : 'serves-until-exit') as AppBehaviour };
+    const callsOut = (runs[i] as SweepRun).callsOutAxis;
+    const condition = {
+      protocol: s.protocol as MatrixResult['entry']['condition']['protocol'],
+      propagationDelaySeconds: s.propagationDelaySeconds,
+      app: (s.app.closesPort ? 'closes-port' : 'serves-until-exit') as AppBehaviour,
+      ...(callsOut === undefined ? {} : { callsOut }),
+    };
     const entry = { id: `${s.name}--${conditionKey(condition)}`, scenario: s.name, condition };
     const result: MatrixResult = { entry, requests: s.requests, failedRequests: s.failedRequests, egressCalls: s.egressCalls, failedEgress: s.failedEgress, podsKilled: s.podsKilled, podsTerminated: s.podsTerminated };
     return { result, section: timelineSection(entry.id, `${s.name} · ${conditionLabel(condition)}`, s, runs[i]!) };

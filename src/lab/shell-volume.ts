@@ -1,0 +1,96 @@
+/**
+ * What a pod's init containers leave on a shared emptyDir for istio-proxy's hook (ADR 085). Kubernetes
+ * runs every init container to completion, in order, before the app containers start, and an emptyDir
+ * volume is one directory shared by every container of the pod that mounts it (kubernetes.io docs:
+ * "Init Containers", "Volumes → emptyDir"). meshdrain's inject brings a distroless istio-proxy a shell
+ * that way (ADR 084): an init container copies its image's static busybox into an emptyDir and links
+ * the applets the hold uses; istio-proxy mounts the volume and its hook runs `<mountPath>/sh`.
+ *
+ * The lab cannot pull the init container's image; it can know what the init container leaves only when
+ * its command is exactly what meshdrain writes (re-rendered with hooks/hold.ts shellInitCommand, as
+ * analysis/own-hold.ts recognises meshdrain's hold), never by a name. Anything else an init container
+ * does is not replayed and is noted. Pure; the root is built in hook-root.ts.
+ */
+import { PROXY_CONTAINER } from '../istio/facts.js';
+import { shellInitCommand, SHELL_APPLETS } from '../hooks/hold.js';
+import { isRecord, type Container, type PodTemplate } from '../model/workload.js';
+
+/** A directory istio-proxy sees with a static busybox in it, and why the lab knows it is there. */
+export interface ProxyBusyboxDir {
+  /** Where istio-proxy mounts the volume (its hook finds `<mountPath>/busybox` and the applets). */
+  mountPath: string;
+  /** The applets linked next to busybox (`ln -sf busybox <dir>/<applet>`). */
+  applets: readonly string[];
+  /** The init container that copies it, the emptyDir volume it copies into. */
+  initContainer: string;
+  volume: string;
+  /** The init container's image (the lab stands the host's static busybox in for the image's /bin/busybox). */
+  image: string;
+}
+
+export interface ProxyShellVolumes {
+  dirs: ProxyBusyboxDir[];
+  notes: string[];
+}
+
+const sameArgv = (a: unknown, b: readonly string[]): boolean => Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The init container's command when it is meshdrain's shell copy into `mountPath`; undefined otherwise. */
+function copiesShellInto(c: Container, mountPath: string): boolean {
+  if (typeof c.image !== 'string') return false;
+  let expected: string[];
+  try {
+    expected = shellInitCommand({ kind: 'init-container', image: c.image, mountPath });
+  } catch {
+    return false; // an image or path meshdrain would never write: not its shell copy
+  }
+  return sameArgv(c.command, expected) && c.args === undefined;
+}
+
+/** volumeMounts as written: name, mountPath, subPath (anything else skipped). */
+function mountsOf(c: unknown): { name: string; mountPath: string; subPath?: string }[] {
+  const v = isRecord(c) ? c.volumeMounts : undefined;
+  return (Array.isArray(v) ? (v as unknown[]) : []).flatMap((m) =>
+    isRecord(m) && typeof m.name === 'string' && typeof m.mountPath === 'string' ? [{ name: m.name, mountPath: m.mountPath, ...(typeof m.subPath === 'string' && m.subPath ? { subPath: m.subPath } : {}) }] : [],
+  );
+}
+
+/**
+ * The directories where istio-proxy finds a static busybox because an init container of the pod put
+ * it there. `proxyEntries`: istio-proxy as the pod gives it (its own container entry and the
+ * proxy.istio.io/overrides entry Istio merges into the injected container); their mounts are read.
+ */
+export function proxyShellVolumes(template: PodTemplate, proxyEntries: readonly (Container | undefined)[]): ProxyShellVolumes {
+  const spec = isRecord(template.spec) ? template.spec : {};
+  const volumes = new Map<string, Record<string, unknown>>();
+  for (const v of Array.isArray(spec.volumes) ? (spec.volumes as unknown[]) : []) if (isRecord(v) && typeof v.name === 'string') volumes.set(v.name, v);
+  // What each emptyDir holds once the init containers have run: volume → the init container that filled it.
+  const filled = new Map<string, Container>();
+  const notes: string[] = [];
+  for (const c of Array.isArray(spec.initContainers) ? (spec.initContainers as Container[]) : []) {
+    if (!isRecord(c) || c.name === PROXY_CONTAINER) continue;
+    for (const m of mountsOf(c)) {
+      if (m.subPath || !isRecord(volumes.get(m.name)?.emptyDir)) continue;
+      if (copiesShellInto(c, m.mountPath)) filled.set(m.name, c);
+    }
+  }
+  const dirs: ProxyBusyboxDir[] = [];
+  const seen = new Set<string>();
+  for (const entry of proxyEntries) {
+    for (const m of mountsOf(entry)) {
+      const init = filled.get(m.name);
+      if (!init || seen.has(m.mountPath)) continue;
+      if (!m.mountPath.startsWith('/') || m.mountPath === '/' || m.mountPath.split('/').includes('..')) {
+        notes.push(`${PROXY_CONTAINER} mounts volume ${m.name} at ${JSON.stringify(m.mountPath)}, not a directory the kubelet would mount; not brought in`);
+        continue;
+      }
+      if (m.subPath) {
+        notes.push(`${PROXY_CONTAINER} mounts volume ${m.name} with subPath ${m.subPath}: the shell ${init.name} copies is not under ${m.mountPath}; not brought in`);
+        continue;
+      }
+      seen.add(m.mountPath);
+      dirs.push({ mountPath: m.mountPath, applets: SHELL_APPLETS, initContainer: init.name, volume: m.name, image: init.image as string });
+    }
+  }
+  return { dirs, notes };
+}
