@@ -430,7 +430,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     if (c.name === PROXY_CONTAINER) continue;
     const named = s.containers?.[c.name];
     // meshdrain's own wait from an earlier run is not the user's preStop: it is rendered again from the policy.
-    const userPreStop = c.lifecycle?.preStop !== undefined && !(policy && isAppWaitHandler(pod, c.name));
+    const userPreStop = c.lifecycle?.preStop != null && !(policy && isAppWaitHandler(pod, c.name));
     if (named && 'preStop' in named) apps.push({ name: c.name, preStop: { exec: named.preStop }, delaySeconds: handlerDelaySeconds({ exec: { command: named.preStop } }) });
     else if (named && 'sleep' in named) apps.push(sleepFor(c.name, seconds(named.sleep)));
     else if (appDelay?.kind === 'wait' && !userPreStop) apps.push({ name: c.name, preStop: { wait: appDelay.wait, shell: appDelay.shell }, delaySeconds: appDelay.wait.maxMs / 1000 });
@@ -555,7 +555,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   }
   let noNativeDrain: PodShutdownFacts['noNativeDrain'];
   if (policy && sidecars.native && !nativeDrain) {
-    const own = apps.filter((a) => !a.preStop && a.delaySeconds === 0 && pod.spec?.containers?.find((c) => c.name === a.name)?.lifecycle?.preStop !== undefined).map((a) => a.name);
+    const own = apps.filter((a) => !a.preStop && a.delaySeconds === 0 && pod.spec?.containers?.find((c) => c.name === a.name)?.lifecycle?.preStop != null).map((a) => a.name);
     noNativeDrain = mode.mode === 'gateway' ? { why: 'gateway' } : site.isJobLike ? { why: 'job' } : userKept ? { why: 'user-prestop' } : s.proxy?.nativeDrain === 'istio' ? { why: 'policy-istio' } : own.length ? { why: 'app-prestop', containers: own } : { why: 'no-app-delay' };
   }
   if (shellBrought && ((hold && via !== 'template') || nativeDrain)) {

@@ -165,6 +165,12 @@ describe('inject', () => {
     }
   });
 
+  it('an empty preStop (`preStop:` with nothing, as Helm renders an unset value) is no handler: the app delay is written into it', () => {
+    const src = deployment().replace('        ports:\n', '        lifecycle:\n          preStop:\n        ports:\n');
+    const out = injectText(src, 'd.yaml').output;
+    expect(podSpec(out).containers[0]!.lifecycle!.preStop).toEqual({ sleep: { seconds: 5 } });
+  });
+
   it('says when the policy names a container the pod does not have (a typo: its command is not written)', () => {
     const typo = loadPolicy(`deployment:\n  web:\n    wbe: ["/bin/sh", "-c", "sleep 7"]\n`, 'legacy.yaml');
     const r = injectText(deployment(), 'd.yaml', { policy: typo });
