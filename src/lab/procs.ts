@@ -77,10 +77,18 @@ export class ProcTable {
       proc.stderrTail.push(l);
       if (proc.stderrTail.length > 20) proc.stderrTail.shift();
     });
+    // 'exit' can come before the last stderr lines are read (Node: the stdio streams may still be
+    // open); a hook's outcome is read from them ("chroot: failed to run command …"). Wait for 'close',
+    // but not for long: a process the hook left running can hold the pipes open.
     child.on('exit', (code, signal) => {
       proc.exit = { code, signal, at: Date.now() };
       this.procs.delete(proc);
-      resolveExit(proc.exit);
+      const done = () => resolveExit(proc.exit!);
+      const t = setTimeout(done, 250);
+      child.once('close', () => {
+        clearTimeout(t);
+        done();
+      });
     });
     child.on('error', () => {
       if (!proc.exit) {

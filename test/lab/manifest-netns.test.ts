@@ -101,7 +101,7 @@ describe.skipIf(!root.ok)('meshdrain lab --manifest on real namespaces', () => {
   it('the same pod without the init container: the hook finds no /meshdrain/bin/sh (FailedPreStopHook), outbound calls fail', () => {
     const s = sums['distroless-injected-no-init']!;
     for (const p of s.pods) {
-      expect(p.preStops).toContainEqual({ container: 'istio-proxy', ok: false, detail: 'FailedPreStopHook: /meshdrain/bin/sh is not in the proxy image' });
+      expect(p.preStops, JSON.stringify(p.preStops)).toContainEqual({ container: 'istio-proxy', ok: false, detail: 'FailedPreStopHook: /meshdrain/bin/sh is not in the proxy image' });
       expect(p.proxyOutlivedAppSeconds).toBeLessThan(0);
     }
     expect(s.failedEgress).toBeGreaterThan(0);
