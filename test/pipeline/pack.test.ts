@@ -35,7 +35,8 @@ const run = (bin: string, args: string[], input = '') => spawnSync(join(app, 'no
 
 describe('the packed package', () => {
   it('holds the bundle, the lab agent, the Helm plugin and the schema — not sources or tests', () => {
-    for (const f of ['dist/cli/main.js', 'plugin.yaml', 'schema/shutdown-policy.schema.json', 'README.md', 'package.json']) expect(files).toContain(f);
+    // LICENSE: package.json says Apache-2.0, and the license text travels with the code it covers.
+    for (const f of ['dist/cli/main.js', 'plugin.yaml', 'schema/shutdown-policy.schema.json', 'README.md', 'package.json', 'LICENSE']) expect(files).toContain(f);
     if (existsSync(join(ROOT, 'src/lab/agent/main.ts'))) expect(files).toContain('dist/lab/agent/main.js');
     expect(files.filter((f) => /^(src|test|bench|fixtures)\//.test(f))).toEqual([]);
   });
