@@ -66,7 +66,9 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean, sk
       const shown = (f: string) => join(p, f.slice(abs.length + 1));
       const left: string[] = [];
       const leftPatches: string[] = [];
-      const found = walk(abs, left, leftPatches);
+      // Every kustomization under the directory first: a patch may sit in a subdirectory
+      // (overlays/prod/patches/) or beside the overlay (../shared/), reached before its kustomization.
+      const found = walk(abs, left, leftPatches, kustomizePatchesUnder(abs));
       // Nothing to read under a directory is a wrong path (or a missing -R target), not an empty input.
       if (!found.length && !left.length && !leftPatches.length) throw new InputError(`no ${MANIFEST_EXTENSIONS.join(', ')} files in this directory`, { file: p });
       out.push(...found.map(shown));
@@ -123,10 +125,17 @@ function kustomizePatches(dir: string, names: readonly string[]): Set<string> {
   return out;
 }
 
-function walk(dir: string, skipped: string[], patches: string[]): string[] {
+/** The patch files every kustomization under `dir` lists (dot-directories left out, as the walk does). */
+function kustomizePatchesUnder(dir: string, out = new Set<string>()): Set<string> {
+  const entries = readdirSync(dir, { withFileTypes: true });
+  for (const p of kustomizePatches(dir, entries.filter((e) => e.isFile()).map((e) => e.name))) out.add(p);
+  for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) kustomizePatchesUnder(join(dir, e.name), out);
+  return out;
+}
+
+function walk(dir: string, skipped: string[], patches: string[], patchFiles: ReadonlySet<string>): string[] {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
   const chart = entries.some((e) => e.isFile() && e.name === 'Chart.yaml');
-  const patchFiles = kustomizePatches(dir, entries.filter((e) => e.isFile()).map((e) => e.name));
   return entries.flatMap((e) => {
     const full = join(dir, e.name);
     if (e.isDirectory()) {
@@ -135,7 +144,7 @@ function walk(dir: string, skipped: string[], patches: string[]): string[] {
         skipped.push(full);
         return [];
       }
-      return walk(full, skipped, patches);
+      return walk(full, skipped, patches, patchFiles);
     }
     if (!e.isFile() || !MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase())) return [];
     if (patchFiles.has(full)) {

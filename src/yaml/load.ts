@@ -135,7 +135,7 @@ function checked(doc: Document.Parsed, file: string, lines: LineCounter, templat
   // and is said so before toJS turns the key into a string (with a Node warning on stderr).
   if (template) {
     const key = collectionKey(doc);
-    if (key) throw new InputError(`a mapping key that is itself a mapping or list${TEMPLATE_HINT}`, posAt(file, lines, key));
+    if (key !== undefined) throw new InputError(`a mapping key that is itself a mapping or list${TEMPLATE_HINT}`, posAt(file, lines, key));
   }
   let value: unknown;
   try {

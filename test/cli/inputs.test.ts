@@ -141,6 +141,9 @@ describe('Helm charts in a directory walk (ADR 083)', () => {
     const r = await runIn([...argv, 'parses.yaml']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('meshdrain: parses.yaml:4:9: a mapping key that is itself a mapping or list; the file looks like a Go/Helm template: render it first (helm template) and pipe the result\n');
+    // A template action at the very start of the file (offset 0) too.
+    writeFileSync(join(dir, 'first.yaml'), '{{ toYaml .Values.extraManifests }}\n');
+    expect((await runIn([...argv, 'first.yaml'])).stderr).toBe('meshdrain: first.yaml:1:1: a mapping key that is itself a mapping or list; the file looks like a Go/Helm template: render it first (helm template) and pipe the result\n');
     // Template actions inside strings are not templates: Prometheus or Argo values pass.
     writeFileSync(join(dir, 'strings.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: alerts\ndata:\n  summary: Instance {{ $labels.instance }} down\n  q: "{{ .x }}"\n');
     expect((await runIn([...argv, 'strings.yaml'])).code).toBe(0);

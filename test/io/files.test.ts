@@ -51,6 +51,15 @@ describe('expandPaths', () => {
     writeFileSync(join(dir, o, 'prod', name), 'patches: [\n');
     expect(expandPaths([`${o}/prod`], dir, true)).toContain(`${o}/prod/patch.yaml`);
   });
+  it('a kustomize patch in a subdirectory of its overlay, or beside it (../shared/), is left out too', () => {
+    const o = 'kz-sub';
+    for (const d of ['shared', 'prod/patches']) mkdirSync(join(dir, o, d), { recursive: true });
+    for (const f of ['shared/s.yaml', 'prod/patches/p.yaml', 'prod/keep.yaml']) writeFileSync(join(dir, o, f), 'kind: X\n');
+    writeFileSync(join(dir, o, 'prod', 'Kustomization'), 'resources: [keep.yaml]\npatches:\n- path: patches/p.yaml\n- path: ../shared/s.yaml\n');
+    const patches: string[] = [];
+    expect(expandPaths([o], dir, true, [], patches)).toEqual([`${o}/prod/keep.yaml`]);
+    expect(patches.sort()).toEqual([`${o}/prod/patches/p.yaml`, `${o}/shared/s.yaml`]);
+  });
   it('files as given (any extension), and - for stdin, in argument order', () => {
     expect(expandPaths(['k8s/notes.txt', '-', 'k8s/z.yaml'], dir, false)).toEqual(['k8s/notes.txt', '-', 'k8s/z.yaml']);
   });
