@@ -149,6 +149,11 @@ md_connections() {
  * first poll decides what the app still has (a port it closes a moment later must be seen, or the
  * strategy holds until the timeout: ADR 011), so no request to pilot-agent may delay it (ADR 018).
  */
+/** Does a hold script (meshdrain's, as rendered) ask pilot-agent to drain at its start? */
+export const holdDrainsAtStart = (script: string): boolean => script.includes(`\n${DRAIN_AT_START_CALL}`);
+/** The line of the wait loop that starts the drain after the first poll (rendered and recognised). */
+const DRAIN_AT_START_CALL = '    [ -z "$md_first1" ] || md_drain_start\n';
+
 const DRAIN_AT_START = `md_drain_start() {
   if command -v ${NATIVE_DRAIN_PRESTOP[0]} >/dev/null 2>&1; then
     if ${NATIVE_DRAIN_PRESTOP.join(' ')} >/dev/null 2>&1; then
@@ -275,7 +280,7 @@ ${hold.drainAtStart ? '    md_first1=$md_first\n' : ''}    if meshdrain_poll; th
     else
       [ -n "$md_free" ] || md_free=$md_ms
     fi
-${hold.drainAtStart ? '    [ -z "$md_first1" ] || md_drain_start\n' : ''}    if [ -n "$md_free" ]; then
+${hold.drainAtStart ? DRAIN_AT_START_CALL : ''}    if [ -n "$md_free" ]; then
       if [ "$((md_ms - md_free))" -ge ${linger} ]; then
         md_log "end: nothing holds the proxy any more${linger ? ` (for ${formatDuration(linger)})` : ''}; releasing after $(((md_ms - md_t0) / 1000)).$(((md_ms - md_t0) % 1000 / 100))s"
         return 0

@@ -9,7 +9,8 @@
  * The lab cannot pull the init container's image; it can know what the init container leaves only when
  * its command is exactly what meshdrain writes (re-rendered with hooks/hold.ts shellInitCommand, as
  * analysis/own-hold.ts recognises meshdrain's hold), never by a name. Anything else an init container
- * does is not replayed and is noted. Pure; the root is built in hook-root.ts.
+ * does is not replayed (and not yet said: a user's own shell-copying init container leaves the hook
+ * without that shell here). Pure; the root is built in hook-root.ts.
  */
 import { PROXY_CONTAINER } from '../istio/facts.js';
 import { shellInitCommand, SHELL_APPLETS } from '../hooks/hold.js';

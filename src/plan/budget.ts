@@ -44,6 +44,16 @@ export interface Budget {
   requiredSeconds: number;
 }
 
+/**
+ * How long istio-proxy serves the app after termination starts, when a hold of `holdSeconds` keeps it:
+ * the hold, then Istio's drain, unless the hold asked pilot-agent to drain at its start; then
+ * pilot-agent exits at SIGTERM without the drain wait (ADR 016). Inject's note and lint's
+ * proxy-exits-before-app both judge a hold's timeout by this.
+ */
+export function proxyLifeSeconds(holdSeconds: number, drainSeconds: number, drainsAtStart: boolean): number {
+  return holdSeconds + (drainsAtStart ? 0 : drainSeconds);
+}
+
 /** The grace period a pod needs so that nothing is cut by SIGKILL. */
 export function shutdownBudget(b: BudgetInput): Budget {
   const linger = b.lingerSeconds ?? 0;

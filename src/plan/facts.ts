@@ -27,7 +27,7 @@ import { getPath } from '../model/workload.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
 import type { SettingsT } from '../policy/schema.js';
-import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, graceForHold, holdTimeoutMs, shutdownBudget, type Budget } from './budget.js';
+import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, graceForHold, holdTimeoutMs, proxyLifeSeconds, shutdownBudget, type Budget } from './budget.js';
 import type { AppContainerPlan, AppWaitSpec, HoldSpec, ShellSource, WaitStrategy } from './types.js';
 
 
@@ -536,13 +536,13 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     if (timeoutMs === 0 && via !== 'template') notes.push(`proxy.timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
     // The proxy outlives the app by the hold and Istio's drain (lint's proxy-exits-before-app counts
     // the same). A timeout fixed by the template or the policy can fall short of what the app needs.
-    const proxyLife = timeoutMs / 1000 + drain.seconds;
+    const proxyLife = proxyLifeSeconds(timeoutMs / 1000, drain.seconds, hold.drainAtStart === true);
     const appNeeds = appDelaySeconds + appShutdownSeconds;
     if (timeoutMs > 0 && proxyLife < appNeeds) {
       const whose = carried ? "the injection template's timeout" : 'proxy.timeout';
       const remedy = carried ? 'raise template.timeout in the policy and render `meshdrain istio template -c` again' : 'raise proxy.timeout, or leave it out and the timeout follows the grace period';
       notes.push(
-        `istio-proxy's hold gives up after ${formatDuration(timeoutMs)} (${whose}) and drains ${drain.seconds}s: ${proxyLife}s, less than the app's ${appDelaySeconds}s delay + ~${appShutdownSeconds}s shutdown (app.shutdown): its last outbound calls fail; ${remedy}`,
+        `istio-proxy's hold gives up after ${formatDuration(timeoutMs)} (${whose})${hold.drainAtStart ? ', having asked for the drain at its start' : ` and drains ${drain.seconds}s`}: ${proxyLife}s, less than the app's ${appDelaySeconds}s delay + ~${appShutdownSeconds}s shutdown (app.shutdown): its last outbound calls fail; ${remedy}`,
       );
     }
   }

@@ -1,4 +1,6 @@
-import { PROXY_CONTAINER } from '../../istio/facts.js';
+import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
+import { holdDrainsAtStart } from '../../hooks/hold.js';
+import { proxyLifeSeconds } from '../../plan/budget.js';
 import { holdBoundSeconds, holdWaits } from '../pod.js';
 import type { Rule } from '../types.js';
 import { injectRemedy, secs } from './common.js';
@@ -37,12 +39,19 @@ the app) each avoid it. A hold that gives up at a timeout (a custom injection te
       // Waits for something (the hook rules judge how well), but gives up at its timeout: a timeout
       // that falls short of the app leaves it without a proxy as surely as a fixed sleep would.
       const bound = holdBoundSeconds(hold);
-      if (bound === null || bound + pod.drainSeconds >= appNeeds) return;
+      if (bound === null) return;
+      const atStart = holdDrainsAtStart((hold.argv ?? []).join('\n'));
+      const life = proxyLifeSeconds(bound, pod.drainSeconds, atStart);
+      if (life >= appNeeds) return;
+      const needed = secs(appNeeds - proxyLifeSeconds(0, pod.drainSeconds, atStart));
+      const fromTemplate = hold.path[hold.path.length - 1] === ANNOTATIONS.templates;
       report({
         severity: 'warning',
         at: hold.locAt(-1),
-        fix: `Give the hold a timeout of at least ${secs(appNeeds - pod.drainSeconds)}s (meshdrain: proxy.timeout, or leave it out and it follows the grace period), or use native sidecars.`,
-        message: `${PROXY_CONTAINER}'s hold gives up after its ${secs(bound)}s timeout + ${pod.drainSeconds}s drain = ${secs(bound + pod.drainSeconds)}s; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
+        fix: fromTemplate
+          ? `Give the injection template's hold a timeout of at least ${needed}s (meshdrain: template.timeout in the policy, then meshdrain istio template -c again), or use native sidecars.`
+          : `Give the hold a timeout of at least ${needed}s (meshdrain: proxy.timeout, or leave it out and it follows the grace period), or use native sidecars.`,
+        message: `${PROXY_CONTAINER}'s hold gives up after its ${secs(bound)}s timeout${atStart ? ', having asked for the drain at its start,' : ` + ${pod.drainSeconds}s drain = ${secs(life)}s`}; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
       });
       return;
     }
