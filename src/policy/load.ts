@@ -47,14 +47,13 @@ export function loadPolicyFile(path: string, cwd: string): Policy {
   // with the defaults without a word.
   const loaded = loadDocuments(text, path);
   if (!loaded.docs.some((d) => d.value != null)) throw new InputError('holds no policy (empty, or only comments): give a ShutdownPolicy, or no policy file for the defaults', { file: path });
-  if (!KUSTOMIZE_COPY.test(basename(path))) return loadPolicy(text, path);
   try {
-    return loadPolicy(text, path);
+    return policyOf(loaded);
   } catch (e) {
     // kustomize's exec transformer hands over its own re-serialised copy of the user's ShutdownPolicy
     // in a temp file it deletes: its line and column lead nowhere. Name the policy as the user wrote
     // it; the message keeps the field path (defaults.app.delay).
-    if (!(e instanceof InputError)) throw e;
+    if (!(e instanceof InputError) || !KUSTOMIZE_COPY.test(basename(path))) throw e;
     const name = /^metadata:\s*\n(?:[ \t]+.*\n)*?[ \t]+name:[ \t]*['"]?([^'"\s#]+)/m.exec(text)?.[1];
     throw new InputError(e.message, { file: `ShutdownPolicy${name ? `/${name}` : ''} (kustomize's copy)` }, e.exitCode);
   }
@@ -64,7 +63,12 @@ const KUSTOMIZE_COPY = /^kust-plugin-config-\d+$/;
 
 /** Load a policy file: the versioned ShutdownPolicy or the legacy injection.py config. */
 export function loadPolicy(text: string, file: string): Policy {
-  const loaded = loadDocuments(text, file);
+  return policyOf(loadDocuments(text, file));
+}
+
+/** The policy of a loaded policy file (loadPolicy, loadPolicyFile). */
+function policyOf(loaded: LoadedFile): Policy {
+  const { file } = loaded;
   const first = loaded.docs[0];
   if (!first || first.value == null) return { ...DEFAULT_POLICY, file };
   if (loaded.docs.length > 1) throw new InputError('a policy file holds one YAML document', posOfPath(loaded, loaded.docs[1]!.doc, []));
