@@ -65,15 +65,14 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean, sk
       if (!recursive) throw new InputError('is a directory; pass -R to read the manifests under it', { file: p });
       const shown = (f: string) => join(p, f.slice(abs.length + 1));
       const left: string[] = [];
-      const leftPatches: string[] = [];
-      // Every kustomization under the directory first: a patch may sit in a subdirectory
-      // (overlays/prod/patches/) or beside the overlay (../shared/), reached before its kustomization.
-      const found = walk(abs, left, leftPatches, kustomizePatchesUnder(abs));
+      const patchFiles = new Set<string>();
+      const found = walk(abs, left, patchFiles);
       // Nothing to read under a directory is a wrong path (or a missing -R target), not an empty input.
-      if (!found.length && !left.length && !leftPatches.length) throw new InputError(`no ${MANIFEST_EXTENSIONS.join(', ')} files in this directory`, { file: p });
-      out.push(...found.map(shown));
+      if (!found.length && !left.length) throw new InputError(`no ${MANIFEST_EXTENSIONS.join(', ')} files in this directory`, { file: p });
+      // Patches are told apart once the whole walk has read every kustomization: a patch may sit in a
+      // subdirectory (overlays/prod/patches/) or beside the overlay (../shared/), reached before it.
+      for (const f of found) (patchFiles.has(f) ? patches : out).push(shown(f));
       skipped.push(...left.map(shown));
-      patches.push(...leftPatches.map(shown));
     } else out.push(p);
   }
   const seen = new Set<string>();
@@ -125,17 +124,11 @@ function kustomizePatches(dir: string, names: readonly string[]): Set<string> {
   return out;
 }
 
-/** The patch files every kustomization under `dir` lists (dot-directories left out, as the walk does). */
-function kustomizePatchesUnder(dir: string, out = new Set<string>()): Set<string> {
-  const entries = readdirSync(dir, { withFileTypes: true });
-  for (const p of kustomizePatches(dir, entries.filter((e) => e.isFile()).map((e) => e.name))) out.add(p);
-  for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) kustomizePatchesUnder(join(dir, e.name), out);
-  return out;
-}
-
-function walk(dir: string, skipped: string[], patches: string[], patchFiles: ReadonlySet<string>): string[] {
+/** Every manifest file under `dir`; the patch files the kustomizations on the way list go into `patchFiles`. */
+function walk(dir: string, skipped: string[], patchFiles: Set<string>): string[] {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
   const chart = entries.some((e) => e.isFile() && e.name === 'Chart.yaml');
+  for (const p of kustomizePatches(dir, entries.filter((e) => e.isFile()).map((e) => e.name))) patchFiles.add(p);
   return entries.flatMap((e) => {
     const full = join(dir, e.name);
     if (e.isDirectory()) {
@@ -144,14 +137,9 @@ function walk(dir: string, skipped: string[], patches: string[], patchFiles: Rea
         skipped.push(full);
         return [];
       }
-      return walk(full, skipped, patches, patchFiles);
+      return walk(full, skipped, patchFiles);
     }
-    if (!e.isFile() || !MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase())) return [];
-    if (patchFiles.has(full)) {
-      patches.push(full);
-      return [];
-    }
-    return [full];
+    return e.isFile() && MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase()) ? [full] : [];
   });
 }
 
