@@ -139,6 +139,11 @@ md_connections() {
   }
 }
 
+/** Does a hold script (meshdrain's, as rendered) ask pilot-agent to drain at its start? */
+export const holdDrainsAtStart = (script: string): boolean => script.includes(`\n${DRAIN_AT_START_CALL}`);
+/** The line of the wait loop that starts the drain after the first poll (rendered and recognised). */
+const DRAIN_AT_START_CALL = '    [ -z "$md_first1" ] || md_drain_start\n';
+
 /**
  * sh run once at the hold's start: pilot-agent's inbound drain, as Istio's native template does
  * (ADR 014). Keep-alive clients get Connection: close / GOAWAY and reconnect through their current
@@ -149,11 +154,6 @@ md_connections() {
  * first poll decides what the app still has (a port it closes a moment later must be seen, or the
  * strategy holds until the timeout: ADR 011), so no request to pilot-agent may delay it (ADR 018).
  */
-/** Does a hold script (meshdrain's, as rendered) ask pilot-agent to drain at its start? */
-export const holdDrainsAtStart = (script: string): boolean => script.includes(`\n${DRAIN_AT_START_CALL}`);
-/** The line of the wait loop that starts the drain after the first poll (rendered and recognised). */
-const DRAIN_AT_START_CALL = '    [ -z "$md_first1" ] || md_drain_start\n';
-
 const DRAIN_AT_START = `md_drain_start() {
   if command -v ${NATIVE_DRAIN_PRESTOP[0]} >/dev/null 2>&1; then
     if ${NATIVE_DRAIN_PRESTOP.join(' ')} >/dev/null 2>&1; then

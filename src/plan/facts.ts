@@ -439,7 +439,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   }
   // A container the policy names that this pod does not have (a typo, a renamed container) is said:
   // its preStop is not written, and the user would otherwise believe it is in place.
-  const podContainers = (pod.spec?.containers ?? []).map((c) => c.name).filter((n) => n !== PROXY_CONTAINER);
+  const podContainers = apps.map((a) => a.name);
   const unknown = Object.keys(s.containers ?? {}).filter((n) => !podContainers.includes(n));
   if (unknown.length) {
     notes.push(`the policy names container${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}, which this pod does not have (its containers: ${podContainers.join(', ') || 'none'}): not used here`);
@@ -534,8 +534,8 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     const intervalMs = carried ? carried.intervalMs : s.proxy?.interval !== undefined ? parseDuration(s.proxy.interval) : DEFAULT_INTERVAL_MS;
     hold = { ...shape, strategies, timeoutMs, intervalMs };
     if (timeoutMs === 0 && via !== 'template') notes.push(`proxy.timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
-    // The proxy outlives the app by the hold and Istio's drain (lint's proxy-exits-before-app counts
-    // the same). A timeout fixed by the template or the policy can fall short of what the app needs.
+    // How long the proxy serves the app under this hold (proxyLifeSeconds, as lint's
+    // proxy-exits-before-app counts it): a timeout fixed by the template or the policy can fall short.
     const proxyLife = proxyLifeSeconds(timeoutMs / 1000, drain.seconds, hold.drainAtStart === true);
     const appNeeds = appDelaySeconds + appShutdownSeconds;
     if (timeoutMs > 0 && proxyLife < appNeeds) {
