@@ -8,6 +8,12 @@ import { INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT, PROXY_UID, ZTUNNEL_HBONE_P
 import { LabEnvError } from './errors.js';
 import { execCmd, mustExec } from './exec.js';
 
+/** The order a run's namespaces are deleted in: pods, then the clients, the lab namespace (holding their bridge) last. */
+export function byTeardownOrder(a: string, b: string): number {
+  const rank = (ns: string) => (ns.endsWith('-lab') ? 2 : ns.endsWith('-cli') || ns.endsWith('-ext') || ns.endsWith('-zt') ? 1 : 0);
+  return rank(a) - rank(b);
+}
+
 /** Addresses come from the benchmarking range 198.18.0.0/15 only. */
 export const LAB_CIDR_PREFIX = 16;
 export const CLIENT_IP = '198.18.0.2';
@@ -168,7 +174,7 @@ export class LabNet {
   async teardown(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.adding]);
-    const order = [...this.created].sort((a, b) => rank(a) - rank(b));
+    const order = [...this.created].sort(byTeardownOrder);
     for (const ns of order) {
       try {
         await this.removeNs(ns);
@@ -179,11 +185,8 @@ export class LabNet {
     // Then whatever still carries the run's prefix: the bookkeeping can lose a name (a pod's removeNs
     // forgets it after its del, even if the name was added again meanwhile); one `md<pid>x1-p1` was
     // left after a Ctrl-C while every other namespace went.
-    for (const ns of (await LabNet.leftovers(this.prefix).catch(() => [] as string[])).sort((a, b) => rank(a) - rank(b))) {
+    for (const ns of (await LabNet.leftovers(this.prefix).catch(() => [] as string[])).sort(byTeardownOrder)) {
       await execCmd(['ip', 'netns', 'del', ns]).catch(() => undefined);
-    }
-    function rank(ns: string): number {
-      return ns.endsWith('-lab') ? 2 : ns.endsWith('-cli') || ns.endsWith('-ext') || ns.endsWith('-zt') ? 1 : 0;
     }
   }
 

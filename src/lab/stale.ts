@@ -8,6 +8,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execCmd } from './exec.js';
+import { byTeardownOrder } from './netns.js';
 
 /** A lab namespace name: the run prefix (with its pid) and the party (lab, cli, ext, zt, pN). */
 const NS_RE = /^(md(?:[a-z]{4,8})?(\d+)x\d+)-(?:lab|cli|ext|zt|p\d+)$/;
@@ -70,8 +71,7 @@ export async function removeStaleRuns(opts: { tmp?: string; alive?: (pid: number
       busy.push(run.prefix);
       continue;
     }
-    // Pods before the lab namespace that holds their bridge (as LabNet.teardown).
-    for (const ns of [...run.namespaces].sort((a, b) => Number(a.endsWith('-lab')) - Number(b.endsWith('-lab')))) await execCmd(['ip', 'netns', 'del', ns]);
+    for (const ns of [...run.namespaces].sort(byTeardownOrder)) await execCmd(['ip', 'netns', 'del', ns]);
     for (const d of run.dirs) rmSync(d, { recursive: true, force: true });
     removed.push(run);
   }
