@@ -53,6 +53,8 @@ export async function readManifestInputs(paths: readonly string[], io: Io, recur
  */
 export function noteIfNoManifests(documents: number, inputs: readonly Pick<ManifestInput, 'file'>[], io: Io): boolean {
   if (documents > 0) return false;
+  // Every input was a skipped patch or chart directory, and that was said.
+  if (inputs.length === 0) return true;
   io.stderr(`meshdrain: no manifests in ${firstFew(inputs.map((i) => i.file))}\n`);
   return true;
 }

@@ -1,6 +1,6 @@
 /** File input and atomic output shared by every command that reads manifests. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { parse } from 'yaml';
@@ -43,12 +43,18 @@ export function cannotWrite(e: unknown, path: string, what = 'cannot write'): In
  * A directory walk leaves out a Helm chart's `templates/` and `charts/` (a directory holding
  * Chart.yaml): Go templates are not YAML until rendered, and one such file stopped the whole walk
  * (ADR 083). The left-out directories, as the user would write them, are pushed onto `skipped`.
- * A file named explicitly is always read. A file reached twice (named twice, named and under a named
- * directory, or through a symlink) is read once, at its first place: twice it was injected twice
- * ("updated 2 of 2" for one file) and linted twice.
+ * A file reached twice (named twice, named and under a named directory, or through a symlink) is read
+ * once, at its first place: twice it was injected twice ("updated 2 of 2" for one file) and linted twice.
+ * Kustomize patches are left out and pushed onto `patches`, walked or named: pre-commit and editors
+ * name files one by one, and a named patch was edited as a whole Deployment (QA8 F2). A named file is
+ * a patch when a kustomization in its own directory or any directory above it lists it, or one that
+ * this run walks or names (a patch beside its overlay, `../shared/p.yaml`, is found when the overlay's
+ * kustomization is among the inputs).
  */
 export function expandPaths(paths: string[], cwd: string, recursive: boolean, skipped: string[] = [], patches: string[] = []): string[] {
   const out: string[] = [];
+  const patchFiles = new Set<string>();
+  const readDirs = new Set<string>();
   for (const p of paths) {
     if (p === '-') {
       out.push('-');
@@ -65,16 +71,21 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean, sk
       if (!recursive) throw new InputError('is a directory; pass -R to read the manifests under it', { file: p });
       const shown = (f: string) => join(p, f.slice(abs.length + 1));
       const left: string[] = [];
-      const patchFiles = new Set<string>();
       const found = walk(abs, left, patchFiles);
       // Nothing to read under a directory is a wrong path (or a missing -R target), not an empty input.
       if (!found.length && !left.length) throw new InputError(`no ${MANIFEST_EXTENSIONS.join(', ')} files in this directory`, { file: p });
-      // Patches are told apart once the whole walk has read every kustomization: a patch may sit in a
-      // subdirectory (overlays/prod/patches/) or beside the overlay (../shared/), reached before it.
-      for (const f of found) (patchFiles.has(f) ? patches : out).push(shown(f));
+      for (const f of found) out.push(shown(f));
       skipped.push(...left.map(shown));
     } else out.push(p);
+    // The kustomizations of every directory above the input (and of a named file's own directory: a
+    // kustomization named as an input is one of these).
+    for (let d = dirname(abs); !readDirs.has(d); d = dirname(d)) {
+      readDirs.add(d);
+      for (const f of kustomizePatches(d, KUSTOMIZATION_FILES.filter((k) => existsSync(join(d, k))))) patchFiles.add(f);
+    }
   }
+  // Patches are told apart once every kustomization is read: a patch may sit in a subdirectory
+  // (overlays/prod/patches/) or beside the overlay (../shared/), reached before its kustomization.
   const seen = new Set<string>();
   return out.filter((p) => {
     if (p === '-') return true;
@@ -86,7 +97,9 @@ export function expandPaths(paths: string[], cwd: string, recursive: boolean, sk
     }
     if (seen.has(real)) return false;
     seen.add(real);
-    return true;
+    if (!patchFiles.has(resolve(cwd, p)) && !patchFiles.has(real)) return true;
+    patches.push(p);
+    return false;
   });
 }
 

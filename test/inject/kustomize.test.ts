@@ -44,7 +44,11 @@ describe('kustomize', () => {
     }
   });
 
-  it('inject -R -i on a base/overlay tree leaves the overlay\'s patch alone: the rendered pod keeps one preStop handler and its grace period', () => {
+  // -R on the tree, or every file named as pre-commit passes them (QA8 F2: a named patch was edited).
+  it.each([
+    ['-R', ['-R', '.']],
+    ['named files', ['base/deploy.yaml', 'base/kustomization.yaml', 'overlays/prod/kustomization.yaml', 'overlays/prod/patch.yaml']],
+  ])("inject -i (%s) on a base/overlay tree leaves the overlay's patch alone: the rendered pod keeps one preStop handler and its grace period", (_how, args) => {
     const dir = mkdtempSync(join(tmpdir(), 'meshdrain-kzo-'));
     try {
       const files: Record<string, string> = {
@@ -58,7 +62,7 @@ describe('kustomize', () => {
         mkdirSync(dirname(join(dir, f)), { recursive: true });
         writeFileSync(join(dir, f), text);
       }
-      const r = spawnSync(process.execPath, [BIN, 'inject', '-R', '-i', dir], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [BIN, 'inject', '-i', ...args], { encoding: 'utf8', cwd: dir });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/skipped kustomize patches .*overlays\/prod\/patch\.yaml/);
       expect(readFileSync(join(dir, 'overlays/prod/patch.yaml'), 'utf8')).toBe(files['overlays/prod/patch.yaml']);
@@ -68,7 +72,12 @@ describe('kustomize', () => {
       expect(Object.keys(spec.containers[0].lifecycle.preStop)).toEqual(['exec']);
       expect(spec.terminationGracePeriodSeconds).toBe(90);
       // The CI gate on the tree, after the edit, finds nothing to change.
-      expect(spawnSync(process.execPath, [BIN, 'inject', '--check', '-R', dir], { encoding: 'utf8' }).status).toBe(0);
+      expect(spawnSync(process.execPath, [BIN, 'inject', '--check', ...args], { encoding: 'utf8', cwd: dir }).status).toBe(0);
+      // Only the patch named: said once, nothing else to say (not "no manifests in " with no name).
+      const only = spawnSync(process.execPath, [BIN, 'inject', '--check', 'overlays/prod/patch.yaml'], { encoding: 'utf8', cwd: dir });
+      expect(only.status).toBe(0);
+      expect(only.stderr).toMatch(/^meshdrain: skipped kustomize patches overlays\/prod\/patch\.yaml /);
+      expect(only.stderr).not.toMatch(/no manifests in/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

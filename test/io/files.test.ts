@@ -46,8 +46,12 @@ describe('expandPaths', () => {
     const own = name === 'Kustomization' ? [] : [name];
     expect(expandPaths([o], dir, true, [], patches)).toEqual([`${o}/base/deploy.yaml`, ...own.map((n) => `${o}/base/${n}`), `${o}/prod/extra.yaml`, ...own.map((n) => `${o}/prod/${n}`)]);
     expect(patches).toEqual([`${o}/prod/json6902.yaml`, `${o}/prod/patch.yaml`, `${o}/prod/smp.yaml`]);
-    // Named explicitly, a patch is read; a kustomization that does not parse lists nothing.
-    expect(expandPaths([`${o}/prod/patch.yaml`], dir, true)).toEqual([`${o}/prod/patch.yaml`]);
+    // Named one by one, as pre-commit and editors pass files, a patch is left out the same (QA8 F2).
+    const named: string[] = [];
+    const files = [`${o}/base/deploy.yaml`, `${o}/prod/${name}`, `${o}/prod/patch.yaml`, `${o}/prod/smp.yaml`, `${o}/prod/extra.yaml`];
+    expect(expandPaths(files, dir, false, [], named)).toEqual([`${o}/base/deploy.yaml`, `${o}/prod/${name}`, `${o}/prod/extra.yaml`]);
+    expect(named).toEqual([`${o}/prod/patch.yaml`, `${o}/prod/smp.yaml`]);
+    // A kustomization that does not parse lists nothing.
     writeFileSync(join(dir, o, 'prod', name), 'patches: [\n');
     expect(expandPaths([`${o}/prod`], dir, true)).toContain(`${o}/prod/patch.yaml`);
   });
@@ -59,6 +63,15 @@ describe('expandPaths', () => {
     const patches: string[] = [];
     expect(expandPaths([o], dir, true, [], patches)).toEqual([`${o}/prod/keep.yaml`]);
     expect(patches.sort()).toEqual([`${o}/prod/patches/p.yaml`, `${o}/shared/s.yaml`]);
+    // Named alone, the patch under its overlay is found through the kustomization above it; so is a
+    // walk of the patches' own directory. The one beside the overlay only when the overlay is an input.
+    for (const input of [`${o}/prod/patches/p.yaml`, `${o}/prod/patches`]) {
+      const left: string[] = [];
+      expect(expandPaths([input], dir, true, [], left)).toEqual([]);
+      expect(left).toEqual([`${o}/prod/patches/p.yaml`]);
+    }
+    expect(expandPaths([`${o}/shared/s.yaml`], dir, false)).toEqual([`${o}/shared/s.yaml`]);
+    expect(expandPaths([`${o}/shared/s.yaml`, `${o}/prod/Kustomization`], dir, false)).toEqual([`${o}/prod/Kustomization`]);
   });
   it('files as given (any extension), and - for stdin, in argument order', () => {
     expect(expandPaths(['k8s/notes.txt', '-', 'k8s/z.yaml'], dir, false)).toEqual(['k8s/notes.txt', '-', 'k8s/z.yaml']);
