@@ -1,5 +1,5 @@
 /** SARIF 2.1.0 output validated against the published schema (vendored from npm, see schema/SOURCE.md). */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -67,5 +67,22 @@ describe('SARIF', () => {
     const log = JSON.parse(outside.stdout);
     expect(validate(log)).toBe(true);
     expect(log.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri).toMatch(/^file:\/\/\//);
+  });
+
+  it('run from a subdirectory of a git work tree (a step with working-directory), URIs are relative to its root', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'meshdrain-sarif-repo-'));
+    try {
+      mkdirSync(join(repo, '.git'));
+      mkdirSync(join(repo, 'deploy', 'k8s'), { recursive: true });
+      copyFileSync(`${FIX}rules/job-classic-sidecar/fail-job.yaml`, join(repo, 'deploy', 'k8s', 'job.yaml'));
+      const r = await lintCli(['-f', 'sarif', 'job.yaml', '../k8s/job.yaml'], { cwd: join(repo, 'deploy', 'k8s') });
+      const log = JSON.parse(r.stdout);
+      expect(validate(log)).toBe(true);
+      expect(log.runs[0].originalUriBaseIds['%SRCROOT%'].uri).toBe(`file://${repo}/`);
+      const uris = new Set(log.runs[0].results.map((x: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) => x.locations[0].physicalLocation.artifactLocation.uri));
+      expect([...uris]).toEqual(['deploy/k8s/job.yaml']);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });
