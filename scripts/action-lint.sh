@@ -5,7 +5,18 @@
 # fail-on, 2 bad input.
 set -uo pipefail
 bin=${MESHDRAIN_BIN:?MESHDRAIN_BIN is not set}
-read -r -d '' -a paths <<<"${MESHDRAIN_PATHS:-.}" || true
+read -r -d '' -a given <<<"${MESHDRAIN_PATHS:-.}" || true
+# Inputs are not expanded by GitHub: a glob (k8s/*.yaml, k8s/**/*.yaml) is expanded here; one that
+# matches nothing is passed on as written, so meshdrain names it (exit 2).
+shopt -s globstar nullglob
+paths=()
+for p in "${given[@]}"; do
+  matches=()
+  # shellcheck disable=SC2206 # globbing is the point; $p holds no blank (read -a split on them)
+  if [[ $p == *[*?[]* ]]; then matches=($p); fi
+  if [ ${#matches[@]} -gt 0 ]; then paths+=("${matches[@]}"); else paths+=("$p"); fi
+done
+shopt -u nullglob
 args=(lint --fail-on "${MESHDRAIN_FAIL_ON:-error}")
 [ -n "${MESHDRAIN_KUBE_VERSION:-}" ] && args+=(--kube-version "$MESHDRAIN_KUBE_VERSION")
 [ -n "${MESHDRAIN_ISTIO_VERSION:-}" ] && args+=(--istio-version "$MESHDRAIN_ISTIO_VERSION")
