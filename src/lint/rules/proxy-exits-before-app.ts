@@ -1,6 +1,6 @@
 import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
 import { holdDrainsAtStart } from '../../hooks/hold.js';
-import { proxyLifeSeconds } from '../../plan/budget.js';
+import { drainsAtStartOn, proxyLifeSeconds } from '../../plan/budget.js';
 import { holdBoundSeconds, holdWaits } from '../pod.js';
 import type { Rule } from '../types.js';
 import { injectRemedy, secs } from './common.js';
@@ -23,7 +23,7 @@ refused, 503. Inbound requests still routed to the pod (endpoint removal lags 1â
 The finding is an **error** when the app's own preStop delay alone outlasts the proxy, and a **warning**
 when only the estimated app shutdown time (\`--app-shutdown\`, default 20s) does.
 A loop hold on istio-proxy, \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS=true\`, or a native sidecar (which stops after
-the app) each avoid it. A hold that gives up at a timeout (a custom injection template's 23s, a
+the app) each avoid it. A hold that gives up at a timeout (a custom injection template's 28s, a
 \`proxy.timeout\`) shorter than the app's delay and shutdown, less the drain, is a **warning** too.`,
     bad: examplePod({ kind: 'Deployment', app: [EXEC_SLEEP_10] }),
     good: examplePod({ kind: 'Deployment', grace: 40, app: [EXEC_SLEEP_10], hold: HOLD_UNBOUNDED }),
@@ -40,7 +40,7 @@ the app) each avoid it. A hold that gives up at a timeout (a custom injection te
       // that falls short of the app leaves it without a proxy as surely as a fixed sleep would.
       const bound = holdBoundSeconds(hold);
       if (bound === null) return;
-      const atStart = holdDrainsAtStart((hold.argv ?? []).join('\n'));
+      const atStart = drainsAtStartOn(holdDrainsAtStart((hold.argv ?? []).join('\n')), opts.istioVersion);
       const life = proxyLifeSeconds(bound, pod.drainSeconds, atStart);
       if (life >= appNeeds) return;
       const needed = secs(appNeeds - proxyLifeSeconds(0, pod.drainSeconds, atStart));
