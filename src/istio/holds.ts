@@ -44,8 +44,12 @@ export interface HoldOptions {
  * hold leaves Istio's 5 s drain after it: 23 s, and the proxy serves the app 28 s (ADR 086).
  */
 export function defaultHoldTimeoutMs(waitFor?: readonly string[]): number {
-  const { drainAtStart } = holdShape(parseWaitFor(waitFor?.length ? waitFor : undefined));
-  return holdTimeoutMs(DEFAULT_GRACE_SECONDS, drainAfterHoldSeconds(DEFAULT_TERMINATION_DRAIN_SECONDS, drainAtStart === true));
+  return clusterTimeoutMs(holdShape(parseWaitFor(waitFor?.length ? waitFor : undefined)));
+}
+
+/** defaultHoldTimeoutMs for a hold of this shape (catalog entries: each its own). */
+function clusterTimeoutMs(shape: Pick<HoldSpec, 'drainAtStart'>): number {
+  return holdTimeoutMs(DEFAULT_GRACE_SECONDS, drainAfterHoldSeconds(DEFAULT_TERMINATION_DRAIN_SECONDS, shape.drainAtStart === true));
 }
 
 /**
@@ -85,10 +89,13 @@ export interface CatalogEntry {
 }
 
 /**
- * The catalog: built-ins plus `extra` entries (each "strategy[;strategy]"), every one with the
- * default hold's timeout and interval. Keys are unique; the first entry that claims a key wins.
+ * The catalog: built-ins plus `extra` entries (each "strategy[;strategy]"). Each entry's shape (linger,
+ * drain at start) is its own strategies' (hold-settings.ts holdShape, as every door decides it), with
+ * the default hold's interval, and its timeout: the one named (`timeoutNamed`), else its own cluster
+ * default (defaultHoldTimeoutMs: 23 s for a hold that leaves Istio's drain after it), never shorter than
+ * its longest sleep. Keys are unique; the first entry that claims a key wins.
  */
-export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builtins = true): CatalogEntry[] {
+export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builtins = true, timeoutNamed = false): CatalogEntry[] {
   const seen = new Set<string>();
   const out: CatalogEntry[] = [];
   for (const text of [...(builtins ? BUILTIN_CATALOG : []), ...extra]) {
@@ -104,7 +111,9 @@ export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builti
     keys.forEach((k) => seen.add(k));
     // An explicit delay longer than the default timeout is what the pod asked for: let it run.
     const longestSleep = Math.max(0, ...strategies.map((st) => (st.kind === 'sleep' ? st.ms : 0)));
-    out.push({ keys, hold: { ...defaultHold, strategies, timeoutMs: Math.max(defaultHold.timeoutMs, longestSleep) } });
+    const shape = holdShape(strategies);
+    const timeoutMs = timeoutNamed ? defaultHold.timeoutMs : clusterTimeoutMs(shape);
+    out.push({ keys, hold: { ...shape, intervalMs: defaultHold.intervalMs, timeoutMs: Math.max(timeoutMs, longestSleep) } });
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import { INJECTOR_BEGIN_MARK } from '../constants.js';
 import { InputError } from '../errors.js';
 import { PROXY_METADATA } from '../istio/facts.js';
+import { readAnnotationBranch, type InstalledCatalog } from '../istio/injector-branch.js';
 import { goBool } from '../istio/proxy-config.js';
 import { parseDuration } from '../model/duration.js';
 import { getPath, isRecord } from '../model/workload.js';
@@ -62,6 +63,11 @@ export interface MeshSettings {
    * undefined = no injector template seen (then pod annotations that need it are given the benefit of the doubt).
    */
   injectorPatched?: Setting<boolean>;
+  /**
+   * The catalog that branch installed (istio/injector-branch.ts readAnnotationBranch): the exact preStop
+   * each `meshdrain.dev/wait-for` value selects, as istiod will render it (ADR 030, 086).
+   */
+  injectorCatalog?: Setting<InstalledCatalog>;
   /** Files and documents that were recognised, for --verbose style notes. */
   sources: string[];
 }
@@ -240,6 +246,9 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
         const main = typeof getPath(cfg, ['templates', 'sidecar']) === 'string' ? (getPath(cfg, ['templates', 'sidecar']) as string) : typeof getPath(cfg, ['template']) === 'string' ? (getPath(cfg, ['template']) as string) : undefined;
         if (main !== undefined) {
           mesh.injectorPatched = { value: main.includes(INJECTOR_BEGIN_MARK), at: locOf(loaded, doc, ['data', 'config']), source: `ConfigMap ${name} config` };
+          const catalog = readAnnotationBranch(main);
+          if (catalog) mesh.injectorCatalog = { value: catalog, at: locOf(loaded, doc, ['data', 'config']), source: `ConfigMap ${name} config` };
+          else delete mesh.injectorCatalog;
         }
       }
       if (/^istio-sidecar-injector(-.*)?$/.test(name) && typeof data.values === 'string') {

@@ -5,7 +5,7 @@ import { DEFAULT_HOLD_LINGER_MS, DEFAULT_WAIT_FOR, DEFAULT_INTERVAL_MS } from '.
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS } from '../../istio/facts.js';
 import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS } from '../../plan/budget.js';
 import { formatDuration } from '../../model/duration.js';
-import { BUILTIN_CATALOG, clusterHoldGraceSeconds, defaultHoldTimeoutMs, holdFromOptions } from '../../istio/holds.js';
+import { BUILTIN_CATALOG, buildCatalog, clusterHoldGraceSeconds, defaultHoldTimeoutMs, holdFromOptions } from '../../istio/holds.js';
 import { patchInjectorConfigMap, type InjectorMode } from '../../istio/injector.js';
 import { addTemplateToConfigMap } from '../../istio/template-configmap.js';
 import {
@@ -57,6 +57,9 @@ Examples:
 
 Catalog (annotation mode): ${BUILTIN_CATALOG.join(', ')}, plus every --allow entry;
 several strategies in one value are separated by ";" (e.g. "ports=8080;file=/tmp/busy").
+Each entry holds at most its own default (or --timeout), never less than its sleep; an entry that
+needs more than Kubernetes' default 30s grace period is named on stderr (sleep=30s: 37s), and
+meshdrain lint --mesh-config <patched ConfigMap> judges the hold each pod selects.
 An unknown value gets the default hold (--wait-for), and says so in the hook's first log line.
 
 Helm and istioctl overwrite a hand-patched ConfigMap on upgrade; the durable route is
@@ -159,14 +162,23 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
       // The native drain from the policy, as the custom template and inject take it (one derivation, plan/facts.ts).
       const nativeDrain = flags.config ? templateNativeDrain((await import('../../policy/load.js')).loadPolicyFile(flags.config, ctx.io.cwd)) : undefined;
       const { text, name } = await readInput(ctx, file);
+      const hold = holdOf(flags);
       const result = patchInjectorConfigMap(text, name, {
         ...(nativeDrain !== undefined ? { nativeDrain } : {}),
         mode: flags.mode,
-        hold: holdOf(flags),
+        hold,
         commandAnnotation: flags.annotation,
         waitForAnnotation: flags.waitForAnnotation,
         catalog: flags.allow,
+        timeoutNamed: flags.timeout !== undefined,
       });
+      // Which holds need more than Kubernetes' default grace period, so pods that select one know (ADR 086).
+      if (flags.mode === 'annotation') {
+        const long = buildCatalog(hold, flags.allow ?? [], true, flags.timeout !== undefined)
+          .map((e) => ({ key: e.keys[0]!, need: clusterHoldGraceSeconds(e.hold) }))
+          .filter((e) => e.need > DEFAULT_GRACE_SECONDS);
+        if (long.length) ctx.io.stderr(`meshdrain: note: ${long.map((e) => `${flags.waitForAnnotation ?? ANNOTATIONS.waitFor}: ${e.key} needs terminationGracePeriodSeconds ≥ ${e.need}s`).join('; ')}: Kubernetes' default ${DEFAULT_GRACE_SECONDS}s SIGKILLs istio-proxy before its drain ends (meshdrain lint --mesh-config with this ConfigMap checks each pod)\n`);
+      }
       ctx.io.stdout(result.text);
       for (const n of result.notes) ctx.io.stderr(`meshdrain: ${n}\n`);
       for (const w of result.warnings) ctx.io.stderr(`meshdrain: warning: ${w}\n`);

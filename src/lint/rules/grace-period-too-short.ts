@@ -1,6 +1,6 @@
 import { holdDrainsAtStart } from '../../hooks/hold.js';
 import { drainAfterHoldSeconds, drainsAtStartOn, formatBudget, GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs, shutdownBudget } from '../../plan/budget.js';
-import { holdBoundSeconds, holdWaits, type PodView } from '../pod.js';
+import { holdBoundSeconds, holdWaits, ownSleepSeconds, type PodView } from '../pod.js';
 import type { Rule } from '../types.js';
 import { graceLoc, secs } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
@@ -35,7 +35,8 @@ grace period, and a **warning** when it takes the estimated app shutdown time to
     if (!waits && pod.appDelaySeconds === 0) return; // nothing waits for anything: see proxy-exits-before-app
     const hold = pod.hold;
     const bound = hold ? holdBoundSeconds(hold) : 0;
-    const fixedOnly = hold !== null && (hold.sleepSeconds !== undefined || (hold.analysis?.loops.length === 0 && hold.analysis.fixedSleepMs > 0));
+    // A fixed hold: a sleep, a script that only sleeps, or meshdrain's own hold on sleeps (a catalog sleep=…).
+    const fixedOnly = hold !== null && (hold.sleepSeconds !== undefined || (hold.analysis?.loops.length === 0 && hold.analysis.fixedSleepMs > 0) || ownSleepSeconds(hold) !== undefined);
     const budget = shutdownBudget({
       appDelaySeconds: pod.appDelaySeconds,
       appShutdownSeconds: opts.appShutdownSeconds,

@@ -1,7 +1,7 @@
 import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
 import { holdDrainsAtStart } from '../../hooks/hold.js';
 import { drainsAtStartOn, proxyLifeSeconds } from '../../plan/budget.js';
-import { holdBoundSeconds, holdWaits } from '../pod.js';
+import { holdBoundSeconds, holdWaits, ownSleepSeconds } from '../pod.js';
 import type { Rule } from '../types.js';
 import { injectRemedy, secs } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
@@ -45,13 +45,16 @@ the app) each avoid it. A hold that gives up at a timeout (a custom injection te
       if (life >= appNeeds) return;
       const needed = secs(appNeeds - proxyLifeSeconds(0, pod.drainSeconds, atStart));
       const fromTemplate = hold.path[hold.path.length - 1] === ANNOTATIONS.templates;
+      const sleeps = ownSleepSeconds(hold) !== undefined;
       report({
         severity: 'warning',
         at: hold.locAt(-1),
-        fix: fromTemplate
+        fix: sleeps
+          ? `Select a hold that waits for the app (${ANNOTATIONS.waitFor}: app-listeners), or a sleep of at least ${needed}s, or use native sidecars.`
+          : fromTemplate
           ? `Give the injection template's hold a timeout of at least ${needed}s (meshdrain: template.timeout in the policy, then meshdrain istio template -c again), or use native sidecars.`
           : `Give the hold a timeout of at least ${needed}s (meshdrain: proxy.timeout, or leave it out and it follows the grace period), or use native sidecars.`,
-        message: `${PROXY_CONTAINER}'s hold gives up after its ${secs(bound)}s timeout${atStart ? ', having asked for the drain at its start,' : ` + ${pod.drainSeconds}s drain = ${secs(life)}s`}; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
+        message: `${PROXY_CONTAINER}'s hold ${sleeps ? `ends after its fixed ${secs(bound)}s (sleep)` : `gives up after its ${secs(bound)}s timeout`}${atStart ? ', having asked for the drain at its start,' : ` + ${pod.drainSeconds}s drain = ${secs(life)}s`}; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
       });
       return;
     }
