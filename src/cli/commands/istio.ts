@@ -58,7 +58,7 @@ Examples:
 Catalog (annotation mode): ${BUILTIN_CATALOG.join(', ')}, plus every --allow entry;
 several strategies in one value are separated by ";" (e.g. "ports=8080;file=/tmp/busy").
 Each entry holds at most its own default (or --timeout), never less than its sleep; an entry that
-needs more than Kubernetes' default 30s grace period is named on stderr (sleep=30s: 37s), and
+needs more than Kubernetes' default ${DEFAULT_GRACE_SECONDS}s grace period is named on stderr, and
 meshdrain lint --mesh-config <patched ConfigMap> judges the hold each pod selects.
 An unknown value gets the default hold (--wait-for), and says so in the hook's first log line.
 
@@ -82,7 +82,7 @@ function addHoldOptions(cmd: Command): Command {
     .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
     .option(
       '--timeout <duration>',
-      `give up holding after this long (default: the timeout meshdrain inject gives the same hold on a Deployment; ${formatDuration(defaultHoldTimeoutMs())} for the default hold, which covers inject's estimate of the app (${DEFAULT_APP_DELAY_SECONDS}s delay + ${DEFAULT_APP_SHUTDOWN_SECONDS}s shutdown) and, having asked pilot-agent to drain at its start, ends before a ${DEFAULT_GRACE_SECONDS}s grace period's SIGKILL)`,
+      `give up holding after this long (default: the longest hold that, with the drain still to come after it, ends before the margin of Kubernetes' default ${DEFAULT_GRACE_SECONDS}s grace period: ${formatDuration(defaultHoldTimeoutMs())} for the default hold, which asks pilot-agent to drain at its start and covers inject's estimate of the app (${DEFAULT_APP_DELAY_SECONDS}s delay + ${DEFAULT_APP_SHUTDOWN_SECONDS}s shutdown); ${formatDuration(defaultHoldTimeoutMs(['app-listeners']))} for a --wait-for without app-connections)`,
     )
     .option('--interval <duration>', `time between polls (default ${formatDuration(DEFAULT_INTERVAL_MS)})`);
 }
