@@ -70,6 +70,14 @@ export const NATIVE_SIDECAR_VERSIONS = Object.freeze({
 /** Kubernetes' preStop `sleep` action: beta (on by default) in 1.30, GA in 1.34 (KEP-3960). Before it, a delay needs exec sleep. */
 export const PRESTOP_SLEEP_ACTION_VERSION = Object.freeze({ major: 1, minor: 30 });
 
+/**
+ * pilot-agent's `/drain` on the status port, and its "already drained, exiting immediately" at SIGTERM
+ * (istio/istio#47226, 3639a4f, first in 1.21: pilot/cmd/pilot-agent/status/server.go handleDrain,
+ * pkg/envoy/agent.go DrainNow/terminate). Before it, a hold's drain at start fails (the hold logs it)
+ * and Istio's drain runs after the hold.
+ */
+export const AGENT_DRAIN_VERSION = Object.freeze({ major: 1, minor: 21 });
+
 /** pilot-agent's status port: health (/app-health), /quitquitquit, /drain (istio/istio pkg/config/constants). */
 export const AGENT_STATUS_PORT = 15020;
 

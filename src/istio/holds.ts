@@ -8,10 +8,11 @@
 import { InputError } from '../errors.js';
 import { checkHold, holdExecCommand } from '../hooks/hold.js';
 import { formatStrategy, parseStrategy } from '../hooks/strategy.js';
-import { holdTimeoutMs } from '../plan/budget.js';
+import { drainAfterHoldSeconds, graceForHold, holdTimeoutMs } from '../plan/budget.js';
+import { holdShape, parseWaitFor } from '../plan/hold-settings.js';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from './facts.js';
 import { holdSettings } from '../plan/hold-settings.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
-import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from './facts.js';
 
 /** Built-in catalog entries: the strategies that need no pod-specific value, plus common delays. */
 export const BUILTIN_CATALOG: readonly string[] = Object.freeze([
@@ -29,14 +30,35 @@ export const STRATEGY_SEPARATOR = ';';
 export interface HoldOptions {
   /** `--wait-for` values (each one strategy); default app-listeners + app-connections (plan/hold-settings.ts). */
   waitFor?: string[];
-  /** `--timeout`; default: what fits Kubernetes' default 30s grace period after Istio's 5s drain. */
+  /** `--timeout`; default: the timeout inject gives a default Deployment's hold (defaultHoldTimeoutMs). */
   timeout?: string;
   interval?: string;
 }
 
-/** Cluster-wide there is no per-pod grace period: fit Kubernetes' default 30s after Istio's 5s drain. */
-export function defaultHoldTimeoutMs(): number {
-  return holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS);
+/**
+ * Cluster-wide (the custom injection template, the patched injector) there is no per-pod grace period:
+ * the longest hold that ends, with the drain still to come after it, before the margin of Kubernetes'
+ * default 30 s grace period (plan/budget.ts holdTimeoutMs, the formula every door uses). A hold on the
+ * app's connections (the default) asks pilot-agent to drain at its start, so none follows it: 28 s,
+ * which covers inject's estimate of the app (5 s delay + 20 s shutdown + the 500 ms linger). Any other
+ * hold leaves Istio's 5 s drain after it: 23 s, and the proxy serves the app 28 s (ADR 086).
+ */
+export function defaultHoldTimeoutMs(waitFor?: readonly string[]): number {
+  return clusterTimeoutMs(holdShape(parseWaitFor(waitFor?.length ? waitFor : undefined)));
+}
+
+/** defaultHoldTimeoutMs for a hold of this shape (catalog entries: each its own). */
+function clusterTimeoutMs(shape: Pick<HoldSpec, 'drainAtStart'>): number {
+  return holdTimeoutMs(DEFAULT_GRACE_SECONDS, drainAfterHoldSeconds(DEFAULT_TERMINATION_DRAIN_SECONDS, shape.drainAtStart === true));
+}
+
+/**
+ * The least grace period a cluster-wide hold fits in with Istio's default drain: its timeout, the drain
+ * still to come after it (none when it drains at its start), the margin (plan/budget.ts graceForHold).
+ * The istio commands say when it exceeds Kubernetes' default; lint judges each pod's own.
+ */
+export function clusterHoldGraceSeconds(hold: HoldSpec): number {
+  return graceForHold(hold.timeoutMs / 1000, drainAfterHoldSeconds(DEFAULT_TERMINATION_DRAIN_SECONDS, hold.drainAtStart === true));
 }
 
 /**
@@ -45,7 +67,9 @@ export function defaultHoldTimeoutMs(): number {
  * connection, released after the linger, pilot-agent's inbound drain asked for at the start.
  */
 export function holdFromOptions(o: HoldOptions): HoldSpec {
-  return checkHold(holdSettings(o, defaultHoldTimeoutMs()));
+  // Validated as typed first (the flags' wording), then the default timeout for these strategies.
+  const h = holdSettings(o, 0);
+  return checkHold(o.timeout !== undefined ? h : { ...h, timeoutMs: defaultHoldTimeoutMs(o.waitFor?.map((w) => w.trim())) });
 }
 
 /** Parse one catalog entry / annotation value: strategies separated by `;`. */
@@ -65,10 +89,13 @@ export interface CatalogEntry {
 }
 
 /**
- * The catalog: built-ins plus `extra` entries (each "strategy[;strategy]"), every one with the
- * default hold's timeout and interval. Keys are unique; the first entry that claims a key wins.
+ * The catalog: built-ins plus `extra` entries (each "strategy[;strategy]"). Each entry's shape (linger,
+ * drain at start) is its own strategies' (hold-settings.ts holdShape, as every door decides it), with
+ * the default hold's interval, and its timeout: the one named (`timeoutNamed`), else its own cluster
+ * default (defaultHoldTimeoutMs: 23 s for a hold that leaves Istio's drain after it), never shorter than
+ * its longest sleep. Keys are unique; the first entry that claims a key wins.
  */
-export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builtins = true): CatalogEntry[] {
+export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builtins = true, timeoutNamed = false): CatalogEntry[] {
   const seen = new Set<string>();
   const out: CatalogEntry[] = [];
   for (const text of [...(builtins ? BUILTIN_CATALOG : []), ...extra]) {
@@ -84,7 +111,9 @@ export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builti
     keys.forEach((k) => seen.add(k));
     // An explicit delay longer than the default timeout is what the pod asked for: let it run.
     const longestSleep = Math.max(0, ...strategies.map((st) => (st.kind === 'sleep' ? st.ms : 0)));
-    out.push({ keys, hold: { ...defaultHold, strategies, timeoutMs: Math.max(defaultHold.timeoutMs, longestSleep) } });
+    const shape = holdShape(strategies);
+    const timeoutMs = timeoutNamed ? defaultHold.timeoutMs : clusterTimeoutMs(shape);
+    out.push({ keys, hold: { ...shape, intervalMs: defaultHold.intervalMs, timeoutMs: Math.max(timeoutMs, longestSleep) } });
   }
   return out;
 }

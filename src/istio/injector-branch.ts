@@ -178,3 +178,67 @@ export function patchTemplateText(tmpl: string, o: BranchOptions): string {
 export function templateReadsGlobalLifecycle(tmpl: string): boolean {
   return /\.Values\.global\.proxy\.lifecycle\b/.test(tmpl);
 }
+
+/** What a patched template's catalog holds: the exact preStop each annotation value selects. */
+export interface InstalledCatalog {
+  /** The wait-strategy annotation the branch reads (`--wait-for-annotation`). */
+  annotation: string;
+  entries: { keys: string[]; command: string[] }[];
+  /** The hold for a value outside the catalog (or empty). */
+  defaultCommand: string[];
+}
+
+/** One `- "…"` command line as renderAnnotationBranch writes it (yamlString), decoded; undefined if not one. */
+function commandItem(line: string): string | undefined {
+  const m = /^\s*- (".*")\s*$/.exec(line);
+  if (!m) return undefined;
+  try {
+    const v = JSON.parse(m[1]!.split('{{ "{{" }}').join('{{')) as unknown;
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The catalog meshdrain's annotation branch installed in an injection template (the inverse of
+ * renderAnnotationBranch, read from the text istiod runs): each entry's keys and its pre-rendered
+ * command, and the default one. null when the template has no meshdrain branch, or one this reader
+ * does not recognise (then nothing is guessed).
+ */
+export function readAnnotationBranch(tmpl: string): InstalledCatalog | null {
+  const b = tmpl.indexOf(BEGIN_MARK);
+  const e = b < 0 ? -1 : tmpl.indexOf(END_MARK, b);
+  if (b < 0 || e < 0) return null;
+  const lines = tmpl.slice(b, e).split('\n');
+  const head = lines.findIndex((l) => /\{\{-? \$meshdrainWaitFor := index \.ObjectMeta\.Annotations `[^`]+` \}\}/.test(l));
+  if (head < 0) return null;
+  const annotation = /`([^`]+)`/.exec(lines[head]!)![1]!;
+  const entries: InstalledCatalog['entries'] = [];
+  let current: { keys: string[]; command: string[] } | null = null;
+  let defaultCommand: string[] | null = null;
+  for (const line of lines.slice(head + 1)) {
+    const action = /^\s*\{\{-? (.*?) -?\}\}\s*$/.exec(line)?.[1];
+    if (action !== undefined) {
+      if (/^end$/.test(action)) break;
+      if (/^(?:if|else if) /.test(action) && action.includes('$meshdrainWaitFor')) {
+        const keys = [...action.matchAll(/eq \$meshdrainWaitFor ("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!) as string);
+        if (!keys.length) return null;
+        current = { keys, command: [] };
+        entries.push(current);
+        continue;
+      }
+      if (action === 'else' || action === 'if true') {
+        current = { keys: [], command: [] };
+        defaultCommand = current.command;
+        continue;
+      }
+      return null;
+    }
+    const item = commandItem(line);
+    if (item === undefined || !current) return null;
+    current.command.push(item);
+  }
+  if (!defaultCommand?.length || entries.some((x) => x.command.length === 0)) return null;
+  return { annotation, entries, defaultCommand };
+}

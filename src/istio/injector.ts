@@ -40,6 +40,8 @@ export interface InjectorPatchOptions {
   waitForAnnotation?: string;
   /** Extra catalog entries ("strategy[;strategy]") besides the built-ins. */
   catalog?: string[];
+  /** `hold`'s timeout was named (--timeout): every catalog entry gets it; else each its own default. */
+  timeoutNamed?: boolean;
   /**
    * The native drain native pods that ask get (annotation mode): from plan/facts.ts
    * templateNativeDrain, as inject and the custom template. null: Istio's drain stays. Default: the
@@ -74,7 +76,7 @@ export function patchInjectorConfigMap(text: string, file: string, o: InjectorPa
       throw new InputError(`--annotation: ${JSON.stringify(a)} is not a valid Kubernetes annotation name`);
     }
   }
-  const catalog = buildCatalog(o.hold, o.catalog ?? []);
+  const catalog = buildCatalog(o.hold, o.catalog ?? [], true, o.timeoutNamed === true);
   let out = text;
   // Later documents first: earlier offsets stay valid while we splice.
   for (const inj of [...injectors].sort((a, b) => b.start - a.start)) {

@@ -6,7 +6,11 @@ import { InputError } from '../errors.js';
 import { isMap, isScalar, Scalar } from 'yaml';
 import type { SourcePos } from '../errors.js';
 import { isRecord } from '../model/workload.js';
-import { posOfKey, posOfPath } from '../yaml/load.js';
+import { posAt, posOfKey, posOfPath, scalarSource } from '../yaml/load.js';
+import { numericVersionMessage } from '../model/version.js';
+
+/** functionConfig keys that hold a version (as the --kube-version / --istio-version flags). */
+const VERSION_KEYS: readonly string[] = ['kube-version', 'istio-version'];
 import type { ResourceList } from './resource-list.js';
 
 /**
@@ -37,6 +41,11 @@ export function configMapSettings(rl: ResourceList, allowed: readonly string[]):
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(data)) {
     if (!allowed.includes(k)) throw new InputError(`functionConfig ConfigMap: unknown key ${JSON.stringify(k)}; allowed: ${allowed.join(', ')}`, where(rl, k));
+    if (typeof v === 'number' && VERSION_KEYS.includes(k)) {
+      // kpt's `-- istio-version=1.20` arrives quoted; a hand-written `istio-version: 1.20` is the number 1.2.
+      const src = scalarSource(rl.loaded.text, rl.doc, ['functionConfig', 'data', k]);
+      throw new InputError(numericVersionMessage(`functionConfig data.${k}`, src?.written ?? String(v), v), src ? posAt(rl.loaded.file, rl.loaded.lines, src.offset) : where(rl, k));
+    }
     if (typeof v !== 'string') throw new InputError(`functionConfig ConfigMap: data.${k} must be a string`, where(rl, k));
     out[k] = v;
   }

@@ -7,12 +7,13 @@ import { parseDocument } from 'yaml';
 import { INJECTOR_BEGIN_MARK } from '../constants.js';
 import { InputError } from '../errors.js';
 import { PROXY_METADATA } from '../istio/facts.js';
+import { readAnnotationBranch, type InstalledCatalog } from '../istio/injector-branch.js';
 import { goBool } from '../istio/proxy-config.js';
 import { parseDuration } from '../model/duration.js';
 import { getPath, isRecord } from '../model/workload.js';
-import { parseEmbedded, type LoadedFile } from '../yaml/load.js';
+import { parseEmbedded, scalarSource, type LoadedFile } from '../yaml/load.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
-import { parseVersionLoose, type Version } from '../model/version.js';
+import { numericVersionMessage, parseVersionLoose, type Version } from '../model/version.js';
 import type { Document } from 'yaml';
 
 export interface Setting<T> {
@@ -62,6 +63,11 @@ export interface MeshSettings {
    * undefined = no injector template seen (then pod annotations that need it are given the benefit of the doubt).
    */
   injectorPatched?: Setting<boolean>;
+  /**
+   * The catalog that branch installed (istio/injector-branch.ts readAnnotationBranch): the exact preStop
+   * each `meshdrain.dev/wait-for` value selects, as istiod will render it (ADR 030, 086).
+   */
+  injectorCatalog?: Setting<InstalledCatalog>;
   /** Files and documents that were recognised, for --verbose style notes. */
   sources: string[];
 }
@@ -71,10 +77,22 @@ export const emptyMesh = (): MeshSettings => ({ defaultConfig: {}, templates: ne
 /** Positions inside a document, or inside a string value that holds YAML/JSON (ConfigMap data). */
 interface Where {
   loc(path: Path, key?: boolean): Loc;
+  /** The scalar at a path as written (for messages that must quote the user's own text). */
+  written?(path: Path): string | undefined;
 }
 
 function docWhere(loaded: LoadedFile, doc: Document.Parsed, base: Path): Where {
-  return { loc: (p, key) => (key ? locOfKey(loaded, doc, [...base, ...p]) : locOf(loaded, doc, [...base, ...p])) };
+  return {
+    loc: (p, key) => (key ? locOfKey(loaded, doc, [...base, ...p]) : locOf(loaded, doc, [...base, ...p])),
+    written: (p) => scalarSource(loaded.text, doc, [...base, ...p])?.written,
+  };
+}
+
+/** An Istio version (an image tag) YAML read as a number: refused, one line, where it is (exit 2). */
+function refuseNumericTag(tag: unknown, where: Where, path: Path, label: string): void {
+  if (typeof tag !== 'number') return;
+  const at = where.loc(path);
+  throw new InputError(numericVersionMessage(label, where.written?.(path) ?? String(tag), tag), { file: at.file, line: at.line, col: at.column });
 }
 
 /** A YAML/JSON text stored in a string value: parse it with its own positions and map them back. */
@@ -83,7 +101,7 @@ function embedded(loaded: LoadedFile, doc: Document.Parsed, path: Path, text: st
     const at = locInString(loaded, doc, path, offset);
     return { file: at.file, line: at.line, col: at.column };
   });
-  const where: Where = { loc: innerLocator(loaded, doc, path, inner.doc) };
+  const where: Where = { loc: innerLocator(loaded, doc, path, inner.doc), written: (p) => scalarSource(text, inner.doc, p)?.written };
   return { value: inner.value, where };
 }
 
@@ -153,6 +171,7 @@ function readValues(values: unknown, where: Where, source: string, mesh: MeshSet
     mesh.lifecyclePreStop = { value: cmd, at: where.loc(['global', 'proxy', 'lifecycle', 'preStop']), source: `${source} global.proxy.lifecycle` };
   }
   const tag = getPath(values, ['global', 'tag']);
+  refuseNumericTag(tag, where, ['global', 'tag'], `${source} global.tag`);
   const v = typeof tag === 'string' ? parseVersionLoose(tag) : null;
   if (v) mesh.istioVersion = { value: v, at: where.loc(['global', 'tag']), source: `${source} global.tag` };
   const templates = getPath(values, ['sidecarInjectorWebhook', 'templates']);
@@ -191,6 +210,7 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
         });
       }
       const tag = getPath(value, ['spec', 'tag']);
+      refuseNumericTag(tag, docWhere(loaded, doc, []), ['spec', 'tag'], 'IstioOperator spec.tag');
       const v = typeof tag === 'string' ? parseVersionLoose(tag) : null;
       if (v) mesh.istioVersion = { value: v, at: locOf(loaded, doc, ['spec', 'tag']), source: 'IstioOperator spec.tag' };
     } else if (kind === 'ConfigMap' && typeof name === 'string') {
@@ -226,6 +246,9 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
         const main = typeof getPath(cfg, ['templates', 'sidecar']) === 'string' ? (getPath(cfg, ['templates', 'sidecar']) as string) : typeof getPath(cfg, ['template']) === 'string' ? (getPath(cfg, ['template']) as string) : undefined;
         if (main !== undefined) {
           mesh.injectorPatched = { value: main.includes(INJECTOR_BEGIN_MARK), at: locOf(loaded, doc, ['data', 'config']), source: `ConfigMap ${name} config` };
+          const catalog = readAnnotationBranch(main);
+          if (catalog) mesh.injectorCatalog = { value: catalog, at: locOf(loaded, doc, ['data', 'config']), source: `ConfigMap ${name} config` };
+          else delete mesh.injectorCatalog;
         }
       }
       if (/^istio-sidecar-injector(-.*)?$/.test(name) && typeof data.values === 'string') {

@@ -370,9 +370,18 @@ function proxyHold(pod: PodBase, opts: LintOptions, native: boolean): HookView |
     const argv = ['/bin/sh', '-c', raw];
     return { path, argv, analysis: analyzeHook(argv), locAt: (offset, length) => (offset >= 0 ? locInString(pod.loaded, pod.doc, path, offset, length) : pod.locKey(['metadata', 'annotations', ANNOTATIONS.legacyPreStop])), from: `${ANNOTATIONS.legacyPreStop} annotation` };
   }
-  if (pod.annotations[ANNOTATIONS.waitFor] !== undefined && patched) {
-    const at = pod.locKey(['metadata', 'annotations', ANNOTATIONS.waitFor]);
-    return { path: annPath(ANNOTATIONS.waitFor), locAt: () => at, from: `${ANNOTATIONS.waitFor} annotation (meshdrain-patched injector)`, opaque: true };
+  // The patched injector's catalog, when the mesh config shows it: the exact hold this value selects.
+  const catalog = opts.mesh.injectorCatalog;
+  const waitForName = catalog?.value.annotation ?? ANNOTATIONS.waitFor;
+  const value = pod.annotations[waitForName];
+  if (value !== undefined && patched) {
+    const at = pod.locKey(['metadata', 'annotations', waitForName]);
+    if (!catalog) return { path: annPath(waitForName), locAt: () => at, from: `${waitForName} annotation (meshdrain-patched injector)`, opaque: true };
+    // Go's `eq` on the annotation value as written: the first entry that claims it, else the default hold.
+    const entry = catalog.value.entries.find((x) => x.keys.includes(value));
+    const argv = entry ? entry.command : catalog.value.defaultCommand;
+    const from = `${waitForName}: ${JSON.stringify(value)}, ${entry ? 'its hold' : 'not in the catalog: the default hold'} in ${catalog.source}`;
+    return { path: annPath(waitForName), argv, analysis: analyzeHook(argv), locAt: () => at, from };
   }
   const m = opts.mesh.lifecyclePreStop;
   if (m) return { path: [], argv: m.value, analysis: analyzeHook(m.value), locAt: () => m.at, from: m.source };
@@ -393,7 +402,17 @@ export function holdBoundSeconds(h: HookView): number | null {
   if (h.sleepSeconds !== undefined) return h.sleepSeconds;
   const a = h.analysis;
   if (!a) return 0;
+  // meshdrain's own hold on sleeps only (a catalog sleep=…): released when the sleep and linger are over.
+  const own = ownSleepSeconds(h);
+  if (own !== undefined && a.ownHold) return Math.min(SECS(a.ownHold.timeoutMs), own + (a.ownHold.lingerMs ?? 0) / 1000);
   return a.maxHoldMs === null ? null : SECS(a.maxHoldMs);
+}
+
+/** The longest sleep of meshdrain's own hold when it waits on sleeps only (a fixed hold); else undefined. */
+export function ownSleepSeconds(h: HookView | null): number | undefined {
+  const own = h?.analysis?.ownHold;
+  if (!own || !own.strategies.every((s) => s.kind === 'sleep')) return undefined;
+  return Math.max(0, ...own.strategies.map((s) => (s.kind === 'sleep' ? s.ms / 1000 : 0)));
 }
 
 export { sleepArgMs };

@@ -35,6 +35,15 @@ export function parseKubeVersion(text: string, flag: string): Version {
   return v;
 }
 
+/**
+ * A version read from YAML that YAML read as a number: unquoted, `1.20` is the float 1.2 (and `1.30`
+ * is 1.3), so no version can be trusted from it. One wording for every reader (KRM functionConfig,
+ * mesh config tags): `written` is the scalar as it stands in the file.
+ */
+export function numericVersionMessage(label: string, written: string, value: number): string {
+  return `${label}: ${written} is a number in YAML (read as ${value}), not a version: quote it, "${written}"`;
+}
+
 export function atLeast(v: Version | undefined, major: number, minor: number): boolean | undefined {
   if (!v) return undefined;
   return v.major > major || (v.major === major && v.minor >= minor);

@@ -10,7 +10,8 @@
  *   + a safety margin before the kubelet's SIGKILL
  * Every wait that ends on an event is counted at its upper bound (ADR 015).
  */
-import { DEFAULT_GRACE_SECONDS } from '../istio/facts.js';
+import { AGENT_DRAIN_VERSION, DEFAULT_GRACE_SECONDS } from '../istio/facts.js';
+import { atLeast, type Version } from '../model/version.js';
 
 export const GRACE_MARGIN_SECONDS = 2;
 export const DEFAULT_APP_SHUTDOWN_SECONDS = 20;
@@ -51,7 +52,25 @@ export interface Budget {
  * proxy-exits-before-app both judge a hold's timeout by this.
  */
 export function proxyLifeSeconds(holdSeconds: number, drainSeconds: number, drainsAtStart: boolean): number {
-  return holdSeconds + (drainsAtStart ? 0 : drainSeconds);
+  return holdSeconds + drainAfterHoldSeconds(drainSeconds, drainsAtStart);
+}
+
+/**
+ * Istio's drain that still runs after a hold ends: none when the hold asked pilot-agent to drain at its
+ * start (pilot-agent then exits at SIGTERM: istio/istio pkg/envoy/agent.go terminate, "Agent already
+ * drained, exiting immediately"; ADR 016, 086), else the whole drain. What a hold's timeout must leave
+ * before SIGKILL (holdFits, graceForHold, holdTimeoutMs take it as their drain).
+ */
+export function drainAfterHoldSeconds(drainSeconds: number, drainsAtStart: boolean): number {
+  return drainsAtStart ? 0 : drainSeconds;
+}
+
+/**
+ * Does a hold that asks for the drain at its start get it on this Istio? Not before pilot-agent has
+ * `/drain` (AGENT_DRAIN_VERSION); an unknown version is taken as a current one.
+ */
+export function drainsAtStartOn(asks: boolean, istioVersion?: Version): boolean {
+  return asks && atLeast(istioVersion, AGENT_DRAIN_VERSION.major, AGENT_DRAIN_VERSION.minor) !== false;
 }
 
 /** The grace period a pod needs so that nothing is cut by SIGKILL. */

@@ -9,6 +9,7 @@
  *       hold and its timeout; grace period required and set
  */
 import { distrolessSource, distrolessSourceWords } from '../istio/image-type.js';
+import { defaultHoldTimeoutMs } from '../istio/holds.js';
 import { handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
@@ -16,7 +17,6 @@ import { holdSettings, holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hol
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
-import { defaultHoldTimeoutMs } from '../istio/holds.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import type { ModeDecision } from '../model/data-plane.js';
@@ -27,7 +27,7 @@ import { getPath } from '../model/workload.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
 import type { SettingsT } from '../policy/schema.js';
-import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, graceFor, graceForHold, holdTimeoutMs, proxyLifeSeconds, shutdownBudget, type Budget } from './budget.js';
+import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, drainAfterHoldSeconds, drainsAtStartOn, graceFor, graceForHold, holdTimeoutMs, proxyLifeSeconds, shutdownBudget, type Budget } from './budget.js';
 import type { AppContainerPlan, AppWaitSpec, HoldSpec, ShellSource, WaitStrategy } from './types.js';
 
 
@@ -180,8 +180,12 @@ export function effectiveDrain(layers: (DrainSettings | undefined)[]): DrainSett
  */
 export function templateHold(policy: Policy | null): HoldSpec {
   const t = policy?.template;
-  return holdSettings({ waitFor: t?.waitFor, timeout: t?.timeout, interval: t?.interval }, defaultHoldTimeoutMs(), { labels: TEMPLATE_LABELS });
+  const waitFor = t?.waitFor?.length ? t.waitFor.map((w) => w.trim()) : undefined;
+  // Validated as written first (template.* wording), then the default timeout for these strategies.
+  const h = holdSettings({ waitFor, timeout: t?.timeout, interval: t?.interval }, 0, { labels: TEMPLATE_LABELS });
+  return t?.timeout !== undefined ? h : { ...h, timeoutMs: defaultHoldTimeoutMs(waitFor) };
 }
+
 const TEMPLATE_LABELS = { waitFor: 'template.waitFor', timeout: 'template.timeout', interval: 'template.interval' } as const;
 
 /** The template's hold timeout (templateHold). */
@@ -517,7 +521,8 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const required = Math.max(
     budget.requiredSeconds,
     s.gracePeriod !== undefined ? Math.ceil(seconds(s.gracePeriod)) : 0,
-    fixedHoldTimeoutSeconds !== undefined ? graceForHold(fixedHoldTimeoutSeconds, drain.seconds) : 0,
+    // The drain still to come after such a hold: none when it asked for the drain at its start (ADR 086).
+    fixedHoldTimeoutSeconds !== undefined ? graceForHold(fixedHoldTimeoutSeconds, drainAfterHoldSeconds(drain.seconds, drainsAtStartOn((carried ?? shape).drainAtStart === true, ctx.istioVersion))) : 0,
   );
   const graceValue = policy ? graceFor(set, required) : (set ?? DEFAULT_GRACE_SECONDS);
 
@@ -536,13 +541,14 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     if (timeoutMs === 0 && via !== 'template') notes.push(`proxy.timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
     // How long the proxy serves the app under this hold (proxyLifeSeconds, as lint's
     // proxy-exits-before-app counts it): a timeout fixed by the template or the policy can fall short.
-    const proxyLife = proxyLifeSeconds(timeoutMs / 1000, drain.seconds, hold.drainAtStart === true);
+    const atStart = drainsAtStartOn(hold.drainAtStart === true, ctx.istioVersion);
+    const proxyLife = proxyLifeSeconds(timeoutMs / 1000, drain.seconds, atStart);
     const appNeeds = appDelaySeconds + appShutdownSeconds;
     if (timeoutMs > 0 && proxyLife < appNeeds) {
       const whose = carried ? "the injection template's timeout" : 'proxy.timeout';
       const remedy = carried ? 'raise template.timeout in the policy and render `meshdrain istio template -c` again' : 'raise proxy.timeout, or leave it out and the timeout follows the grace period';
       notes.push(
-        `istio-proxy's hold gives up after ${formatDuration(timeoutMs)} (${whose})${hold.drainAtStart ? ', having asked for the drain at its start' : ` and drains ${drain.seconds}s`}: ${proxyLife}s, less than the app's ${appDelaySeconds}s delay + ~${appShutdownSeconds}s shutdown (app.shutdown): its last outbound calls fail; ${remedy}`,
+        `istio-proxy's hold gives up after ${formatDuration(timeoutMs)} (${whose})${atStart ? ', having asked for the drain at its start' : ` and drains ${drain.seconds}s`}: ${proxyLife}s, less than the app's ${appDelaySeconds}s delay + ~${appShutdownSeconds}s shutdown (app.shutdown): its last outbound calls fail; ${remedy}`,
       );
     }
   }

@@ -220,6 +220,13 @@ export function pathCrossesAlias(doc: Document, path: readonly (string | number)
   return walk(doc, path).alias;
 }
 
+/** The scalar at a path as written in the source (its text, trimmed), when it is one with a range. */
+export function scalarSource(text: string, doc: Document, path: readonly (string | number)[]): { value: unknown; written: string; offset: number } | undefined {
+  const node = nodeAt(doc, path);
+  if (!isScalar(node) || !node.range) return undefined;
+  return { value: node.value, written: text.slice(node.range[0], node.range[1]).trim(), offset: node.range[0] };
+}
+
 /** file:line:col of the node at a path (or its nearest existing ancestor). */
 export function posOfPath(loaded: Positions, doc: Document.Parsed, path: readonly (string | number)[]) {
   for (let n = path.length; n >= 0; n--) {

@@ -265,8 +265,12 @@ describe('inject policy interplay', () => {
   it('grows the grace period to cover a hold timeout the policy names (no SIGKILL mid-hold)', () => {
     const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {timeout: 90s}\n', 'p.yaml');
     const out = injectText('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n', 'pod.yaml', { policy }).output;
-    expect(parse(out).spec.terminationGracePeriodSeconds).toBe(97); // 90 (hold timeout) + 5 (drain) + 2 (margin)
+    // 90 (hold timeout) + 2 (margin): the hold asked for the drain at its start, so none follows it (ADR 086).
+    expect(parse(out).spec.terminationGracePeriodSeconds).toBe(92);
     expect(proxyOf(out)!.lifecycle!.preStop!.exec!.command[2]).toContain('timeout 1m30s');
+    // Before pilot-agent had /drain (Istio 1.21), Istio's 5 s drain still runs after the hold.
+    const old = injectText('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n', 'pod.yaml', { policy, istioVersion: { major: 1, minor: 20 } }).output;
+    expect(parse(old).spec.terminationGracePeriodSeconds).toBe(97);
   });
 });
 

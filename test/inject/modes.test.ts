@@ -199,14 +199,14 @@ describe("a hold timeout fixed shorter than the app's shutdown is said", () => {
     // meshdrain's default hold asks for the drain at its start: pilot-agent then exits at SIGTERM (ADR 016).
     ['proxy.timeout', p('  app: {shutdown: 45s}\n  proxy: {timeout: 10s}\n'), {}, /hold gives up after 10s \(proxy\.timeout\), having asked for the drain at its start: 10s, less than the app's 5s delay \+ ~45s shutdown/],
     ['proxy.timeout, a hold that does not drain at start', p('  app: {shutdown: 45s}\n  proxy: {timeout: 10s, waitFor: [app-listeners]}\n'), {}, /hold gives up after 10s \(proxy\.timeout\) and drains 5s: 15s, less than/],
-    ['the template', p('  app: {shutdown: 45s}\n'), { via: 'template' as const }, /hold gives up after 23s \(the injection template's timeout\), having asked for the drain at its start: 23s, less than the app's 5s delay \+ ~45s shutdown .*raise template\.timeout/],
-    // The template's default 23 s was sized as if the drain came after it; the app's default estimate is 5 + 20 s.
-    ['the default template, the default app', undefined, { via: 'template' as const }, /hold gives up after 23s .*: 23s, less than the app's 5s delay \+ ~20s shutdown/],
+    ['the template', p('  app: {shutdown: 45s}\n'), { via: 'template' as const }, /hold gives up after 28s \(the injection template's timeout\), having asked for the drain at its start: 28s, less than the app's 5s delay \+ ~45s shutdown .*raise template\.timeout/],
   ])('%s', (_, policy, opts, note) => {
     expect(injectText(deployment(), 'd.yaml', { ...(policy ? { policy } : {}), ...opts }).notes.join('\n')).toMatch(note);
   });
   it('not when the timeout follows the grace period (the default), nor a template whose timeout covers the app', () => {
     expect(injectText(deployment(), 'd.yaml', { policy: p('  app: {shutdown: 45s}\n') }).notes.join('\n')).not.toMatch(/hold gives up/);
+    // The template's default timeout (28 s, ADR 086) covers the default app estimate (5 + 20 s and the linger).
+    expect(injectText(deployment(), 'd.yaml', { via: 'template' }).notes.join('\n')).not.toMatch(/hold gives up/);
     const covering = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ntemplate: {timeout: 30s}\n', 'p.yaml');
     expect(injectText(deployment(), 'd.yaml', { policy: covering, via: 'template' }).notes.join('\n')).not.toMatch(/hold gives up/);
   });

@@ -11,7 +11,8 @@ import { parse as parseYaml, parseAllDocuments, parseDocument, Scalar, stringify
 import { InputError } from '../../src/errors.js';
 import { formatStrategy, parseStrategy } from '../../src/hooks/strategy.js';
 import { branchActions, scanActions } from '../../src/istio/gotemplate.js';
-import { buildCatalog, holdCommand, holdFromOptions } from '../../src/istio/holds.js';
+import { buildCatalog, clusterHoldGraceSeconds, holdCommand, holdFromOptions } from '../../src/istio/holds.js';
+import { readAnnotationBranch } from '../../src/istio/injector-branch.js';
 import { BEGIN_MARK, END_MARK, patchInjectorConfigMap, patchTemplateText, setGlobalLifecycle } from '../../src/istio/injector.js';
 import { replaceScalarSource } from '../../src/istio/scalar-edit.js';
 import { goExecute, goParses } from './gorender.js';
@@ -246,10 +247,41 @@ describe('injector-patch --mode annotation on real templates', () => {
   });
 
   it('a catalog sleep longer than the timeout gets a timeout that lets it finish', () => {
-    const cat = buildCatalog(holdFromOptions({ timeout: '20s' }));
+    const cat = buildCatalog(holdFromOptions({ timeout: '20s' }), [], true, true);
     expect(cat.find((e) => e.keys.includes('sleep=30s'))!.hold.timeoutMs).toBe(30_000);
     expect(cat.find((e) => e.keys.includes('sleep=5s'))!.hold.timeoutMs).toBe(20_000);
     expect(cat.find((e) => e.keys.includes('app-listeners'))!.hold.timeoutMs).toBe(20_000);
+  });
+
+  it("without a named timeout each entry has its own shape and default (ADR 086): only sleep=30s needs more than the default grace", () => {
+    const cat = buildCatalog(holdFromOptions({}));
+    const of = (k: string) => cat.find((e) => e.keys.includes(k))!.hold;
+    // holdShape decides, as at every door: no entry waits on app-connections, so none lingers or drains at start.
+    for (const e of cat) expect(e.hold.drainAtStart, e.keys[0]).toBeUndefined();
+    expect(of('app-listeners').timeoutMs).toBe(23_000); // 30 - 5 drain after it - 2 margin
+    expect(of('sleep=20s').timeoutMs).toBe(23_000);
+    expect(of('sleep=30s').timeoutMs).toBe(30_000);
+    const need = cat.map((e) => [e.keys[0]!, clusterHoldGraceSeconds(e.hold)] as const);
+    expect(need.filter(([, n]) => n > 30)).toEqual([['sleep=30s', 37]]);
+  });
+
+  it('injector-patch names the catalog entries that need more than the default grace period', async () => {
+    const r = await runCli(['istio', 'injector-patch', INJECTOR.modern]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^meshdrain: note: meshdrain\.dev\/wait-for: sleep=30s needs terminationGracePeriodSeconds ≥ 37s: Kubernetes' default 30s SIGKILLs/m);
+    expect(r.stderr).not.toMatch(/sleep=20s needs/);
+  });
+
+  it('readAnnotationBranch reads back exactly the catalog the branch installed (what lint judges)', () => {
+    const out = patchInjectorConfigMap(read(INJECTOR.modern), INJECTOR.modern, { mode: 'annotation', hold, catalog: ['ports=8080;file=/tmp/busy'] });
+    const tmpl = templateOf(out.text);
+    const installed = readAnnotationBranch(tmpl)!;
+    expect(installed.annotation).toBe('meshdrain.dev/wait-for');
+    const cat = buildCatalog(hold, ['ports=8080;file=/tmp/busy']);
+    expect(installed.entries.map((e) => e.keys)).toEqual(cat.map((e) => e.keys));
+    cat.forEach((e, i) => expect(installed.entries[i]!.command).toEqual(holdCommand(e.hold, undefined, `meshdrain.dev/wait-for=${e.keys[0]}`)));
+    expect(installed.defaultCommand).toEqual(holdCommand(hold, undefined, 'meshdrain.dev/wait-for: value not in the injector catalog (or empty); default hold'));
+    expect(readAnnotationBranch(templateOf(read(INJECTOR.modern)))).toBeNull();
   });
 
   it('a note line says which hold was chosen, and the script runs under dash', () => {

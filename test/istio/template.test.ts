@@ -329,7 +329,21 @@ describe('istio template CLI', () => {
       expect(r.stdout).toBe(renderInjectionTemplate({ name: 'drain-wait', hold: holdFromOptions({ waitFor: ['ports=8080'], timeout: '60s' }) }));
       const both = await runCli(['istio', 'template', '-c', file, '--timeout', '30s']);
       expect(both.code).toBe(2);
-      expect(both.stderr).toMatch(/--timeout: also set in .*policy\.yaml \(template\.timeout\)/);
+      expect(both.stderr).toMatch(/^meshdrain: --timeout with -c .*policy\.yaml: the template's settings come from the policy's template: section, .*; set template\.timeout there instead\n$/);
+      expect(both.stdout).toBe('');
+      // A flag for a field the policy leaves out is refused too (ADR 087): the template would get it, but
+      // inject -c POLICY --via template never sees it, and would size grace periods for another hold.
+      for (const [flag, value, field] of [['--interval', '1s', 'interval'], ['--wait-for', 'app-listeners', 'waitFor'], ['--shell-image', 'busybox:1.37.0-musl', 'shellImage']] as const) {
+        const r2 = await runCli(['istio', 'template', '-c', file, flag, value]);
+        expect(r2.code, flag).toBe(2);
+        expect(r2.stdout).toBe('');
+        expect(r2.stderr).toMatch(new RegExp(`^meshdrain: ${flag} with -c .*set template\\.${field} there instead\\n$`));
+      }
+      const bare = join(dir, 'bare.yaml');
+      writeFileSync(bare, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  app: {shutdown: 45s}\n');
+      const noSection = await runCli(['istio', 'template', '-c', bare, '--timeout', '60s']);
+      expect(noSection.code).toBe(2);
+      expect(noSection.stderr).toMatch(/--timeout with -c .*bare\.yaml: .*set template\.timeout there instead/);
       // inject with the same policy sizes the grace period for that 60s hold: 60 + 5 drain + 2 margin.
       const inj = await runCli(['inject', '-c', file, '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: app, image: a}]\n');
       expect(inj.code).toBe(0);
@@ -394,8 +408,10 @@ describe('istio template CLI', () => {
 
 describe("the template's default hold is inject's (ADR 015)", () => {
   it('without --wait-for: app-listeners + app-connections, 1s linger, drain at start', () => {
-    expect(holdFromOptions({})).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 500, drainAtStart: true, timeoutMs: 23_000, intervalMs: 200 });
-    // a --wait-for the user names is kept as written, without a linger
+    // 28 s: it drains at its start, so it may last until the margin of a 30 s grace period (ADR 086)
+    expect(holdFromOptions({})).toEqual({ strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 500, drainAtStart: true, timeoutMs: 28_000, intervalMs: 200 });
+    // a --wait-for the user names is kept as written, without a linger or the drain at start: Istio's
+    // 5 s drain follows it, so 30 - 5 - 2 = 23 s
     expect(holdFromOptions({ waitFor: ['app-listeners'] })).toEqual({ strategies: [{ kind: 'app-listeners' }], timeoutMs: 23_000, intervalMs: 200 });
   });
 });

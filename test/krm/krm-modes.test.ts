@@ -70,6 +70,23 @@ describe('meshdrain inject as a KRM function takes the run context', () => {
     expect(parse(bad.stdout).items).toEqual(parse(list(fc)).items);
   });
 
+  it('an unquoted version in the functionConfig (YAML reads istio-version: 1.20 as 1.2) is refused at its line:col, quoted, for inject and lint', () => {
+    const fc = 'functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: meshdrain}\n  data:\n    kube-version: "1.33"\n    istio-version: 1.20\n';
+    const text = list(fc);
+    const line = text.split('\n').findIndex((l) => l.includes('istio-version: 1.20')) + 1;
+    for (const cmd of ['inject', 'lint']) {
+      const r = cli([cmd], { input: text });
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^meshdrain: <stdin>:${line}:20: functionConfig data\\.istio-version: 1\\.20 is a number in YAML \\(read as 1\\.2\\), not a version: quote it, "1\\.20"\\n$`));
+    }
+    const kube = cli(['inject'], { input: list(fc.replace('"1.33"', '1.30').replace('1.20', '"1.20"')) });
+    expect(kube.code).toBe(2);
+    expect(kube.stderr).toMatch(/functionConfig data\.kube-version: 1\.30 is a number in YAML \(read as 1\.3\), not a version: quote it, "1\.30"/);
+    // Quoted, the same values work; the flags are strings and keep working.
+    expect(cli(['inject'], { input: list(fc.replace('1.20', '"1.20"')) }).code).toBe(0);
+    expect(cli(['inject', '--istio-version', '1.20', '--kube-version', '1.30'], { input: list() }).code).toBe(0);
+  });
+
   it("--mesh-config: the real injector ConfigMap with policy: disabled leaves a pod that does not ask unmeshed (as plain inject)", () => {
     const file = join(dir, 'injector-disabled.yaml');
     writeFileSync(file, REAL.replace('\n    policy: enabled\n', '\n    policy: disabled\n'));

@@ -35,6 +35,29 @@ describe('mesh settings readers', () => {
     expect(mesh.defaultConfig.terminationDrainMs?.value).toBe(10_000);
     expect(mesh.istioVersion?.value).toEqual({ major: 1, minor: 26 });
   });
+  it('an unquoted tag (YAML reads 1.20 as 1.2) is refused at its line:col with the quoted form, in every source format', () => {
+    const cases: [string, string, RegExp][] = [
+      ['values.yaml', 'global:\n  tag: 1.20\n', /^Helm values global\.tag: 1\.20 is a number in YAML \(read as 1\.2\), not a version: quote it, "1\.20"$/],
+      ['iop.yaml', 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n  tag: 1.30\n', /^IstioOperator spec\.tag: 1\.30 is a number in YAML \(read as 1\.3\), not a version: quote it, "1\.30"$/],
+      ['cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio-sidecar-injector}\ndata:\n  values: |-\n    global:\n      tag: 1.20\n', /^ConfigMap istio-sidecar-injector values global\.tag: 1\.20 is a number in YAML/],
+    ];
+    for (const [file, text, msg] of cases) {
+      let err: unknown;
+      try {
+        readMeshDocuments(loadDocuments(text, file), emptyMesh());
+      } catch (e) {
+        err = e;
+      }
+      expect(err, file).toBeInstanceOf(InputError);
+      expect((err as InputError).message).toMatch(msg);
+      const line = text.split('\n').findIndex((l) => /tag: 1\.[23]0/.test(l)) + 1;
+      expect((err as InputError).pos, file).toMatchObject({ file, line });
+    }
+    // Quoted, it is the version.
+    const quoted = emptyMesh();
+    readMeshDocuments(loadDocuments('global:\n  tag: "1.20"\n', 'v.yaml'), quoted);
+    expect(quoted.istioVersion?.value).toEqual({ major: 1, minor: 20 });
+  });
   it('the istio mesh ConfigMap: defaultConfig inside data.mesh, located on its own line', () => {
     const { mesh, lines } = read('mesh/mesh-configmap-long-drain.yaml');
     expect(mesh.defaultConfig.terminationDrainMs?.value).toBe(60_000);

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { dataPlaneMode, podShutdownFacts, templateHoldTimeoutMs, type ShutdownContext } from '../../src/plan/facts.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/policy/policy.js';
 import type { PodTemplate, PodTemplateSite } from '../../src/model/workload.js';
+import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS, drainAfterHoldSeconds, holdFits } from '../../src/plan/budget.js';
+import { DEFAULT_HOLD_LINGER_MS } from '../../src/constants.js';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../src/istio/facts.js';
 
 const site = (kind = 'Deployment'): PodTemplateSite => ({ kind, apiVersion: 'apps/v1', name: 'web', labels: {}, templatePath: ['spec', 'template'], isJobLike: kind === 'Job' || kind === 'CronJob' }) as PodTemplateSite;
 const pod = (o: { annotations?: Record<string, string>; grace?: number; containers?: unknown[]; initContainers?: unknown[] } = {}): PodTemplate =>
@@ -152,16 +155,21 @@ describe('podShutdownFacts', () => {
     const f = podShutdownFacts(site(), pod(), viaTemplate);
     expect(f.via).toBe('template');
     expect(f.fixedHoldTimeoutSeconds).toBe(60);
-    expect(f.grace.value).toBe(67); // 60 + 5 drain + 2 margin
-    // Without the section: the template's default timeout (fits 30s after the 5s drain).
-    expect(templateHoldTimeoutMs(null)).toBe(23_000);
+    expect(f.grace.value).toBe(62); // 60 + 2 margin: the template's hold drains at its start (ADR 086)
+    // Without the section: the longest hold that fits Kubernetes' default 30 s grace period (ADR 086). It
+    // drains at its start, so no drain follows it: 30 - 2 (margin) = 28 s, which covers the default app
+    // estimate (5 s delay + 20 s shutdown + 0.5 s linger): no short-hold note, and the grace stays 33 s.
+    expect(templateHoldTimeoutMs(null)).toBe(28_000);
+    expect(templateHoldTimeoutMs(null) / 1000).toBeGreaterThanOrEqual(DEFAULT_APP_DELAY_SECONDS + DEFAULT_APP_SHUTDOWN_SECONDS + DEFAULT_HOLD_LINGER_MS / 1000);
+    expect(holdFits(templateHoldTimeoutMs(null) / 1000, drainAfterHoldSeconds(DEFAULT_TERMINATION_DRAIN_SECONDS, true), DEFAULT_GRACE_SECONDS)).toBe(true);
     // The template's default hold watches app-connections, so it lingers 500 ms, as the annotation's
     // does: the grace period is the same 33 s (5 delay + 20 shutdown + 0.5 linger + 5 drain + 2 margin).
     const viaDefault = podShutdownFacts(site(), pod(), policy({ defaults: { via: 'template' } }));
     expect(viaDefault.grace.value).toBe(33);
     expect(viaDefault.grace.value).toBe(podShutdownFacts(site(), pod(), policy({ defaults: { via: 'annotation' } })).grace.value);
     expect(viaDefault.budget.parts).toContainEqual({ label: 'hold linger', seconds: 0.5 });
-    expect(viaDefault.hold).toMatchObject({ lingerMs: 500, timeoutMs: 23_000 });
+    expect(viaDefault.hold).toMatchObject({ lingerMs: 500, timeoutMs: 28_000 });
+    expect(viaDefault.notes.join('\n')).not.toMatch(/hold gives up/);
   });
   it("via template: the template's own waitFor decides the linger and a fixed sleep, not the policy's proxy: section", () => {
     // A template hold on listeners only does not linger: 5 + 20 + 5 + 2.
@@ -179,7 +187,8 @@ describe('podShutdownFacts', () => {
   });
   it('a policy timeout is honoured whole and never lowers the grace period', () => {
     const p = policy({ defaults: { proxy: { timeout: '50s' } } });
-    expect(podShutdownFacts(site(), pod(), p).grace.value).toBe(57);
+    expect(podShutdownFacts(site(), pod(), p).grace.value).toBe(52); // 50 + 2: drained at the hold's start
+    expect(podShutdownFacts(site(), pod(), p, { istioVersion: { major: 1, minor: 20 } }).grace.value).toBe(57); // no /drain: + 5
     expect(podShutdownFacts(site(), pod({ grace: 90 }), p).grace.value).toBe(90);
   });
 });

@@ -2,9 +2,10 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { readText } from '../../io/files.js';
 import { DEFAULT_HOLD_LINGER_MS, DEFAULT_WAIT_FOR, DEFAULT_INTERVAL_MS } from '../../constants.js';
-import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
+import { ANNOTATIONS, DEFAULT_GRACE_SECONDS } from '../../istio/facts.js';
+import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS } from '../../plan/budget.js';
 import { formatDuration } from '../../model/duration.js';
-import { BUILTIN_CATALOG, defaultHoldTimeoutMs, holdFromOptions } from '../../istio/holds.js';
+import { BUILTIN_CATALOG, buildCatalog, clusterHoldGraceSeconds, defaultHoldTimeoutMs, holdFromOptions } from '../../istio/holds.js';
 import { patchInjectorConfigMap, type InjectorMode } from '../../istio/injector.js';
 import { addTemplateToConfigMap } from '../../istio/template-configmap.js';
 import {
@@ -16,7 +17,8 @@ import {
   type TemplateFormat,
 } from '../../istio/template.js';
 import type { Ctx } from '../context.js';
-import { templateNativeDrain } from '../../plan/facts.js';
+import { templateHold, templateNativeDrain } from '../../plan/facts.js';
+import type { HoldSpec } from '../../plan/types.js';
 import { CATALOG } from './catalog.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -55,6 +57,9 @@ Examples:
 
 Catalog (annotation mode): ${BUILTIN_CATALOG.join(', ')}, plus every --allow entry;
 several strategies in one value are separated by ";" (e.g. "ports=8080;file=/tmp/busy").
+Each entry holds at most its own default (or --timeout), never less than its sleep; an entry that
+needs more than Kubernetes' default ${DEFAULT_GRACE_SECONDS}s grace period is named on stderr, and
+meshdrain lint --mesh-config <patched ConfigMap> judges the hold each pod selects.
 An unknown value gets the default hold (--wait-for), and says so in the hook's first log line.
 
 Helm and istioctl overwrite a hand-patched ConfigMap on upgrade; the durable route is
@@ -77,7 +82,7 @@ function addHoldOptions(cmd: Command): Command {
     .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
     .option(
       '--timeout <duration>',
-      `give up holding after this long (default ${formatDuration(defaultHoldTimeoutMs())}: fits a ${DEFAULT_GRACE_SECONDS}s grace period after the ${DEFAULT_TERMINATION_DRAIN_SECONDS}s drain)`,
+      `give up holding after this long (default: the longest hold that, with the drain still to come after it, ends before the margin of Kubernetes' default ${DEFAULT_GRACE_SECONDS}s grace period: ${formatDuration(defaultHoldTimeoutMs())} for the default hold, which asks pilot-agent to drain at its start and covers inject's estimate of the app (${DEFAULT_APP_DELAY_SECONDS}s delay + ${DEFAULT_APP_SHUTDOWN_SECONDS}s shutdown); ${formatDuration(defaultHoldTimeoutMs(['app-listeners']))} for a --wait-for without app-connections)`,
     )
     .option('--interval <duration>', `time between polls (default ${formatDuration(DEFAULT_INTERVAL_MS)})`);
 }
@@ -88,24 +93,25 @@ function holdOf(f: HoldFlags) {
 
 
 /**
- * The template settings from the policy's `template:` section. A flag that sets the same thing as the
- * policy is refused: inject sizes grace periods from the policy, so the two must not differ.
+ * The template settings from the policy's `template:` section: the hold `meshdrain inject -c POLICY
+ * --via template` sizes grace periods with (plan/facts.ts templateHold), so the template installed and
+ * the grace periods written cannot differ. A flag for one of those settings beside -c is refused
+ * (exit 2), set or not in the policy: inject -c POLICY would never see it (ADR 087).
  */
-async function templateFromPolicy(ctx: Ctx, flags: TemplateFlags): Promise<HoldFlags & { name?: string; shellImage?: string; nativeDrain: { delaySeconds: number } | null }> {
+async function templateFromPolicy(ctx: Ctx, flags: TemplateFlags): Promise<{ name?: string; shellImage?: string; hold: HoldSpec; nativeDrain: { delaySeconds: number } | null }> {
+  const given = (['name', 'waitFor', 'timeout', 'interval', 'shellImage'] as const).filter((k) => flags[k] !== undefined);
+  if (given.length) {
+    const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new UsageError(
+      `${given.map(flag).join(', ')} with -c ${flags.config}: the template's settings come from the policy's template: section, which meshdrain inject -c ${flags.config} --via template sizes grace periods with; set template.${given.join(', template.')} there instead`,
+    );
+  }
   const { loadPolicyFile } = await import('../../policy/load.js');
   const policy = loadPolicyFile(flags.config!, ctx.io.cwd);
-  const t = policy.template ?? {};
-  const both = (['name', 'waitFor', 'timeout', 'interval', 'shellImage'] as const).filter((k) => flags[k] !== undefined && t[k] !== undefined);
-  if (both.length) {
-    const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new UsageError(`${both.map(flag).join(', ')}: also set in ${flags.config} (template.${both.join(', template.')}); keep one, so that inject --via template sizes grace periods for the template you install`);
-  }
   return {
-    name: t.name ?? flags.name,
-    waitFor: t.waitFor ?? flags.waitFor,
-    timeout: t.timeout !== undefined ? String(t.timeout) : flags.timeout,
-    interval: t.interval !== undefined ? String(t.interval) : flags.interval,
-    shellImage: t.shellImage ?? flags.shellImage,
+    name: policy.template?.name,
+    shellImage: policy.template?.shellImage,
+    hold: templateHold(policy),
     // Native pods: the drain inject writes under this policy's defaults (one derivation, plan/facts.ts).
     nativeDrain: templateNativeDrain(policy),
   };
@@ -156,14 +162,23 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
       // The native drain from the policy, as the custom template and inject take it (one derivation, plan/facts.ts).
       const nativeDrain = flags.config ? templateNativeDrain((await import('../../policy/load.js')).loadPolicyFile(flags.config, ctx.io.cwd)) : undefined;
       const { text, name } = await readInput(ctx, file);
+      const hold = holdOf(flags);
       const result = patchInjectorConfigMap(text, name, {
         ...(nativeDrain !== undefined ? { nativeDrain } : {}),
         mode: flags.mode,
-        hold: holdOf(flags),
+        hold,
         commandAnnotation: flags.annotation,
         waitForAnnotation: flags.waitForAnnotation,
         catalog: flags.allow,
+        timeoutNamed: flags.timeout !== undefined,
       });
+      // Which holds need more than Kubernetes' default grace period, so pods that select one know (ADR 086).
+      if (flags.mode === 'annotation') {
+        const long = buildCatalog(hold, flags.allow ?? [], true, flags.timeout !== undefined)
+          .map((e) => ({ key: e.keys[0]!, need: clusterHoldGraceSeconds(e.hold) }))
+          .filter((e) => e.need > DEFAULT_GRACE_SECONDS);
+        if (long.length) ctx.io.stderr(`meshdrain: note: ${long.map((e) => `${flags.waitForAnnotation ?? ANNOTATIONS.waitFor}: ${e.key} needs terminationGracePeriodSeconds ≥ ${e.need}s`).join('; ')}: Kubernetes' default ${DEFAULT_GRACE_SECONDS}s SIGKILLs istio-proxy before its drain ends (meshdrain lint --mesh-config with this ConfigMap checks each pod)\n`);
+      }
       ctx.io.stdout(result.text);
       for (const n of result.notes) ctx.io.stderr(`meshdrain: ${n}\n`);
       for (const w of result.warnings) ctx.io.stderr(`meshdrain: warning: ${w}\n`);
@@ -191,7 +206,12 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
     .addHelpText('after', TEMPLATE_HELP)
     .action(async (file: string | undefined, flags: TemplateFlags) => {
       const t = flags.config ? await templateFromPolicy(ctx, flags) : flags;
-      const opts = { name: checkTemplateName(t.name ?? DEFAULT_TEMPLATE_NAME), hold: holdOf(t), nativeCheck: flags.nativeCheck, shellImage: t.shellImage, nativeDrain: 'nativeDrain' in t ? t.nativeDrain : templateNativeDrain(null) };
+      const hold = 'hold' in t ? t.hold : holdOf(flags);
+      const opts = { name: checkTemplateName(t.name ?? DEFAULT_TEMPLATE_NAME), hold, nativeCheck: flags.nativeCheck, shellImage: t.shellImage, nativeDrain: 'nativeDrain' in t ? t.nativeDrain : templateNativeDrain(null) };
+      const need = clusterHoldGraceSeconds(hold);
+      if (need > DEFAULT_GRACE_SECONDS) {
+        ctx.io.stderr(`meshdrain: note: the template's hold (timeout ${formatDuration(hold.timeoutMs)}${hold.drainAtStart ? '' : ", then Istio's drain"}) needs terminationGracePeriodSeconds ≥ ${need}s; pods left at Kubernetes' default ${DEFAULT_GRACE_SECONDS}s are SIGKILLed before istio-proxy is done (meshdrain inject --via template writes the grace period)\n`);
+      }
       if (flags.format !== 'configmap') {
         if (file !== undefined) throw new UsageError(`a FILE is read only with --format configmap`);
         ctx.io.stdout(renderTemplateOutput(flags.format, opts));

@@ -1,5 +1,6 @@
-import { formatBudget, GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs, shutdownBudget } from '../../plan/budget.js';
-import { holdBoundSeconds, holdWaits, type PodView } from '../pod.js';
+import { holdDrainsAtStart } from '../../hooks/hold.js';
+import { drainAfterHoldSeconds, drainsAtStartOn, formatBudget, GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs, shutdownBudget } from '../../plan/budget.js';
+import { holdBoundSeconds, holdWaits, ownSleepSeconds, type PodView } from '../pod.js';
 import type { Rule } from '../types.js';
 import { graceLoc, secs } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
@@ -20,7 +21,8 @@ or the app in the middle of its last requests.
 The budget is the same arithmetic \`meshdrain inject\` uses:
 app preStop delay + app shutdown (estimated, \`--app-shutdown\`, default 20s) + proxy hold beyond the app +
 Istio drain (\`terminationDrainDuration\`, or \`MINIMUM_DRAIN_DURATION\` with \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS\`) + a 2s margin.
-A hold with a timeout must also fit: timeout + drain + the 2s margin ≤ grace period.
+A hold with a timeout must also fit: timeout + drain + the 2s margin ≤ grace period, where a hold that asked
+pilot-agent to drain at its start (meshdrain's default, Istio 1.21+) has no drain after it.
 
 The finding is an **error** when the known parts alone (preStop delays, a fixed hold, the drain) overrun the
 grace period, and a **warning** when it takes the estimated app shutdown time to overrun it.`,
@@ -33,7 +35,8 @@ grace period, and a **warning** when it takes the estimated app shutdown time to
     if (!waits && pod.appDelaySeconds === 0) return; // nothing waits for anything: see proxy-exits-before-app
     const hold = pod.hold;
     const bound = hold ? holdBoundSeconds(hold) : 0;
-    const fixedOnly = hold !== null && (hold.sleepSeconds !== undefined || (hold.analysis?.loops.length === 0 && hold.analysis.fixedSleepMs > 0));
+    // A fixed hold: a sleep, a script that only sleeps, or meshdrain's own hold on sleeps (a catalog sleep=…).
+    const fixedOnly = hold !== null && (hold.sleepSeconds !== undefined || (hold.analysis?.loops.length === 0 && hold.analysis.fixedSleepMs > 0) || ownSleepSeconds(hold) !== undefined);
     const budget = shutdownBudget({
       appDelaySeconds: pod.appDelaySeconds,
       appShutdownSeconds: opts.appShutdownSeconds,
@@ -57,12 +60,17 @@ grace period, and a **warning** when it takes the estimated app shutdown time to
       });
       return;
     }
-    if (hold && !fixedOnly && bound !== null && bound > 0 && !holdFits(bound, pod.drainSeconds, pod.graceSeconds)) {
-      const need = graceForHold(bound, pod.drainSeconds);
+    // A hold that asked pilot-agent to drain at its start leaves no drain after it (ADR 016, 086).
+    const after = hold ? drainAfterHoldSeconds(pod.drainSeconds, drainsAtStartOn(holdDrainsAtStart((hold.argv ?? []).join('\n')), opts.istioVersion)) : pod.drainSeconds;
+    if (hold && !fixedOnly && bound !== null && bound > 0 && !holdFits(bound, after, pod.graceSeconds)) {
+      const need = graceForHold(bound, after);
       report({
         at,
-        message: `${grace} is less than the proxy hold's timeout plus the drain: ${secs(bound)} (hold timeout) + ${pod.drainSeconds} (Istio drain) + ${GRACE_MARGIN_SECONDS} (margin) = ${need}s; SIGKILL cuts the drain`,
-        fix: `Set terminationGracePeriodSeconds: ${need} or lower the hold's timeout to ${secs(holdTimeoutMs(pod.graceSeconds, pod.drainSeconds) / 1000)}s.`,
+        message:
+          after > 0
+            ? `${grace} is less than the proxy hold's timeout plus the drain: ${secs(bound)} (hold timeout) + ${after} (Istio drain) + ${GRACE_MARGIN_SECONDS} (margin) = ${need}s; SIGKILL cuts the drain`
+            : `${grace} is less than the proxy hold's timeout plus the margin: ${secs(bound)} (hold timeout, drain asked for at its start) + ${GRACE_MARGIN_SECONDS} (margin) = ${need}s; SIGKILL cuts the hold`,
+        fix: `Set terminationGracePeriodSeconds: ${need} or lower the hold's timeout to ${secs(holdTimeoutMs(pod.graceSeconds, after) / 1000)}s.`,
       });
     }
   },

@@ -1,7 +1,7 @@
 import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
 import { holdDrainsAtStart } from '../../hooks/hold.js';
-import { proxyLifeSeconds } from '../../plan/budget.js';
-import { holdBoundSeconds, holdWaits } from '../pod.js';
+import { drainsAtStartOn, proxyLifeSeconds } from '../../plan/budget.js';
+import { holdBoundSeconds, holdWaits, ownSleepSeconds } from '../pod.js';
 import type { Rule } from '../types.js';
 import { injectRemedy, secs } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
@@ -23,7 +23,7 @@ refused, 503. Inbound requests still routed to the pod (endpoint removal lags 1â
 The finding is an **error** when the app's own preStop delay alone outlasts the proxy, and a **warning**
 when only the estimated app shutdown time (\`--app-shutdown\`, default 20s) does.
 A loop hold on istio-proxy, \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS=true\`, or a native sidecar (which stops after
-the app) each avoid it. A hold that gives up at a timeout (a custom injection template's 23s, a
+the app) each avoid it. A hold that gives up at a timeout (a custom injection template's 28s, a
 \`proxy.timeout\`) shorter than the app's delay and shutdown, less the drain, is a **warning** too.`,
     bad: examplePod({ kind: 'Deployment', app: [EXEC_SLEEP_10] }),
     good: examplePod({ kind: 'Deployment', grace: 40, app: [EXEC_SLEEP_10], hold: HOLD_UNBOUNDED }),
@@ -40,18 +40,21 @@ the app) each avoid it. A hold that gives up at a timeout (a custom injection te
       // that falls short of the app leaves it without a proxy as surely as a fixed sleep would.
       const bound = holdBoundSeconds(hold);
       if (bound === null) return;
-      const atStart = holdDrainsAtStart((hold.argv ?? []).join('\n'));
+      const atStart = drainsAtStartOn(holdDrainsAtStart((hold.argv ?? []).join('\n')), opts.istioVersion);
       const life = proxyLifeSeconds(bound, pod.drainSeconds, atStart);
       if (life >= appNeeds) return;
       const needed = secs(appNeeds - proxyLifeSeconds(0, pod.drainSeconds, atStart));
       const fromTemplate = hold.path[hold.path.length - 1] === ANNOTATIONS.templates;
+      const sleeps = ownSleepSeconds(hold) !== undefined;
       report({
         severity: 'warning',
         at: hold.locAt(-1),
-        fix: fromTemplate
+        fix: sleeps
+          ? `Select a hold that waits for the app (${ANNOTATIONS.waitFor}: app-listeners), or a sleep of at least ${needed}s, or use native sidecars.`
+          : fromTemplate
           ? `Give the injection template's hold a timeout of at least ${needed}s (meshdrain: template.timeout in the policy, then meshdrain istio template -c again), or use native sidecars.`
           : `Give the hold a timeout of at least ${needed}s (meshdrain: proxy.timeout, or leave it out and it follows the grace period), or use native sidecars.`,
-        message: `${PROXY_CONTAINER}'s hold gives up after its ${secs(bound)}s timeout${atStart ? ', having asked for the drain at its start,' : ` + ${pod.drainSeconds}s drain = ${secs(life)}s`}; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
+        message: `${PROXY_CONTAINER}'s hold ${sleeps ? `ends after its fixed ${secs(bound)}s (sleep)` : `gives up after its ${secs(bound)}s timeout`}${atStart ? ', having asked for the drain at its start,' : ` + ${pod.drainSeconds}s drain = ${secs(life)}s`}; an app that needs longer to stop (${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown, --app-shutdown) loses its outbound calls`,
       });
       return;
     }

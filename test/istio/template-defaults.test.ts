@@ -1,0 +1,63 @@
+/**
+ * ADR 086: with every default, the cluster-wide template's hold, inject --via template and lint agree.
+ * The template's hold drains at its start, so no Istio drain follows it: its default timeout is the
+ * longest that ends before the margin of Kubernetes' default 30 s grace period (28 s), and it covers
+ * inject's default estimate of the app (5 s delay + 20 s shutdown + the 500 ms linger).
+ */
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { injectText } from '../../src/inject/inject.js';
+import { renderTemplateOutput } from '../../src/istio/template.js';
+import { lint } from '../../src/lint/engine.js';
+import { templateHold, templateNativeDrain } from '../../src/plan/facts.js';
+import { proxyLifeSeconds, GRACE_MARGIN_SECONDS } from '../../src/plan/budget.js';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../src/istio/facts.js';
+import { runCli } from './helpers.js';
+
+const deployment = (extra = '') =>
+  `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata:\n      labels: {app: web, sidecar.istio.io/inject: "true"}\n${extra}    spec:\n      containers:\n      - {name: web, image: web:1}\n`;
+const values = () => renderTemplateOutput('helm-values', { hold: templateHold(null), nativeDrain: templateNativeDrain(null) });
+const RULES = ['proxy-exits-before-app', 'grace-period-too-short'];
+
+describe('the template default hold (ADR 086)', () => {
+  it("covers the default app estimate and ends before the default grace period's SIGKILL", () => {
+    const hold = templateHold(null);
+    expect(hold.drainAtStart).toBe(true);
+    const life = proxyLifeSeconds(hold.timeoutMs / 1000, DEFAULT_TERMINATION_DRAIN_SECONDS, true);
+    expect(life).toBe(28);
+    expect(life + GRACE_MARGIN_SECONDS).toBeLessThanOrEqual(DEFAULT_GRACE_SECONDS);
+    expect(life).toBeGreaterThanOrEqual(5 + 20 + 0.5);
+  });
+
+  it('inject --via template: no short-hold note, the same 33 s grace as the annotation; lint finds nothing on the output', () => {
+    const r = injectText(deployment(), 'd.yaml', { via: 'template' });
+    expect(r.notes.join('\n')).not.toMatch(/hold gives up/);
+    const grace = parse(r.output).spec.template.spec.terminationGracePeriodSeconds;
+    expect(grace).toBe(33);
+    expect(grace).toBe(parse(injectText(deployment(), 'd.yaml').output).spec.template.spec.terminationGracePeriodSeconds);
+    const found = lint([{ file: 'd.yaml', text: r.output }], [{ file: 'values.yaml', text: values() }]).findings.filter((f) => RULES.includes(f.rule));
+    expect(found).toEqual([]);
+  });
+
+  it("a pod left at Kubernetes' default grace period that selects the template: the hold fits it (no SIGKILL-cuts finding)", () => {
+    const pod = deployment('      annotations: {inject.istio.io/templates: "sidecar,meshdrain"}\n');
+    const found = lint([{ file: 'd.yaml', text: pod }], [{ file: 'values.yaml', text: values() }], { appShutdownSeconds: 10 }).findings.filter((f) => RULES.includes(f.rule));
+    expect(found).toEqual([]);
+    // Before pilot-agent had /drain (Istio 1.21), Istio's 5 s drain follows the hold: 28 + 5 + 2 > 30.
+    const old = lint([{ file: 'd.yaml', text: pod }], [{ file: 'values.yaml', text: values() }], { appShutdownSeconds: 10, istioVersion: { major: 1, minor: 20 } }).findings;
+    expect(old.map((f) => f.message).join('\n')).toMatch(/28 \(hold timeout\) \+ 5 \(Istio drain\) \+ 2 \(margin\) = 35s; SIGKILL cuts the drain/);
+  });
+
+  it('istio template: says when a hold does not fit the default grace period, and not for the default', async () => {
+    const plain = await runCli(['istio', 'template', '--format', 'raw']);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('');
+    expect(plain.stdout).toContain('timeout 28s');
+    const long = await runCli(['istio', 'template', '--format', 'raw', '--timeout', '40s']);
+    expect(long.code).toBe(0);
+    expect(long.stderr).toMatch(/^meshdrain: note: the template's hold \(timeout 40s\) needs terminationGracePeriodSeconds ≥ 42s; pods left at Kubernetes' default 30s/);
+    const listeners = await runCli(['istio', 'template', '--format', 'raw', '--wait-for', 'app-listeners']);
+    expect(listeners.stderr).toBe('');
+    expect(listeners.stdout).toContain('timeout 23s');
+  });
+});
