@@ -79,7 +79,7 @@ describe('SARIF', () => {
       const log = JSON.parse(r.stdout);
       expect(validate(log)).toBe(true);
       expect(log.runs[0].originalUriBaseIds['%SRCROOT%'].uri).toBe(`file://${repo}/`);
-      const uris = new Set(log.runs[0].results.map((x: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) => x.locations[0].physicalLocation.artifactLocation.uri));
+      const uris = new Set(log.runs[0].results.map((x: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) => x.locations[0]!.physicalLocation.artifactLocation.uri));
       expect([...uris]).toEqual(['deploy/k8s/job.yaml']);
     } finally {
       rmSync(repo, { recursive: true, force: true });

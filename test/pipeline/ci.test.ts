@@ -124,7 +124,7 @@ describe('action.yml (composite)', () => {
   it('globs in paths are expanded (GitHub passes inputs as written); one that matches nothing is named, exit 2', () => {
     const r = runLintStep({ paths: 'w*.yaml **/g??d.yaml', 'sarif-file': 'glob.sarif' });
     expect(r.code, r.stderr).toBe(0);
-    const uris = (JSON.parse(readFileSync(join(dir, 'glob.sarif'), 'utf8')).runs[0].results as { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[]).map((x) => x.locations[0].physicalLocation.artifactLocation.uri);
+    const uris = (JSON.parse(readFileSync(join(dir, 'glob.sarif'), 'utf8')).runs[0].results as { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[]).map((x) => x.locations[0]!.physicalLocation.artifactLocation.uri);
     expect(new Set(uris)).toEqual(new Set(['warn.yaml', 'good.yaml'])); // not bad.yaml nor broken.yaml
     const none = runLintStep({ paths: 'k8s/*.yaml', 'sarif-file': 'none.sarif' });
     expect(none.code).toBe(2);
