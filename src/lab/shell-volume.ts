@@ -13,7 +13,7 @@
  * without that shell here). Pure; the root is built in hook-root.ts.
  */
 import { PROXY_CONTAINER } from '../istio/facts.js';
-import { shellInitCommand, SHELL_APPLETS } from '../hooks/hold.js';
+import { EARLIER_SHELL_APPLETS, shellInitCommand, SHELL_APPLETS } from '../hooks/hold.js';
 import { isRecord, type Container, type PodTemplate } from '../model/workload.js';
 
 /** A directory istio-proxy sees with a static busybox in it, and why the lab knows it is there. */
@@ -36,16 +36,22 @@ export interface ProxyShellVolumes {
 
 const sameArgv = (a: unknown, b: readonly string[]): boolean => Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** The init container's command when it is meshdrain's shell copy into `mountPath`; undefined otherwise. */
-function copiesShellInto(c: Container, mountPath: string): boolean {
-  if (typeof c.image !== 'string') return false;
-  let expected: string[];
-  try {
-    expected = shellInitCommand({ kind: 'init-container', image: c.image, mountPath });
-  } catch {
-    return false; // an image or path meshdrain would never write: not its shell copy
+/**
+ * The applets linked when the init container's command is meshdrain's shell copy into `mountPath`
+ * (this version's, or an earlier version's list); undefined otherwise.
+ */
+function copiesShellInto(c: Container, mountPath: string): readonly string[] | undefined {
+  if (typeof c.image !== 'string' || c.args !== undefined) return undefined;
+  for (const applets of [SHELL_APPLETS, ...EARLIER_SHELL_APPLETS]) {
+    let expected: string[];
+    try {
+      expected = shellInitCommand({ kind: 'init-container', image: c.image, mountPath }, applets);
+    } catch {
+      return undefined; // an image or path meshdrain would never write: not its shell copy
+    }
+    if (sameArgv(c.command, expected)) return applets;
   }
-  return sameArgv(c.command, expected) && c.args === undefined;
+  return undefined;
 }
 
 /** volumeMounts as written: name, mountPath, subPath (anything else skipped). */
@@ -66,21 +72,23 @@ export function proxyShellVolumes(template: PodTemplate, proxyEntries: readonly 
   const volumes = new Map<string, Record<string, unknown>>();
   for (const v of Array.isArray(spec.volumes) ? (spec.volumes as unknown[]) : []) if (isRecord(v) && typeof v.name === 'string') volumes.set(v.name, v);
   // What each emptyDir holds once the init containers have run: volume → the init container that filled it.
-  const filled = new Map<string, Container>();
+  const filled = new Map<string, { init: Container; applets: readonly string[] }>();
   const notes: string[] = [];
   for (const c of Array.isArray(spec.initContainers) ? (spec.initContainers as Container[]) : []) {
     if (!isRecord(c) || c.name === PROXY_CONTAINER) continue;
     for (const m of mountsOf(c)) {
       if (m.subPath || !isRecord(volumes.get(m.name)?.emptyDir)) continue;
-      if (copiesShellInto(c, m.mountPath)) filled.set(m.name, c);
+      const applets = copiesShellInto(c, m.mountPath);
+      if (applets) filled.set(m.name, { init: c, applets });
     }
   }
   const dirs: ProxyBusyboxDir[] = [];
   const seen = new Set<string>();
   for (const entry of proxyEntries) {
     for (const m of mountsOf(entry)) {
-      const init = filled.get(m.name);
-      if (!init || seen.has(m.mountPath)) continue;
+      const fill = filled.get(m.name);
+      if (!fill || seen.has(m.mountPath)) continue;
+      const { init, applets } = fill;
       if (!m.mountPath.startsWith('/') || m.mountPath === '/' || m.mountPath.split('/').includes('..')) {
         notes.push(`${PROXY_CONTAINER} mounts volume ${m.name} at ${JSON.stringify(m.mountPath)}, not a directory the kubelet would mount; not brought in`);
         continue;
@@ -90,7 +98,11 @@ export function proxyShellVolumes(template: PodTemplate, proxyEntries: readonly 
         continue;
       }
       seen.add(m.mountPath);
-      dirs.push({ mountPath: m.mountPath, applets: SHELL_APPLETS, initContainer: init.name, volume: m.name, image: init.image as string });
+      dirs.push({ mountPath: m.mountPath, applets, initContainer: init.name, volume: m.name, image: init.image as string });
+      const lacking = SHELL_APPLETS.filter((a) => !applets.includes(a));
+      if (lacking.length) {
+        notes.push(`init container ${init.name} is an earlier meshdrain's shell copy, without ${lacking.join(', ')}: the hold reads /proc/net/tcp a byte at a time and can hold istio-proxy seconds past the app's exit; run meshdrain inject again to update it`);
+      }
     }
   }
   return { dirs, notes };

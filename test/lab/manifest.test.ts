@@ -173,13 +173,21 @@ describe("a distroless istio-proxy's shell from an init container (ADR 085)", ()
     expect(m.proxyVariant.value).toBe('distroless');
     const exec = (m.spec.proxyPreStop as { exec: string[] }).exec;
     expect(exec[0]).toBe('/meshdrain/bin/sh');
-    expect(m.spec.proxyBusyboxDirs).toEqual([{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget'] }]);
+    expect(m.spec.proxyBusyboxDirs).toEqual([{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget', 'cat'] }]);
     expect(m.notes.join('\n')).toMatch(/init container meshdrain-shell \(plain-distroless\.yaml:\d+:\d+\) copies its image's static busybox into emptyDir meshdrain-bin .* mounts it at \/meshdrain\/bin/);
     // As written (nothing injected yet): no init container, nothing brought in.
     expect(labPodFromManifest(read('plain-distroless.yaml'), 'p.yaml').spec.proxyBusyboxDirs).toBeUndefined();
     // --compare-inject reads the injected row the same way.
     const rows = manifestScenarios(read('plain-distroless.yaml'), 'plain-distroless.yaml', { compareInject: true }).scenarios;
-    expect(rows.map((r) => r.spec.proxyBusyboxDirs)).toEqual([undefined, [{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget'] }]]);
+    expect(rows.map((r) => r.spec.proxyBusyboxDirs)).toEqual([undefined, [{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget', 'cat'] }]]);
+  });
+
+  it("an earlier meshdrain's shell copy (no cat linked) is still brought in, with its own applets, and the notes say what it costs", () => {
+    const earlier = injected().replace(' && ln -sf busybox /meshdrain/bin/cat', '');
+    const m = labPodFromManifest(earlier, 'plain-distroless.yaml');
+    expect(m.spec.proxyBusyboxDirs).toEqual([{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget'] }]);
+    expect(m.notes.join('\n')).toMatch(/init container meshdrain-shell is an earlier meshdrain's shell copy, without cat: .* run meshdrain inject again/);
+    expect(labPodFromManifest(injected(), 'plain-distroless.yaml').notes.join('\n')).not.toMatch(/earlier meshdrain/);
   });
 
   it('only what the pod would have: no init container, another command, a volume that is not an emptyDir, or istio-proxy not mounting it → nothing', () => {
@@ -196,6 +204,6 @@ describe("a distroless istio-proxy's shell from an init container (ADR 085)", ()
     // istio-proxy mounts another volume name: the shell is on a volume it does not see.
     expect(dirs(text.replace(/\\"name\\":\\"meshdrain-bin\\",\\"mountPath/g, '\\"name\\":\\"other\\",\\"mountPath'))).toBeUndefined();
     // istio-proxy mounts it elsewhere: the busybox is where it mounts it.
-    expect(dirs(text.replace(/\\"mountPath\\":\\"\/meshdrain\/bin\\"/g, '\\"mountPath\\":\\"/opt/md\\"'))).toEqual([{ mountPath: '/opt/md', applets: ['sh', 'sleep', 'date', 'wget'] }]);
+    expect(dirs(text.replace(/\\"mountPath\\":\\"\/meshdrain\/bin\\"/g, '\\"mountPath\\":\\"/opt/md\\"'))).toEqual([{ mountPath: '/opt/md', applets: ['sh', 'sleep', 'date', 'wget', 'cat'] }]);
   });
 });
