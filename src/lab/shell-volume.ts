@@ -9,8 +9,9 @@
  * The lab cannot pull the init container's image; it can know what the init container leaves only when
  * its command is exactly what meshdrain writes (re-rendered with hooks/hold.ts shellInitCommand, as
  * analysis/own-hold.ts recognises meshdrain's hold), never by a name. Anything else an init container
- * does is not replayed (and not yet said: a user's own shell-copying init container leaves the hook
- * without that shell here). Pure; the root is built in hook-root.ts.
+ * does is not replayed: an init container that mounts a volume istio-proxy also mounts (a user's own
+ * shell copy, say) is listed in `unreplayed`, and the lab's notes say its hook runs without what it
+ * leaves there. Pure; the root is built in hook-root.ts.
  */
 import { PROXY_CONTAINER } from '../istio/facts.js';
 import { EARLIER_SHELL_APPLETS, shellInitCommand, SHELL_APPLETS } from '../hooks/hold.js';
@@ -29,9 +30,19 @@ export interface ProxyBusyboxDir {
   image: string;
 }
 
+/** A volume istio-proxy mounts that an init container other than meshdrain's shell copy also mounts: not replayed. */
+export interface UnreplayedInitVolume {
+  initContainer: string;
+  volume: string;
+  /** Where istio-proxy mounts it. */
+  mountPath: string;
+}
+
 export interface ProxyShellVolumes {
   dirs: ProxyBusyboxDir[];
   notes: string[];
+  /** What the lab does not bring into the hook root (it runs no init container): said in the lab's notes. */
+  unreplayed: UnreplayedInitVolume[];
 }
 
 const sameArgv = (a: unknown, b: readonly string[]): boolean => Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
@@ -73,19 +84,25 @@ export function proxyShellVolumes(template: PodTemplate, proxyEntries: readonly 
   for (const v of Array.isArray(spec.volumes) ? (spec.volumes as unknown[]) : []) if (isRecord(v) && typeof v.name === 'string') volumes.set(v.name, v);
   // What each emptyDir holds once the init containers have run: volume → the init container that filled it.
   const filled = new Map<string, { init: Container; applets: readonly string[] }>();
+  // Volumes other init containers mount (they may write there; the lab runs none of them): volume → names.
+  const others = new Map<string, string[]>();
   const notes: string[] = [];
   for (const c of Array.isArray(spec.initContainers) ? (spec.initContainers as Container[]) : []) {
     if (!isRecord(c) || c.name === PROXY_CONTAINER) continue;
     for (const m of mountsOf(c)) {
-      if (m.subPath || !isRecord(volumes.get(m.name)?.emptyDir)) continue;
-      const applets = copiesShellInto(c, m.mountPath);
+      const applets = m.subPath || !isRecord(volumes.get(m.name)?.emptyDir) ? undefined : copiesShellInto(c, m.mountPath);
       if (applets) filled.set(m.name, { init: c, applets });
+      else if (typeof c.name === 'string' && !others.get(m.name)?.includes(c.name)) others.set(m.name, [...(others.get(m.name) ?? []), c.name]);
     }
   }
   const dirs: ProxyBusyboxDir[] = [];
+  const unreplayed: UnreplayedInitVolume[] = [];
   const seen = new Set<string>();
   for (const entry of proxyEntries) {
     for (const m of mountsOf(entry)) {
+      for (const initContainer of others.get(m.name) ?? []) {
+        if (!unreplayed.some((u) => u.initContainer === initContainer && u.volume === m.name)) unreplayed.push({ initContainer, volume: m.name, mountPath: m.mountPath });
+      }
       const fill = filled.get(m.name);
       if (!fill || seen.has(m.mountPath)) continue;
       const { init, applets } = fill;
@@ -105,5 +122,5 @@ export function proxyShellVolumes(template: PodTemplate, proxyEntries: readonly 
       }
     }
   }
-  return { dirs, notes };
+  return { dirs, notes, unreplayed };
 }

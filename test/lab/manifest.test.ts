@@ -190,6 +190,50 @@ describe("a distroless istio-proxy's shell from an init container (ADR 085)", ()
     expect(labPodFromManifest(injected(), 'plain-distroless.yaml').notes.join('\n')).not.toMatch(/earlier meshdrain/);
   });
 
+  it("a user's own init container on a volume istio-proxy mounts is not replayed, and the notes say so (with its position)", () => {
+    const own = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {sidecar.istio.io/proxyImageType: distroless}
+    spec:
+      initContainers:
+      - name: migrate
+        image: migrate:1
+        volumeMounts: [{name: data, mountPath: /data}]
+      - name: tools
+        image: busybox:1.37.0-musl
+        command: [/bin/busybox, sh, -c, 'cp /bin/busybox /opt/tools/ && /bin/busybox --install -s /opt/tools']
+        volumeMounts: [{name: tools, mountPath: /opt/tools}]
+      containers:
+      - name: web
+        image: web:1
+        ports: [{containerPort: 8080}]
+        volumeMounts: [{name: data, mountPath: /data}]
+      - name: istio-proxy
+        image: auto
+        volumeMounts: [{name: tools, mountPath: /tools}]
+        lifecycle: {preStop: {exec: {command: [/tools/sh, -c, 'sleep 5']}}}
+      volumes:
+      - {name: tools, emptyDir: {}}
+      - {name: data, emptyDir: {}}
+`;
+    const m = labPodFromManifest(own, 'own.yaml');
+    expect(m.spec.proxyBusyboxDirs).toBeUndefined();
+    const said = m.notes.filter((n) => /the lab runs no init container/.test(n));
+    // Only the init container whose volume istio-proxy mounts (tools), not the app's (migrate on data).
+    expect(said).toEqual([
+      "init container tools (own.yaml:16:9) mounts volume tools, which istio-proxy mounts at /tools: the lab runs no init container (only meshdrain inject's own shell copy is replayed, ADR 085), so istio-proxy's hooks run without what tools leaves there (a shell it copies in, say)",
+    ]);
+    // meshdrain inject's own shell copy is replayed, not noted as missing.
+    expect(labPodFromManifest(injected(), 'plain-distroless.yaml').notes.join('\n')).not.toMatch(/the lab runs no init container/);
+  });
+
   it('only what the pod would have: no init container, another command, a volume that is not an emptyDir, or istio-proxy not mounting it → nothing', () => {
     const text = injected();
     const dirs = (t: string) => labPodFromManifest(t, 'x.yaml').spec.proxyBusyboxDirs;
