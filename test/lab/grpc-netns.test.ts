@@ -39,6 +39,14 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol grpc on real namespaces', ()
     expect(s.podsKilled).toBe(0);
     expect(Object.keys(s.failureReasons).filter((k) => k.startsWith('stream ')), JSON.stringify(s.failureReasons)).toEqual([]);
   });
+  it("meshdrain: a pod that still carries a Watch stream waits the app's whole bound before SIGTERM, and the answer says so (ADR 076 addendum)", () => {
+    const s = sums.meshdrain!;
+    const bound = s.pods.filter((p) => p.appWaitHitBound);
+    expect(bound.length, JSON.stringify(s.pods.map((p) => p.split))).toBeGreaterThan(0);
+    // The lab's default policy bounds the wait at 30 s (app.maxDelay): the log and the timing agree.
+    for (const p of bound) expect(p.split.appDelaySeconds).toBeGreaterThanOrEqual(29.5);
+    expect(answerLine(s)).toMatch(new RegExp(`ran to its upper bound in ${bound.length} of ${s.podsTerminated} pods \\(long-lived connections`));
+  });
   it('leaves no namespace behind', async () => {
     expect(await LabNet.leftovers(prefix)).toEqual([]);
   });

@@ -36,6 +36,14 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol websocket on real namespaces
     expect(s.failedEgress).toBe(0);
     expect(s.podsKilled).toBe(0);
   });
+  it("meshdrain: a pod that still carries a WebSocket waits the app's whole bound before SIGTERM, and the answer says so (ADR 076 addendum)", () => {
+    const s = sums.meshdrain!;
+    const bound = s.pods.filter((p) => p.appWaitHitBound);
+    expect(bound.length, JSON.stringify(s.pods.map((p) => p.split))).toBeGreaterThan(0);
+    // The lab's default policy bounds the wait at 30 s (app.maxDelay): the log and the timing agree.
+    for (const p of bound) expect(p.split.appDelaySeconds).toBeGreaterThanOrEqual(29.5);
+    expect(answerLine(s)).toMatch(new RegExp(`ran to its upper bound in ${bound.length} of ${s.podsTerminated} pods \\(long-lived connections`));
+  });
   it('leaves no namespace behind', async () => {
     expect(await LabNet.leftovers(prefix)).toEqual([]);
   });
