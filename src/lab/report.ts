@@ -350,7 +350,7 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
     line(head),
     ...rows.map(line),
     '',
-    ...sums.map((s) => `${s.name}${extra.length ? ` (${extra.map(([h, f]) => `${h} ${f(s)}`).join(', ')})` : ''}: ${s.verdict}`),
+    ...sums.map((s) => `${s.name}${extra.length ? ` (${extra.map(([h, f]) => `${h} ${f(s)}`).join(', ')})` : ''}: ${s.verdict}${appWaitBoundNote(s)}`),
   ];
   const retriedRows = sums.filter((s) => s.clientRetries.retriedRequests > 0);
   if (retriedRows.length) {
@@ -537,6 +537,18 @@ const byCount = (m: Partial<Record<string, number>>) =>
     .join(', ');
 
 /**
+ * "; the app's wait … ran to its upper bound in N of M pods (…)" when it did, else ''. Not a failure:
+ * each such pod's SIGTERM waited the app's whole bound, so the rollout took that much longer (ADR 076
+ * addendum). The answer line and the text report's verdict lines both end with it.
+ */
+export function appWaitBoundNote(s: ScenarioSummary): string {
+  const bound = s.pods.filter((p) => p.appWaitHitBound).length;
+  return bound
+    ? `; the app's wait for inbound traffic to leave ran to its upper bound in ${bound} of ${s.podsTerminated} pods (long-lived connections such as gRPC streams or WebSockets never go quiet, and Envoy's drain does not close them)`
+    : '';
+}
+
+/**
  * One line a person can act on: is the workload's shutdown safe in this run, and if not, each failure
  * with its phase and cause (requests by phase and reason, outbound calls by phase, failed hooks,
  * SIGKILLs).
@@ -546,11 +558,7 @@ export function answerLine(s: ScenarioSummary): string {
   const term = `termination ${s.terminationSeconds.toFixed(1)}s mean, ${s.maxTerminationSeconds.toFixed(1)}s max`;
   const failedHooks = s.pods.flatMap((p) => p.preStops.filter((h) => !h.ok).map((h) => `${h.container} preStop ${h.detail}`));
   const hookCauses = [...new Set(failedHooks)];
-  const bound = s.pods.filter((p) => p.appWaitHitBound).length;
-  // Not a failure: each pod's SIGTERM waited the app's whole bound, so the rollout took that much longer.
-  const slow = bound
-    ? `; the app's wait for inbound traffic to leave ran to its upper bound in ${bound} of ${s.podsTerminated} pods (long-lived connections such as gRPC streams or WebSockets never go quiet, and Envoy's drain does not close them)`
-    : '';
+  const slow = appWaitBoundNote(s);
   if (s.reproduced && s.failedRequests === 0 && s.failedEgress === 0 && s.podsKilled === 0) {
     return `${who}: safe in this run: 0 of ${s.requests} requests and 0 of ${s.egressCalls} outbound calls failed, no pod SIGKILLed (${term})${slow}`;
   }

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
 import { answerLine, type ScenarioSummary } from '../../src/lab/report.js';
-import { labRoot, LONG_LIVED_TEST_MAX_DELAY_S, longLivedTestPolicy, requireLabRoot, runAndSummarize } from './fixture.js';
+import { expectAppWaitRanToBound, labRoot, longLivedTestPolicy, requireLabRoot, runAndSummarize } from './fixture.js';
 
 const root = labRoot(['ip', 'iptables-restore', 'setpriv', 'unshare', 'chroot']);
 requireLabRoot('lab --protocol grpc', root);
@@ -40,12 +40,7 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol grpc on real namespaces', ()
     expect(Object.keys(s.failureReasons).filter((k) => k.startsWith('stream ')), JSON.stringify(s.failureReasons)).toEqual([]);
   });
   it("meshdrain: a pod that still carries a Watch stream waits the app's whole bound before SIGTERM, and the answer says so (ADR 076 addendum)", () => {
-    const s = sums.meshdrain!;
-    const bound = s.pods.filter((p) => p.appWaitHitBound);
-    expect(bound.length, JSON.stringify(s.pods.map((p) => p.split))).toBeGreaterThan(0);
-    // The test's policy bounds the wait (app.maxDelay): the log and the timing agree.
-    for (const p of bound) expect(p.split.appDelaySeconds).toBeGreaterThanOrEqual(LONG_LIVED_TEST_MAX_DELAY_S - 0.5);
-    expect(answerLine(s)).toMatch(new RegExp(`ran to its upper bound in ${bound.length} of ${s.podsTerminated} pods \\(long-lived connections`));
+    expectAppWaitRanToBound(sums.meshdrain!);
   });
   it('leaves no namespace behind', async () => {
     expect(await LabNet.leftovers(prefix)).toEqual([]);

@@ -210,6 +210,8 @@ describe('the one-line answer and the rows', () => {
     const s = summarize(run, o);
     expect(s.pods[0]!.appWaitHitBound).toBe(true);
     expect(answerLine(s)).toMatch(/^Deployment\/orders: safe in this run: .*; the app's wait for inbound traffic to leave ran to its upper bound in 1 of 1 pods \(long-lived connections/);
+    // The text report's verdict line says it too (built-in scenarios have no answer line).
+    expect(toText([s], o)).toMatch(/: [^\n]*; the app's wait for inbound traffic to leave ran to its upper bound in 1 of 1 pods/);
     // The same words from istio-proxy's log are not the app's wait.
     const other = fakeManifestRun();
     other.terminated[0]!.mark('log', 'istio-proxy', 'preStop: meshdrain-app-delay +30.0s: end: upper bound 30s reached');
