@@ -21,6 +21,8 @@ const OTHER_ISTIO_PORTS = ISTIO_PORTS.filter((p) => p !== INBOUND_CAPTURE_PORT).
 
 /** The log tag of the app's delay (`kubectl logs -c <app>` shows it). */
 export const APP_WAIT_TAG = 'meshdrain-app-delay';
+/** How its last log line starts when it ended at its upper bound with inbound traffic still there (the lab reads it). */
+export const APP_WAIT_END_BOUND = 'end: upper bound';
 
 /** Validate an AppWaitSpec from any source. Throws InputError; returns it unchanged. */
 export function checkAppWait(w: AppWaitSpec): AppWaitSpec {
@@ -74,7 +76,7 @@ meshdrain_app_wait() {
     if [ -z "$md_proc_ok" ]; then
       md_log "cannot read /proc/net/tcp or /proc/net/tcp6: waiting the upper bound ${formatDuration(w.maxMs)} instead"
       while [ "$((md_ms - md_t0))" -lt ${w.maxMs} ]; do md_pause || return 0; md_now; done
-      md_log "end: upper bound ${formatDuration(w.maxMs)} reached (could not observe traffic)"
+      md_log "${APP_WAIT_END_BOUND} ${formatDuration(w.maxMs)} reached (could not observe traffic)"
       return 0
     fi
     md_new=
@@ -92,7 +94,7 @@ meshdrain_app_wait() {
       return 0
     fi
     if [ "$((md_ms - md_t0))" -ge ${w.maxMs} ]; then
-      md_log "end: upper bound ${formatDuration(w.maxMs)} reached with inbound traffic still arriving ($md_hit)"
+      md_log "${APP_WAIT_END_BOUND} ${formatDuration(w.maxMs)} reached with inbound traffic still arriving ($md_hit)"
       return 0
     fi
     md_pause || return 0

@@ -326,7 +326,7 @@ function checkShell(shell: ShellSource): ShellSource {
 /**
  * The istio-proxy preStop exec.command for a hold. With a shell brought in by an init container
  * (distroless proxy), `<mountPath>/sh` runs the script and `<mountPath>` goes first on PATH so
- * busybox's sleep/date/wget are found (see shellInitCommand).
+ * busybox's sleep/date/wget/cat are found (see shellInitCommand).
  */
 export function holdExecCommand(hold: HoldSpec, shell: ShellSource = { kind: 'image' }): string[] {
   return shellExecCommand(embeddedHoldScript(hold), shell);
@@ -367,17 +367,26 @@ export function embedded(script: string): string {
   return [...lines.slice(0, 2), ...lines.slice(2).filter((l) => !/^\s*#/.test(l) || /^\s*# shellcheck /.test(l))].join('\n');
 }
 
-/** Applets linked next to the copied busybox so the hold finds them on PATH. */
-export const SHELL_APPLETS = Object.freeze(['sh', 'sleep', 'date', 'wget']);
+/**
+ * Applets linked next to the copied busybox so the hold finds them on PATH. `cat` is what md_rows
+ * slurps /proc/net/tcp with (hooks/proc-tcp.ts): without it busybox's `read` takes one byte per
+ * read(2), and one poll of a draining pod's thousands of TIME_WAIT rows took seconds (8,000 rows:
+ * 7.4-9.4 s against 0.34-0.38 s with `cat`), which held istio-proxy 13-16 s past the app's exit in
+ * the lab (ADR 084 addendum).
+ */
+export const SHELL_APPLETS = Object.freeze(['sh', 'sleep', 'date', 'wget', 'cat']);
+/** The applet lists earlier meshdrain versions linked (before `cat`): still recognised in a manifest, and updated by inject. */
+export const EARLIER_SHELL_APPLETS: readonly (readonly string[])[] = Object.freeze([Object.freeze(['sh', 'sleep', 'date', 'wget'])]);
 
 /**
  * The init container's command that brings a shell to a distroless istio-proxy: copy the image's
  * static busybox into the shared emptyDir and link the applets the hold uses. The image must ship a
- * statically linked /bin/busybox (e.g. busybox:1.37.0-musl).
+ * statically linked /bin/busybox (e.g. busybox:1.37.0-musl). `applets`: an earlier version's list, to
+ * recognise what it wrote (EARLIER_SHELL_APPLETS).
  */
-export function shellInitCommand(shell: ShellSource & { kind: 'init-container' }): string[] {
+export function shellInitCommand(shell: ShellSource & { kind: 'init-container' }, applets: readonly string[] = SHELL_APPLETS): string[] {
   checkShell(shell);
   const d = shQuote(shell.mountPath);
-  const links = SHELL_APPLETS.map((a) => `ln -sf busybox ${d}/${a}`).join(' && ');
+  const links = applets.map((a) => `ln -sf busybox ${d}/${a}`).join(' && ');
   return ['/bin/busybox', 'sh', '-c', `cp /bin/busybox ${d}/busybox && chmod 0555 ${d}/busybox && ${links}`];
 }

@@ -342,11 +342,17 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   }
   // What the pod's init containers leave on emptyDirs istio-proxy mounts (they run before the app, the
   // volume is shared): meshdrain's static busybox for a distroless proxy's hook (ADR 085).
-  const shell = dataPlane === 'ambient' ? { dirs: [], notes: [] } : proxyShellVolumes(template, [view.proxy?.spec, annEntry]);
+  const shell = dataPlane === 'ambient' ? { dirs: [], notes: [], unreplayed: [] } : proxyShellVolumes(template, [view.proxy?.spec, annEntry]);
   notes.push(...shell.notes);
+  const inits = (template.spec?.initContainers ?? []) as { name?: unknown }[];
+  const initAt = (name: string) => where(view.loc(['spec', 'initContainers', inits.findIndex((c) => c.name === name)]));
+  for (const u of shell.unreplayed) {
+    notes.push(
+      `init container ${u.initContainer} (${initAt(u.initContainer)}) mounts volume ${u.volume}, which ${PROXY_CONTAINER} mounts at ${u.mountPath}: the lab runs no init container (only meshdrain inject's own shell copy is replayed, ADR 085), so ${PROXY_CONTAINER}'s hooks run without what ${u.initContainer} leaves there (a shell it copies in, say)`,
+    );
+  }
   for (const d of shell.dirs) {
-    const inits = (template.spec?.initContainers ?? []) as { name?: unknown }[];
-    const at = where(view.loc(['spec', 'initContainers', inits.findIndex((c) => c.name === d.initContainer)]));
+    const at = initAt(d.initContainer);
     notes.push(
       `init container ${d.initContainer} (${at}) copies its image's static busybox into emptyDir ${d.volume} before the app starts; ${PROXY_CONTAINER} mounts it at ${d.mountPath}: the hook root has busybox there with ${d.applets.join(', ')} linked (the host's, standing in for ${d.image}'s)`,
     );

@@ -6,6 +6,7 @@ import type { LabPod, PreStopResult } from './kubelet.js';
 import type { LabOptions, ScenarioRun } from './run.js';
 import { APP_METRICS_PORT, APP_PORT } from './pod-spec.js';
 import type { InjectPolicyUsed, Verdict } from './scenarios.js';
+import { APP_WAIT_END_BOUND, APP_WAIT_TAG } from '../hooks/app-wait.js';
 
 export type FailureReason = 'reset' | 'refused' | '503' | 'other';
 export type FailurePhase = 'running' | 'terminating' | 'app-exited' | 'proxy-exited' | 'no-endpoint';
@@ -39,6 +40,11 @@ export interface PodSummary {
    * the total (terminationSeconds). null where the step did not happen.
    */
   split: { appDelaySeconds: number | null; appWorkSeconds: number | null; proxyTailSeconds: number | null; totalSeconds: number | null };
+  /**
+   * The app's traffic-gone wait (policy app.shell, ADR 014) ended at its upper bound with inbound
+   * connections still open: long-lived ones (gRPC streams, WebSockets) never go quiet (ADR 076 addendum).
+   */
+  appWaitHitBound: boolean;
 }
 
 /** How the app behaved in a run (the flags that shape the lab's app). */
@@ -146,6 +152,7 @@ export function summarizePod(p: LabPod): PodSummary {
       return acc;
     }, {}),
     preStops: [...p.preStops],
+    appWaitHitBound: p.events.some((e) => e.kind === 'log' && e.container === 'app' && e.detail !== undefined && e.detail.includes(`${APP_WAIT_TAG} `) && e.detail.includes(`: ${APP_WAIT_END_BOUND} `)),
     split: {
       appDelaySeconds: p.appSigtermAt !== undefined && p.terminatingAt !== undefined ? r2((p.appSigtermAt - p.terminatingAt) / 1000) : null,
       appWorkSeconds: p.appSigtermAt !== undefined && p.appExitAt !== undefined ? r2((p.appExitAt - p.appSigtermAt) / 1000) : null,
@@ -343,7 +350,7 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
     line(head),
     ...rows.map(line),
     '',
-    ...sums.map((s) => `${s.name}${extra.length ? ` (${extra.map(([h, f]) => `${h} ${f(s)}`).join(', ')})` : ''}: ${s.verdict}`),
+    ...sums.map((s) => `${s.name}${extra.length ? ` (${extra.map(([h, f]) => `${h} ${f(s)}`).join(', ')})` : ''}: ${s.verdict}${appWaitBoundNote(s)}`),
   ];
   const retriedRows = sums.filter((s) => s.clientRetries.retriedRequests > 0);
   if (retriedRows.length) {
@@ -530,6 +537,18 @@ const byCount = (m: Partial<Record<string, number>>) =>
     .join(', ');
 
 /**
+ * "; the app's wait … ran to its upper bound in N of M pods (…)" when it did, else ''. Not a failure:
+ * each such pod's SIGTERM waited the app's whole bound, so the rollout took that much longer (ADR 076
+ * addendum). The answer line and the text report's verdict lines both end with it.
+ */
+export function appWaitBoundNote(s: ScenarioSummary): string {
+  const bound = s.pods.filter((p) => p.appWaitHitBound).length;
+  return bound
+    ? `; the app's wait for inbound traffic to leave ran to its upper bound in ${bound} of ${s.podsTerminated} pods (long-lived connections such as gRPC streams or WebSockets never go quiet, and Envoy's drain does not close them)`
+    : '';
+}
+
+/**
  * One line a person can act on: is the workload's shutdown safe in this run, and if not, each failure
  * with its phase and cause (requests by phase and reason, outbound calls by phase, failed hooks,
  * SIGKILLs).
@@ -539,8 +558,9 @@ export function answerLine(s: ScenarioSummary): string {
   const term = `termination ${s.terminationSeconds.toFixed(1)}s mean, ${s.maxTerminationSeconds.toFixed(1)}s max`;
   const failedHooks = s.pods.flatMap((p) => p.preStops.filter((h) => !h.ok).map((h) => `${h.container} preStop ${h.detail}`));
   const hookCauses = [...new Set(failedHooks)];
+  const slow = appWaitBoundNote(s);
   if (s.reproduced && s.failedRequests === 0 && s.failedEgress === 0 && s.podsKilled === 0) {
-    return `${who}: safe in this run: 0 of ${s.requests} requests and 0 of ${s.egressCalls} outbound calls failed, no pod SIGKILLed (${term})`;
+    return `${who}: safe in this run: 0 of ${s.requests} requests and 0 of ${s.egressCalls} outbound calls failed, no pod SIGKILLed (${term})${slow}`;
   }
   const parts: string[] = [];
   if (s.failedRequests > 0) {
@@ -559,7 +579,7 @@ export function answerLine(s: ScenarioSummary): string {
     parts.push(`${s.podsKilled} of ${s.podsTerminated} pods SIGKILLed at terminationGracePeriodSeconds ${s.graceSeconds}s${held ? ` (a preStop still running: held until SIGKILL)` : ''}`);
   }
   if (!s.rolloutComplete) parts.push('the rollout did not complete');
-  return `${who}: NOT safe: ${parts.join('; ') || s.verdict} (${term})`;
+  return `${who}: NOT safe: ${parts.join('; ') || s.verdict} (${term})${slow}`;
 }
 
 /** One run's timeline as a section of the sweep's HTML matrix (its cell links to `#id`). */

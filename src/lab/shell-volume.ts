@@ -9,11 +9,12 @@
  * The lab cannot pull the init container's image; it can know what the init container leaves only when
  * its command is exactly what meshdrain writes (re-rendered with hooks/hold.ts shellInitCommand, as
  * analysis/own-hold.ts recognises meshdrain's hold), never by a name. Anything else an init container
- * does is not replayed (and not yet said: a user's own shell-copying init container leaves the hook
- * without that shell here). Pure; the root is built in hook-root.ts.
+ * does is not replayed: an init container that mounts a volume istio-proxy also mounts (a user's own
+ * shell copy, say) is listed in `unreplayed`, and the lab's notes say its hook runs without what it
+ * leaves there. Pure; the root is built in hook-root.ts.
  */
 import { PROXY_CONTAINER } from '../istio/facts.js';
-import { shellInitCommand, SHELL_APPLETS } from '../hooks/hold.js';
+import { EARLIER_SHELL_APPLETS, shellInitCommand, SHELL_APPLETS } from '../hooks/hold.js';
 import { isRecord, type Container, type PodTemplate } from '../model/workload.js';
 
 /** A directory istio-proxy sees with a static busybox in it, and why the lab knows it is there. */
@@ -29,23 +30,39 @@ export interface ProxyBusyboxDir {
   image: string;
 }
 
+/** A volume istio-proxy mounts that an init container other than meshdrain's shell copy also mounts: not replayed. */
+export interface UnreplayedInitVolume {
+  initContainer: string;
+  volume: string;
+  /** Where istio-proxy mounts it. */
+  mountPath: string;
+}
+
 export interface ProxyShellVolumes {
   dirs: ProxyBusyboxDir[];
   notes: string[];
+  /** What the lab does not bring into the hook root (it runs no init container): said in the lab's notes. */
+  unreplayed: UnreplayedInitVolume[];
 }
 
 const sameArgv = (a: unknown, b: readonly string[]): boolean => Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** The init container's command when it is meshdrain's shell copy into `mountPath`; undefined otherwise. */
-function copiesShellInto(c: Container, mountPath: string): boolean {
-  if (typeof c.image !== 'string') return false;
-  let expected: string[];
-  try {
-    expected = shellInitCommand({ kind: 'init-container', image: c.image, mountPath });
-  } catch {
-    return false; // an image or path meshdrain would never write: not its shell copy
+/**
+ * The applets linked when the init container's command is meshdrain's shell copy into `mountPath`
+ * (this version's, or an earlier version's list); undefined otherwise.
+ */
+function copiesShellInto(c: Container, mountPath: string): readonly string[] | undefined {
+  if (typeof c.image !== 'string' || c.args !== undefined) return undefined;
+  for (const applets of [SHELL_APPLETS, ...EARLIER_SHELL_APPLETS]) {
+    let expected: string[];
+    try {
+      expected = shellInitCommand({ kind: 'init-container', image: c.image, mountPath }, applets);
+    } catch {
+      return undefined; // an image or path meshdrain would never write: not its shell copy
+    }
+    if (sameArgv(c.command, expected)) return applets;
   }
-  return sameArgv(c.command, expected) && c.args === undefined;
+  return undefined;
 }
 
 /** volumeMounts as written: name, mountPath, subPath (anything else skipped). */
@@ -66,21 +83,29 @@ export function proxyShellVolumes(template: PodTemplate, proxyEntries: readonly 
   const volumes = new Map<string, Record<string, unknown>>();
   for (const v of Array.isArray(spec.volumes) ? (spec.volumes as unknown[]) : []) if (isRecord(v) && typeof v.name === 'string') volumes.set(v.name, v);
   // What each emptyDir holds once the init containers have run: volume → the init container that filled it.
-  const filled = new Map<string, Container>();
+  const filled = new Map<string, { init: Container; applets: readonly string[] }>();
+  // Volumes other init containers mount (they may write there; the lab runs none of them): volume → names.
+  const others = new Map<string, string[]>();
   const notes: string[] = [];
   for (const c of Array.isArray(spec.initContainers) ? (spec.initContainers as Container[]) : []) {
     if (!isRecord(c) || c.name === PROXY_CONTAINER) continue;
     for (const m of mountsOf(c)) {
-      if (m.subPath || !isRecord(volumes.get(m.name)?.emptyDir)) continue;
-      if (copiesShellInto(c, m.mountPath)) filled.set(m.name, c);
+      const applets = m.subPath || !isRecord(volumes.get(m.name)?.emptyDir) ? undefined : copiesShellInto(c, m.mountPath);
+      if (applets) filled.set(m.name, { init: c, applets });
+      else if (typeof c.name === 'string' && !others.get(m.name)?.includes(c.name)) others.set(m.name, [...(others.get(m.name) ?? []), c.name]);
     }
   }
   const dirs: ProxyBusyboxDir[] = [];
+  const unreplayed: UnreplayedInitVolume[] = [];
   const seen = new Set<string>();
   for (const entry of proxyEntries) {
     for (const m of mountsOf(entry)) {
-      const init = filled.get(m.name);
-      if (!init || seen.has(m.mountPath)) continue;
+      for (const initContainer of others.get(m.name) ?? []) {
+        if (!unreplayed.some((u) => u.initContainer === initContainer && u.volume === m.name)) unreplayed.push({ initContainer, volume: m.name, mountPath: m.mountPath });
+      }
+      const fill = filled.get(m.name);
+      if (!fill || seen.has(m.mountPath)) continue;
+      const { init, applets } = fill;
       if (!m.mountPath.startsWith('/') || m.mountPath === '/' || m.mountPath.split('/').includes('..')) {
         notes.push(`${PROXY_CONTAINER} mounts volume ${m.name} at ${JSON.stringify(m.mountPath)}, not a directory the kubelet would mount; not brought in`);
         continue;
@@ -90,8 +115,12 @@ export function proxyShellVolumes(template: PodTemplate, proxyEntries: readonly 
         continue;
       }
       seen.add(m.mountPath);
-      dirs.push({ mountPath: m.mountPath, applets: SHELL_APPLETS, initContainer: init.name, volume: m.name, image: init.image as string });
+      dirs.push({ mountPath: m.mountPath, applets, initContainer: init.name, volume: m.name, image: init.image as string });
+      const lacking = SHELL_APPLETS.filter((a) => !applets.includes(a));
+      if (lacking.length) {
+        notes.push(`init container ${init.name} is an earlier meshdrain's shell copy, without ${lacking.join(', ')}: the hold reads /proc/net/tcp a byte at a time and can hold istio-proxy seconds past the app's exit; run meshdrain inject again to update it`);
+      }
     }
   }
-  return { dirs, notes };
+  return { dirs, notes, unreplayed };
 }

@@ -1,6 +1,6 @@
 /** ShutdownPlan → an edited copy of a pod template (plain objects). The YAML layer turns the difference into splices. */
 import { appWaitExecCommand } from '../hooks/app-wait.js';
-import { holdExecCommand, shellInitCommand } from '../hooks/hold.js';
+import { EARLIER_SHELL_APPLETS, holdExecCommand, shellInitCommand } from '../hooks/hold.js';
 import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 import { templateAnnotationValue, templateAnnotationWithout } from '../istio/template.js';
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
@@ -48,6 +48,9 @@ function bringShell(spec: NonNullable<PodTemplate['spec']>, shell: ShellSource &
   const existing = inits.find((c) => c.name === SHELL_INIT_CONTAINER);
   // Written by an older meshdrain without one: a "restricted" namespace would reject the pod.
   if (existing && existing.securityContext === undefined) existing.securityContext = structuredClone(SHELL_SECURITY_CONTEXT);
+  // Written by an older meshdrain that linked fewer applets (no `cat`: the hold then reads the TCP table
+  // a byte at a time, ADR 084 addendum): its exact command, and only that, becomes this version's.
+  if (existing) updateEarlierShellCopy(existing);
   if (!existing) {
     // Appended: every init container finishes before the regular containers start, and the user's
     // own init containers keep their bytes.
@@ -61,6 +64,19 @@ function bringShell(spec: NonNullable<PodTemplate['spec']>, shell: ShellSource &
   }
   const volumes = (spec.volumes ??= []) as { name: string }[];
   if (!volumes.some((v) => v.name === SHELL_VOLUME)) volumes.push({ name: SHELL_VOLUME, emptyDir: {} } as { name: string });
+}
+
+/** The shell copy an earlier meshdrain wrote (its command re-rendered exactly), brought to this version's applets. */
+function updateEarlierShellCopy(init: Container): void {
+  const mount = (init.volumeMounts as { name?: unknown; mountPath?: unknown }[] | undefined)?.find((m) => m?.name === SHELL_VOLUME);
+  if (typeof init.image !== 'string' || typeof mount?.mountPath !== 'string' || init.args !== undefined) return;
+  const shell = { kind: 'init-container' as const, image: init.image, mountPath: mount.mountPath };
+  const same = (a: readonly string[]) => Array.isArray(init.command) && init.command.length === a.length && init.command.every((x, i) => x === a[i]);
+  try {
+    if (EARLIER_SHELL_APPLETS.some((applets) => same(shellInitCommand(shell, applets)))) init.command = shellInitCommand(shell);
+  } catch {
+    // an image or path meshdrain would never write: not its shell copy, left as it is
+  }
 }
 
 /** Where meshdrain puts one istio-proxy setting (ADR 061): the pod's own istio-proxy entry (a user's stub or an injected proxy), the override stub it adds, the proxy.istio.io/overrides annotation, or the custom injection template (istiod renders it). */

@@ -177,6 +177,8 @@ describe('shellcheck passes on every generated variant', () => {
   }
   // ADR 014: linger and pilot-agent's drain at start
   variants.push(['drain-linger.sh', renderHoldScript({ ...hold([kinds[0]!, kinds[1]!]), lingerMs: 1000, drainAtStart: true })]);
+  // the init container's shell copy (distroless proxy, ADR 084)
+  variants.push(['init.sh', `#!/bin/sh\n${shellInitCommand({ kind: 'init-container', image: 'busybox', mountPath: '/meshdrain-shell' })[3]}\n`]);
   // the same strategy twice (two ports= and two http=) must not collide
   variants.push(['dup.sh', renderHoldScript(hold([kinds[1]!, { kind: 'ports', ports: [1] }, kinds[2]!, kinds[3]!]))]);
 
@@ -197,6 +199,17 @@ describe('shellcheck passes on every generated variant', () => {
 
 describe('output shape', () => {
   needTools('dash', 'bash', 'busybox');
+  it("the init container's shell copy runs in every shell: busybox and each applet the hold needs, cat reading the TCP table", () => {
+    for (const shell of SHELLS) {
+      const dir = mkdtempSync(join(tmp, 'init-'));
+      const script = shellInitCommand({ kind: 'init-container', image: 'busybox', mountPath: dir })[3]!;
+      const r = spawnSync(shell[0]!, [...shell.slice(1), '-c', script], { encoding: 'utf8' });
+      expect(r.status, `${shell.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(readdirSync(dir).sort()).toEqual(['busybox', 'cat', 'date', 'sh', 'sleep', 'wget']);
+      const cat = spawnSync(join(dir, 'cat'), ['/proc/net/tcp'], { encoding: 'utf8' });
+      expect(cat.stdout.split('\n')[0]).toMatch(/^\s*sl\s+local_address/);
+    }
+  });
   it('renderWaitFunction only defines functions: running it does nothing and prints nothing', () => {
     for (const shell of SHELLS) {
       const r = runIn(shell, renderWaitFunction(hold([{ kind: 'app-listeners' }], 5000)));
@@ -248,7 +261,7 @@ describe('output shape', () => {
       '/bin/busybox',
       'sh',
       '-c',
-      'cp /bin/busybox /meshdrain-shell/busybox && chmod 0555 /meshdrain-shell/busybox && ln -sf busybox /meshdrain-shell/sh && ln -sf busybox /meshdrain-shell/sleep && ln -sf busybox /meshdrain-shell/date && ln -sf busybox /meshdrain-shell/wget',
+      'cp /bin/busybox /meshdrain-shell/busybox && chmod 0555 /meshdrain-shell/busybox && ln -sf busybox /meshdrain-shell/sh && ln -sf busybox /meshdrain-shell/sleep && ln -sf busybox /meshdrain-shell/date && ln -sf busybox /meshdrain-shell/wget && ln -sf busybox /meshdrain-shell/cat',
     ]);
   });
 

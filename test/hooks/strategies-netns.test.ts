@@ -150,7 +150,7 @@ describe.skipIf(!root.ok)('strategies against a real pod-like namespace', () => 
     const init = shellInitCommand(shell);
     const r = spawnSync(init[0]!, init.slice(1), { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    for (const a of ['busybox', 'sh', 'sleep', 'date', 'wget']) expect(existsSync(join(mount, a))).toBe(true);
+    for (const a of ['busybox', 'sh', 'sleep', 'date', 'wget', 'cat']) expect(existsSync(join(mount, a))).toBe(true);
 
     const app = await pod.listen('app', [{ port: 8080 }]);
     let closed = 0;

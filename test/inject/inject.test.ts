@@ -226,6 +226,21 @@ describe('inject', () => {
     expect(injectText(out, 'd.yaml', { policy }).changed).toBe(false);
   });
 
+  it("distroless: an earlier meshdrain's shell copy (no cat linked) is brought to this version's applets; a user's own command is left", () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {shell: init-container}\n', 'p.yaml');
+    const out = injectText(deployment(), 'd.yaml', { policy }).output;
+    const withCat = ' && ln -sf busybox /meshdrain/bin/cat';
+    expect(out).toContain(withCat);
+    const earlier = out.replace(withCat, '');
+    const again = injectText(earlier, 'd.yaml', { policy });
+    expect(again.changed).toBe(true);
+    expect(parse(again.output).spec.template.spec.initContainers[0].command).toEqual(parse(out).spec.template.spec.initContainers[0].command);
+    expect(injectText(again.output, 'd.yaml', { policy }).changed).toBe(false);
+    // Not meshdrain's exact command (an applet list no version wrote): not touched.
+    const own = out.replace(withCat, ' && ln -sf busybox /meshdrain/bin/ls');
+    expect(injectText(own, 'd.yaml', { policy }).changed).toBe(false);
+  });
+
   it('does not edit through a YAML alias (that would change a shared anchor) and says so', () => {
     const src = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n  spec:\n    template: &tmpl\n      metadata:\n        labels: {app: a}\n      spec:\n        containers:\n        - name: a\n          image: x\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b}\n  spec:\n    template: *tmpl\n`;
     const r = injectText(src, 'a.yaml');

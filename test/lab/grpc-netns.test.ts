@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
 import { answerLine, type ScenarioSummary } from '../../src/lab/report.js';
-import { labRoot, requireLabRoot, runAndSummarize } from './fixture.js';
+import { expectAppWaitRanToBound, labRoot, longLivedTestPolicy, requireLabRoot, runAndSummarize } from './fixture.js';
 
 const root = labRoot(['ip', 'iptables-restore', 'setpriv', 'unshare', 'chroot']);
 requireLabRoot('lab --protocol grpc', root);
@@ -17,7 +17,7 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol grpc on real namespaces', ()
   let prefix = '';
   let sums: Record<string, ScenarioSummary> = {};
   beforeAll(async () => {
-    ({ sums, prefix } = await runAndSummarize({ scenarios: ['no-hold', 'meshdrain'], protocols: ['grpc'], replicas: 2, minRequests: 5000, minRequestsFor: ['meshdrain'], durationMs: 0, warmupMs: 1000 }));
+    ({ sums, prefix } = await runAndSummarize({ scenarios: ['no-hold', 'meshdrain'], protocols: ['grpc'], replicas: 2, minRequests: 5000, minRequestsFor: ['meshdrain'], durationMs: 0, warmupMs: 1000, policy: longLivedTestPolicy() }));
   }, 300_000);
 
   it('rows say grpc', () => {
@@ -38,6 +38,9 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol grpc on real namespaces', ()
     expect(s.failedEgress, answerLine(s)).toBe(0);
     expect(s.podsKilled).toBe(0);
     expect(Object.keys(s.failureReasons).filter((k) => k.startsWith('stream ')), JSON.stringify(s.failureReasons)).toEqual([]);
+  });
+  it("meshdrain: a pod that still carries a Watch stream waits the app's whole bound before SIGTERM, and the answer says so (ADR 076 addendum)", () => {
+    expectAppWaitRanToBound(sums.meshdrain!);
   });
   it('leaves no namespace behind', async () => {
     expect(await LabNet.leftovers(prefix)).toEqual([]);

@@ -67,14 +67,15 @@ describe.skipIf(!root.ok)('hooks see only the proxy image’s tools (mount names
 
   it("distroless with meshdrain's shell volume (ADR 085): <mountPath>/sh and its applets run, nothing else is there; without it the hook fails", () => {
     const hold = holdExecCommand({ strategies: [{ kind: 'sleep', ms: 300 }], timeoutMs: 2000, intervalMs: 100 }, { kind: 'init-container', image: 'busybox:1.37.0-musl', mountPath: '/meshdrain/bin' });
-    const probe = [hold[0]!, '-c', 'PATH=/meshdrain/bin:$PATH; sleep 0.1 && date -u +%Y >/dev/null && echo applets-ok; for p in cat netstat curl bash; do command -v $p >/dev/null && echo has-$p; done; test -e /bin/sh && echo has-bin-sh; echo done'];
+    // cat is linked (the hold slurps /proc/net/tcp with it: ADR 084 addendum) and reads the pod's table.
+    const probe = [hold[0]!, '-c', 'PATH=/meshdrain/bin:$PATH; sleep 0.1 && date -u +%Y >/dev/null && echo applets-ok; cat /proc/net/tcp | { read -r a b _; [ "$a $b" = "sl local_address" ] && echo cat-ok; }; for p in netstat curl bash head; do command -v $p >/dev/null && echo has-$p; done; test -e /bin/sh && echo has-bin-sh; echo done'];
     const r = run(withShell, probe);
     expect(r.stderr).toBe('');
     expect(withShell.busyboxDirs).toEqual(['/meshdrain/bin']);
-    // Debian's busybox, like the image's (defconfig), runs only linked applets: cat, netstat, curl are
+    // Debian's busybox, like the image's (defconfig), runs only linked applets: netstat, curl, head are
     // not found. A host busybox built standalone would find them, and the root says so.
-    if (withShell.notes.some((n) => /FEATURE_SH_STANDALONE/.test(n))) expect(r.stdout).toMatch(/^applets-ok\nhas-cat\n/);
-    else expect(r.stdout).toBe('applets-ok\ndone\n');
+    if (withShell.notes.some((n) => /FEATURE_SH_STANDALONE/.test(n))) expect(r.stdout).toMatch(/^applets-ok\ncat-ok\nhas-netstat\n/);
+    else expect(r.stdout).toBe('applets-ok\ncat-ok\ndone\n');
     // inject's own hold runs to its end there (exit 0), and fails at once without the volume.
     expect(run(withShell, hold).status).toBe(0);
     const none = run(distroless, hold);

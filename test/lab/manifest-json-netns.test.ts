@@ -22,7 +22,7 @@ describe.skipIf(!root.ok || !existsSync(BIN))('meshdrain lab --manifest --json',
       const withTemplate = plain.replace('      labels: {app: web}\n', '      labels: {app: web}\n      annotations: {inject.istio.io/templates: "sidecar,meshdrain"}\n');
       expect(withTemplate).not.toBe(plain);
       writeFileSync(join(dir, 'tmpl.yaml'), withTemplate);
-      const r = await runAsync(process.execPath, [BIN, 'lab', '--manifest', 'tmpl.yaml', '--replicas', '1', '--duration', '2s', '--app-shutdown', '2s', '--istio-version', '1.24', '--kube-version', '1.30', '--json'], { cwd: dir, timeoutMs: 240_000 });
+      const r = await runAsync(process.execPath, [BIN, 'lab', '--manifest', 'tmpl.yaml', '--replicas', '1', '--duration', '2s', '--min-requests', '0', '--propagation-delay', '1s', '--app-shutdown', '2s', '--istio-version', '1.24', '--kube-version', '1.30', '--json'], { cwd: dir, timeoutMs: 240_000 });
       expect([0, 1], r.stderr.slice(-1500)).toContain(r.status);
       const json = JSON.parse(r.stdout) as { scenarios: { notes?: string[] }[] };
       const note = json.scenarios.flatMap((s) => s.notes ?? []).find((n) => n.startsWith('injection templates meshdrain'));

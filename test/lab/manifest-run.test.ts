@@ -199,6 +199,25 @@ describe('the one-line answer and the rows', () => {
     expect(answerLine(killed)).toMatch(/NOT safe: 1 of 1 pods SIGKILLed at terminationGracePeriodSeconds 30s/);
   });
 
+  it("says when the app's traffic wait ran to its upper bound (long-lived connections), safe or not; not when it ended quiet", () => {
+    const run = fakeManifestRun();
+    const pod = run.terminated[0]!;
+    // The app preStop's lines as the kubelet records them (the wait logs to stderr when PID 1's stdout is not writable).
+    pod.mark('log', 'app', 'preStop: meshdrain-app-delay uptime=81234s +0.0s: start: SIGTERM waits until no inbound connection for 2s (at most 30s); log to stderr');
+    expect(summarize(run, o).pods[0]!.appWaitHitBound).toBe(false);
+    expect(answerLine(summarize(run, o))).not.toMatch(/upper bound/);
+    pod.mark('log', 'app', 'preStop: meshdrain-app-delay uptime=81264s +30.0s: end: upper bound 30s reached with inbound traffic still arriving (port 15006 open)');
+    const s = summarize(run, o);
+    expect(s.pods[0]!.appWaitHitBound).toBe(true);
+    expect(answerLine(s)).toMatch(/^Deployment\/orders: safe in this run: .*; the app's wait for inbound traffic to leave ran to its upper bound in 1 of 1 pods \(long-lived connections/);
+    // The text report's verdict line says it too (built-in scenarios have no answer line).
+    expect(toText([s], o)).toMatch(/: [^\n]*; the app's wait for inbound traffic to leave ran to its upper bound in 1 of 1 pods/);
+    // The same words from istio-proxy's log are not the app's wait.
+    const other = fakeManifestRun();
+    other.terminated[0]!.mark('log', 'istio-proxy', 'preStop: meshdrain-app-delay +30.0s: end: upper bound 30s reached');
+    expect(summarize(other, o).pods[0]!.appWaitHitBound).toBe(false);
+  });
+
   it('rows carry protocol, propagation delay, the app behaviour and the termination split; kept fields stay', () => {
     const s = summarize(fakeManifestRun(), o);
     expect(s).toMatchObject({ protocol: 'http1', propagationDelaySeconds: 6, app: { shutdownSeconds: 8, closesPort: false, port: 20000, metricsPort: null }, proxyVariant: 'default', workload: 'Deployment/orders' });

@@ -173,13 +173,65 @@ describe("a distroless istio-proxy's shell from an init container (ADR 085)", ()
     expect(m.proxyVariant.value).toBe('distroless');
     const exec = (m.spec.proxyPreStop as { exec: string[] }).exec;
     expect(exec[0]).toBe('/meshdrain/bin/sh');
-    expect(m.spec.proxyBusyboxDirs).toEqual([{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget'] }]);
+    expect(m.spec.proxyBusyboxDirs).toEqual([{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget', 'cat'] }]);
     expect(m.notes.join('\n')).toMatch(/init container meshdrain-shell \(plain-distroless\.yaml:\d+:\d+\) copies its image's static busybox into emptyDir meshdrain-bin .* mounts it at \/meshdrain\/bin/);
     // As written (nothing injected yet): no init container, nothing brought in.
     expect(labPodFromManifest(read('plain-distroless.yaml'), 'p.yaml').spec.proxyBusyboxDirs).toBeUndefined();
     // --compare-inject reads the injected row the same way.
     const rows = manifestScenarios(read('plain-distroless.yaml'), 'plain-distroless.yaml', { compareInject: true }).scenarios;
-    expect(rows.map((r) => r.spec.proxyBusyboxDirs)).toEqual([undefined, [{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget'] }]]);
+    expect(rows.map((r) => r.spec.proxyBusyboxDirs)).toEqual([undefined, [{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget', 'cat'] }]]);
+  });
+
+  it("an earlier meshdrain's shell copy (no cat linked) is still brought in, with its own applets, and the notes say what it costs", () => {
+    const earlier = injected().replace(' && ln -sf busybox /meshdrain/bin/cat', '');
+    const m = labPodFromManifest(earlier, 'plain-distroless.yaml');
+    expect(m.spec.proxyBusyboxDirs).toEqual([{ mountPath: '/meshdrain/bin', applets: ['sh', 'sleep', 'date', 'wget'] }]);
+    expect(m.notes.join('\n')).toMatch(/init container meshdrain-shell is an earlier meshdrain's shell copy, without cat: .* run meshdrain inject again/);
+    expect(labPodFromManifest(injected(), 'plain-distroless.yaml').notes.join('\n')).not.toMatch(/earlier meshdrain/);
+  });
+
+  it("a user's own init container on a volume istio-proxy mounts is not replayed, and the notes say so (with its position)", () => {
+    const own = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {sidecar.istio.io/proxyImageType: distroless}
+    spec:
+      initContainers:
+      - name: migrate
+        image: migrate:1
+        volumeMounts: [{name: data, mountPath: /data}]
+      - name: tools
+        image: busybox:1.37.0-musl
+        command: [/bin/busybox, sh, -c, 'cp /bin/busybox /opt/tools/ && /bin/busybox --install -s /opt/tools']
+        volumeMounts: [{name: tools, mountPath: /opt/tools}]
+      containers:
+      - name: web
+        image: web:1
+        ports: [{containerPort: 8080}]
+        volumeMounts: [{name: data, mountPath: /data}]
+      - name: istio-proxy
+        image: auto
+        volumeMounts: [{name: tools, mountPath: /tools}]
+        lifecycle: {preStop: {exec: {command: [/tools/sh, -c, 'sleep 5']}}}
+      volumes:
+      - {name: tools, emptyDir: {}}
+      - {name: data, emptyDir: {}}
+`;
+    const m = labPodFromManifest(own, 'own.yaml');
+    expect(m.spec.proxyBusyboxDirs).toBeUndefined();
+    const said = m.notes.filter((n) => /the lab runs no init container/.test(n));
+    // Only the init container whose volume istio-proxy mounts (tools), not the app's (migrate on data).
+    expect(said).toEqual([
+      "init container tools (own.yaml:16:9) mounts volume tools, which istio-proxy mounts at /tools: the lab runs no init container (only meshdrain inject's own shell copy is replayed, ADR 085), so istio-proxy's hooks run without what tools leaves there (a shell it copies in, say)",
+    ]);
+    // meshdrain inject's own shell copy is replayed, not noted as missing.
+    expect(labPodFromManifest(injected(), 'plain-distroless.yaml').notes.join('\n')).not.toMatch(/the lab runs no init container/);
   });
 
   it('only what the pod would have: no init container, another command, a volume that is not an emptyDir, or istio-proxy not mounting it → nothing', () => {
@@ -196,6 +248,6 @@ describe("a distroless istio-proxy's shell from an init container (ADR 085)", ()
     // istio-proxy mounts another volume name: the shell is on a volume it does not see.
     expect(dirs(text.replace(/\\"name\\":\\"meshdrain-bin\\",\\"mountPath/g, '\\"name\\":\\"other\\",\\"mountPath'))).toBeUndefined();
     // istio-proxy mounts it elsewhere: the busybox is where it mounts it.
-    expect(dirs(text.replace(/\\"mountPath\\":\\"\/meshdrain\/bin\\"/g, '\\"mountPath\\":\\"/opt/md\\"'))).toEqual([{ mountPath: '/opt/md', applets: ['sh', 'sleep', 'date', 'wget'] }]);
+    expect(dirs(text.replace(/\\"mountPath\\":\\"\/meshdrain\/bin\\"/g, '\\"mountPath\\":\\"/opt/md\\"'))).toEqual([{ mountPath: '/opt/md', applets: ['sh', 'sleep', 'date', 'wget', 'cat'] }]);
   });
 });

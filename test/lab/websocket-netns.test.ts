@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabNet } from '../../src/lab/netns.js';
 import { answerLine, type ScenarioSummary } from '../../src/lab/report.js';
-import { labRoot, requireLabRoot, runAndSummarize } from './fixture.js';
+import { expectAppWaitRanToBound, labRoot, longLivedTestPolicy, requireLabRoot, runAndSummarize } from './fixture.js';
 
 const root = labRoot(['ip', 'iptables-restore', 'setpriv', 'unshare', 'chroot']);
 requireLabRoot('lab --protocol websocket', root);
@@ -16,7 +16,7 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol websocket on real namespaces
   let prefix = '';
   let sums: Record<string, ScenarioSummary> = {};
   beforeAll(async () => {
-    ({ sums, prefix } = await runAndSummarize({ scenarios: ['no-hold', 'meshdrain'], protocols: ['websocket'], replicas: 2, minRequests: 5000, minRequestsFor: ['meshdrain'], durationMs: 0, warmupMs: 1000 }));
+    ({ sums, prefix } = await runAndSummarize({ scenarios: ['no-hold', 'meshdrain'], protocols: ['websocket'], replicas: 2, minRequests: 5000, minRequestsFor: ['meshdrain'], durationMs: 0, warmupMs: 1000, policy: longLivedTestPolicy() }));
   }, 300_000);
 
   it('no-hold: connections are cut before the app closed them, messages go unanswered, outbound calls fail', () => {
@@ -35,6 +35,9 @@ describe.skipIf(!root.ok)('meshdrain lab --protocol websocket on real namespaces
     expect(s.failedRequests, answerLine(s)).toBe(0);
     expect(s.failedEgress).toBe(0);
     expect(s.podsKilled).toBe(0);
+  });
+  it("meshdrain: a pod that still carries a WebSocket waits the app's whole bound before SIGTERM, and the answer says so (ADR 076 addendum)", () => {
+    expectAppWaitRanToBound(sums.meshdrain!);
   });
   it('leaves no namespace behind', async () => {
     expect(await LabNet.leftovers(prefix)).toEqual([]);

@@ -52,19 +52,30 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
   // --protocol websocket: an upgrade becomes a tunnel to the app that the drain does not touch (ADR 076).
   if (cfg.protocol === 'websocket') inbound.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => void tunnelUpgrade(req, socket, head, '127.0.0.1', cfg.appPort));
   countConns(inbound, 'inbound');
-  // --protocol http2: inbound is h2c, forwarded to the app over h2c. Draining starts Envoy's drain
-  // sequence on every inbound session, those opened while draining included (ADR 072/074).
+  // --protocol http2: inbound is h2c, forwarded to the app over h2c. While draining, a session starts
+  // Envoy's drain sequence when it sends response headers, and only then (ADR 076 addendum): the HCM
+  // checks drainClose() in encodeHeaders ("Send the go away frame prior to encoding the header block",
+  // envoyproxy/envoy source/common/http/conn_manager_impl.cc) and never drains a connection
+  // proactively (envoy#14350, open; the proactive GOAWAY of PR #16201 never landed). A session that
+  // sends no new headers (long-lived streams only) gets no GOAWAY from the drain.
   const appH2 = new H2Pool(`http://127.0.0.1:${cfg.appPort}`);
+  const drainOnHeaders = (stream: import('node:http2').ServerHttp2Stream): void => {
+    const respond = stream.respond.bind(stream);
+    stream.respond = (headers, options) => {
+      if (drainClose('inbound')) drainServerSession(stream.session as import('node:http2').ServerHttp2Session, ENVOY_H2_DRAIN_TIMEOUT_MS);
+      respond(headers, options);
+    };
+  };
   const inboundH2 =
     cfg.protocol === 'grpc'
       ? h2Server((stream, headers) => {
           // gRPC is HTTP/2 to Envoy: the same drain sequence; each call is a stream forwarded as it comes.
-          if (drainClose('inbound')) drainServerSession(stream.session as import('node:http2').ServerHttp2Session, ENVOY_H2_DRAIN_TIMEOUT_MS);
+          drainOnHeaders(stream);
           void forwardGrpcStream(stream, headers, appH2);
         })
       : cfg.protocol === 'http2'
       ? h2Server((stream, headers) => {
-          if (drainClose('inbound')) drainServerSession(stream.session as import('node:http2').ServerHttp2Session, ENVOY_H2_DRAIN_TIMEOUT_MS);
+          drainOnHeaders(stream);
           void h2Request(appH2, { ':method': String(headers[':method'] ?? 'GET'), ':path': String(headers[':path'] ?? '/') }, 5000).then((r) => {
             if (stream.destroyed || stream.closed) return;
             if (r.error === undefined) {
@@ -103,7 +114,8 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
       // drainDuration (45 s) unless skip_exit — pilot-agent kills Envoy long before either matters.
       const dir = u.searchParams.has('inboundonly') ? 'inbound' : 'all';
       if (draining !== 'all') draining = dir;
-      if (inboundH2) for (const s of inboundH2.sessions) drainServerSession(s, ENVOY_H2_DRAIN_TIMEOUT_MS);
+      // No session is drained here: Envoy drains an HTTP/2 connection when it next sends response
+      // headers on it (drainOnHeaders above; ADR 076 addendum).
       ev('envoy-drain', { query: u.search });
       res.end('OK\n');
       return;
