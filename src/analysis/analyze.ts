@@ -3,6 +3,7 @@
  * each turn sleeps, whether a loop can end, and how long the whole hook can hold at most.
  * Pure; the rules turn this into findings.
  */
+import { AGENT_QUIT_PATH } from '../istio/facts.js';
 import type { AppWaitSpec, HoldSpec } from '../plan/types.js';
 import { ownAppWait, ownHold } from './own-hold.js';
 import { baseName, simpleCommands, tokenize, type SimpleCommand, type Token, type Word } from './shell-words.js';
@@ -73,6 +74,10 @@ export interface HookAnalysis {
   /** meshdrain's traffic-gone app delay (ADR 014 (a)), recognised by re-rendering: ends on an event, bounded by maxMs. */
   appWait?: AppWaitSpec;
 }
+
+/** pilot-agent's quit endpoint as a word of a command (`quitquitquit`, `/quitquitquit`, a URL ending in it). */
+const QUIT_WORD = AGENT_QUIT_PATH.replace(/^\//, '');
+const mentionsQuit = (w: string): boolean => w.includes(QUIT_WORD);
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'busybox', 'zsh', 'ksh']);
 
@@ -230,8 +235,10 @@ function analyzeHookUncached(argv: readonly string[]): HookAnalysis {
       const rest = argv.slice(argv.indexOf('request') + 1).filter((x) => !x.startsWith('-'));
       const path = (rest[1] ?? '').replace(/^\//, '');
       if (path === 'drain') a.pilotAgentDrain = true;
-      if (path === 'quitquitquit') a.quitsProxy = true;
+      if (path === QUIT_WORD) a.quitsProxy = true;
     }
+    // A plain exec that names the quit endpoint (curl -XPOST localhost:15020/quitquitquit, wget --post-data).
+    if (argv.some(mentionsQuit)) a.quitsProxy = true;
     return a;
   }
   if (a.script === null) return a;
@@ -278,7 +285,7 @@ export function analyzeScript(script: string, a: HookAnalysis): void {
     }
     if (SHELLS.has(c.tool)) a.usesShell = true;
     const words = [c.name, ...c.args].map((w) => w.text);
-    if (words.some((w) => /quitquitquit/.test(w))) a.quitsProxy = true;
+    if (words.some(mentionsQuit)) a.quitsProxy = true;
     if (c.tool === 'pilot-agent' && words.includes('request') && words.some((w) => /^\/?drain$/.test(w))) a.pilotAgentDrain = true;
   }
   const within = (off: number, l: { start: number; end: number }): boolean => off >= l.start && off < l.end;

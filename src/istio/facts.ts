@@ -82,6 +82,14 @@ export const AGENT_DRAIN_VERSION = Object.freeze({ major: 1, minor: 21 });
 export const AGENT_STATUS_PORT = 15020;
 
 /**
+ * pilot-agent's quit endpoint on the status port (istio/istio@86c9f01 pilot/cmd/pilot-agent/status/server.go:72
+ * quitPath). Its handler (server.go:1056-1071) answers 403 unless the request comes from loopback and 405
+ * unless it is a POST; then it disables the drain and shuts the agent down: pilot-agent exits at once with
+ * no terminationDrainDuration (pkg/envoy/agent.go:114, 142-163). ADR 090.
+ */
+export const AGENT_QUIT_PATH = '/quitquitquit';
+
+/**
  * The preStop Istio's sidecar template gives istio-proxy in native-sidecar mode when
  * `global.proxy.lifecycle` is unset (istio/istio@86c9f01 manifests/charts/istio-control/istio-discovery/files/
  * injection-template.yaml:225-235, the `{{- else if $nativeSidecar }}` branch; the port is

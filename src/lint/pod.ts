@@ -7,7 +7,7 @@ import type { Document } from 'yaml';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, ISTIO_TEMPLATES, PROXY_CONTAINER, PROXY_METADATA } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { goBool } from '../istio/proxy-config.js';
-import { getPath, injectionDisabled, isRecord, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
+import { getPath, injectionDisabled, isRecord, podTemplateProblem, siteName, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import { parseEmbedded, type LoadedFile } from '../yaml/load.js';
 import { analyzeHook, sleepArgMs, type HookAnalysis } from '../analysis/analyze.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
@@ -244,6 +244,12 @@ function distrolessOf(pod: PodBase, cfg: ProxyConfigView, opts: LintOptions): Se
 /** Build the view of one pod template site. */
 export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTemplateSite, template: PodTemplate, opts: LintOptions): PodView {
   const base = site.templatePath;
+  // A field the API server rejects is bad input, as inject says it (model/workload.ts podTemplateProblem, one check).
+  const problem = podTemplateProblem(template);
+  if (problem) {
+    const at = locOf(loaded, doc, [...base, ...problem.path]);
+    throw new InputError(`${siteName(site)}: ${problem.message}`, { file: at.file, line: at.line, col: at.column });
+  }
   const annotations = asStrings(template.metadata?.annotations);
   const labels = asStrings(template.metadata?.labels);
   const all = [...containers(loaded, doc, base, template.spec, false), ...containers(loaded, doc, base, template.spec, true)];

@@ -169,6 +169,14 @@ export function podTemplateProblem(pod: unknown): { path: Path; message: string 
         if (!isRecord(c.lifecycle)) return bad(['spec', list, i, 'lifecycle'], `${c.name}: lifecycle must be a mapping`);
         const p = c.lifecycle.preStop;
         if (p !== undefined && p !== null && !isRecord(p)) return bad(['spec', list, i, 'lifecycle', 'preStop'], `${c.name}: lifecycle.preStop must be a mapping`);
+        // The API server rejects a non-integer sleep (int64): read as a number it would count as no delay.
+        const sleep = isRecord(p) ? p.sleep : undefined;
+        if (sleep !== undefined && sleep !== null) {
+          if (!isRecord(sleep)) return bad(['spec', list, i, 'lifecycle', 'preStop', 'sleep'], `${c.name}: lifecycle.preStop.sleep must be a mapping`);
+          if (!(Number.isInteger(sleep.seconds) && (sleep.seconds as number) >= 0)) {
+            return bad(['spec', list, i, 'lifecycle', 'preStop', 'sleep', 'seconds'], `${c.name}: lifecycle.preStop.sleep.seconds must be a whole number of seconds${typeof sleep.seconds === 'string' ? ` (unquote it: ${sleep.seconds})` : ''}`);
+          }
+        }
       }
       if (c.volumeMounts !== undefined && c.volumeMounts !== null && !Array.isArray(c.volumeMounts)) {
         return bad(['spec', list, i, 'volumeMounts'], `${c.name}: volumeMounts must be a list`);

@@ -10,11 +10,11 @@
  */
 import { distrolessSource, distrolessSourceWords } from '../istio/image-type.js';
 import { defaultHoldTimeoutMs } from '../istio/holds.js';
-import { handlerDelaySeconds } from '../analysis/analyze.js';
+import { analyzeHook, handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
 import { holdSettings, holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
-import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
+import { AGENT_QUIT_PATH, ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
@@ -273,7 +273,7 @@ export interface PodShutdownFacts {
   /** How meshdrain decided the app's delay; undefined when judging a pod as written. */
   appDelay?: AppDelayDecision;
   appShutdownSeconds: number;
-  /** Effective drain: mesh defaults ← the pod's ProxyConfig ← the policy. */
+  /** Effective drain: mesh defaults ← the pod's ProxyConfig ← the policy; seconds 0 when the proxy quits at start (proxyQuit). */
   drain: DrainSettings & { seconds: number; unbounded: boolean };
   /**
    * How meshdrain's istio-proxy settings reach the proxy (ADR 061): the proxy.istio.io/overrides
@@ -293,6 +293,12 @@ export interface PodShutdownFacts {
    * these app containers keep their own preStop, whose delay meshdrain cannot read (nginx -s quit).
    */
   noNativeDrain?: { why: 'gateway' | 'job' | 'user-prestop' | 'policy-istio' | 'no-app-delay' } | { why: 'app-prestop'; containers: string[] };
+  /**
+   * istio-proxy's preStop (the user's, kept or as written) asks pilot-agent to quit (ADR 090): `quits`, an
+   * exec that posts /quitquitquit: the proxy exits at termination start and `drain.seconds` is 0 (the drain
+   * never runs); `refused`, an httpGet to it: the kubelet's GET from the node is refused, the drain runs.
+   */
+  proxyQuit?: ProxyQuit;
   /** A preStop the user gave istio-proxy: kept (meshdrain writes none) or replaced (policy replaceUserPreStop). */
   userProxyPreStop?: 'kept' | 'replaced';
   /** meshdrain leaves this pod template as written, and why (gateways, istiod-managed Deployments). */
@@ -342,6 +348,34 @@ export function isOwnProxyPreStop(kind: 'classic' | 'native', h: Handler): boole
   const cmd = h.exec?.command;
   if (kind === 'classic') return Array.isArray(cmd) && ownHold(cmd) !== null;
   return isMeshdrainHandler(h) || isIstioNativeDrain(h);
+}
+
+/**
+ * What an istio-proxy preStop does with pilot-agent's /quitquitquit (ADR 090), the one recognition lint
+ * and inject share. `quits`: an exec that calls it (`pilot-agent request POST quitquitquit`, curl/wget
+ * to it), run inside the pod: pilot-agent exits at once, with no drain. `refused`: an httpGet to it:
+ * the kubelet sends a GET from the node to the pod IP (pkg/kubelet/lifecycle/handlers.go runHTTPHandler),
+ * and pilot-agent answers 403 (not loopback) / 405 (not POST): the hook fails and nothing quits.
+ * Only for istio-proxy's own preStop: an app or a Job's main container calling it at its end is the
+ * standard recipe for a classic sidecar and is not judged here.
+ */
+export type ProxyQuit = 'quits' | 'refused';
+export function proxyPreStopQuit(h: Handler | undefined): ProxyQuit | undefined {
+  if (!h) return undefined;
+  const get = h.httpGet;
+  if (get && typeof get === 'object') {
+    const path = (get as { path?: unknown }).path;
+    return typeof path === 'string' && `/${path.replace(/^\/+/, '')}`.split('?')[0] === AGENT_QUIT_PATH ? 'refused' : undefined;
+  }
+  const argv = h.exec?.command;
+  return Array.isArray(argv) && argv.every((x) => typeof x === 'string') && analyzeHook(argv).quitsProxy ? 'quits' : undefined;
+}
+
+/** inject's warning beside "kept" for a user's istio-proxy preStop that quits the proxy. */
+function proxyQuitNote(q: ProxyQuit, appDelaySeconds: number, appShutdownSeconds: number): string {
+  return q === 'quits'
+    ? `warning: ${PROXY_CONTAINER}'s preStop calls ${AGENT_QUIT_PATH}: the proxy exits at termination start with no drain, before the app's ${appDelaySeconds ? `${appDelaySeconds}s delay + ` : ''}~${appShutdownSeconds}s shutdown, whose requests and outbound calls then fail; the grace period counts no drain. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`
+    : `warning: ${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost (403/405), so the hook fails and the proxy drains as without it. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`;
 }
 
 /** The pod's own istio-proxy entry: a container (classic, or a stub), else an init container (native). */
@@ -401,7 +435,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     : null;
   const shellBrought = distroless !== null && s.proxy?.shell === undefined;
   if (shellBrought) s = { ...s, proxy: { ...s.proxy, shell: 'init-container' } };
-  const drain = effectiveDrain([
+  const configuredDrain = effectiveDrain([
     ctx.meshProxyConfig,
     pc,
     {
@@ -488,6 +522,21 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
         : `${PROXY_CONTAINER}'s own preStop replaced by meshdrain's (policy proxy.replaceUserPreStop: true)`,
     );
   }
+  // A preStop on istio-proxy that quits it (ADR 090): the user's as kept, or as written when judging.
+  let quitHandler: Handler | undefined;
+  if (policy) quitHandler = userKept ? userHandler : undefined;
+  else if (sidecars.classic || sidecars.native) {
+    try {
+      quitHandler = userProxyPreStop(pod);
+    } catch {
+      quitHandler = undefined; // a bad overrides annotation is reported where it is read with a position
+    }
+  }
+  const proxyQuit = proxyPreStopQuit(quitHandler);
+  // pilot-agent quit at termination start never drains: no drain to count, to wait for, or to fit.
+  const drain = proxyQuit === 'quits' ? { ...configuredDrain, seconds: 0 } : configuredDrain;
+  const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
+  if (userHandler && userKept && proxyQuit) notes.push(proxyQuitNote(proxyQuit, appDelaySeconds, appShutdownSeconds));
   // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
   const wantsHold = policy !== null && !native && !site.isJobLike && !s.proxy?.preStop && !userKept;
   // The hold as the chosen carrier runs it: the custom template's own (one for every pod that selects
@@ -504,7 +553,6 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   }
   const strategies: WaitStrategy[] = shape.strategies;
   const fixedSleep = Math.max(0, ...strategies.map((w) => (w.kind === 'sleep' ? w.ms / 1000 : 0)));
-  const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
   // Judging a pod as written: the linger of meshdrain's own hold, when istio-proxy carries one.
   const writtenLinger = policy ? undefined : ownProxyHold(pod)?.lingerMs;
   const lingerMs = wantsHold ? shape.lingerMs : writtenLinger;
@@ -588,6 +636,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     nativeDrain,
     ...(noNativeDrain ? { noNativeDrain } : {}),
     ...(userPre ? { userProxyPreStop: userPre } : {}),
+    ...(proxyQuit ? { proxyQuit } : {}),
     ...(leave ? { leave } : {}),
     fixedHoldTimeoutSeconds,
     budget,

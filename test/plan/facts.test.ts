@@ -192,3 +192,41 @@ describe('podShutdownFacts', () => {
     expect(podShutdownFacts(site(), pod({ grace: 90 }), p).grace.value).toBe(90);
   });
 });
+
+describe("istio-proxy's own preStop calling /quitquitquit (ADR 090)", () => {
+  const withProxy = (preStop: unknown) =>
+    pod({
+      annotations: { 'proxy.istio.io/config': '{"terminationDrainDuration": "30s"}' },
+      containers: [
+        { name: 'app', image: 'a', lifecycle: { preStop: { sleep: { seconds: 5 } } } },
+        { name: 'istio-proxy', image: 'auto', lifecycle: { preStop } },
+      ],
+    });
+  const ctx = { ...injecting, kubeVersion: { major: 1, minor: 30 }, istioVersion: { major: 1, minor: 22 } };
+  it('an exec that posts it: kept with a warning, and the grace period counts no drain (it never runs)', () => {
+    const f = podShutdownFacts(inWeb(), withProxy({ exec: { command: ['pilot-agent', 'request', 'POST', 'quitquitquit'] } }), DEFAULT_POLICY, ctx);
+    expect(f.userProxyPreStop).toBe('kept');
+    expect(f.proxyQuit).toBe('quits');
+    expect(f.drain.seconds).toBe(0);
+    expect(f.drain.terminationDrainMs).toBe(30_000);
+    expect(f.notes.join('\n')).toMatch(/warning: istio-proxy's preStop calls \/quitquitquit: the proxy exits at termination start with no drain, before the app's 5s delay \+ ~20s shutdown/);
+    // 5 (app sleep) + 20 (app shutdown) + 0 (no drain) + 2 (margin) = 27 < the default 30
+    expect(f.grace).toEqual({ set: undefined, required: 27, value: 30 });
+    // Judged as written (lint): the same recognition.
+    expect(podShutdownFacts(inWeb(), withProxy({ exec: { command: ['curl', '-XPOST', 'localhost:15020/quitquitquit'] } }), null, ctx).proxyQuit).toBe('quits');
+  });
+  it('an httpGet to it does nothing (GET from the node, refused): kept with a warning, the 30s drain still counted', () => {
+    const f = podShutdownFacts(inWeb(), withProxy({ httpGet: { path: '/quitquitquit', port: 15020 } }), DEFAULT_POLICY, ctx);
+    expect(f.proxyQuit).toBe('refused');
+    expect(f.drain.seconds).toBe(30);
+    expect(f.notes.join('\n')).toMatch(/warning: istio-proxy's preStop is an httpGet to \/quitquitquit, which does nothing/);
+    expect(f.grace.required).toBe(57);
+  });
+  it('replaced by the policy, or an app calling it: no quit', () => {
+    const replaced = podShutdownFacts(inWeb(), withProxy({ exec: { command: ['pilot-agent', 'request', 'POST', 'quitquitquit'] } }), policy({ defaults: { proxy: { replaceUserPreStop: true } } }), ctx);
+    expect(replaced.proxyQuit).toBeUndefined();
+    expect(replaced.drain.seconds).toBe(30);
+    const app = pod({ containers: [{ name: 'app', image: 'a', lifecycle: { preStop: { exec: { command: ['pilot-agent', 'request', 'POST', 'quitquitquit'] } } } }] });
+    expect(podShutdownFacts(inWeb(), app, null, ctx).proxyQuit).toBeUndefined();
+  });
+});

@@ -39,7 +39,7 @@ are stopped by the kubelet once the main containers exit: ask Istio for one per 
     // The job tells the proxy to quit when it is done: fine without native sidecars.
     const quits = pod.apps.some((c) => {
       const argv = [...((c.spec.command as string[] | undefined) ?? []), ...((c.spec.args as string[] | undefined) ?? [])].filter((x) => typeof x === 'string');
-      return argv.some((x) => /quitquitquit/.test(x)) || analyzeHook(argv).quitsProxy;
+      return analyzeHook(argv).quitsProxy;
     });
     if (quits) return;
     const nativePossible = atLeast(opts.kubeVersion, NATIVE.kubeBeta.major, NATIVE.kubeBeta.minor) !== false && atLeast(opts.istioVersion, NATIVE.istioAnnotation.major, NATIVE.istioAnnotation.minor) !== false;

@@ -1,4 +1,4 @@
-import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
+import { AGENT_QUIT_PATH, ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
 import { holdDrainsAtStart } from '../../hooks/hold.js';
 import { drainsAtStartOn, proxyLifeSeconds } from '../../plan/budget.js';
 import { holdBoundSeconds, holdWaits, ownSleepSeconds } from '../pod.js';
@@ -20,6 +20,11 @@ An app that is still working then — in its preStop delay, finishing requests, 
 or flush queues — finds its outbound traffic redirected by iptables to a proxy that is gone: connection
 refused, 503. Inbound requests still routed to the pod (endpoint removal lags 1–5 s) fail the same way.
 
+An istio-proxy preStop that calls \`/quitquitquit\` (\`pilot-agent request POST quitquitquit\`, curl) is an
+**error**: pilot-agent exits at termination start with no drain (ADR 090). As an \`httpGet\` it is a **warning**:
+the kubelet's GET from the node is refused (pilot-agent quits only on a POST from localhost), so it does nothing.
+A Job's own command calling it at its end is the usual recipe and is not this.
+
 The finding is an **error** when the app's own preStop delay alone outlasts the proxy, and a **warning**
 when only the estimated app shutdown time (\`--app-shutdown\`, default 20s) does.
 A loop hold on istio-proxy, \`EXIT_ON_ZERO_ACTIVE_CONNECTIONS=true\`, or a native sidecar (which stops after
@@ -29,9 +34,34 @@ the app) each avoid it. A hold that gives up at a timeout (a custom injection te
     good: examplePod({ kind: 'Deployment', grace: 40, app: [EXEC_SLEEP_10], hold: HOLD_UNBOUNDED }),
   },
   check(pod, opts, report) {
-    if (!pod.meshed || pod.native.native || pod.exitOnZero) return;
+    if (!pod.meshed) return;
     // A gateway's proxy is the workload: no app outlives it (gateway-drain-grace judges its drain).
     if (pod.facts.mode.mode === 'gateway') return;
+    // istio-proxy's own preStop quits pilot-agent (plan/facts.ts proxyPreStopQuit, ADR 090): classic or native,
+    // the proxy is gone at termination start, with no drain and whatever else the pod sets.
+    const quit = pod.facts.proxyQuit;
+    if (quit) {
+      const appNeeds = pod.appDelaySeconds + opts.appShutdownSeconds;
+      const at = pod.proxy?.preStop ? pod.proxy.preStop.locAt(-1) : pod.proxy ? pod.loc([...pod.proxy.path.slice(pod.base.length)]) : pod.locKey(['spec', 'containers']);
+      const fix = `Remove ${PROXY_CONTAINER}'s ${AGENT_QUIT_PATH} preStop (meshdrain inject then writes its hold; with it in place, the policy's proxy.replaceUserPreStop: true replaces it); only a Job's own command calls ${AGENT_QUIT_PATH}, at its end.`;
+      if (quit === 'quits' && appNeeds > 0) {
+        report({
+          at,
+          fix,
+          message: `${PROXY_CONTAINER}'s preStop calls ${AGENT_QUIT_PATH}: the proxy exits at termination start, before the app's ${pod.appDelaySeconds ? `${pod.appDelaySeconds}s delay + ` : ''}~${opts.appShutdownSeconds}s shutdown (--app-shutdown): its requests and outbound calls fail, and no drain runs`,
+        });
+        return;
+      }
+      if (quit === 'refused') {
+        report({
+          severity: 'warning',
+          at,
+          fix,
+          message: `${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost (403/405); the hook fails and the proxy drains as if it were not there`,
+        });
+      }
+    }
+    if (pod.native.native || pod.exitOnZero) return;
     const hold = pod.hold;
     const loops = (hold?.analysis?.loops.length ?? 0) > 0;
     const appNeeds = pod.appDelaySeconds + opts.appShutdownSeconds;
