@@ -72,10 +72,6 @@ export interface ProxyWrite {
 }
 
 /**
- * What of the plan's istio-proxy settings goes where in this pod: the one decision applyPlan writes by
- * and --explain reports. A settings left out (an own entry takes one preStop) is not listed.
- */
-/**
  * The pod without the stubs that are no carrier when the plan's carrier is not the override stub:
  * meshdrain's own `--via override` stub (inject takes it back, see applyPlan), and, for the placement
  * only (`bare`), an empty `image: auto` stub, which is left as written.
@@ -86,6 +82,10 @@ function withoutStubs(pod: PodTemplate, plan: ShutdownPlan, bare = false): PodTe
   return { ...pod, spec: { ...pod.spec, containers: pod.spec.containers.filter((c) => !drop(c)) } };
 }
 
+/**
+ * What of the plan's istio-proxy settings goes where in this pod: the one decision applyPlan writes by
+ * and --explain reports. A settings left out (an own entry takes one preStop) is not listed.
+ */
 export function proxyPlacement(pod: PodTemplate, plan: ShutdownPlan): ProxyWrite[] {
   if (plan.leave) return [];
   const classic = plan.proxyPreStop !== undefined || plan.hold !== null;
@@ -143,11 +143,11 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     annotations[ANNOTATIONS.templates] = templateAnnotationValue(templateName, annotations[ANNOTATIONS.templates]);
   }
   const placed = proxyPlacement(pod, plan);
-  // A carrier changed since an earlier run: meshdrain's own earlier settings go, or the pod carries two
-  // (istiod applies the overrides annotation after the templates, webhook.go reapplyOverwrittenContainers).
-  // The settings the template or the pod's istio-proxy entry now carries leave the overrides annotation
-  // (Istio applies the annotation's entry over the pod's own, webhook.go reapplyOverwrittenContainers);
-  // an annotation left with no entry at all is removed, not written as '{}'.
+  // A carrier changed since an earlier run: meshdrain's own earlier settings go, or the pod carries two.
+  // What the template or the pod's istio-proxy entry now carries leaves the overrides annotation (istiod
+  // applies the annotation after the templates and over the pod's own entry, webhook.go
+  // reapplyOverwrittenContainers); an annotation left with no entry (withoutOwnProxyEntries writes '{}')
+  // is removed.
   const inTemplate = placed.filter((w) => w.carrier === 'template').map((w) => w.what);
   const elsewhere = placed.filter((w) => w.carrier !== 'annotation').map((w) => w.what);
   if (elsewhere.length) {
