@@ -241,7 +241,7 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
           // included) becomes a scalar on the first of them, indented under its key.
           const ind = Math.max(col(start), keyIndent + 2);
           // Emptied by deletions: the comment lines of its first item go with the items.
-          const at = (op as Emptied).emptied ? ownLinesStart(text, start) : lineStart(text, start);
+          const at = (op as Emptied).emptied ? ownLinesStart(text, start, true) : lineStart(text, start);
           put({ at, end: trimEnd(text, valueEnd), text: ' '.repeat(ind) + scalar(ind), order });
         }
       } else if (isFlowOrScalar) {
@@ -399,11 +399,15 @@ function deletion(text: string, coll: YAMLMap | YAMLSeq, index: number, gone: Se
     while (k0 < items.length && gone.has(k0)) k0++;
     if (index < k0) return index === 0 && k0 < items.length ? { at: head(0), end: head(k0) } : undefined;
   }
-  return { at: ownLinesStart(text, head(index)), end: afterLine(text, trimEnd(text, itemEnd(text, item))) };
+  return { at: ownLinesStart(text, head(index), index === 0), end: afterLine(text, trimEnd(text, itemEnd(text, item))) };
 }
 
-/** The start of the line of `at`, and of the comment lines just above it at its column (its own). */
-function ownLinesStart(text: string, at: number): number {
+/**
+ * The start of the line of `at`, and of the comment lines just above it at its column when they are
+ * its own: under its parent's key (`first`), or set apart from the item before by a blank line.
+ * Comment lines right after the item before may close it (`# end of the app container`): they stay.
+ */
+function ownLinesStart(text: string, at: number, first: boolean): number {
   const ls = lineStart(text, at);
   let start = ls;
   while (start > 0) {
@@ -412,7 +416,8 @@ function ownLinesStart(text: string, at: number): number {
     if (!m || m[1]!.length !== at - ls) break;
     start = prev;
   }
-  return start;
+  if (start === ls || first || start === 0) return start;
+  return /^[ \t]*\r?\n$/.test(text.slice(lineStart(text, start - 1), start)) ? start : ls;
 }
 
 /**
