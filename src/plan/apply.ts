@@ -5,7 +5,7 @@ import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SH
 import { templateAnnotationValue, templateAnnotationWithout } from '../istio/template.js';
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import { withoutOwnProxyEntries, withProxyOverrides } from '../istio/overrides.js';
-import type { Container, Handler, PodTemplate } from '../model/workload.js';
+import { isRecord, type Container, type Handler, type PodTemplate } from '../model/workload.js';
 import type { ShellSource, ShutdownPlan } from './types.js';
 import { isBareProxyStub, isOwnProxyPreStop, isOwnProxyStub, proxyContainerOf } from './facts.js';
 
@@ -195,11 +195,12 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
 
   if (plan.graceSeconds > (spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS)) spec.terminationGracePeriodSeconds = plan.graceSeconds;
   if (tookBack) dropUnusedShell(spec, annotations[INJECTOR_ANNOTATIONS.overrides]);
-  // Annotations (and metadata) that held only what meshdrain took back go with it; an empty map the
-  // user wrote stays.
-  if (Object.keys(annotations).length > 0 || (meta.annotations && Object.keys(meta.annotations).length === 0)) meta.annotations = annotations;
-  else delete meta.annotations;
-  if (Object.keys(meta).length === 0 && (pod.metadata === undefined || Object.keys(pod.metadata).length > 0)) delete out.metadata;
+  // Annotations (and a metadata) that held only what meshdrain took back go with it; what the user
+  // wrote empty (`annotations:`, `annotations: {}`, `metadata:`) stays as written.
+  const emptied = isRecord(pod.metadata?.annotations) && Object.keys(pod.metadata.annotations).length > 0 && Object.keys(annotations).length === 0;
+  if (Object.keys(annotations).length > 0) meta.annotations = annotations;
+  else if (emptied) delete meta.annotations;
+  if (Object.keys(meta).length === 0 && (pod.metadata === undefined || emptied)) delete out.metadata;
   return out;
 }
 
