@@ -81,6 +81,14 @@ function describe(op: SetOp, templatePath: Path, pod: PodTemplate): string {
   const rel = op.path.slice(templatePath.length);
   const [a, b, c] = rel;
   const keys = (v: unknown): string => (isRecord(v) ? Object.keys(v).join(', ') : '');
+  if (op.delete) {
+    if (a === 'metadata' && b === 'annotations' && typeof c === 'string') return `remove annotation ${c}`;
+    if (a === 'spec' && (b === 'containers' || b === 'initContainers') && typeof c === 'number' && rel.length === 3) {
+      const name = ((b === 'containers' ? pod.spec?.containers : pod.spec?.initContainers) ?? [])[c]?.name ?? '?';
+      return `remove ${b === 'initContainers' ? 'init container' : 'container'} ${name}${name === PROXY_CONTAINER ? " (meshdrain's override stub)" : ''}`;
+    }
+    return `remove ${rel.join('.')}`;
+  }
   if (a === 'metadata' && b === 'annotations') return typeof c === 'string' ? `set annotation ${c}` : `add annotations ${keys(op.value)}`.trimEnd();
   if (a === 'metadata') return `add annotations ${isRecord(op.value) ? keys(op.value.annotations) : ''}`.trimEnd();
   if (a === 'spec' && b === 'terminationGracePeriodSeconds') return `raise terminationGracePeriodSeconds to ${String(op.value)}`;

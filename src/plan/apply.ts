@@ -5,9 +5,9 @@ import { DEFAULT_TEMPLATE_NAME, SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SH
 import { templateAnnotationValue, templateAnnotationWithout } from '../istio/template.js';
 import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import { withoutOwnProxyEntries, withProxyOverrides } from '../istio/overrides.js';
-import type { Container, Handler, PodTemplate } from '../model/workload.js';
+import { isRecord, type Container, type Handler, type PodTemplate } from '../model/workload.js';
 import type { ShellSource, ShutdownPlan } from './types.js';
-import { isOwnProxyPreStop, proxyContainerOf } from './facts.js';
+import { isBareProxyStub, isOwnProxyPreStop, isOwnProxyStub, proxyContainerOf } from './facts.js';
 
 export { SHELL_INIT_CONTAINER, SHELL_SECURITY_CONTEXT, SHELL_VOLUME } from '../constants.js';
 
@@ -88,6 +88,17 @@ export interface ProxyWrite {
 }
 
 /**
+ * The pod without the stubs that are no carrier when the plan's carrier is not the override stub:
+ * meshdrain's own `--via override` stub (inject takes it back, see applyPlan), and, for the placement
+ * only (`bare`), an empty `image: auto` stub, which is left as written.
+ */
+function withoutStubs(pod: PodTemplate, plan: ShutdownPlan, bare = false): PodTemplate {
+  const drop = (c: Container) => isOwnProxyStub(c) || (bare && isBareProxyStub(c));
+  if (plan.via === 'override' || !pod.spec?.containers?.some(drop)) return pod;
+  return { ...pod, spec: { ...pod.spec, containers: pod.spec.containers.filter((c) => !drop(c)) } };
+}
+
+/**
  * What of the plan's istio-proxy settings goes where in this pod: the one decision applyPlan writes by
  * and --explain reports. A settings left out (an own entry takes one preStop) is not listed.
  */
@@ -104,7 +115,7 @@ export function proxyPlacement(pod: PodTemplate, plan: ShutdownPlan): ProxyWrite
   const classicHere = classic && !viaTemplate;
   const nativeHere = native && !(viaTemplate && plan.nativeDrainInTemplate);
   if (!classicHere && !nativeHere) return out;
-  const own = proxyContainerOf(pod);
+  const own = proxyContainerOf(withoutStubs(pod, plan, true));
   if (own || plan.via === 'override') {
     // One container takes one preStop: the native drain where the sidecar is native, else the hold.
     const nativeProxy = plan.mode.mode === 'native' || (own !== undefined && own.restartPolicy === 'Always');
@@ -120,10 +131,14 @@ export function proxyPlacement(pod: PodTemplate, plan: ShutdownPlan): ProxyWrite
 /** Apply a plan to a pod template; returns a new object and never mutates the input. */
 export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { templateName?: string; mergeProxyConfig?: (existing: string | undefined) => string | undefined } = {}): PodTemplate {
   if (plan.leave) return structuredClone(pod);
-  const out = structuredClone(pod);
+  // meshdrain's own override stub goes when the carrier is another (or none): left, it would carry a
+  // second hold (or, where nothing is injected, an `image: auto` no kubelet can pull).
+  const base = withoutStubs(pod, plan);
+  const out = structuredClone(base);
   const meta = (out.metadata ??= {});
   const spec = (out.spec ??= {});
   const annotations = { ...meta.annotations };
+  let tookBack = base !== pod;
 
   if (plan.nativeSidecar !== undefined && annotations[ANNOTATIONS.nativeSidecar] === undefined) {
     annotations[ANNOTATIONS.nativeSidecar] = String(plan.nativeSidecar);
@@ -144,13 +159,20 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     annotations[ANNOTATIONS.templates] = templateAnnotationValue(templateName, annotations[ANNOTATIONS.templates]);
   }
   const placed = proxyPlacement(pod, plan);
-  // A carrier changed since an earlier run: meshdrain's own earlier settings go, or the pod carries two
-  // (istiod applies the overrides annotation after the templates, webhook.go reapplyOverwrittenContainers).
+  // A carrier changed since an earlier run: meshdrain's own earlier settings go, or the pod carries two.
+  // What the template or the pod's istio-proxy entry now carries leaves the overrides annotation (istiod
+  // applies the annotation after the templates and over the pod's own entry, webhook.go
+  // reapplyOverwrittenContainers); an annotation left with no entry (withoutOwnProxyEntries writes '{}')
+  // is removed.
   const inTemplate = placed.filter((w) => w.carrier === 'template').map((w) => w.what);
-  if (inTemplate.length) {
-    const stripped = withoutOwnProxyEntries(annotations[INJECTOR_ANNOTATIONS.overrides], inTemplate, isOwnProxyPreStop, SHELL_VOLUME);
-    if (stripped !== undefined) annotations[INJECTOR_ANNOTATIONS.overrides] = stripped;
-  } else if (plan.via !== 'template' && placed.length) {
+  const elsewhere = placed.filter((w) => w.carrier !== 'annotation').map((w) => w.what);
+  if (elsewhere.length) {
+    const stripped = withoutOwnProxyEntries(annotations[INJECTOR_ANNOTATIONS.overrides], elsewhere, isOwnProxyPreStop, SHELL_VOLUME);
+    if (stripped === '{}') delete annotations[INJECTOR_ANNOTATIONS.overrides];
+    else if (stripped !== undefined) annotations[INJECTOR_ANNOTATIONS.overrides] = stripped;
+    tookBack ||= stripped !== undefined;
+  }
+  if (!inTemplate.length && plan.via !== 'template' && placed.length) {
     const rest = templateAnnotationWithout(templateName, annotations[ANNOTATIONS.templates]);
     if (rest !== undefined) annotations[ANNOTATIONS.templates] = rest;
   }
@@ -188,7 +210,31 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
   }
 
   if (plan.graceSeconds > (spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS)) spec.terminationGracePeriodSeconds = plan.graceSeconds;
-  if (Object.keys(annotations).length > 0 || meta.annotations) meta.annotations = annotations;
-  if (pod.metadata === undefined && Object.keys(meta).length === 0) delete out.metadata;
+  if (tookBack) dropUnusedShell(spec, annotations[INJECTOR_ANNOTATIONS.overrides]);
+  // Annotations (and a metadata) that held only what meshdrain took back go with it; what the user
+  // wrote empty (`annotations:`, `annotations: {}`, `metadata:`) stays as written.
+  const emptied = isRecord(pod.metadata?.annotations) && Object.keys(pod.metadata.annotations).length > 0 && Object.keys(annotations).length === 0;
+  if (Object.keys(annotations).length > 0) meta.annotations = annotations;
+  else if (emptied) delete meta.annotations;
+  if (Object.keys(meta).length === 0 && (pod.metadata === undefined || emptied)) delete out.metadata;
   return out;
+}
+
+/**
+ * meshdrain's shell init container and its volume, once nothing mounts the volume any more (the stub
+ * or the overrides entry that did was taken back); lists left empty go too.
+ */
+function dropUnusedShell(spec: NonNullable<PodTemplate['spec']>, overrides: string | undefined): void {
+  const mounts = (c: Container) => Array.isArray(c.volumeMounts) && (c.volumeMounts as { name?: unknown }[]).some((m) => m?.name === SHELL_VOLUME);
+  const others = [...(spec.containers ?? []), ...(spec.initContainers ?? []).filter((c) => c.name !== SHELL_INIT_CONTAINER)];
+  if (others.some(mounts) || overrides?.includes(`"${SHELL_VOLUME}"`)) return;
+  if (spec.initContainers?.some((c) => c.name === SHELL_INIT_CONTAINER)) {
+    spec.initContainers = spec.initContainers.filter((c) => c.name !== SHELL_INIT_CONTAINER);
+    if (!spec.initContainers.length) delete spec.initContainers;
+  }
+  const volumes = spec.volumes as { name?: unknown }[] | undefined;
+  if (volumes?.some((v) => v?.name === SHELL_VOLUME)) {
+    spec.volumes = volumes.filter((v) => v?.name !== SHELL_VOLUME) as typeof spec.volumes;
+    if (!spec.volumes!.length) delete spec.volumes;
+  }
 }

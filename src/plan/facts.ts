@@ -12,7 +12,7 @@ import { distrolessSource, distrolessSourceWords } from '../istio/image-type.js'
 import { defaultHoldTimeoutMs } from '../istio/holds.js';
 import { analyzeHook, handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
-import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH } from '../constants.js';
+import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH, SHELL_VOLUME } from '../constants.js';
 import { holdSettings, holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
 import { AGENT_QUIT_PATH, ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
@@ -23,7 +23,7 @@ import type { ModeDecision } from '../model/data-plane.js';
 import { formatDuration, parseDuration } from '../model/duration.js';
 import { atLeast, formatVersion, type Version } from '../model/version.js';
 import type { Container, Handler, PodTemplate, PodTemplateSite } from '../model/workload.js';
-import { getPath } from '../model/workload.js';
+import { getPath, isRecord } from '../model/workload.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { resolveSettings } from '../policy/match.js';
 import type { SettingsT } from '../policy/schema.js';
@@ -376,6 +376,32 @@ function proxyQuitNote(q: ProxyQuit, appDelaySeconds: number, appShutdownSeconds
   return q === 'quits'
     ? `warning: ${PROXY_CONTAINER}'s preStop calls ${AGENT_QUIT_PATH}: the proxy exits at termination start with no drain, before the app's ${appDelaySeconds ? `${appDelaySeconds}s delay + ` : ''}~${appShutdownSeconds}s shutdown, whose requests and outbound calls then fail; the grace period counts no drain. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`
     : `warning: ${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost (403/405), so the hook fails and the proxy drains as without it. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`;
+}
+
+/**
+ * Is this container the override stub `inject --via override` renders, with nothing of the user's:
+ * istio-proxy, `image: auto`, a preStop of meshdrain's own (as isOwnProxyPreStop reads it) as its only
+ * lifecycle, and no mount but the shell meshdrain brings in. Inject takes it back when the carrier changes.
+ */
+export function isOwnProxyStub(c: Container): boolean {
+  if (c.name !== PROXY_CONTAINER || c.image !== AUTO_IMAGE) return false;
+  if (Object.keys(c).some((k) => k !== 'name' && k !== 'image' && k !== 'lifecycle' && k !== 'volumeMounts')) return false;
+  const pre = c.lifecycle?.preStop;
+  if (!pre || Object.keys(c.lifecycle!).length !== 1 || !(isOwnProxyPreStop('classic', pre) || isOwnProxyPreStop('native', pre))) return false;
+  const mounts = c.volumeMounts;
+  return mounts === undefined || (Array.isArray(mounts) && mounts.every((m) => isRecord(m) && m.name === SHELL_VOLUME && Object.keys(m).every((k) => k === 'name' || k === 'mountPath')));
+}
+
+/**
+ * An `image: auto` istio-proxy with nothing in it (`lifecycle:` at most, empty): it sets nothing on
+ * the proxy Istio injects, so it carries meshdrain's settings only with `--via override`. Elsewhere it
+ * is left as written and the chosen carrier is used; were it filled, it would look like meshdrain's
+ * own stub, which inject takes back the next run.
+ */
+export function isBareProxyStub(c: Container): boolean {
+  if (c.name !== PROXY_CONTAINER || c.image !== AUTO_IMAGE) return false;
+  if (Object.keys(c).some((k) => k !== 'name' && k !== 'image' && k !== 'lifecycle')) return false;
+  return c.lifecycle === undefined || c.lifecycle === null || (isRecord(c.lifecycle) && Object.values(c.lifecycle).every((v) => v === null || v === undefined));
 }
 
 /** The pod's own istio-proxy entry: a container (classic, or a stub), else an init container (native). */

@@ -4,15 +4,20 @@
  * the node's own range. Every byte outside an edited node stays as it was (comments, quoting, spacing,
  * key order), which re-stringifying a whole Document cannot promise.
  */
-import { isMap, isScalar, isSeq, stringify, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, stringify, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { LineCounter } from 'yaml';
 import { isRecord } from '../model/workload.js';
 import { valueKey } from '../model/value-key.js';
 
 export type Path = (string | number)[];
+/**
+ * Set the node at `path` to `value` (added where missing), or, with `delete`, take the key or
+ * sequence item at `path` out (its own comment lines and its line break with it; `value` unused).
+ */
 export interface SetOp {
   path: Path;
   value: unknown;
+  delete?: true;
 }
 
 const isPlainObject = isRecord;
@@ -27,18 +32,41 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-/** The edits that turn `a` into `b`, assuming `b` only adds keys, appends items or changes values. */
+/** One list item is another's edited copy: the same `name` (a container, a volume), else equal. */
+const sameItem = (x: unknown, y: unknown): boolean =>
+  isPlainObject(x) && isPlainObject(y) && typeof x.name === 'string' ? x.name === y.name : deepEqual(x, y);
+
+/**
+ * The edits that turn `a` into `b`: changed values, added keys, appended items, and removed keys or
+ * items as deletions. A map or list none of whose entries survive is replaced whole.
+ */
 export function diffValues(a: unknown, b: unknown, path: Path = []): SetOp[] {
   if (deepEqual(a, b)) return [];
-  if (isPlainObject(a) && isPlainObject(b) && Object.keys(a).every((k) => k in b)) {
-    return Object.keys(b).flatMap((k) => (k in a ? diffValues(a[k], b[k], [...path, k]) : [{ path: [...path, k], value: b[k] }]));
+  // A map left with no key of `a` is replaced whole, unless it is left empty: its keys are deleted.
+  if (isPlainObject(a) && isPlainObject(b) && (Object.keys(a).length === 0 || Object.keys(b).length === 0 || Object.keys(a).some((k) => k in b))) {
+    const gone = Object.keys(a).filter((k) => !(k in b)).map((k): SetOp => ({ path: [...path, k], value: undefined, delete: true }));
+    return [...gone, ...Object.keys(b).flatMap((k) => (k in a ? diffValues(a[k], b[k], [...path, k]) : [{ path: [...path, k], value: b[k] }]))];
   }
   // Arrays of objects (containers, volumes) are edited item by item; arrays of scalars (commands,
   // args) are one value: replacing an item of a command would be a different command.
-  if (Array.isArray(a) && Array.isArray(b) && b.length >= a.length && a.every(isPlainObject) && b.every(isPlainObject)) {
-    const ops = a.flatMap((x, i) => diffValues(x, b[i], [...path, i]));
-    for (let i = a.length; i < b.length; i++) ops.push({ path: [...path, i], value: b[i] });
-    return ops;
+  if (Array.isArray(a) && Array.isArray(b) && a.every(isPlainObject) && b.every(isPlainObject)) {
+    if (b.length >= a.length) {
+      const ops = a.flatMap((x, i) => diffValues(x, b[i], [...path, i]));
+      for (let i = a.length; i < b.length; i++) ops.push({ path: [...path, i], value: b[i] });
+      return ops;
+    }
+    // Shorter: each item of `a` is kept (the next of `b` is its copy) or deleted, in order; what is
+    // left of `b` is appended. Paths are `a`'s indexes: the source text's.
+    const ops: SetOp[] = [];
+    let j = 0;
+    a.forEach((x, i) => {
+      if (j < b.length && sameItem(x, b[j])) ops.push(...diffValues(x, b[j++], [...path, i]));
+      else ops.push({ path: [...path, i], value: undefined, delete: true });
+    });
+    if (j > 0 || b.length === 0) {
+      for (let k = j; k < b.length; k++) ops.push({ path: [...path, a.length + k - j], value: b[k] });
+      return ops;
+    }
   }
   return [{ path, value: b }];
 }
@@ -146,10 +174,22 @@ function nest(path: Path, value: unknown): unknown {
 }
 
 /** Apply set-ops to one document's source text range. Returns the list of text splices. */
-export function planSplices(text: string, doc: Document, lines: LineCounter, ops: SetOp[], opts: SpliceOptions, order0: number): Splice[] {
+export function planSplices(text: string, doc: Document, lines: LineCounter, ops0: SetOp[], opts: SpliceOptions, order0: number): Splice[] {
   const out: Splice[] = [];
+  const ops = emptiedCollections(doc, ops0);
+  const gone = new Map<YAMLMap | YAMLSeq, Set<number>>();
+  for (const op of ops) {
+    const at = op.delete ? locate(doc, op.path) : undefined;
+    if (at) gone.set(at.coll, (gone.get(at.coll) ?? new Set()).add(at.index));
+  }
   ops.forEach((op, n) => {
     const order = order0 + n;
+    if (op.delete) {
+      const at = locate(doc, op.path);
+      const range = at && deletion(text, at.coll, at.index, gone.get(at.coll)!);
+      if (range) out.push({ ...range, text: '', order });
+      return;
+    }
     let parent: Node | null = null;
     let node: unknown = doc.contents;
     // Inside a flow collection only flow syntax is valid, whatever the new value is.
@@ -171,11 +211,16 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
       // after the colon or at the comment: what is written there must not touch either.
       const put = (sp: Splice) => void out.push(apart(text, sp));
       const n = node as Node;
-      const [start, rangeEnd] = n.range!;
+      // An empty value in a flow map (`{a: }`) has its node at the closing bracket: it goes after its colon.
+      const emptyPair = inFlow && isEmptyNode(n) && isMap(parent) ? parent.items.find((p) => p.value === n) : undefined;
+      const [start, rangeEnd] = emptyPair ? [itemEnd(text, emptyPair), itemEnd(text, emptyPair)] : n.range!;
       const isFlowOrScalar = isScalar(n) || (n as { flow?: boolean }).flow;
       // A block scalar's range takes in its last line break; the text after it keeps its own.
       const blockScalar = isScalar(n) && (n.type === 'BLOCK_LITERAL' || n.type === 'BLOCK_FOLDED');
-      const valueEnd = blockScalar ? trimEnd(text, rangeEnd) : rangeEnd;
+      // A block collection ends where its last content does (an empty last value's node runs on
+      // past the comment lines after it).
+      const contentEnd = isFlowOrScalar ? rangeEnd : itemEnd(text, n);
+      const valueEnd = blockScalar ? trimEnd(text, rangeEnd) : Math.min(rangeEnd, contentEnd + trailingComment(text, contentEnd).length);
       const keyIndent = parent ? col((parent.range as [number, number, number])[0]) : 0;
       if (inFlow) {
         put({ at: start, end: valueEnd, text: renderFlow(op.value, opts.json), order });
@@ -195,7 +240,9 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
           // A block collection on lines of its own (an indentless sequence at its key's column
           // included) becomes a scalar on the first of them, indented under its key.
           const ind = Math.max(col(start), keyIndent + 2);
-          put({ at: lineStart(text, start), end: trimEnd(text, valueEnd), text: ' '.repeat(ind) + scalar(ind), order });
+          // Emptied by deletions: the comment lines of its first item go with the items.
+          const at = (op as Emptied).emptied ? ownLinesStart(text, start, true) : lineStart(text, start);
+          put({ at, end: trimEnd(text, valueEnd), text: ' '.repeat(ind) + scalar(ind), order });
         }
       } else if (isFlowOrScalar) {
         // key: <scalar or flow>  →  key:\n  <block>
@@ -243,6 +290,134 @@ export function planSplices(text: string, doc: Document, lines: LineCounter, ops
     out.push({ at, end: at, text: body + '\n', order, depth: i, ownLine: true });
   });
   return out;
+}
+
+/** The collection holding the last step of `path` and the index of the item there, if it exists. */
+function locate(doc: Document, path: Path): { coll: YAMLMap | YAMLSeq; index: number } | undefined {
+  let node: unknown = doc.contents;
+  for (const key of path.slice(0, -1)) {
+    if (!isMap(node) && !isSeq(node)) return undefined;
+    node = node.get(key, true);
+  }
+  const key = path.at(-1);
+  if (isMap(node)) {
+    const index = node.items.findIndex((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(key));
+    return index < 0 ? undefined : { coll: node, index };
+  }
+  if (isSeq(node) && typeof key === 'number' && key < node.items.length) return { coll: node, index: key };
+  return undefined;
+}
+
+type Emptied = SetOp & { emptied?: true };
+/**
+ * Deletions that would leave a collection with no items become one replacement of it by `{}` or `[]`
+ * (a block collection cannot be empty); the rest stay deletions.
+ */
+function emptiedCollections(doc: Document, ops: SetOp[]): SetOp[] {
+  const gone = new Map<YAMLMap | YAMLSeq, number>();
+  for (const op of ops) {
+    const at = op.delete ? locate(doc, op.path) : undefined;
+    if (at) gone.set(at.coll, (gone.get(at.coll) ?? 0) + 1);
+  }
+  const emptied = [...gone].filter(([c, count]) => count >= c.items.length).map(([c]) => c);
+  if (!emptied.length) return ops;
+  const replaced = new Set<YAMLMap | YAMLSeq>();
+  return ops.flatMap((op): SetOp[] => {
+    const at = op.delete ? locate(doc, op.path) : undefined;
+    if (!at || !emptied.includes(at.coll)) return [op];
+    if (replaced.has(at.coll)) return [];
+    replaced.add(at.coll);
+    return [{ path: op.path.slice(0, -1), value: isSeq(at.coll) ? [] : {}, emptied: true } as Emptied];
+  });
+}
+
+/** Where a collection's item starts (a pair's key, a sequence item's node) and where its content ends. */
+function itemStart(item: unknown): number {
+  const n = (isPair(item) ? item.key : item) as Node | null;
+  return n?.range?.[0] ?? 0;
+}
+const isEmptyNode = (n: unknown): boolean => n === null || n === undefined || (isScalar(n) && (!n.range || n.range[1] <= n.range[0]));
+
+/**
+ * Where an item's content ends: its last non-empty value's end (an empty node's range may run past
+ * the comment lines that follow it), a key and its colon when its value is empty, an empty list
+ * item's dash.
+ */
+function itemEnd(text: string, item: unknown): number {
+  if (isPair(item)) {
+    if (!isEmptyNode(item.value)) return itemEnd(text, item.value);
+    const k = (item.key as Node | null)?.range?.[1] ?? 0;
+    return k + (/^[ \t]*:/.exec(text.slice(k, k + 256))?.[0].length ?? 0);
+  }
+  if ((isMap(item) || isSeq(item)) && !item.flow && item.items.length) {
+    const k = item.items.length - 1;
+    if (isSeq(item) && isEmptyNode(item.items[k])) return seqDash(text, item, k) + 1;
+    return itemEnd(text, item.items[k]);
+  }
+  return (item as Node).range![1];
+}
+
+/** A block sequence item's dash (a comment may follow it on its line, the item's node starting on the next). */
+function seqDash(text: string, seq: YAMLSeq, k: number): number {
+  const s = itemStart(seq.items[k]);
+  let p = k > 0 ? itemEnd(text, seq.items[k - 1]) : seq.range![0];
+  while (p < s || isEmptyNode(seq.items[k])) {
+    const eol = text.indexOf('\n', p);
+    const m = /^[ \t]*(-?)/.exec(text.slice(p, eol < 0 ? text.length : eol))!;
+    if (m[1]) return p + m[0].length - 1;
+    if (eol < 0) break;
+    p = eol + 1;
+  }
+  return s;
+}
+
+/**
+ * The text of one item of a collection, removed (`gone`: every index of it deleted by the same
+ * edit). Block style: whole lines, from the comment lines just above it at its own indentation (its
+ * own) to its last line and that line's break; the comments below it are the next item's or its
+ * parent's and stay. An item that starts its parent's line (`- a: 1` with `b: 2` under it, `- - x`)
+ * goes up to the next item kept, which takes its place. Flow style: a run of deleted items and the
+ * comma after it, or, at the end, the comma before it. Undefined: another item's range covers it.
+ */
+function deletion(text: string, coll: YAMLMap | YAMLSeq, index: number, gone: Set<number>): { at: number; end: number } | undefined {
+  const items = coll.items as unknown[];
+  const item = items[index];
+  const start = itemStart(item);
+  let nk = index + 1;
+  while (nk < items.length && gone.has(nk)) nk++;
+  if ((coll as { flow?: boolean }).flow) {
+    if (nk < items.length) return index === 0 || !gone.has(index - 1) ? { at: start, end: itemStart(items[nk]) } : undefined;
+    let pk = index - 1;
+    while (pk >= 0 && gone.has(pk)) pk--;
+    return index === pk + 1 && pk >= 0 ? { at: itemEnd(text, items[pk]), end: itemEnd(text, items[items.length - 1]) } : undefined;
+  }
+  // Where an item's own text starts: a pair's key, a sequence item's dash.
+  const head = (k: number): number => (isSeq(coll) ? seqDash(text, coll, k) : itemStart(items[k]));
+  // Only a first item can share its parent's line; the run it starts ends at the next item kept.
+  if (gone.has(0) && !/^[ \t]*$/.test(text.slice(lineStart(text, head(0)), head(0)))) {
+    let k0 = 0;
+    while (k0 < items.length && gone.has(k0)) k0++;
+    if (index < k0) return index === 0 && k0 < items.length ? { at: head(0), end: head(k0) } : undefined;
+  }
+  return { at: ownLinesStart(text, head(index), index === 0), end: afterLine(text, trimEnd(text, itemEnd(text, item))) };
+}
+
+/**
+ * The start of the line of `at`, and of the comment lines just above it at its column when they are
+ * its own: under its parent's key (`first`), or set apart from the item before by a blank line.
+ * Comment lines right after the item before may close it (`# end of the app container`): they stay.
+ */
+function ownLinesStart(text: string, at: number, first: boolean): number {
+  const ls = lineStart(text, at);
+  let start = ls;
+  while (start > 0) {
+    const prev = lineStart(text, start - 1);
+    const m = /^([ \t]*)#/.exec(text.slice(prev, start));
+    if (!m || m[1]!.length !== at - ls) break;
+    start = prev;
+  }
+  if (start === ls || first || start === 0) return start;
+  return /^[ \t]*\r?\n$/.test(text.slice(lineStart(text, start - 1), start)) ? start : ls;
 }
 
 /**

@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { injectText } from '../../src/inject/inject.js';
 import { loadPolicy } from '../../src/policy/load.js';
@@ -402,7 +406,7 @@ spec:
     expect(overrides(first).containers![0]!.lifecycle!.preStop).toBeDefined();
     const again = injectText(first, 'd.yaml', { via: 'template' }).output;
     expect(meta(again)['inject.istio.io/templates']).toBe('sidecar,meshdrain');
-    expect(overrides(again)).toEqual({});
+    expect(meta(again)['proxy.istio.io/overrides']).toBeUndefined();
     expect(again).toContain('team: a # the owner\'s comment');
     expect(again).toContain('- name: app # the app');
     expect(injectText(again, 'd.yaml', { via: 'template' }).output).toBe(again);
@@ -424,6 +428,18 @@ spec:
     }
   });
 
+  it('annotation → template with nothing else in the overrides: the annotation goes (no \'{}\' written); a second run changes nothing', () => {
+    const again = injectText(injectText(deploy, 'd.yaml').output, 'd.yaml', { via: 'template' }).output;
+    expect(meta(again)['proxy.istio.io/overrides']).toBeUndefined();
+    expect(again).not.toContain("'{}'");
+    expect(again).toBe(injectText(deploy, 'd.yaml', { via: 'template' }).output);
+    // meshdrain made the annotations map itself: it goes with what it held.
+    const bare = deploy.replace("    metadata:\n      annotations:\n        team: a # the owner's comment\n", '');
+    const back = injectText(injectText(bare, 'd.yaml').output, 'd.yaml', { via: 'template' }).output;
+    expect(back).toBe(injectText(bare, 'd.yaml', { via: 'template' }).output);
+    expect(parse(back).spec.template.metadata.annotations).toEqual({ 'inject.istio.io/templates': 'sidecar,meshdrain' });
+  });
+
   it('template → annotation: the pod stops selecting meshdrain\'s template (its other templates kept) and a second run changes nothing', () => {
     const first = injectText(deploy, 'd.yaml', { via: 'template' }).output;
     expect(meta(first)['inject.istio.io/templates']).toBe('sidecar,meshdrain');
@@ -435,3 +451,98 @@ spec:
     expect(meta(injectText(custom, 'd.yaml', { via: 'annotation' }).output)['inject.istio.io/templates']).toBe('sidecar,mine');
   });
 });
+
+describe("re-injection after --via override takes back meshdrain's own istio-proxy stub", () => {
+  const input = `apiVersion: v1
+kind: Namespace
+metadata: {name: web, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: web}
+spec:
+  template:
+    metadata:
+      labels: {app: d}
+    spec:
+      containers:
+      # the app, owned by team a
+      - name: app # the app
+        image: app:1
+      # volumes follow
+      volumes:
+      - name: data
+        emptyDir: {}
+`;
+  const opts = { istioVersion: { major: 1, minor: 22 } };
+  const run = (text: string, via: 'annotation' | 'override' | 'template', policy?: ReturnType<typeof loadPolicy>) => injectText(text, 'd.yaml', { ...opts, via, policy }).output;
+  const spec = (out: string) => podSpec(out, 1) as ReturnType<typeof podSpec> & { volumes?: { name: string }[] };
+  const tmpl = (out: string) => parseAllDocuments(out)[1]!.toJS().spec.template as { metadata: { annotations?: Record<string, string> } };
+
+  for (const via of ['annotation', 'template'] as const) {
+    it(`override → ${via}: the stub goes, the output is exactly a fresh --via ${via} run's (every comment kept), and a second run changes nothing`, () => {
+      const stubbed = run(input, 'override');
+      expect(spec(stubbed).containers.map((c) => c.name)).toEqual(['app', 'istio-proxy']);
+      const out = run(stubbed, via);
+      expect(out).toBe(run(input, via));
+      expect(spec(out).containers.map((c) => c.name)).toEqual(['app']);
+      for (const comment of ['# the app, owned by team a', '# the app', '# volumes follow']) expect(out).toContain(comment);
+      expect(run(out, via)).toBe(out);
+      const r = injectText(stubbed, 'd.yaml', { ...opts, via });
+      expect(r.changes.map((c) => c.what)).toContain("remove container istio-proxy (meshdrain's override stub)");
+    });
+  }
+
+  it('annotation → override: the hold leaves the overrides annotation for the stub; back to override gives the first output', () => {
+    const stubbed = run(input, 'override');
+    const out = run(run(input, 'annotation'), 'override');
+    expect(out).toBe(stubbed);
+    expect(tmpl(out).metadata.annotations?.['proxy.istio.io/overrides']).toBeUndefined();
+    // template → override: the stub again; the template annotation keeps the `sidecar` it was given (templateAnnotationWithout).
+    const back = run(run(stubbed, 'template'), 'override');
+    expect(spec(back)).toEqual(spec(stubbed));
+    expect(tmpl(back).metadata.annotations).toEqual({ 'inject.istio.io/templates': 'sidecar' });
+  });
+
+  it("a stub with fields of the user's is the user's istio-proxy entry: kept, it carries the hold whatever --via says", () => {
+    const mine = run(input, 'override').replace('      - name: istio-proxy\n        image: auto\n', '      - name: istio-proxy\n        image: auto\n        resources: {limits: {cpu: "1"}}\n');
+    const out = run(mine, 'annotation');
+    const proxy = spec(out).containers.find((c) => c.name === 'istio-proxy') as { resources?: unknown; lifecycle?: { preStop?: unknown } };
+    expect(proxy.resources).toEqual({ limits: { cpu: '1' } });
+    expect(proxy.lifecycle?.preStop).toBeDefined();
+    expect(tmpl(out).metadata.annotations?.['proxy.istio.io/overrides']).toBeUndefined();
+    expect(run(mine, 'template')).toContain('resources: {limits: {cpu: "1"}}');
+  });
+
+  it('a distroless proxy: the shell init container and its volume go with the stub when nothing else mounts them', () => {
+    const policy = loadPolicy('apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ndefaults:\n  proxy: {shell: init-container}\n', 'p.yaml');
+    const stubbed = run(input, 'override', policy);
+    expect(spec(stubbed).initContainers?.map((c) => c.name)).toEqual(['meshdrain-shell']);
+    const toTemplate = run(stubbed, 'template', policy);
+    expect(toTemplate).toBe(run(input, 'template', policy));
+    expect(spec(toTemplate).initContainers).toBeUndefined();
+    expect(spec(toTemplate).volumes?.map((v) => v.name)).toEqual(['data']);
+    // The annotation's entry mounts the shell: the init container stays.
+    const toAnnotation = run(stubbed, 'annotation', policy);
+    expect(toAnnotation).toBe(run(input, 'annotation', policy));
+    expect(spec(toAnnotation).initContainers?.map((c) => c.name)).toEqual(['meshdrain-shell']);
+  });
+
+  it("kubectl reads the switched output as the fresh one: one istio-proxy hold, in the annotation", () => {
+    const r = spawnSync('kubectl', ['kustomize', kustomizeDir(run(run(input, 'override'), 'annotation'))], { encoding: 'utf8' });
+    if (r.error) throw new Error(`cannot run kubectl: ${r.error.message}`);
+    expect(r.status, r.stderr).toBe(0);
+    const d = parseAllDocuments(r.stdout).map((x) => x.toJS()).find((x) => x.kind === 'Deployment');
+    expect(d.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['app']);
+    const o = JSON.parse(d.spec.template.metadata.annotations['proxy.istio.io/overrides']);
+    expect(o.containers.map((c: { name: string; lifecycle: { preStop: unknown } }) => [c.name, Boolean(c.lifecycle.preStop)])).toEqual([['istio-proxy', true]]);
+  });
+});
+
+function kustomizeDir(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'md-carrier-'));
+  writeFileSync(join(dir, 'x.yaml'), yaml);
+  writeFileSync(join(dir, 'kustomization.yaml'), 'resources:\n- x.yaml\n');
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

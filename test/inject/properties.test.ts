@@ -99,3 +99,31 @@ describe('inject properties', () => {
     );
   });
 });
+
+describe('a carrier switch after --via override, over the shapes an empty or commented field takes (QA fuzz, qa7 F21)', () => {
+  // Each template field in the shapes users and Helm leave: absent, empty, commented, flow, block.
+  const meta = ['', '    metadata:\n', '    metadata: # c\n', '    metadata: {}\n', '    metadata: {labels: {a: b}} # c\n', '    metadata:\n      labels: {a: b}\n', '    metadata:\n      annotations:\n', '    metadata:\n      annotations: # c\n', '    metadata:\n      annotations: {}\n', '    metadata:\n      annotations: {x: y}   # c\n', '    metadata:\n      annotations:\n        x: y # c\n', '    metadata:\n      # only a comment\n'];
+  const life = ['', '        lifecycle:\n', '        lifecycle: # c\n', '        lifecycle: {}\n', '        lifecycle: {postStart: {exec: {command: [a]}}}  # c\n', '        lifecycle:\n          postStart: {exec: {command: [a]}}\n', '        lifecycle:\n          preStop:\n', '        lifecycle:\n          preStop: # c\n', '        lifecycle:\n          # c\n'];
+  const tail = ['', '      - name: b # c\n        image: b\n', '      # after\n', '    # after containers\n      volumes: []\n', '      volumes:\n      - {name: v, emptyDir: {}}\n'];
+  const ns = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {istio-injection: enabled}}\n---\n';
+  const values = (s: string) => parseAllDocuments(s).map((d) => d.toJS());
+  it('valid, idempotent, the same objects as a fresh run with the new carrier, every comment kept', () => {
+    let cases = 0;
+    for (const m of meta) for (const l of life) for (const t of tail) {
+      const src = `${ns}apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: f\n  namespace: web\nspec:\n  template:\n${m}    spec:\n      containers:\n      - name: a\n        image: a\n${l}${t}`;
+      if (parseAllDocuments(src).some((d) => d.errors.length)) continue;
+      cases++;
+      const opts = { istioVersion: { major: 1, minor: 22 } };
+      const stubbed = injectText(src, 'x.yaml', { ...opts, via: 'override' }).output;
+      for (const via of ['annotation', 'template'] as const) {
+        const out = injectText(stubbed, 'x.yaml', { ...opts, via }).output;
+        expect(parseAllDocuments(out).flatMap((d) => d.errors.map((e) => e.message)), `${via}\n${src}`).toEqual([]);
+        expect(injectText(out, 'x.yaml', { ...opts, via }).output, `${via}\n${src}`).toBe(out);
+        expect(values(out), `${via}\n${src}`).toEqual(values(injectText(src, 'x.yaml', { ...opts, via }).output));
+        expect(out.split('# c').length, `${via}\n${src}`).toBe(src.split('# c').length);
+        for (const c of ['# after', '# only a comment']) if (src.includes(c)) expect(out).toContain(c);
+      }
+    }
+    expect(cases).toBeGreaterThan(400);
+  });
+});

@@ -19,8 +19,19 @@ const npm = (args: string[], cwd: string) => runAsync('npm', args, { cwd, env: {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshdrain-pack-'));
-  // dist/ is built by npm test's pretest; --ignore-scripts packs exactly that.
-  const packed = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
+  // dist/ is built by npm test's pretest; --ignore-scripts packs exactly that. The manifest is
+  // stripped as prepack does it (after its build), and put back as postpack does.
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  expect(pkg.scripts.prepack).toMatch(/&& node scripts\/pack-manifest\.mjs strip$/);
+  expect(pkg.scripts.postpack).toBe('node scripts/pack-manifest.mjs restore');
+  const manifest = (mode: string) => spawnSync(process.execPath, [join(ROOT, 'scripts/pack-manifest.mjs'), mode], { encoding: 'utf8' });
+  expect(manifest('strip').status).toBe(0);
+  let packed;
+  try {
+    packed = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
+  } finally {
+    expect(manifest('restore').status).toBe(0);
+  }
   if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
   const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string; mode: number }[] }[];
   files = info[0]!.files.map((f) => f.path);
@@ -28,7 +39,13 @@ beforeAll(async () => {
   mkdirSync(app);
   const installed = await npm(['install', '--prefer-offline', '--no-package-lock', join(dir, info[0]!.filename)], app);
   if (installed.status !== 0) throw new Error(`npm install of the tarball failed: ${installed.stderr}`);
+  installLog = installed.stderr;
+  packedManifest = JSON.parse(readFileSync(join(app, 'node_modules/meshdrain/package.json'), 'utf8'));
+  packedReadme = readFileSync(join(app, 'node_modules/meshdrain/README.md'), 'utf8');
 }, 180_000);
+let installLog = '';
+let packedManifest: { scripts?: Record<string, string> } = {};
+let packedReadme = '';
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (bin: string, args: string[], input = '') => spawnSync(join(app, 'node_modules', '.bin', bin), args, { cwd: app, input, encoding: 'utf8' });
@@ -39,6 +56,27 @@ describe('the packed package', () => {
     for (const f of ['dist/cli/main.js', 'plugin.yaml', 'schema/shutdown-policy.schema.json', 'README.md', 'package.json', 'LICENSE']) expect(files).toContain(f);
     if (existsSync(join(ROOT, 'src/lab/agent/main.ts'))) expect(files).toContain('dist/lab/agent/main.js');
     expect(files.filter((f) => /^(src|test|bench|fixtures)\//.test(f))).toEqual([]);
+  });
+
+  it('has no install script a user is asked to allow (npm 11 lists a tarball\'s `prepare` too), and npm says so for none of meshdrain\'s', () => {
+    const install = ['preinstall', 'install', 'postinstall', 'prepare'].filter((s) => packedManifest.scripts?.[s] !== undefined);
+    expect(install).toEqual([]);
+    expect(installLog).not.toMatch(/install-scripts[^\n]*\bmeshdrain@/);
+    // The checkout keeps its build on `npm ci`.
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.prepare).toBe('npm run build');
+  });
+
+  it("every relative link of the packed README points into the package (a file, a directory, or a heading)", () => {
+    const slug = (h: string) => h.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+    const headings = new Set([...packedReadme.matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1]!)));
+    const links = [...packedReadme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/i.test(l));
+    expect(links.length).toBeGreaterThan(5);
+    const dead = links.filter((l) => {
+      if (l.startsWith('#')) return !headings.has(l.slice(1));
+      const path = l.replace(/#.*$/, '').replace(/^\.\//, '');
+      return !files.some((f) => f === path || f.startsWith(path.endsWith('/') ? path : `${path}/`));
+    });
+    expect(dead).toEqual([]);
   });
 
   it('installs without any dev dependency, with an executable bin', () => {

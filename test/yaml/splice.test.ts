@@ -1,7 +1,7 @@
 /** yaml/splice: diff plain objects into set-ops, splice them into the source; every other byte stays. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Document, isCollection, isScalar, parse, stringify, visit } from 'yaml';
+import { Document, isCollection, isMap, isScalar, isSeq, parse, stringify, visit, type Scalar } from 'yaml';
 import { loadDocuments } from '../../src/yaml/load.js';
 import { applyEdits, deepEqual, detectIndentSeq, diffValues, type SetOp } from '../../src/yaml/splice.js';
 
@@ -62,11 +62,101 @@ describe('splices, as a property', () => {
         const text = doc.toString({ lineWidth: 0, blockQuote: 'literal', nullStr: nul });
         // An empty null inside a flow sequence (`[ , x ]`) is no YAML: not a case of this property.
         fc.pre(!/[[,]\s*,/.test(text));
+        // Nor is a lone one (`[ ]` is an empty sequence).
+        fc.pre(deepEqual(parse(text), a));
         const out = edit(text, diffValues(a, b));
         expect(parse(out)).toEqual(b);
       }),
       { numRuns: 300 },
     );
+  });
+  // b is a with keys and list items taken out (the flags say which), and some leaves changed: the
+  // edits are mostly deletions, down to the last key of a map and the last item of a list.
+  const flagsArb = fc.array(fc.nat(5), { minLength: 16, maxLength: 16 });
+  function prune(v: unknown, flags: number[], k = { i: 0 }): unknown {
+    const flag = () => flags[k.i++ % flags.length]!;
+    if (Array.isArray(v)) return v.filter(() => flag() > 1).map((x) => prune(x, flags, k));
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).filter(() => flag() > 1).map(([key, x]) => [key, prune(x, flags, k)]));
+    }
+    return flag() === 5 ? 'changed' : v;
+  }
+  // Lists of named maps (containers): items are deleted by name, the rest edited in place.
+  const named = fc.array(fc.record({ name: fc.constantFrom('p', 'q', 'r', 's'), v: tree }), { minLength: 1, maxLength: 3 }).map((xs) => xs.filter((x, i) => xs.findIndex((y) => y.name === x.name) === i));
+  const rootWithLists = fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof(tree, named), { minKeys: 1, maxKeys: 3 });
+  it.each([true, false])('deletions: the text keeps parsing as the edited value (indentSeq %s), comments of what stays kept', (indentSeq) => {
+    fc.assert(
+      fc.property(rootWithLists, flagsArb, fc.boolean(), nullStr, fc.boolean(), (a, flags, chop, nul, commented) => {
+        const b = prune(a, flags) as Record<string, unknown>;
+        const doc = new Document(a);
+        // A comment line above every key, naming its path, and one after every scalar.
+        if (commented) {
+          const mark = (node: unknown, path: string): void => {
+            if (isMap(node)) {
+              for (const pair of node.items) {
+                const p = `${path}.${String((pair.key as Scalar).value)}`;
+                (pair.key as Scalar).commentBefore = ` above ${p}`;
+                mark(pair.value, p);
+              }
+            } else if (isSeq(node)) node.items.forEach((x, i) => mark(x, `${path}.${i}`));
+            else if (isScalar(node) && node.value !== null && typeof node.value !== 'string') node.comment = ' after';
+          };
+          mark(doc.contents, '');
+        }
+        const written = doc.toString({ lineWidth: 0, blockQuote: 'literal', indentSeq, nullStr: nul });
+        const text = chop ? written.replace(/\n$/, '') : written;
+        fc.pre(deepEqual(parse(text), a));
+        const ops = diffValues(a, b);
+        const out = edit(text, ops);
+        expect(parse(out)).toEqual(b);
+        // A key's comment line goes only with the key, or with a collection it is in that was
+        // deleted or replaced whole; every other one stays. (One right after the item before stays
+        // too, unless the key is its map's first: it may close that item, see the next test.)
+        const dotted = (path: (string | number)[]) => path.map((k) => `.${String(k)}`).join('');
+        for (const [, p = ""] of text.matchAll(/# above (\S+)/g)) {
+          const taken = ops.some((op) => (op.delete && p === dotted(op.path)) || p.startsWith(`${dotted(op.path)}.`));
+          // The whole document replaced (every key gone): the comment above its first key is before it.
+          if (taken && ops.some((op) => op.path.length === 0)) continue;
+          const kept = out.includes(`# above ${p}\n`) || out.endsWith(`# above ${p}`);
+          // A map emptied in a list keeps its item's dash, and the comment yaml wrote after that dash.
+          if (taken && new RegExp(`- # above ${p.replace(/\./g, '\\.')}\n`).test(text)) continue;
+          if (!taken) expect(kept).toBe(true);
+          else if (kept) expect(new RegExp(`\\S[^\\n]*\\n[ -]*# above ${p.replace(/\./g, '\\.')}\\n`).test(text) && !/\.0$/.test(p)).toBe(true);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+  it('deletions in flow collections and JSON keep the rest and stay valid', () => {
+    fc.assert(
+      fc.property(rootWithLists, flagsArb, fc.boolean(), (a, flags, json) => {
+        const b = prune(a, flags);
+        const text = json ? JSON.stringify(a, null, 2) + '\n' : stringify(a, { collectionStyle: 'flow', lineWidth: 0 });
+        fc.pre(deepEqual(parse(text), a));
+        const out = edit(text, diffValues(a, b), json);
+        expect(parse(out)).toEqual(b);
+        if (json) expect(JSON.parse(out)).toEqual(b);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('deleting the last item of a block list takes its comment lines and its line break, not the comment after the list', () => {
+    const text = 'spec:\n  containers:\n  - name: app # the app\n    image: a\n\n  # meshdrain stub\n  - name: istio-proxy\n    image: auto\n  # after the list\n  volumes: []\n';
+    const out = edit(text, [{ path: ['spec', 'containers', 1], value: undefined, delete: true }]);
+    expect(out).toBe('spec:\n  containers:\n  - name: app # the app\n    image: a\n\n  # after the list\n  volumes: []\n');
+  });
+  it("a comment right after the item before stays (it may close that item); one after a blank line or under the parent's key goes", () => {
+    const text = 'spec:\n  containers:\n  # the app\n  - name: app\n  # end of app\n  - name: b\n\n  # about c\n  - name: c\n  # after the list\n  volumes: []\n';
+    expect(edit(text, [{ path: ['spec', 'containers', 1], value: undefined, delete: true }])).toBe(text.replace('  - name: b\n', ''));
+    expect(edit(text, [{ path: ['spec', 'containers', 2], value: undefined, delete: true }])).toBe(text.replace('  # about c\n  - name: c\n', ''));
+    expect(edit(text, [{ path: ['spec', 'containers', 0], value: undefined, delete: true }])).toBe(text.replace('  # the app\n  - name: app\n', ''));
+    expect(edit(text, [{ path: ['spec', 'volumes'], value: undefined, delete: true }])).toBe(text.replace('  volumes: []\n', ''));
+  });
+  it('deleting the first key of a compact list item moves the next key up; the last key of a map leaves {}', () => {
+    expect(edit('l:\n- a: 1\n  b: 2\n', [{ path: ['l', 0, 'a'], value: undefined, delete: true }])).toBe('l:\n- b: 2\n');
+    expect(parse(edit('m:\n  a: 1 # c\nn: 2\n', [{ path: ['m', 'a'], value: undefined, delete: true }]))).toEqual({ m: {}, n: 2 });
+    expect(edit('m: {a: 1, b: 2}\n', [{ path: ['m', 'a'], value: undefined, delete: true }])).toBe('m: {b: 2}\n');
+    expect(edit('m: {a: 1, b: 2}\n', [{ path: ['m', 'b'], value: undefined, delete: true }])).toBe('m: {a: 1}\n');
   });
   it('an empty value (`key:`, `key: # note`) filled in keeps a space after the colon and before the comment', () => {
     const text = 'spec:\n  a: # filled in later\n  b:\n  c: # none\n  d:\n';
@@ -111,9 +201,16 @@ describe('diffValues', () => {
       { path: ['c', 1], value: { name: 'proxy' } },
     ]);
   });
-  it('arrays of scalars (a command) are replaced whole; a removed key replaces the parent', () => {
+  it('arrays of scalars (a command) are replaced whole; a removed key is deleted; a map with no key left is replaced', () => {
     expect(diffValues({ cmd: ['sh', '-c', 'a'] }, { cmd: ['sh', '-c', 'b'] })).toEqual([{ path: ['cmd'], value: ['sh', '-c', 'b'] }]);
-    expect(diffValues({ m: { a: 1, b: 2 } }, { m: { a: 1 } })).toEqual([{ path: ['m'], value: { a: 1 } }]);
+    expect(diffValues({ m: { a: 1, b: 2 } }, { m: { a: 1 } })).toEqual([{ path: ['m', 'b'], value: undefined, delete: true }]);
+    expect(diffValues({ m: { a: 1 } }, { m: { b: 1 } })).toEqual([{ path: ['m'], value: { b: 1 } }]);
+  });
+  it('a shorter list of named maps: the missing items deleted by name, the rest edited at their old index', () => {
+    expect(diffValues({ c: [{ name: 'app' }, { name: 'istio-proxy' }, { name: 'x', v: 1 }] }, { c: [{ name: 'app' }, { name: 'x', v: 2 }] })).toEqual([
+      { path: ['c', 1], value: undefined, delete: true },
+      { path: ['c', 2, 'v'], value: 2 },
+    ]);
   });
   it('property: applying the ops to a copy of a gives b', () => {
     const leaf = fc.oneof(fc.integer(), fc.string({ maxLength: 3 }), fc.boolean());
@@ -129,7 +226,8 @@ describe('diffValues', () => {
           else {
             let p = out as Record<string, unknown>;
             for (const k of op.path.slice(0, -1)) p = p[k as string] as Record<string, unknown>;
-            p[op.path.at(-1) as string] = op.value;
+            if (op.delete) delete p[op.path.at(-1) as string];
+            else p[op.path.at(-1) as string] = op.value;
           }
         }
         expect(out).toEqual(b);
