@@ -27,7 +27,7 @@ const versionPlugin = {
   },
 };
 
-// @grpc/grpc-js and ws stay runtime dependencies of the CLI bundle. The lab's agent bundles them: it
+// @grpc/grpc-js and ws: the CLI never imports them (only the lab's agent does), and the agent bundles them: it
 // is copied to a temp directory and run there, away from node_modules (ADR 076); ws's optional native
 // add-ons (bufferutil, utf-8-validate) stay out, and ws falls back to JavaScript without them.
 // jsonc-parser's `main` is a UMD build whose require('./impl/format') esbuild cannot follow (the
