@@ -17,30 +17,34 @@ async function cli(...argv: string[]) {
 }
 
 describe('meshdrain hook', () => {
-  it("defaults: inject's hold (app-listeners + app-connections, 1 s linger, drain at start), interval 200ms, timeout = 30s grace - 5s drain - 2s margin = 23s", async () => {
+  it("defaults: inject's hold (app-listeners + app-connections, 1 s linger, drain at start), interval 200ms, timeout = 30s grace - 2s margin = 28s (no drain after a hold that drains at its start, ADR 086)", async () => {
     const r = await cli();
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout.startsWith('#!/bin/sh\n')).toBe(true);
     expect(r.stdout).toMatch(/md_what='app-listeners, app-connections'\n/);
-    expect(r.stdout).toMatch(/timeout 23s, interval 200ms, release after 500ms with nothing held/);
+    expect(r.stdout).toMatch(/timeout 28s, interval 200ms, release after 500ms with nothing held/);
     expect(r.stdout).toContain('pilot-agent request --debug-port=15020 POST drain');
-    expect(r.stdout).toMatch(/-ge 23000 \]/);
+    expect(r.stdout).toMatch(/-ge 28000 \]/);
   });
 
-  it('derives the timeout from --grace and --drain; --timeout wins', async () => {
-    expect((await cli('--grace', '60s')).stdout).toMatch(/timeout 53s/);
-    expect((await cli('--grace', '1m', '--drain', '10s')).stdout).toMatch(/timeout 48s/);
+  it('derives the timeout from --grace, and from --drain for a hold that does not drain at its start; --timeout wins', async () => {
+    expect((await cli('--grace', '60s')).stdout).toMatch(/timeout 58s/);
+    expect((await cli('--grace', '1m', '--drain', '10s')).stdout).toMatch(/timeout 58s/);
+    expect((await cli('--grace', '60s', '-w', 'ports=8080')).stdout).toMatch(/timeout 53s/);
+    expect((await cli('--grace', '1m', '--drain', '10s', '-w', 'ports=8080')).stdout).toMatch(/timeout 48s/);
     expect((await cli('--grace', '60s', '--timeout', '5s')).stdout).toMatch(/timeout 5s,/);
     const over = await cli('--grace', '10s', '--timeout', '9s');
     expect(over.code).toBe(0);
-    expect(over.stderr).toMatch(/warning: --timeout 9s \+ drain 5s \+ margin 2s exceeds --grace 10s/);
+    expect(over.stderr).toMatch(/warning: --timeout 9s \+ margin 2s exceeds --grace 10s/);
+    const overPorts = await cli('--grace', '10s', '--timeout', '4s', '-w', 'ports=8080');
+    expect(overPorts.stderr).toMatch(/warning: --timeout 4s \+ drain 5s \+ margin 2s exceeds --grace 10s/);
   });
 
   it('warns when the grace period leaves no room, and still holds at least 1s', async () => {
-    const r = await cli('--grace', '6s');
+    const r = await cli('--grace', '6s', '-w', 'ports=8080');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/warning: --grace 6s leaves 0s/);
+    expect(r.stderr).toMatch(/warning: --grace 6s leaves 0s after the margin \(Istio's drain 5s\)/);
     expect(r.stdout).toMatch(/timeout 1s,/);
   });
 

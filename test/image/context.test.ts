@@ -116,12 +116,15 @@ describe('meshdrain image (CLI)', () => {
     expect(readdirSync(cwd)).toEqual(['ctx']);
   });
 
-  it('defaults: ./meshdrain-proxyv2-<version>[-distroless], app-listeners, timeout 30s-5s-2s = 23s, 200ms', async () => {
+  it('defaults: ./meshdrain-proxyv2-<version>[-distroless], app-listeners, timeout 30s-2s = 28s (the hold drains at its start; 23s on Istio before 1.21), 200ms', async () => {
     const cwd = tmp();
     expect((await cli(cwd, '--istio-version', '1.24.2', '--variant', 'distroless')).code).toBe(0);
     const ep = readFileSync(join(cwd, 'meshdrain-proxyv2-1.24.2-distroless', 'meshdrain-entrypoint'), 'utf8');
     expect(ep).toMatch(/app-listeners/);
-    expect(ep).toMatch(/timeout 23s/);
+    expect(ep).toMatch(/timeout 28s/);
+    // Istio 1.20 has no /drain: Istio's drain still follows the hold.
+    expect((await cli(cwd, '--istio-version', '1.20.8', '-o', 'old')).code).toBe(0);
+    expect(readFileSync(join(cwd, 'old', 'meshdrain-entrypoint'), 'utf8')).toMatch(/timeout 23s/);
     expect(ep).toMatch(/interval 200ms/);
     expect(ep.startsWith('#!/usr/local/meshdrain/bin/busybox sh')).toBe(true);
   });
@@ -129,10 +132,10 @@ describe('meshdrain image (CLI)', () => {
   it('the timeout follows --grace and --drain like meshdrain hook; a --timeout past the grace period warns', async () => {
     const cwd = tmp();
     expect((await cli(cwd, '--istio-version', '1.24.2', '--grace', '60s', '-o', 'a')).code).toBe(0);
-    expect(readFileSync(join(cwd, 'a', 'meshdrain-entrypoint'), 'utf8')).toMatch(/timeout 53s/);
+    expect(readFileSync(join(cwd, 'a', 'meshdrain-entrypoint'), 'utf8')).toMatch(/timeout 58s/);
     const r = await cli(cwd, '--istio-version', '1.24.2', '--timeout', '40s', '-o', 'b');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/warning: --timeout 40s \+ drain 5s \+ margin 2s exceeds --grace 30s/);
+    expect(r.stderr).toMatch(/warning: --timeout 40s \+ margin 2s exceeds --grace 30s/);
   });
 
   it('--busybox-image goes into the distroless build stage ARG', async () => {

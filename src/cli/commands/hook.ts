@@ -4,6 +4,7 @@ import { holdExecCommand, renderHoldScript } from '../../hooks/hold.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
 import { formatDuration } from '../../model/duration.js';
 import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
+import { defaultHoldTimeoutMs } from '../../istio/holds.js';
 import { DEFAULT_HOLD_LINGER_MS, DEFAULT_INTERVAL_MS, DEFAULT_WAIT_FOR } from '../../constants.js';
 import { holdFromFlags, type HoldFlags } from '../../hooks/flags.js';
 import type { Ctx } from '../context.js';
@@ -25,8 +26,9 @@ Strategies (repeat --wait-for to combine; the proxy is held while ANY of them ho
 
 The default is the hold inject writes: ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing
 held; it asks pilot-agent to drain inbound at the start, so pilot-agent exits at once after it (ADR 016).
-A hold that names no app-connections neither lingers nor drains at the start. The timeout defaults to --grace minus Istio's drain (--drain) minus a
-${GRACE_MARGIN_SECONDS}s margin: ${DEFAULT_GRACE_SECONDS}s - ${DEFAULT_TERMINATION_DRAIN_SECONDS}s - ${GRACE_MARGIN_SECONDS}s = ${formatDuration(holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS))}.
+A hold that names no app-connections neither lingers nor drains at the start. The timeout defaults to --grace minus a
+${GRACE_MARGIN_SECONDS}s margin, minus Istio's drain (--drain) only for a hold that does not drain at its start: ${formatDuration(defaultHoldTimeoutMs())} for the
+default hold and ${DEFAULT_GRACE_SECONDS}s, ${formatDuration(holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS))} for --wait-for ports=8080 (ADR 086).
 At the timeout the script exits 0 and logs why. Logs go to istio-proxy's PID 1 stdout (kubectl logs).
 
 Examples:

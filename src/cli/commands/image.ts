@@ -3,10 +3,12 @@ import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
 import { checkImageRef } from '../../hooks/hold.js';
 import { buildContext, checkIstioVersion, writeContext } from '../../image/context.js';
+import { parseVersionLoose } from '../../model/version.js';
 import { IMAGE_VARIANTS, type ImageVariant } from '../../image/entrypoint.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../istio/facts.js';
 import { formatDuration } from '../../model/duration.js';
 import { GRACE_MARGIN_SECONDS, holdTimeoutMs } from '../../plan/budget.js';
+import { defaultHoldTimeoutMs } from '../../istio/holds.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_WAIT_FOR } from '../../constants.js';
 import { VERSION, type Ctx } from '../context.js';
 import { holdFromFlags } from '../../hooks/flags.js';
@@ -33,7 +35,7 @@ export function registerImage(program: Command, ctx: Ctx): void {
     .option('--istio-version <X.Y.Z>', 'Istio version of the base image (required): X.Y.Z or X.Y.Z-suffix')
     .option('-o, --output <dir>', 'directory to write (default: ./meshdrain-proxyv2-<istio-version>[-distroless])')
     .option('-w, --wait-for <strategy>', `hold while this says the app is there (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, the hold inject writes)`, (v: string, acc: string[] = []) => [...acc, v])
-    .option('--timeout <duration>', `give up holding after this long, counted from SIGTERM (default: from --grace, ${formatDuration(holdTimeoutMs(DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS))} for ${DEFAULT_GRACE_SECONDS}s)`)
+    .option('--timeout <duration>', `give up holding after this long, counted from SIGTERM (default: from --grace, ${formatDuration(defaultHoldTimeoutMs())} for ${DEFAULT_GRACE_SECONDS}s and the default hold)`)
     .option('--grace <duration>', "the pods' terminationGracePeriodSeconds, for the default timeout", `${DEFAULT_GRACE_SECONDS}s`)
     .option('--drain <duration>', "Istio's drain after the hold (terminationDrainDuration)", `${DEFAULT_TERMINATION_DRAIN_SECONDS}s`)
     .option('--interval <duration>', `time between polls (default ${formatDuration(DEFAULT_INTERVAL_MS)})`)
@@ -49,7 +51,8 @@ Example:
 
 Writes Dockerfile, meshdrain-entrypoint and README.md (build, tag, push, point Istio at it).
 Prints the directory written on stdout. The hold is the one \`meshdrain hook\` prints (same strategies
-and defaults): the timeout defaults to --grace minus --drain minus a ${GRACE_MARGIN_SECONDS}s margin.`,
+and defaults): the timeout defaults to --grace minus a ${GRACE_MARGIN_SECONDS}s margin, minus --drain unless the hold asks
+pilot-agent to drain at its start (the default hold does, on Istio 1.21 and later).`,
     )
     .action((o: ImageOpts) => {
       if (!o.istioVersion) throw new InputError('--istio-version is required (e.g. --istio-version 1.24.2)');
@@ -66,6 +69,7 @@ and defaults): the timeout defaults to --grace minus --drain minus a ${GRACE_MAR
       const { hold } = holdFromFlags(
         { waitFor: o.waitFor, timeout: o.timeout, grace: o.grace, drain: o.drain, interval: o.interval },
         (m) => ctx.io.stderr(`meshdrain: warning: ${m}\n`),
+        parseVersionLoose(istioVersion) ?? undefined,
       );
       const files = buildContext({
         istioVersion,
