@@ -15,8 +15,9 @@ describe('hold settings', () => {
     const inject = { strategies: [{ kind: 'app-listeners' }, { kind: 'app-connections' }], lingerMs: 500, drainAtStart: true };
     expect(holdSettings({}, 23_000)).toEqual({ ...inject, timeoutMs: 23_000, intervalMs: 200 });
     // One decision at every door: hook and image (flags), istio (options) and inject (the facts).
-    expect(hookFlags({}).hold).toEqual({ ...inject, timeoutMs: 23_000, intervalMs: 200 });
-    expect(holdFromOptions({})).toMatchObject(inject);
+    // The default hold drains at its start: no drain after it, so 30 s grace - 2 s margin (ADR 086).
+    expect(hookFlags({}).hold).toEqual({ ...inject, timeoutMs: 28_000, intervalMs: 200 });
+    expect(holdFromOptions({})).toMatchObject({ ...inject, timeoutMs: 28_000 });
     expect(defaultHoldShape({})).toEqual(inject);
     // A hold that names no app-connections neither lingers nor drains at the start, wherever it is named.
     for (const shape of [hookFlags({ waitFor: ['ports=8080'] }).hold, holdFromOptions({ waitFor: ['ports=8080'] }), defaultHoldShape({ proxy: { waitFor: ['ports=8080'] } })]) {
