@@ -370,13 +370,9 @@ function proxyHold(pod: PodBase, opts: LintOptions, native: boolean): HookView |
     return { path: annPath(ANNOTATIONS.templates), argv: cmd, analysis: analyzeHook(cmd), locAt: () => t.at, from: t.source };
   }
   const patched = opts.mesh.injectorPatched?.value !== false;
-  const raw = pod.annotations[ANNOTATIONS.legacyPreStop];
-  if (raw !== undefined && patched) {
-    const path = annPath(ANNOTATIONS.legacyPreStop);
-    const argv = ['/bin/sh', '-c', raw];
-    return { path, argv, analysis: analyzeHook(argv), locAt: (offset, length) => (offset >= 0 ? locInString(pod.loaded, pod.doc, path, offset, length) : pod.locKey(['metadata', 'annotations', ANNOTATIONS.legacyPreStop])), from: `${ANNOTATIONS.legacyPreStop} annotation` };
-  }
   // The patched injector's catalog, when the mesh config shows it: the exact hold this value selects.
+  // Checked before preStopCommand, as the patched template does (istio/injector-branch.ts: the
+  // wait-for branch comes first).
   const catalog = opts.mesh.injectorCatalog;
   const waitForName = catalog?.value.annotation ?? ANNOTATIONS.waitFor;
   const value = pod.annotations[waitForName];
@@ -388,6 +384,12 @@ function proxyHold(pod: PodBase, opts: LintOptions, native: boolean): HookView |
     const argv = entry ? entry.command : catalog.value.defaultCommand;
     const from = `${waitForName}: ${JSON.stringify(value)}, ${entry ? 'its hold' : 'not in the catalog: the default hold'} in ${catalog.source}`;
     return { path: annPath(waitForName), argv, analysis: analyzeHook(argv), locAt: () => at, from };
+  }
+  const raw = pod.annotations[ANNOTATIONS.legacyPreStop];
+  if (raw !== undefined && patched) {
+    const path = annPath(ANNOTATIONS.legacyPreStop);
+    const argv = ['/bin/sh', '-c', raw];
+    return { path, argv, analysis: analyzeHook(argv), locAt: (offset, length) => (offset >= 0 ? locInString(pod.loaded, pod.doc, path, offset, length) : pod.locKey(['metadata', 'annotations', ANNOTATIONS.legacyPreStop])), from: `${ANNOTATIONS.legacyPreStop} annotation` };
   }
   const m = opts.mesh.lifecyclePreStop;
   if (m) return { path: [], argv: m.value, analysis: analyzeHook(m.value), locAt: () => m.at, from: m.source };

@@ -34,6 +34,14 @@ describe("lint judges the patched injector's catalog hold a pod selects (F18)", 
     for (const v of ['sleep=20s', 'app-listeners', 'not-in-catalog']) expect(run(pod(v)), v).toEqual([]);
   });
 
+  it('with sidecar.istio.io/preStopCommand set too, the wait-for hold is judged: the patched template checks wait-for first', () => {
+    // A raw command that would be fine (a 20 s sleep); the template renders the wait-for catalog hold.
+    const both = pod('sleep=30s').replace('annotations: {', 'annotations: {sidecar.istio.io/preStopCommand: "sleep 20", ');
+    const f = run(both);
+    expect(f.map((x) => x.rule)).toEqual(['grace-period-too-short']);
+    expect(f[0]!.message).toMatch(/= 37s/);
+  });
+
   it('without the ConfigMap, the hold stays unknown (no guess): no finding from it', () => {
     expect(run(pod('sleep=30s'), []).filter((f) => f.rule === 'grace-period-too-short' && f.severity === 'error')).toEqual([]);
   });
