@@ -10,6 +10,9 @@ import { goBool } from '../istio/proxy-config.js';
 import { getPath, injectionDisabled, isRecord, podTemplateProblem, siteName, type Container, type PodTemplate, type PodTemplateSite } from '../model/workload.js';
 import { parseEmbedded, type LoadedFile } from '../yaml/load.js';
 import { analyzeHook, sleepArgMs, type HookAnalysis } from '../analysis/analyze.js';
+import { holdDrainsAtStart } from '../hooks/hold.js';
+import { drainsAtStartOn } from '../plan/budget.js';
+import type { Version } from '../model/version.js';
 import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from './locate.js';
 import { readProxyConfig, templatePreStop, type ProxyConfigView, type Setting } from './mesh.js';
 import type { LintOptions } from './options.js';
@@ -394,6 +397,11 @@ function proxyHold(pod: PodBase, opts: LintOptions, native: boolean): HookView |
   const m = opts.mesh.lifecyclePreStop;
   if (m) return { path: [], argv: m.value, analysis: analyzeHook(m.value), locAt: () => m.at, from: m.source };
   return null;
+}
+
+/** Does this hold ask pilot-agent to drain at its start, and get it on this Istio (ADR 016, 086)? Then no drain follows it. */
+export function holdDrainsAtStartOn(h: HookView | null, istioVersion?: Version): boolean {
+  return drainsAtStartOn(holdDrainsAtStart((h?.argv ?? []).join('\n')), istioVersion);
 }
 
 /** Does the hold actually wait (a sleep, a loop), rather than return at once? */

@@ -1,6 +1,5 @@
-import { holdDrainsAtStart } from '../../hooks/hold.js';
-import { drainAfterHoldSeconds, drainsAtStartOn, formatBudget, GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs, shutdownBudget } from '../../plan/budget.js';
-import { holdBoundSeconds, holdWaits, ownSleepSeconds, type PodView } from '../pod.js';
+import { drainAfterHoldSeconds, formatBudget, GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs, shutdownBudget } from '../../plan/budget.js';
+import { holdBoundSeconds, holdDrainsAtStartOn, holdWaits, ownSleepSeconds, type PodView } from '../pod.js';
 import type { Rule } from '../types.js';
 import { graceLoc, secs } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
@@ -61,7 +60,7 @@ grace period, and a **warning** when it takes the estimated app shutdown time to
       return;
     }
     // A hold that asked pilot-agent to drain at its start leaves no drain after it (ADR 016, 086).
-    const after = hold ? drainAfterHoldSeconds(pod.drainSeconds, drainsAtStartOn(holdDrainsAtStart((hold.argv ?? []).join('\n')), opts.istioVersion)) : pod.drainSeconds;
+    const after = hold ? drainAfterHoldSeconds(pod.drainSeconds, holdDrainsAtStartOn(hold, opts.istioVersion)) : pod.drainSeconds;
     if (hold && !fixedOnly && bound !== null && bound > 0 && !holdFits(bound, after, pod.graceSeconds)) {
       const need = graceForHold(bound, after);
       report({

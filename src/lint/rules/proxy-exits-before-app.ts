@@ -1,7 +1,6 @@
 import { AGENT_QUIT_PATH, ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
-import { holdDrainsAtStart } from '../../hooks/hold.js';
-import { drainsAtStartOn, proxyLifeSeconds } from '../../plan/budget.js';
-import { holdBoundSeconds, holdWaits, ownSleepSeconds } from '../pod.js';
+import { proxyLifeSeconds } from '../../plan/budget.js';
+import { holdBoundSeconds, holdDrainsAtStartOn, holdWaits, ownSleepSeconds } from '../pod.js';
 import type { Rule } from '../types.js';
 import { injectRemedy, secs } from './common.js';
 import { examplePod, HOLD_UNBOUNDED } from './examples.js';
@@ -70,7 +69,7 @@ the app) each avoid it. A hold that gives up at a timeout (a custom injection te
       // that falls short of the app leaves it without a proxy as surely as a fixed sleep would.
       const bound = holdBoundSeconds(hold);
       if (bound === null) return;
-      const atStart = drainsAtStartOn(holdDrainsAtStart((hold.argv ?? []).join('\n')), opts.istioVersion);
+      const atStart = holdDrainsAtStartOn(hold, opts.istioVersion);
       const life = proxyLifeSeconds(bound, pod.drainSeconds, atStart);
       if (life >= appNeeds) return;
       const needed = secs(appNeeds - proxyLifeSeconds(0, pod.drainSeconds, atStart));
