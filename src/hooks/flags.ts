@@ -3,7 +3,7 @@ import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../ist
 import { formatDuration, parseDuration } from '../model/duration.js';
 import { drainAfterHoldSeconds, drainsAtStartOn, GRACE_MARGIN_SECONDS, graceForHold, holdFits, holdTimeoutMs } from '../plan/budget.js';
 import { DEFAULT_SHELL_IMAGE } from '../constants.js';
-import { holdSettings, holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from '../plan/hold-settings.js';
+import { holdSettings, ZERO_TIMEOUT_WORDS } from '../plan/hold-settings.js';
 import type { Version } from '../model/version.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
 
@@ -25,10 +25,12 @@ export interface HoldFlags {
 export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void, istioVersion?: Version): { hold: HoldSpec; shell: ShellSource } {
   const graceMs = parseDuration(flags.grace, '--grace');
   const drainMs = parseDuration(flags.drain, '--drain');
-  const atStart = drainsAtStartOn(holdShape(parseWaitFor(flags.waitFor)).drainAtStart === true, istioVersion);
+  // One validator for every door's hold settings (limits, defaults, wording): plan/hold-settings.ts;
+  // then, without --timeout, the default for the hold's own shape.
+  const { strategies, timeoutMs: given, intervalMs, ...shape } = holdSettings(flags, 0);
+  const atStart = drainsAtStartOn(shape.drainAtStart === true, istioVersion);
   const afterS = drainAfterHoldSeconds(drainMs / 1000, atStart);
-  // One validator for every door's hold settings (limits, defaults, wording): plan/hold-settings.ts.
-  const { strategies, timeoutMs, intervalMs, ...shape } = holdSettings(flags, holdTimeoutMs(graceMs / 1000, afterS));
+  const timeoutMs = flags.timeout !== undefined ? given : holdTimeoutMs(graceMs / 1000, afterS);
   const drainWords = atStart ? 'no drain after it (it drains at its start)' : `Istio's drain ${formatDuration(drainMs)}`;
   if (flags.timeout !== undefined) {
     if (timeoutMs === 0) warn(`--timeout 0s: ${ZERO_TIMEOUT_WORDS}`);

@@ -9,9 +9,8 @@ import { InputError } from '../errors.js';
 import { checkHold, holdExecCommand } from '../hooks/hold.js';
 import { formatStrategy, parseStrategy } from '../hooks/strategy.js';
 import { drainAfterHoldSeconds, graceForHold, holdTimeoutMs } from '../plan/budget.js';
-import { holdShape, parseWaitFor } from '../plan/hold-settings.js';
+import { holdSettings, holdShape, parseWaitFor, type HoldSettingsInput, type HoldSettingsOptions } from '../plan/hold-settings.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from './facts.js';
-import { holdSettings } from '../plan/hold-settings.js';
 import type { HoldSpec, ShellSource, WaitStrategy } from '../plan/types.js';
 
 /** Built-in catalog entries: the strategies that need no pod-specific value, plus common delays. */
@@ -67,9 +66,17 @@ export function clusterHoldGraceSeconds(hold: HoldSpec): number {
  * connection, released after the linger, pilot-agent's inbound drain asked for at the start.
  */
 export function holdFromOptions(o: HoldOptions): HoldSpec {
-  // Validated as typed first (the flags' wording), then the default timeout for these strategies.
-  const h = holdSettings(o, 0);
-  return checkHold(o.timeout !== undefined ? h : { ...h, timeoutMs: defaultHoldTimeoutMs(o.waitFor?.map((w) => w.trim())) });
+  return checkHold(clusterHold(o));
+}
+
+/**
+ * A cluster-wide hold (the injector's, a custom template's) from its settings: validated as written
+ * (`o.labels`: the flags' or the policy's words), then, without a timeout, the default for its own
+ * shape (clusterTimeoutMs). One place for `istio injector-patch`/`template` and inject's templateHold.
+ */
+export function clusterHold(s: HoldSettingsInput, o: HoldSettingsOptions = {}): HoldSpec {
+  const h = holdSettings(s, 0, o);
+  return s.timeout !== undefined ? h : { ...h, timeoutMs: clusterTimeoutMs(h) };
 }
 
 /** Parse one catalog entry / annotation value: strategies separated by `;`. */

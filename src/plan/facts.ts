@@ -9,11 +9,11 @@
  *       hold and its timeout; grace period required and set
  */
 import { distrolessSource, distrolessSourceWords } from '../istio/image-type.js';
-import { defaultHoldTimeoutMs } from '../istio/holds.js';
+import { clusterHold } from '../istio/holds.js';
 import { analyzeHook, handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH, SHELL_VOLUME } from '../constants.js';
-import { holdSettings, holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
+import { holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
 import { AGENT_QUIT_PATH, ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
@@ -180,10 +180,7 @@ export function effectiveDrain(layers: (DrainSettings | undefined)[]): DrainSett
  */
 export function templateHold(policy: Policy | null): HoldSpec {
   const t = policy?.template;
-  const waitFor = t?.waitFor?.length ? t.waitFor.map((w) => w.trim()) : undefined;
-  // Validated as written first (template.* wording), then the default timeout for these strategies.
-  const h = holdSettings({ waitFor, timeout: t?.timeout, interval: t?.interval }, 0, { labels: TEMPLATE_LABELS });
-  return t?.timeout !== undefined ? h : { ...h, timeoutMs: defaultHoldTimeoutMs(waitFor) };
+  return clusterHold({ waitFor: t?.waitFor, timeout: t?.timeout, interval: t?.interval }, { labels: TEMPLATE_LABELS });
 }
 
 const TEMPLATE_LABELS = { waitFor: 'template.waitFor', timeout: 'template.timeout', interval: 'template.interval' } as const;
