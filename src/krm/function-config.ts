@@ -8,10 +8,10 @@ import type { SourcePos } from '../errors.js';
 import { isRecord } from '../model/workload.js';
 import { posAt, posOfKey, posOfPath, scalarSource } from '../yaml/load.js';
 import { numericVersionMessage } from '../model/version.js';
+import type { ResourceList } from './resource-list.js';
 
 /** functionConfig keys that hold a version (as the --kube-version / --istio-version flags). */
 const VERSION_KEYS: readonly string[] = ['kube-version', 'istio-version'];
-import type { ResourceList } from './resource-list.js';
 
 /**
  * The source text of the functionConfig, at its own line and column: everything before it is
