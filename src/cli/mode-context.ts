@@ -92,6 +92,7 @@ export function shutdownContextOf(versions: RunVersions, mesh: MeshSettings): Sh
     ...(mesh.nativeSidecars ? { nativeSidecars: { value: mesh.nativeSidecars.value, source: mesh.nativeSidecars.source } } : {}),
     ...(mesh.enableNamespacesByDefault ? { enableNamespacesByDefault: mesh.enableNamespacesByDefault.value } : {}),
     ...(mesh.injectionPolicy ? { injectionPolicy: mesh.injectionPolicy.value } : {}),
+    ...(mesh.defaultTemplates ? { defaultTemplates: mesh.defaultTemplates.value } : {}),
     ...(mesh.variant || d.imageType ? { meshImage: { variant: mesh.variant?.value, imageType: d.imageType?.value } } : {}),
     ...(hasDrain ? { meshProxyConfig: { terminationDrainMs: d.terminationDrainMs?.value, exitOnZero: d.exitOnZero?.value, minimumDrainMs: d.minimumDrainMs?.value } } : {}),
   };

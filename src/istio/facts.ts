@@ -117,6 +117,14 @@ export const ISTIO_TEMPLATES: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * The templates istiod runs for a pod that names none: the injector config's `defaultTemplates`,
+ * `[sidecar]` when unset (istio/istio@86c9f01 pkg/kube/inject/inject.go:139-140 and :183-184; the chart
+ * renders `sidecarInjectorWebhook.defaultTemplates`, empty by default, as `[sidecar]`:
+ * manifests/charts/istio-control/istio-discovery/templates/istiod-injector-configmap.yaml:31-38).
+ */
+export const DEFAULT_INJECT_TEMPLATES: readonly string[] = Object.freeze(['sidecar']);
+
+/**
  * Who gets a sidecar, and which data plane a pod is in (docs/adr/060-data-plane-modes.md).
  * Sources: istio/istio pkg/kube/inject/inject.go (injectRequired), initializer.go (IgnoredNamespaces),
  * manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml (selectors),

@@ -9,7 +9,7 @@ import { isMap, isScalar, parseDocument, type Scalar } from 'yaml';
 import { InputError } from '../errors.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
 import type { PodShutdownFacts } from '../plan/facts.js';
-import { ANNOTATIONS, ISTIO_TEMPLATES, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER, PROXY_UID } from './facts.js';
+import { ANNOTATIONS, DEFAULT_INJECT_TEMPLATES, ISTIO_TEMPLATES, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER, PROXY_UID } from './facts.js';
 import { goTemplateLiteral } from './gotemplate.js';
 import { checkImageRef, shellInitCommand } from '../hooks/hold.js';
 import { nativeDrainCommand } from '../hooks/native-drain.js';
@@ -66,12 +66,15 @@ export function checkTemplateName(name: string, label = '--name'): string {
 }
 
 /**
- * The `inject.istio.io/templates` value selecting the template after Istio's default one. With an
- * existing value, the name is appended once (its other templates kept, in order).
+ * The `inject.istio.io/templates` value selecting the template after the ones the pod gets now. With an
+ * existing value, the name is appended once (its other templates kept, in order). Without one, the pod
+ * gets the injector's `defaultTemplates` (`[sidecar]` unless the mesh config says otherwise), and the
+ * annotation replaces that list for the pod (inject.go selectTemplates), so the value is that list
+ * plus the name; undefined = the defaults already run the template, so no annotation is needed.
  */
-export function templateAnnotationValue(name: string = DEFAULT_TEMPLATE_NAME, existing?: string): string {
+export function templateAnnotationValue(name: string = DEFAULT_TEMPLATE_NAME, existing?: string, defaultTemplates: readonly string[] = DEFAULT_INJECT_TEMPLATES): string | undefined {
   checkTemplateName(name);
-  if (existing === undefined || existing.trim() === '') return `sidecar,${name}`;
+  if (existing === undefined || existing.trim() === '') return defaultTemplates.includes(name) ? undefined : [...defaultTemplates, name].join(',');
   const parts = existing
     .split(',')
     .map((s) => s.trim())
@@ -82,10 +85,12 @@ export function templateAnnotationValue(name: string = DEFAULT_TEMPLATE_NAME, ex
 
 /**
  * The `inject.istio.io/templates` value without the template `name` (its other templates kept, in
- * order), as meshdrain wrote it or the user did; undefined = the name is not there (no edit). What
- * templateAnnotationValue prepends to an empty value, `sidecar`, stays: the pod is still injected.
+ * order), as meshdrain wrote it or the user did; undefined = the name is not there (no edit); null =
+ * what is left is the injector's `defaultTemplates`, what the pod gets without the annotation, so the
+ * annotation goes (undoing templateAnnotationValue exactly, and leaving a later change of the cluster's
+ * defaults in force for the pod). A value left with no template keeps `sidecar`: the pod is still injected.
  */
-export function templateAnnotationWithout(name: string, existing: string | undefined): string | undefined {
+export function templateAnnotationWithout(name: string, existing: string | undefined, defaultTemplates: readonly string[] = DEFAULT_INJECT_TEMPLATES): string | null | undefined {
   if (existing === undefined) return undefined;
   const parts = existing
     .split(',')
@@ -93,6 +98,7 @@ export function templateAnnotationWithout(name: string, existing: string | undef
     .filter(Boolean);
   if (!parts.includes(name)) return undefined;
   const rest = parts.filter((p) => p !== name);
+  if (rest.join(',') === defaultTemplates.join(',')) return null;
   return (rest.length ? rest : ['sidecar']).join(',');
 }
 

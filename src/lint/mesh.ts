@@ -59,6 +59,11 @@ export interface MeshSettings {
   /** Custom injection templates by name (sidecarInjectorWebhook.templates, injector data.config templates). */
   templates: Map<string, Setting<string>>;
   /**
+   * The templates istiod runs for a pod without `inject.istio.io/templates` (injector data.config
+   * `defaultTemplates`, values sidecarInjectorWebhook.defaultTemplates); undefined = Istio's `[sidecar]`.
+   */
+  defaultTemplates?: Setting<string[]>;
+  /**
    * Did an injector ConfigMap's template carry meshdrain's annotation branch (`meshdrain:begin`)?
    * undefined = no injector template seen (then pod annotations that need it are given the benefit of the doubt).
    */
@@ -70,6 +75,11 @@ export interface MeshSettings {
   injectorCatalog?: Setting<InstalledCatalog>;
   /** Files and documents that were recognised, for --verbose style notes. */
   sources: string[];
+}
+
+/** A YAML list of strings as a string[], trimmed; anything else undefined. */
+function stringList(v: unknown): string[] | undefined {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x) => x.trim()).filter(Boolean) : undefined;
 }
 
 export const emptyMesh = (): MeshSettings => ({ defaultConfig: {}, templates: new Map(), sources: [] });
@@ -174,6 +184,12 @@ function readValues(values: unknown, where: Where, source: string, mesh: MeshSet
   refuseNumericTag(tag, where, ['global', 'tag'], `${source} global.tag`);
   const v = typeof tag === 'string' ? parseVersionLoose(tag) : null;
   if (v) mesh.istioVersion = { value: v, at: where.loc(['global', 'tag']), source: `${source} global.tag` };
+  // The injector ConfigMap's data.config `defaultTemplates` is what istiod reads; values only rendered
+  // it, and an empty list renders as [sidecar] (istiod-injector-configmap.yaml:31-38).
+  const defaults = stringList(getPath(values, ['sidecarInjectorWebhook', 'defaultTemplates']));
+  if (defaults?.length && !mesh.defaultTemplates?.source.endsWith('config defaultTemplates')) {
+    mesh.defaultTemplates = { value: defaults, at: where.loc(['sidecarInjectorWebhook', 'defaultTemplates']), source: `${source} sidecarInjectorWebhook.defaultTemplates` };
+  }
   const templates = getPath(values, ['sidecarInjectorWebhook', 'templates']);
   if (isRecord(templates)) {
     mesh.templatesFrom ??= 'values';
@@ -236,6 +252,9 @@ export function readMeshDocuments(loaded: LoadedFile, mesh: MeshSettings): numbe
         const templates = getPath(cfg, ['templates']);
         const policy = getPath(cfg, ['policy']);
         if (policy === 'enabled' || policy === 'disabled') mesh.injectionPolicy = { value: policy, at: where.loc(['policy']), source: `ConfigMap ${name} config policy` };
+        // inject.go:183-184: an empty or missing list is [sidecar].
+        const defaults = stringList(getPath(cfg, ['defaultTemplates']));
+        if (defaults?.length) mesh.defaultTemplates = { value: defaults, at: where.loc(['defaultTemplates']), source: `ConfigMap ${name} config defaultTemplates` };
         if (isRecord(templates)) {
           // The injector's own list: every template istiod has (pkg/kube/inject/inject.go RunTemplate).
           mesh.templatesFrom = 'injector-config';

@@ -17,6 +17,7 @@ import { innerLocator, locInString, locOf, locOfKey, type Loc, type Path } from 
 import { readProxyConfig, templatePreStop, type ProxyConfigView, type Setting } from './mesh.js';
 import type { LintOptions } from './options.js';
 import type { ModeDecision } from '../model/data-plane.js';
+import { podTemplates } from '../mesh/mode.js';
 import { podShutdownFacts, type PodShutdownFacts, type ShutdownContext } from '../plan/facts.js';
 import { DEFAULT_POLICY } from '../policy/policy.js';
 import { InputError } from '../errors.js';
@@ -224,6 +225,7 @@ export function lintContext(opts: LintOptions, cfg: ProxyConfigView): ShutdownCo
     namespaces: opts.namespaces,
     enableNamespacesByDefault: opts.mesh.enableNamespacesByDefault?.value,
     injectionPolicy: opts.mesh.injectionPolicy?.value,
+    defaultTemplates: opts.mesh.defaultTemplates?.value,
   };
 }
 
@@ -359,13 +361,16 @@ function proxyHold(pod: PodBase, opts: LintOptions, native: boolean): HookView |
   if (own) return own;
   if (pod.proxy && !pod.proxyIsStub) return null; // injected already: no preStop means none
   const annPath = (name: string): Path => [...pod.base, 'metadata', 'annotations', name];
-  const selected = (pod.annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).filter((t) => t && !STANDARD_TEMPLATES.has(t));
+  const selected = podTemplates(pod.annotations, opts.mesh.defaultTemplates?.value).filter((t) => !STANDARD_TEMPLATES.has(t));
+  // A pod without the annotation gets the injector's defaultTemplates, where the mesh config names them.
+  const byDefault = pod.annotations[ANNOTATIONS.templates] === undefined ? opts.mesh.defaultTemplates : undefined;
   for (const name of selected) {
     const t = opts.mesh.templates.get(name);
-    const at = pod.locKey(['metadata', 'annotations', ANNOTATIONS.templates]);
+    const at = byDefault?.at ?? pod.locKey(['metadata', 'annotations', ANNOTATIONS.templates]);
     if (!t) {
       if (opts.mesh.templates.size > 0) continue; // the mesh config is known and has no such template
-      return { path: annPath(ANNOTATIONS.templates), locAt: () => at, from: `injection template ${name} (not in the mesh config given)`, opaque: true };
+      const why = byDefault ? `${byDefault.source}, not in the mesh config given` : 'not in the mesh config given';
+      return { path: annPath(ANNOTATIONS.templates), locAt: () => at, from: `injection template ${name} (${why})`, opaque: true };
     }
     const cmd = templatePreStop(t.value);
     if (cmd === null) continue;

@@ -11,7 +11,7 @@
  * Namespace objects seen in the input are evidence, not proof (a `kubectl label` survives a later
  * `kubectl apply` of the same Namespace); reasons say where a decision came from.
  */
-import { ANNOTATIONS, AUTO_IMAGE, GATEWAY_TEMPLATE, IGNORED_NAMESPACES, INJECTOR_ANNOTATIONS, MESH_LABELS, NATIVE_SIDECAR_VERSIONS as NATIVE, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, AUTO_IMAGE, DEFAULT_INJECT_TEMPLATES, GATEWAY_TEMPLATE, IGNORED_NAMESPACES, INJECTOR_ANNOTATIONS, MESH_LABELS, NATIVE_SIDECAR_VERSIONS as NATIVE, PROXY_CONTAINER } from '../istio/facts.js';
 import { atLeast, formatVersion, type Version } from '../model/version.js';
 import type { PodTemplate } from '../model/workload.js';
 
@@ -54,8 +54,17 @@ export interface ModeInput {
   namespace?: string;
 }
 
-const templatesOf = (annotations: Record<string, string>): string[] =>
-  (annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+/**
+ * The injection templates istiod runs for a pod, in order: `inject.istio.io/templates` when the pod
+ * has it, else the injector's `defaultTemplates` (istio/istio@86c9f01 pkg/kube/inject/inject.go:553-563
+ * selectTemplates; aliases, :565-575, are not resolved: meshdrain reads no `aliases`). Empty names are
+ * dropped. The one reading of the annotation for the derivation, lint, inject and the lab.
+ */
+export function podTemplates(annotations: Readonly<Record<string, string>>, defaultTemplates: readonly string[] = DEFAULT_INJECT_TEMPLATES): string[] {
+  const raw = annotations[ANNOTATIONS.templates];
+  if (raw === undefined) return [...defaultTemplates];
+  return raw.split(',').map((t) => t.trim()).filter(Boolean);
+}
 
 type Kind = { kind: 'classic' | 'native' | 'either'; why: string; by: ModeBy };
 
@@ -185,7 +194,7 @@ export function classifyMode(input: ModeInput, ctx: ModeContext = {}): ModeDecis
   if (managed !== undefined) {
     return { mode: 'gateway', reason: `istiod manages this Deployment (${MESH_LABELS.managedGateway}=${managed}); leave it to istiod`, by: 'pod', injection: 'yes', managed: true };
   }
-  if (templatesOf(annotations).includes(GATEWAY_TEMPLATE)) {
+  if (podTemplates(annotations).includes(GATEWAY_TEMPLATE)) {
     return { mode: 'gateway', reason: `${ANNOTATIONS.templates} selects the ${GATEWAY_TEMPLATE} template: the proxy is the workload`, by: 'pod', injection: 'yes' };
   }
   // A pod whose only container is istio-proxy (istioctl's gateway Deployments; Istio's own

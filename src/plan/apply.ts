@@ -156,7 +156,8 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
   };
   const templateName = plan.templateName ?? opts.templateName ?? DEFAULT_TEMPLATE_NAME;
   if (plan.via === 'template' && (classicHandler || nativeHandler)) {
-    annotations[ANNOTATIONS.templates] = templateAnnotationValue(templateName, annotations[ANNOTATIONS.templates]);
+    const value = templateAnnotationValue(templateName, annotations[ANNOTATIONS.templates], plan.defaultTemplates);
+    if (value !== undefined) annotations[ANNOTATIONS.templates] = value;
   }
   const placed = proxyPlacement(pod, plan);
   // A carrier changed since an earlier run: meshdrain's own earlier settings go, or the pod carries two.
@@ -173,8 +174,9 @@ export function applyPlan(pod: PodTemplate, plan: ShutdownPlan, opts: { template
     tookBack ||= stripped !== undefined;
   }
   if (!inTemplate.length && plan.via !== 'template' && placed.length) {
-    const rest = templateAnnotationWithout(templateName, annotations[ANNOTATIONS.templates]);
-    if (rest !== undefined) annotations[ANNOTATIONS.templates] = rest;
+    const rest = templateAnnotationWithout(templateName, annotations[ANNOTATIONS.templates], plan.defaultTemplates);
+    if (rest === null) delete annotations[ANNOTATIONS.templates];
+    else if (rest !== undefined) annotations[ANNOTATIONS.templates] = rest;
   }
   const handlerOf = (w: ProxyWrite): Handler => (w.what === 'classic' ? classicHandler! : nativeHandler!);
   const onContainer = placed.find((w) => w.carrier === 'own' || w.carrier === 'stub');

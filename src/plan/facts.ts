@@ -16,7 +16,7 @@ import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERV
 import { holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
 import { AGENT_QUIT_PATH, ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
-import { classifyMode, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
+import { classifyMode, podTemplates, sidecarKind, type ModeContext, type NamespaceEvidence } from '../mesh/mode.js';
 import { effectiveDrainMs, parseProxyConfigAnnotation } from '../istio/proxy-config.js';
 import type { SourcePos } from '../errors.js';
 import type { ModeDecision } from '../model/data-plane.js';
@@ -67,6 +67,8 @@ export interface ShutdownContext {
   injectionPolicy?: 'enabled' | 'disabled';
   /** The mesh's proxy image type: Helm's global.variant, meshConfig defaultConfig image.imageType. */
   meshImage?: { variant?: string; imageType?: string };
+  /** The injector's defaultTemplates (templates a pod without inject.istio.io/templates gets); default [sidecar]. */
+  defaultTemplates?: readonly string[];
   /** Judge pods the input cannot place as injected (lint, the lab); never for inject. */
   assumeInjection?: boolean;
 }
@@ -524,7 +526,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   }
 
   // A pod that already selects meshdrain's injection template gets its hold from there, not twice.
-  const selectsTemplate = (annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).includes(policy?.template?.name ?? DEFAULT_TEMPLATE_NAME);
+  const selectsTemplate = podTemplates(annotations, ctx.defaultTemplates).includes(policy?.template?.name ?? DEFAULT_TEMPLATE_NAME);
   const asked: Carrier = ctx.via ?? s.via ?? (selectsTemplate ? 'template' : 'annotation');
   // An override stub is a real container (image "auto") wherever injection does not replace it: only
   // where the input shows injection happens (ADR 061).

@@ -56,6 +56,7 @@ export function planFor(site: PodTemplateSite, pod: PodTemplate, policy: Policy 
     proxyConfig,
     via: f.via,
     ...(f.via === 'template' && policy.template?.name ? { templateName: policy.template.name } : {}),
+    ...(opts.defaultTemplates ? { defaultTemplates: opts.defaultTemplates } : {}),
     notes: f.notes.map((n) => `${name}: ${n}`),
   };
 }

@@ -94,6 +94,8 @@ export interface ShutdownPlan {
   leave?: string;
   /** With via template: the custom injection template the pod selects. */
   templateName?: string;
+  /** The injector's defaultTemplates when the mesh config gives them (the run's context); default [sidecar]. */
+  defaultTemplates?: readonly string[];
   /** Human-readable notes for stderr (e.g. "Job: asking for a native sidecar"). */
   notes: string[];
 }

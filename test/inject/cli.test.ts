@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { parse } from 'yaml';
 import { BIN, cli, ROOT } from '../helpers/cli.js';
 
 let dir: string;
@@ -258,5 +259,14 @@ describe('meshdrain inject: the run context and data-plane modes on the command 
     expect(r.code).toBe(0);
     expect(r.stderr.match(/requested template not found/g)).toHaveLength(1);
     expect(r.stderr).toContain("kubectl -n istio-system get cm istio-sidecar-injector -o jsonpath='{.data.config}' | grep -n '^  meshdrain:'");
+    // The annotation replaces the injector's defaultTemplates for the pod: said while they are unknown.
+    expect(r.stderr).toMatch(/now names "sidecar,meshdrain", which replaces the injector's defaultTemplates for it: if yours are not \[sidecar\], give that ConfigMap with --mesh-config/);
+    const dir = mkdtempSync(join(tmpdir(), 'md-defaults-'));
+    const values = join(dir, 'values.yaml');
+    writeFileSync(values, 'sidecarInjectorWebhook:\n  defaultTemplates: [sidecar, spire]\n');
+    const known = cli(['inject', '--via', 'template', '--mesh-config', values], { input: DEPLOY });
+    expect(known.code).toBe(0);
+    expect(known.stderr).not.toMatch(/defaultTemplates/);
+    expect(parse(known.stdout).spec.template.metadata.annotations['inject.istio.io/templates']).toBe('sidecar,spire,meshdrain');
   });
 });

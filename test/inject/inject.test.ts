@@ -444,11 +444,30 @@ spec:
     const first = injectText(deploy, 'd.yaml', { via: 'template' }).output;
     expect(meta(first)['inject.istio.io/templates']).toBe('sidecar,meshdrain');
     const again = injectText(first, 'd.yaml', { via: 'annotation' }).output;
-    expect(meta(again)['inject.istio.io/templates']).toBe('sidecar');
+    // What is left ("sidecar") is what the pod gets without the annotation (the injector's
+    // defaultTemplates): the annotation goes, and the output is a fresh run's with the new carrier.
+    expect(meta(again)['inject.istio.io/templates']).toBeUndefined();
+    expect(again).toBe(injectText(deploy, 'd.yaml', { via: 'annotation' }).output);
     expect(overrides(again).containers![0]!.lifecycle!.preStop).toBeDefined();
     expect(injectText(again, 'd.yaml', { via: 'annotation' }).output).toBe(again);
     const custom = deploy.replace('team: a', 'team: a\n        inject.istio.io/templates: "sidecar,mine,meshdrain"');
     expect(meta(injectText(custom, 'd.yaml', { via: 'annotation' }).output)['inject.istio.io/templates']).toBe('sidecar,mine');
+  });
+
+  it("the injector's defaultTemplates from the mesh config: the annotation adds meshdrain's template to them, and takes it back to nothing", () => {
+    const defaults = ['sidecar', 'spire'];
+    const first = injectText(deploy, 'd.yaml', { via: 'template', defaultTemplates: defaults }).output;
+    expect(meta(first)['inject.istio.io/templates']).toBe('sidecar,spire,meshdrain');
+    const again = injectText(first, 'd.yaml', { via: 'annotation', defaultTemplates: defaults }).output;
+    expect(meta(again)['inject.istio.io/templates']).toBeUndefined();
+    expect(again).toBe(injectText(deploy, 'd.yaml', { via: 'annotation', defaultTemplates: defaults }).output);
+    // A cluster that runs meshdrain's template by default: the pod selects it without an annotation,
+    // and inject (no --via) keeps to the template carrier it already has.
+    const byDefault = ['sidecar', 'meshdrain'];
+    const quiet = injectText(deploy, 'd.yaml', { via: 'template', defaultTemplates: byDefault }).output;
+    expect(meta(quiet)['inject.istio.io/templates']).toBeUndefined();
+    expect(meta(quiet)['proxy.istio.io/overrides']).toBeUndefined();
+    expect(injectText(quiet, 'd.yaml', { defaultTemplates: byDefault }).output).toBe(quiet);
   });
 });
 
@@ -498,10 +517,10 @@ spec:
     const out = run(run(input, 'annotation'), 'override');
     expect(out).toBe(stubbed);
     expect(tmpl(out).metadata.annotations?.['proxy.istio.io/overrides']).toBeUndefined();
-    // template → override: the stub again; the template annotation keeps the `sidecar` it was given (templateAnnotationWithout).
+    // template → override: the stub again, and the template annotation goes with meshdrain's template
+    // (what is left, `sidecar`, is what the pod gets without it): the first output again.
     const back = run(run(stubbed, 'template'), 'override');
-    expect(spec(back)).toEqual(spec(stubbed));
-    expect(tmpl(back).metadata.annotations).toEqual({ 'inject.istio.io/templates': 'sidecar' });
+    expect(back).toBe(stubbed);
   });
 
   it("a stub with fields of the user's is the user's istio-proxy entry: kept, it carries the hold whatever --via says", () => {

@@ -48,6 +48,19 @@ describe('the template default hold (ADR 086)', () => {
     expect(old.map((f) => f.message).join('\n')).toMatch(/28 \(hold timeout\) \+ 5 \(Istio drain\) \+ 2 \(margin\) = 35s; SIGKILL cuts the drain/);
   });
 
+  it("a cluster whose injector runs the template by default (defaultTemplates): a pod without the annotation gets its hold, in lint and inject", () => {
+    const withDefaults = values().replace(/^sidecarInjectorWebhook:\n/m, 'sidecarInjectorWebhook:\n  defaultTemplates: [sidecar, meshdrain]\n');
+    expect(withDefaults).toContain('defaultTemplates: [sidecar, meshdrain]');
+    const lintWith = (mesh: string) => lint([{ file: 'd.yaml', text: deployment() }], [{ file: 'values.yaml', text: mesh }], { appShutdownSeconds: 10 }).findings.filter((f) => f.rule === 'proxy-exits-before-app');
+    expect(lintWith(values()).map((f) => f.message).join('\n')).toMatch(/exits after 5s drain/);
+    expect(lintWith(withDefaults)).toEqual([]);
+    // inject with the same mesh config: the template carries the hold; nothing else is written for istio-proxy.
+    const r = injectText(deployment(), 'd.yaml', { via: 'template', defaultTemplates: ['sidecar', 'meshdrain'] });
+    const meta = parse(r.output).spec.template.metadata;
+    expect(meta.annotations?.['inject.istio.io/templates']).toBeUndefined();
+    expect(meta.annotations?.['proxy.istio.io/overrides']).toBeUndefined();
+  });
+
   it('istio template: says when a hold does not fit the default grace period, and not for the default', async () => {
     const plain = await runCli(['istio', 'template', '--format', 'raw']);
     expect(plain.code).toBe(0);

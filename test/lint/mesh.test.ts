@@ -17,6 +17,20 @@ function read(rel: string) {
 const lineOf = (lines: string[], at: { line: number; column: number }) => lines[at.line - 1]!.slice(at.column - 1);
 
 describe('mesh settings readers', () => {
+  it("defaultTemplates: the injector ConfigMap's data.config wins over values, an empty list is Istio's [sidecar], positions kept", () => {
+    const mesh = emptyMesh();
+    const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio-sidecar-injector}\ndata:\n  config: |\n    policy: enabled\n    defaultTemplates: [sidecar, spire]\n  values: |\n    sidecarInjectorWebhook:\n      defaultTemplates: [sidecar]\n';
+    readMeshDocuments(loadDocuments(cm, 'cm.yaml'), mesh);
+    expect(mesh.defaultTemplates?.value).toEqual(['sidecar', 'spire']);
+    expect(mesh.defaultTemplates?.source).toBe('ConfigMap istio-sidecar-injector config defaultTemplates');
+    expect(cm.split('\n')[mesh.defaultTemplates!.at.line - 1]!.slice(mesh.defaultTemplates!.at.column - 1)).toMatch(/^\[sidecar, spire\]/);
+    const empty = emptyMesh();
+    readMeshDocuments(loadDocuments('sidecarInjectorWebhook:\n  defaultTemplates: []\n', 'values.yaml'), empty);
+    expect(empty.defaultTemplates).toBeUndefined();
+    const values = emptyMesh();
+    readMeshDocuments(loadDocuments('sidecarInjectorWebhook:\n  defaultTemplates: [sidecar, meshdrain]\n', 'values.yaml'), values);
+    expect(values.defaultTemplates?.value).toEqual(['sidecar', 'meshdrain']);
+  });
   it('IstioOperator: meshConfig.defaultConfig, proxyMetadata, pilot env, tag — with positions', () => {
     const { mesh, n, lines } = read('mesh/istio-operator-exit-on-zero.yaml');
     expect(n).toBe(1);

@@ -8,7 +8,7 @@ import { CATALOG } from './catalog.js';
 import { noteIfNoManifests, readManifestInputs } from '../inputs.js';
 import { addModeContextOptions, readMeshInputs, readMeshSettings, runVersions, shutdownContextOf } from '../mode-context.js';
 import { scanNamespaces } from '../../mesh/namespaces.js';
-import { INJECTOR_ANNOTATIONS } from '../../istio/facts.js';
+import { ANNOTATIONS, DEFAULT_INJECT_TEMPLATES, INJECTOR_ANNOTATIONS } from '../../istio/facts.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../constants.js';
 
 interface InjectFlags {
@@ -93,8 +93,12 @@ export function registerInject(program: Command, ctx: Ctx): void {
       }
       if (modes.some((m) => m.carriers.includes('template'))) {
         const name = policy.template?.name ?? DEFAULT_TEMPLATE_NAME;
+        // The annotation replaces the injector's defaultTemplates for the pod (inject.go selectTemplates).
+        const defaults = mesh.defaultTemplates
+          ? ''
+          : `; a pod that had no ${ANNOTATIONS.templates} now names "${DEFAULT_INJECT_TEMPLATES.join(',')},${name}", which replaces the injector's defaultTemplates for it: if yours are not [${DEFAULT_INJECT_TEMPLATES.join(', ')}], give that ConfigMap with --mesh-config`;
         io.stderr(
-          `meshdrain: --via template: istiod refuses a pod whose requested template is not installed ("requested template not found"); install it first (meshdrain istio template) and check: kubectl -n istio-system get cm istio-sidecar-injector -o jsonpath='{.data.config}' | grep -n '^  ${name}:'  (or lint --mesh-config with that ConfigMap)\n`,
+          `meshdrain: --via template: istiod refuses a pod whose requested template is not installed ("requested template not found"); install it first (meshdrain istio template) and check: kubectl -n istio-system get cm istio-sidecar-injector -o jsonpath='{.data.config}' | grep -n '^  ${name}:'  (or lint --mesh-config with that ConfigMap)${defaults}\n`,
         );
       }
 
