@@ -6,6 +6,7 @@ import { getPath, injectionDisabled, isRecord, nearWorkloadKind, podTemplateProb
 import { InputError } from '../errors.js';
 import { applyPlan, proxyPlacement, type ProxyCarrier, type ProxyWrite } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
+import { isProxyStub, strandedStubWarning } from '../plan/facts.js';
 import type { ShutdownPlan } from '../plan/types.js';
 import type { DataPlaneMode } from '../model/data-plane.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
@@ -140,6 +141,7 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       if (problem) throw new InputError(`${name}: ${problem.message}`, posOfPath(loaded, doc, [...site.templatePath, ...problem.path]));
       if (injectionDisabled(pod)) {
         res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: ${ANNOTATIONS.inject} is "false"; left alone`);
+        if (pod.spec?.containers?.some(isProxyStub)) res.notes.push(`${file}:${pos.line}:${pos.col}: ${name}: ${strandedStubWarning(`${ANNOTATIONS.inject} is "false"`)}`);
         res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: 'none', reason: `${ANNOTATIONS.inject} is "false"`, wrote: 'nothing: opted out', carriers: [] });
         continue;
       }

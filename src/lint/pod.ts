@@ -18,7 +18,7 @@ import { readProxyConfig, templatePreStop, type ProxyConfigView, type Setting } 
 import type { LintOptions } from './options.js';
 import type { ModeDecision } from '../model/data-plane.js';
 import { podTemplates } from '../mesh/mode.js';
-import { podShutdownFacts, type PodShutdownFacts, type ShutdownContext } from '../plan/facts.js';
+import { isProxyStub, podShutdownFacts, type PodShutdownFacts, type ShutdownContext } from '../plan/facts.js';
 import { DEFAULT_POLICY } from '../policy/policy.js';
 import { InputError } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
@@ -277,7 +277,7 @@ export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTempl
     meshed: !optedOut,
     meshedBy,
     proxy,
-    proxyIsStub: proxy !== undefined && (proxy.spec.image === undefined || proxy.spec.image === 'auto'),
+    proxyIsStub: proxy !== undefined && isProxyStub(proxy.spec),
     apps,
     graceSeconds: typeof grace === 'number' ? grace : DEFAULT_GRACE_SECONDS,
     graceSet: typeof grace === 'number',

@@ -403,6 +403,20 @@ export function isBareProxyStub(c: Container): boolean {
   return c.lifecycle === undefined || c.lifecycle === null || (isRecord(c.lifecycle) && Object.values(c.lifecycle).every((v) => v === null || v === undefined));
 }
 
+/**
+ * An istio-proxy container with `image: auto` (or none): Istio's injector merges it into the sidecar it
+ * injects (webhook.go reapplyOverwrittenContainers); on a pod nothing injects it is a container of its
+ * own that never starts (ErrImagePull). lint's stub-not-injected and inject's warning read it here.
+ */
+export function isProxyStub(c: Container): boolean {
+  return c.name === PROXY_CONTAINER && (c.image === undefined || c.image === AUTO_IMAGE);
+}
+
+/** inject's note for a stub on a pod Istio will not inject (lint reports it as stub-not-injected). */
+export function strandedStubWarning(why: string): string {
+  return `warning: ${PROXY_CONTAINER} is an override stub (image: ${AUTO_IMAGE}), but Istio will not inject this pod (${why}): it would run as a container of its own and never start (ErrImagePull); left as written: remove it, or let Istio inject the pod (lint: stub-not-injected)`;
+}
+
 /** The pod's own istio-proxy entry: a container (classic, or a stub), else an init container (native). */
 export function proxyContainerOf(pod: Pick<PodTemplate, 'spec'>): Container | undefined {
   return pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
@@ -432,6 +446,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
   const requested = policy ? nativeRequest(site, userNative, s) : undefined;
   const mode = podMode(site, pod, requested, ctx);
   const sidecars = sidecarsFor(mode);
+  if (policy && mode.injection === 'no' && pod.spec?.containers?.some(isProxyStub)) notes.push(strandedStubWarning(mode.reason));
   // A native sidecar asked for where the mode is still classic (the versions given have none, or
   // istio-proxy is already injected classic) would be an annotation Istio ignores: not written, said.
   const ignored = requested?.native === true && sidecars.classic && !sidecars.native;

@@ -113,6 +113,25 @@ spec:
   });
 });
 
+describe("a user's istio-proxy stub (image: auto) on a pod Istio will not inject: left as written, and said", () => {
+  const stub = '      - name: istio-proxy\n        image: auto\n';
+  it.each([
+    ['an ambient namespace', `${namespace('mesh', { 'istio.io/dataplane-mode': 'ambient' })}---\n${deployment({ ns: 'mesh', extra: stub })}`, /Istio will not inject this pod \(Namespace mesh/],
+    ['sidecar.istio.io/inject: "false"', deployment({ annotations: { 'sidecar.istio.io/inject': 'false' }, extra: stub }), /Istio will not inject this pod \(sidecar\.istio\.io\/inject is "false"\)/],
+  ])('%s', (_what, src, why) => {
+    const r = injectText(src, 's.yaml');
+    expect(r.output).toContain(stub);
+    const warned = r.notes.filter((n) => n.includes('override stub'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(why);
+    expect(warned[0]).toMatch(/warning: istio-proxy is an override stub \(image: auto\).*never start \(ErrImagePull\).*lint: stub-not-injected/);
+  });
+  it('not where Istio injects the pod (the stub is merged into the sidecar)', () => {
+    const r = injectText(`${namespace('mesh', { 'istio-injection': 'enabled' })}---\n${deployment({ ns: 'mesh', extra: stub })}`, 's.yaml');
+    expect(r.notes.join('\n')).not.toMatch(/override stub/);
+  });
+});
+
 describe('injection may or may not happen (unknown): the annotation, safe either way', () => {
   it('carries the classic hold (containers) and the native drain (initContainers), both exec only', () => {
     const t = template(injectText(deployment(), 'd.yaml').output);
