@@ -508,7 +508,17 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     if (c.name === PROXY_CONTAINER) continue;
     const named = s.containers?.[c.name];
     // meshdrain's own wait from an earlier run is not the user's preStop: it is rendered again from the policy.
-    const userPreStop = c.lifecycle?.preStop != null && !(policy && isAppWaitHandler(pod, c.name));
+    // A plain delay in the shapes meshdrain writes (its earlier guess, or an earlier policy's delay) gives
+    // way to the delay the policy now decides, unless that is shorter: a delay is never shortened.
+    const plain = policy && !named ? plainDelaySeconds(c.lifecycle?.preStop) : undefined;
+    const decided = appDelay?.kind === 'fixed' ? appDelay.seconds : appDelay?.kind === 'wait' ? appDelay.wait.maxMs / 1000 : undefined;
+    const replacesPlain = plain !== undefined && decided !== undefined && decided >= plain && !(appDelay?.kind === 'fixed' && Math.ceil(decided) === plain);
+    if (plain !== undefined && decided !== undefined && !replacesPlain && decided < plain) {
+      notes.push(`container ${c.name} keeps its preStop sleep of ${plain}s: the policy's app delay (${decided}s at most) is shorter, and meshdrain never shortens a delay; name the container in the policy (containers: {${c.name}: {sleep: ${decided}s}}) to set it`);
+    } else if (replacesPlain) {
+      notes.push(`container ${c.name}'s preStop sleep of ${plain}s (a plain delay, as meshdrain writes one) gives way to the policy's app delay; if that sleep is yours, name the container in the policy (containers: {${c.name}: {sleep: ${plain}s}}) to keep it`);
+    }
+    const userPreStop = c.lifecycle?.preStop != null && !(policy && isAppWaitHandler(pod, c.name)) && !replacesPlain;
     if (named && 'preStop' in named) apps.push({ name: c.name, preStop: { exec: named.preStop }, delaySeconds: handlerDelaySeconds({ exec: { command: named.preStop } }) });
     else if (named && 'sleep' in named) apps.push(sleepFor(c.name, seconds(named.sleep)));
     else if (appDelay?.kind === 'wait' && !userPreStop) apps.push({ name: c.name, preStop: { wait: appDelay.wait, shell: appDelay.shell }, delaySeconds: appDelay.wait.maxMs / 1000 });
@@ -707,6 +717,20 @@ function ownProxyHold(pod: PodTemplate): HoldSpec | null {
 }
 
 /** Is this container's preStop, as written, meshdrain's traffic-gone wait (its delay an upper bound)? */
+/**
+ * The seconds of an app preStop that is nothing but a delay in a shape meshdrain writes (sleepFor):
+ * Kubernetes' sleep action, or `/bin/sh -c "sleep N"` where there is none; undefined for anything else
+ * (a user's script, an httpGet, extra fields), which stays the user's.
+ */
+export function plainDelaySeconds(h: Handler | undefined | null): number | undefined {
+  if (!isRecord(h) || Object.keys(h).length !== 1) return undefined;
+  if (isRecord(h.sleep) && Object.keys(h.sleep).length === 1 && Number.isInteger(h.sleep.seconds) && (h.sleep.seconds as number) >= 0) return h.sleep.seconds as number;
+  const argv = isRecord(h.exec) && Object.keys(h.exec).length === 1 ? h.exec.command : undefined;
+  if (!Array.isArray(argv) || argv.length !== 3 || argv[0] !== '/bin/sh' || argv[1] !== '-c') return undefined;
+  const m = /^sleep (\d+)$/.exec(String(argv[2]));
+  return m ? Number(m[1]) : undefined;
+}
+
 function isAppWaitHandler(pod: PodTemplate, name: string): boolean {
   const argv = (pod.spec?.containers ?? []).find((c) => c.name === name)?.lifecycle?.preStop?.exec?.command;
   return Array.isArray(argv) && ownAppWait(argv) !== null;

@@ -36,6 +36,41 @@ const run = (policyText: string, src = DEPLOYMENT) => {
   return { r, spec, app, proxy, holdScript: proxy.lifecycle!.preStop!.exec!.command[2]! };
 };
 
+describe("a policy's app delay over an earlier run's plain delay (QA 9 item 1): the upgrade path", () => {
+  const first = injectText(DEPLOYMENT, 'd.yaml').output; // the guess: sleep 5, grace 33
+  const again = (policyText: string, src = first) => injectText(src, 'd.yaml', { policy: loadPolicy(policyText, 'p.yaml') });
+  const appOf = (out: string) => (parse(out).spec.template.spec as Spec).containers.find((c) => c.name === 'web')!;
+  it('app.shell: true after the guess: the wait replaces the sleep, the grace period grows, as on the unedited file; a third run changes nothing', () => {
+    expect(appOf(first).lifecycle?.preStop).toEqual({ sleep: { seconds: 5 } });
+    const policy = policyFile('    shell: true\n');
+    const r = again(policy);
+    const fresh = again(policy, DEPLOYMENT);
+    expect(parse(r.output)).toEqual(parse(fresh.output));
+    expect(appOf(r.output).lifecycle?.preStop?.exec?.command).toEqual(appOf(fresh.output).lifecycle?.preStop?.exec?.command);
+    expect(r.notes.join('\n')).toMatch(/container web's preStop sleep of 5s \(a plain delay, as meshdrain writes one\) gives way to the policy's app delay/);
+    const third = again(policy, r.output);
+    expect(third.output).toBe(r.output);
+    expect(third.notes.join('\n')).not.toMatch(/gives way/);
+  });
+  it('app.delay: 10s after the guess: sleep 10; then app.delay: 3s keeps the 10 (never shortened) and says how to set it', () => {
+    const ten = again(policyFile('    delay: 10s\n'));
+    expect(appOf(ten.output).lifecycle?.preStop).toEqual({ sleep: { seconds: 10 } });
+    expect(parse(ten.output).spec.template.spec.terminationGracePeriodSeconds).toBe(parse(again(policyFile('    delay: 10s\n'), DEPLOYMENT).output).spec.template.spec.terminationGracePeriodSeconds);
+    expect(again(policyFile('    delay: 10s\n'), ten.output).output).toBe(ten.output);
+    const three = again(policyFile('    delay: 3s\n'), ten.output);
+    expect(appOf(three.output).lifecycle?.preStop).toEqual({ sleep: { seconds: 10 } });
+    expect(three.notes.join('\n')).toMatch(/container web keeps its preStop sleep of 10s: the policy's app delay \(3s at most\) is shorter.*containers: \{web: \{sleep: 3s\}\}/);
+  });
+  it("a preStop of the user's that is more than a delay stays theirs, and so does any delay without a policy decision", () => {
+    const mine = DEPLOYMENT.replace("        ports: [{containerPort: 8080}]\n", "        ports: [{containerPort: 8080}]\n        lifecycle: {preStop: {exec: {command: [/bin/sh, -c, 'sleep 5; nginx -s quit']}}}\n");
+    const r = again(policyFile('    shell: true\n'), mine);
+    expect(appOf(r.output).lifecycle?.preStop?.exec?.command).toEqual(['/bin/sh', '-c', 'sleep 5; nginx -s quit']);
+    // No app.delay/app.shell in the policy (the guess): an existing sleep of any length is kept.
+    const fifteen = DEPLOYMENT.replace("        ports: [{containerPort: 8080}]\n", "        ports: [{containerPort: 8080}]\n        lifecycle: {preStop: {sleep: {seconds: 15}}}\n");
+    expect(appOf(injectText(fifteen, 'd.yaml').output).lifecycle?.preStop).toEqual({ sleep: { seconds: 15 } });
+  });
+});
+
 describe('inject: the app delay from the policy', () => {
   it("app.shell: true, quiet, maxDelay: the wait in the image's /bin/sh; the grace period counts maxDelay; the hold drains at start", () => {
     const { r, spec, app, holdScript } = run(policyFile('    shell: true\n    quiet: 2s\n    maxDelay: 15s\n'));
