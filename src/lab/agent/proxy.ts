@@ -13,7 +13,7 @@ import { ev, listen, request, sleep, stdinCommands, stdinLines, stripHop } from 
 import { tunnelUpgrade } from './ws.js';
 
 /**
- * istio/istio pkg/util/net/ip.go:94-102 IsRequestFromLocalhost: the peer's address is loopback. (Go reports an
+ * istio/istio pkg/util/net/ip.go:93-102 IsRequestFromLocalhost: the peer's address is loopback. (Go reports an
  * IPv4 peer of a dual-stack listener unmapped; Node maps it, so ::ffff:127.x counts too.)
  */
 export function isLoopbackPeer(addr: string | undefined): boolean {
@@ -176,7 +176,7 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
     }
     if (u.pathname === '/quitquitquit') {
       // Envoy's own quit (source/server/admin/server_cmd_handler.cc handlerQuitQuitQuit: server_.shutdown(),
-      // "OK\n"): Envoy exits, no drain; pilot-agent sees it exit and exits too (pkg/envoy/agent.go:125-133).
+      // "OK\n"): Envoy exits, no drain; pilot-agent sees it exit and exits too (pkg/envoy/agent.go:125-134).
       // The admin listens on 127.0.0.1 only, so only the pod reaches it (`pilot-agent request POST quitquitquit`).
       quitRequest('envoy-admin', req, 200);
       res.end('OK\n');
@@ -337,14 +337,16 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
   });
 }
 
-/** `pilot-agent request [--debug-port=P] METHOD PATH`: what the native-sidecar preStop runs. */
+/** `pilot-agent request [--debug-port=P] METHOD PATH [BODY]`: what the native-sidecar preStop runs. */
 export async function pilotAgentRequest(args: string[], cfg: RequestConfig): Promise<never> {
   let port = cfg.adminPort;
   let debugPort: number | undefined;
   const rest: string[] = [];
-  for (const a of args) {
-    const m = /^--debug-port=(\d+)$/.exec(a);
-    if (m) port = debugPort = Number(m[1]);
+  // cobra takes `--debug-port=P` and `--debug-port P` alike.
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--debug-port(?:=(\d+))?$/.exec(a);
+    if (m) port = debugPort = Number(m[1] ?? args[++i]);
     else rest.push(a);
   }
   // pilot/cmd/pilot-agent/app/request.go:46-50: only Istio's own ports (the lab's default is Envoy's admin port
