@@ -28,6 +28,8 @@ export const ENVOY_ADMIN_PORT = 15000;
 export const ENVOY_PROMETHEUS_PORT = 15090;
 /** pilot-agent's health listener (/healthz/ready). */
 export const AGENT_HEALTH_PORT = 15021;
+/** pilot-agent's debug port (istio/istio pkg/config/constants). */
+export const AGENT_DEBUG_PORT = 15004;
 /** ztunnel's in-pod listeners (ambient; cni/pkg/config/config.go): HBONE, outbound, inbound plaintext. */
 export const ZTUNNEL_HBONE_PORT = 15008;
 export const ZTUNNEL_OUTBOUND_PORT = 15001;
@@ -88,6 +90,14 @@ export const AGENT_STATUS_PORT = 15020;
  * no terminationDrainDuration (pkg/envoy/agent.go:114, 142-163). ADR 090.
  */
 export const AGENT_QUIT_PATH = '/quitquitquit';
+
+/**
+ * The ports `pilot-agent request` may ask, its default (--debug-port 15000: Envoy's admin, which has its own
+ * /quitquitquit), and what counts as a failure (istio/istio@86c9f01 pilot/cmd/pilot-agent/app/request.go:29-35,
+ * 47-49; pilot/pkg/request/command.go:49-50: a status above 399 other than 404). ADR 091.
+ */
+export const AGENT_REQUEST_PORTS: readonly number[] = Object.freeze([ENVOY_ADMIN_PORT, AGENT_HEALTH_PORT, AGENT_STATUS_PORT, AGENT_DEBUG_PORT]);
+export const agentRequestFails = (status: number): boolean => status > 399 && status !== 404;
 
 /**
  * The preStop Istio's sidecar template gives istio-proxy in native-sidecar mode when

@@ -11,7 +11,7 @@ import { AgentChannel, parseEvent } from './control.js';
 import { LabEnvError } from './errors.js';
 import { labEnv } from './exec.js';
 import type { LabFiles } from './files.js';
-import { EXTERNAL_IP, podIp, type LabNet } from './netns.js';
+import { EXTERNAL_IP, PROBE_SOURCE_IP, podIp, type LabNet } from './netns.js';
 import type { LabProc, ProcTable } from './procs.js';
 import { execsPilotAgent, hookArgv, preStopOutcome, type HookRoot } from './hook-root.js';
 import { APP_METRICS_PORT, APP_PORT, type LabPodSpec, type LabPreStop } from './pod-spec.js';
@@ -80,6 +80,17 @@ export interface PreStopResult {
   detail: string;
 }
 
+/**
+ * A request to a quit endpoint, as the endpoint answered it (agent/proxy.ts quitRequest): pilot-agent's
+ * /quitquitquit on its status port or Envoy's admin one; the method, the peer's address, the status.
+ */
+export interface QuitRequest {
+  endpoint: 'pilot-agent' | 'envoy-admin';
+  method: string;
+  from: string;
+  status: number;
+}
+
 /** Who gets an endpoint removal: a client of the Service (by index), or the pod's own proxy. */
 export type RemovalReceiver = number | 'self';
 
@@ -118,6 +129,8 @@ export class LabPod {
   readonly events: PodEvent[] = [];
   readonly egress: EgressCall[] = [];
   readonly preStops: PreStopResult[] = [];
+  /** Requests istio-proxy's quit endpoints answered (a preStop's /quitquitquit; ADR 091). */
+  readonly quitRequests: QuitRequest[] = [];
   /** The port the app serves on (the endpoint's port). */
   appPort = APP_PORT;
   /** What the app's port speaks (the endpoint's protocol). */
@@ -287,6 +300,11 @@ export class Kubelet {
       return;
     }
     if (e.ev === 'egress') pod.egress.push({ t: e.t, ok: e.ok === true, reason: String(e.reason ?? ''), close: e.close === true });
+    else if (e.ev === 'quit-request') {
+      const q: QuitRequest = { endpoint: e.endpoint === 'envoy-admin' ? 'envoy-admin' : 'pilot-agent', method: String(e.method ?? ''), from: String(e.from ?? ''), status: Number(e.status) };
+      pod.quitRequests.push(q);
+      pod.mark('log', container, `${q.endpoint} /quitquitquit answered ${q.status} to a ${q.method} from ${q.from}`, e.t);
+    }
     else if (e.ev === 'envoy-drain') {
       pod.drainStartedAt ??= e.t;
       pod.mark('log', container, `${e.ev} ${String(e.query ?? '')}`, e.t);
@@ -296,7 +314,7 @@ export class Kubelet {
   /**
    * Run a preStop; resolves when it ends (exit, or killed at the grace period). istio-proxy's exec hooks
    * run in the proxy image's root when the run has one (hook-root.ts; pilot-agent itself runs outside
-   * it); an httpGet goes to the pod's address. The outcome is the kubelet's (preStopOutcome): a hook
+   * it); an httpGet is the kubelet's GET from the node to the pod's address. The outcome is the kubelet's (preStopOutcome): a hook
    * that fails or cannot start is FailedPreStopHook, and its container gets SIGTERM at once all the same.
    */
   private runPreStop(pod: LabPod, container: 'app' | 'istio-proxy', ps: LabPreStop | undefined, hooks: LabProc[]): Promise<void> {
@@ -312,15 +330,20 @@ export class Kubelet {
     let argv: string[];
     let uid: number | undefined = container === 'app' ? APP_UID : PROXY_UID;
     let env: Record<string, string> | undefined;
+    let ns = pod.ns;
     if ('httpGet' in ps) {
-      // The kubelet's GET, from the pod's namespace as UID 1337 so the pod's own outbound capture leaves
-      // it alone (the kubelet's request comes from the node and is not captured). Any response completes
-      // the hook (kubernetes pkg/kubelet/lifecycle/handlers.go runHTTPHandler checks only the error).
+      // The kubelet's GET (kubernetes pkg/kubelet/lifecycle/handlers.go runHTTPHandler: the host defaults
+      // to the pod IP; httpprobe.NewRequestForHTTPGetAction builds a GET) leaves the node, not the pod: the
+      // lab's node side is the client namespace, from the address its probes use. So the pod sees a peer
+      // that is not loopback (pilot-agent's /quitquitquit answers 403) and no capture of the pod's own
+      // outbound traffic applies. Any response completes the hook (runHTTPHandler returns only the
+      // transport's error): the status goes to the record, the hook is not failed for it. ADR 091.
       const g = ps.httpGet;
       const url = `${g.scheme === 'HTTPS' ? 'https' : 'http'}://${g.host && !/^(localhost|127\.)/.test(g.host) ? g.host : pod.ip}:${g.port}${g.path}`;
-      const js = `const u=${JSON.stringify(url)};require(u.startsWith('https')?'https':'http').get(u,{rejectUnauthorized:false},(r)=>{r.resume();r.on('end',()=>process.exit(0))}).on('error',(e)=>{console.error(String(e.message));process.exit(1)})`;
+      const js = `const u=${JSON.stringify(url)};require(u.startsWith('https')?'https':'http').get(u,{rejectUnauthorized:false,localAddress:${JSON.stringify(PROBE_SOURCE_IP)}},(r)=>{let b='';r.setEncoding('utf8');r.on('data',(d)=>{if(b.length<200)b+=d});r.on('end',()=>{console.log('HTTP '+r.statusCode+(b.trim()?' '+b.trim().split('\\n')[0].slice(0,120):''));process.exit(0)})}).on('error',(e)=>{console.error(String(e.message));process.exit(1)})`;
       argv = [files.node, '-e', js];
-      uid = PROXY_UID;
+      ns = this.d.net.clientNs;
+      uid = undefined;
     } else if (container === 'istio-proxy' && this.d.hookRoot && !execsPilotAgent(ps.exec)) {
       // Runs as root into `unshare --mount` + chroot, which drops to UID 1337 itself.
       // The host's PATH (chroot is in /usr/sbin); inside the root only /usr/bin and /bin exist.
@@ -337,12 +360,16 @@ export class Kubelet {
       if (container === 'istio-proxy') env = { PATH: `${files.hookBin}:${labEnv().PATH}`, [REQUEST_CONFIG_ENV]: JSON.stringify(requestCfg) };
     }
     const stderrTail: string[] = [];
+    let httpStatus: string | undefined;
     const hook = procs.spawn(argv, {
       name: `${pod.name}/${container}/preStop`,
-      ns: pod.ns,
+      ns,
       ...(uid !== undefined ? { uid } : {}),
       ...(env ? { env } : {}),
-      onLine: (l) => pod.mark('log', container, `preStop: ${l.slice(0, 300)}`),
+      onLine: (l) => {
+        if ('httpGet' in ps && /^HTTP \d{3}/.test(l)) httpStatus = l;
+        pod.mark('log', container, `preStop: ${l.slice(0, 300)}`);
+      },
       onStderr: (l) => {
         stderrTail.push(l);
         if (stderrTail.length > 20) stderrTail.shift();
@@ -351,7 +378,12 @@ export class Kubelet {
     });
     hooks.push(hook);
     return hook.exited.then((x) => {
-      const outcome = pod.killedAt !== undefined && x.signal ? { ok: false, detail: 'killed at terminationGracePeriodSeconds' } : preStopOutcome(x.code, x.signal, stderrTail);
+      const outcome =
+        pod.killedAt !== undefined && x.signal
+          ? { ok: false, detail: 'killed at terminationGracePeriodSeconds' }
+          : x.code === 0 && httpStatus
+            ? { ok: true, detail: httpStatus }
+            : preStopOutcome(x.code, x.signal, stderrTail);
       pod.preStops.push({ container, ...outcome });
       pod.mark('prestop-end', container, outcome.ok ? (x.signal ?? `exit ${x.code}`) : outcome.detail, x.at);
     });

@@ -8,7 +8,7 @@
 import type { Document } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
 import type { Loc } from '../lint/locate.js';
-import { ANNOTATIONS, AGENT_STATUS_PORT, DEFAULT_MINIMUM_DRAIN_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS, ISTIO_PORTS, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, AGENT_QUIT_PATH, AGENT_STATUS_PORT, DEFAULT_MINIMUM_DRAIN_SECONDS, ENVOY_ADMIN_PORT, DEFAULT_TERMINATION_DRAIN_SECONDS, ISTIO_PORTS, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER } from '../istio/facts.js';
 import { defaultOptions, type LintOptions } from '../lint/options.js';
 import { emptyMesh } from '../lint/mesh.js';
 import { lintContext, podView, type ContainerView, type PodView } from '../lint/pod.js';
@@ -17,7 +17,7 @@ import { formatDuration } from '../model/duration.js';
 import { loadDocuments, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, type RolloutShape } from './rollout.js';
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
-import { podShutdownFacts, type ShutdownContext } from '../plan/facts.js';
+import { podShutdownFacts, type ProxyQuit, type ShutdownContext } from '../plan/facts.js';
 import { proxyShellVolumes } from './shell-volume.js';
 import type { NamespaceEvidence } from '../mesh/mode.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type HttpGetPreStop, type LabMode, type LabPodSpec, type LabPreStop, type ProxyVariant } from './pod-spec.js';
@@ -207,6 +207,17 @@ function httpGetOf(handler: unknown): HttpGetPreStop | undefined {
   return { httpGet: { ...(typeof h.host === 'string' ? { host: h.host } : {}), port, path: typeof h.path === 'string' ? h.path : '/', scheme } };
 }
 
+/**
+ * What istio-proxy's preStop does with /quitquitquit, as the lab says it beside the hook: the recognition is
+ * lint's and inject's (facts.proxyQuit, plan/facts.ts proxyPreStopQuit; ADR 090), the words the lab's.
+ * The run's record (the pods' quitRequests) shows what the endpoint answered.
+ */
+export function proxyQuitSays(q: ProxyQuit, httpGetPort?: number): string {
+  if (q === 'quits') return `it calls ${AGENT_QUIT_PATH} from inside the pod (loopback): the proxy exits at termination start, with no drain`;
+  if (httpGetPort === ENVOY_ADMIN_PORT) return `Envoy's admin listens on 127.0.0.1 only, so the node's GET finds nothing; nothing quits, the drain runs`;
+  return `pilot-agent answers 403 (not from localhost; not a POST either), nothing quits, the drain runs`;
+}
+
 /** Decide what the lab runs for one container's preStop. */
 function decideHook(view: PodView, c: ContainerView, role: 'app' | 'proxy', o: ManifestOptions, hooks: HookDecision[]): ManifestPreStop | undefined {
   const handler = c.spec.lifecycle?.preStop;
@@ -233,7 +244,7 @@ function decideHook(view: PodView, c: ContainerView, role: 'app' | 'proxy', o: M
       return undefined;
     }
     if (role === 'app' && !ISTIO_PORTS.includes(get.httpGet.port)) return standIn(`httpGet :${get.httpGet.port}${get.httpGet.path}`);
-    hooks.push({ container: c.name, at, action: 'http-get', why: `httpGet :${get.httpGet.port}${get.httpGet.path} from the pod's network namespace` });
+    hooks.push({ container: c.name, at, action: 'http-get', why: `httpGet :${get.httpGet.port}${get.httpGet.path} from the node (the kubelet's GET to the pod IP)` });
     return get;
   }
   const a = c.preStop.analysis;
@@ -335,6 +346,11 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
     }
   } else if (view.proxy && dataPlane !== 'ambient') {
     proxyPreStop = decideHook(view, view.proxy, 'proxy', opts, hooks);
+  }
+  // The hook just decided for istio-proxy, when it calls /quitquitquit: what that does (ADR 090, 091).
+  const proxyHook = hooks[hooks.length - 1];
+  if (proxyPreStop && facts.proxyQuit && proxyHook?.container === PROXY_CONTAINER) {
+    proxyHook.why += `; ${proxyQuitSays(facts.proxyQuit, 'httpGet' in proxyPreStop ? proxyPreStop.httpGet.port : undefined)}`;
   }
   if (!proxyPreStop && dataPlane === 'native' && !(annEntry ?? view.proxy?.spec)?.lifecycle?.preStop) {
     proxyPreStop = { exec: [...NATIVE_DRAIN_PRESTOP] };

@@ -16,7 +16,7 @@ export const LABELS = Object.freeze({
   proxyOverrides: 'proxy.istio.io/overrides',
 });
 
-/** A kubelet httpGet handler, made from the pod's network namespace. */
+/** A kubelet httpGet handler: a GET from the node to the pod's address (ADR 091). */
 export interface HttpGetPreStop {
   httpGet: { host?: string; port: number; path: string; scheme: 'HTTP' | 'HTTPS' };
 }

@@ -2,7 +2,7 @@
  * From what a run measured to what a person wants to know: per-scenario figures, whether each
  * scenario showed what it is expected to show, a text table, JSON, and a self-contained HTML page.
  */
-import type { LabPod, PreStopResult } from './kubelet.js';
+import type { LabPod, PreStopResult, QuitRequest } from './kubelet.js';
 import type { LabOptions, ScenarioRun } from './run.js';
 import { APP_METRICS_PORT, APP_PORT } from './pod-spec.js';
 import type { InjectPolicyUsed, Verdict } from './scenarios.js';
@@ -34,6 +34,8 @@ export interface PodSummary {
   failedEgressByPhase: Partial<Record<FailurePhase, number>>;
   /** How each preStop ended, as the kubelet sees it (FailedPreStopHook with its cause). */
   preStops: PreStopResult[];
+  /** Requests istio-proxy's /quitquitquit endpoints answered (pilot-agent's, Envoy admin's): method, peer, status (ADR 091). */
+  quitRequests: QuitRequest[];
   /**
    * The termination split (issue 12): the app's delay (termination start → the app's SIGTERM), its
    * work (SIGTERM → exit), the proxy's tail after the app exited (negative: the proxy died first), and
@@ -152,6 +154,7 @@ export function summarizePod(p: LabPod): PodSummary {
       return acc;
     }, {}),
     preStops: [...p.preStops],
+    quitRequests: [...p.quitRequests],
     appWaitHitBound: p.events.some((e) => e.kind === 'log' && e.container === 'app' && e.detail !== undefined && e.detail.includes(`${APP_WAIT_TAG} `) && e.detail.includes(`: ${APP_WAIT_END_BOUND} `)),
     split: {
       appDelaySeconds: p.appSigtermAt !== undefined && p.terminatingAt !== undefined ? r2((p.appSigtermAt - p.terminatingAt) / 1000) : null,
@@ -366,6 +369,7 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
       out.push('', `${s.name}: hooks (${s.proxyVariant} proxy image)`);
       for (const h of s.hooks ?? []) out.push(`  ${h.at} ${h.container}: ${h.action}: ${h.why}`);
       if (!s.hooks?.length) out.push('  none');
+      for (const line of quitLines(s)) out.push(`  ${line}`);
       for (const n of runNotes(s)) out.push(`  note: ${n}`);
     }
     out.push('', o.manifest.injectChanges.length ? `meshdrain inject would change ${o.manifest.workload}:` : `meshdrain inject would change nothing in ${o.manifest.workload}`);
@@ -587,6 +591,28 @@ export function timelineSection(id: string, label: string, s: ScenarioSummary, r
   return `<section id="${esc(id)}"><h2>${esc(label)}</h2>
 <p>${esc(s.verdict)}. Requests ${s.requests}, failed ${s.failedRequests} (${esc(breakdown(s.failedByReason))}); outbound ${s.failedEgress}/${s.egressCalls}; termination mean ${s.terminationSeconds}s.</p>
 ${timelineSvg(run)}</section>`;
+}
+
+/**
+ * What istio-proxy's /quitquitquit endpoints answered in a row, one line per distinct answer with its pod
+ * count: "pilot-agent /quitquitquit answered 403 to a GET from 198.18.0.5 (not from localhost: nothing quit), in 2 of 2 pods".
+ */
+export function quitLines(s: ScenarioSummary): string[] {
+  const why = (q: QuitRequest): string =>
+    q.status === 200
+      ? q.endpoint === 'pilot-agent'
+        ? 'pilot-agent exited at once, no drain (Envoy SIGKILLed)'
+        : 'Envoy exited at once, pilot-agent with it, no drain'
+      : q.status === 403
+        ? 'not from localhost: nothing quit'
+        : q.status === 405
+          ? 'not a POST: nothing quit'
+          : 'nothing quit';
+  const counts = new Map<string, number>();
+  for (const p of s.pods) {
+    for (const line of new Set(p.quitRequests.map((q) => `${q.endpoint} /quitquitquit answered ${q.status} to a ${q.method} from ${q.from} (${why(q)})`))) counts.set(line, (counts.get(line) ?? 0) + 1);
+  }
+  return [...counts].map(([line, n]) => `${line}, in ${n} of ${s.podsTerminated} pods`);
 }
 
 /**

@@ -354,7 +354,8 @@ export function isOwnProxyPreStop(kind: 'classic' | 'native', h: Handler): boole
  * and inject share. `quits`: an exec that calls it (`pilot-agent request POST quitquitquit`, curl/wget
  * to it), run inside the pod: pilot-agent exits at once, with no drain. `refused`: an httpGet to it:
  * the kubelet sends a GET from the node to the pod IP (pkg/kubelet/lifecycle/handlers.go runHTTPHandler),
- * and pilot-agent answers 403 (not loopback) / 405 (not POST): the hook fails and nothing quits.
+ * and pilot-agent answers 403 (not loopback; 405 too: not POST). The kubelet takes any response as the hook
+ * done (runHTTPHandler returns only the transport's error; ADR 091): nothing quits, the drain runs.
  * Only for istio-proxy's own preStop: an app or a Job's main container calling it at its end is the
  * standard recipe for a classic sidecar and is not judged here.
  */
@@ -374,7 +375,7 @@ export function proxyPreStopQuit(h: Handler | undefined): ProxyQuit | undefined 
 function proxyQuitNote(q: ProxyQuit, appDelaySeconds: number, appShutdownSeconds: number): string {
   return q === 'quits'
     ? `warning: ${PROXY_CONTAINER}'s preStop calls ${AGENT_QUIT_PATH}: the proxy exits at termination start with no drain, before the app's ${appDelaySeconds ? `${appDelaySeconds}s delay + ` : ''}~${appShutdownSeconds}s shutdown, whose requests and outbound calls then fail; the grace period counts no drain. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`
-    : `warning: ${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost (403/405), so the hook fails and the proxy drains as without it. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`;
+    : `warning: ${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost: it answers 403, the hook ends there and the proxy drains as without it. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`;
 }
 
 /**

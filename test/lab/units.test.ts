@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { labOptionsFrom } from '../../src/cli/commands/lab.js';
 import { InputError } from '../../src/errors.js';
 import { REQUEST_CONFIG_ENV } from '../../src/lab/agent/config.js';
+import { isLoopbackPeer } from '../../src/lab/agent/proxy.js';
 import { LabEnvError } from '../../src/lab/errors.js';
 import { mustExec } from '../../src/lab/exec.js';
 import { compiledAgentDir, installLabFiles } from '../../src/lab/files.js';
@@ -198,6 +199,42 @@ describe('lab pieces that need no root', () => {
       files.remove();
       server.close();
     }
+  });
+
+  it("pilot-agent request fails as Istio's does: above 399 but 404; a --debug-port outside Istio's list, in either form, is refused (ADR 091)", async () => {
+    const server = http.createServer((req, res) => {
+      res.writeHead(req.url === '/quitquitquit' ? 403 : 404);
+      res.end(req.url === '/quitquitquit' ? 'Only requests from localhost are allowed\n' : '');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const files = installLabFiles(`unitq${process.pid}`);
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        const c = spawn(files.pilotAgentBin, [files.agent, 'request', ...args], { env: { PATH: process.env.PATH ?? '', [REQUEST_CONFIG_ENV]: JSON.stringify({ adminPort: port }) } });
+        let err = '';
+        c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        c.on('exit', (code) => resolve({ code, err }));
+      });
+    try {
+      expect((await run(['GET', 'missing'])).code).toBe(0);
+      const refused = await run(['POST', 'quitquitquit']);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain('received unsuccessful status code 403: Only requests from localhost are allowed');
+      for (const flag of [['--debug-port=8080'], ['--debug-port', '8080']]) {
+        const r = await run([...flag, 'POST', 'quitquitquit']);
+        expect(r.code).toBe(1);
+        expect(r.err).toContain('debug port 8080 is not in allowed list [15000 15004 15020 15021]');
+      }
+    } finally {
+      files.remove();
+      server.close();
+    }
+  });
+
+  it("pilot-agent's loopback check is the peer's address (IsRequestFromLocalhost), IPv4-mapped included", () => {
+    for (const a of ['127.0.0.1', '127.0.0.6', '::1', '::ffff:127.0.0.1']) expect(isLoopbackPeer(a), a).toBe(true);
+    for (const a of ['198.18.0.5', '198.18.1.1', '::ffff:198.18.0.5', '', undefined]) expect(isLoopbackPeer(a), String(a)).toBe(false);
   });
 
   it('a failing system command is a LabEnvError: exit 2 and one line, not an internal error', async () => {

@@ -5,11 +5,29 @@
  */
 import http from 'node:http';
 import { spawn } from 'node:child_process';
+import { AGENT_QUIT_PATH, AGENT_REQUEST_PORTS, agentRequestFails } from '../../istio/facts.js';
 import type { EnvoyConfig, PilotAgentConfig, RequestConfig } from './config.js';
 import { drainServerSession, ENVOY_H2_DRAIN_TIMEOUT_MS, H2Pool, h2Request, h2Server, listenH2 } from './h2.js';
 import { forwardGrpcStream, grpcReady } from './grpc.js';
 import { ev, listen, request, sleep, stdinCommands, stdinLines, stripHop } from './util.js';
 import { tunnelUpgrade } from './ws.js';
+
+/**
+ * istio/istio pkg/util/net/ip.go:93-102 IsRequestFromLocalhost: the peer's address is loopback. (Go reports an
+ * IPv4 peer of a dual-stack listener unmapped; Node maps it, so ::ffff:127.x counts too.)
+ */
+export function isLoopbackPeer(addr: string | undefined): boolean {
+  const a = (addr ?? '').replace(/^::ffff:/i, '');
+  return /^127\./.test(a) || a === '::1';
+}
+
+/**
+ * Who asked for a quit endpoint, and what it answered: one line per request (the kubelet records it on the
+ * pod; report.ts prints it under the hooks). `endpoint`: pilot-agent's status port or Envoy's admin.
+ */
+function quitRequest(endpoint: 'pilot-agent' | 'envoy-admin', req: http.IncomingMessage, status: number): void {
+  ev('quit-request', { endpoint, method: req.method ?? '', from: req.socket.remoteAddress ?? '', status });
+}
 
 /** inbound → the app, outbound → the Host header's destination, admin on localhost, Prometheus. */
 export async function envoy(cfg: EnvoyConfig): Promise<void> {
@@ -109,7 +127,16 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
   countConns(outbound, 'outbound');
   const admin = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://localhost');
-    if (u.pathname === '/drain_listeners' && req.method === 'POST') {
+    // Handlers that change the server answer 405 to anything but a POST (envoyproxy/envoy
+    // source/server/admin/admin.cc AdminImpl::makeRequest, `mutates_server_state_`; both are
+    // registered with mutates_state true).
+    if ((u.pathname === '/drain_listeners' || u.pathname === '/quitquitquit') && req.method !== 'POST') {
+      if (u.pathname === '/quitquitquit') quitRequest('envoy-admin', req, 405);
+      res.writeHead(405, { 'content-type': 'text/plain' });
+      res.end(`Method ${req.method ?? ''} not allowed, POST required.`);
+      return;
+    }
+    if (u.pathname === '/drain_listeners') {
       // Graceful (--drain-strategy immediate): listeners keep accepting; they would stop after
       // drainDuration (45 s) unless skip_exit — pilot-agent kills Envoy long before either matters.
       const dir = u.searchParams.has('inboundonly') ? 'inbound' : 'all';
@@ -147,7 +174,11 @@ export async function envoy(cfg: EnvoyConfig): Promise<void> {
       res.end(stats.filter(([n]) => !re || re.test(n)).map(([n, v]) => `${n}: ${v}\n`).join(''));
       return;
     }
-    if (u.pathname === '/quitquitquit' && req.method === 'POST') {
+    if (u.pathname === '/quitquitquit') {
+      // Envoy's own quit (source/server/admin/server_cmd_handler.cc handlerQuitQuitQuit: server_.shutdown(),
+      // "OK\n"): Envoy exits, no drain; pilot-agent sees it exit and exits too (pkg/envoy/agent.go:125-134).
+      // The admin listens on 127.0.0.1 only, so only the pod reaches it (`pilot-agent request POST quitquitquit`).
+      quitRequest('envoy-admin', req, 200);
       res.end('OK\n');
       setTimeout(() => process.exit(0), 10);
       return;
@@ -226,13 +257,29 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
         res.end();
         return;
       }
-      if (u.pathname === '/quitquitquit' && req.method === 'POST') {
-        res.end('OK\n');
+      if (u.pathname === AGENT_QUIT_PATH || u.pathname === '/drain') {
+        // handleQuit and handleDrain (status/server.go:1056-1085), in their order: 403 unless the peer is
+        // loopback, then 405 unless POST. A kubelet httpGet (a GET from the node) gets the 403.
+        const status = !isLoopbackPeer(req.socket.remoteAddress) ? 403 : req.method !== 'POST' ? 405 : 200;
+        if (u.pathname === AGENT_QUIT_PATH) quitRequest('pilot-agent', req, status);
+        if (status !== 200) {
+          // Go's http.Error: the message and a newline, as text/plain.
+          res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
+          res.end(status === 403 ? 'Only requests from localhost are allowed\n' : 'Method Not Allowed\n');
+          return;
+        }
+      }
+      if (u.pathname === AGENT_QUIT_PATH) {
+        // "OK", then disableDrain() and shutdown(): the context ends, Agent.terminate finds skipDrain set and
+        // aborts at once; envoy.Run kills Envoy (cmd.Process.Kill: SIGKILL) and pilot-agent exits
+        // (pkg/envoy/agent.go:114, 142-144, 158-163; proxy.go:237-243). No drain, no terminationDrainDuration.
+        res.end('OK');
         ev('quitquitquit');
-        envoyProc.kill('SIGKILL');
+        skipDrain = true;
+        terminate();
         return;
       }
-      if (u.pathname === '/drain' && req.method === 'POST') {
+      if (u.pathname === '/drain') {
         // status/server.go handleDrain → Agent.DrainNow: drain now, and skip the drain on SIGTERM.
         await drainEnvoy(true);
         skipDrain = true;
@@ -252,11 +299,11 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
   });
   await listen(status, ports.status, '0.0.0.0');
   await listen(health, ports.health, '0.0.0.0');
-  process.on('SIGTERM', () => {
+  /** Agent.terminate (pkg/envoy/agent.go:158-236), once: on SIGTERM, or at once after /quitquitquit. */
+  const terminate = (): void => {
     if (terminating) return;
     terminating = true;
     void (async () => {
-      ev('agent-sigterm');
       if (skipDrain) {
         // Agent.terminate: "Agent already drained, exiting immediately".
         ev('agent-kill-envoy', { already: 'drained' });
@@ -279,6 +326,10 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
       ev('agent-kill-envoy');
       envoyProc.kill('SIGKILL');
     })();
+  };
+  process.on('SIGTERM', () => {
+    if (!terminating) ev('agent-sigterm');
+    terminate();
   });
   // pilot-agent is the xDS proxy between istiod and Envoy: pushes reach Envoy through it.
   stdinLines((line) => {
@@ -286,22 +337,36 @@ export async function pilotAgent(cfg: PilotAgentConfig, self: string): Promise<v
   });
 }
 
-/** `pilot-agent request [--debug-port=P] METHOD PATH`: what the native-sidecar preStop runs. */
+/** `pilot-agent request [--debug-port=P] METHOD PATH [BODY]`: what the native-sidecar preStop runs. */
 export async function pilotAgentRequest(args: string[], cfg: RequestConfig): Promise<never> {
   let port = cfg.adminPort;
+  let debugPort: number | undefined;
   const rest: string[] = [];
-  for (const a of args) {
-    const m = /^--debug-port=(\d+)$/.exec(a);
-    if (m) port = Number(m[1]);
+  // cobra takes `--debug-port=P` and `--debug-port P` alike.
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--debug-port(?:=(\d+))?$/.exec(a);
+    if (m) port = debugPort = Number(m[1] ?? args[++i]);
     else rest.push(a);
+  }
+  // pilot/cmd/pilot-agent/app/request.go:46-50: only Istio's own ports (the lab's default is Envoy's admin port
+  // in every run; a unit test points it elsewhere through the config, so only a --debug-port is checked).
+  if (debugPort !== undefined && !AGENT_REQUEST_PORTS.includes(debugPort)) {
+    process.stderr.write(`Error: debug port ${port} is not in allowed list [${[...AGENT_REQUEST_PORTS].sort((a, b) => a - b).join(' ')}]\n`);
+    process.exit(1);
   }
   const method = rest[0] ?? 'GET';
   const path = '/' + String(rest[1] ?? '').replace(/^\//, '');
-  const r = await request({ host: '127.0.0.1', port, method, path, timeout: 2000 });
+  const r = await request({ host: '127.0.0.1', port, method, path, timeout: 2000 }, rest[2]);
   if (r.error) {
     process.stderr.write('pilot-agent request: ' + r.error.message + '\n');
     process.exit(1);
   }
+  // pilot/pkg/request/command.go:49-52: a status above 399 but 404 is an error; else the body is printed.
+  if (agentRequestFails(r.status)) {
+    process.stderr.write(`Error: received unsuccessful status code ${r.status}: ${r.text}\n`);
+    process.exit(1);
+  }
   process.stdout.write(r.text);
-  process.exit(r.status >= 200 && r.status < 300 ? 0 : 1);
+  process.exit(0);
 }

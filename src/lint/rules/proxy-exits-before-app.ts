@@ -56,7 +56,7 @@ the app) each avoid it. A hold that gives up at a timeout (a custom injection te
           severity: 'warning',
           at,
           fix,
-          message: `${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost (403/405); the hook fails and the proxy drains as if it were not there`,
+          message: `${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost: it answers 403, the hook ends there and the proxy drains as if it were not there`,
         });
       }
     }
