@@ -23,6 +23,41 @@ const oneLineError = (r: { code: number; stdout: string; stderr: string }, patte
 };
 
 describe('meshdrain inject (process)', () => {
+  it('--diff: a unified diff that git apply takes, exit 1; after applying it, exit 0 and no output; refused with -i/-o/--check', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-diff-'));
+    try {
+      mkdirSync(join(dir, 'k8s'));
+      writeFileSync(join(dir, 'k8s', 'web.yaml'), DEPLOY);
+      writeFileSync(join(dir, 'k8s', 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
+      const git = (...a: string[]) => spawnSync('git', a, { cwd: dir, encoding: 'utf8' });
+      git('init', '-q');
+      const d = cli(['inject', '--diff', '-R', 'k8s'], { cwd: dir });
+      expect(d.code).toBe(1);
+      expect(d.stdout).toMatch(/^--- a\/k8s\/web\.yaml\n\+\+\+ b\/k8s\/web\.yaml\n@@ /);
+      expect(d.stdout).not.toContain('cm.yaml');
+      expect(d.stderr).toContain('meshdrain: 1 of 2 file(s) would change\n');
+      writeFileSync(join(dir, 'p.diff'), d.stdout);
+      const applied = git('apply', 'p.diff');
+      expect(applied.stderr).toBe('');
+      expect(applied.status).toBe(0);
+      expect(readFileSync(join(dir, 'k8s', 'web.yaml'), 'utf8')).toBe(cli(['inject'], { input: DEPLOY }).stdout);
+      const again = cli(['inject', '--diff', '-R', 'k8s'], { cwd: dir });
+      expect(again.code).toBe(0);
+      expect(again.stdout).toBe('');
+      expect(again.stderr).toContain('meshdrain: 2 file(s) up to date\n');
+      const stdin = cli(['inject', '--diff'], { input: DEPLOY });
+      expect(stdin.code).toBe(1);
+      expect(stdin.stdout).toMatch(/^--- a\/stdin\n\+\+\+ b\/stdin\n/);
+      for (const extra of [['-i'], ['-o', 'x.yaml'], ['--check']]) {
+        const bad = cli(['inject', '--diff', ...extra, 'k8s/web.yaml'], { cwd: dir });
+        expect(bad.code, extra.join(' ')).toBe(2);
+        expect(bad.stderr.trim().split('\n'), extra.join(' ')).toHaveLength(1);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads stdin and writes stdout when no path is given (Helm post-renderer contract)', () => {
     const r = cli(['inject'], { input: DEPLOY });
     expect(r.code).toBe(0);

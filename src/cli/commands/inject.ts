@@ -1,3 +1,4 @@
+import { relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXIT, UsageError } from '../../errors.js';
 import { injectText, noteLines, type InjectResult } from '../../inject/inject.js';
@@ -16,6 +17,7 @@ interface InjectFlags {
   output?: string;
   inPlace?: boolean;
   check?: boolean;
+  diff?: boolean;
   recursive?: boolean;
   via?: 'annotation' | 'override' | 'template';
   verbose?: boolean;
@@ -30,11 +32,12 @@ Examples:
   meshdrain inject deploy.yaml                      # edited manifests on stdout
   meshdrain inject -R -i k8s/                       # edit every manifest under k8s/ in place
   meshdrain inject --check -R k8s/                  # CI: exit 1 and list what would change
+  meshdrain inject --diff -R k8s/                   # CI: the same, as a unified diff (git apply reads it)
   meshdrain inject -c shutdown-policy.yaml app.yaml # with a policy (ShutdownPolicy or legacy format)
   kustomize build overlays/prod | meshdrain inject | kubectl apply -f -
   helm install web ./chart --post-renderer meshdrain --post-renderer-args inject
 
-Exit codes: 0 done (or nothing to change with --check), 1 --check found changes, 2 bad input.`;
+Exit codes: 0 done (or nothing to change with --check/--diff), 1 --check/--diff found changes, 2 bad input.`;
 
 export function registerInject(program: Command, ctx: Ctx): void {
   const cmd = program.command('inject');
@@ -48,6 +51,7 @@ export function registerInject(program: Command, ctx: Ctx): void {
     .option('-o, --output <file>', 'write all output to this file (atomically) instead of stdout')
     .option('-i, --in-place', 'rewrite each changed input file (atomically)')
     .option('--check', 'write nothing; list what would change and exit 1 if anything would')
+    .option('--diff', 'write nothing; print a unified diff of what would change and exit 1 if anything would')
     .option('-R, --recursive', 'read directories recursively')
     .addOption(
       new Option(
@@ -63,11 +67,13 @@ export function registerInject(program: Command, ctx: Ctx): void {
       const { io } = ctx;
       if (flags.inPlace && flags.output) throw new UsageError('use either -i/--in-place or -o/--output, not both');
       if (flags.check && (flags.inPlace || flags.output)) throw new UsageError('--check writes nothing; drop -i/-o, or drop --check');
+      if (flags.diff && (flags.inPlace || flags.output)) throw new UsageError('--diff writes nothing; drop -i/-o, or drop --diff');
+      if (flags.diff && flags.check) throw new UsageError('--check lists the changes and --diff shows them: give one');
       if (flags.output === '-') flags.output = undefined; // -o - is stdout, as everywhere
       const inputs = await readManifestInputs(paths, io, Boolean(flags.recursive));
       if (flags.inPlace && inputs.some((i) => i.path === '-')) throw new UsageError('-i/--in-place needs files, not stdin');
       // A KRM function call (kpt, kustomize): a ResourceList in, a ResourceList with results out.
-      const krm = inputs.length === 1 && !flags.check && !flags.inPlace && (await import('../../krm/detect.js')).looksLikeResourceList(inputs[0]!.text);
+      const krm = inputs.length === 1 && !flags.check && !flags.diff && !flags.inPlace && (await import('../../krm/detect.js')).looksLikeResourceList(inputs[0]!.text);
       // What a manifest cannot tell, once for the run (the KRM door takes it too); Namespace objects of every input are evidence.
       const mesh = readMeshSettings(await readMeshInputs(flags, io));
       const run = shutdownContextOf(runVersions(flags, mesh), mesh);
@@ -109,6 +115,19 @@ export function registerInject(program: Command, ctx: Ctx): void {
         const files = results.filter((r) => r.changed).length;
         io.stderr(files ? `meshdrain: ${files} of ${results.length} file(s) would change\n` : `meshdrain: ${results.length} file(s) up to date\n`);
         ctx.setExit(files ? EXIT.findings : EXIT.ok);
+        return;
+      }
+      if (flags.diff) {
+        // git's a/ b/ names, paths relative to where meshdrain runs: `git apply` and review tools read it.
+        const { createTwoFilesPatch } = await import('diff');
+        const changed = results.map((r, i) => ({ r, input: inputs[i]! })).filter(({ r }) => r.changed);
+        for (const { r, input } of changed) {
+          const before = input.text;
+          const name = input.path === '-' ? 'stdin' : relative(io.cwd, resolve(io.cwd, input.path)).split(sep).join('/');
+          io.stdout(createTwoFilesPatch(`a/${name}`, `b/${name}`, before, r.output, undefined, undefined, { context: 3 }).replace(/^=+\n/, ''));
+        }
+        io.stderr(changed.length ? `meshdrain: ${changed.length} of ${results.length} file(s) would change\n` : `meshdrain: ${results.length} file(s) up to date\n`);
+        ctx.setExit(changed.length ? EXIT.findings : EXIT.ok);
         return;
       }
       if (flags.inPlace) {
