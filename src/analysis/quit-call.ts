@@ -42,7 +42,7 @@ export type QuitAnswer = { quits: true } | { quits: false; status: 403 | 405 | 0
  * source/server/admin/admin.cc makeRequest: 405 for a state-mutating path such as /quitquitquit unless POST).
  * `pod` host: from istio-proxy's container (uid 1337) the connection to the pod's own address is redirected
  * into Envoy's inbound listener (tools/istio-iptables/pkg/capture/run.go:310-316) and forwarded by the
- * inbound passthrough cluster from 127.0.0.6 (pilot/pkg/networking/core/cluster_builder.go:743-771), which
+ * inbound passthrough cluster from 127.0.0.6 (pilot/pkg/networking/core/cluster_builder.go:743-772), which
  * IsRequestFromLocalhost (pkg/util/net/ip.go:94-102) takes for loopback; from an app container it is not
  * redirected (run.go:319-334: `-o lo ! --uid-owner 1337 -j RETURN`), so its source is the pod IP: 403.
  */
