@@ -3,9 +3,9 @@
  * each turn sleeps, whether a loop can end, and how long the whole hook can hold at most.
  * Pure; the rules turn this into findings.
  */
-import { AGENT_QUIT_PATH } from '../istio/facts.js';
 import type { AppWaitSpec, HoldSpec } from '../plan/types.js';
 import { ownAppWait, ownHold } from './own-hold.js';
+import { quitCallOf, type QuitCall } from './quit-call.js';
 import { baseName, simpleCommands, tokenize, type SimpleCommand, type Token, type Word } from './shell-words.js';
 
 /** Tools the default proxyv2 image has but other images (distroless, slim custom) may not. */
@@ -67,17 +67,16 @@ export interface HookAnalysis {
   waits: boolean;
   /** The native-sidecar default preStop: `pilot-agent request ... POST drain`. */
   pilotAgentDrain: boolean;
-  /** Calls the agent's /quitquitquit (curl or pilot-agent request): the proxy exits when the job is done. */
-  quitsProxy: boolean;
+  /**
+   * Its calls to the agent's /quitquitquit (curl, wget, pilot-agent request, ...), each read for the method
+   * and host it sends to (analysis/quit-call.ts); `quitOutcome` says whether pilot-agent quits (ADR 090).
+   */
+  quitCalls: QuitCall[];
   /** meshdrain's own hold (recognised by re-rendering); with drainAtStart it also drains, but it is a hold. */
   ownHold?: HoldSpec;
   /** meshdrain's traffic-gone app delay (ADR 014 (a)), recognised by re-rendering: ends on an event, bounded by maxMs. */
   appWait?: AppWaitSpec;
 }
-
-/** pilot-agent's quit endpoint as a word of a command (`quitquitquit`, `/quitquitquit`, a URL ending in it). */
-const QUIT_WORD = AGENT_QUIT_PATH.replace(/^\//, '');
-const mentionsQuit = (w: string): boolean => w.includes(QUIT_WORD);
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'busybox', 'zsh', 'ksh']);
 
@@ -204,7 +203,7 @@ function analyzeHookUncached(argv: readonly string[]): HookAnalysis {
     maxHoldMs: 0,
     waits: false,
     pilotAgentDrain: false,
-    quitsProxy: false,
+    quitCalls: [],
   };
   if (argv.length === 0) return a;
   const cmd0 = baseName(argv[0]!);
@@ -235,10 +234,10 @@ function analyzeHookUncached(argv: readonly string[]): HookAnalysis {
       const rest = argv.slice(argv.indexOf('request') + 1).filter((x) => !x.startsWith('-'));
       const path = (rest[1] ?? '').replace(/^\//, '');
       if (path === 'drain') a.pilotAgentDrain = true;
-      if (path === QUIT_WORD) a.quitsProxy = true;
     }
-    // A plain exec that names the quit endpoint (curl -XPOST localhost:15020/quitquitquit, wget --post-data).
-    if (argv.some(mentionsQuit)) a.quitsProxy = true;
+    // A plain exec that calls the quit endpoint (curl -XPOST localhost:15020/quitquitquit, wget --post-data).
+    const quit = quitCallOf(cmd0, argv.slice(1));
+    if (quit) a.quitCalls.push(quit);
     return a;
   }
   if (a.script === null) return a;
@@ -285,7 +284,8 @@ export function analyzeScript(script: string, a: HookAnalysis): void {
     }
     if (SHELLS.has(c.tool)) a.usesShell = true;
     const words = [c.name, ...c.args].map((w) => w.text);
-    if (words.some(mentionsQuit)) a.quitsProxy = true;
+    const quit = quitCallOf(c.tool, words.slice(1));
+    if (quit) a.quitCalls.push(quit);
     if (c.tool === 'pilot-agent' && words.includes('request') && words.some((w) => /^\/?drain$/.test(w))) a.pilotAgentDrain = true;
   }
   const within = (off: number, l: { start: number; end: number }): boolean => off >= l.start && off < l.end;

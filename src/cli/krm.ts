@@ -7,7 +7,7 @@ import { failsAt, type LintResult } from '../lint/engine.js';
 import { SEVERITY_RANK, type Severity } from '../lint/types.js';
 import type { PlanOptions } from '../plan/plan.js';
 import { injectResourceList } from '../krm/inject.js';
-import { findingResults, lintSettings } from '../krm/lint.js';
+import { findingResults, lintSettings, noteResults } from '../krm/lint.js';
 import { parseResourceList, resultAt, withResults, type ResourceList, type Result } from '../krm/resource-list.js';
 
 /**
@@ -75,7 +75,7 @@ export async function lintKrm<F extends KrmLintFlags>(input: ManifestInput, flag
       failOn: failOn as Severity,
     };
     const result = runLint(merged, [input]);
-    return { text: rl.loaded.text, results: findingResults(rl, result.findings), exit: failsAt(result.findings, merged.failOn) ? EXIT.findings : EXIT.ok };
+    return { text: rl.loaded.text, results: [...findingResults(rl, result.findings), ...noteResults(rl, result.notes)], exit: failsAt(result.findings, merged.failOn) ? EXIT.findings : EXIT.ok };
   });
   return true;
 }

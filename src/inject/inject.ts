@@ -2,7 +2,7 @@
 import type { Document } from 'yaml';
 import { ANNOTATIONS, INJECTOR_ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import { mergeProxyConfigAnnotation } from '../istio/proxy-config.js';
-import { getPath, injectionDisabled, isRecord, nearWorkloadKind, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
+import { getPath, injectionDisabled, isRecord, nearWorkloadKind, patchFragment, patchFragmentNote, podTemplateProblem, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
 import { InputError } from '../errors.js';
 import { applyPlan, proxyPlacement, type ProxyCarrier, type ProxyWrite } from '../plan/apply.js';
 import { planFor, type PlanOptions } from '../plan/plan.js';
@@ -139,6 +139,14 @@ export function injectText(text: string, file: string, opts: InjectOptions = {})
       const pos = posOfPath(loaded, doc, site.templatePath);
       const problem = podTemplateProblem(pod);
       if (problem) throw new InputError(`${name}: ${problem.message}`, posOfPath(loaded, doc, [...site.templatePath, ...problem.path]));
+      // A partial object (a kustomize patch named alone) is not edited as a whole one (ADR 083).
+      const fragment = patchFragment(site.kind, pod);
+      if (fragment) {
+        const at = posOfPath(loaded, doc, [...site.templatePath, ...fragment.path]);
+        res.notes.push(`${file}:${at.line}:${at.col}: ${name}: ${patchFragmentNote(fragment.why)}`);
+        res.modes.push({ file, line: pos.line, col: pos.col, workload: name, mode: 'none', reason: fragment.why, wrote: 'nothing: a patch fragment', carriers: [] });
+        continue;
+      }
       if (injectionDisabled(pod)) {
         res.verbose.push(`${file}:${pos.line}:${pos.col}: ${name}: ${ANNOTATIONS.inject} is "false"; left alone`);
         if (pod.spec?.containers?.some(isProxyStub)) res.notes.push(`${file}:${pos.line}:${pos.col}: ${name}: ${strandedStubWarning(`${ANNOTATIONS.inject} is "false"`)}`);

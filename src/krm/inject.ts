@@ -93,8 +93,8 @@ export async function injectResourceList(rl: ResourceList, opts: KrmInjectOption
   const notes: string[] = [];
   for (const n of r.notes) {
     const s = splitNote(n, file);
-    // A workload left unchanged (an edit through a YAML alias) is a warning; decisions are info.
-    const severity: Result['severity'] = /: not changed: /.test(n) ? 'warning' : 'info';
+    // A workload left unchanged (an edit through a YAML alias, a patch fragment) is a warning; decisions are info.
+    const severity: Result['severity'] = /: not changed: |: a patch fragment /.test(n) ? 'warning' : 'info';
     const message = s ? (s.workload ? `${s.workload}: ${s.message}` : s.message) : n;
     const res: Result = s ? resultAt(rl, s.line, s.col, message, severity) : { message: n, severity };
     results.push(res);

@@ -1,5 +1,6 @@
 /** `meshdrain lint` as a KRM validator function: the items pass through, findings become results. */
 import { InputError } from '../errors.js';
+import { splitNote } from '../inject/inject.js';
 import type { Finding, Severity } from '../lint/types.js';
 import { isRecord } from '../model/workload.js';
 import { posOfPath } from '../yaml/load.js';
@@ -30,5 +31,13 @@ export function findingResults(rl: ResourceList, findings: readonly Finding[]): 
     const tags = { 'meshdrain.dev/rule': f.rule };
     const message = `${f.message} (fix: ${f.fix})`;
     return f.file === rl.loaded.file ? resultAt(rl, f.line, f.column, message, f.severity as Severity, tags) : { message: `${f.file}:${f.line}:${f.column}: ${message}`, severity: f.severity, tags };
+  });
+}
+
+/** lint's notes (a patch fragment left unjudged, ADR 083) as warnings at their item, as inject's are. */
+export function noteResults(rl: ResourceList, notes: readonly string[]): Result[] {
+  return notes.map((n) => {
+    const s = splitNote(n, rl.loaded.file);
+    return s ? resultAt(rl, s.line, s.col, s.workload ? `${s.workload}: ${s.message}` : s.message, 'warning') : { message: n, severity: 'warning' };
   });
 }

@@ -1,10 +1,10 @@
 /** Lint = load manifests and mesh settings, build a view per pod template, run every rule. Pure. */
 import { InputError } from '../errors.js';
-import { getPath, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
-import { loadDocuments, manifestCount, type LoadedFile } from '../yaml/load.js';
+import { getPath, patchFragment, patchFragmentNote, podTemplateSites, siteName, type PodTemplate } from '../model/workload.js';
+import { loadDocuments, manifestCount, posOfPath, type LoadedFile } from '../yaml/load.js';
 import { emptyMesh, readMeshConfigs, readMeshDocuments } from './mesh.js';
 import { defaultOptions, type LintOptions, type Version } from './options.js';
-import { podView } from './pod.js';
+import { podView, refuseBadTemplate } from './pod.js';
 import { namespacesIn } from '../mesh/namespaces.js';
 import { RULES } from './rules/index.js';
 import { SEVERITY_RANK, type Finding, type Rule, type Severity } from './types.js';
@@ -28,6 +28,8 @@ export interface LintResult {
   podCount: number;
   /** Documents in the inputs that hold something (not counting --mesh-config files). */
   documentCount: number;
+  /** `file:line:col: Kind/name: …` for pod templates left unjudged: patch fragments (ADR 083), as inject says it. */
+  notes: string[];
   options: LintOptions;
 }
 
@@ -63,10 +65,20 @@ export function lint(inputs: LintInput[], meshInputs: LintInput[] = [], flags: L
   const findings: Finding[] = [];
   const seen = new Set<string>();
   let podCount = 0;
+  const notes: string[] = [];
   for (const loaded of loadedFiles) {
     for (const { doc, value } of loaded.docs) {
       for (const site of podTemplateSites(value)) {
         const template = getPath(value, site.templatePath) as PodTemplate;
+        // A partial object (a kustomize patch named alone) is not judged as a whole one (ADR 083); a
+        // field the API server rejects is still bad input first, as in inject.
+        refuseBadTemplate(loaded, doc, site, template);
+        const fragment = patchFragment(site.kind, template);
+        if (fragment) {
+          const at = posOfPath(loaded, doc, [...site.templatePath, ...fragment.path]);
+          notes.push(`${at.file}:${at.line}:${at.col}: ${siteName(site)}: ${patchFragmentNote(fragment.why)}`);
+          continue;
+        }
         const pod = podView(loaded, doc, site, template, opts);
         podCount++;
         for (const rule of rules) {
@@ -100,7 +112,7 @@ export function lint(inputs: LintInput[], meshInputs: LintInput[] = [], flags: L
       a.rule.localeCompare(b.rule),
   );
   const documentCount = loadedFiles.reduce((n, l) => n + manifestCount(l), 0);
-  return { findings, texts, podCount, documentCount, options: opts };
+  return { findings, texts, podCount, documentCount, notes, options: opts };
 }
 
 /** Do the findings reach the --fail-on threshold? */

@@ -246,15 +246,19 @@ function distrolessOf(pod: PodBase, cfg: ProxyConfigView, opts: LintOptions): Se
   }
 }
 
+/** A field the API server rejects is bad input, as inject says it (model/workload.ts podTemplateProblem, one check): throws at its position. */
+export function refuseBadTemplate(loaded: LoadedFile, doc: Document.Parsed, site: PodTemplateSite, template: PodTemplate): void {
+  const problem = podTemplateProblem(template);
+  if (problem) {
+    const at = locOf(loaded, doc, [...site.templatePath, ...problem.path]);
+    throw new InputError(`${siteName(site)}: ${problem.message}`, { file: at.file, line: at.line, col: at.column });
+  }
+}
+
 /** Build the view of one pod template site. */
 export function podView(loaded: LoadedFile, doc: Document.Parsed, site: PodTemplateSite, template: PodTemplate, opts: LintOptions): PodView {
   const base = site.templatePath;
-  // A field the API server rejects is bad input, as inject says it (model/workload.ts podTemplateProblem, one check).
-  const problem = podTemplateProblem(template);
-  if (problem) {
-    const at = locOf(loaded, doc, [...base, ...problem.path]);
-    throw new InputError(`${siteName(site)}: ${problem.message}`, { file: at.file, line: at.line, col: at.column });
-  }
+  refuseBadTemplate(loaded, doc, site, template);
   const annotations = asStrings(template.metadata?.annotations);
   const labels = asStrings(template.metadata?.labels);
   const all = [...containers(loaded, doc, base, template.spec, false), ...containers(loaded, doc, base, template.spec, true)];

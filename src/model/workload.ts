@@ -1,5 +1,5 @@
 /** The pod-template view of every workload kind meshdrain understands. Works on plain objects. */
-import { ANNOTATIONS } from '../istio/facts.js';
+import { ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 
 export type Path = (string | number)[];
 
@@ -184,4 +184,47 @@ export function podTemplateProblem(pod: unknown): { path: Path; message: string 
     }
   }
   return undefined;
+}
+
+/**
+ * Kinds the API server validates with Kubernetes' own pod-spec validation (a Pod, or a workload whose
+ * template goes through ValidatePodTemplateSpec). A Rollout is a custom resource: its schema (the
+ * OpenAPI core/v1 Container) leaves `image` optional, so a missing one says nothing there.
+ */
+const CORE_VALIDATED_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob']);
+
+/**
+ * Is this pod template a patch fragment (a kustomize strategic-merge patch, a partial object some tool
+ * merges into a base) rather than an object the API server would accept? The one signal inject, lint and
+ * both KRM doors share (ADR 083 addendum, session 9): a container or init container with no `image`.
+ * Kubernetes requires one for every container of a Pod and of a built-in workload's template
+ * (kubernetes/kubernetes@000f260 pkg/apis/core/validation/validation.go validateContainerCommon:
+ * `if len(ctr.Image) == 0 { field.Required(path.Child("image"), "") }`, reached from validateContainers,
+ * "called by pod spec and template validation", and for init containers), so no real object of those
+ * kinds lacks one. (An empty `containers` list is rejected too, but istioctl kube-inject writes one for a
+ * gateway whose proxy became a native sidecar, fixtures/inject/real/istio-inject-only-proxy-container:
+ * not used.)
+ * A bare Pod's istio-proxy may leave `image` out: the sidecar injector, a mutating webhook that runs before
+ * validation, fills it from its template. Returns where (relative to the template) and why, or undefined.
+ */
+export function patchFragment(kind: string, pod: unknown): { path: Path; why: string } | undefined {
+  if (!CORE_VALIDATED_KINDS.has(kind) || !isRecord(pod) || !isRecord(pod.spec)) return undefined;
+  for (const list of ['containers', 'initContainers'] as const) {
+    const v = pod.spec[list];
+    if (!Array.isArray(v)) continue;
+    for (let i = 0; i < v.length; i++) {
+      const c: unknown = v[i];
+      if (!isRecord(c)) continue; // podTemplateProblem's to report
+      if (kind === 'Pod' && c.name === PROXY_CONTAINER) continue;
+      if (c.image === undefined || c.image === null || c.image === '') {
+        return { path: ['spec', list, i], why: `${list === 'initContainers' ? 'init container' : 'container'} ${typeof c.name === 'string' ? c.name : `#${i}`} has no image` };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The note inject and lint give a patch fragment they leave alone (with the file:line:col and workload before it). */
+export function patchFragmentNote(why: string): string {
+  return `${why}: a patch fragment (a kustomize patch merges it into a base), not an object the API server accepts: left unchanged and not judged; run meshdrain on kubectl kustomize output, or as a kustomize transformer`;
 }

@@ -12,6 +12,7 @@ import { distrolessSource, distrolessSourceWords } from '../istio/image-type.js'
 import { clusterHold } from '../istio/holds.js';
 import { analyzeHook, handlerDelaySeconds } from '../analysis/analyze.js';
 import { ownAppWait, ownHold } from '../analysis/own-hold.js';
+import { quitOutcome } from '../analysis/quit-call.js';
 import { DEFAULT_APP_MAX_DELAY_MS, DEFAULT_APP_QUIET_MS, DEFAULT_APP_WAIT_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_SHELL_IMAGE, DEFAULT_TEMPLATE_NAME, NATIVE_DRAIN_LEAD_SECONDS, SHELL_MOUNT_PATH, SHELL_VOLUME } from '../constants.js';
 import { holdShape, parseWaitFor, ZERO_TIMEOUT_WORDS } from './hold-settings.js';
 import { AGENT_QUIT_PATH, ANNOTATIONS, AUTO_IMAGE, DEFAULT_GRACE_SECONDS, INJECTOR_ANNOTATIONS, NATIVE_DRAIN_PRESTOP, PRESTOP_SLEEP_ACTION_VERSION, PROXY_CONTAINER } from '../istio/facts.js';
@@ -295,9 +296,12 @@ export interface PodShutdownFacts {
   /**
    * istio-proxy's preStop (the user's, kept or as written) asks pilot-agent to quit (ADR 090): `quits`, an
    * exec that posts /quitquitquit: the proxy exits at termination start and `drain.seconds` is 0 (the drain
-   * never runs); `refused`, an httpGet to it: the kubelet's GET from the node is refused, the drain runs.
+   * never runs); `refused`, an httpGet to it, or an exec whose call is not a POST (ADR 090 addendum): the
+   * call is refused (403/405), the drain runs.
    */
   proxyQuit?: ProxyQuit;
+  /** Why a `refused` exec does nothing, in words (analysis/quit-call.ts quitAnswer); absent for an httpGet. */
+  proxyQuitWhy?: string;
   /** A preStop the user gave istio-proxy: kept (meshdrain writes none) or replaced (policy replaceUserPreStop). */
   userProxyPreStop?: 'kept' | 'replaced';
   /** meshdrain leaves this pod template as written, and why (gateways, istiod-managed Deployments). */
@@ -351,31 +355,42 @@ export function isOwnProxyPreStop(kind: 'classic' | 'native', h: Handler): boole
 
 /**
  * What an istio-proxy preStop does with pilot-agent's /quitquitquit (ADR 090), the one recognition lint
- * and inject share. `quits`: an exec that calls it (`pilot-agent request POST quitquitquit`, curl/wget
- * to it), run inside the pod: pilot-agent exits at once, with no drain. `refused`: an httpGet to it:
- * the kubelet sends a GET from the node to the pod IP (pkg/kubelet/lifecycle/handlers.go runHTTPHandler),
- * and pilot-agent answers 403 (not loopback; 405 too: not POST). The kubelet takes any response as the hook
- * done (runHTTPHandler returns only the transport's error; ADR 091): nothing quits, the drain runs.
- * Only for istio-proxy's own preStop: an app or a Job's main container calling it at its end is the
- * standard recipe for a classic sidecar and is not judged here.
+ * and inject share. `quits`: an exec that posts to it (`pilot-agent request POST quitquitquit`, `curl
+ * -XPOST`, `wget --post-data`), run inside the pod: pilot-agent exits at once, with no drain. `refused`:
+ * an httpGet to it (the kubelet sends a GET from the node to the pod IP, pkg/kubelet/lifecycle/handlers.go
+ * runHTTPHandler: 403 not loopback / 405 not POST; the kubelet takes any response as the hook done, ADR
+ * 091), or an exec whose call is not a POST (`curl localhost:15020/quitquitquit`, a GET: 405;
+ * analysis/quit-call.ts reads the method as the tool sends it): nothing quits and the drain runs; `why`
+ * says so for an exec. Only for istio-proxy's own preStop: an app or a Job's main container calling it at
+ * its end is the standard recipe for a classic sidecar and is not judged here.
  */
 export type ProxyQuit = 'quits' | 'refused';
-export function proxyPreStopQuit(h: Handler | undefined): ProxyQuit | undefined {
+export function proxyPreStopQuit(h: Handler | undefined): { quit: ProxyQuit; why?: string } | undefined {
   if (!h) return undefined;
   const get = h.httpGet;
   if (get && typeof get === 'object') {
     const path = (get as { path?: unknown }).path;
-    return typeof path === 'string' && `/${path.replace(/^\/+/, '')}`.split('?')[0] === AGENT_QUIT_PATH ? 'refused' : undefined;
+    return typeof path === 'string' && `/${path.replace(/^\/+/, '')}`.split('?')[0] === AGENT_QUIT_PATH ? { quit: 'refused' } : undefined;
   }
   const argv = h.exec?.command;
-  return Array.isArray(argv) && argv.every((x) => typeof x === 'string') && analyzeHook(argv).quitsProxy ? 'quits' : undefined;
+  if (!Array.isArray(argv) || !argv.every((x) => typeof x === 'string')) return undefined;
+  const answer = quitOutcome(analyzeHook(argv).quitCalls, 'proxy');
+  if (!answer) return undefined;
+  return answer.quits ? { quit: 'quits' } : { quit: 'refused', why: answer.why };
+}
+
+/** What a refused istio-proxy preStop is and why it does nothing: the httpGet's, or the exec's reason. */
+export function proxyQuitRefusal(why: string | undefined): string {
+  return why === undefined
+    ? `is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost: it answers 403`
+    : `calls ${AGENT_QUIT_PATH} but does nothing: ${why}`;
 }
 
 /** inject's warning beside "kept" for a user's istio-proxy preStop that quits the proxy. */
-function proxyQuitNote(q: ProxyQuit, appDelaySeconds: number, appShutdownSeconds: number): string {
+function proxyQuitNote(q: ProxyQuit, why: string | undefined, appDelaySeconds: number, appShutdownSeconds: number): string {
   return q === 'quits'
     ? `warning: ${PROXY_CONTAINER}'s preStop calls ${AGENT_QUIT_PATH}: the proxy exits at termination start with no drain, before the app's ${appDelaySeconds ? `${appDelaySeconds}s delay + ` : ''}~${appShutdownSeconds}s shutdown, whose requests and outbound calls then fail; the grace period counts no drain. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`
-    : `warning: ${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost: it answers 403, the hook ends there and the proxy drains as without it. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`;
+    : `warning: ${PROXY_CONTAINER}'s preStop ${proxyQuitRefusal(why)}; the hook ends there and the proxy drains as without it. Remove that preStop (meshdrain then adds its hold), or policy proxy.replaceUserPreStop: true`;
 }
 
 /**
@@ -583,11 +598,12 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
       quitHandler = undefined; // a bad overrides annotation is reported where it is read with a position
     }
   }
-  const proxyQuit = proxyPreStopQuit(quitHandler);
+  const quitRead = proxyPreStopQuit(quitHandler);
+  const proxyQuit = quitRead?.quit;
   // pilot-agent quit at termination start never drains: no drain to count, to wait for, or to fit.
   const drain = proxyQuit === 'quits' ? { ...configuredDrain, seconds: 0 } : configuredDrain;
   const appShutdownSeconds = s.app?.shutdown !== undefined ? seconds(s.app.shutdown) : (ctx.appShutdownSeconds ?? DEFAULT_APP_SHUTDOWN_SECONDS);
-  if (userHandler && userKept && proxyQuit) notes.push(proxyQuitNote(proxyQuit, appDelaySeconds, appShutdownSeconds));
+  if (userHandler && userKept && proxyQuit) notes.push(proxyQuitNote(proxyQuit, quitRead?.why, appDelaySeconds, appShutdownSeconds));
   // A Job's pod ends when its work is done, not by a rollout: a proxy hold has nothing to protect.
   const wantsHold = policy !== null && !native && !site.isJobLike && !s.proxy?.preStop && !userKept;
   // The hold as the chosen carrier runs it: the custom template's own (one for every pod that selects
@@ -688,6 +704,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     ...(noNativeDrain ? { noNativeDrain } : {}),
     ...(userPre ? { userProxyPreStop: userPre } : {}),
     ...(proxyQuit ? { proxyQuit } : {}),
+    ...(quitRead?.why !== undefined ? { proxyQuitWhy: quitRead.why } : {}),
     ...(leave ? { leave } : {}),
     fixedHoldTimeoutSeconds,
     budget,

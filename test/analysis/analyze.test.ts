@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { holdExecCommand } from '../../src/hooks/hold.js';
 import { analyzeHook, sleepArgMs } from '../../src/analysis/analyze.js';
+import { quitOutcome } from '../../src/analysis/quit-call.js';
 import { simpleCommands, tokenize } from '../../src/analysis/shell-words.js';
 
 const sh = (script: string) => analyzeHook(['/bin/sh', '-c', script]);
@@ -75,8 +76,8 @@ describe('bounds and sleeps', () => {
   });
   it('native drain and quitquitquit are recognised', () => {
     expect(analyzeHook(['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain']).pilotAgentDrain).toBe(true);
-    expect(analyzeHook(['pilot-agent', 'request', 'POST', 'quitquitquit']).quitsProxy).toBe(true);
-    expect(sh('run-job; curl -fsS -XPOST http://127.0.0.1:15020/quitquitquit').quitsProxy).toBe(true);
+    expect(quitOutcome(analyzeHook(['pilot-agent', 'request', 'POST', 'quitquitquit']).quitCalls, 'app')?.quits).toBe(true);
+    expect(quitOutcome(sh('run-job; curl -fsS -XPOST http://127.0.0.1:15020/quitquitquit').quitCalls, 'app')?.quits).toBe(true);
   });
   it('bash as the interpreter is fragile; curl inside is found', () => {
     const a = analyzeHook(['/bin/bash', '-c', 'while curl -sf http://127.0.0.1:8080/; do sleep 1; done']);

@@ -349,7 +349,8 @@ describe('inject edge cases found in QA', () => {
   });
 
   it('points a bad proxy.istio.io/config at the annotation', () => {
-    const bad = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations:\n    proxy.istio.io/config: "{not: [valid"\nspec:\n  containers: [{name: a}]\n';
+    // A whole Pod (its container has an image): without one it is a patch fragment, left unjudged (ADR 083).
+    const bad = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations:\n    proxy.istio.io/config: "{not: [valid"\nspec:\n  containers: [{name: a, image: b}]\n';
     expectInputError(() => injectText(bad, 'pc.yaml'), /^pc\.yaml:6:/);
   });
 });

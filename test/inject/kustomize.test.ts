@@ -82,4 +82,48 @@ describe('kustomize', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // ADR 083 addendum (session 9): pre-commit names a patch that sits beside its overlay, with no
+  // kustomization above it or among the inputs that lists it. Its content says it is a patch: a container
+  // with no image, which the API server rejects in any Deployment.
+  it('a patch beside its overlay named alone (pre-commit): inject and lint leave it alone; the rendered pod keeps one preStop handler and its grace period', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshdrain-kzs-'));
+    try {
+      const patch = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        resources:\n          limits: {memory: 512Mi}\n';
+      const files: Record<string, string> = {
+        'base/kustomization.yaml': 'resources: [deploy.yaml]\n',
+        'base/deploy.yaml':
+          'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata:\n      labels: {app: web}\n      annotations: {sidecar.istio.io/inject: "true"}\n    spec:\n      terminationGracePeriodSeconds: 90\n      containers:\n      - name: web\n        image: nginx\n        lifecycle:\n          preStop:\n            exec:\n              command: [sh, -c, sleep 20]\n',
+        'overlays/prod/kustomization.yaml': 'resources: [../../base]\npatches:\n- path: ../shared/p.yaml\n',
+        'overlays/shared/p.yaml': patch,
+      };
+      for (const [f, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, f)), { recursive: true });
+        writeFileSync(join(dir, f), text);
+      }
+      const note = /^meshdrain: overlays\/shared\/p\.yaml:9:9: Deployment\/web: container web has no image: a patch fragment \(a kustomize patch merges it into a base\), not an object the API server accepts: left unchanged and not judged/m;
+      const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir });
+      const check = run('inject', '--check', 'overlays/shared/p.yaml');
+      expect(check.status, check.stderr).toBe(0);
+      expect(check.stderr).toMatch(note);
+      const i = run('inject', '-i', 'overlays/shared/p.yaml');
+      expect(i.status, i.stderr).toBe(0);
+      expect(i.stderr).toMatch(note);
+      expect(readFileSync(join(dir, 'overlays/shared/p.yaml'), 'utf8')).toBe(patch);
+      const lint = run('lint', '-f', 'json', '--fail-on', 'info', 'overlays/shared/p.yaml');
+      expect(lint.status, lint.stderr).toBe(0);
+      expect(JSON.parse(lint.stdout).findings).toEqual([]);
+      expect(lint.stderr).toMatch(note);
+      expect(lint.stderr).not.toMatch(/no pod templates found/);
+      // kustomize's load restrictor keeps a patch inside the overlay's root unless told otherwise.
+      const k = spawnSync('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', join(dir, 'overlays/prod')], { encoding: 'utf8' });
+      expect(k.status, k.stderr).toBe(0);
+      const spec = parseAllDocuments(k.stdout)[0]!.toJS().spec.template.spec;
+      expect(Object.keys(spec.containers[0].lifecycle.preStop)).toEqual(['exec']);
+      expect(spec.terminationGracePeriodSeconds).toBe(90);
+      expect(spec.containers[0].resources.limits.memory).toBe('512Mi');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

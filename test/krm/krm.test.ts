@@ -253,3 +253,34 @@ describe('examples/kustomize-krm', () => {
     expect(container(item!, 'web')!.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
   });
 });
+
+// ADR 083 addendum (session 9): the KRM doors reach the same patchFragment as inject and lint.
+describe("a patch fragment among a ResourceList's items", () => {
+  const list = `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: web
+  spec:
+    template:
+      spec:
+        containers:
+        - name: web
+          resources: {limits: {memory: 512Mi}}
+`;
+  it('inject leaves it unchanged with a warning result; lint judges nothing in it and says so in a warning', () => {
+    const i = cli(['inject'], { input: list });
+    expect(i.code, i.stderr).toBe(0);
+    const out = rl(i.stdout);
+    expect(out.items[0]).toEqual(rl(list).items[0]);
+    expect(out.results!.map((r) => [r.severity, r.message])).toContainEqual(['warning', expect.stringMatching(/^Deployment\/web: container web has no image: a patch fragment/)]);
+    const l = cli(['lint'], { input: list });
+    expect(l.code, l.stderr).toBe(0);
+    const results = rl(l.stdout).results!;
+    expect(results).toHaveLength(1);
+    expect(results[0]!.severity).toBe('warning');
+    expect(results[0]!.message).toMatch(/^Deployment\/web: container web has no image: a patch fragment/);
+  });
+});

@@ -85,3 +85,46 @@ spec:
     expect(jf.map((x) => x.message).join('\n')).not.toMatch(/preStop calls \/quitquitquit/);
   });
 });
+
+// ADR 090 addendum: the method is read as curl/wget/pilot-agent send it; a GET is answered 405 and quits nothing.
+describe('istio-proxy preStop calling /quitquitquit without a POST (lint through the CLI)', () => {
+  it.each([
+    ['curl with no method flag', 'exec: {command: ["curl", "-fsS", "http://localhost:15020/quitquitquit"]}', 'curl sends a GET (no -X POST, -d, -F or --json)'],
+    ['curl -G -d in a shell script', 'exec: {command: ["sh", "-c", "sleep 2; curl -sG -d x localhost:15020/quitquitquit"]}', 'curl sends a GET (-G puts the -d data in the query)'],
+    ['wget with no --post-data', 'exec: {command: ["wget", "-qO-", "http://127.0.0.1:15020/quitquitquit"]}', 'wget sends a GET'],
+    ['pilot-agent request GET', 'exec: {command: ["pilot-agent", "request", "GET", "quitquitquit"]}', 'pilot-agent request sends a GET'],
+  ])('%s: refused (405), a warning that it does nothing; the 30s drain runs, so no quit error', async (_, hook, why) => {
+    const f = await pexit(deployment(hook, { drain: '30s' }));
+    expect(f).toHaveLength(1);
+    expect(f[0]!.severity).toBe('warning');
+    expect(f[0]!.message).toContain(`istio-proxy's preStop calls /quitquitquit but does nothing: ${why}`);
+    expect(f[0]!.message).toContain('answers 405 (not a POST); the hook ends there and the proxy drains as if it were not there');
+  });
+  it("a Job whose command GETs /quitquitquit, or POSTs it to the pod IP from the app's container, never completes", async () => {
+    const job = (cmd: string) => `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: j
+spec:
+  template:
+    metadata:
+      annotations:
+        sidecar.istio.io/inject: "true"
+        sidecar.istio.io/nativeSidecar: "false"
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: a
+        command: ["sh", "-c", ${JSON.stringify(cmd)}]
+`;
+    const rule = async (cmd: string) => (await lintJson(VERSIONS, { stdin: job(cmd) })).findings.filter((x) => x.rule === 'job-classic-sidecar');
+    expect(await rule('work; curl -fsS -XPOST localhost:15020/quitquitquit')).toHaveLength(0);
+    const get = await rule('work; curl -fsS localhost:15020/quitquitquit');
+    expect(get).toHaveLength(1);
+    expect(get[0]!.message).toContain('its call to /quitquitquit does nothing: curl sends a GET');
+    const podIp = await rule('work; curl -fsS -XPOST http://$(hostname -i):15020/quitquitquit');
+    expect(podIp).toHaveLength(1);
+    expect(podIp[0]!.message).toContain('the request comes from the pod IP, not loopback, and pilot-agent answers 403');
+  });
+});

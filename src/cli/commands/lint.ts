@@ -79,7 +79,8 @@ export function registerLint(program: Command, ctx: Ctx): void {
       if (flags.format === 'json') io.stdout(renderJson(result.findings));
       else if (flags.format === 'sarif') io.stdout(renderSarif(result.findings, RULES, io.cwd));
       else io.stdout(renderText(result.findings, { texts: result.texts, color: Boolean(flags.color) }));
-      if (result.podCount === 0 && !none) io.stderr('meshdrain: no pod templates found in the input\n');
+      for (const n of result.notes) io.stderr(`meshdrain: ${n}\n`);
+      if (result.podCount === 0 && !none && !result.notes.length) io.stderr('meshdrain: no pod templates found in the input\n');
       if (flags.verbose) {
         const o = result.options;
         const v = (x?: { major: number; minor: number }) => (x ? `${x.major}.${x.minor}` : 'unknown');

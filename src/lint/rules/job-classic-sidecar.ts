@@ -1,5 +1,6 @@
-import { ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
+import { AGENT_QUIT_PATH, ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
 import { analyzeHook } from '../../analysis/analyze.js';
+import { quitOutcome } from '../../analysis/quit-call.js';
 import { atLeast, NATIVE } from '../options.js';
 import type { Rule } from '../types.js';
 import { inPodFile } from './common.js';
@@ -36,17 +37,20 @@ are stopped by the kubelet once the main containers exit: ask Istio for one per 
   },
   check(pod, opts, report) {
     if (!pod.meshed || !pod.site.isJobLike || pod.native.native) return;
-    // The job tells the proxy to quit when it is done: fine without native sidecars.
-    const quits = pod.apps.some((c) => {
+    // The job tells the proxy to quit when it is done: fine without native sidecars. A call pilot-agent
+    // refuses (a GET: 405; to the pod IP from the app's container: 403) quits nothing (ADR 090 addendum).
+    const answers = pod.apps.map((c) => {
       const argv = [...((c.spec.command as string[] | undefined) ?? []), ...((c.spec.args as string[] | undefined) ?? [])].filter((x) => typeof x === 'string');
-      return analyzeHook(argv).quitsProxy;
+      return quitOutcome(analyzeHook(argv).quitCalls, 'app');
     });
-    if (quits) return;
+    if (answers.some((a) => a?.quits)) return;
+    const refused = answers.find((a) => a && !a.quits);
+    const why = refused && !refused.quits ? `; its call to ${AGENT_QUIT_PATH} does nothing: ${refused.why}` : '';
     const nativePossible = atLeast(opts.kubeVersion, NATIVE.kubeBeta.major, NATIVE.kubeBeta.minor) !== false && atLeast(opts.istioVersion, NATIVE.istioAnnotation.major, NATIVE.istioAnnotation.minor) !== false;
     const explicitFalse = pod.annotations[ANNOTATIONS.nativeSidecar] === 'false';
     report({
       at: inPodFile(pod, pod.native.at) ? pod.native.at : pod.locKey(['spec']),
-      message: `${pod.site.kind} pod with a classic ${PROXY_CONTAINER} sidecar never completes: the proxy keeps running after the job's containers exit (${pod.native.why})`,
+      message: `${pod.site.kind} pod with a classic ${PROXY_CONTAINER} sidecar never completes: the proxy keeps running after the job's containers exit (${pod.native.why})${why}`,
       fix: nativePossible
         ? explicitFalse
           ? `Change ${ANNOTATIONS.nativeSidecar} to "true", or end the job's command with \`pilot-agent request POST quitquitquit\`.`

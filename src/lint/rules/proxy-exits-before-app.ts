@@ -1,5 +1,6 @@
 import { AGENT_QUIT_PATH, ANNOTATIONS, PROXY_CONTAINER } from '../../istio/facts.js';
 import { proxyLifeSeconds } from '../../plan/budget.js';
+import { proxyQuitRefusal } from '../../plan/facts.js';
 import { holdBoundSeconds, holdDrainsAtStartOn, holdWaits, ownSleepSeconds } from '../pod.js';
 import type { Rule } from '../types.js';
 import { injectRemedy, secs } from './common.js';
@@ -20,8 +21,9 @@ or flush queues — finds its outbound traffic redirected by iptables to a proxy
 refused, 503. Inbound requests still routed to the pod (endpoint removal lags 1–5 s) fail the same way.
 
 An istio-proxy preStop that calls \`/quitquitquit\` (\`pilot-agent request POST quitquitquit\`, curl) is an
-**error**: pilot-agent exits at termination start with no drain (ADR 090). As an \`httpGet\` it is a **warning**:
-the kubelet's GET from the node is refused (pilot-agent quits only on a POST from localhost), so it does nothing.
+**error**: pilot-agent exits at termination start with no drain (ADR 090). As an \`httpGet\`, or an exec that
+does not POST (\`curl localhost:15020/quitquitquit\` is a GET), it is a **warning**: pilot-agent quits only on a
+POST from localhost and answers 405 (or 403), so the hook does nothing and the drain runs.
 A Job's own command calling it at its end is the usual recipe and is not this.
 
 The finding is an **error** when the app's own preStop delay alone outlasts the proxy, and a **warning**
@@ -56,7 +58,7 @@ the app) each avoid it. A hold that gives up at a timeout (a custom injection te
           severity: 'warning',
           at,
           fix,
-          message: `${PROXY_CONTAINER}'s preStop is an httpGet to ${AGENT_QUIT_PATH}, which does nothing: the kubelet sends a GET from the node, and pilot-agent quits only on a POST from localhost: it answers 403, the hook ends there and the proxy drains as if it were not there`,
+          message: `${PROXY_CONTAINER}'s preStop ${proxyQuitRefusal(pod.facts.proxyQuitWhy)}; the hook ends there and the proxy drains as if it were not there`,
         });
       }
     }
