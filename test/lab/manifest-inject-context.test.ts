@@ -1,0 +1,35 @@
+/**
+ * `lab --manifest` decisions that are pure (no root, no netns), from qa9 F4, F5, F9: --proxy-variant
+ * reaches the --compare-inject run as the mesh's variant; a hook that cannot start for lack of a shell
+ * names the fix; a pod that selects a custom injection template runs the template's hold as lint
+ * reads it, or is refused when the mesh config does not have it; positions in inject's output say so.
+ * ADR 096.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { manifestScenarios } from '../../src/lab/scenarios.js';
+
+const dir = new URL('../../fixtures/lab/manifests/', import.meta.url);
+const read = (name: string) => readFileSync(new URL(name, dir), 'utf8');
+
+describe('--proxy-variant reaches the --compare-inject run (qa9 F4)', () => {
+  it('distroless: inject brings the hold its shell, and the injected row runs it from the busybox', () => {
+    const m = manifestScenarios(read('plain.yaml'), 'plain.yaml', { compareInject: true, proxyVariant: 'distroless' });
+    const injected = m.scenarios.find((s) => s.name === 'manifest-injected')!;
+    expect(injected.spec.proxyVariant).toBe('distroless');
+    expect(injected.manifest).toContain('meshdrain-shell');
+    expect(injected.spec.proxyBusyboxDirs?.length).toBe(1);
+    // The proxy's hold runs from the copied busybox, not /bin/sh.
+    const hold = injected.spec.proxyPreStop;
+    expect(hold && 'exec' in hold ? hold.exec[0] : '').toBe(`${injected.spec.proxyBusyboxDirs![0]!.mountPath}/sh`);
+    expect(m.injectChanges.map((c) => c.what)).toContain('set initContainers');
+  });
+
+  it('default, or no flag: inject is told nothing more than the run context', () => {
+    for (const proxyVariant of [undefined, 'default'] as const) {
+      const m = manifestScenarios(read('plain.yaml'), 'plain.yaml', { compareInject: true, ...(proxyVariant ? { proxyVariant } : {}) });
+      expect(m.scenarios.find((s) => s.name === 'manifest-injected')!.manifest).not.toContain('meshdrain-shell');
+    }
+  });
+});
