@@ -19,6 +19,7 @@ import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, t
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { podShutdownFacts, type ProxyQuit, type ShutdownContext } from '../plan/facts.js';
 import { proxyShellVolumes } from './shell-volume.js';
+import { execsPilotAgent, VARIANT_PROGRAMS, type BusyboxDir } from './hook-root.js';
 import type { NamespaceEvidence } from '../mesh/mode.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type HttpGetPreStop, type LabMode, type LabPodSpec, type LabPreStop, type ProxyVariant } from './pod-spec.js';
 
@@ -54,6 +55,8 @@ export interface ManifestLabPod {
   templates: string[];
   hooks: HookDecision[];
   notes: string[];
+  /** The program istio-proxy's exec preStop starts that the proxy image's root lacks (the hook cannot start). */
+  proxyHookMissing?: string;
 }
 
 /**
@@ -218,6 +221,26 @@ export function proxyQuitSays(q: ProxyQuit, httpGetPort?: number): string {
   return `pilot-agent answers 403 (not from localhost; not a POST either), nothing quits, the drain runs`;
 }
 
+/**
+ * The program an exec hook starts that the chosen proxy image's root lacks (hook-root.ts: the variant's
+ * programs in /usr/bin and /bin, pilot-agent, and the busybox an init container leaves on an emptyDir),
+ * so the kubelet fails the hook (FailedPreStopHook); undefined when the root has it.
+ */
+export function missingProgram(argv: readonly string[], variant: ProxyVariant, busyboxDirs: readonly BusyboxDir[] = []): string | undefined {
+  const prog = argv[0];
+  if (prog === undefined || execsPilotAgent(argv) || prog === '/usr/local/bin/pilot-agent') return undefined;
+  const slash = prog.lastIndexOf('/');
+  const base = prog.slice(slash + 1);
+  if (slash < 0 || prog.slice(0, slash) === '/bin' || prog.slice(0, slash) === '/usr/bin') {
+    if (VARIANT_PROGRAMS[variant].includes(base)) return undefined;
+  }
+  if (busyboxDirs.some((d) => prog.slice(0, slash) === d.mountPath && (base === 'busybox' || d.applets.includes(base)))) return undefined;
+  return prog;
+}
+
+/** How to give a distroless istio-proxy's hook a shell, said where the lab finds it has none (ADR 096). */
+export const DISTROLESS_SHELL_FIX = `meshdrain inject brings the hook a shell (an init container) when it knows the proxy is distroless: annotate the pod ${ANNOTATIONS.proxyImageType}: distroless, set proxy.shell: init-container in the policy, or give --mesh-config with global.variant: distroless`;
+
 /** Decide what the lab runs for one container's preStop. */
 function decideHook(view: PodView, c: ContainerView, role: 'app' | 'proxy', o: ManifestOptions, hooks: HookDecision[]): ManifestPreStop | undefined {
   const handler = c.spec.lifecycle?.preStop;
@@ -360,6 +383,14 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   // volume is shared): meshdrain's static busybox for a distroless proxy's hook (ADR 085).
   const shell = dataPlane === 'ambient' ? { dirs: [], notes: [], unreplayed: [] } : proxyShellVolumes(template, [view.proxy?.spec, annEntry]);
   notes.push(...shell.notes);
+  // An exec hook a distroless istio-proxy cannot start: the image has no shell (the default image's
+  // root is the lab's approximation, hook-root.ts, so its gaps are not said as the image's).
+  const proxyHookMissing = variant.value === 'distroless' && proxyPreStop && 'exec' in proxyPreStop ? missingProgram(proxyPreStop.exec, variant.value, shell.dirs) : undefined;
+  if (proxyHookMissing) {
+    notes.push(
+      `${PROXY_CONTAINER}'s preStop starts ${proxyHookMissing}, which the ${variant.value} proxy image does not have: the kubelet fails the hook (FailedPreStopHook) and the proxy gets SIGTERM at once; ${DISTROLESS_SHELL_FIX}`,
+    );
+  }
   const inits = (template.spec?.initContainers ?? []) as { name?: unknown }[];
   const initAt = (name: string) => where(view.loc(['spec', 'initContainers', inits.findIndex((c) => c.name === name)]));
   for (const u of shell.unreplayed) {
@@ -412,5 +443,6 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
     templates,
     hooks,
     notes,
+    ...(proxyHookMissing ? { proxyHookMissing } : {}),
   };
 }

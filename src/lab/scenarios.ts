@@ -11,7 +11,7 @@ import { ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
 import type { ShutdownContext } from '../plan/facts.js';
 import type { Policy } from '../policy/load.js';
 import { DEFAULT_POLICY } from '../policy/policy.js';
-import { labPodFromManifest, type ManifestLabPod, type ManifestOptions } from './manifest.js';
+import { DISTROLESS_SHELL_FIX, labPodFromManifest, type ManifestLabPod, type ManifestOptions } from './manifest.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, type LabPodSpec } from './pod-spec.js';
 import type { RolloutShape } from './rollout.js';
 
@@ -374,11 +374,18 @@ export function manifestScenarios(text: string, file: string, o: ManifestOptions
       scenarios.push(manifestScenario(MANIFEST_INJECT_HOLD_SCENARIO, `${asWritten.workload} after meshdrain inject with proxy.replaceUserPreStop: true (inject's hold instead of your istio-proxy preStop)`, replaced.output, pod));
     }
   }
+  // inject changes nothing, yet the judged row's istio-proxy hook cannot start (no shell in a distroless
+  // image inject was not told of): say the fix beside "would change nothing" (ADR 096).
+  const judgedPod = scenarios.find((s) => s.name === (compareInject ? MANIFEST_INJECTED_SCENARIO : MANIFEST_SCENARIO))!.manifestPod!;
+  const injectNotes = [...inj.notes];
+  if (!mine.length && judgedPod.proxyHookMissing) {
+    injectNotes.push(`${PROXY_CONTAINER}'s preStop still starts ${judgedPod.proxyHookMissing}, which the ${judgedPod.proxyVariant.value} proxy image does not have (${judgedPod.proxyVariant.source}); ${DISTROLESS_SHELL_FIX}`);
+  }
   return {
     scenarios,
     judged: compareInject ? MANIFEST_INJECTED_SCENARIO : MANIFEST_SCENARIO,
     workload: asWritten.workload,
     injectChanges: mine.map((c) => ({ at: `${c.file}:${c.line}:${c.col}`, what: c.what })),
-    injectNotes: inj.notes,
+    injectNotes,
   };
 }

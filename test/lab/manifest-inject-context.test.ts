@@ -33,3 +33,33 @@ describe('--proxy-variant reaches the --compare-inject run (qa9 F4)', () => {
     }
   });
 });
+
+describe('a distroless istio-proxy hook without a shell names the fix (qa9 F4)', () => {
+  const injectedOnce = manifestScenarios(read('plain.yaml'), 'plain.yaml', { compareInject: true }).scenarios.find((s) => s.name === 'manifest-injected')!.manifest;
+
+  it('on a file inject already edited: the row says the hook cannot start and how to give it a shell', () => {
+    const m = manifestScenarios(injectedOnce, 'plain.injected.yaml', { compareInject: true, proxyVariant: 'distroless' });
+    const asWritten = m.scenarios[0]!.manifestPod!;
+    expect(asWritten.proxyHookMissing).toBe('/bin/sh');
+    expect(asWritten.notes.join('\n')).toContain('sidecar.istio.io/proxyImageType: distroless');
+    // Told of the variant, inject now brings the shell to the file it edited before.
+    const injected = m.scenarios.find((s) => s.name === 'manifest-injected')!.manifestPod!;
+    expect(injected.proxyHookMissing).toBeUndefined();
+    expect(m.injectChanges.map((c) => c.what)).toContain('set initContainers');
+  });
+
+  it('when inject still changes nothing (the pod says its image is not distroless), the inject notes name the fix', () => {
+    const pinned = injectedOnce.replace(/\n( +)annotations:\n/, '\n$1annotations:\n$1  sidecar.istio.io/proxyImageType: default\n');
+    expect(pinned).not.toBe(injectedOnce);
+    const m = manifestScenarios(pinned, 'pinned.yaml', { compareInject: true, proxyVariant: 'distroless' });
+    expect(m.injectChanges).toEqual([]);
+    expect(m.injectNotes.join('\n')).toMatch(/preStop still starts \/bin\/sh.*proxy\.shell: init-container.*--mesh-config with global\.variant: distroless/);
+  });
+
+  it('the default image, or a hold from the busybox: no such note', () => {
+    const m = manifestScenarios(read('plain-distroless.yaml'), 'plain-distroless.yaml', { compareInject: true });
+    expect(m.scenarios.map((s) => s.manifestPod!.proxyHookMissing)).toEqual([undefined, undefined]);
+    const d = manifestScenarios(injectedOnce, 'plain.injected.yaml', {});
+    expect(d.scenarios[0]!.manifestPod!.proxyHookMissing).toBeUndefined();
+  });
+});
