@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
+import { labModeContext } from '../../src/cli/mode-context.js';
 import { manifestScenarios } from '../../src/lab/scenarios.js';
 
 const dir = new URL('../../fixtures/lab/manifests/', import.meta.url);
@@ -61,5 +62,50 @@ describe('a distroless istio-proxy hook without a shell names the fix (qa9 F4)',
     expect(m.scenarios.map((s) => s.manifestPod!.proxyHookMissing)).toEqual([undefined, undefined]);
     const d = manifestScenarios(injectedOnce, 'plain.injected.yaml', {});
     expect(d.scenarios[0]!.manifestPod!.proxyHookMissing).toBeUndefined();
+  });
+});
+
+describe('a pod that selects a custom injection template (qa9 F5)', () => {
+  const values = { file: 'meshdrain-template-values.yaml', text: read('meshdrain-template-values.yaml') };
+  const tmpl = read('plain.yaml').replace('      labels: {app: web}\n', '      labels: {app: web}\n      annotations: {inject.istio.io/templates: "sidecar,meshdrain"}\n');
+  const ctx = (flags: Parameters<typeof labModeContext>[0], inputs = [values]) => labModeContext(flags, inputs);
+
+  it("runs the template's istio-proxy preStop from --mesh-config, as lint reads it", () => {
+    expect(tmpl).not.toBe(read('plain.yaml'));
+    const m = manifestScenarios(tmpl, 'tmpl.yaml', { context: ctx({ meshConfig: [values.file] }) });
+    const pod = m.scenarios[0]!.manifestPod!;
+    const hold = pod.spec.proxyPreStop;
+    expect(hold && 'exec' in hold ? hold.exec.slice(0, 2) : []).toEqual(['/bin/sh', '-c']);
+    expect(hold && 'exec' in hold ? hold.exec[2] : '').toContain('meshdrain hold for istio-proxy');
+    const h = pod.hooks.find((x) => x.container === 'istio-proxy')!;
+    expect(h.action).toBe('run');
+    expect(h.at).toMatch(/^meshdrain-template-values\.yaml:\d+:\d+$/);
+    expect(h.why).toContain('sidecarInjectorWebhook.templates.meshdrain');
+    expect(pod.templates).toEqual(['sidecar', 'meshdrain']);
+    expect(pod.notes.join('\n')).not.toContain('injection templates');
+  });
+
+  it("the mesh's defaultTemplates select it for a pod without the annotation (podTemplates)", () => {
+    const withDefaults = { file: 'defaults.yaml', text: `${values.text}\n`.replace('sidecarInjectorWebhook:\n', 'sidecarInjectorWebhook:\n  defaultTemplates: [sidecar, meshdrain]\n') };
+    expect(withDefaults.text).not.toBe(`${values.text}\n`);
+    const pod = manifestScenarios(read('plain.yaml'), 'plain.yaml', { context: ctx({ meshConfig: [withDefaults.file] }, [withDefaults]) }).scenarios[0]!.manifestPod!;
+    expect(pod.templates).toEqual(['sidecar', 'meshdrain']);
+    expect(pod.hooks.find((x) => x.container === 'istio-proxy')?.action).toBe('run');
+  });
+
+  it('without the template in the mesh config: refused (exit 2), naming --mesh-config, not judged NOT safe', () => {
+    let err: unknown;
+    try {
+      manifestScenarios(tmpl, 'tmpl.yaml', { compareInject: true });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).message).toMatch(/injection template meshdrain \(not in the mesh config given\): the lab cannot judge .*--mesh-config/);
+    expect((err as InputError).pos).toMatchObject({ file: 'tmpl.yaml', line: 12 });
+  });
+
+  it("a native sidecar: refused, since the template's native branch is not read", () => {
+    expect(() => manifestScenarios(tmpl, 'tmpl.yaml', { context: ctx({ meshConfig: [values.file], kubeVersion: '1.33', istioVersion: '1.27' }) })).toThrow(/native sidecar/);
   });
 });
