@@ -344,6 +344,11 @@ function manifestScenario(name: string, title: string, text: string, pod: Manife
  * leaves it (the same manifest through injectText, read back the same way). Pure; bad input is an
  * InputError naming file:line:col.
  */
+/** The name positions in inject's output go by (`deploy.yaml (as inject writes it):64:11`): that text is in memory, not on disk. */
+export function injectOutputName(file: string): string {
+  return `${file} (as inject writes it)`;
+}
+
 /**
  * The context inject runs with for --compare-inject: the run's (--istio-version, --kube-version,
  * --mesh-config, as `meshdrain inject` takes them), and --proxy-variant as the mesh's image variant
@@ -365,12 +370,14 @@ export function manifestScenarios(text: string, file: string, o: ManifestOptions
   const mine = inj.changes.filter((c) => c.workload === asWritten.workload || c.workload.endsWith(`${kind}/${name}`) || c.workload === name);
   const scenarios = [manifestScenario(MANIFEST_SCENARIO, `${asWritten.workload} as written`, text, asWritten)];
   if (compareInject) {
-    const injected = labPodFromManifest(inj.output, file, { ...mo, workload: asWritten.workload });
+    // Positions in these rows' hooks and notes are in inject's output, which is not on disk: said so in the file name (ADR 096).
+    const injectedFile = injectOutputName(file);
+    const injected = labPodFromManifest(inj.output, injectedFile, { ...mo, workload: asWritten.workload });
     scenarios.push(manifestScenario(MANIFEST_INJECTED_SCENARIO, `${asWritten.workload} after meshdrain inject`, inj.output, injected));
     // inject kept the user's istio-proxy hook: also show what inject's own hook would do instead.
     const replaced = injectText(text, file, { ...injectCtx, policy: replacingUserHook(policy ?? DEFAULT_POLICY) });
     if (replaced.output !== inj.output) {
-      const pod = labPodFromManifest(replaced.output, file, { ...mo, workload: asWritten.workload });
+      const pod = labPodFromManifest(replaced.output, injectedFile, { ...mo, workload: asWritten.workload });
       scenarios.push(manifestScenario(MANIFEST_INJECT_HOLD_SCENARIO, `${asWritten.workload} after meshdrain inject with proxy.replaceUserPreStop: true (inject's hold instead of your istio-proxy preStop)`, replaced.output, pod));
     }
   }

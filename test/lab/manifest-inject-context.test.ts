@@ -109,3 +109,14 @@ describe('a pod that selects a custom injection template (qa9 F5)', () => {
     expect(() => manifestScenarios(tmpl, 'tmpl.yaml', { context: ctx({ meshConfig: [values.file], kubeVersion: '1.33', istioVersion: '1.27' }) })).toThrow(/native sidecar/);
   });
 });
+
+describe("positions in inject's output (qa9 F9)", () => {
+  it("the injected rows' hooks and notes name inject's output, not the file on disk; the row as written names the file", () => {
+    const m = manifestScenarios(read('plain-distroless.yaml'), 'plain-distroless.yaml', { compareInject: true });
+    const [asWritten, injected] = m.scenarios.map((s) => s.manifestPod!);
+    const at = (p: typeof injected) => [...p!.hooks.map((h) => h.at), ...p!.notes.flatMap((n) => n.match(/[\w.-]+\.yaml(?: \(as inject writes it\))?:\d+:\d+/g) ?? [])];
+    expect(at(injected).length).toBeGreaterThan(1); // the hold and the shell init container's note
+    for (const a of at(injected)) expect(a).toMatch(/^plain-distroless\.yaml \(as inject writes it\):\d+:\d+$/);
+    for (const a of at(asWritten)) expect(a).not.toContain('as inject writes it');
+  });
+});
