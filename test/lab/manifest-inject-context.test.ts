@@ -105,6 +105,14 @@ describe('a pod that selects a custom injection template (qa9 F5)', () => {
     expect((err as InputError).pos).toMatchObject({ file: 'tmpl.yaml', line: 12 });
   });
 
+  it("the pod's own istio-proxy preStop wins over the template's, as in Istio; the note says the template's does not apply", () => {
+    const seed = read('seed-port-20000.yaml').replace('      labels: {app: orders}\n', '      labels: {app: orders}\n      annotations: {inject.istio.io/templates: "sidecar,meshdrain"}\n');
+    expect(seed).not.toBe(read('seed-port-20000.yaml'));
+    const pod = manifestScenarios(seed, 'seed.yaml', { context: ctx({ meshConfig: [values.file] }) }).scenarios[0]!.manifestPod!;
+    expect(pod.hooks.find((x) => x.container === 'istio-proxy')!.at).toMatch(/^seed\.yaml:/);
+    expect(pod.notes.join('\n')).toContain('injection templates meshdrain: no istio-proxy preStop of theirs applies here');
+  });
+
   it("a native sidecar: refused, since the template's native branch is not read", () => {
     expect(() => manifestScenarios(tmpl, 'tmpl.yaml', { context: ctx({ meshConfig: [values.file], kubeVersion: '1.33', istioVersion: '1.27' }) })).toThrow(/native sidecar/);
   });
