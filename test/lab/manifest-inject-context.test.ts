@@ -72,7 +72,10 @@ describe('a pod that selects a custom injection template (qa9 F5)', () => {
 
   it("runs the template's istio-proxy preStop from --mesh-config, as lint reads it", () => {
     expect(tmpl).not.toBe(read('plain.yaml'));
-    const m = manifestScenarios(tmpl, 'tmpl.yaml', { context: ctx({ meshConfig: [values.file] }) });
+    const m = manifestScenarios(tmpl, 'tmpl.yaml', { compareInject: true, context: ctx({ meshConfig: [values.file] }) });
+    // After inject (the same route, --via template's annotation kept), the same hold.
+    const after = m.scenarios.find((s) => s.name === 'manifest-injected')!.manifestPod!;
+    expect(after.hooks.find((x) => x.container === 'istio-proxy')?.why).toContain('templates.meshdrain');
     const pod = m.scenarios[0]!.manifestPod!;
     const hold = pod.spec.proxyPreStop;
     expect(hold && 'exec' in hold ? hold.exec.slice(0, 2) : []).toEqual(['/bin/sh', '-c']);
