@@ -8,7 +8,7 @@
 import type { Document } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
 import type { Loc } from '../lint/locate.js';
-import { ANNOTATIONS, AGENT_QUIT_PATH, AGENT_STATUS_PORT, DEFAULT_MINIMUM_DRAIN_SECONDS, ENVOY_ADMIN_PORT, DEFAULT_TERMINATION_DRAIN_SECONDS, ISTIO_PORTS, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER } from '../istio/facts.js';
+import { ANNOTATIONS, AGENT_QUIT_PATH, ISTIO_TEMPLATES, AGENT_STATUS_PORT, DEFAULT_MINIMUM_DRAIN_SECONDS, ENVOY_ADMIN_PORT, DEFAULT_TERMINATION_DRAIN_SECONDS, ISTIO_PORTS, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER } from '../istio/facts.js';
 import { defaultOptions, type LintOptions } from '../lint/options.js';
 import { emptyMesh } from '../lint/mesh.js';
 import { lintContext, podView, type ContainerView, type PodView } from '../lint/pod.js';
@@ -19,7 +19,8 @@ import { capReplicas, resolveFenceposts, scaleIntOrPercent, type IntOrPercent, t
 import { parseOverrides, proxyOverride } from '../istio/overrides.js';
 import { podShutdownFacts, type ProxyQuit, type ShutdownContext } from '../plan/facts.js';
 import { proxyShellVolumes } from './shell-volume.js';
-import type { NamespaceEvidence } from '../mesh/mode.js';
+import { execsPilotAgent, VARIANT_PROGRAMS, type BusyboxDir } from './hook-root.js';
+import { podTemplates, type NamespaceEvidence } from '../mesh/mode.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type HttpGetPreStop, type LabMode, type LabPodSpec, type LabPreStop, type ProxyVariant } from './pod-spec.js';
 
 export { PROXY_VARIANTS, type HttpGetPreStop, type ProxyVariant } from './pod-spec.js';
@@ -50,10 +51,12 @@ export interface ManifestLabPod {
   appContainer: string;
   proxyVariant: { value: ProxyVariant; source: string };
   dataPlane: LabMode;
-  /** `inject.istio.io/templates`, when the pod selects templates. */
+  /** The injection templates istiod runs for the pod (`inject.istio.io/templates`, else the mesh's defaultTemplates). */
   templates: string[];
   hooks: HookDecision[];
   notes: string[];
+  /** The program istio-proxy's exec preStop starts that the proxy image's root lacks (the hook cannot start). */
+  proxyHookMissing?: string;
 }
 
 /**
@@ -218,6 +221,26 @@ export function proxyQuitSays(q: ProxyQuit, httpGetPort?: number): string {
   return `pilot-agent answers 403 (not from localhost; not a POST either), nothing quits, the drain runs`;
 }
 
+/**
+ * The program an exec hook starts that the chosen proxy image's root lacks (hook-root.ts: the variant's
+ * programs in /usr/bin and /bin, pilot-agent, and the busybox an init container leaves on an emptyDir),
+ * so the kubelet fails the hook (FailedPreStopHook); undefined when the root has it.
+ */
+export function missingProgram(argv: readonly string[], variant: ProxyVariant, busyboxDirs: readonly BusyboxDir[] = []): string | undefined {
+  const prog = argv[0];
+  if (prog === undefined || execsPilotAgent(argv) || prog === '/usr/local/bin/pilot-agent') return undefined;
+  const slash = prog.lastIndexOf('/');
+  const base = prog.slice(slash + 1);
+  if (slash < 0 || prog.slice(0, slash) === '/bin' || prog.slice(0, slash) === '/usr/bin') {
+    if (VARIANT_PROGRAMS[variant].includes(base)) return undefined;
+  }
+  if (busyboxDirs.some((d) => prog.slice(0, slash) === d.mountPath && (base === 'busybox' || d.applets.includes(base)))) return undefined;
+  return prog;
+}
+
+/** How to give a distroless istio-proxy's hook a shell, said where the lab finds it has none (ADR 096). */
+export const DISTROLESS_SHELL_FIX = `meshdrain inject brings the hook a shell (an init container) when it knows the proxy is distroless: annotate the pod ${ANNOTATIONS.proxyImageType}: distroless, set proxy.shell: init-container in the policy, or give --mesh-config with global.variant: distroless`;
+
 /** Decide what the lab runs for one container's preStop. */
 function decideHook(view: PodView, c: ContainerView, role: 'app' | 'proxy', o: ManifestOptions, hooks: HookDecision[]): ManifestPreStop | undefined {
   const handler = c.spec.lifecycle?.preStop;
@@ -347,6 +370,33 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   } else if (view.proxy && dataPlane !== 'ambient') {
     proxyPreStop = decideHook(view, view.proxy, 'proxy', opts, hooks);
   }
+  // The injection templates istiod runs for the pod (mesh/mode.ts podTemplates, with the mesh's
+  // defaultTemplates) and the istio-proxy preStop a custom one adds, as lint reads it (lint/pod.ts
+  // proxyHold → lint/mesh.ts templatePreStop): it applies where the pod spells out no hook of its own.
+  const templates = podTemplates(view.annotations, lintOpts.mesh.defaultTemplates?.value);
+  const custom = templates.filter((t) => !ISTIO_TEMPLATES.includes(t));
+  const templateHold = !annEntry && !view.proxy?.spec.lifecycle?.preStop && dataPlane !== 'ambient' && view.proxyPreStop?.path.at(-1) === ANNOTATIONS.templates ? view.proxyPreStop : undefined;
+  if (templateHold) {
+    const at = templateHold.locAt(-1);
+    const what = `${siteName(f.site)}: ${templateHold.from}`;
+    // Bad input, not a verdict: the lab says nothing about a hold it did not run (exit 2, ADR 096).
+    if (templateHold.opaque || !templateHold.argv) {
+      throw new InputError(
+        `${what}: the lab cannot judge this pod without the istio-proxy preStop that template adds; give --mesh-config with the injector ConfigMap or Helm values that define it in a form meshdrain reads (\`meshdrain istio template --format configmap\` writes one)`,
+        posOf(at),
+      );
+    }
+    if (dataPlane === 'native') {
+      throw new InputError(`${what}: the lab reads a template's classic-sidecar preStop (as lint does), and this pod runs a native sidecar; it cannot judge the template's native branch (give --kube-version or --istio-version below native sidecars, or run the pod without the template)`, posOf(at));
+    }
+    const outside = reachesOutside(templateHold.argv, templateHold.analysis?.tools.map((t) => t.tool) ?? []);
+    if (outside) {
+      hooks.push({ container: PROXY_CONTAINER, at: where(at), action: 'not-run', why: `from ${templateHold.from}: ${outside}; not run (the container gets SIGTERM at once)` });
+    } else {
+      proxyPreStop = { exec: [...templateHold.argv] };
+      hooks.push({ container: PROXY_CONTAINER, at: where(at), action: 'run', why: `exec from ${templateHold.from} (the pod selects it; read as lint reads it), run as written with the ${variant.value} proxy image's tools` });
+    }
+  }
   // The hook just decided for istio-proxy, when it calls /quitquitquit: what that does (ADR 090, 091).
   const proxyHook = hooks[hooks.length - 1];
   if (proxyPreStop && facts.proxyQuit && proxyHook?.container === PROXY_CONTAINER) {
@@ -360,6 +410,14 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
   // volume is shared): meshdrain's static busybox for a distroless proxy's hook (ADR 085).
   const shell = dataPlane === 'ambient' ? { dirs: [], notes: [], unreplayed: [] } : proxyShellVolumes(template, [view.proxy?.spec, annEntry]);
   notes.push(...shell.notes);
+  // An exec hook a distroless istio-proxy cannot start: the image has no shell (the default image's
+  // root is the lab's approximation, hook-root.ts, so its gaps are not said as the image's).
+  const proxyHookMissing = variant.value === 'distroless' && proxyPreStop && 'exec' in proxyPreStop ? missingProgram(proxyPreStop.exec, variant.value, shell.dirs) : undefined;
+  if (proxyHookMissing) {
+    notes.push(
+      `${PROXY_CONTAINER}'s preStop starts ${proxyHookMissing}, which the ${variant.value} proxy image does not have: the kubelet fails the hook (FailedPreStopHook) and the proxy gets SIGTERM at once; ${DISTROLESS_SHELL_FIX}`,
+    );
+  }
   const inits = (template.spec?.initContainers ?? []) as { name?: unknown }[];
   const initAt = (name: string) => where(view.loc(['spec', 'initContainers', inits.findIndex((c) => c.name === name)]));
   for (const u of shell.unreplayed) {
@@ -373,9 +431,9 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
       `init container ${d.initContainer} (${at}) copies its image's static busybox into emptyDir ${d.volume} before the app starts; ${PROXY_CONTAINER} mounts it at ${d.mountPath}: the hook root has busybox there with ${d.applets.join(', ')} linked (the host's, standing in for ${d.image}'s)`,
     );
   }
-  const templates = (view.annotations[ANNOTATIONS.templates] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-  const custom = templates.filter((t) => t !== 'sidecar' && t !== 'spire');
-  if (custom.length) notes.push(`injection templates ${custom.join(', ')}: the lab cannot see what they inject; it runs the pod's own istio-proxy entry only`);
+  if (custom.length && !templateHold) {
+    notes.push(`injection templates ${custom.join(', ')}: no istio-proxy preStop of theirs applies here (the pod's own entry wins, or the mesh config given has none); the lab runs only the istio-proxy preStop shown above, not the rest of what they inject`);
+  }
 
   const pc = view.proxyConfig;
   // A pod nothing injects that still carries an `image: auto` istio-proxy cannot start (ErrImagePull).
@@ -412,5 +470,6 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
     templates,
     hooks,
     notes,
+    ...(proxyHookMissing ? { proxyHookMissing } : {}),
   };
 }

@@ -8,9 +8,10 @@
  */
 import { injectText } from '../inject/inject.js';
 import { ANNOTATIONS, PROXY_CONTAINER } from '../istio/facts.js';
+import type { ShutdownContext } from '../plan/facts.js';
 import type { Policy } from '../policy/load.js';
 import { DEFAULT_POLICY } from '../policy/policy.js';
-import { labPodFromManifest, type ManifestLabPod, type ManifestOptions } from './manifest.js';
+import { DISTROLESS_SHELL_FIX, labPodFromManifest, type ManifestLabPod, type ManifestOptions } from './manifest.js';
 import { APP_METRICS_PORT, APP_PORT, LABELS, type LabPodSpec } from './pod-spec.js';
 import type { RolloutShape } from './rollout.js';
 
@@ -343,29 +344,55 @@ function manifestScenario(name: string, title: string, text: string, pod: Manife
  * leaves it (the same manifest through injectText, read back the same way). Pure; bad input is an
  * InputError naming file:line:col.
  */
+/** The name positions in inject's output go by (`deploy.yaml (as inject writes it):64:11`): that text is in memory, not on disk. */
+export function injectOutputName(file: string): string {
+  return `${file} (as inject writes it)`;
+}
+
+/**
+ * The context inject runs with for --compare-inject: the run's (--istio-version, --kube-version,
+ * --mesh-config, as `meshdrain inject` takes them), and --proxy-variant as the mesh's image variant
+ * (Helm's global.variant): the image the lab runs istio-proxy's hooks with is the one inject is told of,
+ * so on a distroless proxy it brings the hook its shell (plan/facts.ts via istio/image-type.ts
+ * distrolessSource; ADR 096).
+ */
+export function injectContextOf(mo: Pick<ManifestOptions, 'context' | 'proxyVariant'>): ShutdownContext {
+  const ctx = mo.context?.inject ?? {};
+  return mo.proxyVariant ? { ...ctx, meshImage: { ...ctx.meshImage, variant: mo.proxyVariant } } : ctx;
+}
+
 export function manifestScenarios(text: string, file: string, o: ManifestOptions & { policy?: Policy; compareInject?: boolean }): ManifestRun {
   const { policy, compareInject, ...mo } = o;
   const asWritten = labPodFromManifest(text, file, mo);
-  // inject with the run's mode context (--istio-version, --kube-version, --mesh-config), as `meshdrain inject` takes it.
-  const inj = injectText(text, file, { ...mo.context?.inject, ...(policy ? { policy } : {}) });
+  const injectCtx = injectContextOf(mo);
+  const inj = injectText(text, file, { ...injectCtx, ...(policy ? { policy } : {}) });
   const [kind, name] = asWritten.workload.split('/');
   const mine = inj.changes.filter((c) => c.workload === asWritten.workload || c.workload.endsWith(`${kind}/${name}`) || c.workload === name);
   const scenarios = [manifestScenario(MANIFEST_SCENARIO, `${asWritten.workload} as written`, text, asWritten)];
   if (compareInject) {
-    const injected = labPodFromManifest(inj.output, file, { ...mo, workload: asWritten.workload });
+    // Positions in these rows' hooks and notes are in inject's output, which is not on disk: said so in the file name (ADR 096).
+    const injectedFile = injectOutputName(file);
+    const injected = labPodFromManifest(inj.output, injectedFile, { ...mo, workload: asWritten.workload });
     scenarios.push(manifestScenario(MANIFEST_INJECTED_SCENARIO, `${asWritten.workload} after meshdrain inject`, inj.output, injected));
     // inject kept the user's istio-proxy hook: also show what inject's own hook would do instead.
-    const replaced = injectText(text, file, { ...mo.context?.inject, policy: replacingUserHook(policy ?? DEFAULT_POLICY) });
+    const replaced = injectText(text, file, { ...injectCtx, policy: replacingUserHook(policy ?? DEFAULT_POLICY) });
     if (replaced.output !== inj.output) {
-      const pod = labPodFromManifest(replaced.output, file, { ...mo, workload: asWritten.workload });
+      const pod = labPodFromManifest(replaced.output, injectedFile, { ...mo, workload: asWritten.workload });
       scenarios.push(manifestScenario(MANIFEST_INJECT_HOLD_SCENARIO, `${asWritten.workload} after meshdrain inject with proxy.replaceUserPreStop: true (inject's hold instead of your istio-proxy preStop)`, replaced.output, pod));
     }
+  }
+  // inject changes nothing, yet the judged row's istio-proxy hook cannot start (no shell in a distroless
+  // image inject was not told of): say the fix beside "would change nothing" (ADR 096).
+  const judgedPod = scenarios.find((s) => s.name === (compareInject ? MANIFEST_INJECTED_SCENARIO : MANIFEST_SCENARIO))!.manifestPod!;
+  const injectNotes = [...inj.notes];
+  if (!mine.length && judgedPod.proxyHookMissing) {
+    injectNotes.push(`${PROXY_CONTAINER}'s preStop still starts ${judgedPod.proxyHookMissing}, which the ${judgedPod.proxyVariant.value} proxy image does not have (${judgedPod.proxyVariant.source}); ${DISTROLESS_SHELL_FIX}`);
   }
   return {
     scenarios,
     judged: compareInject ? MANIFEST_INJECTED_SCENARIO : MANIFEST_SCENARIO,
     workload: asWritten.workload,
     injectChanges: mine.map((c) => ({ at: `${c.file}:${c.line}:${c.col}`, what: c.what })),
-    injectNotes: inj.notes,
+    injectNotes,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `lab --manifest … --json`: stdout is one JSON document, and stderr carries, beside the answer line,
- * the notes that change what the verdict means — here that the lab cannot see what a custom
- * injection template injects, so its "NOT safe" is about the pod without the template's hold (qa7 F16).
+ * the notes that change what the verdict means — here that the lab runs one app container of two, so
+ * the other's shutdown is not in the verdict (qa7 F16; a custom injection template it cannot run is
+ * now refused, ADR 096).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,17 +20,16 @@ describe.skipIf(!root.ok || !existsSync(BIN))('meshdrain lab --manifest --json',
     const dir = mkdtempSync(join(tmpdir(), 'meshdrain-json-notes-'));
     try {
       const plain = readFileSync(new URL('../../fixtures/lab/manifests/plain.yaml', import.meta.url), 'utf8');
-      const withTemplate = plain.replace('      labels: {app: web}\n', '      labels: {app: web}\n      annotations: {inject.istio.io/templates: "sidecar,meshdrain"}\n');
-      expect(withTemplate).not.toBe(plain);
-      writeFileSync(join(dir, 'tmpl.yaml'), withTemplate);
-      const r = await runAsync(process.execPath, [BIN, 'lab', '--manifest', 'tmpl.yaml', '--replicas', '1', '--duration', '2s', '--min-requests', '0', '--propagation-delay', '1s', '--app-shutdown', '2s', '--istio-version', '1.24', '--kube-version', '1.30', '--json'], { cwd: dir, timeoutMs: 240_000 });
+      const twoApps = `${plain}      - name: helper\n        image: helper:1\n`;
+      writeFileSync(join(dir, 'two.yaml'), twoApps);
+      const r = await runAsync(process.execPath, [BIN, 'lab', '--manifest', 'two.yaml', '--replicas', '1', '--duration', '2s', '--min-requests', '0', '--propagation-delay', '1s', '--app-shutdown', '2s', '--istio-version', '1.24', '--kube-version', '1.30', '--json'], { cwd: dir, timeoutMs: 240_000 });
       expect([0, 1], r.stderr.slice(-1500)).toContain(r.status);
       const json = JSON.parse(r.stdout) as { scenarios: { notes?: string[] }[] };
-      const note = json.scenarios.flatMap((s) => s.notes ?? []).find((n) => n.startsWith('injection templates meshdrain'));
+      const note = json.scenarios.flatMap((s) => s.notes ?? []).find((n) => n.startsWith('container helper: the lab runs one app'));
       expect(note).toBeDefined();
       expect(r.stderr).toContain(`meshdrain lab: note: ${note}\n`);
       // The answer line still comes first.
-      expect(r.stderr.indexOf('meshdrain lab: note: injection templates')).toBeGreaterThan(r.stderr.search(/meshdrain lab: Deployment\/web: /));
+      expect(r.stderr.indexOf('meshdrain lab: note: container helper')).toBeGreaterThan(r.stderr.search(/meshdrain lab: Deployment\/web: /));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
