@@ -63,45 +63,14 @@ describe('istio-proxy preStop calling /quitquitquit', () => {
     const text = deployment('exec: {command: ["sleep", "1"]}', { drain: '30s', appPreStop: 'exec: {command: ["pilot-agent", "request", "POST", "quitquitquit"]}' });
     const f = await pexit(text);
     expect(f.map((x) => x.message).join('\n')).not.toMatch(/quitquitquit/);
-    const job = `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: j
-spec:
-  template:
-    metadata:
-      annotations:
-        sidecar.istio.io/inject: "true"
-        sidecar.istio.io/nativeSidecar: "false"
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: main
-        image: a
-        command: ["sh", "-c", "work; pilot-agent request POST quitquitquit"]
-`;
-    const jf = (await lintJson(VERSIONS, { stdin: job })).findings;
+    const jf = (await lintJson(VERSIONS, { stdin: classicJob('work; pilot-agent request POST quitquitquit') })).findings;
     expect(jf.map((x) => x.rule)).not.toContain('job-classic-sidecar');
     expect(jf.map((x) => x.message).join('\n')).not.toMatch(/preStop calls \/quitquitquit/);
   });
 });
 
-// ADR 090 addendum: the method is read as curl/wget/pilot-agent send it; a GET is answered 405 and quits nothing.
-describe('istio-proxy preStop calling /quitquitquit without a POST (lint through the CLI)', () => {
-  it.each([
-    ['curl with no method flag', 'exec: {command: ["curl", "-fsS", "http://localhost:15020/quitquitquit"]}', 'curl sends a GET (no -X POST, -d, -F or --json)'],
-    ['curl -G -d in a shell script', 'exec: {command: ["sh", "-c", "sleep 2; curl -sG -d x localhost:15020/quitquitquit"]}', 'curl sends a GET (-G puts the -d data in the query)'],
-    ['wget with no --post-data', 'exec: {command: ["wget", "-qO-", "http://127.0.0.1:15020/quitquitquit"]}', 'wget sends a GET'],
-    ['pilot-agent request GET', 'exec: {command: ["pilot-agent", "request", "GET", "quitquitquit"]}', 'pilot-agent request sends a GET'],
-  ])('%s: refused (405), a warning that it does nothing; the 30s drain runs, so no quit error', async (_, hook, why) => {
-    const f = await pexit(deployment(hook, { drain: '30s' }));
-    expect(f).toHaveLength(1);
-    expect(f[0]!.severity).toBe('warning');
-    expect(f[0]!.message).toContain(`istio-proxy's preStop calls /quitquitquit but does nothing: ${why}`);
-    expect(f[0]!.message).toContain('answers 405 (not a POST); the hook ends there and the proxy drains as if it were not there');
-  });
-  it("a Job whose command GETs /quitquitquit, or POSTs it to the pod IP from the app's container, never completes", async () => {
-    const job = (cmd: string) => `apiVersion: batch/v1
+/** A Job on a classic sidecar whose one container runs `sh -c CMD`. */
+const classicJob = (cmd: string) => `apiVersion: batch/v1
 kind: Job
 metadata:
   name: j
@@ -118,6 +87,23 @@ spec:
         image: a
         command: ["sh", "-c", ${JSON.stringify(cmd)}]
 `;
+
+// ADR 090 addendum: the method is read as curl/wget/pilot-agent send it; a GET is answered 405 and quits nothing.
+describe('istio-proxy preStop calling /quitquitquit without a POST (lint through the CLI)', () => {
+  it.each([
+    ['curl with no method flag', 'exec: {command: ["curl", "-fsS", "http://localhost:15020/quitquitquit"]}', 'curl sends a GET (no -X POST, -d, -F or --json)'],
+    ['curl -G -d in a shell script', 'exec: {command: ["sh", "-c", "sleep 2; curl -sG -d x localhost:15020/quitquitquit"]}', 'curl sends a GET (-G puts the -d data in the query)'],
+    ['wget with no --post-data', 'exec: {command: ["wget", "-qO-", "http://127.0.0.1:15020/quitquitquit"]}', 'wget sends a GET'],
+    ['pilot-agent request GET', 'exec: {command: ["pilot-agent", "request", "GET", "quitquitquit"]}', 'pilot-agent request sends a GET'],
+  ])('%s: refused (405), a warning that it does nothing; the 30s drain runs, so no quit error', async (_, hook, why) => {
+    const f = await pexit(deployment(hook, { drain: '30s' }));
+    expect(f).toHaveLength(1);
+    expect(f[0]!.severity).toBe('warning');
+    expect(f[0]!.message).toContain(`istio-proxy's preStop calls /quitquitquit but does nothing: ${why}`);
+    expect(f[0]!.message).toContain('answers 405 (not a POST); the hook ends there and the proxy drains as if it were not there');
+  });
+  it("a Job whose command GETs /quitquitquit, or POSTs it to the pod IP from the app's container, never completes", async () => {
+    const job = classicJob;
     const rule = async (cmd: string) => (await lintJson(VERSIONS, { stdin: job(cmd) })).findings.filter((x) => x.rule === 'job-classic-sidecar');
     expect(await rule('work; curl -fsS -XPOST localhost:15020/quitquitquit')).toHaveLength(0);
     const get = await rule('work; curl -fsS localhost:15020/quitquitquit');
