@@ -197,7 +197,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--client-proxies <n>', "client-side proxies with their own endpoint view; with several (or any kube-proxy client) istiod's removal reaches each, and the pod's own proxy, at its own time within the propagation delay (default 1)")
     .option('--kube-proxy-clients <n>', 'clients outside the mesh, through a kube-proxy-like path: each keep-alive connection stays on its pod until the server closes it (default 0)')
     .option('--sweep', 'run the matrix: scenarios × protocols × propagation delays × app behaviours (default delays 1s, 3s, 6s, 12s; both app behaviours); one table, --report writes the HTML matrix')
-    .option('--quick', `a reduced sweep for CI (${QUICK_AXES.scenarios.join(', ')} at ${QUICK_AXES.propagationDelaysSeconds.join(', ')}s, http1): still shows the race, in about 2 minutes`)
+    .option('--quick', `a reduced sweep for CI (${QUICK_AXES.scenarios.join(', ')} at ${QUICK_AXES.propagationDelaysSeconds.join(', ')}s, http1): still shows the race, in about 1½ minutes`)
     .option('--sweep-calls-out', 'with --sweep: also run every entry with an app that makes no outbound call after SIGTERM, next to one that does (the app column says which)')
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario');
@@ -212,7 +212,7 @@ Exit status: 0 every scenario showed what it is expected to show, 1 one did not,
 processes and temp directory. A second signal during that cleanup is answered with one line and the
 cleanup goes on; a third quits at once, and the next meshdrain lab removes what the run left.
 
-Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (about 2 minutes);
+Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (3 to 4 minutes);
 --scenario all adds ${SCENARIO_NAMES.filter((n) => !DEFAULT_SCENARIOS.includes(n)).join(', ')}.
 
 With --manifest it rolls your workload instead (its spec.replicas, capped at ${LAB_MAX_REPLICAS};
@@ -223,7 +223,7 @@ its phase and cause), 2 the manifest cannot be run as written (one line naming f
 ambient, not meshed) as they do for inject and lint; --compare-inject runs inject with them.
 
 Examples:
-  sudo npx meshdrain lab                                  # the built-in comparison (~2 minutes)
+  sudo npx meshdrain lab                                  # the built-in comparison (3-4 minutes)
   sudo npx meshdrain lab --manifest deploy.yaml --compare-inject
   sudo npx meshdrain lab --manifest deploy.yaml --compare-inject --kube-version 1.33 --istio-version 1.27
   sudo npx meshdrain lab --manifest app.yaml --workload Deployment/web --proxy-variant distroless --app-prestop-time 10s
