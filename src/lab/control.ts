@@ -22,6 +22,16 @@ export function parseEvent(line: string): AgentEvent | null {
   }
 }
 
+/**
+ * What a dead process said, as one line: its stderr tail without indented lines (stack frames and
+ * the rest of a multi-line error; the agents print an error's first line unindented, main.ts fail)
+ * and without Node's closing `Node.js vNN` line.
+ */
+export function deathLine(stderrTail: readonly string[]): string {
+  const kept = stderrTail.filter((l) => l.trim() !== '' && !/^\s/.test(l) && !/^Node\.js v\d/.test(l));
+  return kept.join(' / ') || '(nothing on stderr)';
+}
+
 /** A request/response channel to an agent that answers `{op, id}` with `{ev, id}`. */
 export class AgentChannel {
   private nextId = 1;
@@ -39,7 +49,7 @@ export class AgentChannel {
     void this.proc.exited.then(() => {
       for (const [id, w] of this.failers) {
         this.failers.delete(id);
-        w(new LabEnvError(`${this.proc.name} exited: ${this.proc.stderrTail.join(' / ')}`));
+        w(new LabEnvError(`${this.proc.name} exited: ${deathLine(this.proc.stderrTail)}`));
       }
     });
     return this.proc;
@@ -61,14 +71,14 @@ export class AgentChannel {
   /** Resolve when the agent says it is ready; reject when it exits first or after timeoutMs. */
   ready(timeoutMs = 15_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LabEnvError(`${this.proc.name} not ready after ${timeoutMs} ms: ${this.proc.stderrTail.join(' / ')}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new LabEnvError(`${this.proc.name} not ready after ${timeoutMs} ms: ${deathLine(this.proc.stderrTail)}`)), timeoutMs);
       this.readyWaiters.push(() => {
         clearTimeout(timer);
         resolve();
       });
       void this.proc.exited.then((x) => {
         clearTimeout(timer);
-        reject(new LabEnvError(`${this.proc.name} exited (${x.code ?? x.signal}) before it was ready: ${this.proc.stderrTail.join(' / ')}`));
+        reject(new LabEnvError(`${this.proc.name} exited (${x.code ?? x.signal}) before it was ready: ${deathLine(this.proc.stderrTail)}`));
       });
     });
   }

@@ -83,6 +83,21 @@ function sidecarRules(appPort: number): string {
   ]);
 }
 
+/** The per-network-namespace sysctl that lets a process without CAP_NET_BIND_SERVICE bind ports below it. */
+export const UNPRIVILEGED_PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
+
+/**
+ * Let every process in pod namespace `ns` bind any port, as the user's container runtime does for a
+ * pod's own network namespace (Docker and containerd 2.0's CRI set this sysctl to 0; docs/adr/094).
+ * The sysctl lives in the network namespace, so the host's value is untouched. A kernel without it
+ * (before 4.11) is skipped, as Docker skips it.
+ */
+async function allowLowPorts(ns: string): Promise<void> {
+  const r = await execCmd(['ip', 'netns', 'exec', ns, 'sysctl', '-n', UNPRIVILEGED_PORT_SYSCTL]);
+  if (r.code !== 0) return;
+  await mustExec(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${UNPRIVILEGED_PORT_SYSCTL}=0`]);
+}
+
 /** An iptables-restore input for the nat table: the built-in chains, our chains, the rules. */
 function natTable(chains: string[], rules: string[]): string {
   const builtin = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'].map((c) => `:${c} ACCEPT [0:0]`);
@@ -161,6 +176,7 @@ export class LabNet {
     await this.addNs(ns);
     await this.attach(ns, `p${n}`, podIp(n));
     await mustExec(['ip', 'netns', 'exec', ns, 'iptables-restore'], podIptablesRules(appPort, capture));
+    await allowLowPorts(ns);
     return ns;
   }
 

@@ -6,6 +6,7 @@ import type { LabPod, PreStopResult, QuitRequest } from './kubelet.js';
 import type { LabOptions, ScenarioRun } from './run.js';
 import { APP_METRICS_PORT, APP_PORT } from './pod-spec.js';
 import type { InjectPolicyUsed, Verdict } from './scenarios.js';
+import { builtinRollout } from './rollout.js';
 import { APP_WAIT_END_BOUND, APP_WAIT_TAG } from '../hooks/app-wait.js';
 
 export type FailureReason = 'reset' | 'refused' | '503' | 'other';
@@ -283,6 +284,12 @@ export function toJson(sums: ScenarioSummary[], o: LabOptions): object {
       appCallsOut: o.appCallsOut !== false,
       clientRetries: o.clientRetries ?? 'istio-default',
       minimumDurationSeconds: o.durationMs / 1000,
+      // What ran (additions, ADR 094): `replicas` and `graceSeconds` above are the --replicas and
+      // --grace settings of the built-in scenarios; a --manifest run rolls its workload's.
+      rollout: rolled(sums, o),
+      gracePeriodsSeconds: [...new Set(sums.map((s) => s.graceSeconds))],
+      dataPlaneModes: [...new Set(sums.map((s) => s.mode))],
+      ...(o.manifest ? { workload: o.manifest.workload } : {}),
     },
     ...(o.manifest
       ? {
@@ -316,6 +323,53 @@ function appNotes(o: Pick<LabOptions, 'appClosesPortOnSigterm' | 'appCallsOut'>)
   return notes.length ? ` (${notes.join('; ')})` : '';
 }
 
+/** "classic sidecar", "native sidecar", "ambient (ztunnel)": a --manifest run's data-plane mode in words. */
+const MODE_WORDS: Record<string, string> = { classic: 'classic sidecar', native: 'native sidecar', ambient: 'ambient (ztunnel, no sidecar)' };
+
+/** The rollout that ran: a --manifest run's workload's (as resolved, capped), else the built-in one of --replicas. */
+function rolled(sums: ScenarioSummary[], o: LabOptions): { replicas: number; maxSurge: number; maxUnavailable: number } {
+  const r = (o.manifest ? sums.find((s) => s.rollout)?.rollout : undefined) ?? builtinRollout(o.replicas);
+  return { replicas: r.replicas, maxSurge: r.maxSurge, maxUnavailable: r.maxUnavailable };
+}
+
+/**
+ * The run's header, the text report's first lines and the HTML's: what ran. A --manifest run says
+ * its workload's rollout, each row's grace period and the data-plane mode (QA 9 findings 6 and 13);
+ * the built-in lab its own settings.
+ */
+export function runHeader(sums: ScenarioSummary[], o: LabOptions): string[] {
+  const r = rolled(sums, o);
+  const shape = `${o.manifest ? `${o.manifest.workload}: ` : ''}${r.replicas} replicas, rolling restart (maxSurge ${r.maxSurge}, maxUnavailable ${r.maxUnavailable})`;
+  const grace = o.manifest ? `grace as the manifest says (${sums.map((s) => `${s.name} ${s.graceSeconds}s`).join(', ')})` : `grace ${o.graceSeconds}s (meshdrain: as inject writes it)`;
+  const modes = [...new Set(sums.map((s) => s.mode))];
+  const mode = !o.manifest || !modes.length ? [] : [`data-plane mode: ${modes.length === 1 ? MODE_WORDS[modes[0]!] ?? modes[0] : sums.map((s) => `${s.name} ${MODE_WORDS[s.mode] ?? s.mode}`).join(', ')}`];
+  return [
+    `meshdrain lab: ${shape}, ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients${protocolNote(sums)},`,
+    `endpoint propagation ${[...new Set(sums.map((s) => s.propagationDelaySeconds))].map((d) => `${d}s`).join(', ') || `${o.propagationDelayMs / 1000}s`}, app shutdown work ${o.appShutdownMs / 1000}s${appNotes(o)}, ${grace},`,
+    ...mode,
+    (o.clientRetries ?? 'istio-default') === 'istio-default' ? "client proxies retry as Istio's default route does (2 retries: connect-failure, refused-stream, unavailable, cancelled; --client-retries none turns it off)" : 'no client retries (--client-retries none)',
+  ];
+}
+
+/**
+ * A --manifest run's closing sections, the text's and the HTML's: each row's hooks and notes, then
+ * what meshdrain inject would change (the part that tells the user what to edit).
+ */
+export function manifestSections(sums: ScenarioSummary[], o: LabOptions): { head: string; lines: string[] }[] {
+  if (!o.manifest) return [];
+  const m = o.manifest;
+  return [
+    ...sums.map((s) => ({
+      head: `${s.name}: hooks (${s.proxyVariant} proxy image)`,
+      lines: [...(s.hooks?.length ? s.hooks.map((h) => `${h.at} ${h.container}: ${h.action}: ${h.why}`) : ['none']), ...quitLines(s), ...runNotes(s).map((n) => `note: ${n}`)],
+    })),
+    {
+      head: m.injectChanges.length ? `meshdrain inject would change ${m.workload}:` : `meshdrain inject would change nothing in ${m.workload}`,
+      lines: [...m.injectChanges.map((c) => `${c.at}: ${c.what}`), ...m.injectNotes.map((n) => `note: ${n}`)],
+    },
+  ];
+}
+
 export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   // Several propagation delays (or protocols) in one run: one table, a column for each that varies.
   const many = <T,>(f: (s: ScenarioSummary) => T) => new Set(sums.map(f)).size > 1;
@@ -342,13 +396,8 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  const r0 = sums[0]?.rollout;
-  const shape = o.manifest && r0 ? `${o.manifest.workload}: ${r0.replicas} replicas, rolling restart (maxSurge ${r0.maxSurge}, maxUnavailable ${r0.maxUnavailable})` : `${o.replicas} replicas, rolling restart (maxSurge 1, maxUnavailable 0)`;
-  const grace = o.manifest ? `grace as the manifest says (${sums.map((s) => `${s.name} ${s.graceSeconds}s`).join(', ')})` : `grace ${o.graceSeconds}s (meshdrain: as inject writes it)`;
   const out = [
-    `meshdrain lab: ${shape}, ${o.load === 'siege' ? 'siege' : 'built-in'} load with ${o.concurrency} keep-alive clients${protocolNote(sums)},`,
-    `endpoint propagation ${[...new Set(sums.map((s) => s.propagationDelaySeconds))].map((d) => `${d}s`).join(', ') || `${o.propagationDelayMs / 1000}s`}, app shutdown work ${o.appShutdownMs / 1000}s${appNotes(o)}, ${grace},`,
-    (o.clientRetries ?? 'istio-default') === 'istio-default' ? "client proxies retry as Istio's default route does (2 retries: connect-failure, refused-stream, unavailable, cancelled; --client-retries none turns it off)" : 'no client retries (--client-retries none)',
+    ...runHeader(sums, o),
     '',
     line(head),
     ...rows.map(line),
@@ -365,16 +414,7 @@ export function toText(sums: ScenarioSummary[], o: LabOptions): string {
   if (o.manifest) {
     out.push('', 'termination per pod (seconds from deletion): app delay, app work, proxy tail after the app exited, total');
     for (const s of sums) for (const p of s.pods) out.push(`  ${s.name} ${p.name}: ${[p.split.appDelaySeconds, p.split.appWorkSeconds, p.split.proxyTailSeconds, p.split.totalSeconds].map((x) => (x === null ? '-' : x.toFixed(2))).join(', ')}${p.killedAt !== null ? ' (SIGKILLed)' : ''}`);
-    for (const s of sums) {
-      out.push('', `${s.name}: hooks (${s.proxyVariant} proxy image)`);
-      for (const h of s.hooks ?? []) out.push(`  ${h.at} ${h.container}: ${h.action}: ${h.why}`);
-      if (!s.hooks?.length) out.push('  none');
-      for (const line of quitLines(s)) out.push(`  ${line}`);
-      for (const n of runNotes(s)) out.push(`  note: ${n}`);
-    }
-    out.push('', o.manifest.injectChanges.length ? `meshdrain inject would change ${o.manifest.workload}:` : `meshdrain inject would change nothing in ${o.manifest.workload}`);
-    for (const c of o.manifest.injectChanges) out.push(`  ${c.at}: ${c.what}`);
-    for (const n of o.manifest.injectNotes) out.push(`  note: ${n}`);
+    for (const sec of manifestSections(sums, o)) out.push('', sec.head, ...sec.lines.map((l) => `  ${l}`));
   }
   return out.join('\n') + '\n';
 }
@@ -512,12 +552,12 @@ svg text{font:11px system-ui,sans-serif;fill:#333}svg text.sub{fill:#888;font-si
 pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:12px}.expect{background:#f8f8f0;padding:.5em}
 </style></head><body>
 <h1>meshdrain lab</h1>
-<p>${o.replicas} replicas, rolling restart (maxSurge 1, maxUnavailable 0, readiness-gated) under ${o.load === 'siege' ? 'siege' : 'built-in'} load (${o.concurrency} keep-alive clients);
-endpoint propagation ${o.propagationDelayMs / 1000}s; the app works ${o.appShutdownMs / 1000}s after SIGTERM calling an external service; grace period ${o.graceSeconds}s (meshdrain: as inject writes it).
+<p>${runHeader(sums, o).map((l) => esc(l.replace(/^meshdrain lab: /, ''))).join('<br>\n')}<br>
 Real network namespaces, iptables interception, processes and signals on one Linux machine.</p>
 <table><thead><tr><th>scenario</th><th>requests</th><th>failed</th><th>reset</th><th>refused</th><th>503</th><th>other</th><th>avail %</th><th>failed egress</th><th>proxy outlived app (s)</th><th>termination (s)</th><th>SIGKILLed</th><th>reproduced</th></tr></thead>
 <tbody>${rows}</tbody></table>
 <p class="legend">${legend}</p>
+${manifestSections(sums, o).map((sec) => `<section class="manifest"><h3>${esc(sec.head)}</h3>${sec.lines.length ? `<ul>${sec.lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : ''}</section>`).join('\n')}
 ${sections}
 </body></html>
 `;

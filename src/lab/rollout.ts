@@ -7,6 +7,11 @@
 /** The most pods one lab rollout runs at a time per generation (2 processes and a netns each). */
 export const LAB_MAX_REPLICAS = 5;
 
+/** The built-in scenarios' rollout: --replicas pods, one new at a time (maxSurge 1, maxUnavailable 0). */
+export function builtinRollout(replicas: number): Omit<RolloutShape, 'notes'> {
+  return { replicas, maxSurge: 1, maxUnavailable: 0, replaceAfterExit: false };
+}
+
 export type IntOrPercent = number | string;
 
 export interface RolloutShape {

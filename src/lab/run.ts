@@ -16,7 +16,7 @@ import { LabNet, newRunPrefix, PROBE_SOURCE_IP } from './netns.js';
 import { ProcTable } from './procs.js';
 import { buildHookRoot, execsPilotAgent, type HookRoot } from './hook-root.js';
 import type { ProxyVariant } from './pod-spec.js';
-import { rolloutWaves, type RolloutShape } from './rollout.js';
+import { builtinRollout, rolloutWaves, type RolloutShape } from './rollout.js';
 import { buildScenario, APP_PORT, APP_UID, type ManifestRun, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios.js';
 
 export interface LabOptions {
@@ -373,7 +373,7 @@ async function runScenario(sc: Scenario, index: number, total: number, o: LabOpt
     1 + index * 100,
   );
   // Built-ins roll --replicas one at a time (maxSurge 1, maxUnavailable 0); --manifest, the workload's.
-  const shape: Pick<RolloutShape, 'replicas' | 'maxSurge' | 'maxUnavailable' | 'replaceAfterExit'> = sc.rollout ?? { replicas: o.replicas, maxSurge: 1, maxUnavailable: 0, replaceAfterExit: false };
+  const shape: Pick<RolloutShape, 'replicas' | 'maxSurge' | 'maxUnavailable' | 'replaceAfterExit'> = sc.rollout ?? builtinRollout(o.replicas);
   const replicas = shape.replicas;
   progress(`${tag} starting ${replicas} pods (${sc.title})`);
   const old = await Promise.all(Array.from({ length: replicas }, () => kubelet.startPod(1)));

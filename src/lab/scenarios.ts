@@ -19,7 +19,7 @@ export { APP_METRICS_PORT, APP_PORT, LABELS, labDataPlaneMode, type LabMode, typ
 
 export const SCENARIO_NAMES = ['no-hold', 'sleep-hold', 'netstat-loop', 'meshdrain', 'native', 'native-meshdrain', 'ambient', 'ambient-meshdrain'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
-/** What `meshdrain lab` runs without --scenario: one of each mode, Istio's and meshdrain's, in about 2 minutes. */
+/** What `meshdrain lab` runs without --scenario: one of each mode, Istio's and meshdrain's, in 3 to 4 minutes (docs/lab.md). */
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = Object.freeze(['no-hold', 'meshdrain', 'native', 'native-meshdrain', 'ambient', 'ambient-meshdrain']);
 
 export const APP_CONTAINER = 'app';

@@ -20,11 +20,14 @@ describe.skipIf(!root.ok || !existsSync(BIN))('meshdrain lab --manifest --json',
     const dir = mkdtempSync(join(tmpdir(), 'meshdrain-json-notes-'));
     try {
       const plain = readFileSync(new URL('../../fixtures/lab/manifests/plain.yaml', import.meta.url), 'utf8');
-      const twoApps = `${plain}      - name: helper\n        image: helper:1\n`;
+      // One pod: spec.replicas (--replicas is refused with --manifest, ADR 094; it was silently dropped here).
+      const twoApps = `${plain.replace('  replicas: 3\n', '  replicas: 1\n')}      - name: helper\n        image: helper:1\n`;
+      expect(twoApps).toContain('  replicas: 1\n');
       writeFileSync(join(dir, 'two.yaml'), twoApps);
-      const r = await runAsync(process.execPath, [BIN, 'lab', '--manifest', 'two.yaml', '--replicas', '1', '--duration', '2s', '--min-requests', '0', '--propagation-delay', '1s', '--app-shutdown', '2s', '--istio-version', '1.24', '--kube-version', '1.30', '--json'], { cwd: dir, timeoutMs: 240_000 });
+      const r = await runAsync(process.execPath, [BIN, 'lab', '--manifest', 'two.yaml', '--duration', '2s', '--min-requests', '0', '--propagation-delay', '1s', '--app-shutdown', '2s', '--istio-version', '1.24', '--kube-version', '1.30', '--json'], { cwd: dir, timeoutMs: 240_000 });
       expect([0, 1], r.stderr.slice(-1500)).toContain(r.status);
-      const json = JSON.parse(r.stdout) as { scenarios: { notes?: string[] }[] };
+      const json = JSON.parse(r.stdout) as { scenarios: { notes?: string[] }[]; lab: { rollout: { replicas: number }; workload: string } };
+      expect(json.lab).toMatchObject({ rollout: { replicas: 1 }, workload: 'Deployment/web' });
       const note = json.scenarios.flatMap((s) => s.notes ?? []).find((n) => n.startsWith('container helper: the lab runs one app'));
       expect(note).toBeDefined();
       expect(r.stderr).toContain(`meshdrain lab: note: ${note}\n`);

@@ -11,7 +11,7 @@ import { InputError } from '../../src/errors.js';
 import { LabPod, removalSchedule } from '../../src/lab/kubelet.js';
 import { podIp } from '../../src/lab/netns.js';
 import { labDataPlaneMode } from '../../src/lab/pod-spec.js';
-import { answerLine, summarize, toJson, toText } from '../../src/lab/report.js';
+import { answerLine, summarize, toHtml, toJson, toText } from '../../src/lab/report.js';
 import { DEFAULT_LAB_OPTIONS, type ScenarioRun } from '../../src/lab/run.js';
 import { fakeTerminatedRun } from '../helpers/lab-run.js';
 import { buildScenario, manifestScenarios, type Scenario } from '../../src/lab/scenarios.js';
@@ -149,6 +149,14 @@ describe.runIf(existsSync(BIN))('--manifest on the CLI: bad input is one line an
     }
     expect(spawnSync(process.execPath, [BIN, 'lab', '--help'], { encoding: 'utf8' }).stdout).toMatch(/--istio-version <X\.Y>[\s\S]*--kube-version <X\.Y>|--kube-version <X\.Y>[\s\S]*--istio-version <X\.Y>/);
   });
+  it('--replicas with --manifest is refused, not silently dropped (QA 9 finding 10); the default 3 is not "given"', () => {
+    const r = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/plain.yaml', '--replicas', '2'], { cwd, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe("meshdrain: --replicas with --manifest: the lab rolls the manifest's spec.replicas (capped at 5); set spec.replicas in fixtures/lab/manifests/plain.yaml instead\n");
+    // Without the flag the same command gets past it (to the next check: a bad --kube-version here).
+    const ok = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/plain.yaml', '--kube-version', 'soon'], { cwd, encoding: 'utf8' });
+    expect(ok.stderr).toMatch(/--kube-version/);
+  });
   it('--sweep-calls-out needs --sweep and runs the app both ways (no --app-calls-out / --no-app-calls-out beside it)', () => {
     for (const [args, re] of [
       [['--sweep-calls-out'], /^meshdrain: --sweep-calls-out needs --sweep$/],
@@ -232,6 +240,53 @@ describe('the one-line answer and the rows', () => {
     expect(text).toMatch(/Deployment\/orders: 2 replicas, rolling restart \(maxSurge 1, maxUnavailable 0\)/);
     expect(text).toContain('manifest lab-app-v1-1: 0.10, 8.00, 5.10, 13.20');
     expect(text).toContain('meshdrain inject would change Deployment/orders:\n  seed.yaml:14:38: raise terminationGracePeriodSeconds to 32');
+  });
+});
+
+describe('a --manifest run\'s HTML, JSON and text say what ran (QA 9 findings 6 and 13)', () => {
+  // --replicas 3 and --grace 20s are the built-in lab's settings; the workload rolls 2 pods with grace 30s.
+  const o = { ...DEFAULT_LAB_OPTIONS, scenarios: [], replicas: 3, graceSeconds: 20 };
+  const manifest = { judged: 'manifest', workload: 'Deployment/orders', injectChanges: [{ at: 'seed.yaml:14:38', what: 'raise terminationGracePeriodSeconds to 32' }], injectNotes: ['inject keeps <your> hook'] };
+  const mo = { ...o, manifest };
+
+  it('the HTML header is the run\'s, with the notes and the inject-would-change list', () => {
+    const run = fakeManifestRun();
+    const s = summarize(run, mo);
+    s.notes = ['container world: the lab runs one app'];
+    const html = toHtml([s], [run], mo);
+    const head = html.slice(html.indexOf('<h1>'), html.indexOf('<table>'));
+    expect(head).toContain('Deployment/orders: 2 replicas, rolling restart (maxSurge 1, maxUnavailable 0)');
+    expect(head).toContain('grace as the manifest says (manifest 30s)');
+    expect(head).toContain('data-plane mode: classic sidecar');
+    expect(head).not.toMatch(/3 replicas|20s/);
+    expect(html).toContain('<h3>meshdrain inject would change Deployment/orders:</h3><ul><li>seed.yaml:14:38: raise terminationGracePeriodSeconds to 32</li><li>note: inject keeps &lt;your&gt; hook</li></ul>');
+    expect(html).toContain('<li>note: container world: the lab runs one app</li>');
+    // The text says the same, from the same derivation.
+    const text = toText([s], mo);
+    expect(text.split('\n').slice(0, 3).join('\n')).toContain('data-plane mode: classic sidecar');
+    expect(text).toContain('meshdrain inject would change Deployment/orders:\n  seed.yaml:14:38: raise terminationGracePeriodSeconds to 32\n  note: inject keeps <your> hook');
+    // The built-in lab's HTML keeps its own header and has no manifest sections.
+    const builtin = toHtml([s], [run], o);
+    expect(builtin.slice(builtin.indexOf('<h1>'), builtin.indexOf('<table>'))).toContain('3 replicas, rolling restart (maxSurge 1, maxUnavailable 0)');
+    expect(builtin).not.toContain('would change');
+  });
+
+  it('the JSON lab block adds what ran and keeps its fields', () => {
+    const s = summarize(fakeManifestRun(), mo);
+    const lab = (JSON.parse(JSON.stringify(toJson([s], mo))) as { lab: Record<string, unknown> }).lab;
+    expect(lab).toMatchObject({ replicas: 3, graceSeconds: 20, rollout: { replicas: 2, maxSurge: 1, maxUnavailable: 0 }, gracePeriodsSeconds: [30], dataPlaneModes: ['classic'], workload: 'Deployment/orders' });
+    const builtin = (JSON.parse(JSON.stringify(toJson([s], o))) as { lab: Record<string, unknown> }).lab;
+    expect(builtin).not.toHaveProperty('workload');
+  });
+
+  it('an ambient workload says so once in the text header', () => {
+    const plain = read('plain.yaml').replace('metadata:\n  name: web\n', 'metadata:\n  name: web\n  namespace: mesh\n');
+    const sc = manifestScenarios('apiVersion: v1\nkind: Namespace\nmetadata: {name: mesh, labels: {istio.io/dataplane-mode: ambient}}\n---\n' + plain, 'a.yaml', {}).scenarios[0]!;
+    expect(sc.spec.mode).toBe('ambient');
+    const run = fakeTerminatedRun(sc, { timeline: { appSigterm: 2100, appExit: 10_100, proxySigterm: 10_200, proxyExit: 15_200 }, preStop: { container: 'istio-proxy', ok: true, detail: 'exit 0' }, failedEgress: 0, failedEgressAt: 'last', failed: 0, requests: 9000, created: 3 });
+    const text = toText([summarize(run, o)], { ...o, manifest: { ...manifest, workload: 'Deployment/web' } });
+    expect(text.match(/ambient/g)).toHaveLength(1);
+    expect(text).toMatch(/^data-plane mode: ambient \(ztunnel, no sidecar\)$/m);
   });
 });
 

@@ -7,6 +7,7 @@ import { matrixHtml, matrixText, type MatrixResult } from '../../lab/matrix.js';
 import { conditionKey, conditionLabel, progressLine, QUICK_AXES, type AppBehaviour } from '../../lab/sweep.js';
 import type { ScenarioRun } from '../../lab/run.js';
 import { CLIENT_RETRIES, DEFAULT_LAB_OPTIONS, LabAborted, preflight, runLab, type ClientRetries, type LabOptions } from '../../lab/run.js';
+import { LAB_MAX_REPLICAS } from '../../lab/rollout.js';
 import { removeStaleRuns, staleSweepLine } from '../../lab/stale.js';
 import { DEFAULT_SCENARIOS, manifestScenarios, SCENARIO_NAMES, type ScenarioName } from '../../lab/scenarios.js';
 import { PROXY_VARIANTS, type ProxyVariant } from '../../lab/pod-spec.js';
@@ -167,7 +168,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .summary(CATALOG.lab.summary)
     .description('reproduce the Istio shutdown race on this machine (network namespaces, iptables, real processes) and compare hooks side by side')
     .option('--scenario <name>', `run this scenario (repeatable), or all: ${SCENARIO_NAMES.join(', ')} (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
-    .option('--replicas <n>', 'replicas of the Deployment that is rolled', String(DEFAULT_LAB_OPTIONS.replicas))
+    .option('--replicas <n>', 'replicas of the Deployment that is rolled (built-in scenarios; --manifest rolls its spec.replicas)', String(DEFAULT_LAB_OPTIONS.replicas))
     .option('--duration <dur>', 'minimum load time per scenario (the load also lasts until every old pod is gone)', formatDuration(DEFAULT_LAB_OPTIONS.durationMs))
     .addOption(
       new Option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag); repeatable: every scenario runs at each value, one table')
@@ -196,7 +197,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .option('--client-proxies <n>', "client-side proxies with their own endpoint view; with several (or any kube-proxy client) istiod's removal reaches each, and the pod's own proxy, at its own time within the propagation delay (default 1)")
     .option('--kube-proxy-clients <n>', 'clients outside the mesh, through a kube-proxy-like path: each keep-alive connection stays on its pod until the server closes it (default 0)')
     .option('--sweep', 'run the matrix: scenarios × protocols × propagation delays × app behaviours (default delays 1s, 3s, 6s, 12s; both app behaviours); one table, --report writes the HTML matrix')
-    .option('--quick', `a reduced sweep for CI (${QUICK_AXES.scenarios.join(', ')} at ${QUICK_AXES.propagationDelaysSeconds.join(', ')}s, http1): still shows the race, in about 2 minutes`)
+    .option('--quick', `a reduced sweep for CI (${QUICK_AXES.scenarios.join(', ')} at ${QUICK_AXES.propagationDelaysSeconds.join(', ')}s, http1): still shows the race, in about 1½ minutes`)
     .option('--sweep-calls-out', 'with --sweep: also run every entry with an app that makes no outbound call after SIGTERM, next to one that does (the app column says which)')
     .option('--json', 'print the results as JSON on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML page with a timeline per scenario');
@@ -211,17 +212,18 @@ Exit status: 0 every scenario showed what it is expected to show, 1 one did not,
 processes and temp directory. A second signal during that cleanup is answered with one line and the
 cleanup goes on; a third quits at once, and the next meshdrain lab removes what the run left.
 
-Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (about 2 minutes);
+Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (3 to 4 minutes);
 --scenario all adds ${SCENARIO_NAMES.filter((n) => !DEFAULT_SCENARIOS.includes(n)).join(', ')}.
 
-With --manifest it rolls your workload instead (replicas capped at 5) and prints one line first:
+With --manifest it rolls your workload instead (its spec.replicas, capped at ${LAB_MAX_REPLICAS};
+--replicas is refused) and prints one line first:
 exit 0 nothing failed, 1 a request or an outbound call failed or a pod was SIGKILLed (each with
 its phase and cause), 2 the manifest cannot be run as written (one line naming file:line:col).
 --istio-version, --kube-version and --mesh-config decide its data-plane mode (classic, native,
 ambient, not meshed) as they do for inject and lint; --compare-inject runs inject with them.
 
 Examples:
-  sudo npx meshdrain lab                                  # the built-in comparison (~2 minutes)
+  sudo npx meshdrain lab                                  # the built-in comparison (3-4 minutes)
   sudo npx meshdrain lab --manifest deploy.yaml --compare-inject
   sudo npx meshdrain lab --manifest deploy.yaml --compare-inject --kube-version 1.33 --istio-version 1.27
   sudo npx meshdrain lab --manifest app.yaml --workload Deployment/web --proxy-variant distroless --app-prestop-time 10s
@@ -230,6 +232,11 @@ Examples:
   sudo npx meshdrain lab --load siege --propagation-delay 8s --json > lab.json`,
     )
     .action(async (flags: LabFlags) => {
+      // The manifest's spec.replicas is what rolls (and what its rollout percentages resolve
+      // against, src/lab/manifest.ts): a --replicas the user typed is refused, not dropped (ADR 094).
+      if (flags.manifest && cmd.getOptionValueSource('replicas') === 'cli') {
+        throw new InputError(`--replicas with --manifest: the lab rolls the manifest's spec.replicas (capped at ${LAB_MAX_REPLICAS}); set spec.replicas in ${flags.manifest} instead`);
+      }
       const o = labOptionsFrom(flags, ctx.io.cwd, flags.manifest ? await readMeshInputs(flags, ctx.io) : undefined);
       let reportPath: string | undefined;
       if (flags.report) {

@@ -31,8 +31,13 @@ const roles: { [R in Role]: () => Promise<void> } = {
   'ztunnel-listen': () => ztunnelListen(cfgOf<'ztunnel-listen'>()),
 };
 
+/**
+ * The error's first line on one unindented line, the rest (more message, stack frames) indented:
+ * the lab's one-line report of a dead agent keeps the first and drops the indented (control.ts deathLine).
+ */
 const fail = (e: unknown) => {
-  process.stderr.write(`${role}: ${(e as Error)?.stack ?? String(e)}\n`);
+  const [first = '', ...rest] = ((e as Error)?.stack ?? String(e)).split('\n');
+  process.stderr.write([`${role}: ${first}`, ...rest.map((l) => (/^\s/.test(l) ? l : `    ${l}`))].join('\n') + '\n');
   process.exit(1);
 };
 
