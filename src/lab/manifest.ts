@@ -77,6 +77,8 @@ export interface ManifestOptions {
   /** `--proxy-variant`; defaults from the pod as lint reads it. */
   proxyVariant?: ProxyVariant;
   maxReplicas?: number;
+  /** `--replicas` given with --manifest: rolled in place of spec.replicas (still capped at maxReplicas). */
+  replicas?: number;
   /** The run's mode context; default: none given (no versions, no mesh config). */
   context?: LabModeContext;
 }
@@ -134,13 +136,16 @@ const where = (p: Loc) => `${p.file}:${p.line}:${p.column}`;
 const posOf = (p: Loc): SourcePos => ({ file: p.file, line: p.line, col: p.column });
 
 /** Read the rollout fields of the workload and resolve them as its controller would. */
-function rolloutOf(f: Found, maxReplicas: number | undefined): RolloutShape {
+function rolloutOf(f: Found, maxReplicas: number | undefined, flagReplicas?: number): RolloutShape {
   const notes: string[] = [];
   const obj = f.obj;
   const kind = f.site.kind;
   const specReplicas = getPath(obj, ['spec', 'replicas']);
   let replicas = typeof specReplicas === 'number' && Number.isInteger(specReplicas) ? specReplicas : 1;
-  if (kind === 'DaemonSet') {
+  if (flagReplicas !== undefined) {
+    notes.push(`--replicas ${flagReplicas}: the lab rolls ${flagReplicas} pod(s) in place of the manifest's ${kind === 'DaemonSet' ? 'nodes' : `spec.replicas (${typeof specReplicas === 'number' ? specReplicas : 'unset: 1'})`}`);
+    replicas = flagReplicas;
+  } else if (kind === 'DaemonSet') {
     replicas = 3;
     notes.push('DaemonSet: the lab rolls 3 nodes\' pods');
   }
@@ -462,7 +467,7 @@ export function labPodFromManifest(text: string, file: string, o: ManifestOption
       metricsPort,
       ...(unstartable ? { unstartable } : {}),
     },
-    rollout: rolloutOf(f, o.maxReplicas),
+    rollout: rolloutOf(f, o.maxReplicas, o.replicas),
     appPorts,
     appContainer: app.name,
     proxyVariant: variant,

@@ -149,13 +149,17 @@ describe.runIf(existsSync(BIN))('--manifest on the CLI: bad input is one line an
     }
     expect(spawnSync(process.execPath, [BIN, 'lab', '--help'], { encoding: 'utf8' }).stdout).toMatch(/--istio-version <X\.Y>[\s\S]*--kube-version <X\.Y>|--kube-version <X\.Y>[\s\S]*--istio-version <X\.Y>/);
   });
-  it('--replicas with --manifest is refused, not silently dropped (QA 9 finding 10); the default 3 is not "given"', () => {
-    const r = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/plain.yaml', '--replicas', '2'], { cwd, encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toBe("meshdrain: --replicas with --manifest: the lab rolls the manifest's spec.replicas (capped at 5); set spec.replicas in fixtures/lab/manifests/plain.yaml instead\n");
-    // Without the flag the same command gets past it (to the next check: a bad --kube-version here).
-    const ok = spawnSync(process.execPath, [BIN, 'lab', '--manifest', 'fixtures/lab/manifests/plain.yaml', '--kube-version', 'soon'], { cwd, encoding: 'utf8' });
-    expect(ok.stderr).toMatch(/--kube-version/);
+  it('--replicas with --manifest wins over spec.replicas, and says so (QA 9 finding 10); the default 3 is not "given"', () => {
+    const f = { ...flags, manifest: 'fixtures/lab/manifests/plain.yaml' };
+    const spec = labOptionsFrom(f, cwd);
+    expect(spec.scenarioList![0]!.rollout?.replicas).toBe(3); // plain.yaml's spec.replicas
+    const typed = labOptionsFrom({ ...f, replicas: '2', replicasTyped: true }, cwd);
+    expect(typed.scenarioList!.map((s) => s.rollout?.replicas)).toEqual([2]);
+    expect(typed.scenarioList![0]!.rollout?.notes.join('\n')).toMatch(/^--replicas 2: the lab rolls 2 pod\(s\) in place of the manifest's spec\.replicas \(3\)/);
+    // Still capped as spec.replicas is.
+    expect(labOptionsFrom({ ...f, replicas: '9', replicasTyped: true }, cwd).scenarioList![0]!.rollout?.replicas).toBe(5);
+    // Not typed (the default): spec.replicas rolls.
+    expect(labOptionsFrom({ ...f, replicas: '2' }, cwd).scenarioList![0]!.rollout?.replicas).toBe(3);
   });
   it('--sweep-calls-out needs --sweep and runs the app both ways (no --app-calls-out / --no-app-calls-out beside it)', () => {
     for (const [args, re] of [

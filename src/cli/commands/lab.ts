@@ -22,6 +22,8 @@ import { CATALOG } from './catalog.js';
 interface LabFlags extends ModeFlags {
   scenario?: string[];
   replicas: string;
+  /** --replicas was given on the command line (with --manifest it then wins over spec.replicas). */
+  replicasTyped?: boolean;
   duration: string;
   /** Repeatable; a string when given once (or from tests). */
   propagationDelay: string | string[];
@@ -145,6 +147,7 @@ export function labOptionsFrom(f: LabFlags, cwd: string, meshInputs?: readonly M
   const mode = labModeContext(f, meshInputs ?? readMeshFiles(f, cwd));
   const m = manifestScenarios(text, f.manifest, {
     ...(f.workload !== undefined ? { workload: f.workload } : {}),
+    ...(f.replicasTyped ? { replicas: o.replicas } : {}),
     ...(f.proxyVariant !== undefined ? { proxyVariant: f.proxyVariant } : {}),
     ...(f.appPrestopTime !== undefined
       ? { appPrestopMs: parseDuration(f.appPrestopTime, '--app-prestop-time') }
@@ -168,7 +171,7 @@ export function registerLab(program: Command, ctx: Ctx): void {
     .summary(CATALOG.lab.summary)
     .description('reproduce the Istio shutdown race on this machine (network namespaces, iptables, real processes) and compare hooks side by side')
     .option('--scenario <name>', `run this scenario (repeatable), or all: ${SCENARIO_NAMES.join(', ')} (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
-    .option('--replicas <n>', 'replicas of the Deployment that is rolled (built-in scenarios; --manifest rolls its spec.replicas)', String(DEFAULT_LAB_OPTIONS.replicas))
+    .option('--replicas <n>', 'replicas of the Deployment that is rolled (with --manifest: in place of its spec.replicas)', String(DEFAULT_LAB_OPTIONS.replicas))
     .option('--duration <dur>', 'minimum load time per scenario (the load also lasts until every old pod is gone)', formatDuration(DEFAULT_LAB_OPTIONS.durationMs))
     .addOption(
       new Option('--propagation-delay <dur>', 'how long a terminating pod stays in the endpoints (kube-proxy / EDS lag); repeatable: every scenario runs at each value, one table')
@@ -215,8 +218,8 @@ cleanup goes on; a third quits at once, and the next meshdrain lab removes what 
 Without --scenario it runs ${DEFAULT_SCENARIOS.join(', ')} (3 to 4 minutes);
 --scenario all adds ${SCENARIO_NAMES.filter((n) => !DEFAULT_SCENARIOS.includes(n)).join(', ')}.
 
-With --manifest it rolls your workload instead (its spec.replicas, capped at ${LAB_MAX_REPLICAS};
---replicas is refused) and prints one line first:
+With --manifest it rolls your workload instead (its spec.replicas, or --replicas when given, capped
+at ${LAB_MAX_REPLICAS}) and prints one line first:
 exit 0 nothing failed, 1 a request or an outbound call failed or a pod was SIGKILLed (each with
 its phase and cause), 2 the manifest cannot be run as written (one line naming file:line:col).
 --istio-version, --kube-version and --mesh-config decide its data-plane mode (classic, native,
@@ -232,11 +235,9 @@ Examples:
   sudo npx meshdrain lab --load siege --propagation-delay 8s --json > lab.json`,
     )
     .action(async (flags: LabFlags) => {
-      // The manifest's spec.replicas is what rolls (and what its rollout percentages resolve
-      // against, src/lab/manifest.ts): a --replicas the user typed is refused, not dropped (ADR 094).
-      if (flags.manifest && cmd.getOptionValueSource('replicas') === 'cli') {
-        throw new InputError(`--replicas with --manifest: the lab rolls the manifest's spec.replicas (capped at ${LAB_MAX_REPLICAS}); set spec.replicas in ${flags.manifest} instead`);
-      }
+      // With --manifest the manifest's spec.replicas rolls, unless --replicas was typed: then the flag
+      // wins, in place of spec.replicas (its rollout percentages resolve against it; ADR 094 addendum).
+      flags.replicasTyped = cmd.getOptionValueSource('replicas') === 'cli';
       const o = labOptionsFrom(flags, ctx.io.cwd, flags.manifest ? await readMeshInputs(flags, ctx.io) : undefined);
       let reportPath: string | undefined;
       if (flags.report) {
