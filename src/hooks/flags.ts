@@ -32,7 +32,7 @@ export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void, ist
   const atStart = drainsAtStartOn(shape.drainAtStart === true, istioVersion);
   const afterS = drainAfterHoldSeconds(drainMs / 1000, atStart);
   const timeoutMs = flags.timeout !== undefined ? given : holdTimeoutMs(graceMs / 1000, afterS);
-  const drainWords = atStart ? 'no drain after it (it drains at its start)' : `Istio's drain ${formatDuration(drainMs)}`;
+  const drainWords = atStart ? 'the hold drains at its start: no drain after it' : `Istio's drain ${formatDuration(drainMs)}`;
   if (flags.timeout !== undefined) {
     if (timeoutMs === 0) warn(`--timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
     if (!holdFits(timeoutMs / 1000, afterS, graceMs / 1000)) {
