@@ -92,14 +92,22 @@ export function clusterHold(s: HoldSettingsInput, o: HoldSettingsOptions = {}): 
   return { ...h, timeoutMs: clusterTimeoutFor(h, s.timeout !== undefined ? h.timeoutMs : undefined) };
 }
 
-/** Parse one catalog entry / annotation value: strategies separated by `;`. */
-export function parseStrategyList(text: string): WaitStrategy[] {
+/**
+ * Parse one catalog entry / annotation value: strategies separated by `;`. `label`: where the user typed
+ * it (`--allow`), named first in an error as the other hold flags are (`--wait-for: ports: …`).
+ */
+export function parseStrategyList(text: string, label?: string): WaitStrategy[] {
   const parts = text
     .split(STRATEGY_SEPARATOR)
     .map((s) => s.trim())
     .filter(Boolean);
-  if (parts.length === 0) throw new InputError(`empty wait strategy list ${JSON.stringify(text)}`);
-  return parts.map(parseStrategy);
+  try {
+    if (parts.length === 0) throw new InputError(`empty wait strategy list ${JSON.stringify(text)}`);
+    return parts.map(parseStrategy);
+  } catch (e) {
+    if (label && e instanceof InputError && !e.pos) throw new InputError(`${label}: ${e.message}`);
+    throw e;
+  }
 }
 
 export interface CatalogEntry {
@@ -109,7 +117,7 @@ export interface CatalogEntry {
 }
 
 /**
- * The catalog: built-ins plus `extra` entries (each "strategy[;strategy]"). Each entry's shape (linger,
+ * The catalog: built-ins plus `extra` entries (`--allow`, each "strategy[;strategy]"). Each entry's shape (linger,
  * drain at start) is its own strategies' (hold-settings.ts holdShape, as every door decides it), with
  * the default hold's interval, and its timeout: the one named (`timeoutNamed`), else its own cluster
  * default (defaultHoldTimeoutMs: 23 s for a hold that leaves Istio's drain after it), never shorter than
@@ -118,8 +126,10 @@ export interface CatalogEntry {
 export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builtins = true, timeoutNamed = false): CatalogEntry[] {
   const seen = new Set<string>();
   const out: CatalogEntry[] = [];
-  for (const text of [...(builtins ? BUILTIN_CATALOG : []), ...extra]) {
-    const strategies = parseStrategyList(text);
+  const builtin = builtins ? BUILTIN_CATALOG : [];
+  for (const [i, text] of [...builtin, ...extra].entries()) {
+    // The extra entries are the user's `--allow` values.
+    const strategies = parseStrategyList(text, i >= builtin.length ? '--allow' : undefined);
     const normalized = strategies.map(formatStrategy).join(STRATEGY_SEPARATOR);
     const written = text
       .split(STRATEGY_SEPARATOR)

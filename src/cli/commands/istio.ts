@@ -130,10 +130,18 @@ async function readInput(ctx: Ctx, file: string | undefined): Promise<{ text: st
   return { text: readText(file, ctx.io.cwd), name: file };
 }
 
-/** What the injector ConfigMap says of the mesh (one reader of mesh settings: lint/mesh.ts). */
+/**
+ * What the injector ConfigMap says of the mesh (one reader of mesh settings: lint/mesh.ts), as far as
+ * it reads: the commands' own errors for a bad ConfigMap come from their own readers, and what is read
+ * here only adds a warning or a refusal (a value lint would refuse leaves the rest unread).
+ */
 function injectorMesh(text: string, name: string): MeshSettings {
   const mesh = emptyMesh();
-  readMeshDocuments(loadDocuments(text, name), mesh);
+  try {
+    readMeshDocuments(loadDocuments(text, name), mesh);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+  }
   return mesh;
 }
 
@@ -187,10 +195,6 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
       const nativeDrain = flags.config ? templateNativeDrain((await import('../../policy/load.js')).loadPolicyFile(flags.config, ctx.io.cwd)) : undefined;
       const { text, name } = await readInput(ctx, file);
       const hold = holdOf(flags);
-      const distroless = distrolessWarning(
-        injectorMesh(text, name),
-        `use \`meshdrain istio template --shell-image ${DEFAULT_SHELL_IMAGE}\` (an init container brings busybox's sh) or \`meshdrain inject\` (policy proxy.shell: init-container) instead, or pods with ${ANNOTATIONS.proxyImageType}: default`,
-      );
       const result = patchInjectorConfigMap(text, name, {
         ...(nativeDrain !== undefined ? { nativeDrain } : {}),
         mode: flags.mode,
@@ -210,6 +214,11 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
       ctx.io.stdout(result.text);
       for (const n of result.notes) ctx.io.stderr(`meshdrain: ${n}\n`);
       for (const w of result.warnings) ctx.io.stderr(`meshdrain: warning: ${w}\n`);
+      // A distroless mesh: the patch's /bin/sh hold cannot start there, and it has no shell to bring (QA 9 F8).
+      const distroless = distrolessWarning(
+        injectorMesh(text, name),
+        `use \`meshdrain istio template --shell-image ${DEFAULT_SHELL_IMAGE}\` (an init container brings busybox's sh) or \`meshdrain inject\` (policy proxy.shell: init-container) instead, or pods with ${ANNOTATIONS.proxyImageType}: default`,
+      );
       if (distroless) ctx.io.stderr(`meshdrain: warning: ${distroless}\n`);
     });
 
