@@ -83,6 +83,10 @@ describe('the template default hold (ADR 086)', () => {
     expect(flags.code).toBe(0);
     expect([...new Set(flags.stdout.match(/timeout [0-9]+s/g))]).toEqual(['timeout 35s']);
     expect(flags.stderr).toMatch(/^meshdrain: note: the template's hold \(timeout 35s, then Istio's drain\) needs terminationGracePeriodSeconds ≥ 42s;/);
+    // -w is --wait-for, as in hook and image (QA 9 F15).
+    const short = await runCli(['istio', 'template', '--format', 'raw', '-w', 'sleep=35s']);
+    expect(short.code, short.stderr).toBe(0);
+    expect(short.stdout).toBe(flags.stdout);
     const dir = mkdtempSync(join(tmpdir(), 'md-tpl-'));
     try {
       const pol = join(dir, 'p.yaml');

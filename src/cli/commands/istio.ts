@@ -84,7 +84,7 @@ Pods opt in with:  inject.istio.io/templates: "sidecar,meshdrain"
 
 function addHoldOptions(cmd: Command): Command {
   return cmd
-    .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
+    .option('-w, --wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
     .option(
       '--timeout <duration>',
       `give up holding after this long (default: the longest hold that, with the drain still to come after it, ends before the margin of Kubernetes' default ${DEFAULT_GRACE_SECONDS}s grace period: ${formatDuration(defaultHoldTimeoutMs())} for the default hold, which asks pilot-agent to drain at its start and covers inject's estimate of the app (${DEFAULT_APP_DELAY_SECONDS}s delay + ${DEFAULT_APP_SHUTDOWN_SECONDS}s shutdown); ${formatDuration(defaultHoldTimeoutMs(['app-listeners']))} for a --wait-for without app-connections)`,
