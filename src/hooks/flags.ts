@@ -21,8 +21,9 @@ export interface HoldFlags {
  * timeout is what fits --grace after the margin and the drain that still runs after the hold: none
  * when the hold asks pilot-agent for it at its start (the default hold; ADR 016, 086), unless
  * `istioVersion` (the image's) has no `/drain` yet. The same formula as inject's and the template's.
+ * `graceSeconds`: the least grace period the hold fits in (plan/budget.ts graceForHold).
  */
-export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void, istioVersion?: Version): { hold: HoldSpec; shell: ShellSource } {
+export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void, istioVersion?: Version): { hold: HoldSpec; shell: ShellSource; graceSeconds: number } {
   const graceMs = parseDuration(flags.grace, '--grace');
   const drainMs = parseDuration(flags.drain, '--drain');
   // One validator for every door's hold settings (limits, defaults, wording): plan/hold-settings.ts;
@@ -31,7 +32,7 @@ export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void, ist
   const atStart = drainsAtStartOn(shape.drainAtStart === true, istioVersion);
   const afterS = drainAfterHoldSeconds(drainMs / 1000, atStart);
   const timeoutMs = flags.timeout !== undefined ? given : holdTimeoutMs(graceMs / 1000, afterS);
-  const drainWords = atStart ? 'no drain after it (it drains at its start)' : `Istio's drain ${formatDuration(drainMs)}`;
+  const drainWords = atStart ? 'the hold drains at its start: no drain after it' : `Istio's drain ${formatDuration(drainMs)}`;
   if (flags.timeout !== undefined) {
     if (timeoutMs === 0) warn(`--timeout 0s: ${ZERO_TIMEOUT_WORDS}`);
     if (!holdFits(timeoutMs / 1000, afterS, graceMs / 1000)) {
@@ -47,6 +48,7 @@ export function holdFromFlags(flags: HoldFlags, warn: (msg: string) => void, ist
     if (s.kind === 'sleep' && s.ms > timeoutMs) warn(`${`sleep=${formatDuration(s.ms)}`} is longer than the timeout ${formatDuration(timeoutMs)}: the timeout ends it`);
   }
   const shell: ShellSource = flags.shellDir === undefined ? { kind: 'image' } : { kind: 'init-container', image: DEFAULT_SHELL_IMAGE, mountPath: flags.shellDir };
-  return { hold: { strategies, timeoutMs: Math.round(timeoutMs), intervalMs: Math.round(intervalMs), ...shape }, shell };
+  // The least grace period this hold fits in (the image's README names it: the image cannot see the pods').
+  return { hold: { strategies, timeoutMs: Math.round(timeoutMs), intervalMs: Math.round(intervalMs), ...shape }, shell, graceSeconds: graceForHold(Math.round(timeoutMs) / 1000, afterS) };
 }
 

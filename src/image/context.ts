@@ -1,7 +1,7 @@
 /**
  * The build context for `meshdrain image`: which files, with which text, written atomically.
  */
-import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, chmodSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { cannotWrite } from '../io/files.js';
@@ -35,6 +35,8 @@ export interface ContextOptions {
   hold: HoldSpec;
   meshdrainVersion: string;
   busyboxImage?: string;
+  /** The least grace period the hold fits in, for the README (hooks/flags.ts holdFromFlags). */
+  graceSeconds?: number;
 }
 
 export interface ContextFile {
@@ -73,6 +75,7 @@ export function buildContext(o: ContextOptions): ContextFile[] {
         tag,
         holdSummary,
         busyboxImage: o.busyboxImage ?? DEFAULT_SHELL_IMAGE,
+        ...(o.graceSeconds !== undefined ? { graceSeconds: o.graceSeconds } : {}),
       }),
       mode: 0o644,
     },
@@ -107,9 +110,11 @@ export function writeContext(path: string, files: ContextFile[], force: boolean,
     }
   }
   const parent = dirname(target);
+  // A missing parent is refused, as every other command that writes a path does (lab --report): a typo
+  // in -o must not leave a tree of new directories behind.
+  if (!existsSync(parent)) throw new InputError(`--output: directory ${dirname(dir)} does not exist`, { file: dir });
   let tmp: string;
   try {
-    mkdirSync(parent, { recursive: true });
     tmp = mkdtempSync(join(parent, `.${basename(target)}.meshdrain-`));
   } catch (err) {
     // Under a file (EEXIST/ENOTDIR), in a directory the user cannot write (EACCES): the user's path.

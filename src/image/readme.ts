@@ -1,5 +1,6 @@
 /** The README of the build context: build, tag, push, and point Istio at the image. */
 import type { ImageVariant } from './entrypoint.js';
+import { GRACE_MARGIN_SECONDS } from '../plan/budget.js';
 
 export interface ReadmeOptions {
   istioVersion: string;
@@ -8,6 +9,8 @@ export interface ReadmeOptions {
   tag: string;
   holdSummary: string;
   busyboxImage: string;
+  /** The least grace period the hold fits in (hooks/flags.ts holdFromFlags), when known. */
+  graceSeconds?: number;
 }
 
 export function renderContextReadme(o: ReadmeOptions): string {
@@ -72,7 +75,12 @@ Or for one pod, annotate its template with \`sidecar.istio.io/proxyImage: ${imag
 (this also sets the istio-init container's image; the entrypoint passes \`istio-iptables ...\` through to
 pilot-agent unchanged).
 
-Pods pick the image up when they are re-created. Make \`terminationGracePeriodSeconds\` longer than the hold's
-timeout plus Istio's drain (\`terminationDrainDuration\`, default 5s), or the kubelet's SIGKILL cuts both.
+Pods pick the image up when they are re-created. ${
+    o.graceSeconds !== undefined
+      ? `Give them \`terminationGracePeriodSeconds\` of at least ${o.graceSeconds} for this hold (its timeout, the drain
+still to come after it, a ${GRACE_MARGIN_SECONDS}s margin; \`meshdrain image --grace\` checks it), or the kubelet's SIGKILL cuts the hold or the drain.`
+      : `Make \`terminationGracePeriodSeconds\` longer than the hold's
+timeout plus Istio's drain (\`terminationDrainDuration\`, default 5s), or the kubelet's SIGKILL cuts both.`
+  }
 `;
 }

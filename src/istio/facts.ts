@@ -69,6 +69,16 @@ export const NATIVE_SIDECAR_VERSIONS = Object.freeze({
   istioAuto: { major: 1, minor: 27 }, // ENABLE_NATIVE_SIDECARS=auto: on when the kubelet is ≥ 1.33
 });
 
+/**
+ * The injection template data's `.NativeSidecars` (SidecarTemplateData, pkg/kube/inject/inject.go:112 at
+ * 1.27.0; not in the struct at 1.26.8, inject.go:102-116). Istio's own sidecar template reads it from
+ * 1.27.0 (injection-template.yaml:29); 1.24-1.26 test the pod annotation and istiod's env
+ * ENABLE_NATIVE_SIDECARS instead (1.26.8 injection-template.yaml:27). On an older istiod a template that
+ * reads the field fails to execute (runTemplate, inject.go:579-581), and the webhook answers the error
+ * (webhook.go:1175-1178 → toAdmissionResponse :331-332, Allowed false): every pod that selects it is refused.
+ */
+export const TEMPLATE_NATIVE_SIDECARS = Object.freeze({ field: '.NativeSidecars', version: Object.freeze({ major: 1, minor: 27 }) });
+
 /** Kubernetes' preStop `sleep` action: beta (on by default) in 1.30, GA in 1.34 (KEP-3960). Before it, a delay needs exec sleep. */
 export const PRESTOP_SLEEP_ACTION_VERSION = Object.freeze({ major: 1, minor: 30 });
 

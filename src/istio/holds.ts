@@ -43,12 +43,24 @@ export interface HoldOptions {
  * hold leaves Istio's 5 s drain after it: 23 s, and the proxy serves the app 28 s (ADR 086).
  */
 export function defaultHoldTimeoutMs(waitFor?: readonly string[]): number {
-  return clusterTimeoutMs(holdShape(parseWaitFor(waitFor?.length ? waitFor : undefined)));
+  return clusterTimeoutFor(holdShape(parseWaitFor(waitFor?.length ? waitFor : undefined)));
 }
 
 /** defaultHoldTimeoutMs for a hold of this shape (catalog entries: each its own). */
 function clusterTimeoutMs(shape: Pick<HoldSpec, 'drainAtStart'>): number {
   return holdTimeoutMs(DEFAULT_GRACE_SECONDS, drainAfterHoldSeconds(DEFAULT_TERMINATION_DRAIN_SECONDS, shape.drainAtStart === true));
+}
+
+/**
+ * A cluster-wide hold's timeout, one rule for the custom template, the injector patch's catalog and
+ * inject's templateHold: the one named (`namedMs`), else its shape's cluster default, and never shorter
+ * than its longest sleep. A pod that selects a `sleep=35s` hold asked for 35 s, and inject budgets a
+ * fixed sleep whole (plan/budget.ts fixedHoldSeconds); a timeout below it would end the sleep early
+ * (hooks/hold.ts: the timeout ends every strategy) while the grace period was sized for all of it (ADR 086).
+ */
+function clusterTimeoutFor(shape: Pick<HoldSpec, 'strategies' | 'drainAtStart'>, namedMs?: number): number {
+  const longestSleep = Math.max(0, ...shape.strategies.map((st) => (st.kind === 'sleep' ? st.ms : 0)));
+  return Math.max(namedMs ?? clusterTimeoutMs(shape), longestSleep);
 }
 
 /**
@@ -72,21 +84,30 @@ export function holdFromOptions(o: HoldOptions): HoldSpec {
 /**
  * A cluster-wide hold (the injector's, a custom template's) from its settings: validated as written
  * (`o.labels`: the flags' or the policy's words), then, without a timeout, the default for its own
- * shape (clusterTimeoutMs). One place for `istio injector-patch`/`template` and inject's templateHold.
+ * shape, never shorter than its longest sleep (clusterTimeoutFor). One place for `istio
+ * injector-patch`/`template` and inject's templateHold.
  */
 export function clusterHold(s: HoldSettingsInput, o: HoldSettingsOptions = {}): HoldSpec {
   const h = holdSettings(s, 0, o);
-  return s.timeout !== undefined ? h : { ...h, timeoutMs: clusterTimeoutMs(h) };
+  return { ...h, timeoutMs: clusterTimeoutFor(h, s.timeout !== undefined ? h.timeoutMs : undefined) };
 }
 
-/** Parse one catalog entry / annotation value: strategies separated by `;`. */
-export function parseStrategyList(text: string): WaitStrategy[] {
+/**
+ * Parse one catalog entry / annotation value: strategies separated by `;`. `label`: where the user typed
+ * it (`--allow`), named first in an error as the other hold flags are (`--wait-for: ports: …`).
+ */
+export function parseStrategyList(text: string, label?: string): WaitStrategy[] {
   const parts = text
     .split(STRATEGY_SEPARATOR)
     .map((s) => s.trim())
     .filter(Boolean);
-  if (parts.length === 0) throw new InputError(`empty wait strategy list ${JSON.stringify(text)}`);
-  return parts.map(parseStrategy);
+  try {
+    if (parts.length === 0) throw new InputError(`empty wait strategy list ${JSON.stringify(text)}`);
+    return parts.map(parseStrategy);
+  } catch (e) {
+    if (label && e instanceof InputError && !e.pos) throw new InputError(`${label}: ${e.message}`);
+    throw e;
+  }
 }
 
 export interface CatalogEntry {
@@ -96,7 +117,7 @@ export interface CatalogEntry {
 }
 
 /**
- * The catalog: built-ins plus `extra` entries (each "strategy[;strategy]"). Each entry's shape (linger,
+ * The catalog: built-ins plus `extra` entries (`--allow`, each "strategy[;strategy]"). Each entry's shape (linger,
  * drain at start) is its own strategies' (hold-settings.ts holdShape, as every door decides it), with
  * the default hold's interval, and its timeout: the one named (`timeoutNamed`), else its own cluster
  * default (defaultHoldTimeoutMs: 23 s for a hold that leaves Istio's drain after it), never shorter than
@@ -105,8 +126,10 @@ export interface CatalogEntry {
 export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builtins = true, timeoutNamed = false): CatalogEntry[] {
   const seen = new Set<string>();
   const out: CatalogEntry[] = [];
-  for (const text of [...(builtins ? BUILTIN_CATALOG : []), ...extra]) {
-    const strategies = parseStrategyList(text);
+  const builtin = builtins ? BUILTIN_CATALOG : [];
+  for (const [i, text] of [...builtin, ...extra].entries()) {
+    // The extra entries are the user's `--allow` values.
+    const strategies = parseStrategyList(text, i >= builtin.length ? '--allow' : undefined);
     const normalized = strategies.map(formatStrategy).join(STRATEGY_SEPARATOR);
     const written = text
       .split(STRATEGY_SEPARATOR)
@@ -116,11 +139,8 @@ export function buildCatalog(defaultHold: HoldSpec, extra: string[] = [], builti
     const keys = [...new Set([written, normalized])].filter((k) => !seen.has(k));
     if (keys.length === 0) continue;
     keys.forEach((k) => seen.add(k));
-    // An explicit delay longer than the default timeout is what the pod asked for: let it run.
-    const longestSleep = Math.max(0, ...strategies.map((st) => (st.kind === 'sleep' ? st.ms : 0)));
     const shape = holdShape(strategies);
-    const timeoutMs = timeoutNamed ? defaultHold.timeoutMs : clusterTimeoutMs(shape);
-    out.push({ keys, hold: { ...shape, intervalMs: defaultHold.intervalMs, timeoutMs: Math.max(timeoutMs, longestSleep) } });
+    out.push({ keys, hold: { ...shape, intervalMs: defaultHold.intervalMs, timeoutMs: clusterTimeoutFor(shape, timeoutNamed ? defaultHold.timeoutMs : undefined) } });
   }
   return out;
 }

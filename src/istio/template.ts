@@ -9,7 +9,8 @@ import { isMap, isScalar, parseDocument, type Scalar } from 'yaml';
 import { InputError } from '../errors.js';
 import type { HoldSpec, ShellSource } from '../plan/types.js';
 import type { PodShutdownFacts } from '../plan/facts.js';
-import { ANNOTATIONS, DEFAULT_INJECT_TEMPLATES, ISTIO_TEMPLATES, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER, PROXY_UID } from './facts.js';
+import { ANNOTATIONS, DEFAULT_INJECT_TEMPLATES, ISTIO_TEMPLATES, NATIVE_DRAIN_PRESTOP, PROXY_CONTAINER, PROXY_UID, TEMPLATE_NATIVE_SIDECARS } from './facts.js';
+import { atLeast, formatVersion, type Version } from '../model/version.js';
 import { goTemplateLiteral } from './gotemplate.js';
 import { checkImageRef, shellInitCommand } from '../hooks/hold.js';
 import { nativeDrainCommand } from '../hooks/native-drain.js';
@@ -24,7 +25,7 @@ export { DEFAULT_TEMPLATE_NAME } from '../constants.js';
  * first; their istio-proxy init container gets meshdrain's native drain instead of Istio's immediate
  * one, ADR 062):
  *  - field: the pod annotation, else istiod's `.NativeSidecars` (same test as Istio's own template;
- *    needs an Istio whose template data has that field);
+ *    needs Istio 1.27 or later, whose template data has that field: templateDataHasNativeSidecars);
  *  - annotation: only `sidecar.istio.io/nativeSidecar: "true"` (older Istio, 1.19 until the field);
  *  - off: always add the hold (Istio without native sidecars).
  */
@@ -103,9 +104,36 @@ export function templateAnnotationWithout(name: string, existing: string | undef
 }
 
 const NATIVE_EXPR: Record<Exclude<NativeCheck, 'off'>, string> = {
-  field: `ne (index .ObjectMeta.Annotations \`${ANNOTATIONS.nativeSidecar}\` | default (printf "%t" .NativeSidecars)) "false"`,
+  field: `ne (index .ObjectMeta.Annotations \`${ANNOTATIONS.nativeSidecar}\` | default (printf "%t" ${TEMPLATE_NATIVE_SIDECARS.field})) "false"`,
   annotation: `eq (index .ObjectMeta.Annotations \`${ANNOTATIONS.nativeSidecar}\`) "true"`,
 };
+
+/**
+ * Can `--native-check field` run on this injector (facts.ts TEMPLATE_NATIVE_SIDECARS)? Its own sidecar
+ * template decides where istio-proxy goes (containers, or initContainers for a native sidecar), so
+ * ours must decide as it does: `field` is that test only where the sidecar template reads
+ * `.NativeSidecars` (Istio 1.27 on). An injector without a sidecar template: by its Istio version
+ * (global.tag) when known. undefined: nothing to tell by.
+ */
+export function templateDataHasNativeSidecars(i: { sidecarTemplate?: string; istioVersion?: Version }): boolean | undefined {
+  if (i.sidecarTemplate !== undefined) return i.sidecarTemplate.includes(TEMPLATE_NATIVE_SIDECARS.field);
+  const { major, minor } = TEMPLATE_NATIVE_SIDECARS.version;
+  return i.istioVersion ? atLeast(i.istioVersion, major, minor) === true : undefined;
+}
+
+/**
+ * `--native-check field` on an injector that does not decide native sidecars by `.NativeSidecars`: the
+ * one-line refusal (ADR 093), or null when `field` is right there.
+ */
+export function nativeCheckProblem(check: NativeCheck, i: { sidecarTemplate?: string; istioVersion?: Version }): string | null {
+  if (check !== 'field' || templateDataHasNativeSidecars(i) !== false) return null;
+  const { major, minor } = TEMPLATE_NATIVE_SIDECARS.version;
+  const by = i.sidecarTemplate !== undefined ? `its sidecar template does not read ${TEMPLATE_NATIVE_SIDECARS.field}, as Istio's does from ${major}.${minor}` : `Istio ${formatVersion(i.istioVersion!)} by its global.tag; the field came in ${major}.${minor}`;
+  return (
+    `--native-check field reads istiod's ${TEMPLATE_NATIVE_SIDECARS.field}, which this injector does not use (${by}): ` +
+    `before ${major}.${minor} the template would fail to execute and istiod would refuse every pod that selects it; give --native-check annotation (native only with ${ANNOTATIONS.nativeSidecar}: "true") or off (no native sidecars)`
+  );
+}
 
 /** The container fragment the template merges into istio-proxy (also what tests strategic-merge). */
 export function proxyContainerPatch(o: InjectionTemplateOptions): {

@@ -46,6 +46,9 @@ describe('meshdrain hook', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: --grace 6s leaves 0s after the margin \(Istio's drain 5s\)/);
     expect(r.stdout).toMatch(/timeout 1s,/);
+    // The default hold drains at its start: said once, without parentheses in parentheses (QA 9 F15).
+    const dflt = await cli('--grace', '2s');
+    expect(dflt.stderr).toBe("meshdrain: warning: --grace 2s leaves 0s after the margin (the hold drains at its start: no drain after it); holding at most 1s anyway (raise the grace period)\n");
   });
 
   it('combines repeated --wait-for in order', async () => {

@@ -116,6 +116,21 @@ describe('meshdrain image (CLI)', () => {
     expect(readdirSync(cwd)).toEqual(['ctx']);
   });
 
+  it("docs/image.md's example runs without a warning, and its README names the grace period the hold needs (QA 9 F11)", async () => {
+    const doc = readFileSync(new URL('../../docs/image.md', import.meta.url), 'utf8');
+    const line = doc.split('\n').find((l) => l.trim().startsWith('meshdrain image --istio-version 1.24.2'))!;
+    const args = line.trim().split(/\s+/).slice(2);
+    expect(args).toContain('--grace');
+    const cwd = tmp();
+    const r = await cli(cwd, ...args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
+    // ports= does not drain at its start: 40 + 5 + 2.
+    expect(readFileSync(join(cwd, 'proxyv2-ctx', 'README.md'), 'utf8')).toMatch(/terminationGracePeriodSeconds` of at least 47 for this hold/);
+    const noGrace = await cli(tmp(), ...args.filter((a, i) => a !== '--grace' && args[i - 1] !== '--grace'));
+    expect(noGrace.stderr).toMatch(/exceeds --grace 30s/);
+  });
+
   it('defaults: ./meshdrain-proxyv2-<version>[-distroless], app-listeners, timeout 30s-2s = 28s (the hold drains at its start; 23s on Istio before 1.21), 200ms', async () => {
     const cwd = tmp();
     expect((await cli(cwd, '--istio-version', '1.24.2', '--variant', 'distroless')).code).toBe(0);
@@ -177,6 +192,14 @@ describe('meshdrain image (CLI)', () => {
     expect(r.stderr).toBe('meshdrain: afile/ctx: cannot write: a parent is not a directory\n');
     expect(readdirSync(cwd)).toEqual(['afile']);
     expect(readFileSync(join(cwd, 'afile'), 'utf8')).toBe('keep');
+  });
+
+  it('-o under a missing directory: refused in one line, exit 2, nothing created (as lab --report; QA 9 F11)', async () => {
+    const cwd = tmp();
+    const r = await cli(cwd, '--istio-version', '1.24.2', '-o', 'nodir/sub/ctx');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('meshdrain: nodir/sub/ctx: --output: directory nodir/sub does not exist\n');
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it('an empty existing DIR is fine without --force', async () => {

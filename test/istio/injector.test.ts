@@ -413,6 +413,12 @@ describe('injector-patch: bad input → one line, exit 2, nothing written', () =
     expect((await runCli(['istio', 'injector-patch', INJECTOR.modern, '--wait-for', 'ports=x'])).code).toBe(2);
     expect((await runCli(['istio', 'injector-patch', INJECTOR.modern, '--annotation', 'bad name"'])).code).toBe(2);
     expect((await runCli(['istio', 'injector-patch', INJECTOR.modern, '--allow', 'file=/tmp/$(reboot)'])).code).toBe(2);
+    // The flag is named first, as hook names --wait-for (QA 9 F15).
+    const ports = await runCli(['istio', 'injector-patch', INJECTOR.modern, '--allow', 'ports=abc']);
+    expect(ports.code).toBe(2);
+    expect(ports.stdout).toBe('');
+    expect(ports.stderr).toBe('meshdrain: --allow: ports: expected port numbers 1-65535 separated by commas (ports=8080,9090), got "abc"\n');
+    expect((await runCli(['istio', 'injector-patch', INJECTOR.modern, '--allow', ' ; '])).stderr).toMatch(/^meshdrain: --allow: empty wait strategy list/);
   });
 });
 

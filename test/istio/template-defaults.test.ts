@@ -4,6 +4,9 @@
  * longest that ends before the margin of Kubernetes' default 30 s grace period (28 s), and it covers
  * inject's default estimate of the app (5 s delay + 20 s shutdown + the 500 ms linger).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { injectText } from '../../src/inject/inject.js';
@@ -12,7 +15,7 @@ import { lint } from '../../src/lint/engine.js';
 import { templateHold, templateNativeDrain } from '../../src/plan/facts.js';
 import { proxyLifeSeconds, GRACE_MARGIN_SECONDS } from '../../src/plan/budget.js';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_TERMINATION_DRAIN_SECONDS } from '../../src/istio/facts.js';
-import { runCli } from './helpers.js';
+import { INJECTOR, runCli } from './helpers.js';
 
 const deployment = (extra = '') =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata:\n      labels: {app: web, sidecar.istio.io/inject: "true"}\n${extra}    spec:\n      containers:\n      - {name: web, image: web:1}\n`;
@@ -72,5 +75,38 @@ describe('the template default hold (ADR 086)', () => {
     const listeners = await runCli(['istio', 'template', '--format', 'raw', '--wait-for', 'app-listeners']);
     expect(listeners.stderr).toBe('');
     expect(listeners.stdout).toContain('timeout 23s');
+  });
+
+  it('a sleep= beyond the cluster default: the template renders it whole, as inject --via template budgets it and injector-patch renders it (QA 9 F3)', async () => {
+    // Flags, and the policy's template: section (ADR 087): one rule, holds.ts clusterHold.
+    const flags = await runCli(['istio', 'template', '--format', 'raw', '--wait-for', 'sleep=35s']);
+    expect(flags.code).toBe(0);
+    expect([...new Set(flags.stdout.match(/timeout [0-9]+s/g))]).toEqual(['timeout 35s']);
+    expect(flags.stderr).toMatch(/^meshdrain: note: the template's hold \(timeout 35s, then Istio's drain\) needs terminationGracePeriodSeconds ≥ 42s;/);
+    // -w is --wait-for, as in hook and image (QA 9 F15).
+    const short = await runCli(['istio', 'template', '--format', 'raw', '-w', 'sleep=35s']);
+    expect(short.code, short.stderr).toBe(0);
+    expect(short.stdout).toBe(flags.stdout);
+    const dir = mkdtempSync(join(tmpdir(), 'md-tpl-'));
+    try {
+      const pol = join(dir, 'p.yaml');
+      writeFileSync(pol, 'apiVersion: meshdrain.dev/v1alpha1\nkind: ShutdownPolicy\ntemplate:\n  waitFor: [sleep=35s]\n');
+      const viaPolicy = await runCli(['istio', 'template', '-c', pol, '--format', 'raw']);
+      expect(viaPolicy.code).toBe(0);
+      expect(viaPolicy.stdout).toBe(flags.stdout);
+      expect(viaPolicy.stderr).toContain('needs terminationGracePeriodSeconds ≥ 42s');
+      const mf = join(dir, 'd.yaml');
+      writeFileSync(mf, deployment());
+      const inj = await runCli(['inject', '-c', pol, '--via', 'template', mf]);
+      expect(parse(inj.stdout).spec.template.spec.terminationGracePeriodSeconds).toBe(42);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The injector patch's catalog entry for the same value: the same timeout.
+    const patched = await runCli(['istio', 'injector-patch', '--allow', 'sleep=35s', INJECTOR.modern]);
+    expect(patched.stderr).toContain('sleep=35s needs terminationGracePeriodSeconds ≥ 42s');
+    expect(templateHold({ template: { waitFor: ['sleep=35s'] } } as never).timeoutMs).toBe(35_000);
+    // A named timeout below the sleep: the sleep still runs whole, as the catalog gives it.
+    expect(templateHold({ template: { waitFor: ['sleep=35s'], timeout: '20s' } } as never).timeoutMs).toBe(35_000);
   });
 });

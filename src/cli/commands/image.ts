@@ -33,7 +33,7 @@ export function registerImage(program: Command, ctx: Ctx): void {
     .summary(CATALOG.image.summary)
     .description('write a build context for an istio/proxyv2 image whose entrypoint holds SIGTERM until the app is gone')
     .option('--istio-version <X.Y.Z>', 'Istio version of the base image (required): X.Y.Z or X.Y.Z-suffix')
-    .option('-o, --output <dir>', 'directory to write (default: ./meshdrain-proxyv2-<istio-version>[-distroless])')
+    .option('-o, --output <dir>', 'directory to write, in a directory that exists (default: ./meshdrain-proxyv2-<istio-version>[-distroless])')
     .option('-w, --wait-for <strategy>', `hold while this says the app is there (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, the hold inject writes)`, (v: string, acc: string[] = []) => [...acc, v])
     .option('--timeout <duration>', `give up holding after this long, counted from SIGTERM (default: from --grace, ${formatDuration(defaultHoldTimeoutMs())} for ${DEFAULT_GRACE_SECONDS}s and the default hold)`)
     .option('--grace <duration>', "the pods' terminationGracePeriodSeconds, for the default timeout", `${DEFAULT_GRACE_SECONDS}s`)
@@ -46,7 +46,7 @@ export function registerImage(program: Command, ctx: Ctx): void {
       'after',
       `
 Example:
-  meshdrain image --istio-version 1.24.2 -o proxyv2-ctx --wait-for ports=8080 --timeout 40s
+  meshdrain image --istio-version 1.24.2 -o proxyv2-ctx --wait-for ports=8080 --timeout 40s --grace 50s
   docker build -t registry.example.com/proxyv2:${VERSION}-1.24.2 proxyv2-ctx
 
 Writes Dockerfile, meshdrain-entrypoint and README.md (build, tag, push, point Istio at it).
@@ -66,7 +66,7 @@ pilot-agent to drain at its start (the default hold does, on Istio 1.21 and late
         checkImageRef(o.busyboxImage, '--busybox-image');
       }
       // The same hold as `meshdrain hook`: one parser, one set of defaults and warnings.
-      const { hold } = holdFromFlags(
+      const { hold, graceSeconds } = holdFromFlags(
         { waitFor: o.waitFor, timeout: o.timeout, grace: o.grace, drain: o.drain, interval: o.interval },
         (m) => ctx.io.stderr(`meshdrain: warning: ${m}\n`),
         parseVersionLoose(istioVersion) ?? undefined,
@@ -75,6 +75,7 @@ pilot-agent to drain at its start (the default hold does, on Istio 1.21 and late
         istioVersion,
         variant,
         hold,
+        graceSeconds,
         meshdrainVersion: VERSION,
         busyboxImage: o.busyboxImage,
       });

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { InputError, UsageError } from '../../errors.js';
 import { readText } from '../../io/files.js';
-import { DEFAULT_HOLD_LINGER_MS, DEFAULT_WAIT_FOR, DEFAULT_INTERVAL_MS } from '../../constants.js';
+import { DEFAULT_HOLD_LINGER_MS, DEFAULT_SHELL_IMAGE, DEFAULT_WAIT_FOR, DEFAULT_INTERVAL_MS } from '../../constants.js';
 import { ANNOTATIONS, DEFAULT_GRACE_SECONDS } from '../../istio/facts.js';
 import { DEFAULT_APP_DELAY_SECONDS, DEFAULT_APP_SHUTDOWN_SECONDS } from '../../plan/budget.js';
 import { formatDuration } from '../../model/duration.js';
@@ -13,6 +13,7 @@ import {
   DEFAULT_TEMPLATE_NAME,
   renderInjectionTemplate,
   renderTemplateOutput,
+  nativeCheckProblem,
   type NativeCheck,
   type TemplateFormat,
 } from '../../istio/template.js';
@@ -20,6 +21,10 @@ import type { Ctx } from '../context.js';
 import { templateHold, templateNativeDrain } from '../../plan/facts.js';
 import type { HoldSpec } from '../../plan/types.js';
 import { CATALOG } from './catalog.js';
+import { emptyMesh, readMeshDocuments, type MeshSettings } from '../../lint/mesh.js';
+import { loadDocuments } from '../../yaml/load.js';
+import { distrolessSource, distrolessSourceWords } from '../../istio/image-type.js';
+
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -79,7 +84,7 @@ Pods opt in with:  inject.istio.io/templates: "sidecar,meshdrain"
 
 function addHoldOptions(cmd: Command): Command {
   return cmd
-    .option('--wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
+    .option('-w, --wait-for <strategy>', `what the hold waits for (repeatable): app-listeners | app-connections | ports=8080,9090 | http=URL | file=/path | sleep=10s (default ${DEFAULT_WAIT_FOR.join(' + ')}, released after ${formatDuration(DEFAULT_HOLD_LINGER_MS)} with nothing held)`, collect)
     .option(
       '--timeout <duration>',
       `give up holding after this long (default: the longest hold that, with the drain still to come after it, ends before the margin of Kubernetes' default ${DEFAULT_GRACE_SECONDS}s grace period: ${formatDuration(defaultHoldTimeoutMs())} for the default hold, which asks pilot-agent to drain at its start and covers inject's estimate of the app (${DEFAULT_APP_DELAY_SECONDS}s delay + ${DEFAULT_APP_SHUTDOWN_SECONDS}s shutdown); ${formatDuration(defaultHoldTimeoutMs(['app-listeners']))} for a --wait-for without app-connections)`,
@@ -123,6 +128,33 @@ async function readInput(ctx: Ctx, file: string | undefined): Promise<{ text: st
     return { text: await ctx.io.readStdin(), name: '<stdin>' };
   }
   return { text: readText(file, ctx.io.cwd), name: file };
+}
+
+/**
+ * What the injector ConfigMap says of the mesh (one reader of mesh settings: lint/mesh.ts), as far as
+ * it reads: the commands' own errors for a bad ConfigMap come from their own readers, and what is read
+ * here only adds a warning or a refusal (a value lint would refuse leaves the rest unread).
+ */
+function injectorMesh(text: string, name: string): MeshSettings {
+  const mesh = emptyMesh();
+  try {
+    readMeshDocuments(loadDocuments(text, name), mesh);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+  }
+  return mesh;
+}
+
+/**
+ * A mesh whose proxies are distroless by default (global.variant, or the mesh's ProxyConfig
+ * image.imageType; istio/image-type.ts, the decision lint uses): a hold run by /bin/sh cannot start
+ * there. Said as lint's shell-hook-distroless says it, with the remedy this door has (QA 9 F8).
+ */
+function distrolessWarning(mesh: MeshSettings, remedy: string): string | null {
+  const src = distrolessSource({ proxyConfigImageType: mesh.defaultConfig.imageType?.value, meshVariant: mesh.variant?.value });
+  if (!src) return null;
+  const at = (src === 'mesh-variant' ? mesh.variant : mesh.defaultConfig.imageType)!.at;
+  return `${at.file}:${at.line}:${at.column}: the mesh's istio-proxy uses the distroless image (${distrolessSourceWords(src)}), which has no shell: this hold's preStop (/bin/sh) cannot start, the kubelet logs FailedPreStopHook and the proxy stops without a hold (meshdrain lint: shell-hook-distroless); ${remedy}`;
 }
 
 export function registerIstio(program: Command, ctx: Ctx): void {
@@ -182,6 +214,12 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
       ctx.io.stdout(result.text);
       for (const n of result.notes) ctx.io.stderr(`meshdrain: ${n}\n`);
       for (const w of result.warnings) ctx.io.stderr(`meshdrain: warning: ${w}\n`);
+      // A distroless mesh: the patch's /bin/sh hold cannot start there, and it has no shell to bring (QA 9 F8).
+      const distroless = distrolessWarning(
+        injectorMesh(text, name),
+        `use \`meshdrain istio template --shell-image ${DEFAULT_SHELL_IMAGE}\` (an init container brings busybox's sh) or \`meshdrain inject\` (policy proxy.shell: init-container) instead, or pods with ${ANNOTATIONS.proxyImageType}: default`,
+      );
+      if (distroless) ctx.io.stderr(`meshdrain: warning: ${distroless}\n`);
     });
 
   addHoldOptions(
@@ -196,10 +234,10 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
   )
     .option('-c, --config <policy>', "take the template's hold from a ShutdownPolicy's template: section (the one `meshdrain inject -c POLICY --via template` sizes grace periods with)")
     .option('--name <name>', `template name (default ${DEFAULT_TEMPLATE_NAME})`)
-    .option('--shell-image <image>', 'distroless proxies: also add an init container that copies busybox (sh, sleep) from this image into an emptyDir for the hold (e.g. busybox:1.36.1-musl)')
+    .option('--shell-image <image>', `distroless proxies: also add an init container that copies busybox (sh, sleep) from this image into an emptyDir for the hold (e.g. ${DEFAULT_SHELL_IMAGE}; --format configmap warns on a distroless mesh without it)`)
     .addOption(new Option('--format <format>', 'where it goes').choices(['helm-values', 'istio-operator', 'configmap', 'raw']).default('helm-values'))
     .addOption(
-      new Option('--native-check <how>', 'how native-sidecar pods (no hold; meshdrain\'s native drain, or Istio\'s with the policy\'s proxy.nativeDrain: istio) are recognized: field = as current Istio\'s own template does (pod annotation, else istiod\'s NativeSidecars), annotation = only sidecar.istio.io/nativeSidecar: "true", off = never')
+      new Option('--native-check <how>', 'how native-sidecar pods (no hold; meshdrain\'s native drain, or Istio\'s with the policy\'s proxy.nativeDrain: istio) are recognized: field = as Istio\'s own template does from 1.27 (pod annotation, else istiod\'s .NativeSidecars, which Istio < 1.27 lacks: every pod selecting the template is refused there; --format configmap refuses field for such an injector), annotation = only sidecar.istio.io/nativeSidecar: "true" (Istio < 1.27), off = never')
         .choices(['field', 'annotation', 'off'])
         .default('field'),
     )
@@ -218,9 +256,18 @@ See meshdrain istio template --help and meshdrain istio injector-patch --help.`,
         return;
       }
       const { text, name } = await readInput(ctx, file);
+      const mesh = injectorMesh(text, name);
+      const sidecar = mesh.templates.get('sidecar');
+      const problem = nativeCheckProblem(flags.nativeCheck, { sidecarTemplate: sidecar?.value, istioVersion: mesh.istioVersion?.value });
+      if (problem) {
+        const at = (sidecar ?? mesh.istioVersion)!.at;
+        throw new InputError(problem, { file: at.file, line: at.line, col: at.column });
+      }
       const r = addTemplateToConfigMap(text, name, opts.name, renderInjectionTemplate(opts));
       ctx.io.stdout(r.text);
       for (const n of r.notes) ctx.io.stderr(`meshdrain: ${n}\n`);
+      const distroless = opts.shellImage ? null : distrolessWarning(mesh, flags.config ? `set template.shellImage: ${DEFAULT_SHELL_IMAGE} in ${flags.config} (an init container brings busybox's sh)` : `add --shell-image ${DEFAULT_SHELL_IMAGE} (an init container brings busybox's sh)`);
+      if (distroless) ctx.io.stderr(`meshdrain: warning: ${distroless}\n`);
       ctx.io.stderr(
         `meshdrain: warning: a hand-edited istio-sidecar-injector ConfigMap is overwritten by the next helm upgrade / istioctl install; put the template in your install values instead (--format helm-values or istio-operator)\n`,
       );

@@ -1,3 +1,4 @@
+import { DEFAULT_SHELL_IMAGE } from '../../constants.js';
 import { PROXY_CONTAINER } from '../../istio/facts.js';
 import { mountPathsOf } from '../pod.js';
 import type { Rule } from '../types.js';
@@ -25,7 +26,7 @@ metadata:
 spec:
   initContainers:
   - name: meshdrain-shell
-    image: busybox:1.36.1-musl
+    image: ${DEFAULT_SHELL_IMAGE}
     command: ["/bin/cp", "/bin/busybox", "/meshdrain/bin/sh"]
     volumeMounts: [{name: meshdrain-bin, mountPath: /meshdrain/bin}]
   containers:
