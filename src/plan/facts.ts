@@ -515,7 +515,7 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     const whole = Math.ceil(secs);
     if (whole !== secs) roundedUp.add(`${secs}s → ${whole}s`);
     if (!noSleepAction) return { name, preStop: { sleepSeconds: whole }, delaySeconds: secs };
-    if (s.app?.shell === true || s.app?.shell === 'image') return { name, preStop: { exec: ['/bin/sh', '-c', `sleep ${whole}`] }, delaySeconds: secs };
+    if (s.app?.shell === true || s.app?.shell === 'image') return { name, preStop: { exec: execSleep(whole) }, delaySeconds: secs };
     cannotDelay.push(name);
     return { name, delaySeconds: 0 };
   };
@@ -528,8 +528,9 @@ export function podShutdownFacts(site: PodTemplateSite, pod: PodTemplate, policy
     // way to the delay the policy now decides, unless that is shorter: a delay is never shortened.
     const plain = policy && !named ? plainDelaySeconds(c.lifecycle?.preStop) : undefined;
     const decided = appDelay?.kind === 'fixed' ? appDelay.seconds : appDelay?.kind === 'wait' ? appDelay.wait.maxMs / 1000 : undefined;
-    const replacesPlain = plain !== undefined && decided !== undefined && decided >= plain && !(appDelay?.kind === 'fixed' && Math.ceil(decided) === plain);
-    if (plain !== undefined && decided !== undefined && !replacesPlain && decided < plain) {
+    const keepsLonger = plain !== undefined && decided !== undefined && decided < plain;
+    const replacesPlain = plain !== undefined && decided !== undefined && !keepsLonger && !(appDelay?.kind === 'fixed' && Math.ceil(decided) === plain);
+    if (keepsLonger) {
       notes.push(`container ${c.name} keeps its preStop sleep of ${plain}s: the policy's app delay (${decided}s at most) is shorter, and meshdrain never shortens a delay; name the container in the policy (containers: {${c.name}: {sleep: ${decided}s}}) to set it`);
     } else if (replacesPlain) {
       notes.push(`container ${c.name}'s preStop sleep of ${plain}s (a plain delay, as meshdrain writes one) gives way to the policy's app delay; if that sleep is yours, name the container in the policy (containers: {${c.name}: {sleep: ${plain}s}}) to keep it`);
@@ -734,7 +735,6 @@ function ownProxyHold(pod: PodTemplate): HoldSpec | null {
   return Array.isArray(argv) ? ownHold(argv) : null;
 }
 
-/** Is this container's preStop, as written, meshdrain's traffic-gone wait (its delay an upper bound)? */
 /**
  * The seconds of an app preStop that is nothing but a delay in a shape meshdrain writes (sleepFor):
  * Kubernetes' sleep action, or `/bin/sh -c "sleep N"` where there is none; undefined for anything else
@@ -744,11 +744,16 @@ export function plainDelaySeconds(h: Handler | undefined | null): number | undef
   if (!isRecord(h) || Object.keys(h).length !== 1) return undefined;
   if (isRecord(h.sleep) && Object.keys(h.sleep).length === 1 && Number.isInteger(h.sleep.seconds) && (h.sleep.seconds as number) >= 0) return h.sleep.seconds as number;
   const argv = isRecord(h.exec) && Object.keys(h.exec).length === 1 ? h.exec.command : undefined;
-  if (!Array.isArray(argv) || argv.length !== 3 || argv[0] !== '/bin/sh' || argv[1] !== '-c') return undefined;
-  const m = /^sleep (\d+)$/.exec(String(argv[2]));
-  return m ? Number(m[1]) : undefined;
+  const m = Array.isArray(argv) ? /^sleep (\d+)$/.exec(String(argv[2])) : null;
+  return m && JSON.stringify(argv) === JSON.stringify(execSleep(Number(m[1]))) ? Number(m[1]) : undefined;
 }
 
+/** The app delay inject writes where Kubernetes has no sleep action and the image has a shell. */
+function execSleep(seconds: number): string[] {
+  return ['/bin/sh', '-c', `sleep ${seconds}`];
+}
+
+/** Is this container's preStop, as written, meshdrain's traffic-gone wait (its delay an upper bound)? */
 function isAppWaitHandler(pod: PodTemplate, name: string): boolean {
   const argv = (pod.spec?.containers ?? []).find((c) => c.name === name)?.lifecycle?.preStop?.exec?.command;
   return Array.isArray(argv) && ownAppWait(argv) !== null;
